@@ -1,0 +1,75 @@
+"""One typed settings object for the whole service, read from `RESCIND_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused outside dev
+
+
+class Settings(BaseSettings):
+    """Every knob Rescind has. Each field is documented in docs/operator-guide.md."""
+
+    model_config = SettingsConfigDict(env_prefix="RESCIND_", extra="ignore")
+
+    environment: Literal["dev", "test", "production"] = Field(
+        "dev", description="dev and test allow the built-in secret key; production refuses it."
+    )
+    data_dir: Path = Field(
+        Path("rescind-data"), description="Directory for the embedded SQLite database and files."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default sqlite under data_dir. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET_KEY),
+        description="Signs sessions and CSRF tokens and derives the key encrypting contact details.",
+    )
+    host: str = Field("127.0.0.1", description="Address `rescind serve` listens on.")
+    port: int = Field(8000, description="Port `rescind serve` listens on.")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL used in emails and links."
+    )
+    platform_name: str = Field("Rescind", description="Platform name shown on public pages.")
+    request_deadline_hours: int = Field(48, description="Removal deadline of a request (hours).")
+    regulator_deadline_hours: int = Field(
+        24, description="Removal deadline of a regulator notice (hours), e.g. Australia's eSafety."
+    )
+    # Email
+    smtp_host: str | None = Field(None, description="SMTP server; unset disables email.")
+    smtp_port: int = Field(25, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login user.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP login password.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS on the SMTP connection.")
+    smtp_from: str = Field("rescind@localhost", description="From address of outgoing email.")
+    # Webhooks
+    webhook_url: str | None = Field(None, description="Default endpoint receiving action webhooks.")
+    webhook_secret: SecretStr | None = Field(None, description="HMAC secret signing webhooks.")
+    # Limits
+    max_upload_bytes: int = Field(50 * 1024 * 1024, description="Largest accepted media upload.")
+    # Matching
+    pdq_threshold: int = Field(31, description="Default PDQ match distance (bits of 256).")
+    pdq_min_quality: int = Field(50, description="PDQ hashes below this quality never block alone.")
+    embedded_worker: bool = Field(True, description="`rescind serve` also runs the job worker.")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.get_secret_value() == DEV_SECRET_KEY
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError("RESCIND_SECRET_KEY must be set to 32+ random characters in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in effect: the configured one, or SQLite under `data_dir`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rescind.db').resolve()}"

@@ -1,0 +1,348 @@
+"""The data model (DESIGN.md "Data model"). Alembic migrations own the schema built from it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from rescind.store.columns import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BigInteger ids that still autoincrement on SQLite (which only does so for INTEGER PRIMARY KEY).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+# --- People and access -------------------------------------------------------------------------
+
+
+class User(Base):
+    """Staff: admin, reviewer or auditor. Requesters never have accounts."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))  # admin | reviewer | auditor
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """A platform's API key: only a SHA-256 of the secret is stored, with its scopes."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(255))  # comma separated
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+# --- Requests ----------------------------------------------------------------------------------
+
+
+class Request(Base):
+    """A removal request (TAKE IT DOWN Act notice, DSA Art. 16 notice, regulator notice...)."""
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # public_form | api | regulator | partner
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline_at: Mapped[datetime] = mapped_column(index=True)
+    language: Mapped[str] = mapped_column(String(10))
+    signature: Mapped[str] = mapped_column(String(200))
+    signed_on: Mapped[str | None] = mapped_column(String(10))  # ISO date typed by the requester
+    good_faith_statement: Mapped[str] = mapped_column(Text)
+    supporting_info: Mapped[str | None] = mapped_column(Text)
+    # Contact details are encrypted at rest (rescind.cases.crypto); never logged.
+    requester_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    requester_email_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    requester_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    representative: Mapped[bool] = mapped_column(Boolean, default=False)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    risk_level: Mapped[int] = mapped_column(Integer, default=0)  # 0 ok, 1 at 24h, 2 at 40h
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[RequestItem]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestItem.id"
+    )
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="Decision.id"
+    )
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestEvent.id"
+    )
+
+
+class RequestItem(Base):
+    """One reported depiction: where it is and/or its hashes (hashed on the requester's device)."""
+
+    __tablename__ = "request_items"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    content_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    pdq: Mapped[list[str] | None] = mapped_column(JSON)
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+
+    request: Mapped[Request] = relationship(back_populates="items")
+
+
+class Decision(Base):
+    """A reviewer's (or an automated rule's) decision on a request."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(String(20))  # remove | reject | need_info
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    message_to_requester: Mapped[str | None] = mapped_column(Text)
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="decisions")
+
+
+class RequestEvent(Base):
+    """The history a requester sees on the status page, in plain words (kind + parameters)."""
+
+    __tablename__ = "request_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any] | None]
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="events")
+
+
+# --- Banks -------------------------------------------------------------------------------------
+
+
+class Bank(Base):
+    """A named hash set with its matching policy."""
+
+    __tablename__ = "banks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # ncii | allow
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    on_match: Mapped[str] = mapped_column(String(20), default="block")  # block | review
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BankEntry(Base):
+    """One signal in a bank. Withdrawn entries stay (status) so withdrawals propagate."""
+
+    __tablename__ = "bank_entries"
+    __table_args__ = (Index("ix_bank_entries_signal", "signal_type", "value"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
+    signal_type: Mapped[str] = mapped_column(String(20))  # pdq | md5 | sha256 | video_pdq
+    value: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int | None] = mapped_column(Integer)
+    group_key: Mapped[str | None] = mapped_column(String(64))  # frames of one video share it
+    t: Mapped[float | None] = mapped_column(Float)  # seconds, for video frames
+    source: Mapped[str] = mapped_column(String(20))  # request | reviewer | partner | import
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | withdrawn
+    provenance: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BankChange(Base):
+    """Append-only change feed of bank entries; every process's index follows it by `seq`."""
+
+    __tablename__ = "bank_changes"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id"), index=True)
+    op: Mapped[str] = mapped_column(String(10))  # add | remove
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Platform registry, matches and actions ----------------------------------------------------
+
+
+class Content(Base):
+    """A piece of platform content Rescind knows about (from checks and backfill)."""
+
+    __tablename__ = "contents"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(255), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    kind: Mapped[str] = mapped_column(String(10), default="image")  # image | video
+    state: Mapped[str] = mapped_column(String(20), default="live")  # live | removed | blocked
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    forgotten_at: Mapped[datetime | None]
+
+
+class ContentSignal(Base):
+    """A hash of a content item (one row per PDQ hash, video frame, MD5, SHA-256)."""
+
+    __tablename__ = "content_signals"
+    __table_args__ = (Index("ix_content_signals_signal", "signal_type", "value"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    content_pk: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), index=True
+    )
+    signal_type: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int | None] = mapped_column(Integer)
+    t: Mapped[float | None] = mapped_column(Float)
+
+
+class Match(Base):
+    """A content item matched a bank entry."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("content_pk", "bank_entry_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    content_pk: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), index=True
+    )
+    bank_entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    distance: Mapped[int] = mapped_column(Integer)
+    found_by: Mapped[str] = mapped_column(String(20))  # check | sweep
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """Where actions are delivered (besides RESCIND_WEBHOOK_URL)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Action(Base):
+    """Transactional outbox: an action the platform must take, delivered at least once."""
+
+    __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))  # content.remove | content.restore | ...
+    content_id: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending|delivered|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionAttempt(Base):
+    """Delivery log: one row per webhook attempt."""
+
+    __tablename__ = "action_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- Exchange, jobs, audit ---------------------------------------------------------------------
+
+
+class Partner(Base):
+    """A peer instance we exchange hashes with."""
+
+    __tablename__ = "partners"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    base_url: Mapped[str] = mapped_column(String(2048))
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """A durable background job: at-least-once, handlers are idempotent."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    unique_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(120))
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only audit log; each row carries the hash of the previous one (tamper evident)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))  # user:<id> | apikey:<id> | requester | system
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str | None] = mapped_column(String(40))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

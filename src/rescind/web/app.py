@@ -1,0 +1,36 @@
+"""`create_app(settings)`: the one place the ASGI app is assembled. No import-time state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rescind import __version__
+from rescind.config import Settings
+from rescind.store import Database
+from rescind.web import health
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the Rescind web app for `settings` (read from the environment when omitted)."""
+    settings = settings or Settings()
+    db = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Rescind",
+        version=__version__,
+        summary="Take down non-consensual intimate imagery and keep it down.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.include_router(health.router)
+    return app
