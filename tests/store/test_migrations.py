@@ -22,7 +22,9 @@ def test_migrations_build_exactly_the_models(database: Database) -> None:
 def test_datetimes_come_back_timezone_aware(database: Database) -> None:
     at = datetime(2026, 5, 19, 12, 30, tzinfo=UTC) + timedelta(microseconds=5)
     with database.session() as session:
-        session.add(AuditEvent(at=at, actor="system", action="t", prev_hash="0" * 64, hash="1" * 64))
+        session.add(
+            AuditEvent(at=at, actor="system", action="t", prev_hash="0" * 64, hash="1" * 64)
+        )
     with database.session() as session:
         stored = session.scalars(select(AuditEvent)).one()
     assert stored.at == at
