@@ -1,0 +1,1 @@
+"""Removal requests: intake, deadlines, review decisions, withdrawal, audit log, notifications."""
