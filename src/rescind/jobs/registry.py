@@ -1,0 +1,12 @@
+"""Every job kind and periodic task the worker runs, gathered in one place."""
+
+from __future__ import annotations
+
+from rescind.jobs.runner import JobRegistry
+
+
+def build_registry() -> JobRegistry:
+    """The registry used by `rescind worker` and the worker embedded in `rescind serve`."""
+    registry = JobRegistry()
+    # Each service package adds its handlers here, e.g. `cases_jobs.register(registry)`.
+    return registry
