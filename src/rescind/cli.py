@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+apikey_app = typer.Typer(help="API keys for platforms and partners.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
 
 DbOption = Annotated[
     str | None,
@@ -64,3 +66,61 @@ def serve(
     settings = load_settings(db, **overrides)
     upgrade_database(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Who the key is for, e.g. 'uploads-service'.")],
+    scopes: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: check, content, requests:write, requests:read, review, exchange."
+        ),
+    ] = "check",
+    db: DbOption = None,
+) -> None:
+    """Create an API key. The key is printed once, on the last line, and never stored."""
+    from rescind.platform.apikeys import ApiKeyError, create_api_key, parse_scopes
+    from rescind.store import Database
+
+    try:
+        wanted = parse_scopes(scopes)
+    except ApiKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    database = Database(load_settings(db))
+    with database.session() as session:
+        row, key = create_api_key(session, name, wanted)
+        typer.echo(f"created key {row.id} ({row.name}) with scopes {row.scopes}")
+    database.dispose()
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def apikey_list(db: DbOption = None) -> None:
+    """List API keys (names, scopes, state; never the keys)."""
+    from rescind.platform.apikeys import list_api_keys
+    from rescind.store import Database
+
+    database = Database(load_settings(db))
+    with database.session() as session:
+        for row in list_api_keys(session):
+            state = "revoked" if row.revoked_at else "active"
+            typer.echo(f"{row.id}\t{row.name}\t{row.scopes}\t{state}")
+    database.dispose()
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: int, db: DbOption = None) -> None:
+    """Revoke an API key (effective within seconds on every server)."""
+    from rescind.platform.apikeys import revoke_api_key
+    from rescind.store import Database
+
+    database = Database(load_settings(db))
+    with database.session() as session:
+        found = revoke_api_key(session, key_id)
+    database.dispose()
+    if not found:
+        typer.echo(f"error: no key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked key {key_id}")

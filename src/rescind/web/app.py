@@ -11,6 +11,8 @@ from rescind import __version__
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import health
+from rescind.web.api.auth import KeyCache
+from rescind.web.problems import install_problem_handlers
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -32,5 +34,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.api_key_cache = KeyCache()
+    install_problem_handlers(app)
     app.include_router(health.router)
     return app

@@ -1,0 +1,1 @@
+"""Platform integration: registry, check, banks, sweep, actions and webhooks."""
