@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         SecretStr(DEV_SECRET_KEY),
-        description="Signs sessions and CSRF tokens and derives the key encrypting contact details.",
+        description="Signs sessions and CSRF tokens; derives the key encrypting contact details.",
     )
     host: str = Field("127.0.0.1", description="Address `rescind serve` listens on.")
     port: int = Field(8000, description="Port `rescind serve` listens on.")
@@ -57,6 +57,25 @@ class Settings(BaseSettings):
     pdq_threshold: int = Field(31, description="Default PDQ match distance (bits of 256).")
     pdq_min_quality: int = Field(50, description="PDQ hashes below this quality never block alone.")
     embedded_worker: bool = Field(True, description="`rescind serve` also runs the job worker.")
+    # Public pages and console: abuse limits (per process; see docs/requests.md)
+    submissions_per_ip_per_hour: int = Field(
+        10, description="Removal requests one address may file per hour on the public form."
+    )
+    submissions_global_per_hour: int = Field(
+        600, description="Removal requests the public form accepts per hour from everyone."
+    )
+    status_lookups_per_ip_per_hour: int = Field(
+        30, description="Status-page lookups (case number + secret) one address may try per hour."
+    )
+    logins_per_ip_per_hour: int = Field(
+        20, description="Console login attempts one address may make per hour."
+    )
+    console_session_hours: int = Field(
+        8, description="How long a console sign-in lasts before the reviewer signs in again."
+    )
+    escalation_interval_s: int = Field(
+        60, description="How often the escalation job looks for cases at risk (seconds)."
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:
@@ -64,7 +83,9 @@ class Settings(BaseSettings):
             self.secret_key.get_secret_value() == DEV_SECRET_KEY
             or len(self.secret_key.get_secret_value()) < 32
         ):
-            raise ValueError("RESCIND_SECRET_KEY must be set to 32+ random characters in production")
+            raise ValueError(
+                "RESCIND_SECRET_KEY must be set to 32+ random characters in production"
+            )
         return self
 
     @property
