@@ -57,6 +57,32 @@ class Settings(BaseSettings):
     pdq_threshold: int = Field(31, description="Default PDQ match distance (bits of 256).")
     pdq_min_quality: int = Field(50, description="PDQ hashes below this quality never block alone.")
     embedded_worker: bool = Field(True, description="`rescind serve` also runs the job worker.")
+    video_query_match_fraction: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="A video matches a banked one when this share of its frames match "
+        "(finds a long banked video's clip uploaded).",
+    )
+    video_bank_match_fraction: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="...or when this share of the banked video's frames are found in it "
+        "(finds a banked clip inside a long upload).",
+    )
+    matcher_poll_s: float = Field(
+        0.5, gt=0.0, description="How often each server polls the bank change feed (seconds)."
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0.0, description="Timeout of one webhook POST.")
+    webhook_retry_hours: float = Field(
+        72.0, gt=0.0, description="Keep retrying an undelivered action this long (hours)."
+    )
+    worker_lease_s: float = Field(
+        300.0,
+        gt=0.0,
+        description="A job whose worker died is run again after this many seconds.",
+    )
     # Public pages and console: abuse limits (per process; see docs/requests.md)
     submissions_per_ip_per_hour: int = Field(
         10, description="Removal requests one address may file per hour on the public form."

@@ -293,6 +293,7 @@ class ActionAttempt(Base):
     __tablename__ = "action_attempts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str | None] = mapped_column(String(2048))  # URL posted to
     at: Mapped[datetime] = mapped_column(default=utcnow)
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)

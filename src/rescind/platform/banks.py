@@ -1,0 +1,211 @@
+"""Banks (named hash sets with a matching policy) and their entries.
+
+Every change to an entry appends a `BankChange` row; each process's matcher follows that feed by
+`seq`. On PostgreSQL, writers of the feed take one advisory lock for the rest of their
+transaction, so `seq` order is commit order and a follower never skips a row that commits late.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rescind.config import Settings
+from rescind.platform.errors import BankConflictError, InvalidSignalError, UnknownBankError
+from rescind.platform.signals import MD5, PDQ, SHA256, VIDEO_PDQ, PdqHash, Signals
+from rescind.store.columns import utcnow
+from rescind.store.models import Bank, BankChange, BankEntry
+
+NCII_BANK = "ncii"
+ALLOW_BANK = "allow"
+KINDS = ("ncii", "allow")
+ON_MATCH = ("block", "review")
+_FEED_LOCK_KEY = 0x5245_5343_4246  # "RESCBF": serialises writers of bank_changes
+
+
+@dataclass(frozen=True)
+class BankPolicy:
+    """How matches against one bank are judged."""
+
+    id: int
+    name: str
+    kind: str
+    threshold: int
+    on_match: str
+    enabled: bool
+
+
+def policy_of(bank: Bank) -> BankPolicy:
+    """The immutable policy view of a bank row."""
+    return BankPolicy(
+        bank.id, bank.name, bank.kind, bank.pdq_threshold, bank.on_match, bank.enabled
+    )
+
+
+def ensure_default_banks(session: Session, settings: Settings) -> None:
+    """Create the `ncii` bank and the `allow` list if they do not exist yet."""
+    defaults = [
+        (NCII_BANK, "ncii", "block"),
+        (ALLOW_BANK, "allow", "block"),
+    ]
+    existing = set(
+        session.scalars(select(Bank.name).where(Bank.name.in_([d[0] for d in defaults])))
+    )
+    for name, kind, on_match in defaults:
+        if name in existing:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    Bank(
+                        name=name,
+                        kind=kind,
+                        pdq_threshold=settings.pdq_threshold,
+                        on_match=on_match,
+                    )
+                )
+        except IntegrityError:  # another process created it at the same moment
+            pass
+
+
+def _check_policy(threshold: int | None, on_match: str | None, kind: str | None) -> None:
+    if threshold is not None and not 0 <= threshold <= 128:
+        raise InvalidSignalError("threshold must be from 0 to 128 bits", field="pdq_threshold")
+    if on_match is not None and on_match not in ON_MATCH:
+        raise InvalidSignalError("on_match must be block or review", field="on_match")
+    if kind is not None and kind not in KINDS:
+        raise InvalidSignalError("kind must be ncii or allow", field="kind")
+
+
+def get_bank(session: Session, name: str) -> Bank:
+    """The bank called `name`, or UnknownBankError."""
+    bank = session.scalar(select(Bank).where(Bank.name == name))
+    if bank is None:
+        raise UnknownBankError(f"no bank is called {name!r}", field="bank")
+    return bank
+
+
+def list_banks(session: Session) -> list[Bank]:
+    """Every bank, by name."""
+    return list(session.scalars(select(Bank).order_by(Bank.name)))
+
+
+def create_bank(
+    session: Session, name: str, *, kind: str = "ncii", threshold: int = 31, on_match: str = "block"
+) -> Bank:
+    """A new bank with its policy."""
+    _check_policy(threshold, on_match, kind)
+    if not name or len(name) > 120:
+        raise InvalidSignalError("a bank name has 1-120 characters", field="name")
+    if session.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+        raise BankConflictError(f"a bank called {name!r} exists", field="name")
+    bank = Bank(name=name, kind=kind, pdq_threshold=threshold, on_match=on_match, enabled=True)
+    session.add(bank)
+    session.flush()
+    return bank
+
+
+def update_bank(
+    session: Session,
+    name: str,
+    *,
+    threshold: int | None = None,
+    on_match: str | None = None,
+    enabled: bool | None = None,
+) -> Bank:
+    """Change a bank's policy; every matcher picks it up on its next poll."""
+    _check_policy(threshold, on_match, None)
+    bank = get_bank(session, name)
+    if threshold is not None:
+        bank.pdq_threshold = threshold
+    if on_match is not None:
+        bank.on_match = on_match
+    if enabled is not None:
+        bank.enabled = enabled
+    session.flush()
+    return bank
+
+
+def lock_feed(session: Session) -> None:
+    """Serialise writers of the change feed until this transaction ends (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FEED_LOCK_KEY})
+
+
+def _append_changes(session: Session, entries: Sequence[BankEntry], op: str) -> None:
+    lock_feed(session)
+    session.add_all(BankChange(entry_id=e.id, op=op, at=utcnow()) for e in entries)
+    session.flush()
+
+
+def _entry(bank: Bank, signal_type: str, value: str, h: PdqHash | None, **common: Any) -> BankEntry:
+    provenance = dict(common.pop("provenance") or {})
+    if h is not None and h.orientation:
+        provenance["orientation"] = h.orientation
+    return BankEntry(
+        bank_id=bank.id,
+        signal_type=signal_type,
+        value=value,
+        quality=None if h is None else h.quality,
+        t=None if h is None else h.t,
+        status="active",
+        provenance=provenance or None,
+        **common,
+    )
+
+
+def add_signals(
+    session: Session,
+    bank: Bank,
+    signals: Signals,
+    *,
+    source: str,
+    request_id: int | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> list[BankEntry]:
+    """Put every signal of one item into `bank` (one entry each) and publish them."""
+    common: dict[str, Any] = {
+        "source": source,
+        "request_id": request_id,
+        "provenance": provenance,
+        "group_key": uuid.uuid4().hex,  # ties a video's frames (and an image's orientations)
+    }
+    entries: list[BankEntry] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(signal_type: str, value: str, h: PdqHash | None) -> None:
+        if signal_type != VIDEO_PDQ and (signal_type, value) in seen:
+            return
+        seen.add((signal_type, value))
+        entries.append(_entry(bank, signal_type, value, h, **dict(common)))
+
+    for h in signals.pdq:
+        add(PDQ, h.hash, h)
+    for h in signals.frames:
+        add(VIDEO_PDQ, h.hash, h)
+    if signals.md5:
+        add(MD5, signals.md5, None)
+    if signals.sha256:
+        add(SHA256, signals.sha256, None)
+    session.add_all(entries)
+    session.flush()
+    _append_changes(session, entries, "add")
+    return entries
+
+
+def withdraw_entries(session: Session, entries: Iterable[BankEntry]) -> int:
+    """Withdraw active entries (they stay, marked withdrawn, so withdrawals propagate)."""
+    changed = [e for e in entries if e.status == "active"]
+    for entry in changed:
+        entry.status = "withdrawn"
+        entry.updated_at = utcnow()
+    if changed:
+        session.flush()
+        _append_changes(session, changed, "remove")
+    return len(changed)

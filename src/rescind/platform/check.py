@@ -1,0 +1,97 @@
+"""The check service: judge one upload against the banks and record it in the registry.
+
+The verdict is the strictest outcome over the banks matched: `block`, `review` or `allow`.
+An allow-list match ("not NCII") overrides everything. A PDQ match where either hash has a
+quality below the minimum never blocks on its own; it asks for review at most. Callers get the
+bank and case reference of each match, never a distance (the API must not be a distance oracle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rescind.platform.matcher import Hit, Matcher
+from rescind.platform.registry import upsert_content
+from rescind.platform.signals import Signals
+from rescind.store.models import Content, Match
+
+ALLOW, REVIEW, BLOCK = "allow", "review", "block"
+_RANK = {ALLOW: 0, REVIEW: 1, BLOCK: 2}
+
+
+@dataclass(frozen=True)
+class MatchRef:
+    """What a caller learns about one match: the bank, and the case behind the entry if any."""
+
+    bank: str
+    case_number: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check."""
+
+    content_id: str
+    verdict: str
+    matches: tuple[MatchRef, ...]
+    hits: tuple[Hit, ...]
+
+
+def judge(hits: Sequence[Hit]) -> tuple[str, tuple[MatchRef, ...]]:
+    """The verdict and the caller-visible matches for a set of hits."""
+    if any(h.bank.kind == "allow" for h in hits):
+        return ALLOW, ()
+    verdict = ALLOW
+    refs: set[MatchRef] = set()
+    for hit in hits:
+        outcome = hit.bank.on_match
+        if hit.low_quality and outcome == BLOCK:
+            outcome = REVIEW
+        if _RANK[outcome] > _RANK[verdict]:
+            verdict = outcome
+        refs.add(MatchRef(hit.bank.name, hit.case_number))
+    return verdict, tuple(sorted(refs, key=lambda r: (r.bank, r.case_number or "")))
+
+
+def record_matches(session: Session, content: Content, hits: Sequence[Hit], found_by: str) -> int:
+    """Store a `Match` per hit not stored yet for this content; returns how many were new."""
+    if not hits:
+        return 0
+    known = set(
+        session.scalars(
+            select(Match.bank_entry_id).where(
+                Match.content_pk == content.id,
+                Match.bank_entry_id.in_([h.entry_id for h in hits]),
+            )
+        )
+    )
+    new = [h for h in hits if h.entry_id not in known]
+    session.add_all(
+        Match(
+            content_pk=content.id,
+            bank_entry_id=h.entry_id,
+            request_id=h.request_id,
+            distance=h.distance,
+            found_by=found_by,
+        )
+        for h in new
+    )
+    return len(new)
+
+
+def check_content(
+    session: Session, matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
+) -> CheckResult:
+    """Match `signals`, record the content (and its matches) in the registry, give a verdict."""
+    hits = matcher.match(signals)
+    verdict, refs = judge(hits)
+    content = upsert_content(session, content_id, url=url, signals=signals)
+    if verdict != ALLOW:
+        record_matches(session, content, [h for h in hits if h.bank.kind != "allow"], "check")
+    if verdict == BLOCK and content.state == "live":
+        content.state = "blocked"
+    return CheckResult(content_id, verdict, refs, tuple(hits))

@@ -1,0 +1,264 @@
+"""The in-process matcher: every active bank entry in memory, following `bank_changes` by seq.
+
+Each server process holds one `Matcher`. `sync` applies the change feed incrementally (adds and
+withdrawals, no rebuild); a poller calls it every `matcher_poll_s`, so a new bank entry takes
+effect everywhere within about a second. Reads (`match`) never wait for a sync: the Hamming
+index is safe to search while it is written, and the dictionaries are only ever replaced or
+updated key by key.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rescind.config import Settings
+from rescind.index import HammingIndex
+from rescind.platform.banks import BankPolicy, policy_of
+from rescind.platform.signals import MD5, PDQ, SHA256, VIDEO_PDQ, PdqHash, Signals
+from rescind.store.models import Bank, BankChange, BankEntry, Request
+
+SYNC_BATCH = 50_000
+# id, bank id, signal type, value, quality, group key, request id, case number, status
+_Row = tuple[int, int, str, str, int | None, str | None, int | None, str | None, str]
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """What the matcher keeps of one active bank entry (the hash lives in the index)."""
+
+    bank_id: int
+    signal_type: str
+    quality: int | None
+    group_key: str | None
+    request_id: int | None
+    case_number: str | None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A bank entry matched by a query, judged against its bank's threshold."""
+
+    entry_id: int
+    bank: BankPolicy
+    signal_type: str
+    distance: int
+    low_quality: bool  # PDQ quality below the minimum on either side: review at most
+    request_id: int | None
+    case_number: str | None
+
+
+def _low(quality: int | None, minimum: int) -> bool:
+    return quality is not None and quality < minimum
+
+
+class Matcher:
+    """Active bank entries of one database, in memory, kept current from the change feed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.images = HammingIndex()
+        self.frames = HammingIndex()
+        self.entries: dict[int, EntryRef] = {}
+        self.exact: dict[tuple[str, str], frozenset[int]] = {}
+        self.groups: dict[str, frozenset[int]] = {}  # video group -> its frame entry ids
+        self.banks: dict[int, BankPolicy] = {}
+        self.seq = 0
+        self.loaded = False
+        self.synced_at = 0.0  # time.monotonic() of the last successful sync
+        self._lock = threading.Lock()
+
+    # ---- following the database -----------------------------------------------------------
+
+    def sync(self, session: Session) -> int:
+        """Apply every change committed since the last sync; returns how many entries changed."""
+        with self._lock:
+            self.banks = {b.id: policy_of(b) for b in session.scalars(select(Bank))}
+            if not self.loaded:
+                changed = self._load_all(session)
+                self.loaded = True
+            else:
+                changed = self._follow(session)
+            self.synced_at = time.monotonic()
+            return changed
+
+    def try_sync(self, session: Session) -> bool:
+        """Sync unless another thread is syncing right now (it will cover the same changes)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._lock.release()
+        self.sync(session)
+        return True
+
+    @staticmethod
+    def _columns() -> tuple[Any, ...]:
+        return (
+            BankEntry.id,
+            BankEntry.bank_id,
+            BankEntry.signal_type,
+            BankEntry.value,
+            BankEntry.quality,
+            BankEntry.group_key,
+            BankEntry.request_id,
+            Request.case_number,
+            BankEntry.status,
+        )
+
+    def _load_all(self, session: Session) -> int:
+        # Read the feed's position first: entries committed meanwhile are replayed (idempotent).
+        self.seq = session.scalar(select(func.max(BankChange.seq))) or 0
+        last, total = 0, 0
+        while True:
+            rows: list[_Row] = [
+                cast(_Row, tuple(r))
+                for r in session.execute(
+                    select(*self._columns())
+                    .select_from(BankEntry)
+                    .outerjoin(Request, Request.id == BankEntry.request_id)
+                    .where(BankEntry.status == "active", BankEntry.id > last)
+                    .order_by(BankEntry.id)
+                    .limit(SYNC_BATCH)
+                )
+            ]
+            if not rows:
+                return total
+            self._apply(rows)
+            total += len(rows)
+            last = rows[-1][0]
+
+    def _follow(self, session: Session) -> int:
+        total = 0
+        while True:
+            rows = session.execute(
+                select(BankChange.seq, *self._columns())
+                .join(BankEntry, BankEntry.id == BankChange.entry_id)
+                .outerjoin(Request, Request.id == BankEntry.request_id)
+                .where(BankChange.seq > self.seq)
+                .order_by(BankChange.seq)
+                .limit(SYNC_BATCH)
+            ).all()
+            if not rows:
+                return total
+            # An entry's current status decides, whatever the op: replays converge.
+            latest: dict[int, _Row] = {int(r[1]): cast(_Row, tuple(r[1:])) for r in rows}
+            self._apply(list(latest.values()))
+            self.seq = int(rows[-1][0])
+            total += len(latest)
+
+    def _apply(self, rows: Iterable[_Row]) -> None:
+        adds: dict[str, tuple[list[int], list[str]]] = {PDQ: ([], []), VIDEO_PDQ: ([], [])}
+        removes: list[int] = []
+        exact = dict(self.exact)
+        groups = {k: set(v) for k, v in self.groups.items()}
+        for entry_id, bank_id, signal_type, value, quality, group_key, req_id, case, status in rows:
+            eid, st, val = entry_id, signal_type, value
+            if status == "active":
+                self.entries[eid] = EntryRef(bank_id, st, quality, group_key, req_id, case)
+                if st in adds:
+                    adds[st][0].append(eid)
+                    adds[st][1].append(val)
+                if st in (MD5, SHA256):
+                    exact[(st, val)] = exact.get((st, val), frozenset()) | {eid}
+                if st == VIDEO_PDQ and group_key:
+                    groups.setdefault(str(group_key), set()).add(eid)
+            else:
+                removes.append(eid)
+                if st in (MD5, SHA256):
+                    exact[(st, val)] = exact.get((st, val), frozenset()) - {eid}
+                if st == VIDEO_PDQ and group_key:
+                    groups.get(str(group_key), set()).discard(eid)
+        if adds[PDQ][0]:
+            self.images.add(adds[PDQ][0], adds[PDQ][1])
+        if adds[VIDEO_PDQ][0]:
+            self.frames.add(adds[VIDEO_PDQ][0], adds[VIDEO_PDQ][1])
+        if removes:
+            self.images.remove(removes)
+            self.frames.remove(removes)
+        self.exact = {k: v for k, v in exact.items() if v}
+        self.groups = {k: frozenset(v) for k, v in groups.items() if v}
+        for eid in removes:
+            self.entries.pop(eid, None)
+
+    # ---- matching --------------------------------------------------------------------------
+
+    def _radius(self) -> int:
+        enabled = [b.threshold for b in self.banks.values() if b.enabled]
+        return max(enabled, default=-1)
+
+    def _hit(self, entry_id: int, distance: int, query_quality: int | None) -> Hit | None:
+        ref = self.entries.get(entry_id)
+        if ref is None:
+            return None
+        bank = self.banks.get(ref.bank_id)
+        if bank is None or not bank.enabled or distance > bank.threshold:
+            return None
+        minimum = self.settings.pdq_min_quality
+        low = ref.signal_type in (PDQ, VIDEO_PDQ) and (
+            _low(query_quality, minimum) or _low(ref.quality, minimum)
+        )
+        return Hit(entry_id, bank, ref.signal_type, distance, low, ref.request_id, ref.case_number)
+
+    def match(self, signals: Signals) -> list[Hit]:
+        """Every bank entry the signals match under each bank's policy (best hit per entry)."""
+        best: dict[int, Hit] = {}
+
+        def keep(hit: Hit | None) -> None:
+            if hit is not None and (
+                hit.entry_id not in best or hit.distance < best[hit.entry_id].distance
+            ):
+                best[hit.entry_id] = hit
+
+        radius = self._radius()
+        if radius >= 0 and signals.pdq and len(self.images):
+            results = self.images.search([h.hash for h in signals.pdq], radius)
+            for query, found in zip(signals.pdq, results, strict=True):
+                for entry_id, distance in found:
+                    keep(self._hit(entry_id, distance, query.quality))
+        for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
+            if value:
+                for entry_id in self.exact.get((signal_type, value), ()):
+                    keep(self._hit(entry_id, 0, None))
+        if radius >= 0 and signals.frames and len(self.frames):
+            for hit in self._match_video(signals.frames, radius):
+                keep(hit)
+        return list(best.values())
+
+    def _match_video(self, frames: tuple[PdqHash, ...], radius: int) -> list[Hit]:
+        """vPDQ-style: a banked video matches when enough frames match in either direction."""
+        results = self.frames.search([f.hash for f in frames], radius)
+        query_frames: dict[str, set[int]] = defaultdict(set)  # group -> matched query frames
+        bank_frames: dict[str, dict[int, Hit]] = defaultdict(dict)  # group -> entry -> hit
+        for i, (query, found) in enumerate(zip(frames, results, strict=True)):
+            for entry_id, distance in found:
+                hit = self._hit(entry_id, distance, query.quality)
+                ref = self.entries.get(entry_id)
+                if hit is None or ref is None or not ref.group_key:
+                    continue
+                query_frames[ref.group_key].add(i)
+                old = bank_frames[ref.group_key].get(entry_id)
+                if old is None or distance < old.distance:
+                    bank_frames[ref.group_key][entry_id] = hit
+        hits = []
+        for group, matched in bank_frames.items():
+            total = len(self.groups.get(group, ())) or 1
+            query_share = len(query_frames[group]) / len(frames)
+            bank_share = len(matched) / total
+            if (
+                query_share >= self.settings.video_query_match_fraction
+                or bank_share >= self.settings.video_bank_match_fraction
+            ):
+                good = [h for h in matched.values() if not h.low_quality]
+                hits.append(min(good or matched.values(), key=lambda h: h.distance))
+        return hits
+
+    @property
+    def size(self) -> int:
+        """Active entries held."""
+        return len(self.entries)

@@ -1,0 +1,110 @@
+"""Per-process platform state: the matcher and the registry index of one database.
+
+One `PlatformRuntime` exists per database engine in a process, shared by the web app and by
+services called from elsewhere in the process (a reviewer's decision sweeping for copies).
+A poller thread keeps both current.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from rescind.config import Settings
+from rescind.platform.matcher import Matcher
+from rescind.platform.registry_index import RegistryIndex
+
+log = logging.getLogger("rescind.platform")
+
+_RUNTIMES: weakref.WeakKeyDictionary[Engine, PlatformRuntime] = weakref.WeakKeyDictionary()
+_RUNTIMES_LOCK = threading.Lock()
+
+
+class PlatformRuntime:
+    """The matcher and registry index of one database, with the thread that keeps them fresh."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.matcher = Matcher(settings)
+        self.registry = RegistryIndex()
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._users = 0
+        self._lock = threading.Lock()
+
+    def refresh(self, *, max_age_s: float | None = None) -> None:
+        """Sync the matcher (and the registry index once loaded) if older than `max_age_s`."""
+        limit = self.settings.matcher_poll_s * 2 if max_age_s is None else max_age_s
+        if self.matcher.loaded and time.monotonic() - self.matcher.synced_at < limit:
+            return
+        with self._sessions() as session:
+            self.matcher.try_sync(session)
+
+    def sync_all(self, session: Session | None = None) -> None:
+        """Sync the matcher and, if loaded, the registry index now."""
+        if session is None:
+            with self._sessions() as own:
+                self.sync_all(own)
+            return
+        self.matcher.sync(session)
+        if self.registry.loaded:
+            self.registry.sync(session)
+            session.rollback()  # end the read transaction: do not pin an old snapshot
+
+    def _poll(self, warm_registry: bool) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                with self._sessions() as session:
+                    self.matcher.sync(session)
+                    if (warm_registry and first) or self.registry.loaded:
+                        self.registry.sync(session)
+                first = False
+            except Exception as exc:  # the database may be briefly away: keep polling
+                log.warning("platform sync failed: %s", type(exc).__name__)
+            self._stop.wait(self.settings.matcher_poll_s)
+
+    def start(self, *, warm_registry: bool = True) -> None:
+        """Start the poller (counted: each `start` needs a `stop`)."""
+        with self._lock:
+            self._users += 1
+            if self._thread is not None:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._poll, args=(warm_registry,), name="rescind-matcher", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the poller when its last user stops."""
+        with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users or self._thread is None:
+                return
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        thread.join(timeout=30)
+
+
+def runtime_for(engine: Engine, settings: Settings) -> PlatformRuntime:
+    """The runtime of `engine` in this process (created on first use)."""
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(engine)
+        if runtime is None:
+            runtime = PlatformRuntime(settings, engine)
+            _RUNTIMES[engine] = runtime
+        return runtime
+
+
+def runtime_of_session(session: Session, settings: Settings) -> PlatformRuntime:
+    """The runtime of the engine `session` is bound to."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return runtime_for(engine, settings)

@@ -1,0 +1,126 @@
+"""The signals (hashes) of a piece of content, validated and normalised once at the edge.
+
+PDQ hashes are 64 lowercase hex characters (python-threatexchange's convention), MD5 32 and
+SHA-256 64. A PDQ hash may carry its quality (0-100) and, for video frames, its time `t`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rescind.platform.errors import InvalidSignalError
+
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+PDQ = "pdq"
+PDQ_DIHEDRAL = "pdq_dihedral"  # one of the 7 other orientations of an image we hashed
+VIDEO_PDQ = "video_pdq"
+MD5 = "md5"
+SHA256 = "sha256"
+PDQ_TYPES = (PDQ, PDQ_DIHEDRAL, VIDEO_PDQ)
+EXACT_TYPES = (MD5, SHA256)
+MAX_PDQ = 64
+MAX_FRAMES = 36_000  # ten hours at one frame per second
+
+
+@dataclass(frozen=True)
+class PdqHash:
+    """One PDQ hash: hex, quality when known, time for a video frame, orientation 0-7."""
+
+    hash: str
+    quality: int | None = None
+    t: float | None = None
+    orientation: int = 0
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Everything known about one content item's appearance."""
+
+    pdq: tuple[PdqHash, ...] = ()
+    frames: tuple[PdqHash, ...] = ()  # video frame hashes, in time order
+    md5: str | None = None
+    sha256: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to match on."""
+        return not (self.pdq or self.frames or self.md5 or self.sha256)
+
+    @property
+    def kind(self) -> str:
+        """`video` when frame hashes are present, `image` otherwise."""
+        return "video" if self.frames else "image"
+
+
+def hex_value(value: object, length: int, where: str) -> str:
+    """`value` as lowercase hex of exactly `length` characters, or InvalidSignalError."""
+    if not isinstance(value, str):
+        raise InvalidSignalError(f"expected a hex string of {length} characters", field=where)
+    text = value.strip().lower()
+    if len(text) != length or not _HEX.match(text):
+        raise InvalidSignalError(
+            f"expected {length} hexadecimal characters, got {len(text)} characters", field=where
+        )
+    return text
+
+
+def _quality(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise InvalidSignalError("quality must be an integer from 0 to 100", field=where)
+    return value
+
+
+def parse_pdq(value: object, where: str) -> PdqHash:
+    """A PDQ hash from `"<64 hex>"` or `{"hash", "quality"?, "t"?}`."""
+    if isinstance(value, Mapping):
+        t = value.get("t")
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or t < 0):
+            raise InvalidSignalError("t must be a non-negative number of seconds", field=where)
+        return PdqHash(
+            hex_value(value.get("hash"), 64, f"{where}.hash"),
+            _quality(value.get("quality"), f"{where}.quality"),
+            None if t is None else float(t),
+        )
+    return PdqHash(hex_value(value, 64, where))
+
+
+def parse_signals(
+    *,
+    pdq: Iterable[object] | None = None,
+    md5: object = None,
+    sha256: object = None,
+    video_pdq: Iterable[object] | None = None,
+    prefix: str = "",
+) -> Signals:
+    """Validate raw API values; field names in errors are prefixed with `prefix`."""
+    pdq_list = list(pdq or [])
+    frame_list = list(video_pdq or [])
+    if len(pdq_list) > MAX_PDQ:
+        raise InvalidSignalError(f"at most {MAX_PDQ} PDQ hashes", field=f"{prefix}pdq")
+    if len(frame_list) > MAX_FRAMES:
+        raise InvalidSignalError(f"at most {MAX_FRAMES} frame hashes", field=f"{prefix}video_pdq")
+    hashes = tuple(parse_pdq(v, f"{prefix}pdq.{i}") for i, v in enumerate(pdq_list))
+    frames = tuple(parse_pdq(v, f"{prefix}video_pdq.{i}") for i, v in enumerate(frame_list))
+    return Signals(
+        pdq=hashes,
+        frames=frames,
+        md5=None if md5 is None else hex_value(md5, 32, f"{prefix}md5"),
+        sha256=None if sha256 is None else hex_value(sha256, 64, f"{prefix}sha256"),
+    )
+
+
+def hex_to_bytes(hashes: Iterable[str]) -> bytes:
+    """Concatenated raw bytes of hex hashes (for numpy)."""
+    return b"".join(bytes.fromhex(h) for h in hashes)
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits differing between two hex hashes of equal length."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()

@@ -1,0 +1,48 @@
+"""Hash and request builders for platform tests (random hashes; no media)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from rescind.store.columns import utcnow
+from rescind.store.models import Request, RequestItem
+
+
+def random_pdq(rng: random.Random) -> str:
+    """A random 256-bit hash as 64 hex characters."""
+    return f"{rng.getrandbits(256):064x}"
+
+
+def flip(hex_hash: str, bits: int, rng: random.Random) -> str:
+    """`hex_hash` with `bits` distinct random bits flipped."""
+    value = int(hex_hash, 16)
+    for bit in rng.sample(range(256), bits):
+        value ^= 1 << bit
+    return f"{value:064x}"
+
+
+def make_request(
+    session: Session, case_number: str, items: list[dict[str, object]]
+) -> Request:
+    """A removal request with `items` (RequestItem fields), as intake would store it."""
+    now = utcnow()
+    request = Request(
+        case_number=case_number,
+        status="in_review",
+        channel="api",
+        received_at=now,
+        deadline_at=now + timedelta(hours=48),
+        language="en",
+        signature="A Person",
+        good_faith_statement="I did not consent.",
+        requester_name_enc=b"x",
+        requester_email_enc=b"x",
+        secret_hash="x",
+        items=[RequestItem(**item) for item in items],  # type: ignore[arg-type]
+    )
+    session.add(request)
+    session.flush()
+    return request

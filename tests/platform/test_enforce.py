@@ -1,0 +1,81 @@
+"""A "remove" decision banks the item, finds exactly its copies, and writes one action each."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import func, select
+
+from rescind.config import Settings
+from rescind.platform.banks import ensure_default_banks
+from rescind.platform.check import check_content
+from rescind.platform.enforce import enforce_removal
+from rescind.platform.runtime import PlatformRuntime
+from rescind.platform.signals import PdqHash, Signals
+from rescind.store import Database
+from rescind.store.models import Action, BankChange, BankEntry, Job, Match
+from tests.platform.helpers import flip, make_request, random_pdq
+
+
+def _register(runtime: PlatformRuntime, database: Database, items: dict[str, Signals]) -> None:
+    with database.session() as session:
+        for content_id, signals in items.items():
+            check_content(
+                session, runtime.matcher, content_id, url=f"https://p.example/{content_id}",
+                signals=signals,
+            )
+
+
+def test_removal_banks_sweeps_and_writes_one_action_per_copy(
+    settings: Settings, database: Database
+) -> None:
+    rng = random.Random(6)
+    runtime = PlatformRuntime(settings, database.engine)
+    reported = random_pdq(rng)
+    items = {
+        "orig": Signals(pdq=(PdqHash(reported, 90),)),
+        "near": Signals(pdq=(PdqHash(flip(reported, 12, rng), 90),)),
+        "edge": Signals(pdq=(PdqHash(flip(reported, 31, rng), 90),)),
+        "far": Signals(pdq=(PdqHash(flip(reported, 40, rng), 90),)),
+        "blurry": Signals(pdq=(PdqHash(flip(reported, 5, rng), 20),)),
+        "md5copy": Signals(md5="a" * 32),
+    }
+    items |= {f"other{i}": Signals(pdq=(PdqHash(random_pdq(rng), 90),)) for i in range(50)}
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+    runtime.sync_all()
+    _register(runtime, database, items)
+    with database.session() as session:
+        request = make_request(
+            session,
+            "RSC-TEST-0001",
+            [{"url": "https://p.example/orig", "md5": "a" * 32}, {"content_id": "gone-42"}],
+        )
+        result = enforce_removal(session, settings, request, runtime=runtime)
+        assert {c.content_id for c in result.named} == {"orig"}
+        assert {c.content_id for c in result.copies} == {"near", "edge", "md5copy"}
+        assert {c.content_id for c in result.review} == {"blurry"}
+        actioned = sorted(a.content_id for a in result.actions)
+        assert actioned == ["edge", "gone-42", "md5copy", "near", "orig"]
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Action)) == 5
+        assert session.scalar(select(func.count()).select_from(Job)) == 5
+        entries = session.scalar(select(func.count()).select_from(BankEntry))
+        assert entries and entries == session.scalar(select(func.count()).select_from(BankChange))
+        assert session.scalar(select(func.count()).select_from(Match)) == 5
+        # Running it again (a retried decision) changes nothing.
+        request = session.get(type(request), request.id)
+        assert request is not None
+        again = enforce_removal(session, settings, request, runtime=runtime)
+        assert {a.id for a in again.actions} == {a.id for a in result.actions}
+        assert session.scalar(select(func.count()).select_from(Action)) == 5
+
+    # The bank entry is effective for new uploads, with the case number, after one sync.
+    runtime.sync_all()
+    with database.session() as session:
+        hit = check_content(
+            session, runtime.matcher, "reupload", url=None,
+            signals=Signals(pdq=(PdqHash(flip(reported, 8, rng), 80),)),
+        )
+    assert hit.verdict == "block"
+    assert [(m.bank, m.case_number) for m in hit.matches] == [("ncii", "RSC-TEST-0001")]
