@@ -1,0 +1,217 @@
+"""Copy-robust PDQ signals: what to store for a banked image, what to query with, how to match.
+
+Plain PDQ (one hash, original orientation, threshold 31) misses most re-uploads that a person
+would call the same picture: a border, a letterbox, a screenshot frame, a 5% crop, a mirror or
+a slight tilt moves the hash by 40-130 bits. This module closes most of that gap with more PDQ
+hashes, never with pixels: hash banks are sensitive (an image can be partly reconstructed from
+its hash bits), so a bank entry holds hashes only, and a few more of them.
+
+- ``bank_signals(image)``: PDQ of the image as given, of the image with flat borders trimmed,
+  and of a fixed set of crops and slight tilts of the trimmed image (:data:`BANK_VARIANTS`).
+- ``query_signals(image)``: PDQ of the upload as given and trimmed, each in all 8 orientations
+  (``pdqhash.compute_dihedral`` gives them in one call).
+- ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
+  when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
+  tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
+
+The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
+Hamming index: store every bank signal under its entry id, search with every query signal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pdqhash
+from numpy.typing import NDArray
+from PIL import Image
+
+from rescind.media.robust_geometry import (
+    MIN_SIDE,
+    Variant,
+    as_rgb_array,
+    centre_crop,
+    one_side_crop,
+    render_variant,
+    trim_box,
+    working_copy,
+)
+
+HASH_BYTES = 32
+DEFAULT_THRESHOLD = 31
+MIN_QUALITY = 50
+
+# Fixed, so every bank entry has the same shape; see docs/matching.md for why these.
+BANK_VARIANTS: tuple[Variant, ...] = (
+    *(centre_crop(keep) for keep in (0.94, 0.88, 0.82)),
+    *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.04, 0.08, 0.12)),
+    Variant("tilt-4", tilt=-4.0),
+    Variant("tilt+4", tilt=4.0),
+)
+
+# pdqhash.compute_dihedral's order (checked in tests against numpy's rotations and flips).
+ORIENTATIONS = ("", "rot90", "rot180", "rot270", "flipud", "fliplr", "transpose", "antitranspose")
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One PDQ hash of one variant of an image.
+
+    ``hash`` is the 256 bits in pdqhash's order, most significant bit first (the hex of
+    python-threatexchange, HMA and StopNCII); ``variant`` says which view of the image was
+    hashed, e.g. ``"full"``, ``"trimmed"``, ``"crop_c88"``, ``"full/rot90"``.
+    """
+
+    hash: bytes
+    quality: int
+    variant: str
+
+    @property
+    def hex(self) -> str:
+        """The 64-character hex form, as the CLI, the API and the exchange write PDQ."""
+        return self.hash.hex()
+
+    @property
+    def strong(self) -> bool:
+        """Whether this hash may block on its own (quality >= :data:`MIN_QUALITY`)."""
+        return self.quality >= MIN_QUALITY
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The outcome of :func:`match` when some pair of signals is within the threshold.
+
+    ``blockable`` is False when every matching pair involves a low-quality hash: such a match
+    may be queued for review but must never block by itself. ``pairs`` lists every matching
+    ``(query_variant, bank_variant, distance)``, best first.
+    """
+
+    distance: int
+    query_variant: str
+    bank_variant: str
+    blockable: bool
+    pairs: tuple[tuple[str, str, int], ...]
+
+
+def bank_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
+    """Signals to store for a banked image: full, trimmed (if any border) and the bank variants.
+
+    Raises :class:`~rescind.media.robust_geometry.RobustInputError` for an unusable image.
+    """
+    rgb = as_rgb_array(image)
+    signals = [_pdq(rgb, "full")]
+    work, box = _trimmed_work(rgb)
+    if box is not None:
+        signals.append(_pdq(work, "trimmed"))
+    for variant in BANK_VARIANTS:
+        view = render_variant(work, variant)
+        if view is not None:
+            signals.append(_pdq(view, variant.name))
+    return signals
+
+
+def query_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
+    """Signals to query with for an uploaded image: full and trimmed, in all 8 orientations."""
+    rgb = as_rgb_array(image)
+    signals = _dihedral(rgb, "full")
+    work, box = _trimmed_work(rgb)
+    if box is not None:
+        signals += _dihedral(work, "trimmed")
+    return signals
+
+
+def match(
+    query: Sequence[Signal],
+    bank: Sequence[Signal],
+    threshold: int = DEFAULT_THRESHOLD,
+    min_quality: int = MIN_QUALITY,
+) -> MatchResult | None:
+    """Compare an upload's signals with one bank entry's; None when no pair is within threshold.
+
+    The best pair decides the distance; the match is blockable only if some pair within the
+    threshold has both qualities >= ``min_quality``.
+    """
+    if not query or not bank:
+        return None
+    q = signals_array(query)
+    b = signals_array(bank)
+    dist = hamming_matrix(q, b)
+    hits = np.argwhere(dist <= threshold)
+    if hits.size == 0:
+        return None
+    pairs = sorted(
+        ((int(dist[i, j]), int(i), int(j)) for i, j in hits),
+        key=lambda t: (t[0], t[1], t[2]),
+    )
+    blockable = any(
+        query[i].quality >= min_quality and bank[j].quality >= min_quality for _, i, j in pairs
+    )
+    best, bi, bj = pairs[0]
+    return MatchResult(
+        distance=best,
+        query_variant=query[bi].variant,
+        bank_variant=bank[bj].variant,
+        blockable=blockable,
+        pairs=tuple((query[i].variant, bank[j].variant, d) for d, i, j in pairs),
+    )
+
+
+def signals_array(signals: Sequence[Signal]) -> NDArray[np.uint8]:
+    """The hashes as ``uint8[n, 32]``, the layout ``rescind.index.HammingIndex`` takes."""
+    if not signals:
+        return np.zeros((0, HASH_BYTES), dtype=np.uint8)
+    return np.frombuffer(b"".join(s.hash for s in signals), dtype=np.uint8).reshape(-1, HASH_BYTES)
+
+
+def hamming_matrix(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int32]:
+    """All pairwise Hamming distances between two ``uint8[n, 32]`` hash arrays."""
+    x = np.ascontiguousarray(a).view(np.uint64)
+    y = np.ascontiguousarray(b).view(np.uint64)
+    out = np.zeros((x.shape[0], y.shape[0]), dtype=np.int32)
+    for k in range(x.shape[1]):
+        out += np.bitwise_count(x[:, k, None] ^ y[None, :, k]).astype(np.int32)
+    return out
+
+
+def _trimmed_work(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], tuple[int, ...] | None]:
+    """The working copy with flat borders trimmed, and the box (None when nothing was trimmed)."""
+    work = working_copy(rgb)
+    box = trim_box(work)
+    if box is None:
+        return work, None
+    top, bottom, left, right = box
+    return np.ascontiguousarray(work[top:bottom, left:right]), box
+
+
+def _pack(bits: NDArray[np.integer]) -> bytes:
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes()
+
+
+def _pdq(rgb: NDArray[np.uint8], variant: str) -> Signal:
+    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+    return Signal(_pack(bits), int(quality), variant)
+
+
+def _dihedral(rgb: NDArray[np.uint8], variant: str) -> list[Signal]:
+    hashes, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
+    return [
+        Signal(_pack(bits), int(quality), f"{variant}/{name}" if name else variant)
+        for bits, name in zip(hashes, ORIENTATIONS, strict=True)
+    ]
+
+
+__all__ = [
+    "BANK_VARIANTS",
+    "DEFAULT_THRESHOLD",
+    "MIN_QUALITY",
+    "MIN_SIDE",
+    "MatchResult",
+    "Signal",
+    "bank_signals",
+    "hamming_matrix",
+    "match",
+    "query_signals",
+    "signals_array",
+]
