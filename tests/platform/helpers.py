@@ -24,9 +24,7 @@ def flip(hex_hash: str, bits: int, rng: random.Random) -> str:
     return f"{value:064x}"
 
 
-def make_request(
-    session: Session, case_number: str, items: list[dict[str, object]]
-) -> Request:
+def make_request(session: Session, case_number: str, items: list[dict[str, object]]) -> Request:
     """A removal request with `items` (RequestItem fields), as intake would store it."""
     now = utcnow()
     request = Request(

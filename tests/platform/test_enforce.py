@@ -21,7 +21,10 @@ def _register(runtime: PlatformRuntime, database: Database, items: dict[str, Sig
     with database.session() as session:
         for content_id, signals in items.items():
             check_content(
-                session, runtime.matcher, content_id, url=f"https://p.example/{content_id}",
+                session,
+                runtime.matcher,
+                content_id,
+                url=f"https://p.example/{content_id}",
                 signals=signals,
             )
 
@@ -74,7 +77,10 @@ def test_removal_banks_sweeps_and_writes_one_action_per_copy(
     runtime.sync_all()
     with database.session() as session:
         hit = check_content(
-            session, runtime.matcher, "reupload", url=None,
+            session,
+            runtime.matcher,
+            "reupload",
+            url=None,
             signals=Signals(pdq=(PdqHash(flip(reported, 8, rng), 80),)),
         )
     assert hit.verdict == "block"

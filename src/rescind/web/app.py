@@ -12,17 +12,27 @@ from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import health
 from rescind.web.api.auth import KeyCache
+from rescind.web.api.platform import include_platform_api, start_platform
 from rescind.web.problems import install_problem_handlers
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    """Build the Rescind web app for `settings` (read from the environment when omitted)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    """Build the Rescind web app for `settings` (read from the environment when omitted).
+
+    `run_worker` runs the background worker in a thread of this process (`rescind serve`)."""
     settings = settings or Settings()
     db = database or Database(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop_platform = start_platform(app, settings, db, run_worker=run_worker)
         yield
+        stop_platform()
         if database is None:
             db.dispose()
 
@@ -37,4 +47,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.api_key_cache = KeyCache()
     install_problem_handlers(app)
     app.include_router(health.router)
+    include_platform_api(app, settings, db)
     return app

@@ -1,0 +1,66 @@
+"""`GET /v1/actions` and `POST /v1/actions/{id}/done`: for platforms without webhooks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rescind.cases import audit
+from rescind.platform.actions import list_actions, mark_done
+from rescind.platform.errors import PlatformError
+from rescind.store.models import Action, Request
+from rescind.web.api.auth import ContentCaller
+from rescind.web.api.common import problem
+from rescind.web.api.schemas import ActionOut
+from rescind.web.deps import SessionDep
+
+router = APIRouter(prefix="/v1", tags=["actions"])
+
+
+def _out(session: Session, actions: list[Action]) -> list[ActionOut]:
+    ids = {a.request_id for a in actions if a.request_id is not None}
+    cases = dict(
+        session.execute(select(Request.id, Request.case_number).where(Request.id.in_(ids))).tuples()
+    )
+    return [
+        ActionOut(
+            id=a.id,
+            type=a.type,
+            content_id=a.content_id,
+            case_number=cases.get(a.request_id) if a.request_id is not None else None,
+            idempotency_key=a.idempotency_key,
+            status=a.status,
+            attempts=a.attempts,
+            created_at=a.created_at.isoformat(),
+            delivered_at=a.delivered_at.isoformat() if a.delivered_at else None,
+        )
+        for a in actions
+    ]
+
+
+@router.get("/actions", response_model=list[ActionOut], summary="List actions")
+def actions(
+    session: SessionDep,
+    caller: ContentCaller,
+    status: Annotated[str | None, Query(pattern="^(pending|delivered|done|failed)$")] = None,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ActionOut]:
+    """Actions in id order; poll `status=pending` when webhooks are not used."""
+    return _out(session, list_actions(session, status=status, after_id=after_id, limit=limit))
+
+
+@router.post("/actions/{action_id}/done", response_model=ActionOut, summary="Mark an action done")
+def done(action_id: int, session: SessionDep, caller: ContentCaller) -> ActionOut:
+    """The platform took the action by other means; stops further deliveries. Idempotent."""
+    try:
+        action = mark_done(session, action_id)
+    except PlatformError as exc:
+        raise problem(exc) from None
+    audit.record(
+        session, caller.actor, "action.marked_done", subject_type="action", subject_id=action.id
+    )
+    return _out(session, [action])[0]

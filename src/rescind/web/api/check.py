@@ -1,0 +1,134 @@
+"""`POST /v1/check`: judge an upload (its hashes, or the media itself) against the banks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from rescind.platform.check import CheckResult, check_content
+from rescind.platform.errors import InvalidSignalError, PlatformError
+from rescind.platform.media_signals import MediaError, media_limits, signals_from_media
+from rescind.platform.registry import check_content_id, check_url
+from rescind.platform.signals import Signals
+from rescind.web.api.auth import CheckCaller
+from rescind.web.api.common import (
+    JSON_BODY_LIMIT,
+    capped_stream,
+    get_runtime,
+    problem,
+    read_json,
+    signals_of,
+)
+from rescind.web.api.schemas import CheckIn, CheckOut
+from rescind.web.deps import get_db, get_settings
+from rescind.web.problems import ProblemError
+
+router = APIRouter(prefix="/v1", tags=["check"])
+
+_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": CheckIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["content_id", "media"],
+                    "properties": {
+                        "content_id": {"type": "string"},
+                        "url": {"type": "string"},
+                        "media": {"type": "string", "format": "binary"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+async def _from_multipart(request: Request, limit: int) -> tuple[str, str | None, bytes]:
+    parser = MultiPartParser(
+        request.headers,
+        capped_stream(request, limit + 64 * 1024),
+        max_files=1,
+        max_fields=10,
+        max_part_size=64 * 1024,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            exc.message,
+            errors=[{"field": "media", "message": exc.message}],
+        ) from None
+    try:
+        media = form.get("media")
+        if not isinstance(media, UploadFile):
+            raise InvalidSignalError("attach the file as the `media` part", field="media")
+        data = await media.read(limit + 1)
+        if len(data) > limit:
+            raise ProblemError(413, "Payload too large", f"the limit is {limit} bytes")
+        content_id = check_content_id(form.get("content_id"))
+        url = form.get("url")
+        return content_id, check_url(url if isinstance(url, str) else None), data
+    finally:
+        await form.close()
+
+
+@router.post(
+    "/check",
+    response_model=CheckOut,
+    response_model_exclude_none=True,
+    openapi_extra=_OPENAPI,
+    summary="Check an upload: allow, review or block",
+)
+async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
+    """Match the content's hashes (JSON) or its media (multipart `media`) against the banks,
+    record it in the registry, and answer the verdict with the banks and cases matched."""
+    settings = get_settings(request)
+    started = time.perf_counter()
+    try:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            limit = settings.max_upload_bytes
+            content_id, url, data = await _from_multipart(request, limit)
+            try:
+                signals: Signals = await run_in_threadpool(
+                    signals_from_media, data, media_limits(limit)
+                )
+            except MediaError as exc:
+                raise ProblemError(
+                    422,
+                    "Unusable media",
+                    str(exc),
+                    errors=[{"field": "media", "message": str(exc)}],
+                ) from None
+        else:
+            body: CheckIn = await read_json(request, CheckIn, JSON_BODY_LIMIT)
+            content_id, url, signals = body.content_id, check_url(body.url), signals_of(body)
+        if signals.empty:
+            raise InvalidSignalError(
+                "send at least one of pdq, md5, sha256, video_pdq, or a media file", field="pdq"
+            )
+        result = await run_in_threadpool(_check, request, content_id, url, signals)
+    except PlatformError as exc:
+        raise problem(exc) from None
+    request.app.state.metrics.observe_check(result.verdict, time.perf_counter() - started)
+    return {
+        "content_id": result.content_id,
+        "verdict": result.verdict,
+        "matches": [{"bank": m.bank, "case_number": m.case_number} for m in result.matches],
+    }
+
+
+def _check(request: Request, content_id: str, url: str | None, signals: Signals) -> CheckResult:
+    runtime = get_runtime(request)
+    runtime.refresh()
+    with get_db(request).session() as session:
+        return check_content(session, runtime.matcher, content_id, url=url, signals=signals)

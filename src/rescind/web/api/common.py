@@ -1,0 +1,85 @@
+"""Helpers shared by the platform routes: the runtime, error mapping, capped bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from rescind.platform.errors import PlatformError
+from rescind.platform.runtime import PlatformRuntime
+from rescind.platform.signals import Signals, parse_signals
+from rescind.web.api.schemas import SignalsIn
+from rescind.web.problems import ProblemError
+
+JSON_BODY_LIMIT = 8 * 1024 * 1024  # 36,000 frame hashes fit comfortably
+
+
+def get_runtime(request: Request) -> PlatformRuntime:
+    """This app's matcher and registry index."""
+    runtime: PlatformRuntime = request.app.state.platform
+    return runtime
+
+
+def problem(exc: PlatformError) -> ProblemError:
+    """The problem+json error for a service error."""
+    errors = [{"field": exc.field or "body", "message": exc.detail}] if exc.status == 422 else None
+    return ProblemError(exc.status, exc.title, exc.detail, errors=errors)
+
+
+def signals_of(body: SignalsIn, prefix: str = "") -> Signals:
+    """Validated signals of a body (422 naming the bad field otherwise)."""
+    return parse_signals(
+        pdq=[p if isinstance(p, str) else p.model_dump() for p in body.pdq or []],
+        md5=body.md5,
+        sha256=body.sha256,
+        video_pdq=[p if isinstance(p, str) else p.model_dump() for p in body.video_pdq or []],
+        prefix=prefix,
+    )
+
+
+def too_large(limit: int) -> ProblemError:
+    """413 for a body over `limit` bytes."""
+    return ProblemError(413, "Payload too large", f"the limit is {limit} bytes")
+
+
+def check_length(request: Request, limit: int) -> None:
+    """Refuse early when the declared length is already over the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+
+
+async def capped_stream(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
+    """The request body, failing with 413 as soon as it exceeds `limit` bytes."""
+    check_length(request, limit)
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise too_large(limit)
+        yield chunk
+
+
+async def read_json(request: Request, model: type[BaseModel], limit: int) -> Any:
+    """Parse and validate a JSON body of at most `limit` bytes (422 problem on errors)."""
+    chunks = [c async for c in capped_stream(request, limit)]
+    try:
+        raw = json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError):
+        raise ProblemError(
+            422,
+            "Invalid request",
+            "the body is not JSON",
+            errors=[{"field": "body", "message": "not valid JSON"}],
+        ) from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
+        ) from None

@@ -1,0 +1,124 @@
+"""Request and response bodies of the platform API (the shapes of DESIGN.md's contract)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PdqIn(BaseModel):
+    """A PDQ hash with what the caller knows of it."""
+
+    hash: str = Field(description="64 hex characters.")
+    quality: int | None = Field(None, description="PDQ quality 0-100, when known.")
+    t: float | None = Field(None, description="Seconds into the video, for a frame hash.")
+
+
+PdqList = list[str | PdqIn]
+
+
+class SignalsIn(BaseModel):
+    """Hashes of one content item, computed by the platform."""
+
+    pdq: PdqList | None = Field(None, description="PDQ hashes (64 hex each), up to 64.")
+    md5: str | None = Field(None, description="MD5 of the file (32 hex).")
+    sha256: str | None = Field(None, description="SHA-256 of the file (64 hex).")
+    video_pdq: PdqList | None = Field(
+        None, description="Video frame hashes (about one per second), `{hash, t}` or hex."
+    )
+
+
+class CheckIn(SignalsIn):
+    """`POST /v1/check` JSON body."""
+
+    content_id: str = Field(min_length=1, max_length=255, description="The platform's id.")
+    url: str | None = Field(None, max_length=2048, description="Where the content is served.")
+
+
+class MatchOut(BaseModel):
+    """A bank matched, and the case behind the entry when there is one. Never a distance."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"bank": "ncii"}})
+
+    bank: str
+    case_number: str | None = None
+
+
+class CheckOut(BaseModel):
+    """`POST /v1/check` answer."""
+
+    content_id: str
+    verdict: str = Field(description="allow, review or block.")
+    matches: list[MatchOut]
+
+
+class ContentIn(SignalsIn):
+    """One item to register."""
+
+    content_id: str = Field(min_length=1, max_length=255)
+    url: str | None = Field(None, max_length=2048)
+
+
+class ContentBatchIn(BaseModel):
+    """`POST /v1/content` body: up to 1,000 items per call."""
+
+    items: list[ContentIn] = Field(min_length=1, max_length=1000)
+
+
+class ContentBatchOut(BaseModel):
+    """How many items were registered."""
+
+    registered: int
+
+
+class ActionOut(BaseModel):
+    """An action in the outbox."""
+
+    id: int
+    type: str
+    content_id: str
+    case_number: str | None
+    idempotency_key: str
+    status: str
+    attempts: int
+    created_at: str
+    delivered_at: str | None
+
+
+class BankIn(BaseModel):
+    """`POST /v1/banks` body."""
+
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    kind: str = Field("ncii", description="ncii or allow.")
+    pdq_threshold: int = Field(31, ge=0, le=128)
+    on_match: str = Field("block", description="block or review.")
+
+
+class BankPatch(BaseModel):
+    """`PATCH /v1/banks/{name}` body."""
+
+    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    on_match: str | None = None
+    enabled: bool | None = None
+
+
+class BankOut(BaseModel):
+    """A bank and its policy."""
+
+    name: str
+    kind: str
+    pdq_threshold: int
+    on_match: str
+    enabled: bool
+    active_entries: int
+
+
+class EntriesIn(SignalsIn):
+    """`POST /v1/banks/{name}/entries` body: the signals of one item to bank."""
+
+    note: str | None = Field(None, max_length=500)
+
+
+class EntriesOut(BaseModel):
+    """Ids of the entries created."""
+
+    entry_ids: list[int]
