@@ -1,0 +1,192 @@
+"""Safe image decoding (size checked before pixels are touched) and fast PDQ hashing."""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps
+
+from rescind.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
+from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
+from rescind.media.pdq import PdqHash, hash_luma
+from rescind.media.sniff import sniff
+
+# JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) while the short side
+# stays at least this long: 8+ decoded pixels per PDQ tent window keeps the hash within a
+# few bits of the full-size reference (see docs/benchmarks.md, "Hashing").
+MIN_REDUCED_SIDE = 512
+
+# Errors Pillow and its plugins raise on damaged data; all mean "corrupt" to the user.
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    struct.error,
+    zlib.error,
+    RuntimeError,
+    AttributeError,
+)
+
+# For each EXIF orientation: do the displayed image's (rows, columns) run backwards
+# relative to the stored pixel grid? Needed to align the JPEG block grid after rotating.
+_REVERSED_AXES = {
+    1: (False, False),
+    2: (False, True),
+    3: (True, True),
+    4: (True, False),
+    5: (False, False),
+    6: (False, True),
+    7: (True, True),
+    8: (True, False),
+}
+
+
+@functools.cache
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF, once, on first use rather than at import time."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
+@dataclass(frozen=True)
+class DecodedLuma:
+    """Luma of an image as displayed (EXIF applied), possibly at reduced scale."""
+
+    luma: npt.NDArray[Any]
+    full_size: tuple[int, int]  # (height, width) as displayed, at full scale
+    scale: int
+    reverse: tuple[bool, bool]
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1-8); 1 when absent or unreadable (then we hash as stored)."""
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if isinstance(value, int) and value in _REVERSED_AXES else 1
+
+
+def _to_luma(image: Image.Image) -> npt.NDArray[Any]:
+    """2-D luma (0-255) with ITU-R 601 weights, the same as PDQ's."""
+    mode = image.mode
+    if mode == "L":
+        return np.asarray(image)
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit greyscale: Pillow's convert("L") clips rather than scales.
+        wide = np.asarray(image).astype(np.float32)
+        if mode != "F":
+            wide = wide / 257.0
+        return np.clip(wide, 0, 255)
+    if mode not in ("RGB", "RGBA", "RGBX", "P", "PA", "1", "LA", "La"):
+        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV: via RGB
+    return np.asarray(image.convert("L"))
+
+
+def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
+    """Open lazily (header only) and check the size before any pixel is decoded."""
+    if not data:
+        raise UnsupportedMedia("empty file (0 bytes)")
+    if len(data) > limits.max_image_bytes:
+        raise MediaTooLarge(f"image is {len(data)} bytes; the limit is {limits.max_image_bytes}")
+    sniffed = sniff(data[:64])
+    if sniffed is None or sniffed.kind != "image":
+        raise UnsupportedMedia(
+            "not a supported image format (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC)"
+        )
+    if sniffed.format == "HEIF":
+        _register_heif()
+    try:
+        image = Image.open(io.BytesIO(data), formats=[sniffed.format])
+    except Image.DecompressionBombError as exc:
+        raise MediaTooLarge(f"image dimensions are too large ({exc})") from None
+    except _DECODE_ERRORS as exc:
+        raise CorruptMedia(f"cannot read {sniffed.format} header: {exc}") from None
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise CorruptMedia(f"{sniffed.format} header gives an empty size {width}x{height}")
+    if max(width, height) > limits.max_dimension:
+        raise MediaTooLarge(
+            f"image is {width}x{height}; the largest side allowed is {limits.max_dimension}"
+        )
+    if width * height > limits.max_pixels:
+        raise MediaTooLarge(
+            f"image is {width}x{height} = {width * height} pixels; the limit is {limits.max_pixels}"
+        )
+    return image
+
+
+def decode_luma(data: bytes, limits: MediaLimits = DEFAULT_LIMITS) -> DecodedLuma:
+    """Decode an image to luma, reduced in the decoder when it is a large JPEG.
+
+    Raises a :class:`MediaError` subclass for anything that is not a sound, small-enough image.
+    """
+    # Pillow warns (DecompressionBombWarning, palette and EXIF warnings) on hostile input;
+    # our own limits already decided, so those warnings must not escape to the caller.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = _open_checked(data, limits)
+        try:
+            width, height = image.size
+            scale = 1
+            if image.format == "JPEG":
+                scale = 1
+                for candidate in (8, 4, 2):
+                    if min(width, height) // candidate >= MIN_REDUCED_SIDE:
+                        scale = candidate
+                        break
+                # Asking for "L" makes libjpeg skip the chroma planes: JPEG's Y is PDQ's luma.
+                image.draft("L", (width // scale, height // scale))
+                reduced_w = image.size[0]
+                scale = max(1, round(width / reduced_w))
+            image.load()
+            orientation = _orientation(image)
+            if orientation != 1:
+                image = ImageOps.exif_transpose(image)
+            luma = _to_luma(image)
+        except MediaError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise MediaTooLarge(f"image is too large to decode ({exc})") from None
+        except MemoryError:
+            raise MediaTooLarge("image needs more memory than is available to decode") from None
+        except _DECODE_ERRORS as exc:
+            raise CorruptMedia(f"cannot decode {image.format} image: {exc}") from None
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return DecodedLuma(luma, (height, width), scale, _REVERSED_AXES[orientation])
+
+
+def hash_image_bytes(
+    data: bytes, *, dihedral: bool = False, limits: MediaLimits = DEFAULT_LIMITS
+) -> list[PdqHash]:
+    """PDQ hashes of an image given as bytes; the first is the image as displayed.
+
+    With ``dihedral`` the 7 other rotations/flips follow, each labelled in ``orientation``.
+    """
+    decoded = decode_luma(data, limits)
+    return hash_luma(
+        decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=dihedral
+    )
+
+
+def hash_image(
+    path: str | Path, *, dihedral: bool = False, limits: MediaLimits = DEFAULT_LIMITS
+) -> list[PdqHash]:
+    """PDQ hashes of an image file; see :func:`hash_image_bytes`."""
+    return hash_image_bytes(Path(path).read_bytes(), dihedral=dihedral, limits=limits)

@@ -1,0 +1,210 @@
+"""PDQ hashes from luma, with PDQ's own downsampling done by us, fast.
+
+The reference path (``pdqhash.compute`` on a full-size RGB array) spends most of its time
+in a tent filter over every pixel. PDQ only ever looks at the 64x64 samples of that
+filtered image, and the filter is linear and separable, so the 64x64 buffer equals
+``Wr @ luma @ Wc.T`` for two small weight matrices that we build once per size. We hand
+that 64x64 buffer to ``pdqhash`` (which leaves a 64x64 input unfiltered) for the DCT,
+the median threshold and the quality metric, so the hash itself stays the reference's.
+
+When the luma was decoded at a reduced scale (JPEG DCT scaling: each output pixel is
+the mean of an ``s x s`` block), the weights are the full-size weights summed over each
+block, which keeps the result within a few bits of the full-size reference.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pdqhash
+
+PDQ_DIM = 64
+MIN_HASHABLE_DIM = 5  # PDQ gives the all-zero hash, quality 0, below this size
+LOW_QUALITY = 50  # Meta's recommendation: do not match on hashes below this quality
+
+# pdqhash.compute_dihedral's output order, labelled by what was done to the original.
+ORIENTATIONS = (
+    "original",
+    "rot90",  # 90 degrees counter-clockwise
+    "rot180",
+    "rot270",  # 90 degrees clockwise
+    "flip_v",  # upside down (top and bottom swapped)
+    "flip_h",  # mirrored (left and right swapped)
+    "transpose",  # mirrored across the main diagonal
+    "transverse",  # mirrored across the anti-diagonal
+)
+
+# Rows of luma processed per chunk: bounds the float32 temporary to a few MB.
+_CHUNK_ROWS = 512
+
+FloatArray = npt.NDArray[np.float32]
+U8Array = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class PdqHash:
+    """One PDQ hash: 64 hex digits, its quality (0-100), and where it came from."""
+
+    hash: str
+    quality: int
+    orientation: str | None = None
+    t: float | None = None
+    t_end: float | None = None
+
+    @property
+    def low_quality(self) -> bool:
+        """True when the quality is under 50: too flat or small to match on safely."""
+        return self.quality < LOW_QUALITY
+
+    def to_array(self) -> U8Array:
+        """The hash as ``numpy.uint8[32]`` (python-threatexchange's bit order)."""
+        return pdq_hex_to_array(self.hash)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form used by ``rescind hash``: only the fields that apply."""
+        out: dict[str, Any] = {"hash": self.hash, "quality": self.quality}
+        if self.orientation is not None:
+            out["orientation"] = self.orientation
+        if self.t is not None:
+            out["t"] = self.t
+        if self.t_end is not None:
+            out["t_end"] = self.t_end
+        if self.low_quality:
+            out["low_quality"] = True
+        return out
+
+
+def pdq_bits_to_hex(bits: npt.ArrayLike) -> str:
+    """Hex of 256 bits in pdqhash's order, most significant first (python-threatexchange)."""
+    arr = np.asarray(bits).astype(np.uint8).reshape(-1)
+    if arr.size != 256:
+        raise ValueError(f"a PDQ hash has 256 bits, got {arr.size}")
+    return bytes(np.packbits(arr)).hex()
+
+
+def pdq_hex_to_array(value: str) -> U8Array:
+    """``numpy.uint8[32]`` from 64 hex digits (either case)."""
+    if len(value) != 64:
+        raise ValueError(f"a PDQ hash is 64 hex digits, got {len(value)} characters")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError as exc:
+        raise ValueError("a PDQ hash must be hexadecimal") from exc
+    return np.frombuffer(raw, dtype=np.uint8).copy()
+
+
+def pdq_array_to_hex(value: npt.ArrayLike) -> str:
+    """64 lowercase hex digits from ``numpy.uint8[32]``."""
+    arr = np.asarray(value, dtype=np.uint8).reshape(-1)
+    if arr.size != 32:
+        raise ValueError(f"a PDQ hash is 32 bytes, got {arr.size}")
+    return bytes(arr).hex()
+
+
+def hamming_distance(a: str, b: str) -> int:
+    """Number of differing bits between two hex PDQ hashes."""
+    return int((int(a, 16) ^ int(b, 16)).bit_count())
+
+
+@functools.lru_cache(maxsize=256)
+def _tent_weights(n: int) -> npt.NDArray[np.float64]:
+    """64 x n weights reproducing PDQ's two box passes plus decimation along one axis."""
+    window = (n + 2 * PDQ_DIM - 1) // (2 * PDQ_DIM)
+    half = (window + 2) // 2
+    idx = np.arange(n)
+    # PDQ's box filter averages [o - (window - half), o + half - 1], clipped at the edges.
+    lo = np.maximum(0, idx - (window - half))
+    hi = np.minimum(n - 1, idx + half - 1)
+    count = (hi - lo + 1).astype(np.float64)
+    out = np.zeros((PDQ_DIM, n))
+    for i in range(PDQ_DIM):
+        o = int(((i + 0.5) * n) / PDQ_DIM)
+        first = np.zeros(n)
+        first[lo[o] : hi[o] + 1] = 1.0 / count[o]
+        # Second pass: output sample o sums box k's inputs, weighted by first[k] / count[k].
+        diff = np.zeros(n + 1)
+        per_box = first / count
+        np.add.at(diff, lo, per_box)
+        np.add.at(diff, hi + 1, -per_box)
+        out[i] = np.cumsum(diff)[:n]
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def axis_weights(full: int, scale: int, reduced: int, reverse: bool) -> FloatArray:
+    """Weights for an axis of ``full`` pixels decoded as ``reduced`` blocks of ``scale``.
+
+    ``reverse`` says that the reduced axis runs backwards relative to the decoded data
+    (an EXIF flip or rotation), so the partial block at the decoder's far edge comes first.
+    """
+    weights = _tent_weights(full)
+    if scale == 1 and reduced == full:
+        return weights.astype(np.float32)
+    if reverse:
+        weights = weights[:, ::-1]
+    padded = np.zeros((PDQ_DIM, reduced * scale))
+    width = min(full, reduced * scale)
+    padded[:, :width] = weights[:, :width]
+    binned = padded.reshape(PDQ_DIM, reduced, scale).sum(axis=2)
+    if reverse:
+        binned = binned[:, ::-1]
+    return np.ascontiguousarray(binned, dtype=np.float32)
+
+
+def luma_to_64(
+    luma: npt.NDArray[Any], row_weights: FloatArray, col_weights: FloatArray
+) -> FloatArray:
+    """PDQ's 64x64 downsample of a 2-D luma array, given each axis's weights."""
+    rows = luma.shape[0]
+    partial = np.empty((rows, PDQ_DIM), dtype=np.float32)
+    col_t = col_weights.T
+    for start in range(0, rows, _CHUNK_ROWS):
+        block = luma[start : start + _CHUNK_ROWS].astype(np.float32)
+        partial[start : start + _CHUNK_ROWS] = block @ col_t
+    result: FloatArray = row_weights @ partial
+    return result
+
+
+def hashes_from_64(buffer: FloatArray, dihedral: bool = False) -> list[PdqHash]:
+    """PDQ hash (and optionally the 7 other orientations) of a 64x64 luma buffer."""
+    grey = np.clip(np.rint(buffer), 0, 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    if not dihedral:
+        bits, quality = pdqhash.compute(rgb)
+        return [PdqHash(pdq_bits_to_hex(bits), int(quality), "original")]
+    all_bits, quality = pdqhash.compute_dihedral(rgb)
+    return [
+        PdqHash(pdq_bits_to_hex(bits), int(quality), name)
+        for bits, name in zip(all_bits, ORIENTATIONS, strict=True)
+    ]
+
+
+def empty_hashes(dihedral: bool) -> list[PdqHash]:
+    """What PDQ gives for an image too small to hash: zero bits, quality 0."""
+    names = ORIENTATIONS if dihedral else ORIENTATIONS[:1]
+    return [PdqHash("0" * 64, 0, name) for name in names]
+
+
+def hash_luma(
+    luma: npt.NDArray[Any],
+    full_size: tuple[int, int] | None = None,
+    scale: int = 1,
+    reverse: tuple[bool, bool] = (False, False),
+    dihedral: bool = False,
+) -> list[PdqHash]:
+    """PDQ hashes of a 2-D luma array (values 0-255).
+
+    ``full_size`` is (height, width) of the image the luma was reduced from by ``scale``
+    (default: the array itself); ``reverse`` flags axes that run backwards relative to
+    the decoder's block grid.
+    """
+    height, width = full_size if full_size is not None else luma.shape[:2]
+    if height < MIN_HASHABLE_DIM or width < MIN_HASHABLE_DIM:
+        return empty_hashes(dihedral)
+    rows = axis_weights(height, scale, luma.shape[0], reverse[0])
+    cols = axis_weights(width, scale, luma.shape[1], reverse[1])
+    return hashes_from_64(luma_to_64(luma, rows, cols), dihedral)

@@ -1,0 +1,320 @@
+"""Video frame hashes: one PDQ hash per sampled second, decoding only what sampling needs.
+
+Sampling: for each time ``k / fps`` (k = 0, 1, ...) the sampled frame is the first frame
+whose timestamp is at or after it (within half a frame interval, to absorb rounding); a
+frame serves one sample at most. The result is the same as decoding every frame, but
+cheaper: a first pass reads only packet headers (timestamps, keyframe flags), then the
+second pass sends the decoder just the packets a sampled frame depends on. In each group
+of pictures (GOP: a keyframe and what follows it in decode order) that means nothing when
+no sample falls in it, the keyframe alone when the only sample is the keyframe (phone
+cameras put one every second), otherwise the packets up to the last sampled one.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+import numpy as np
+import numpy.typing as npt
+
+from rescind.media.errors import (
+    CorruptMedia,
+    MediaTimeout,
+    MediaTooLarge,
+    NoVideoStream,
+    UnsupportedMedia,
+)
+from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
+from rescind.media.pdq import (
+    MIN_HASHABLE_DIM,
+    PdqHash,
+    axis_weights,
+    hamming_distance,
+    hashes_from_64,
+    luma_to_64,
+)
+from rescind.media.sniff import sniff
+
+# Consecutive frame hashes this close are one shot: kept once, with its end time.
+DUPLICATE_BITS = 8
+# Planar 8-bit YUV formats whose first plane is the luma we hash, as stored.
+_YUV8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
+_MAX_BAD_PACKETS = 1000
+
+VideoSource = str | Path | bytes
+
+
+@dataclass(frozen=True)
+class _Packet:
+    pts: int | None
+    key: bool
+
+
+@dataclass
+class _Plan:
+    """Which packets (by decode-order position) to decode, and which frames to hash."""
+
+    send: list[bool]
+    wanted: set[int]  # pts of the sampled frames not yet seen
+    start: int  # pts of the first frame shown: time 0
+
+
+class _Budget:
+    """Wall-clock cap for one video."""
+
+    def __init__(self, limits: MediaLimits) -> None:
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.max_wall_seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise MediaTimeout(
+                f"video took longer than {self.limits.max_wall_seconds:g} s to decode"
+            )
+
+
+def _open(source: VideoSource, fmt: str) -> Any:
+    """Open a container with one named demuxer: no probing, no playlists or external files."""
+    target: Any = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        return av.open(target, mode="r", format=fmt, metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise CorruptMedia(f"cannot read video container: {exc.strerror or exc}") from None
+
+
+def _video_stream(container: Any, limits: MediaLimits) -> Any:
+    streams = container.streams.video
+    if not streams:
+        raise NoVideoStream("the file has no video stream (audio only or empty)")
+    stream = streams[0]
+    ctx = stream.codec_context
+    if ctx.width and ctx.height and ctx.width * ctx.height > limits.max_frame_pixels:
+        raise MediaTooLarge(f"video frames are {ctx.width}x{ctx.height}; too large")
+    if container.duration is not None and container.duration / 1e6 > limits.max_video_seconds:
+        raise MediaTooLarge(
+            f"video lasts {container.duration / 1e6:.0f} s; the limit is "
+            f"{limits.max_video_seconds:g} s"
+        )
+    # One thread: the server hashes many uploads at once, and the figure we promise is per core.
+    stream.thread_type = "NONE"
+    return stream
+
+
+def _demux(container: Any, stream: Any, budget: _Budget) -> Iterator[Any]:
+    """Packets of the stream that carry data; a damaged tail ends the stream, as players do."""
+    try:
+        for packet in container.demux(stream):
+            budget.check()
+            if packet.size:
+                yield packet
+    except av.error.FFmpegError:
+        return
+
+
+def _scan(container: Any, stream: Any, limits: MediaLimits, budget: _Budget) -> list[_Packet]:
+    packets: list[_Packet] = []
+    tb = stream.time_base or Fraction(1, 1)
+    first: int | None = None
+    for packet in _demux(container, stream, budget):
+        if len(packets) >= limits.max_video_frames:
+            raise MediaTooLarge(f"video has more than {limits.max_video_frames} frames")
+        pts = packet.pts
+        if pts is not None:
+            first = pts if first is None else min(first, pts)
+            if float((pts - first) * tb) > limits.max_video_seconds:
+                raise MediaTooLarge(f"video lasts more than {limits.max_video_seconds:g} s")
+        packets.append(_Packet(pts, bool(packet.is_keyframe)))
+    return packets
+
+
+def select_samples(times: list[float], fps: float) -> list[int]:
+    """Indices (into ``times``, sorted ascending) of the frames sampled at ``fps``."""
+    if not times:
+        return []
+    gaps = np.diff(np.asarray(times))
+    gaps = gaps[gaps > 0]
+    tolerance = min(float(np.median(gaps)) / 2 if gaps.size else 0.0, 0.5 / fps)
+    chosen: list[int] = []
+    next_k = 0
+    for i, t in enumerate(times):
+        if t >= next_k / fps - tolerance:
+            chosen.append(i)
+            next_k = int(np.floor((t + tolerance) * fps)) + 1
+    return chosen
+
+
+def _plan(packets: list[_Packet], fps: float, tb: Fraction) -> _Plan | None:
+    """What to decode for sampling at ``fps``; None when packets lack timestamps."""
+    if not packets or any(p.pts is None for p in packets):
+        return None
+    pts = [int(p.pts) for p in packets if p.pts is not None]
+    order = sorted(range(len(packets)), key=lambda i: pts[i])
+    start = pts[order[0]]
+    times = [float((pts[i] - start) * tb) for i in order]
+    chosen = {order[j] for j in select_samples(times, fps)}
+
+    gop = []
+    starts: list[int] = []  # ordinal of each GOP's first packet
+    for i, p in enumerate(packets):
+        if p.key or not starts:
+            starts.append(i)
+        gop.append(len(starts) - 1)
+    last = [-1] * len(starts)
+    for i in chosen:
+        last[gop[i]] = max(last[gop[i]], i)
+    for i in chosen:
+        g = gop[i]
+        # Open GOPs: a picture shown before its keyframe may use the previous GOP's frames.
+        if g > 0 and pts[i] < pts[starts[g]]:
+            last[g - 1] = starts[g] - 1
+    send = [i <= last[gop[i]] for i in range(len(packets))]
+    return _Plan(send, {pts[i] for i in chosen}, start)
+
+
+def _luma(frame: Any) -> tuple[npt.NDArray[np.uint8], bool]:
+    """The frame's luma plane and whether it is full range (else 16-235, as most video)."""
+    full = frame.format.name.startswith("yuvj") or frame.color_range == 2
+    if frame.format.name not in _YUV8:
+        frame = frame.reformat(format="yuv420p")
+        full = False
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, dtype=np.uint8, count=plane.height * plane.line_size)
+    return rows.reshape(plane.height, plane.line_size)[:, : plane.width], full
+
+
+def _hash_frame(frame: Any, t: float, limits: MediaLimits) -> PdqHash:
+    if frame.width * frame.height > limits.max_frame_pixels:
+        raise MediaTooLarge(f"video frame is {frame.width}x{frame.height}; too large")
+    luma, full_range = _luma(frame)
+    height, width = luma.shape
+    if height < MIN_HASHABLE_DIM or width < MIN_HASHABLE_DIM:
+        return PdqHash("0" * 64, 0, t=t)
+    rows = axis_weights(height, 1, height, False)
+    cols = axis_weights(width, 1, width, False)
+    buffer = luma_to_64(luma, rows, cols)
+    if not full_range:
+        # Stretch 16-235 to 0-255 so quality matches an RGB decode (bits do not change).
+        buffer = (buffer - 16.0) * np.float32(255.0 / 219.0)
+    first = hashes_from_64(buffer)[0]
+    return PdqHash(first.hash, first.quality, t=t)
+
+
+def _decode(
+    container: Any,
+    stream: Any,
+    plan: _Plan | None,
+    limits: MediaLimits,
+    budget: _Budget,
+) -> Iterator[Any]:
+    """Frames decoded from the packets the plan selects (all without a plan)."""
+    codec = stream.codec_context
+    bad = 0
+    decoded = 0
+    for ordinal, packet in enumerate(_demux(container, stream, budget)):
+        if plan is not None and (ordinal >= len(plan.send) or not plan.send[ordinal]):
+            continue
+        try:
+            frames = codec.decode(packet)
+        except av.error.FFmpegError:
+            bad += 1
+            if bad > _MAX_BAD_PACKETS:
+                raise CorruptMedia("too many undecodable video packets") from None
+            continue
+        for frame in frames:
+            decoded += 1
+            if decoded > limits.max_video_frames:
+                raise MediaTooLarge(f"video has more than {limits.max_video_frames} frames")
+            yield frame
+    try:
+        yield from codec.decode(None)
+    except av.error.FFmpegError:
+        return
+
+
+def collapse_duplicates(hashes: list[PdqHash], max_bits: int = DUPLICATE_BITS) -> list[PdqHash]:
+    """Merge runs of consecutive near-identical frame hashes into their first, with ``t_end``."""
+    out: list[PdqHash] = []
+    for h in hashes:
+        if out and hamming_distance(out[-1].hash, h.hash) <= max_bits:
+            prev = out[-1]
+            out[-1] = PdqHash(prev.hash, prev.quality, prev.orientation, prev.t, h.t)
+        else:
+            out.append(h)
+    return out
+
+
+def hash_video(
+    source: VideoSource,
+    *,
+    fps: float = 1.0,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    collapse: bool = True,
+) -> list[PdqHash]:
+    """PDQ hashes of a video's frames sampled at ``fps`` per second, each with its time ``t``.
+
+    ``source`` is a path or the file's bytes. With ``collapse``, consecutive near-duplicate
+    frames are kept once, with ``t_end`` set to the last one's time.
+    """
+    if not fps > 0 or fps > 120:
+        raise ValueError(f"fps must be in (0, 120], got {fps}")
+    head = source[:64] if isinstance(source, bytes) else _read_head(Path(source))
+    sniffed = sniff(head)
+    if sniffed is None or sniffed.kind != "video":
+        raise UnsupportedMedia("not a supported video container (MP4, MOV, MKV, WebM, AVI)")
+    budget = _Budget(limits)
+    with _open(source, sniffed.format) as container:
+        stream = _video_stream(container, limits)
+        tb = stream.time_base or Fraction(1, 1)
+        plan = _plan(_scan(container, stream, limits, budget), fps, tb)
+    with _open(source, sniffed.format) as container:
+        stream = _video_stream(container, limits)
+        hashes = _hash_frames(container, stream, plan, fps, limits, budget)
+    if not hashes:
+        raise CorruptMedia("no video frame could be decoded")
+    return collapse_duplicates(hashes) if collapse else hashes
+
+
+def _hash_frames(
+    container: Any,
+    stream: Any,
+    plan: _Plan | None,
+    fps: float,
+    limits: MediaLimits,
+    budget: _Budget,
+) -> list[PdqHash]:
+    """Hash sampled frames as they come out of the decoder (memory stays one frame)."""
+    tb = stream.time_base or Fraction(1, 1)
+    rate = float(stream.average_rate or stream.guessed_rate or 25)
+    hashes: list[PdqHash] = []
+    next_k = 0
+    tolerance = min(0.5 / rate, 0.5 / fps)
+    for index, frame in enumerate(_decode(container, stream, plan, limits, budget)):
+        if plan is not None:
+            if frame.pts not in plan.wanted:
+                continue
+            plan.wanted.discard(frame.pts)
+            t = float((frame.pts - plan.start) * tb)
+        else:
+            # No usable timestamps: sample by frame position at the stream's nominal rate.
+            t = index / rate
+            if t < next_k / fps - tolerance:
+                continue
+            next_k = int(np.floor((t + tolerance) * fps)) + 1
+        if len(hashes) >= limits.max_samples:
+            raise MediaTooLarge(f"video needs more than {limits.max_samples} frame hashes")
+        hashes.append(_hash_frame(frame, round(t, 3), limits))
+    hashes.sort(key=lambda h: h.t or 0.0)
+    return hashes
+
+
+def _read_head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(64)
