@@ -96,7 +96,13 @@ class Worker:
         with self.db.session() as session:
             jobs = [
                 (job.id, job.kind, dict(job.payload), job.attempts)
-                for job in queue.claim(session, self.worker_id, self.kinds, limit=limit)
+                for job in queue.claim(
+                    session,
+                    self.worker_id,
+                    self.kinds,
+                    limit=limit,
+                    lease_s=self.settings.worker_lease_s,
+                )
             ]
         for job_id, kind, payload, attempts in jobs:
             self._run(job_id, kind, payload, attempts)

@@ -1,0 +1,311 @@
+"""Python client for a platform integrating Rescind, and the webhook receiver helper.
+
+    from rescind.client import RescindClient, verify_signature
+    with RescindClient("https://rescind.example", api_key) as rescind:
+        verdict = rescind.check("upload-1", pdq=[pdq_hex])["verdict"]
+
+`AsyncRescindClient` has the same methods as coroutines. Only `httpx` is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "AsyncRescindClient",
+    "RescindClient",
+    "RescindError",
+    "WebhookVerificationError",
+    "parse_webhook",
+    "verify_signature",
+]
+
+SIGNATURE_HEADER = "Rescind-Signature"
+
+
+class RescindError(Exception):
+    """The API answered with an error (problem+json): status, title, detail, field errors."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.title = str(body.get("title", "error"))
+        self.detail = body.get("detail")
+        self.errors: list[dict[str, str]] = list(body.get("errors") or [])
+        super().__init__(f"{status} {self.title}: {self.detail or ''}".strip())
+
+
+class WebhookVerificationError(Exception):
+    """A webhook's signature is missing, wrong, or too old (possible replay)."""
+
+
+def _signals(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class _Calls:
+    """What each method sends: (method, path, keyword arguments for httpx)."""
+
+    @staticmethod
+    def check(content_id: str, url: str | None, **signals: Any) -> tuple[str, str, dict[str, Any]]:
+        return "POST", "/v1/check", {"json": _signals(content_id=content_id, url=url, **signals)}
+
+    @staticmethod
+    def check_media(
+        content_id: str, media: bytes | str | Path, url: str | None, filename: str
+    ) -> tuple[str, str, dict[str, Any]]:
+        data = media if isinstance(media, bytes) else Path(media).read_bytes()
+        form = _signals(content_id=content_id, url=url)
+        return "POST", "/v1/check", {"data": form, "files": {"media": (filename, data)}}
+
+
+def _result(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"title": response.reason_phrase}
+        raise RescindError(response.status_code, body if isinstance(body, dict) else {})
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()
+
+
+class RescindClient:
+    """Synchronous client of the `/v1` API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return _result(self._http.request(method, path, **kwargs))
+
+    def check(
+        self,
+        content_id: str,
+        *,
+        url: str | None = None,
+        pdq: Sequence[str | dict[str, Any]] | None = None,
+        md5: str | None = None,
+        sha256: str | None = None,
+        video_pdq: Sequence[str | dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Check an upload by its hashes: `{"content_id", "verdict", "matches"}`."""
+        m, p, kw = _Calls.check(
+            content_id, url, pdq=pdq, md5=md5, sha256=sha256, video_pdq=video_pdq
+        )
+        result: dict[str, Any] = self._call(m, p, **kw)
+        return result
+
+    def check_media(
+        self,
+        content_id: str,
+        media: bytes | str | Path,
+        *,
+        url: str | None = None,
+        filename: str = "upload",
+    ) -> dict[str, Any]:
+        """Check an upload by sending the file; Rescind hashes it."""
+        m, p, kw = _Calls.check_media(content_id, media, url, filename)
+        result: dict[str, Any] = self._call(m, p, **kw)
+        return result
+
+    def register(self, items: Sequence[dict[str, Any]]) -> int:
+        """Register content in bulk (up to 1,000 items: `{"content_id", "url"?, hashes...}`)."""
+        return int(self._call("POST", "/v1/content", json={"items": list(items)})["registered"])
+
+    def forget(self, content_id: str) -> None:
+        """Tell Rescind the content was deleted on the platform."""
+        self._call("DELETE", f"/v1/content/{content_id}")
+
+    def actions(
+        self, *, status: str | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Actions in id order (poll `status="pending"` without webhooks)."""
+        params = _signals(status=status, after_id=after_id, limit=limit)
+        result: list[dict[str, Any]] = self._call("GET", "/v1/actions", params=params)
+        return result
+
+    def mark_done(self, action_id: int) -> dict[str, Any]:
+        """Confirm an action was taken (for platforms without webhooks)."""
+        result: dict[str, Any] = self._call("POST", f"/v1/actions/{action_id}/done")
+        return result
+
+    def create_request(self, body: dict[str, Any]) -> dict[str, Any]:
+        """File a removal request (`requests:write`)."""
+        result: dict[str, Any] = self._call("POST", "/v1/requests", json=body)
+        return result
+
+    def get_request(self, case_number: str) -> dict[str, Any]:
+        """A request's status, items, decisions, copies and actions (`requests:read`)."""
+        result: dict[str, Any] = self._call("GET", f"/v1/requests/{case_number}")
+        return result
+
+    def decide(self, case_number: str, outcome: str, reason: str) -> dict[str, Any]:
+        """Decide a request: remove, reject or need_info (`review`)."""
+        body = {"outcome": outcome, "reason": reason}
+        result: dict[str, Any] = self._call(
+            "POST", f"/v1/requests/{case_number}/decision", json=body
+        )
+        return result
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> RescindClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class AsyncRescindClient:
+    """Asynchronous client of the `/v1` API (the same methods, awaited)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return _result(await self._http.request(method, path, **kwargs))
+
+    async def check(
+        self,
+        content_id: str,
+        *,
+        url: str | None = None,
+        pdq: Sequence[str | dict[str, Any]] | None = None,
+        md5: str | None = None,
+        sha256: str | None = None,
+        video_pdq: Sequence[str | dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Check an upload by its hashes."""
+        m, p, kw = _Calls.check(
+            content_id, url, pdq=pdq, md5=md5, sha256=sha256, video_pdq=video_pdq
+        )
+        result: dict[str, Any] = await self._call(m, p, **kw)
+        return result
+
+    async def check_media(
+        self,
+        content_id: str,
+        media: bytes | str | Path,
+        *,
+        url: str | None = None,
+        filename: str = "upload",
+    ) -> dict[str, Any]:
+        """Check an upload by sending the file."""
+        m, p, kw = _Calls.check_media(content_id, media, url, filename)
+        result: dict[str, Any] = await self._call(m, p, **kw)
+        return result
+
+    async def register(self, items: Sequence[dict[str, Any]]) -> int:
+        """Register content in bulk."""
+        body = await self._call("POST", "/v1/content", json={"items": list(items)})
+        return int(body["registered"])
+
+    async def forget(self, content_id: str) -> None:
+        """Tell Rescind the content was deleted on the platform."""
+        await self._call("DELETE", f"/v1/content/{content_id}")
+
+    async def actions(
+        self, *, status: str | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Actions in id order."""
+        params = _signals(status=status, after_id=after_id, limit=limit)
+        result: list[dict[str, Any]] = await self._call("GET", "/v1/actions", params=params)
+        return result
+
+    async def mark_done(self, action_id: int) -> dict[str, Any]:
+        """Confirm an action was taken."""
+        result: dict[str, Any] = await self._call("POST", f"/v1/actions/{action_id}/done")
+        return result
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncRescindClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+
+def verify_signature(
+    secret: str | Sequence[str],
+    header: str | None,
+    body: bytes,
+    *,
+    tolerance_s: float = 300,
+    now: float | None = None,
+) -> None:
+    """Check a webhook's `Rescind-Signature` header against the raw body.
+
+    `secret` may be several secrets (rotation): any of them may have signed. Deliveries older
+    or newer than `tolerance_s` are refused, so a captured request cannot be replayed later;
+    within the window, deduplicate on the body's `idempotency_key`.
+    Raises WebhookVerificationError.
+    """
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    if not header:
+        raise WebhookVerificationError("missing Rescind-Signature header")
+    t: int | None = None
+    signatures: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            t = int(value)
+        elif key == "v1" and value:
+            signatures.append(value)
+    if t is None or not signatures:
+        raise WebhookVerificationError("malformed Rescind-Signature header")
+    if abs((time.time() if now is None else now) - t) > tolerance_s:
+        raise WebhookVerificationError("timestamp outside the tolerance window (replay?)")
+    signed = f"{t}.".encode() + body
+    for s in secrets:
+        expected = hmac.new(s.encode(), signed, hashlib.sha256).hexdigest()
+        if any(hmac.compare_digest(expected, given) for given in signatures):
+            return
+    raise WebhookVerificationError("no signature matches")
+
+
+def parse_webhook(
+    secret: str | Sequence[str], header: str | None, body: bytes, *, tolerance_s: float = 300
+) -> dict[str, Any]:
+    """Verify, then decode a webhook body: `{"id", "type", "content_id", "case_number",
+    "idempotency_key", "created_at"}`."""
+    verify_signature(secret, header, body, tolerance_s=tolerance_s)
+    event: dict[str, Any] = json.loads(body)
+    return event

@@ -1,0 +1,74 @@
+"""A real webhook receiver for tests: an HTTP server on a loopback port that verifies each
+delivery with the client helper, records it, and can fail or go away on demand."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from rescind.client import WebhookVerificationError, verify_signature
+from tests.pg import free_port
+
+
+class Receiver:
+    """Start/stop on a fixed port; `fail_with` makes it answer that status instead of 204."""
+
+    def __init__(self, secret: str | list[str], port: int | None = None) -> None:
+        self.secret = secret
+        self.port = port or free_port()
+        self.deliveries: list[dict[str, Any]] = []  # verified bodies, in arrival order
+        self.rejected = 0
+        self.fail_with: int | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """Where to send webhooks."""
+        return f"http://127.0.0.1:{self.port}/hooks/rescind"
+
+    def start(self) -> None:
+        """Listen (again) on the port."""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                try:
+                    verify_signature(receiver.secret, self.headers.get("Rescind-Signature"), body)
+                except WebhookVerificationError:
+                    with receiver._lock:
+                        receiver.rejected += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                if receiver.fail_with:
+                    self.send_response(receiver.fail_with)
+                    self.end_headers()
+                    return
+                with receiver._lock:
+                    receiver.deliveries.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop listening: deliveries get connection errors."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def keys(self) -> list[str]:
+        """Idempotency keys received, in order."""
+        with self._lock:
+            return [d["idempotency_key"] for d in self.deliveries]

@@ -1,0 +1,196 @@
+"""Actions are delivered as signed webhooks, retried with backoff, logged, and settled once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select, update
+
+from rescind.client import WebhookVerificationError, verify_signature
+from rescind.config import Settings
+from rescind.jobs import Worker
+from rescind.jobs.registry import build_registry
+from rescind.platform.actions import REMOVE, create_action, mark_done
+from rescind.platform.endpoints import add_endpoint
+from rescind.platform.webhooks import retry_delay, signature_header
+from rescind.store import Database
+from rescind.store.columns import utcnow
+from rescind.store.models import Action, ActionAttempt, Job
+from tests.platform.receiver import Receiver
+
+SECRET = "whsec-test-secret"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver([SECRET])
+    r.start()
+    yield r
+    r.stop()
+
+
+def _worker(settings: Settings, database: Database, receiver: Receiver) -> Worker:
+    hooked = settings.model_copy(
+        update={"webhook_url": receiver.url, "webhook_secret": SecretStr(SECRET)}
+    )
+    return Worker(hooked, database, build_registry())
+
+
+def _make_due(database: Database) -> None:
+    with database.session() as session:
+        session.execute(update(Job).where(Job.status == "queued").values(run_at=utcnow()))
+
+
+def _action(database: Database, content_id: str = "c1") -> int:
+    with database.session() as session:
+        action, created = create_action(session, REMOVE, content_id, request_id=None)
+        assert created
+        return action.id
+
+
+def test_delivery_is_signed_logged_and_settles(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    action_id = _action(database)
+    worker = _worker(settings, database, receiver)
+    worker.run_once()
+    assert len(receiver.deliveries) == 1
+    event = receiver.deliveries[0]
+    assert set(event) == {
+        "id",
+        "type",
+        "content_id",
+        "case_number",
+        "idempotency_key",
+        "created_at",
+    }
+    assert (event["id"], event["type"], event["content_id"]) == (action_id, "content.remove", "c1")
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and action.status == "delivered" and action.attempts == 1
+        attempt = session.scalars(select(ActionAttempt)).one()
+        assert (attempt.status_code, attempt.endpoint, attempt.error) == (204, receiver.url, None)
+    _make_due(database)
+    worker.run_once()
+    assert len(receiver.deliveries) == 1  # nothing left to deliver
+
+
+def test_failures_are_retried_with_backoff_until_the_receiver_is_back(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    action_id = _action(database)
+    worker = _worker(settings, database, receiver)
+    receiver.fail_with = 503
+    worker.run_once()
+    receiver.stop()
+    _make_due(database)
+    worker.run_once()
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and action.status == "pending" and action.attempts == 2
+        assert action.next_attempt_at > utcnow()
+        errors = [
+            a.error for a in session.scalars(select(ActionAttempt).order_by(ActionAttempt.id))
+        ]
+        assert errors[0] == "HTTP 503" and errors[1] == "ConnectError"
+    receiver.fail_with = None
+    receiver.start()
+    _make_due(database)
+    worker.run_once()
+    assert receiver.keys() == [action.idempotency_key]
+    with database.session() as session:
+        assert session.get(Action, action_id).status == "delivered"  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(ActionAttempt)) == 3
+
+
+def test_gives_up_only_after_the_retry_window(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    action_id = _action(database)
+    receiver.fail_with = 500
+    with database.session() as session:
+        session.execute(
+            update(Action).values(created_at=utcnow() - timedelta(hours=47, minutes=59))
+        )
+    worker = _worker(settings, database, receiver)
+    worker.run_once()
+    with database.session() as session:
+        assert session.get(Action, action_id).status == "pending"  # type: ignore[union-attr]
+        session.execute(update(Action).values(created_at=utcnow() - timedelta(hours=73)))
+    _make_due(database)
+    worker.run_once()
+    with database.session() as session:
+        assert session.get(Action, action_id).status == "failed"  # type: ignore[union-attr]
+
+
+def test_backoff_grows_with_jitter_and_covers_48_hours() -> None:
+    delays = [retry_delay(n) for n in range(1, 200)]
+    assert 1.0 <= delays[0] <= 2.0
+    assert all(1800 <= d <= 3600 for d in delays[20:])
+    assert len({round(d, 3) for d in delays[20:40]}) > 15  # jittered
+    elapsed, attempts = 0.0, 0
+    while elapsed < 48 * 3600:
+        attempts += 1
+        elapsed += retry_delay(attempts)
+    assert attempts > 40  # keeps trying through the whole window
+
+
+def test_mark_done_stops_delivery(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    action_id = _action(database)
+    with database.session() as session:
+        assert mark_done(session, action_id).status == "done"
+    _worker(settings, database, receiver).run_once()
+    assert receiver.deliveries == []
+
+
+def test_without_endpoints_actions_wait_for_mark_done(
+    settings: Settings, database: Database
+) -> None:
+    action_id = _action(database)
+    Worker(settings, database, build_registry()).run_once()
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and action.status == "pending" and action.attempts == 0
+        assert action.next_attempt_at > utcnow() + timedelta(minutes=30)
+        assert session.scalar(select(func.count()).select_from(ActionAttempt)) == 0
+
+
+def test_extra_endpoints_and_secret_rotation(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    second = Receiver("second-secret")
+    second.start()
+    try:
+        with database.session() as session:
+            add_endpoint(session, settings, second.url, "second-secret")
+        rotating = settings.model_copy(
+            update={"webhook_url": receiver.url, "webhook_secret": SecretStr("new-one, " + SECRET)}
+        )
+        _action(database)
+        Worker(rotating, database, build_registry()).run_once()
+        assert len(receiver.deliveries) == 1 and len(second.deliveries) == 1
+    finally:
+        second.stop()
+
+
+def test_receiver_helper_refuses_replays_tampering_and_wrong_secrets() -> None:
+    body = b'{"id":1}'
+    now = int(time.time())
+    header = signature_header([SECRET], body, now)
+    verify_signature(SECRET, header, body)
+    verify_signature(["rotated", SECRET], header, body)
+    with pytest.raises(WebhookVerificationError, match="tolerance"):
+        verify_signature(SECRET, signature_header([SECRET], body, now - 301), body)
+    with pytest.raises(WebhookVerificationError, match="no signature"):
+        verify_signature(SECRET, header, b'{"id":2}')
+    with pytest.raises(WebhookVerificationError, match="no signature"):
+        verify_signature("other", header, body)
+    for bad in (None, "", "t=abc,v1=00", "v1=00", f"t={now}"):
+        with pytest.raises(WebhookVerificationError):
+            verify_signature(SECRET, bad, body)
