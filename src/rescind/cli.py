@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from rescind.config import Settings
+from rescind.platform import commands as platform_commands
 
 app = typer.Typer(
     name="rescind",
@@ -19,6 +19,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 apikey_app = typer.Typer(help="API keys for platforms and partners.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+platform_commands.register(app)  # worker, webhook add/list/disable
 
 DbOption = Annotated[
     str | None,
@@ -52,8 +53,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
     db: DbOption = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="Do not run background jobs here (run `rescind worker` instead)."
+        ),
+    ] = False,
 ) -> None:
-    """Migrate the database, then serve the web app and API."""
+    """Migrate the database, then serve the web app and API (and, by default, the worker)."""
     import uvicorn
 
     from rescind.store import upgrade_database
@@ -66,7 +73,9 @@ def serve(
         overrides["port"] = port
     settings = load_settings(db, **overrides)
     upgrade_database(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    run_worker = settings.embedded_worker and not no_worker
+    app_ = create_app(settings, run_worker=run_worker)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
 
 
 @apikey_app.command("create")
@@ -125,37 +134,3 @@ def apikey_revoke(key_id: int, db: DbOption = None) -> None:
         typer.echo(f"error: no key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked key {key_id}")
-
-
-@app.command("hash")
-def hash_command(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Image or video files; directories are walked.")
-    ],
-    dihedral: Annotated[
-        bool, typer.Option("--dihedral", help="Also hash the 7 other rotations/flips of images.")
-    ] = False,
-    fps: Annotated[
-        float, typer.Option(min=0.01, max=120.0, help="Video frames hashed per second.")
-    ] = 1.0,
-) -> None:
-    """Print one JSON object per file: kind, MD5, SHA-256 and PDQ hashes (exit 1 if any failed)."""
-    import json
-
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from rescind.media import hash_file, iter_media_paths
-
-    files = iter_media_paths(paths)
-    failed = False
-    # The bar goes to stderr, and only for long runs: stdout carries nothing but JSON lines.
-    with Progress(console=Console(stderr=True), disable=len(files) <= 20, transient=True) as bar:
-        task = bar.add_task("hashing", total=len(files))
-        for path in files:
-            result = hash_file(path, dihedral=dihedral, fps=fps)
-            failed = failed or "error" in result
-            typer.echo(json.dumps(result))
-            bar.advance(task)
-    if failed:
-        raise typer.Exit(1)
