@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from rescind.cases import commands as case_commands
 from rescind.config import Settings
 from rescind.platform import commands as platform_commands
 
@@ -20,6 +21,7 @@ app.add_typer(db_app, name="db")
 apikey_app = typer.Typer(help="API keys for platforms and partners.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 platform_commands.register(app)  # worker, webhook add/list/disable
+case_commands.register(app)  # user add, first-login, audit verify
 
 DbOption = Annotated[
     str | None,

@@ -96,11 +96,13 @@ class Settings(BaseSettings):
     logins_per_ip_per_hour: int = Field(
         20, description="Console login attempts one address may make per hour."
     )
+    console_media_origins: str = Field(
+        "",
+        description="Comma-separated origins (e.g. https://cdn.example.com) the console may show "
+        "reported media from, blurred until revealed; empty shows links only.",
+    )
     console_session_hours: int = Field(
         8, description="How long a console sign-in lasts before the reviewer signs in again."
-    )
-    escalation_interval_s: int = Field(
-        60, description="How often the escalation job looks for cases at risk (seconds)."
     )
 
     @model_validator(mode="after")

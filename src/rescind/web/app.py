@@ -14,6 +14,7 @@ from rescind.web import health
 from rescind.web.api.auth import KeyCache
 from rescind.web.api.platform import include_platform_api, start_platform
 from rescind.web.problems import install_problem_handlers
+from rescind.web.ui import install_ui
 
 
 def create_app(
@@ -48,4 +49,5 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health.router)
     include_platform_api(app, settings, db)
+    install_ui(app, settings)
     return app

@@ -1,0 +1,109 @@
+"""Command-line commands for staff accounts and the audit log:
+`rescind user add`, `rescind first-login`, `rescind audit verify`."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rescind.cases.users import ROLES
+
+if TYPE_CHECKING:
+    from rescind.config import Settings
+    from rescind.store import Database
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (sets RESCIND_DATABASE_URL).", show_default=False),
+]
+user_app = typer.Typer(help="Staff accounts of the review console.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+def _database(db: str | None) -> tuple[Settings, Database]:
+    from rescind.cli import load_settings
+    from rescind.store import Database
+
+    settings = load_settings(db)
+    return settings, Database(settings)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")] = "reviewer",
+    email: Annotated[
+        str | None, typer.Option(help="Where escalation emails go.", show_default=False)
+    ] = None,
+    random_password: Annotated[
+        bool, typer.Option("--random-password", help="Generate a password and print it once.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a console user (asks for the password unless --random-password)."""
+    from rescind.cases.users import UserError, create_user
+
+    if random_password:
+        password = secrets.token_urlsafe(15)
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _settings, database = _database(db)
+    try:
+        with database.session() as session:
+            user = create_user(session, username, password, role, email=email, actor="cli")
+            typer.echo(f"created {user.role} {user.username!r} (id {user.id})")
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        database.dispose()
+    if random_password:
+        typer.echo(password)
+
+
+def first_login(db: DbOption = None) -> None:
+    """On an empty user table, create `admin` with a random password and say how to log in.
+
+    Idempotent: once any user exists it prints nothing secret.
+    """
+    from rescind.cases.users import first_admin
+
+    settings, database = _database(db)
+    try:
+        with database.session() as session:
+            created = first_admin(session)
+    finally:
+        database.dispose()
+    url = f"http://{settings.host}:{settings.port}/console"
+    if created is None:
+        typer.echo(f"Console: {url} (users exist; `rescind user add` creates more)")
+        return
+    user, password = created
+    typer.echo(f"Log in at {url} as {user.username} / {password}")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Recompute the audit chain; exit 1 and name the first bad event if anything was altered."""
+    from rescind.cases.audit import verify_chain
+
+    _settings, database = _database(db)
+    try:
+        with database.session() as session:
+            report = verify_chain(session)
+    finally:
+        database.dispose()
+    if report.ok:
+        typer.echo(f"ok: {report.events} events, chain intact")
+        return
+    typer.echo(f"BROKEN at event {report.first_bad_id}: {report.problem}")
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the `rescind` command line."""
+    app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")
+    app.command("first-login")(first_login)

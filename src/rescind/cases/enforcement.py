@@ -1,0 +1,36 @@
+"""The seam between a case and the platform: what a removal decision and a withdrawal do to the
+banks, the registry and the outbox. Review and requester services take these as parameters
+(`enforce=`, `on_withdraw=`) so they can be tested alone; the web layer passes these."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rescind.cases import audit
+from rescind.config import Settings
+from rescind.platform.banks import withdraw_entries
+from rescind.platform.enforce import enforce_removal
+from rescind.store.models import BankEntry, Request
+
+
+def enforce(session: Session, settings: Settings, request: Request) -> None:
+    """Bank the request's hashes, sweep for copies, queue removals (the decision's transaction)."""
+    enforce_removal(session, settings, request)
+
+
+def withdraw_hashes(session: Session, settings: Settings, request: Request) -> None:
+    """Withdraw every bank entry made for this request; the change feed carries the withdrawal
+    to every server's matcher and to partners, so nothing keeps blocking in the person's name."""
+    entries = session.scalars(
+        select(BankEntry).where(BankEntry.request_id == request.id, BankEntry.status == "active")
+    )
+    count = withdraw_entries(session, list(entries))
+    audit.record(
+        session,
+        "system",
+        "bank.entries_withdrawn",
+        subject_type="request",
+        subject_id=request.case_number,
+        detail={"entries": count},
+    )

@@ -1,0 +1,147 @@
+"""Notifications: emails to the requester (in their language) and to reviewers.
+
+Services only enqueue jobs (in their transaction); the job handlers render and send, so a
+message goes out only if the change that caused it committed, and a failed send is retried.
+Job payloads hold ids, never addresses; email bodies never describe the reported content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rescind.cases.crypto import Sealer
+from rescind.cases.mailer import send_email
+from rescind.cases.reasons import reason_text
+from rescind.config import Settings
+from rescind.jobs import enqueue
+from rescind.locale import N_, translations
+from rescind.store.models import Decision, Request, User
+
+REQUESTER_EMAIL = "email.requester"
+REVIEWERS_EMAIL = "email.reviewers"
+
+_SUBJECTS = {
+    "received": N_("We received your removal request %(case)s"),
+    "remove": N_("Request %(case)s: the content was removed"),
+    "reject": N_("Request %(case)s: we could not act on your request"),
+    "need_info": N_("Request %(case)s: we need more information"),
+    "withdrawn": N_("Request %(case)s was withdrawn"),
+}
+_BODIES = {
+    "received": N_(
+        "We received your request to remove intimate images shared without consent.\n\n"
+        "Case number: %(case)s\n"
+        "We will act on it by: %(deadline)s (UTC)\n\n"
+        "To see its status, add information or withdraw it, go to %(status_url)s and enter "
+        "your case number and the secret shown when you filed. We cannot send the secret again."
+    ),
+    "remove": N_(
+        "We reviewed your request and removed the content you reported. We also look for "
+        "identical copies on our platform and remove them."
+    ),
+    "reject": N_("We reviewed your request and could not act on it.\n\nReason: %(reason)s"),
+    "need_info": N_(
+        "We are reviewing your request and need more information to act on it. Please add it "
+        "on the status page. The deadline does not change: we keep working on your request."
+    ),
+    "withdrawn": N_(
+        "Your request was withdrawn as you asked. If you need help again, you can file a new "
+        "request at any time."
+    ),
+}
+_REVIEWER_MESSAGE = N_("Message from our team:\n\n%(message)s")
+_FOOTER = N_(
+    "Status page: %(status_url)s\n\nIf you did not file this request, you can ignore this message."
+)
+
+
+def notify_requester(
+    session: Session, request: Request, kind: str, *, decision: Decision | None = None
+) -> None:
+    """Queue an email to the requester about `kind` (received, remove, reject, need_info...)."""
+    payload: dict[str, Any] = {"request_id": request.id, "kind": kind}
+    if decision is not None:
+        payload["decision_id"] = decision.id
+    key = f"{REQUESTER_EMAIL}:{request.id}:{kind}:{decision.id if decision else 0}"
+    enqueue(session, REQUESTER_EMAIL, payload, unique_key=key)
+
+
+def notify_reviewers(session: Session, request: Request, risk_level: int) -> None:
+    """Queue an email to active reviewers and admins: the case risks missing its deadline."""
+    enqueue(
+        session,
+        REVIEWERS_EMAIL,
+        {"request_id": request.id, "risk_level": risk_level},
+        unique_key=f"{REVIEWERS_EMAIL}:{request.id}:{risk_level}",
+    )
+
+
+def render_requester_email(
+    settings: Settings, request: Request, kind: str, decision: Decision | None
+) -> tuple[str, str]:
+    """Subject and body of a requester email, in the request's language."""
+    t = translations(request.language)
+    status_url = f"{settings.public_base_url.rstrip('/')}/status"
+    params = {
+        "case": request.case_number,
+        "deadline": request.deadline_at.strftime("%Y-%m-%d %H:%M"),
+        "status_url": status_url,
+        "reason": reason_text(t, decision.reason_code if decision else None),
+    }
+    subject = t.gettext(_SUBJECTS[kind]) % params
+    parts = [t.gettext(_BODIES[kind]) % params]
+    if decision is not None and decision.message_to_requester:
+        message = decision.message_to_requester
+        parts.append(t.gettext(_REVIEWER_MESSAGE) % {"message": message})
+    parts.append(t.gettext(_FOOTER) % params)
+    return subject, "\n\n".join(parts) + "\n"
+
+
+def send_requester_email(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
+    """Job handler: render and send one requester email."""
+    request = session.get(Request, int(payload["request_id"]))
+    if request is None:
+        return
+    decision = (
+        session.get(Decision, int(payload["decision_id"])) if "decision_id" in payload else None
+    )
+    subject, body = render_requester_email(settings, request, str(payload["kind"]), decision)
+    email = Sealer(settings).open(request.requester_email_enc)
+    send_email(settings, [email], subject, body)
+
+
+def send_reviewers_email(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
+    """Job handler: tell reviewers a case is at risk (case number and time left only)."""
+    request = session.get(Request, int(payload["request_id"]))
+    if request is None or request.status not in ("received", "in_review", "need_info"):
+        return
+    recipients = list(
+        session.scalars(
+            select(User.email).where(
+                User.active.is_(True),
+                User.role.in_(("admin", "reviewer")),
+                User.email.is_not(None),
+            )
+        )
+    )
+    if not recipients:
+        return
+    t = translations("en", "console")
+    level = int(payload["risk_level"])
+    subject = t.gettext("[Rescind] Case %(case)s is at risk of missing its deadline") % {
+        "case": request.case_number
+    }
+    body = t.gettext(
+        "Case %(case)s (channel %(channel)s) must be handled by %(deadline)s UTC.\n"
+        "Escalation level: %(level)s of 2.\n\nOpen it: %(url)s\n"
+    ) % {
+        "case": request.case_number,
+        "channel": request.channel,
+        "deadline": request.deadline_at.strftime("%Y-%m-%d %H:%M"),
+        "level": level,
+        "url": f"{settings.public_base_url.rstrip('/')}/console/cases/{request.case_number}",
+    }
+    send_email(settings, [r for r in recipients if r], subject, body)

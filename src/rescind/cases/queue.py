@@ -1,0 +1,82 @@
+"""Reading cases for reviewers: the queue ordered by deadline, and everything about one case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from rescind.cases.deadlines import OPEN_STATUSES
+from rescind.cases.errors import CaseNotFound
+from rescind.cases.identifiers import normalize_case_number
+from rescind.store.models import Action, Content, Match, Request
+
+STATUSES = ("received", "in_review", "need_info", "actioned", "rejected", "withdrawn")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: statuses (default: open ones), channel, language."""
+
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    channel: str | None = None
+    language: str | None = None
+    limit: int = 200
+
+
+def list_queue(session: Session, flt: QueueFilter) -> list[Request]:
+    """Cases matching `flt`, the nearest deadline first."""
+    query = select(Request).options(selectinload(Request.items))
+    statuses = [s for s in flt.statuses if s in STATUSES] or list(OPEN_STATUSES)
+    query = query.where(Request.status.in_(statuses))
+    if flt.channel:
+        query = query.where(Request.channel == flt.channel)
+    if flt.language:
+        query = query.where(Request.language == flt.language)
+    return list(session.scalars(query.order_by(Request.deadline_at, Request.id).limit(flt.limit)))
+
+
+def find_case(session: Session, case_number: str) -> Request:
+    """A case by its number (staff and API use; requesters go through `requester.open_case`)."""
+    number = normalize_case_number(case_number)
+    request = (
+        session.scalar(select(Request).where(Request.case_number == number)) if number else None
+    )
+    if request is None:
+        raise CaseNotFound()
+    return request
+
+
+@dataclass(frozen=True)
+class CopyFound:
+    """A platform content item matched to this case's hashes (filled by the platform's sweep)."""
+
+    content_id: str
+    url: str | None
+    state: str
+    distance: int
+    found_by: str
+
+
+@dataclass(frozen=True)
+class Enforcement:
+    """What the platform was asked to do for this case, and how delivery went."""
+
+    copies: list[CopyFound] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+
+
+def enforcement(session: Session, request: Request) -> Enforcement:
+    """Copies found and actions queued for a case (the platform's `matches` and `actions`)."""
+    rows = session.execute(
+        select(Content, Match)
+        .join(Match, Match.content_pk == Content.id)
+        .where(Match.request_id == request.id)
+        .order_by(Match.id)
+    ).all()
+    copies = [CopyFound(c.content_id, c.url, c.state, m.distance, m.found_by) for c, m in rows]
+    actions = list(
+        session.scalars(select(Action).where(Action.request_id == request.id).order_by(Action.id))
+    )
+    return Enforcement(copies, actions)

@@ -1,0 +1,104 @@
+"""What a requester can do with a case number and its secret: see it, add to it, withdraw it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rescind.cases import audit, notify
+from rescind.cases.deadlines import OPEN_STATUSES
+from rescind.cases.errors import CaseClosed, CaseNotFound, InvalidRequest
+from rescind.cases.identifiers import normalize_case_number, normalize_secret
+from rescind.cases.passwords import verify_secret
+from rescind.cases.validation import MAX_SUPPORTING, clean, validate_text
+from rescind.config import Settings
+from rescind.store.columns import utcnow
+from rescind.store.models import Request, RequestEvent
+
+# Called when an actioned request is withdrawn: withdraws its hashes from banks and partners.
+WithdrawHook = Callable[[Session, Settings, Request], None]
+
+
+def open_case(session: Session, case_number: str, secret: str) -> Request:
+    """The case for `case_number` if `secret` is its secret; else `CaseNotFound`.
+
+    Unknown case and wrong secret take the same time and raise the same error (no oracle).
+    """
+    number = normalize_case_number(case_number)
+    request = (
+        session.scalar(select(Request).where(Request.case_number == number)) if number else None
+    )
+    ok = verify_secret(request.secret_hash if request else None, normalize_secret(secret))
+    if request is None or not ok:
+        raise CaseNotFound()
+    return request
+
+
+def get_case(session: Session, request_id: int) -> Request:
+    """A case by id (for a requester already signed in to its status page)."""
+    request = session.get(Request, request_id)
+    if request is None:
+        raise CaseNotFound()
+    return request
+
+
+def add_information(
+    session: Session, request: Request, text: str | None, *, now: datetime | None = None
+) -> RequestEvent:
+    """Attach more information from the requester; a case waiting on them goes back to review."""
+    if request.status not in OPEN_STATUSES:
+        raise CaseClosed()
+    value = clean(text)
+    errors = validate_text("information", value, MAX_SUPPORTING, required=True, multiline=True)
+    if errors:
+        raise InvalidRequest(errors)
+    now = now or utcnow()
+    event = RequestEvent(kind="info_added", detail={"text": value}, public=True, at=now)
+    request.events.append(event)
+    if request.status == "need_info":
+        request.status = "in_review" if request.assigned_to_id else "received"
+    request.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        "requester",
+        "request.info_added",
+        subject_type="request",
+        subject_id=request.case_number,
+    )
+    return event
+
+
+def withdraw(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    *,
+    on_withdraw: WithdrawHook | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Withdraw the request at the requester's wish; if it was actioned, `on_withdraw` takes its
+    hashes out of the banks (and the partners' copies) so nothing keeps blocking in its name."""
+    if request.status == "withdrawn":
+        raise CaseClosed()
+    now = now or utcnow()
+    was_actioned = request.status == "actioned"
+    request.status = "withdrawn"
+    request.closed_at = now
+    request.updated_at = now
+    request.events.append(RequestEvent(kind="withdrawn", detail=None, public=True, at=now))
+    session.flush()
+    if was_actioned and on_withdraw is not None:
+        on_withdraw(session, settings, request)
+    audit.record(
+        session,
+        "requester",
+        "request.withdraw",
+        subject_type="request",
+        subject_id=request.case_number,
+        detail={"was_actioned": was_actioned},
+    )
+    notify.notify_requester(session, request, "withdrawn")

@@ -1,0 +1,1 @@
+"""The reviewer console (`/console`): sign-in, queue, case pages, decisions, audit log."""

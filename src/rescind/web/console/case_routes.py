@@ -1,0 +1,248 @@
+"""The queue, the case page, claiming and deciding."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from rescind.cases import audit, queue, review
+from rescind.cases.crypto import Sealer
+from rescind.cases.deadlines import OPEN_STATUSES, clock
+from rescind.cases.errors import (
+    CaseClosed,
+    CaseNotFound,
+    ClaimConflict,
+    InvalidDecision,
+    NotAllowed,
+)
+from rescind.cases.reasons import REJECT_REASONS
+from rescind.cases.validation import CHANNELS, LANGUAGES
+from rescind.config import Settings
+from rescind.store.columns import utcnow
+from rescind.store.models import User
+from rescind.web.console.auth_routes import FormDep
+from rescind.web.console.deps import Staff, StaffDep
+from rescind.web.console.session import console_t, csrf_ok, render
+from rescind.web.deps import SettingsDep
+from rescind.web.security import CSP, CSRF_FIELD
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def countdown(seconds: int) -> str:
+    """`5h 03m left` or `overdue by 1h 20m` (the JS keeps it ticking)."""
+    t = console_t()
+    minutes = abs(seconds) // 60
+    text = f"{minutes // 60}h {minutes % 60:02d}m"
+    return (t.gettext("%s left") if seconds >= 0 else t.gettext("overdue by %s")) % text
+
+
+def _usernames(staff: Staff) -> dict[int, str]:
+    return {u.id: u.username for u in staff.db.scalars(select(User))}
+
+
+@router.get("")
+def queue_page(
+    request: Request,
+    staff: StaffDep,
+    status: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way to read repeated params
+    channel: str = "",
+    language: str = "",
+) -> Response:
+    """Open cases, the nearest deadline first, with filters."""
+    flt = queue.QueueFilter(
+        statuses=tuple(status) or OPEN_STATUSES,
+        channel=channel if channel in CHANNELS else None,
+        language=language if language in LANGUAGES else None,
+    )
+    now = utcnow()
+    cases = queue.list_queue(staff.db, flt)
+    names = _usernames(staff)
+    rows = [
+        {
+            "case": c,
+            "clock": clock(c, now),
+            "countdown": countdown(clock(c, now).seconds_left),
+            "assignee": names.get(c.assigned_to_id or 0),
+        }
+        for c in cases
+    ]
+    return render(
+        request,
+        "console/queue.html",
+        {
+            "rows": rows,
+            "filter": flt,
+            "statuses": queue.STATUSES,
+            "channels": CHANNELS,
+            "languages_all": LANGUAGES,
+        },
+        user=staff.user,
+        session=staff.session,
+    )
+
+
+def _media_origins(settings: Settings) -> list[str]:
+    return [o.strip().rstrip("/") for o in settings.console_media_origins.split(",") if o.strip()]
+
+
+def _previewable(url: str | None, origins: list[str]) -> bool:
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" in origins
+
+
+@router.get("/cases/{case_number}")
+def case_page(
+    request: Request,
+    case_number: str,
+    staff: StaffDep,
+    settings: SettingsDep,
+    contact: int = 0,
+    done: str = "",
+    error: str = "",
+    detail: str = "",
+) -> Response:
+    """Everything about one case. Each view is audited; contact details only on request."""
+    try:
+        case = queue.find_case(staff.db, case_number)
+    except CaseNotFound:
+        return render(
+            request,
+            "console/not_found.html",
+            {},
+            user=staff.user,
+            session=staff.session,
+            status_code=404,
+        )
+    audit.record(
+        staff.db,
+        f"user:{staff.user.id}",
+        "request.view",
+        subject_type="request",
+        subject_id=case.case_number,
+    )
+    details: dict[str, str | None] | None = None
+    if contact and staff.can_decide:
+        sealer = Sealer(settings)
+        details = {
+            "name": sealer.open(case.requester_name_enc),
+            "email": sealer.open(case.requester_email_enc),
+            "phone": sealer.open(case.requester_phone_enc) if case.requester_phone_enc else None,
+        }
+        audit.record(
+            staff.db,
+            f"user:{staff.user.id}",
+            "request.contact_view",
+            subject_type="request",
+            subject_id=case.case_number,
+        )
+    origins = _media_origins(settings)
+    now = utcnow()
+    state = clock(case, now)
+    context: dict[str, Any] = {
+        "case": case,
+        "clock": state,
+        "countdown": countdown(state.seconds_left),
+        "names": _usernames(staff),
+        "contact": details,
+        "can_decide": staff.can_decide and case.status in OPEN_STATUSES,
+        "can_see_contact": staff.can_decide,
+        "enforcement": queue.enforcement(staff.db, case),
+        "previews": {i.id: _previewable(i.url, origins) for i in case.items},
+        "reasons": REJECT_REASONS,
+        "done": done,
+        "error": error,
+        "error_detail": detail[:300],
+    }
+    response = render(request, "console/case.html", context, user=staff.user, session=staff.session)
+    if origins:
+        response.headers["content-security-policy"] = CSP.replace(
+            "img-src 'self' data:", "img-src 'self' data: " + " ".join(origins)
+        )
+    return response
+
+
+def _back(case_number: str, **params: str) -> RedirectResponse:
+    query = "&".join(f"{k}={quote(v)}" for k, v in params.items())
+    return RedirectResponse(
+        f"/console/cases/{quote(case_number)}" + (f"?{query}" if query else ""), status_code=303
+    )
+
+
+@router.post("/cases/{case_number}/claim")
+def claim(case_number: str, form: FormDep, staff: StaffDep) -> Response:
+    """Take the case (optimistic: fails if someone else took it since the page was loaded)."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+    expected = form.get("expected_assignee")
+    try:
+        case = queue.find_case(staff.db, case_number)
+        review.claim(
+            staff.db,
+            case,
+            staff.reviewer,
+            expected_assignee_id=int(expected)
+            if isinstance(expected, str) and expected.isdigit()
+            else None,
+        )
+    except ClaimConflict:
+        return _back(case_number, error="conflict")
+    except (CaseClosed, NotAllowed, CaseNotFound):
+        return _back(case_number, error="not_allowed")
+    return _back(case_number, done="claimed")
+
+
+@router.post("/cases/{case_number}/release")
+def release(case_number: str, form: FormDep, staff: StaffDep) -> Response:
+    """Put the case back in the queue."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+    try:
+        review.release(staff.db, queue.find_case(staff.db, case_number), staff.reviewer)
+    except (ClaimConflict, CaseNotFound):
+        return _back(case_number, error="conflict")
+    return _back(case_number, done="released")
+
+
+@router.post("/cases/{case_number}/decision")
+def decide(
+    request: Request, case_number: str, form: FormDep, staff: StaffDep, settings: SettingsDep
+) -> Response:
+    """Record the reviewer's decision."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+
+    def value(name: str) -> str | None:
+        raw = form.get(name)
+        return raw if isinstance(raw, str) else None
+
+    try:
+        case = queue.find_case(staff.db, case_number)
+        review.decide(
+            staff.db,
+            settings,
+            case,
+            staff.reviewer,
+            value("outcome") or "",
+            reason_code=value("reason_code") if value("outcome") == "reject" else None,
+            note=value("note"),
+            message_to_requester=value("message"),
+            enforce=request.app.state.enforce,
+        )
+    except InvalidDecision as exc:
+        staff.db.rollback()
+        return _back(case_number, error="invalid", detail=exc.message)
+    except ClaimConflict:
+        staff.db.rollback()
+        return _back(case_number, error="conflict")
+    except (CaseClosed, NotAllowed, CaseNotFound):
+        staff.db.rollback()
+        return _back(case_number, error="not_allowed")
+    return _back(case_number, done="decided")

@@ -1,0 +1,113 @@
+"""Console sign-in state: a signed, HttpOnly, SameSite=Strict cookie carrying the user id and a
+session-bound CSRF token; the user row is re-read on every request (deactivation is immediate)."""
+
+from __future__ import annotations
+
+import gettext
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rescind.config import Settings
+from rescind.locale import translations
+from rescind.store.models import User
+from rescind.web.security import secure_cookies
+from rescind.web.sessions import Signer
+from rescind.web.templating import page_context
+
+SESSION_COOKIE = "rescind_console"
+
+
+class LoginRequired(Exception):
+    """No valid console session: the handler redirects to the sign-in page."""
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    """The signed-in user and their CSRF token."""
+
+    user_id: int
+    csrf: str
+    totp_pending: str | None = None
+
+
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.console_signer
+    return signer
+
+
+def read_session(request: Request) -> ConsoleSession | None:
+    """The session in the request's cookie, if valid."""
+    data = _signer(request).loads(request.cookies.get(SESSION_COOKIE))
+    if not data or not isinstance(data.get("uid"), int) or not isinstance(data.get("csrf"), str):
+        return None
+    pending = data.get("totp")
+    return ConsoleSession(data["uid"], data["csrf"], pending if isinstance(pending, str) else None)
+
+
+def write_session(
+    request: Request,
+    response: Response,
+    user_id: int,
+    *,
+    csrf: str | None = None,
+    totp_pending: str | None = None,
+) -> None:
+    """Start (or update) the console session."""
+    settings: Settings = request.app.state.settings
+    max_age = settings.console_session_hours * 3600
+    payload: dict[str, Any] = {"uid": user_id, "csrf": csrf or secrets.token_urlsafe(24)}
+    if totp_pending:
+        payload["totp"] = totp_pending
+    response.set_cookie(
+        SESSION_COOKIE,
+        _signer(request).dumps(payload, max_age),
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(settings),
+        path="/console",
+    )
+
+
+def end_session(response: Response) -> None:
+    """Sign out."""
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+
+
+def csrf_ok(session: ConsoleSession, token: object) -> bool:
+    """The posted token matches the session's."""
+    return isinstance(token, str) and hmac.compare_digest(session.csrf, token)
+
+
+def console_t() -> gettext.NullTranslations:
+    """The console's catalogue (English for now)."""
+    return translations("en", "console")
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    user: User | None = None,
+    session: ConsoleSession | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render a console template with the common context."""
+    settings: Settings = request.app.state.settings
+    full = {
+        **page_context("en", "console"),
+        "user": user,
+        "csrf_token": session.csrf if session else "",
+        "platform_name": settings.platform_name,
+        **context,
+    }
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, name, full, status_code=status_code
+    )
+    return response

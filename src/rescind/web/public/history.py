@@ -1,0 +1,56 @@
+"""A case's history for its requester, in plain words in their language."""
+
+from __future__ import annotations
+
+import gettext
+from dataclasses import dataclass
+from datetime import datetime
+
+from rescind.cases.reasons import reason_text
+from rescind.locale import N_
+from rescind.store.models import Request
+
+STATUS_TEXT = {
+    "received": N_("Received: waiting for a reviewer"),
+    "in_review": N_("In review"),
+    "need_info": N_("We need more information from you"),
+    "actioned": N_("Removed"),
+    "rejected": N_("Not removed"),
+    "withdrawn": N_("Withdrawn"),
+}
+EVENT_TEXT = {
+    "received": N_("We received your request."),
+    "in_review": N_("A reviewer started working on your request."),
+    "info_added": N_("You added information."),
+    "decision_need_info": N_("We asked you for more information. The deadline does not change."),
+    "decision_remove": N_("We removed the content you reported and look for identical copies."),
+    "decision_reject": N_("We could not act on your request."),
+    "withdrawn": N_("You withdrew your request."),
+}
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One line of the public history."""
+
+    at: datetime
+    text: str
+    detail: str | None
+
+
+def status_text(t: gettext.NullTranslations, status: str) -> str:
+    """The plain-words status."""
+    return t.gettext(STATUS_TEXT.get(status, status))
+
+
+def public_history(t: gettext.NullTranslations, case: Request) -> list[HistoryLine]:
+    """The public events of `case`, oldest first."""
+    lines = []
+    for event in case.events:
+        if not event.public or event.kind not in EVENT_TEXT:
+            continue
+        detail = None
+        if event.kind == "decision_reject" and event.detail:
+            detail = reason_text(t, event.detail.get("reason_code")) or None
+        lines.append(HistoryLine(event.at, t.gettext(EVENT_TEXT[event.kind]), detail))
+    return lines

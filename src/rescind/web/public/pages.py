@@ -1,0 +1,62 @@
+"""Rendering helpers shared by the public pages: language, CSRF token, cookies."""
+
+from __future__ import annotations
+
+import gettext
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rescind.config import Settings
+from rescind.locale import translations
+from rescind.web.security import Csrf
+from rescind.web.templating import negotiate_language, page_context, remember_language
+
+
+@dataclass
+class Page:
+    """One public page being answered: its language and CSRF token."""
+
+    request: Request
+    language: str
+    explicit_language: bool
+    csrf_token: str
+    new_csrf_cookie: str | None
+
+    @property
+    def t(self) -> gettext.NullTranslations:
+        """The reader's catalogue."""
+        return translations(self.language)
+
+    def render(self, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+        """Render `name` with the common context; sets the language and CSRF cookies."""
+        app = self.request.app
+        settings: Settings = app.state.settings
+        full = {
+            **page_context(self.language),
+            "csrf_token": self.csrf_token,
+            "platform_name": settings.platform_name,
+            **context,
+        }
+        response: Response = app.state.templates.TemplateResponse(
+            self.request, name, full, status_code=status_code
+        )
+        csrf: Csrf = app.state.csrf
+        csrf.set_cookie(response, self.new_csrf_cookie)
+        remember_language(response, self.language, self.explicit_language)
+        return response
+
+
+def page(request: Request) -> Page:
+    """The Page for `request` (a FastAPI dependency)."""
+    language, explicit = negotiate_language(request)
+    csrf: Csrf = request.app.state.csrf
+    token, new_cookie = csrf.token_for(request)
+    return Page(request, language, explicit, token, new_cookie)
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (uvicorn's --proxy-headers sets it from a trusted proxy)."""
+    return request.client.host if request.client else "unknown"

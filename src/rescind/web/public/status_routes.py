@@ -1,0 +1,185 @@
+"""`/status`: a requester signs in with case number + secret, sees the case in plain words,
+adds information or withdraws. A short signed cookie (path /status) keeps them signed in."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from rescind.cases import requester
+from rescind.cases.errors import CaseClosed, CaseNotFound, FieldError, InvalidRequest
+from rescind.cases.reasons import reason_text
+from rescind.store.models import Request as Case
+from rescind.web.deps import DatabaseDep, SettingsDep
+from rescind.web.public.forms import error_message
+from rescind.web.public.history import public_history, status_text
+from rescind.web.public.intake_routes import FormDep, PageDep
+from rescind.web.public.pages import Page, client_ip
+from rescind.web.ratelimit import Limits
+from rescind.web.security import CSRF_FIELD, Csrf, secure_cookies
+from rescind.web.sessions import Signer
+
+router = APIRouter(include_in_schema=False)
+CASE_COOKIE = "rescind_case"
+CASE_SESSION_S = 30 * 60
+
+
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.case_signer
+    return signer
+
+
+def _csrf_ok(p: Page, form: FormData) -> bool:
+    csrf: Csrf = p.request.app.state.csrf
+    token = form.get(CSRF_FIELD)
+    return csrf.valid(p.request, token if isinstance(token, str) else None)
+
+
+def _signed_in_case_id(request: Request) -> int | None:
+    payload = _signer(request).loads(request.cookies.get(CASE_COOKIE))
+    return int(payload["rid"]) if payload and isinstance(payload.get("rid"), int) else None
+
+
+def _lookup_page(p: Page, error: str | None = None, status_code: int = 200) -> Response:
+    return p.render("public/status_lookup.html", {"error": error}, status_code=status_code)
+
+
+def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Response:
+    last = case.decisions[-1] if case.decisions else None
+    return p.render(
+        "public/status.html",
+        {
+            "case": case,
+            "history": public_history(p.t, case),
+            "status_text": status_text(p.t, case.status),
+            "done": p.request.query_params.get("done"),
+            "reason": reason_text(p.t, last.reason_code if last else None),
+            "last_message": last.message_to_requester if last else None,
+            "is_open": case.status in ("received", "in_review", "need_info"),
+            **(context or {}),
+        },
+    )
+
+
+@router.get("/status")
+def status_page(p: PageDep, db: DatabaseDep) -> Response:
+    """The signed-in case, or the lookup form."""
+    case_id = _signed_in_case_id(p.request)
+    if case_id is not None:
+        with db.session() as session:
+            try:
+                case = requester.get_case(session, case_id)
+                return _case_page(p, case)
+            except CaseNotFound:
+                pass
+    return _lookup_page(p)
+
+
+@router.post("/status")
+def status_lookup(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """Check case number + secret. Unknown case and wrong secret get the same answer."""
+    if not _csrf_ok(p, form):
+        return _lookup_page(p, error_message(p.t, FieldError("csrf", "csrf")), 403)
+    limits: Limits = p.request.app.state.limits
+    if not limits.lookup_ip.allow(client_ip(p.request)) or not limits.lookup_all.allow("*"):
+        return p.render("public/busy.html", {}, status_code=429)
+    number, secret = form.get("case_number"), form.get("secret")
+    with db.session() as session:
+        try:
+            case = requester.open_case(
+                session,
+                number if isinstance(number, str) else "",
+                secret if isinstance(secret, str) else "",
+            )
+        except CaseNotFound:
+            return _lookup_page(
+                p,
+                p.t.gettext(
+                    "We could not find a case with this number and "
+                    "secret. Check both and try again."
+                ),
+                404,
+            )
+        response = _case_page(p, case)
+    response.set_cookie(
+        CASE_COOKIE,
+        _signer(p.request).dumps({"rid": case.id}, CASE_SESSION_S),
+        max_age=CASE_SESSION_S,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(settings),
+        path="/status",
+    )
+    return response
+
+
+def _signed_in_or_lookup(p: Page, form: FormData) -> int | Response:
+    if not _csrf_ok(p, form):
+        return _lookup_page(p, error_message(p.t, FieldError("csrf", "csrf")), 403)
+    case_id = _signed_in_case_id(p.request)
+    if case_id is None:
+        return _lookup_page(
+            p, p.t.gettext("Your session ended. Enter your case number and secret again."), 401
+        )
+    return case_id
+
+
+@router.post("/status/info")
+def add_information(p: PageDep, form: FormDep, db: DatabaseDep) -> Response:
+    """Add information to the case."""
+    case_id = _signed_in_or_lookup(p, form)
+    if isinstance(case_id, Response):
+        return case_id
+    text = form.get("information")
+    with db.session() as session:
+        case = requester.get_case(session, case_id)
+        try:
+            requester.add_information(session, case, text if isinstance(text, str) else None)
+        except InvalidRequest as exc:
+            session.rollback()
+            case = requester.get_case(session, case_id)
+            return _case_page(
+                p, case, {"info_error": error_message(p.t, exc.errors[0]), "information": text}
+            )
+        except CaseClosed:
+            session.rollback()
+            case = requester.get_case(session, case_id)
+            return _case_page(p, case)
+    return RedirectResponse("/status?done=info", status_code=303)
+
+
+@router.post("/status/withdraw")
+def withdraw(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """Withdraw the request (asks for an explicit confirmation tick)."""
+    case_id = _signed_in_or_lookup(p, form)
+    if isinstance(case_id, Response):
+        return case_id
+    with db.session() as session:
+        case = requester.get_case(session, case_id)
+        if form.get("confirm") != "yes":
+            return _case_page(
+                p,
+                case,
+                {
+                    "withdraw_error": p.t.gettext(
+                        "Tick the box to confirm that you want to withdraw your request."
+                    )
+                },
+            )
+        with contextlib.suppress(CaseClosed):
+            requester.withdraw(session, settings, case, on_withdraw=p.request.app.state.on_withdraw)
+    return RedirectResponse("/status?done=withdrawn", status_code=303)
+
+
+@router.post("/status/signout")
+def sign_out(p: PageDep, form: FormDep) -> Response:
+    """Forget the status-page session on this device."""
+    response = RedirectResponse("/status", status_code=303)
+    if _csrf_ok(p, form):
+        response.delete_cookie(CASE_COOKIE, path="/status")
+    return response

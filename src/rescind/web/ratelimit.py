@@ -1,0 +1,55 @@
+"""Token-bucket rate limits held in the process.
+
+Each `rescind serve` process counts on its own: with N processes behind a load balancer the
+effective limit is up to N times the setting (docs/requests.md). Buckets are keyed (e.g. by
+client address) and the table is bounded so a flood of addresses cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+
+class RateLimiter:
+    """`capacity` actions per `period_s` per key, refilled continuously."""
+
+    def __init__(self, capacity: int, period_s: float, *, max_keys: int = 50_000) -> None:
+        self.capacity = float(max(capacity, 1))
+        self.rate = self.capacity / period_s
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Take one token for `key`; False when its bucket is empty."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+            return allowed
+
+
+class Limits:
+    """The limits of one app: public submissions, status lookups, console logins."""
+
+    def __init__(
+        self,
+        *,
+        submissions_per_ip: int,
+        submissions_global: int,
+        lookups_per_ip: int,
+        logins_per_ip: int,
+    ) -> None:
+        hour = 3600.0
+        self.submit_ip = RateLimiter(submissions_per_ip, hour)
+        self.submit_all = RateLimiter(submissions_global, hour)
+        self.lookup_ip = RateLimiter(lookups_per_ip, hour)
+        self.lookup_all = RateLimiter(max(lookups_per_ip * 100, 1000), hour)
+        self.login_ip = RateLimiter(logins_per_ip, hour)
+        self.login_user = RateLimiter(max(logins_per_ip // 2, 5), hour)

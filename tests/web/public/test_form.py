@@ -1,0 +1,174 @@
+"""The public request form: notice, languages, validation in the person's language, abuse
+resistance; nothing is stored unless the request is valid and its CSRF token genuine."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rescind.config import Settings
+from rescind.store import Database
+from rescind.web import create_app
+from tests.web.public.support import csrf_of, file_request, stored_rows, valid_form
+
+NOTHING = {"requests": 0, "request_items": 0, "jobs": 0, "audit_events": 0}
+
+
+def test_notice_and_form_in_the_browsers_language(client: TestClient) -> None:
+    page = client.get("/", headers={"Accept-Language": "de-CH, fr;q=0.8, en;q=0.5"})
+    assert page.status_code == 200
+    assert page.template.name == "public/form.html"  # type: ignore[attr-defined]
+    assert page.context["lang"] == "de"  # type: ignore[attr-defined]
+    assert '<html lang="de">' in page.text and "48 Stunden" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    assert "<script>" not in page.text and "style=" not in page.text
+    # No third-party assets: every script, stylesheet and image comes from this origin.
+    assets = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/static/") for a in assets)
+
+
+def test_language_switcher_is_remembered(client: TestClient) -> None:
+    page = client.get("/?lang=id")
+    assert page.context["lang"] == "id" and "Kirim permintaan saya" in page.text  # type: ignore[attr-defined]
+    assert client.get("/").context["lang"] == "id"  # type: ignore[attr-defined]
+
+
+def test_valid_request_is_stored_before_the_confirmation(
+    client: TestClient, database: Database
+) -> None:
+    number, secret = file_request(client)
+    assert number.startswith("RSC-") and len(secret) == 23
+    rows = stored_rows(database)
+    assert rows["requests"] == 1 and rows["request_items"] == 1
+
+
+def _check_rejected(
+    client: TestClient, database: Database, changes: dict[str, str], field_id: str, text: str
+) -> None:
+    token = csrf_of(client.get("/?lang=fr").text)
+    page = client.post("/", data=valid_form(token, **changes))
+    assert page.status_code == 422
+    errors = page.context["errors"]  # type: ignore[attr-defined]
+    assert field_id in [e["id"] for e in errors], errors
+    assert text in page.text
+    assert stored_rows(database) == NOTHING
+
+
+SCRIPT = "<script>alert(1)</script>"
+SQL = "'; DROP TABLE requests; --"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_id", "text"),
+    [
+        ({"requester.representative": ""}, "requester-representative", "obligatoire"),
+        ({"requester.representative": "boss"}, "requester-representative", "obligatoire"),
+        ({"items[0].url": ""}, "items-0-url", "au moins une adresse web"),
+        ({"items[0].url": "x" * 2100}, "items-0-url", "trop long"),
+        ({"items[0].url": "javascript:alert(1)"}, "items-0-url", "https://"),
+        ({"items[0].url": SQL}, "items-0-url", "https://"),
+        ({"items[0].content_id": SCRIPT}, "items-0-content_id", "identifiant de contenu"),
+        ({"items[0].content_id": SQL}, "items-0-content_id", "identifiant de contenu"),
+        ({"items[0].content_id": "c" * 300}, "items-0-content_id", "trop long"),
+        ({"items[0].pdq": "abc"}, "items-0-pdq", "64 caractères"),
+        ({"items[0].md5": "g" * 32}, "items-0-md5", "32 caractères"),
+        ({"items[0].sha256": "a" * 65}, "items-0-sha256", "64 caractères"),
+        ({"good_faith_statement": ""}, "good_faith_statement", "obligatoire"),
+        ({"supporting_info": "x" * 10001}, "supporting_info", "trop long"),
+        ({"supporting_info": SCRIPT}, "supporting_info", "sans HTML"),
+        ({"requester.name": ""}, "requester-name", "obligatoire"),
+        ({"requester.name": "n" * 201}, "requester-name", "trop long"),
+        ({"requester.name": SCRIPT}, "requester-name", "sans HTML"),
+        ({"requester.email": ""}, "requester-email", "obligatoire"),
+        ({"requester.email": "alex@"}, "requester-email", "adresse e-mail valide"),
+        ({"requester.email": "a@b.c\r\nBcc: x@y.z"}, "requester-email", "caractères"),
+        ({"requester.email": SQL}, "requester-email", "adresse e-mail valide"),
+        ({"requester.email": "e" * 250 + "@x.org"}, "requester-email", "trop long"),
+        ({"requester.phone": "call me"}, "requester-phone", "téléphone"),
+        ({"requester.phone": "1" * 40}, "requester-phone", "trop long"),
+        ({"signature": ""}, "signature", "obligatoire"),
+        ({"signature": "s" * 201}, "signature", "trop long"),
+        ({"signature": "<img src=x onerror=alert(1)>"}, "signature", "sans HTML"),
+        ({"signed_on": ""}, "signed_on", "obligatoire"),
+        ({"signed_on": "yesterday"}, "signed_on", "année-mois-jour"),
+        ({"signed_on": "1999-12-31"}, "signed_on", "date du jour"),
+    ],
+)
+def test_bad_values_are_named_in_the_persons_language_and_nothing_is_stored(
+    client: TestClient, database: Database, changes: dict[str, str], field_id: str, text: str
+) -> None:
+    _check_rejected(client, database, changes, field_id, text)
+
+
+def test_sql_in_free_text_is_just_text(client: TestClient, database: Database) -> None:
+    file_request(client, supporting_info=SQL, **{"requester.name": "O'Brien; DROP TABLE x"})
+    assert stored_rows(database)["requests"] == 1
+
+
+@pytest.mark.parametrize("token", ["", "forged-token", "A" * 43])
+def test_missing_or_forged_csrf_token_stores_nothing(
+    client: TestClient, database: Database, token: str
+) -> None:
+    client.get("/")
+    page = client.post("/", data=valid_form(token))
+    assert page.status_code == 403
+    assert stored_rows(database) == NOTHING
+
+
+def test_csrf_token_from_another_browser_is_refused(
+    client: TestClient, settings: Settings, database: Database
+) -> None:
+    with TestClient(create_app(settings, database=database)) as other:
+        foreign = csrf_of(other.get("/").text)
+    client.get("/")
+    assert client.post("/", data=valid_form(foreign)).status_code == 403
+    assert stored_rows(database) == NOTHING
+
+
+def test_honeypot_stores_nothing(client: TestClient, database: Database) -> None:
+    token = csrf_of(client.get("/").text)
+    page = client.post("/", data=valid_form(token, website="http://spam.example"))
+    assert page.status_code == 400
+    assert stored_rows(database) == NOTHING
+
+
+def test_oversized_post_is_refused(client: TestClient, database: Database) -> None:
+    token = csrf_of(client.get("/").text)
+    page = client.post("/", data=valid_form(token, supporting_info="x" * 300_000))
+    assert page.status_code == 413
+    assert stored_rows(database) == NOTHING
+
+
+def test_hashes_posted_with_the_form_are_kept(client: TestClient, database: Database) -> None:
+    from sqlalchemy import select
+
+    from rescind.store.models import RequestItem
+
+    pdq = "a" * 64
+    file_request(
+        client,
+        **{
+            "items[0].pdq": f"{pdq.upper()},{'b' * 64}",
+            "items[0].md5": "c" * 32,
+            "items[0].sha256": "d" * 64,
+            "items[0].url": "",
+        },
+    )
+    with database.session() as session:
+        item = session.scalars(select(RequestItem)).one()
+        assert item.pdq == [pdq, "b" * 64] and item.md5 == "c" * 32 and item.url is None
+
+
+def test_submissions_are_rate_limited_per_address(settings: Settings, database: Database) -> None:
+    settings = settings.model_copy(update={"submissions_per_ip_per_hour": 2})
+    with TestClient(create_app(settings, database=database)) as client:
+        file_request(client)
+        file_request(client)
+        token = csrf_of(client.get("/").text)
+        assert client.post("/", data=valid_form(token)).status_code == 429
+    assert stored_rows(database)["requests"] == 2
