@@ -216,6 +216,18 @@ def main() -> None:
             f"{tname:24} {anchor[tname]:7.2f} {found[rows].mean():7.2f} "
             f"{found_strong[rows].mean():9.2f} {int(np.median(d)):8d}"
         )
+    kinds = ("gradient", "noise", "shapes", "mosaic")  # the order distractors() cycles through
+    entry_names = names + [f"distractor{k}:{kinds[k % 4]}" for k in range(len(extra))]
+    query_names = [f"{names[i]}:{t}" for i, t in copies] + entry_names
+    false_pairs = np.argwhere((best <= threshold) & ~same)
+    print(f"\nfalse matches ({len(false_pairs)}):")
+    for qi, bi in false_pairs[:20]:
+        result = match(queries.signals[qi], bank.signals[bi], threshold=threshold)
+        assert result is not None
+        print(
+            f"  {query_names[qi]} ~ {entry_names[bi]}: d={result.distance} "
+            f"{result.query_variant}~{result.bank_variant} blockable={result.blockable}"
+        )
     missed = [f"{names[i]}:{t}" for k, (i, t) in enumerate(copies) if not found[k]]
     print(f"\nmissed ({len(missed)}): {', '.join(missed[:40])}{' ...' if len(missed) > 40 else ''}")
     print(

@@ -8,8 +8,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 
 - ``bank_signals(image)``: PDQ of the image as given, of the image with flat borders trimmed,
   and of a fixed set of crops and slight tilts of the trimmed image (:data:`BANK_VARIANTS`).
-- ``query_signals(image)``: PDQ of the upload as given and trimmed, each in all 8 orientations
-  (``pdqhash.compute_dihedral`` gives them in one call).
+- ``query_signals(image)``: PDQ of the upload as given and in its 7 other orientations
+  (pixels moved, then hashed), and of the upload with flat borders trimmed in all 8
+  orientations (``pdqhash.compute_dihedral``, one call).
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
@@ -45,10 +46,9 @@ MIN_QUALITY = 50
 
 # Fixed, so every bank entry has the same shape; see docs/matching.md for why these.
 BANK_VARIANTS: tuple[Variant, ...] = (
-    *(centre_crop(keep) for keep in (0.94, 0.88, 0.82)),
-    *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.04, 0.08, 0.12)),
-    Variant("tilt-4", tilt=-4.0),
-    Variant("tilt+4", tilt=4.0),
+    *(centre_crop(keep) for keep in (0.96, 0.92, 0.88, 0.84, 0.80)),
+    *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.03, 0.06, 0.09, 0.12)),
+    *(Variant(f"tilt{deg:+d}", tilt=float(deg)) for deg in (-6, -4, -2, 2, 4, 6)),
 )
 
 # pdqhash.compute_dihedral's order (checked in tests against numpy's rotations and flips).
@@ -102,24 +102,30 @@ def bank_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
     """
     rgb = as_rgb_array(image)
     signals = [_pdq(rgb, "full")]
-    work, box = _trimmed_work(rgb)
+    trimmed, box = _trimmed_work(rgb)
     if box is not None:
-        signals.append(_pdq(work, "trimmed"))
+        signals.append(_pdq(trimmed, "trimmed"))
+    # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
+    plain = working_copy(rgb)
     for variant in BANK_VARIANTS:
-        view = render_variant(work, variant)
+        view = render_variant(plain, variant)
         if view is not None:
             signals.append(_pdq(view, variant.name))
-    return signals
+    return _keep_strong_extras(signals)
 
 
 def query_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
     """Signals to query with for an uploaded image: full and trimmed, in all 8 orientations."""
     rgb = as_rgb_array(image)
-    signals = _dihedral(rgb, "full")
+    signals = [_pdq(rgb, "full")]
+    # Orientations by moving pixels, not pdqhash.compute_dihedral: its DCT-domain flips are
+    # 24-32 bits off the hash of the flipped pixels on 256 px photos (and 88 on brick).
+    plain = working_copy(rgb)
+    signals += [_pdq(view, f"full/{name}") for name, view in _orientations(plain)[1:]]
     work, box = _trimmed_work(rgb)
     if box is not None:
         signals += _dihedral(work, "trimmed")
-    return signals
+    return _keep_strong_extras(signals)
 
 
 def match(
@@ -185,6 +191,15 @@ def _trimmed_work(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], tuple[int,
     return np.ascontiguousarray(work[top:bottom, left:right]), box
 
 
+def _keep_strong_extras(signals: list[Signal]) -> list[Signal]:
+    """Keep the plain hash whatever its quality, the extra views only when strong.
+
+    A weak extra view can never block, and flat views (a dark crop, a smooth gradient turned
+    90 degrees) are where unrelated pictures collide: they would only add false reviews.
+    """
+    return [s for s in signals if s.variant == "full" or s.strong]
+
+
 def _pack(bits: NDArray[np.integer]) -> bytes:
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes()
 
@@ -192,6 +207,21 @@ def _pack(bits: NDArray[np.integer]) -> bytes:
 def _pdq(rgb: NDArray[np.uint8], variant: str) -> Signal:
     bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
     return Signal(_pack(bits), int(quality), variant)
+
+
+def _orientations(rgb: NDArray[np.uint8]) -> list[tuple[str, NDArray[np.uint8]]]:
+    """The 8 orientations of the pixels, named as in :data:`ORIENTATIONS`."""
+    views = [
+        rgb,
+        np.rot90(rgb, 1),
+        np.rot90(rgb, 2),
+        np.rot90(rgb, 3),
+        rgb[::-1],
+        rgb[:, ::-1],
+        rgb.transpose(1, 0, 2),
+        np.rot90(rgb, 2).transpose(1, 0, 2),
+    ]
+    return list(zip(ORIENTATIONS, views, strict=True))
 
 
 def _dihedral(rgb: NDArray[np.uint8], variant: str) -> list[Signal]:

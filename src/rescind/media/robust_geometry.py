@@ -13,9 +13,11 @@ from numpy.typing import NDArray
 from PIL import Image
 
 MIN_SIDE = 16  # below this PDQ has nothing to work with; variants smaller than this are skipped
-WORK_SIDE = 512  # longest side of the working copy used for trimming and variants
-FLAT_TOLERANCE = 24  # per-channel distance from a line's median colour that still counts as flat
-FLAT_FRACTION = 0.8  # share of a line's pixels that must be flat (icons and captions in bars)
+WORK_SIDE = 512  # longest side of the working copy that variants are cut from
+TRIM_SIDE = 256  # longest side of the copy that borders are looked for in (speed)
+FLAT_TOLERANCES = (24, 12, 6)  # per-channel distance from a bar's colour, loosest first
+FLAT_SHARE = 0.9  # a flat line: this share of its pixels is the bar's colour
+BAR_SHARE = 0.5  # a line inside a bar (text, icons): at least this share is the bar's colour
 MAX_TRIM = 0.75  # never trim more than this share of a side: what is left would be a sliver
 
 
@@ -76,48 +78,82 @@ def as_rgb_array(image: Image.Image | NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 def working_copy(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """The image scaled down (box filter) so its longest side is at most :data:`WORK_SIDE`."""
+    return _shrink(rgb, WORK_SIDE)
+
+
+def trim_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int] | None:
+    """The ``(top, bottom, left, right)`` box left after removing flat borders, or None.
+
+    A border is a run of lines (rows or columns) of one colour: solid pads, letterbox bars,
+    coloured UI bars with small icons, caption strips with text. Bars of different colours
+    stacked at one edge all go. The tolerance starts loose (JPEG noise, gradients in bars)
+    and tightens when the loose one would eat a low-contrast picture whole (moon, cells).
+    None when nothing is flat at the edges or when trimming would leave a sliver.
+    """
     height, width = rgb.shape[:2]
-    scale = WORK_SIDE / max(height, width)
+    small = _shrink(rgb, TRIM_SIDE)
+    box = _trim_box_exact(small)
+    if box is None or small is rgb:
+        return box
+    # Map back from the analysis copy; a fraction of a pixel there is ~1 px here.
+    sy, sx = height / small.shape[0], width / small.shape[1]
+    top, bottom, left, right = box
+    return round(top * sy), round(bottom * sy), round(left * sx), round(right * sx)
+
+
+def _shrink(rgb: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
+    height, width = rgb.shape[:2]
+    scale = side / max(height, width)
     if scale >= 1:
         return rgb
     size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
 
 
-def trim_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int] | None:
-    """The ``(top, bottom, left, right)`` box left after removing flat borders, or None.
-
-    A border line (row or column) is flat when most of its pixels are close to the line's
-    median colour: solid pads, letterbox bars, coloured UI bars with small icons, caption
-    strips. Each line has its own colour, so stacked bars of different colours all go.
-    None when nothing is flat at the edges or when trimming would leave a sliver.
-    """
+def _trim_box_exact(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int] | None:
     height, width = rgb.shape[:2]
     pixels = rgb.astype(np.int16)
-    top, bottom = _flat_run(pixels)
-    left, right = _flat_run(pixels[top : height - bottom].transpose(1, 0, 2))
-    # Columns first removed side bars; rows can now be flat where a side bar broke them.
-    top2, bottom2 = _flat_run(pixels[top : height - bottom, left : width - right])
-    top, bottom = top + top2, bottom + bottom2
-    if top + bottom + left + right == 0:
-        return None
-    if top + bottom > MAX_TRIM * height or left + right > MAX_TRIM * width:
-        return None
-    if height - top - bottom < MIN_SIDE or width - left - right < MIN_SIDE:
-        return None
-    return top, height - bottom, left, width - right
+    for tolerance in FLAT_TOLERANCES:
+        top, bottom = _border_rows(pixels, tolerance)
+        inner = pixels[top : height - bottom]
+        left, right = _border_rows(inner.transpose(1, 0, 2), tolerance)
+        # Side bars gone, rows can be flat where a side bar broke them (a framed screenshot).
+        more_top, more_bottom = _border_rows(inner[:, left : width - right], tolerance)
+        top, bottom = top + more_top, bottom + more_bottom
+        if top + bottom > MAX_TRIM * height or left + right > MAX_TRIM * width:
+            continue
+        if top + bottom + left + right == 0:
+            return None
+        if height - top - bottom < MIN_SIDE or width - left - right < MIN_SIDE:
+            return None
+        return top, height - bottom, left, width - right
+    return None
 
 
-def _flat_run(pixels: NDArray[np.int16]) -> tuple[int, int]:
-    """How many flat rows lead and trail ``pixels`` (H, W, 3)."""
-    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
-        return 0, 0
-    median = np.median(pixels, axis=1, keepdims=True)
-    close = np.abs(pixels - median).max(axis=2) <= FLAT_TOLERANCE
-    flat = close.mean(axis=1) >= FLAT_FRACTION
-    lead = int(np.argmin(flat)) if not flat.all() else flat.size
-    trail = int(np.argmin(flat[::-1])) if not flat.all() else 0
+def _border_rows(pixels: NDArray[np.int16], tolerance: int) -> tuple[int, int]:
+    """How many border rows lead and trail ``pixels`` (H, W, 3)."""
+    lead = _leading_border(pixels, tolerance)
+    trail = _leading_border(pixels[::-1][: pixels.shape[0] - lead], tolerance)
     return lead, trail
+
+
+def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
+    """Rows at the top that belong to bars: each bar starts with a flat row of its colour,
+    may hold rows with text or icons on that colour, and ends at its last flat row."""
+    height = pixels.shape[0]
+    limit = int(height * MAX_TRIM) + 1
+    done = 0
+    while done < min(height, limit):
+        rows = pixels[done:limit]
+        colour = np.median(rows[0], axis=0)
+        share = (np.abs(rows - colour).max(axis=2) <= tolerance).mean(axis=1)
+        if share[0] < FLAT_SHARE:
+            break
+        on_bar = share >= BAR_SHARE
+        run = int(np.argmin(on_bar)) if not on_bar.all() else on_bar.size
+        flat = np.flatnonzero(share[:run] >= FLAT_SHARE)
+        done += int(flat[-1]) + 1
+    return done
 
 
 def render_variant(rgb: NDArray[np.uint8], variant: Variant) -> NDArray[np.uint8] | None:

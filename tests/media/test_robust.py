@@ -1,0 +1,232 @@
+"""Copy-robust signals: copies plain PDQ misses are found, distinct pictures are not, weak
+hashes never block, bad input is refused clearly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pdqhash
+import pytest
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+from skimage import data as skdata
+
+from rescind.media.robust import (
+    DEFAULT_THRESHOLD,
+    ORIENTATIONS,
+    Signal,
+    bank_signals,
+    hamming_matrix,
+    match,
+    query_signals,
+    signals_array,
+)
+from rescind.media.robust_geometry import RobustInputError, trim_box
+
+
+def photo(name: str, side: int = 256) -> Image.Image:
+    """A photo scikit-image ships, scaled down so the tests stay fast."""
+    image = Image.fromarray(getattr(skdata, name)()).convert("RGB")
+    scale = side / max(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)))
+
+
+def plain(signals: list[Signal]) -> list[Signal]:
+    """What plain PDQ matching uses: the one hash of the original orientation."""
+    return [s for s in signals if s.variant == "full"]
+
+
+def crop_one_side(image: Image.Image, frac: float) -> Image.Image:
+    return image.crop((round(image.width * frac), 0, image.width, image.height))
+
+
+def letterbox(image: Image.Image) -> Image.Image:
+    width = round(image.height * 16 / 9)
+    canvas = Image.new("RGB", (width, image.height))
+    canvas.paste(image, ((width - image.width) // 2, 0))
+    return canvas
+
+
+COPIES: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "crop 5% one side": lambda im: crop_one_side(im, 0.05),
+    "crop 5% all sides": lambda im: ImageOps.crop(im, round(im.width * 0.05)),
+    "border 5% white": lambda im: ImageOps.expand(im, round(im.width * 0.05), (255, 255, 255)),
+    "border 5% colour": lambda im: ImageOps.expand(im, round(im.width * 0.05), (30, 140, 200)),
+    "letterbox 16:9": letterbox,
+    "mirror": ImageOps.mirror,
+    "rotate 90": lambda im: im.transpose(Image.Transpose.ROTATE_90),
+    "tilt 3 degrees": lambda im: im.rotate(3, resample=Image.Resampling.BICUBIC),
+}
+
+
+@pytest.fixture(scope="module")
+def bank() -> dict[str, list[Signal]]:
+    return {name: bank_signals(photo(name)) for name in ("astronaut", "coffee", "chelsea")}
+
+
+@pytest.mark.parametrize("copy", list(COPIES))
+@pytest.mark.parametrize("name", ["astronaut", "coffee"])
+def test_copy_found_where_plain_pdq_misses(
+    bank: dict[str, list[Signal]], name: str, copy: str
+) -> None:
+    query = query_signals(COPIES[copy](photo(name)))
+    assert match(plain(query), plain(bank[name])) is None, "plain PDQ already finds it"
+    result = match(query, bank[name])
+    assert result is not None
+    assert result.blockable
+    assert result.distance <= DEFAULT_THRESHOLD
+    assert result.pairs[0] == (result.query_variant, result.bank_variant, result.distance)
+
+
+@pytest.mark.parametrize("copy", list(COPIES))
+def test_copies_do_not_match_other_pictures(bank: dict[str, list[Signal]], copy: str) -> None:
+    query = query_signals(COPIES[copy](photo("astronaut")))
+    assert match(query, bank["coffee"]) is None
+    assert match(query, bank["chelsea"]) is None
+
+
+def test_distinct_pictures_and_synthetic_images_do_not_match(
+    bank: dict[str, list[Signal]],
+) -> None:
+    rng = np.random.default_rng(3)
+    synthetic = [
+        Image.fromarray(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)),
+        Image.fromarray(np.repeat(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8), 10, 0)),
+        photo("camera"),
+        photo("rocket"),
+    ]
+    for image in synthetic:
+        query = query_signals(image)
+        for signals in bank.values():
+            assert match(query, signals) is None
+    assert match(query_signals(photo("coffee")), bank["astronaut"]) is None
+
+
+def test_exact_copy_matches_at_distance_zero(bank: dict[str, list[Signal]]) -> None:
+    result = match(query_signals(photo("chelsea")), bank["chelsea"])
+    assert result is not None
+    assert (result.distance, result.query_variant, result.bank_variant) == (0, "full", "full")
+    assert result.blockable
+
+
+def dark_flat(seed: int) -> Image.Image:
+    """A nearly black picture with faint structure: PDQ quality far below 50."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 4, (8, 8, 3), dtype=np.uint8)
+    return Image.fromarray(small).resize((200, 200), Image.Resampling.BILINEAR)
+
+
+def test_low_quality_hashes_never_block_alone() -> None:
+    image = dark_flat(1)
+    bank = bank_signals(image)
+    query = query_signals(image)
+    assert bank[0].quality < 50
+    assert [s.variant for s in bank] == ["full"], "weak extra views are not stored"
+    assert [s.variant for s in query] == ["full"], "weak extra views are not queried"
+    result = match(query, bank)
+    assert result is not None
+    assert result.distance == 0
+    assert not result.blockable
+
+
+def test_blockable_needs_a_strong_pair_on_both_sides() -> None:
+    bits = bytes(range(32))
+    strong, weak = Signal(bits, 100, "full"), Signal(bits, 20, "full")
+    for query, bank in ((weak, strong), (strong, weak), (weak, weak)):
+        result = match([query], [bank])
+        assert result is not None
+        assert not result.blockable
+    result = match([weak, strong], [strong])
+    assert result is not None
+    assert result.blockable
+    assert match([strong], [strong], min_quality=101) is not None
+    assert not match([strong], [strong], min_quality=101).blockable  # type: ignore[union-attr]
+
+
+def test_match_of_nothing_is_none() -> None:
+    signal = Signal(bytes(32), 100, "full")
+    assert match([], [signal]) is None
+    assert match([signal], []) is None
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((0, 0, 3), np.uint8), "empty"),
+        (np.zeros((1, 1, 3), np.uint8), ">= 16"),
+        (np.zeros((64, 64, 3), np.float32), "uint8"),
+        (np.zeros((64, 64), np.uint8), "shape"),
+        (np.zeros((64, 64, 4), np.uint8), "shape"),
+        (Image.new("RGB", (1, 1)), ">= 16"),
+        ("picture.jpg", "PIL image or a numpy array"),
+    ],
+)
+def test_bad_input_is_refused_clearly(image: object, message: str) -> None:
+    for compute in (bank_signals, query_signals):
+        with pytest.raises(RobustInputError, match=message):
+            compute(image)  # type: ignore[arg-type]
+
+
+def test_pil_and_array_inputs_agree() -> None:
+    image = photo("coffee")
+    grey = image.convert("L")
+    assert bank_signals(image) == bank_signals(np.asarray(image))
+    assert query_signals(grey) == query_signals(np.asarray(grey.convert("RGB")))
+
+
+def test_hash_bytes_follow_the_threatexchange_hex_convention() -> None:
+    array = np.asarray(photo("chelsea"))
+    bits, quality = pdqhash.compute(array)
+    expected = format(int("".join(str(int(b)) for b in bits), 2), "064x")
+    full = query_signals(array)[0]
+    assert (full.variant, full.hex, full.quality) == ("full", expected, int(quality))
+    assert signals_array([full]).shape == (1, 32)
+    assert signals_array([]).shape == (0, 32)
+
+
+def pixel_orientations(array: NDArray[np.uint8]) -> list[NDArray[np.uint8]]:
+    """The 8 orientations by moving pixels, in the order ORIENTATIONS names them."""
+    return [
+        array,
+        np.rot90(array, 1),
+        np.rot90(array, 2),
+        np.rot90(array, 3),
+        array[::-1],
+        array[:, ::-1],
+        array.transpose(1, 0, 2),
+        np.rot90(array, 2).transpose(1, 0, 2),
+    ]
+
+
+def test_orientation_names_match_pdqhash_dihedral_order() -> None:
+    array = np.asarray(photo("astronaut"))
+    query = query_signals(array)
+    assert [s.variant for s in query[:8]] == ["full", *(f"full/{o}" for o in ORIENTATIONS[1:])]
+    for name, moved in zip(ORIENTATIONS, pixel_orientations(array), strict=True):
+        bank = plain(bank_signals(np.ascontiguousarray(moved)))
+        result = match(query, bank)
+        assert result is not None
+        assert result.query_variant == ("full/" + name if name else "full")
+
+
+def test_trim_box_finds_pads_and_bars() -> None:
+    image = photo("astronaut", 200)
+    padded = ImageOps.expand(image, 20, (250, 250, 250))
+    canvas = Image.new("RGB", (240, 330), (200, 30, 30))  # a red status bar, dark app area
+    canvas.paste(Image.new("RGB", (240, 300), (15, 15, 15)), (0, 30))
+    canvas.paste(image, (20, 70))
+    assert trim_box(np.asarray(padded)) == (20, 220, 20, 220)
+    # Looked for on a copy of at most 256 px, so within a pixel or two on larger images.
+    found = trim_box(np.asarray(canvas))
+    assert found is not None
+    assert np.abs(np.subtract(found, (70, 270, 20, 220))).max() <= 2
+    assert trim_box(np.asarray(image)) is None
+
+
+def test_hamming_matrix_counts_differing_bits() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, (5, 32), dtype=np.uint8)
+    b = rng.integers(0, 256, (7, 32), dtype=np.uint8)
+    naive = np.unpackbits(a[:, None] ^ b[None], axis=2).sum(axis=2)
+    assert np.array_equal(hamming_matrix(a, b), naive)
