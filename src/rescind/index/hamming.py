@@ -1,0 +1,362 @@
+"""The public index: exact Hamming radius search over 256-bit (PDQ) hashes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from rescind.index.codes import Codes, Ids, as_codes, as_ids, check_radius
+from rescind.index.errors import InvalidHashError
+from rescind.index.fileformat import read_segment, write_segment
+from rescind.index.segment import Segment, build_segment, pack_alive, search_rows, search_segment
+
+# Rows added in small batches wait in a buffer searched by brute force (a few microseconds)
+# until this many have gathered; then they become a segment with tables.
+DELTA_CAPACITY = 4096
+# A segment is merged into the one before it once it holds at least 1/FANOUT of its rows:
+# O(log n) segments and O(log n) rebuilds per row, amortised.
+FANOUT = 4
+
+Match = tuple[int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class _Delta:
+    """The append buffer. Its arrays are shared between versions and only ever appended to
+    past ``n``, so a reader holding an older version never sees a row change under it."""
+
+    ids: Ids  # (DELTA_CAPACITY,)
+    codes: Codes  # (DELTA_CAPACITY, 4)
+    alive: npt.NDArray[np.uint8]  # copied on every change: it is only 512 bytes
+    n: int
+    n_live: int
+
+    @staticmethod
+    def empty() -> _Delta:
+        return _Delta(
+            ids=np.zeros(DELTA_CAPACITY, np.int64),
+            codes=np.zeros((DELTA_CAPACITY, 4), np.uint64),
+            alive=np.zeros(DELTA_CAPACITY // 8, np.uint8),
+            n=0,
+            n_live=0,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Snapshot:
+    segments: tuple[Segment, ...]
+    delta: _Delta
+
+    @property
+    def size(self) -> int:
+        return sum(s.n_live for s in self.segments) + self.delta.n_live
+
+
+def _clear_bits(alive: npt.NDArray[np.uint8], rows: npt.NDArray[np.intp]) -> None:
+    np.bitwise_and.at(alive, rows >> 3, ~(np.left_shift(1, rows & 7)).astype(np.uint8))
+
+
+class HammingIndex:
+    """Exact Hamming radius search over 256-bit hashes keyed by int64 ids.
+
+    * ``add(ids, hashes)`` stores hashes; re-adding an id **replaces** its hash (what a bank
+      sync needs). Many ids may share one hash; all are returned.
+    * ``remove(ids)`` deletes ids; unknown ids are ignored and the count removed is returned.
+    * ``search(hashes, radius)`` returns, for each query, every stored ``(id, distance)`` with
+      ``distance <= radius``, sorted by ``(distance, id)``. Exact: no false negatives or
+      positives, for every radius 0..256 (above ~64 it scans, see ``docs/benchmarks.md``).
+
+    Hashes are ``numpy.uint8`` arrays of shape ``(n, 32)`` or 64-character hex strings
+    (python-threatexchange's PDQ hex, ``bytes.fromhex`` byte order).
+
+    Concurrency contract: any number of threads may call ``search``, ``search_one``,
+    ``len`` and ``in`` while one or more threads call ``add``, ``remove``, ``compact`` or
+    ``save``. Writers are serialised by a lock and publish immutable snapshots with a single
+    reference swap; a search works on the snapshot current when it starts, so it sees each
+    write either entirely or not at all. The compiled kernels release the GIL, so searches in
+    several threads run in parallel. Every change is visible to the next search; nothing is
+    rebuilt per add (small adds go to a buffer, buffers merge into segments, amortised).
+    """
+
+    def __init__(self) -> None:
+        """Create an empty index."""
+        self._write_lock = threading.Lock()
+        self._snap = _Snapshot((), _Delta.empty())
+        # Writer-side map from id to its live row in the current delta.
+        self._delta_rows: dict[int, int] = {}
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Number of ids stored."""
+        return self._snap.size
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the integer ``key`` is a stored id."""
+        if not isinstance(key, int | np.integer) or isinstance(key, bool):
+            return False
+        if not np.iinfo(np.int64).min <= int(key) <= np.iinfo(np.int64).max:
+            return False
+        snap = self._snap
+        probe = np.array([key], np.int64)
+        if any(seg.find(probe)[1].size for seg in snap.segments):
+            return True
+        d = snap.delta
+        rows = np.flatnonzero(d.ids[: d.n] == int(key))
+        return bool(rows.size) and bool(((d.alive[rows >> 3] >> (rows & 7)) & 1).any())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the index's arrays (tables, codes, ids, buffers)."""
+        snap = self._snap
+        d = snap.delta
+        delta = d.ids.nbytes + d.codes.nbytes + d.alive.nbytes
+        return sum(seg.nbytes for seg in snap.segments) + int(delta)
+
+    @property
+    def segment_count(self) -> int:
+        """Number of table segments (1 after ``compact``, ``save`` or ``load``)."""
+        return len(self._snap.segments)
+
+    def search(self, hashes: object, radius: int, *, workers: int = 1) -> list[list[Match]]:
+        """For each query hash, every stored ``(id, distance)`` with ``distance <= radius``.
+
+        ``hashes`` is a ``uint8`` array ``(n, 32)``, a hex string or a sequence of them;
+        each result list is sorted by ``(distance, id)``. ``workers > 1`` splits a batch
+        over that many threads. Raises :class:`InvalidHashError` or
+        :class:`InvalidRadiusError` on bad input.
+        """
+        queries = as_codes(hashes)
+        r = check_radius(radius)
+        snap = self._snap
+        m = queries.shape[0]
+        if workers <= 1 or m < 2 * workers:
+            qidx, ids, dist = self._search_codes(snap, queries, r)
+        else:
+            bounds = np.linspace(0, m, workers + 1).astype(int)
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(
+                    pool.map(
+                        lambda lo, hi: self._search_codes(snap, queries[lo:hi], r),
+                        bounds[:-1],
+                        bounds[1:],
+                    )
+                )
+            qidx = np.concatenate([p[0] + lo for p, lo in zip(parts, bounds, strict=False)])
+            ids = np.concatenate([p[1] for p in parts])
+            dist = np.concatenate([p[2] for p in parts])
+        return _group(m, qidx, ids, dist)
+
+    def search_one(self, hash: object, radius: int) -> list[Match]:
+        """Every stored ``(id, distance)`` within ``radius`` of one hash (hex or 32 bytes),
+        sorted by ``(distance, id)``: the low-latency path for one upload."""
+        queries = as_codes(hash)
+        if queries.shape[0] != 1:
+            raise InvalidHashError("search_one takes exactly one hash; use search for a batch")
+        r = check_radius(radius)
+        snap = self._snap
+        hits: list[Match] = []
+        for seg in snap.segments:
+            _, row, d = search_segment(seg, queries, r)
+            if row.shape[0]:
+                hits += zip(seg.ids[row].tolist(), d.tolist(), strict=True)
+        delta = snap.delta
+        if delta.n_live:
+            _, row, d = search_rows(delta.codes, delta.alive, delta.n, queries, r)
+            hits += zip(delta.ids[row].tolist(), d.tolist(), strict=True)
+        if len(hits) > 1:
+            hits.sort(key=_by_distance)
+        return hits
+
+    @staticmethod
+    def _search_codes(
+        snap: _Snapshot, queries: Codes, radius: int
+    ) -> tuple[npt.NDArray[np.int64], Ids, npt.NDArray[np.int64]]:
+        """(query index, id, distance) of all hits, sorted by query, distance, id."""
+        qs: list[npt.NDArray[np.int64]] = []
+        ids: list[Ids] = []
+        ds: list[npt.NDArray[np.int64]] = []
+        for seg in snap.segments:
+            q, row, d = search_segment(seg, queries, radius)
+            qs.append(q)
+            ids.append(seg.ids[row])
+            ds.append(d)
+        delta = snap.delta
+        if delta.n_live:
+            q, row, d = search_rows(delta.codes, delta.alive, delta.n, queries, radius)
+            qs.append(q)
+            ids.append(delta.ids[row])
+            ds.append(d)
+        if not qs:
+            empty = np.empty(0, np.int64)
+            return empty, empty, empty
+        qa, ia, da = (np.concatenate(x) if len(x) > 1 else x[0] for x in (qs, ids, ds))
+        if ia.shape[0] > 1:
+            order = np.lexsort((ia, da, qa))
+            qa, ia, da = qa[order], ia[order], da[order]
+        return qa, ia, da
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def add(self, ids: object, hashes: object) -> None:
+        """Store ``hashes`` under ``ids`` (same length). An id already stored gets the new
+        hash; if one call repeats an id, its last hash wins.
+
+        Raises :class:`InvalidIdError` or :class:`InvalidHashError` on bad input; nothing is
+        stored then.
+        """
+        codes = as_codes(hashes)
+        id_arr = as_ids(ids, codes.shape[0])
+        if id_arr.shape[0] == 0:
+            return
+        uniq, first_rev = np.unique(id_arr[::-1], return_index=True)
+        if uniq.shape[0] != id_arr.shape[0]:
+            keep = np.sort(id_arr.shape[0] - 1 - first_rev)
+            id_arr, codes = id_arr[keep], codes[keep]
+        with self._write_lock:
+            segments, delta = self._kill(id_arr)
+            if delta.n + id_arr.shape[0] <= DELTA_CAPACITY:
+                delta = self._append(delta, id_arr, codes)
+            else:
+                live = delta.alive.view(np.uint8)
+                mask = np.unpackbits(live, count=delta.n, bitorder="little").astype(bool)
+                all_ids = np.concatenate([delta.ids[: delta.n][mask], id_arr])
+                all_codes = np.concatenate([delta.codes[: delta.n][mask], codes])
+                segments.append(build_segment(all_ids, all_codes))
+                delta = _Delta.empty()
+                self._delta_rows = {}
+            self._snap = _Snapshot(tuple(_rebalance(segments)), delta)
+
+    def remove(self, ids: object) -> int:
+        """Delete ``ids``; ids not stored are ignored. Returns how many were removed."""
+        id_arr = np.unique(as_ids(ids))
+        with self._write_lock:
+            before = self._snap.size
+            segments, delta = self._kill(id_arr)
+            snap = _Snapshot(tuple(_rebalance(segments)), delta)
+            self._snap = snap
+            return before - snap.size
+
+    def compact(self) -> None:
+        """Merge every segment and the buffer into one segment without tombstones.
+
+        Searches are fastest on a compacted index; ``save`` compacts first.
+        """
+        with self._write_lock:
+            self._compact_locked()
+
+    def _compact_locked(self) -> Segment:
+        snap = self._snap
+        if len(snap.segments) == 1 and snap.delta.n == 0:
+            seg = snap.segments[0]
+            if seg.n_live == len(seg):
+                return seg
+        d = snap.delta
+        mask = np.unpackbits(d.alive, count=d.n, bitorder="little").astype(bool)
+        seg = _merge([*snap.segments], extra=(d.ids[: d.n][mask], d.codes[: d.n][mask]))
+        self._snap = _Snapshot((seg,), _Delta.empty())
+        self._delta_rows = {}
+        return seg
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the index to ``path`` (compacting it first), atomically."""
+        with self._write_lock:
+            seg = self._compact_locked()
+            write_segment(path, seg)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> HammingIndex:
+        """Read an index written by :meth:`save`; raises :class:`IndexFileError` if the
+        file is missing, truncated, corrupt, or of another format version."""
+        seg = read_segment(path)
+        index = cls()
+        index._snap = _Snapshot((seg,) if len(seg) else (), _Delta.empty())
+        return index
+
+    # ---- writer internals (hold the write lock) -------------------------------------------
+
+    def _kill(self, ids: Ids) -> tuple[list[Segment], _Delta]:
+        """Tombstone the live rows of ``ids`` in copies of the affected structures."""
+        snap = self._snap
+        segments = list(snap.segments)
+        for i, seg in enumerate(segments):
+            _, rows = seg.find(ids)
+            if rows.size:
+                alive = seg.alive.copy()
+                _clear_bits(alive, rows)
+                segments[i] = seg.with_alive(alive)
+        delta = snap.delta
+        rows_list = [
+            r for r in (self._delta_rows.pop(i, None) for i in ids.tolist()) if r is not None
+        ]
+        if rows_list:
+            alive = delta.alive.copy()
+            _clear_bits(alive, np.array(rows_list, np.intp))
+            delta = _Delta(delta.ids, delta.codes, alive, delta.n, delta.n_live - len(rows_list))
+        return segments, delta
+
+    def _append(self, delta: _Delta, ids: Ids, codes: Codes) -> _Delta:
+        """Append to the buffer past ``delta.n``: slots no published snapshot reads."""
+        lo, hi = delta.n, delta.n + ids.shape[0]
+        delta.ids[lo:hi] = ids
+        delta.codes[lo:hi] = codes
+        mask = np.unpackbits(delta.alive, count=DELTA_CAPACITY, bitorder="little").astype(bool)
+        mask[lo:hi] = True
+        for k, i in enumerate(ids.tolist()):
+            self._delta_rows[i] = lo + k
+        return _Delta(delta.ids, delta.codes, pack_alive(mask), hi, delta.n_live + hi - lo)
+
+
+def _merge(segments: Iterable[Segment], extra: tuple[Ids, Codes] | None = None) -> Segment:
+    """One segment holding the live rows of ``segments`` (and ``extra`` rows)."""
+    ids: list[Ids] = []
+    codes: list[Codes] = []
+    for seg in segments:
+        live = seg.live_rows()
+        ids.append(seg.ids[live])
+        codes.append(seg.codes[live])
+    if extra is not None:
+        ids.append(extra[0])
+        codes.append(extra[1])
+    if not ids:
+        return build_segment(np.empty(0, np.int64), np.empty((0, 4), np.uint64))
+    return build_segment(np.concatenate(ids), np.concatenate(codes))
+
+
+def _rebalance(segments: list[Segment]) -> list[Segment]:
+    """Drop empty segments, rebuild mostly-dead ones, merge small ones into their elders."""
+    out: list[Segment] = []
+    for seg in segments:
+        if seg.n_live == 0:
+            continue
+        if seg.n_live * 2 < len(seg):
+            seg = _merge([seg])
+        out.append(seg)
+        while len(out) >= 2 and out[-1].n_live * FANOUT >= out[-2].n_live:
+            last = out.pop()
+            out[-1] = _merge([out[-1], last])
+    return out
+
+
+def _by_distance(match: Match) -> tuple[int, int]:
+    return match[1], match[0]
+
+
+def _group(
+    m: int, qidx: npt.NDArray[np.int64], ids: Ids, dist: npt.NDArray[np.int64]
+) -> list[list[Match]]:
+    """Split hits sorted by query into one list of ``(id, distance)`` per query."""
+    pairs = list(zip(ids.tolist(), dist.tolist(), strict=True))
+    ends = np.searchsorted(qidx, np.arange(1, m + 1)).tolist()
+    out: list[list[Match]] = []
+    start = 0
+    for end in ends:
+        out.append(pairs[start:end])
+        start = end
+    return out

@@ -1,0 +1,173 @@
+"""Immutable segments: a set of (id, code) rows with their multi-index tables.
+
+A segment never changes after it is built, except that a new *version* of it can carry a
+different liveness bitmap (removal is a tombstone, copied on write). Rows are kept sorted by
+id, so looking an id up is a binary search and no separate id map is stored.
+
+Memory per row: code 32 B + id 8 B + 8 groups x (row 4 B + two 2-byte partner chunks) =
+104 B, plus 4.2 MB of bucket offsets per segment and one liveness bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
+
+from rescind.index import kernels
+from rescind.index.codes import Codes, Ids
+
+NGROUPS = kernels.NGROUPS
+NBUCKETS = kernels.NBUCKETS
+# The brute-force scan beats the tables once a query would scan this many table entries per
+# stored row (radius above ~70 on random codes).
+TABLE_WORK_PER_ROW = 2.0
+# Below this many rows a scan is as fast as the tables, which cost 4 MB of offsets: such
+# segments have no tables.
+SMALL_SEGMENT = 4096
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """Rows sorted by id plus their tables; see ``kernels`` for the table layout."""
+
+    ids: Ids  # (n,) ascending, unique
+    codes: Codes  # (n, 4)
+    perm: npt.NDArray[np.uint32]  # (8, n) rows in (A, B) order per group
+    vals: npt.NDArray[np.uint16]  # (2, 8, n) partner chunk in table A / table B order
+    offs: npt.NDArray[np.uint32]  # (2, 8, 65537) bucket starts in table A / table B
+    alive: npt.NDArray[np.uint8]  # (ceil(n / 8),) liveness bits, little-endian bit order
+    n_live: int
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def has_tables(self) -> bool:
+        """Small segments are only ever scanned and carry no tables."""
+        return int(self.offs.shape[2]) == NBUCKETS + 1
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by this segment's arrays."""
+        return sum(
+            int(a.nbytes)
+            for a in (self.ids, self.codes, self.perm, self.vals, self.offs, self.alive)
+        )
+
+    def with_alive(self, alive: npt.NDArray[np.uint8]) -> Segment:
+        """A version of this segment with another liveness bitmap."""
+        n_live = int(np.unpackbits(alive, count=len(self), bitorder="little").sum())
+        return replace(self, alive=alive, n_live=n_live)
+
+    def live_rows(self) -> npt.NDArray[np.bool_]:
+        """Boolean mask of the live rows."""
+        return np.unpackbits(self.alive, count=len(self), bitorder="little").astype(bool)
+
+    def find(self, ids: Ids) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Positions in ``ids`` and rows of this segment where those ids are stored live."""
+        n = len(self)
+        if n == 0 or ids.shape[0] == 0:
+            empty = np.empty(0, np.intp)
+            return empty, empty
+        rows = np.searchsorted(self.ids, ids)
+        rows_clipped = np.minimum(rows, n - 1)
+        hit = (rows < n) & (self.ids[rows_clipped] == ids)
+        where = np.flatnonzero(hit)
+        rows = rows_clipped[where]
+        live = (self.alive[rows >> 3] >> (rows & 7)) & 1 == 1
+        return where[live], rows[live]
+
+
+def pack_alive(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
+    """Pack a boolean liveness mask into the bitmap the kernels read."""
+    return np.packbits(mask, bitorder="little")
+
+
+def build_segment(ids: Ids, codes: Codes) -> Segment:
+    """Build a segment from unique ``ids`` and their ``codes``."""
+    order = np.argsort(ids, kind="stable")
+    ids = np.ascontiguousarray(ids[order])
+    codes = np.ascontiguousarray(codes[order])
+    n = ids.shape[0]
+    if n >= 2**32 - 1:
+        raise ValueError("a segment holds fewer than 2**32 - 1 rows")
+    if n < SMALL_SEGMENT:
+        perm = np.empty((NGROUPS, 0), np.uint32)
+        vals = np.empty((2, NGROUPS, 0), np.uint16)
+        offs = np.empty((2, NGROUPS, 0), np.uint32)
+    else:
+        perm = np.empty((NGROUPS, n), np.uint32)
+        vals = np.empty((2, NGROUPS, n), np.uint16)
+        offs = np.empty((2, NGROUPS, NBUCKETS + 1), np.uint32)
+        kernels.build_tables(codes, perm, vals, offs)
+    alive = pack_alive(np.ones(n, dtype=bool))
+    return Segment(ids, codes, perm, vals, offs, alive, n)
+
+
+@cache
+def mask_tables() -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64]]:
+    """All 16-bit masks ordered by popcount, and how many have popcount <= h for each h."""
+    values = np.arange(NBUCKETS, dtype=np.uint32)
+    pops = np.unpackbits(values.astype("<u2").view(np.uint8)).reshape(-1, 16).sum(axis=1)
+    order = np.argsort(pops, kind="stable")
+    cum = np.cumsum(np.bincount(pops, minlength=17)).astype(np.int64)
+    return values[order].astype(np.uint16), cum
+
+
+@cache
+def _probed_buckets(radius: int) -> int:
+    """Buckets probed per query at ``radius`` (both tables of every group)."""
+    _, cum = mask_tables()
+    thr = kernels.group_thresholds(radius)
+    return sum(2 * int(cum[t // 2]) for t in thr.tolist() if t >= 0)
+
+
+def _table_work(n: int, radius: int) -> float:
+    """Expected table entries scanned per query on uniformly random codes."""
+    return _probed_buckets(radius) * n / NBUCKETS
+
+
+Hits = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def search_segment(seg: Segment, queries: Codes, radius: int) -> Hits:
+    """(query index, row, distance) of every live row of ``seg`` within ``radius``."""
+    n = len(seg)
+    if seg.n_live == 0 or queries.shape[0] == 0:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty
+    if not seg.has_tables or _table_work(n, radius) > TABLE_WORK_PER_ROW * n:
+        return search_rows(seg.codes, seg.alive, n, queries, radius)
+    masks, cum = mask_tables()
+    # Beyond this much table work a query falls back to a scan: bounded worst case.
+    work_limit = int(TABLE_WORK_PER_ROW * n) + 4096
+    cap = 64 + 16 * queries.shape[0]
+    while True:
+        out_q = np.empty(cap, np.int64)
+        out_row = np.empty(cap, np.int64)
+        out_d = np.empty(cap, np.int64)
+        count = kernels.mih_search(
+            queries, radius, seg.codes, seg.alive, seg.perm, seg.vals, seg.offs, masks, cum,
+            work_limit, out_q, out_row, out_d,
+        )  # fmt: skip
+        if count <= cap:
+            return out_q[:count], out_row[:count], out_d[:count]
+        cap = count  # the output buffers were too small: run again with room for all
+
+
+def search_rows(
+    codes: Codes, alive: npt.NDArray[np.uint8], n: int, queries: Codes, radius: int
+) -> Hits:
+    """Brute-force search of the first ``n`` rows of ``codes``."""
+    cap = 64 + 16 * queries.shape[0]
+    while True:
+        out_q = np.empty(cap, np.int64)
+        out_row = np.empty(cap, np.int64)
+        out_d = np.empty(cap, np.int64)
+        count = kernels.brute_search(queries, radius, codes, alive, n, out_q, out_row, out_d)
+        if count <= cap:
+            return out_q[:count], out_row[:count], out_d[:count]
+        cap = count
