@@ -114,7 +114,7 @@ def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=[sniffed.format])
     except Image.DecompressionBombError as exc:
-        raise MediaTooLarge(f"image dimensions are too large ({exc})") from None
+        raise MediaTooLarge(f"image is too large to decode: {exc}") from None
     except _DECODE_ERRORS as exc:
         raise CorruptMedia(f"cannot read {sniffed.format} header: {exc}") from None
     width, height = image.size

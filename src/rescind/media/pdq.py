@@ -38,9 +38,6 @@ ORIENTATIONS = (
     "transverse",  # mirrored across the anti-diagonal
 )
 
-# Rows of luma processed per chunk: bounds the float32 temporary to a few MB.
-_CHUNK_ROWS = 512
-
 FloatArray = npt.NDArray[np.float32]
 U8Array = npt.NDArray[np.uint8]
 
@@ -130,42 +127,57 @@ def _tent_weights(n: int) -> npt.NDArray[np.float64]:
         per_box = first / count
         np.add.at(diff, lo, per_box)
         np.add.at(diff, hi + 1, -per_box)
-        out[i] = np.cumsum(diff)[:n]
+        row = np.cumsum(diff)[:n]
+        # The running sum leaves rounding residue outside the support: make it exactly zero
+        # so that each row's non-zero span is the tent's true footprint.
+        row[: lo[lo[o]]] = 0.0
+        row[hi[hi[o]] + 1 :] = 0.0
+        out[i] = row
     return out
 
 
+@dataclass(frozen=True)
+class AxisWeights:
+    """PDQ's filter along one axis: 64 x n weights, and each row's non-zero span."""
+
+    dense: FloatArray
+    spans: tuple[tuple[int, int], ...]
+
+
 @functools.lru_cache(maxsize=256)
-def axis_weights(full: int, scale: int, reduced: int, reverse: bool) -> FloatArray:
+def axis_weights(full: int, scale: int, reduced: int, reverse: bool) -> AxisWeights:
     """Weights for an axis of ``full`` pixels decoded as ``reduced`` blocks of ``scale``.
 
     ``reverse`` says that the reduced axis runs backwards relative to the decoded data
     (an EXIF flip or rotation), so the partial block at the decoder's far edge comes first.
     """
     weights = _tent_weights(full)
-    if scale == 1 and reduced == full:
-        return weights.astype(np.float32)
-    if reverse:
-        weights = weights[:, ::-1]
-    padded = np.zeros((PDQ_DIM, reduced * scale))
-    width = min(full, reduced * scale)
-    padded[:, :width] = weights[:, :width]
-    binned = padded.reshape(PDQ_DIM, reduced, scale).sum(axis=2)
-    if reverse:
-        binned = binned[:, ::-1]
-    return np.ascontiguousarray(binned, dtype=np.float32)
+    if scale != 1 or reduced != full:
+        if reverse:
+            weights = weights[:, ::-1]
+        padded = np.zeros((PDQ_DIM, reduced * scale))
+        width = min(full, reduced * scale)
+        padded[:, :width] = weights[:, :width]
+        weights = padded.reshape(PDQ_DIM, reduced, scale).sum(axis=2)
+        if reverse:
+            weights = weights[:, ::-1]
+    spans = []
+    for row in weights:
+        nonzero = np.flatnonzero(row)
+        spans.append((int(nonzero[0]), int(nonzero[-1]) + 1))
+    return AxisWeights(np.ascontiguousarray(weights, dtype=np.float32), tuple(spans))
 
 
-def luma_to_64(
-    luma: npt.NDArray[Any], row_weights: FloatArray, col_weights: FloatArray
-) -> FloatArray:
+def luma_to_64(luma: npt.NDArray[Any], rows: AxisWeights, cols: AxisWeights) -> FloatArray:
     """PDQ's 64x64 downsample of a 2-D luma array, given each axis's weights."""
-    rows = luma.shape[0]
-    partial = np.empty((rows, PDQ_DIM), dtype=np.float32)
-    col_t = col_weights.T
-    for start in range(0, rows, _CHUNK_ROWS):
-        block = luma[start : start + _CHUNK_ROWS].astype(np.float32)
-        partial[start : start + _CHUNK_ROWS] = block @ col_t
-    result: FloatArray = row_weights @ partial
+    # Each output mixes only a band of about two windows of inputs, so filter band by band:
+    # every input pixel is read about twice, instead of 64 times by a dense product.
+    partial = np.empty((PDQ_DIM, luma.shape[1]), dtype=np.float32)
+    for i, (start, stop) in enumerate(rows.spans):
+        partial[i] = rows.dense[i, start:stop] @ luma[start:stop].astype(np.float32)
+    result = np.empty((PDQ_DIM, PDQ_DIM), dtype=np.float32)
+    for j, (start, stop) in enumerate(cols.spans):
+        result[:, j] = partial[:, start:stop] @ cols.dense[j, start:stop]
     return result
 
 

@@ -96,6 +96,8 @@ def _video_stream(container: Any, limits: MediaLimits) -> Any:
         raise NoVideoStream("the file has no video stream (audio only or empty)")
     stream = streams[0]
     ctx = stream.codec_context
+    if ctx is None:
+        raise CorruptMedia("the video stream's codec is unknown or unreadable")
     if ctx.width and ctx.height and ctx.width * ctx.height > limits.max_frame_pixels:
         raise MediaTooLarge(f"video frames are {ctx.width}x{ctx.height}; too large")
     if container.duration is not None and container.duration / 1e6 > limits.max_video_seconds:
@@ -121,7 +123,8 @@ def _demux(container: Any, stream: Any, budget: _Budget) -> Iterator[Any]:
 
 def _scan(container: Any, stream: Any, limits: MediaLimits, budget: _Budget) -> list[_Packet]:
     packets: list[_Packet] = []
-    tb = stream.time_base or Fraction(1, 1)
+    # The duration cap in time-base ticks: integer compares, no Fraction per packet.
+    max_ticks = limits.max_video_seconds / float(stream.time_base or 1)
     first: int | None = None
     for packet in _demux(container, stream, budget):
         if len(packets) >= limits.max_video_frames:
@@ -129,7 +132,7 @@ def _scan(container: Any, stream: Any, limits: MediaLimits, budget: _Budget) -> 
         pts = packet.pts
         if pts is not None:
             first = pts if first is None else min(first, pts)
-            if float((pts - first) * tb) > limits.max_video_seconds:
+            if pts - first > max_ticks:
                 raise MediaTooLarge(f"video lasts more than {limits.max_video_seconds:g} s")
         packets.append(_Packet(pts, bool(packet.is_keyframe)))
     return packets
@@ -158,7 +161,8 @@ def _plan(packets: list[_Packet], fps: float, tb: Fraction) -> _Plan | None:
     pts = [int(p.pts) for p in packets if p.pts is not None]
     order = sorted(range(len(packets)), key=lambda i: pts[i])
     start = pts[order[0]]
-    times = [float((pts[i] - start) * tb) for i in order]
+    seconds_per_tick = float(tb)
+    times = [(pts[i] - start) * seconds_per_tick for i in order]
     chosen = {order[j] for j in select_samples(times, fps)}
 
     gop = []
