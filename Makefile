@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck pytest system-deps install install-dev bench clean
+.PHONY: run test lint typecheck pytest system-deps install install-dev bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,7 @@ system-deps:
 
 run: $(VENV)/.installed
 	$(BIN)/rescind db upgrade
+	$(BIN)/rescind first-login
 	$(BIN)/rescind serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
@@ -56,3 +57,15 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## Re-extract the message catalogues after changing user-facing text; then translate the new
+## entries in src/rescind/locale/*/LC_MESSAGES/messages.po (tests fail on untranslated ones).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F src/rescind/locale/babel-messages.cfg -k N_ --no-location \
+		--omit-header -o src/rescind/locale/messages.pot .
+	$(BIN)/pybabel extract -F src/rescind/locale/babel-console.cfg --no-location \
+		--omit-header -o src/rescind/locale/console.pot .
+	for lang in fr it id es de; do \
+		$(BIN)/pybabel update -D messages -i src/rescind/locale/messages.pot \
+			-d src/rescind/locale -l $$lang --no-fuzzy-matching --width 100; \
+	done

@@ -148,11 +148,11 @@ def decide(
     """
     if reviewer.role not in DECIDING_ROLES:
         raise NotAllowed()
+    if request.status not in OPEN_STATUSES:
+        raise CaseClosed()
     note, message = clean(note), clean(message_to_requester)
     reason_code = clean(reason_code)
     _check(outcome, reason_code, note, message)
-    if request.status not in OPEN_STATUSES:
-        raise CaseClosed()
     now = now or utcnow()
     mine = (
         or_(Request.assigned_to_id.is_(None), Request.assigned_to_id == reviewer.user_id)

@@ -1,0 +1,60 @@
+"""`rescind user add`, `rescind first-login` (idempotent) and `rescind audit verify`."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from rescind.cases.audit import record
+from rescind.cli import app as cli
+from rescind.config import Settings
+from rescind.store import Database
+from rescind.store.models import AuditEvent, User
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {"RESCIND_DATABASE_URL": settings.sqlalchemy_url, "RESCIND_ENVIRONMENT": "test"}
+
+
+def test_first_login_creates_one_admin_then_prints_no_secret(
+    settings: Settings, database: Database
+) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["first-login"], env=_env(settings))
+    assert first.exit_code == 0, first.output
+    match = re.search(r"Log in at http://127\.0\.0\.1:8000/console as admin / (\S+)", first.output)
+    assert match
+    second = runner.invoke(cli, ["first-login"], env=_env(settings))
+    assert second.exit_code == 0 and match.group(1) not in second.output
+    with database.session() as session:
+        assert [(u.username, u.role) for u in session.scalars(select(User))] == [("admin", "admin")]
+
+
+def test_user_add_prompts_for_the_password(settings: Settings, database: Database) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["user", "add", "rita", "--role", "reviewer", "--email", "rita@example.org"],
+        input="a long enough password\na long enough password\n",
+        env=_env(settings),
+    )
+    assert result.exit_code == 0, result.output
+    weak = runner.invoke(cli, ["user", "add", "sam"], input="short\nshort\n", env=_env(settings))
+    assert weak.exit_code == 2 and "12 characters" in weak.output
+    with database.session() as session:
+        user = session.scalars(select(User)).one()
+        assert user.role == "reviewer" and user.password_hash.startswith("$argon2id$")
+
+
+def test_audit_verify_finds_the_first_altered_event(settings: Settings, database: Database) -> None:
+    with database.session() as session:
+        ids = [record(session, "user:1", "request.view", subject_id=i).id for i in range(4)]
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["audit", "verify"], env=_env(settings))
+    assert ok.exit_code == 0 and "4 events" in ok.output
+    with database.session() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(actor="user:2"))
+    broken = runner.invoke(cli, ["audit", "verify"], env=_env(settings))
+    assert broken.exit_code == 1 and f"BROKEN at event {ids[1]}" in broken.output
