@@ -59,8 +59,13 @@ def write_video(
     codec: str = "libx264",
     gop: int | None = None,
     audio: bool = False,
+    rotation: int = 0,
 ) -> Path:
-    """Encode RGB frames (and optionally a second of silence) with PyAV."""
+    """Encode RGB frames (and optionally a second of silence) with PyAV.
+
+    ``rotation`` stores a display matrix: players turn the picture that many degrees
+    counter-clockwise, as phones do for portrait video.
+    """
     height, width = frames[0].shape[:2] if frames else (0, 0)
     with av.open(str(path), "w") as container:
         stream = None
@@ -72,6 +77,8 @@ def write_video(
                 stream.options = {"preset": "ultrafast", "crf": "20"}
             if gop:
                 stream.gop_size = gop
+            if rotation:
+                stream.set_display_rotation(rotation)
         sound = container.add_stream("aac", rate=16000) if audio else None
         for array in frames:
             assert stream is not None

@@ -173,3 +173,21 @@ def test_plan_keeps_the_previous_gop_for_open_gop_leading_pictures() -> None:
     assert 9 in plan.wanted
     assert all(plan.send[:10])
     assert _plan([_Packet(None, True)], 1.0, Fraction(1, 10)) is None
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_display_rotation_is_applied(tmp_path: Path, rotation: int) -> None:
+    from tests.media.conftest import moving_frames, write_video
+
+    frames = moving_frames(2, 10, (160, 96))
+    turns = rotation // 90
+    upright = [np.ascontiguousarray(np.rot90(f, turns)) for f in frames]
+    stored = write_video(tmp_path / "phone.mp4", frames, 10, rotation=rotation)
+    shown = write_video(tmp_path / "upright.mp4", upright, 10)
+    plain = write_video(tmp_path / "plain.mp4", frames, 10)
+    ours = hash_video(stored, collapse=False)
+    expected = hash_video(shown, collapse=False)
+    unrotated = hash_video(plain, collapse=False)
+    for got, want, raw in zip(ours, expected, unrotated, strict=True):
+        assert hamming_distance(got.hash, want.hash) <= 16
+        assert hamming_distance(got.hash, raw.hash) > 31

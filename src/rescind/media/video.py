@@ -191,7 +191,11 @@ def _luma(frame: Any) -> tuple[npt.NDArray[np.uint8], bool]:
         full = False
     plane = frame.planes[0]
     rows = np.frombuffer(plane, dtype=np.uint8, count=plane.height * plane.line_size)
-    return rows.reshape(plane.height, plane.line_size)[:, : plane.width], full
+    luma = rows.reshape(plane.height, plane.line_size)[:, : plane.width]
+    # Phones store portrait video sideways plus a display matrix; hash what a player shows.
+    # FFmpeg reports the rotation counter-clockwise, as np.rot90 turns.
+    turns = round((frame.rotation or 0) / 90) % 4
+    return (np.rot90(luma, turns) if turns else luma), full
 
 
 def _hash_frame(frame: Any, t: float, limits: MediaLimits) -> PdqHash:
@@ -281,6 +285,11 @@ def hash_video(
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
         hashes = _hash_frames(container, stream, plan, fps, limits, budget)
+    if not hashes and plan is not None:
+        # Frames came out without the packets' timestamps: sample by position instead.
+        with _open(source, sniffed.format) as container:
+            stream = _video_stream(container, limits)
+            hashes = _hash_frames(container, stream, None, fps, limits, budget)
     if not hashes:
         raise CorruptMedia("no video frame could be decoded")
     return collapse_duplicates(hashes) if collapse else hashes
