@@ -21,7 +21,10 @@ LIMITS = MediaLimits(max_pixels=4_000_000, max_video_frames=2_000, max_wall_seco
 def seeds() -> dict[str, bytes]:
     """One small valid file per decoder."""
     small = photo("astronaut").resize((48, 40))
-    out = {fmt: encode(small, fmt) for fmt in ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF")}
+    out = {
+        fmt: encode(small, fmt)
+        for fmt in ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF")
+    }
     frames = moving_frames(1, 5, (64, 48))
     with tempfile.TemporaryDirectory() as tmp:
         for name, codec in (("mp4", "libx264"), ("webm", "libvpx-vp9"), ("avi", "mpeg4")):
@@ -67,7 +70,7 @@ FUZZ = settings(
 )
 
 
-@pytest.mark.parametrize("seed", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF"])
+@pytest.mark.parametrize("seed", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF"])
 def test_mutated_images_only_raise_media_errors(seed: str) -> None:
     @FUZZ
     @given(mutated(seed))

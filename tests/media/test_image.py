@@ -70,6 +70,7 @@ def test_large_jpeg_uses_reduced_decoding_and_stays_close() -> None:
         ("BMP", {}, 4),
         ("TIFF", {}, 4),
         ("HEIF", {"quality": 90}, 16),
+        ("AVIF", {"quality": 90}, 16),
     ],
 )
 def test_every_supported_format_hashes_like_the_original(fmt, options, max_bits) -> None:

@@ -107,7 +107,7 @@ def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
     sniffed = sniff(data[:64])
     if sniffed is None or sniffed.kind != "image":
         raise UnsupportedMedia(
-            "not a supported image format (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC)"
+            "not a supported image format (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF)"
         )
     if sniffed.format == "HEIF":
         _register_heif()

@@ -42,6 +42,8 @@ def sniff(head: bytes) -> Sniffed | None:
         brand = head[8:12]
         if brand in _HEIF_BRANDS:
             return Sniffed("image", "HEIF")
+        if brand in (b"avif", b"avis"):
+            return Sniffed("image", "AVIF")
         return Sniffed("video", "mov")  # MP4, MOV, M4V, 3GP: one FFmpeg demuxer
     if head[4:8] in _MOV_ATOMS:
         return Sniffed("video", "mov")  # old QuickTime files start without 'ftyp'
