@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,6 +22,8 @@ class Receiver:
         self.deliveries: list[dict[str, Any]] = []  # verified bodies, in arrival order
         self.rejected = 0
         self.fail_with: int | None = None
+        self.delay_s = 0.0  # answer this late (after recording): lets a test kill the sender
+        self.arrived = threading.Event()  # set on each recorded delivery
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -50,6 +53,9 @@ class Receiver:
                     return
                 with receiver._lock:
                     receiver.deliveries.append(json.loads(body))
+                receiver.arrived.set()
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)
                 self.send_response(204)
                 self.end_headers()
 

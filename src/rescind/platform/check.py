@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from rescind.platform.matcher import Hit, Matcher
 from rescind.platform.registry import upsert_content
+from rescind.platform.registry_writer import PendingWrite, RegistryWriter
 from rescind.platform.signals import Signals
 from rescind.store.models import Content, Match
 
@@ -94,4 +95,16 @@ def check_content(
         record_matches(session, content, [h for h in hits if h.bank.kind != "allow"], "check")
     if verdict == BLOCK and content.state == "live":
         content.state = "blocked"
+    return CheckResult(content_id, verdict, refs, tuple(hits))
+
+
+def check_and_record(
+    writer: RegistryWriter, matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
+) -> CheckResult:
+    """`check_content` for the API: the registry write joins a group commit (see
+    `registry_writer`); returns once it is durable."""
+    hits = matcher.match(signals)
+    verdict, refs = judge(hits)
+    recorded = tuple(h for h in hits if h.bank.kind != "allow") if verdict != ALLOW else ()
+    writer.write(PendingWrite(content_id, url, signals, recorded, verdict == BLOCK))
     return CheckResult(content_id, verdict, refs, tuple(hits))

@@ -3,11 +3,8 @@ for an image, so mirrored and rotated copies match; one hash per sampled frame f
 
 from __future__ import annotations
 
-import hashlib
-
-from rescind.media.errors import MediaError
-from rescind.media.limits import MediaLimits
-from rescind.platform.signals import PdqHash, Signals
+from rescind.media import MediaError, MediaLimits, hash_bytes
+from rescind.platform.signals import MAX_FRAMES, PdqHash, Signals
 
 __all__ = ["MediaError", "media_limits", "signals_from_media"]
 
@@ -18,16 +15,16 @@ def media_limits(max_bytes: int) -> MediaLimits:
         max_bytes=max_bytes,
         max_image_bytes=max_bytes,
         max_video_seconds=3 * 3600.0,
+        max_samples=MAX_FRAMES,
         max_wall_seconds=120.0,
     )
 
 
 def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     """Hash `data` (raises MediaError on anything that is not decodable media within limits)."""
-    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    sha256 = hashlib.sha256(data).hexdigest()
-    from rescind.media.image import hash_image_bytes
-
-    hashes = hash_image_bytes(data, dihedral=True, limits=limits)
-    pdq = tuple(PdqHash(h.hash, h.quality, None, i) for i, h in enumerate(hashes))
-    return Signals(pdq=pdq, md5=md5, sha256=sha256)
+    hashes = hash_bytes(data, dihedral=True, limits=limits)
+    if hashes.kind == "video":
+        frames = tuple(PdqHash(h.hash, h.quality, h.t) for h in hashes.pdq)
+        return Signals(frames=frames, md5=hashes.md5, sha256=hashes.sha256)
+    pdq = tuple(PdqHash(h.hash, h.quality, None, i) for i, h in enumerate(hashes.pdq))
+    return Signals(pdq=pdq, md5=hashes.md5, sha256=hashes.sha256)

@@ -54,7 +54,7 @@ def check_url(url: object, where: str = "url") -> str | None:
     return url.strip()
 
 
-def _signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
+def signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
     rows = [
         ContentSignal(
             content_pk=content_pk,
@@ -77,7 +77,7 @@ def _signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
     return rows
 
 
-def _key(row: ContentSignal) -> tuple[str, str, int | None, float | None]:
+def signal_key(row: ContentSignal) -> tuple[str, str, int | None, float | None]:
     return (row.signal_type, row.value, row.quality, row.t)
 
 
@@ -113,11 +113,13 @@ def upsert_content(
         content.url = url
     if not signals.empty:
         content.kind = signals.kind
-        new_rows = _signal_rows(content.id, signals)
+        new_rows = signal_rows(content.id, signals)
         old_rows = list(
             session.scalars(select(ContentSignal).where(ContentSignal.content_pk == content.id))
         )
-        if sorted(map(_key, old_rows), key=repr) != sorted(map(_key, new_rows), key=repr):
+        if sorted(map(signal_key, old_rows), key=repr) != sorted(
+            map(signal_key, new_rows), key=repr
+        ):
             if old_rows:
                 session.execute(delete(ContentSignal).where(ContentSignal.content_pk == content.id))
             session.add_all(new_rows)

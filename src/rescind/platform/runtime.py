@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rescind.config import Settings
 from rescind.platform.matcher import Matcher
 from rescind.platform.registry_index import RegistryIndex
+from rescind.platform.registry_writer import RegistryWriter
 
 log = logging.getLogger("rescind.platform")
 
@@ -33,6 +34,7 @@ class PlatformRuntime:
         self.matcher = Matcher(settings)
         self.registry = RegistryIndex()
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.writer = RegistryWriter(self._sessions)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._users = 0

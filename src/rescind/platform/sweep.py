@@ -154,7 +154,9 @@ def _sweep_videos(
                     ContentSignal.signal_type == VIDEO_PDQ,
                 )
                 .group_by(ContentSignal.content_pk)
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         for pk, content_frames in matched_content.items():
             content_share = len(content_frames) / max(1, totals.get(pk, 1))

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from rescind.platform.check import CheckResult, check_content
+from rescind.platform.check import CheckResult, check_and_record
 from rescind.platform.errors import InvalidSignalError, PlatformError
 from rescind.platform.media_signals import MediaError, media_limits, signals_from_media
 from rescind.platform.registry import check_content_id, check_url
@@ -25,7 +25,7 @@ from rescind.web.api.common import (
     signals_of,
 )
 from rescind.web.api.schemas import CheckIn, CheckOut
-from rescind.web.deps import get_db, get_settings
+from rescind.web.deps import get_settings
 from rescind.web.problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["check"])
@@ -130,5 +130,4 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
 def _check(request: Request, content_id: str, url: str | None, signals: Signals) -> CheckResult:
     runtime = get_runtime(request)
     runtime.refresh()
-    with get_db(request).session() as session:
-        return check_content(session, runtime.matcher, content_id, url=url, signals=signals)
+    return check_and_record(runtime.writer, runtime.matcher, content_id, url=url, signals=signals)
