@@ -102,8 +102,11 @@ def test_person_files_checks_and_withdraws(page: Page, live: Live, lang: str) ->
     assert t["ack"] in body_of(mine[0]) and secret not in body_of(mine[0])
 
 
-def test_keyboard_reaches_the_form_and_the_add_item_button(page: Page, live: Live) -> None:
+def test_keyboard_and_phone_screen(page: Page, live: Live) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
     page.goto(f"{live.base_url}/?lang=en")
+    # Nothing wider than a phone screen: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.keyboard.press("Tab")
     expect(page.locator("a.skip")).to_be_focused()
     page.get_by_role("button", name="Add another item").click()

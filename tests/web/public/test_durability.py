@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,8 +57,14 @@ def _server(settings: Settings, port: int, log: Path) -> Iterator[subprocess.Pop
 
 @pytest.mark.slow
 def test_request_survives_sigkill_right_after_confirmation(
-    settings: Settings, tmp_path: Path
+    sqlite_template: Path, tmp_path: Path
 ) -> None:
+    # SQLite only: the embedded store is where durability is ours to get right (WAL,
+    # synchronous=FULL); the test PostgreSQL cluster runs with fsync off anyway.
+    shutil.copyfile(sqlite_template, tmp_path / "rescind.db")
+    settings = Settings(
+        environment="test", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'rescind.db'}"
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
