@@ -85,6 +85,7 @@ def _render_form(
             "max_items": MAX_ITEMS,
             "good_faith_text": p.t.gettext(GOOD_FAITH_TEXT),
             "today": datetime.now(UTC).date().isoformat(),
+            "deadline_hours": p.request.app.state.settings.request_deadline_hours,
         },
         status_code=status_code,
     )
