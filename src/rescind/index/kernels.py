@@ -42,78 +42,6 @@ Scalar = Any
 
 
 @kernel
-def _radix_pass(src: Array, dst: Array, shift: int, counts: Array) -> None:
-    """One stable LSD radix pass on the byte of ``src`` at bit ``shift``."""
-    pos = np.empty(256, np.int64)
-    total = 0
-    for k in range(256):
-        pos[k] = total
-        total += counts[k]
-    sh = np.uint64(shift)
-    for j in range(src.shape[0]):
-        x = src[j]
-        digit = np.int64((np.uint64(x) >> sh) & np.uint64(255))
-        dst[pos[digit]] = x
-        pos[digit] += 1
-
-
-@kernel
-def build_tables(codes: Array, perm: Array, vals: Array, offs: Array) -> None:
-    """Fill ``perm`` (8, n), ``vals`` (2, 8, n) and ``offs`` (2, 8, 65537) for ``codes`` (n, 4).
-
-    Per group, an LSD radix sort (8-bit digits, stable) of ``(A << 16 | B) << 32 | row``
-    gives the ``(A, B)`` order with ties by row; two more passes on ``B`` of that order give
-    the ``(B, A)`` order. Byte-wide digits keep the scatter writes in cache, unlike a
-    65,536-way counting sort.
-    """
-    n = codes.shape[0]
-    elems = np.empty(n, np.uint64)
-    spare = np.empty(n, np.uint64)
-    counts = np.zeros((4, 256), np.int64)
-    for g in range(NGROUPS):
-        word = g >> 1
-        shift = np.uint64(32 * (g & 1))
-        offa = offs[0, g]
-        offb = offs[1, g]
-        offa[:] = 0
-        offb[:] = 0
-        counts[:] = 0
-        for r in range(n):
-            x = (codes[r, word] >> shift) & np.uint64(0xFFFFFFFF)
-            a = x & np.uint64(0xFFFF)
-            b = x >> np.uint64(16)
-            elems[r] = (((a << np.uint64(16)) | b) << np.uint64(32)) | np.uint64(r)
-            offa[np.int64(a) + 1] += 1
-            offb[np.int64(b) + 1] += 1
-            counts[0, np.int64(b & np.uint64(255))] += 1
-            counts[1, np.int64(b >> np.uint64(8))] += 1
-            counts[2, np.int64(a & np.uint64(255))] += 1
-            counts[3, np.int64(a >> np.uint64(8))] += 1
-        for k in range(NBUCKETS):
-            offa[k + 1] += offa[k]
-            offb[k + 1] += offb[k]
-        _radix_pass(elems, spare, 32, counts[0])
-        _radix_pass(spare, elems, 40, counts[1])
-        _radix_pass(elems, spare, 48, counts[2])
-        _radix_pass(spare, elems, 56, counts[3])
-        pg = perm[g]
-        valb = vals[0, g]
-        for j in range(n):
-            e = elems[j]
-            pg[j] = e & np.uint64(0xFFFFFFFF)
-            valb[j] = (e >> np.uint64(32)) & np.uint64(0xFFFF)
-            # re-key for the (B, A) order: B in bits 48..63, A in bits 32..47
-            a = e >> np.uint64(48)
-            b = (e >> np.uint64(32)) & np.uint64(0xFFFF)
-            spare[j] = (b << np.uint64(48)) | (a << np.uint64(32))
-        _radix_pass(spare, elems, 48, counts[0])
-        _radix_pass(elems, spare, 56, counts[1])
-        vala = vals[1, g]
-        for j in range(n):
-            vala[j] = (spare[j] >> np.uint64(32)) & np.uint64(0xFFFF)
-
-
-@kernel
 def group_thresholds(radius: int) -> Array:
     """Per-group thresholds of the refined pigeonhole bound for ``radius`` (-1: skip group)."""
     thr = np.empty(NGROUPS, np.int64)
@@ -214,32 +142,6 @@ def brute_search(
 
 
 @kernel
-def _flush(
-    cand_row: Array,
-    cand_g: Array,
-    ncand: int,
-    q: Array,
-    qi: int,
-    radius: int,
-    codes: Array,
-    alive: Array,
-    qg: Array,
-    thr: Array,
-    count: int,
-    out_q: Array,
-    out_row: Array,
-    out_d: Array,
-) -> Scalar:
-    """Verify buffered candidates; their code loads are independent, so they overlap."""
-    for c in range(ncand):
-        row = cand_row[c]
-        d = _verify(codes, alive, row, q, radius, cand_g[c], qg, thr)
-        if d >= 0:
-            count = _emit(count, qi, row, d, out_q, out_row, out_d)
-    return count
-
-
-@kernel
 def mih_search(
     queries: Array,
     radius: int,
@@ -251,6 +153,7 @@ def mih_search(
     masks: Array,
     mask_cum: Array,
     work_limit: int,
+    scratch: Array,
     out_q: Array,
     out_row: Array,
     out_d: Array,
@@ -260,11 +163,16 @@ def mih_search(
     ``masks`` lists the 65,536 16-bit values by popcount and ``mask_cum[h]`` counts those of
     popcount <= h. A query whose table work exceeds ``work_limit`` (a skewed bank with huge
     buckets) is answered by brute force instead, which bounds the worst case. Returns the
-    number of hits (see ``brute_search`` for the capacity rule).
+    number of hits (see ``brute_search`` for the capacity rule), or -1 when ``scratch``
+    (int64, shape (7, cap): candidate and pending-pair buffers) was too small; the caller
+    then retries with a larger one. The buffers come from the caller because growing arrays
+    inside the loops would slow every query down.
 
-    The work is split in phases so that memory loads do not wait on each other: first every
-    bucket's bounds, then a touch of every bucket's first line, then the partner-chunk scans
-    (which buffer candidates), then the verification of buffered candidates.
+    Memory latency, not arithmetic, is the cost, so the work runs in phases whose loads do
+    not wait on each other: (1) every probed bucket's bounds; (2) a touch of every bucket;
+    (3) the partner-chunk scans, which buffer table-A candidates and table-B pairs; (4) the
+    binary searches resolving those pairs to rows, run in lockstep; (5) a touch of every
+    candidate's code; (6) verification.
     """
     n = codes.shape[0]
     thr = group_thresholds(radius)
@@ -275,16 +183,21 @@ def mih_search(
             maxmask = max(maxmask, mask_cum[thr[g] // 2])
     lo = np.empty((NGROUPS, 2, maxmask), np.int64)
     hi = np.empty((NGROUPS, 2, maxmask), np.int64)
-    cand_cap = 1024
-    cand_row = np.empty(cand_cap, np.int64)
-    cand_g = np.empty(cand_cap, np.int64)
+    cap = scratch.shape[1]
+    cand_row = scratch[0]
+    cand_g = scratch[1]
+    pend_a = scratch[2]
+    pend_b = scratch[3]
+    pend_g = scratch[4]
+    left = scratch[5]
+    right = scratch[6]
     count = 0
     for qi in range(queries.shape[0]):
         q = queries[qi]
         start = count
         for g in range(NGROUPS):
             qg[g] = (q[g >> 1] >> np.uint64(32 * (g & 1))) & np.uint64(0xFFFFFFFF)
-        # phase 1: bucket bounds of every probe
+        # (1) bucket bounds of every probe
         work = 0
         for g in range(NGROUPS):
             t = thr[g]
@@ -296,18 +209,16 @@ def mih_search(
             offb = offs[1, g]
             for mi in range(mask_cum[t // 2]):
                 mk = np.int64(masks[mi])
-                a = qa ^ mk
-                b = qb ^ mk
-                lo[g, 0, mi] = offa[a]
-                hi[g, 0, mi] = offa[a + 1]
-                lo[g, 1, mi] = offb[b]
-                hi[g, 1, mi] = offb[b + 1]
+                lo[g, 0, mi] = offa[qa ^ mk]
+                hi[g, 0, mi] = offa[(qa ^ mk) + 1]
+                lo[g, 1, mi] = offb[qb ^ mk]
+                hi[g, 1, mi] = offb[(qb ^ mk) + 1]
                 work += hi[g, 0, mi] - lo[g, 0, mi] + hi[g, 1, mi] - lo[g, 1, mi]
         if work > work_limit:
             count = _brute_one(q, qi, radius, codes, alive, n, start, out_q, out_row, out_d)
             continue
-        # phase 2: touch each bucket so the scans below find it in cache
-        touch = 0
+        # (2) touch each bucket so that the scans find it in cache
+        touch = np.int64(0)
         for g in range(NGROUPS):
             t = thr[g]
             if t < 0:
@@ -316,11 +227,13 @@ def mih_search(
                 for mi in range(mask_cum[t // 2]):
                     j = lo[g, side, mi]
                     if j < hi[g, side, mi]:
-                        touch += vals[side, g, j]
-        if touch == -1:  # never true; keeps the touching loads from being optimised away
-            work += 1
-        # phase 3: partner-chunk scans, candidates buffered then verified
+                        touch += np.int64(vals[side, g, j])
+        # (3) partner-chunk scans. Buffers too small for a query within the work budget make
+        # the caller retry with bigger ones; beyond the budget the query is scanned instead.
         ncand = 0
+        npend = 0
+        bail = False
+        budget = (work_limit - work) // VERIFY_COST
         for g in range(NGROUPS):
             t = thr[g]
             if t < 0:
@@ -328,7 +241,6 @@ def mih_search(
             h = t // 2
             qa = np.int64(qg[g] & np.uint64(0xFFFF))
             qb = np.int64(qg[g] >> np.uint64(16))
-            offa = offs[0, g]
             valb = vals[0, g]
             vala = vals[1, g]
             pg = perm[g]
@@ -337,94 +249,95 @@ def mih_search(
                 lim = t - np.int64(popcount(np.uint64(masks[mi])))
                 for j in range(lo[g, 0, mi], hi[g, 0, mi]):
                     if np.int64(popcount(np.uint64(valb[j] ^ qb))) <= lim:
-                        if ncand == cand_cap:
-                            count = _flush(
-                                cand_row,
-                                cand_g,
-                                ncand,
-                                q,
-                                qi,
-                                radius,
-                                codes,
-                                alive,
-                                qg,
-                                thr,
-                                count,
-                                out_q,
-                                out_row,
-                                out_d,
-                            )
-                            ncand = 0
+                        if ncand == cap:
+                            if cap < budget:
+                                return -1
+                            bail = True  # over the work budget anyway: scan instead
+                            break
                         cand_row[ncand] = pg[j]
                         cand_g[ncand] = g
                         ncand += 1
-                        work += VERIFY_COST
+                if bail:
+                    break
+            if bail:
+                break
             # table B: buckets with dB <= h, entries with dA > h (the rest came from table A)
             for mi in range(mask_cum[h]):
                 mk = np.int64(masks[mi])
-                b = qb ^ mk
                 lim = t - np.int64(popcount(np.uint64(mk)))
                 prev = np.int64(-1)
                 for j in range(lo[g, 1, mi], hi[g, 1, mi]):
                     av = np.int64(vala[j])
                     if av == prev:
-                        continue  # same (A, B) pair: its rows were resolved already
+                        continue  # same (A, B) pair: one resolve covers its rows
                     prev = av
                     da = np.int64(popcount(np.uint64(av ^ qa)))
-                    if da <= h or da > lim:
-                        continue
-                    hi2 = np.int64(offa[av + 1])
-                    left = np.int64(offa[av])
-                    right = hi2
-                    while left < right:
-                        mid = (left + right) >> 1
-                        if np.int64(valb[mid]) < b:
-                            left = mid + 1
-                        else:
-                            right = mid
-                    while left < hi2 and np.int64(valb[left]) == b:
-                        if ncand == cand_cap:
-                            count = _flush(
-                                cand_row,
-                                cand_g,
-                                ncand,
-                                q,
-                                qi,
-                                radius,
-                                codes,
-                                alive,
-                                qg,
-                                thr,
-                                count,
-                                out_q,
-                                out_row,
-                                out_d,
-                            )
-                            ncand = 0
-                        cand_row[ncand] = pg[left]
-                        cand_g[ncand] = g
-                        ncand += 1
-                        work += VERIFY_COST
-                        left += 1
-            if work > work_limit:
+                    if da > h and da <= lim:
+                        if npend == cap:
+                            if cap < budget:
+                                return -1
+                            bail = True
+                            break
+                        pend_a[npend] = av
+                        pend_b[npend] = qb ^ mk
+                        pend_g[npend] = g
+                        npend += 1
+                if bail:
+                    break
+            if bail:
                 break
-        if work > work_limit:
+        work += VERIFY_COST * (ncand + 2 * npend)
+        if bail or work > work_limit:
             count = _brute_one(q, qi, radius, codes, alive, n, start, out_q, out_row, out_d)
             continue
-        count = _flush(
-            cand_row,
-            cand_g,
-            ncand,
-            q,
-            qi,
-            radius,
-            codes,
-            alive,
-            qg,
-            thr,
-            count,
-            out_q,
-            out_row,
-            out_d,
-        )
+        # (4) resolve table-B pairs (A, B) to their rows in table-A order: a binary search
+        # for B inside bucket A, all searches advancing together so their loads overlap
+        for p in range(npend):
+            left[p] = offs[0, pend_g[p], pend_a[p]]
+            right[p] = offs[0, pend_g[p], pend_a[p] + 1]
+        active = npend
+        while active:
+            active = 0
+            for p in range(npend):
+                lft = left[p]
+                rgt = right[p]
+                if lft < rgt:
+                    mid = (lft + rgt) >> 1
+                    below = np.int64(vals[0, pend_g[p], mid]) < pend_b[p]
+                    left[p] = mid + 1 if below else lft
+                    right[p] = rgt if below else mid
+                    active += 1
+        for p in range(npend):
+            g = pend_g[p]
+            k = left[p]
+            end = offs[0, g, pend_a[p] + 1]
+            while k < end and np.int64(vals[0, g, k]) == pend_b[p]:
+                if ncand == cap:
+                    if cap < budget:
+                        return -1
+                    bail = True
+                    break
+                cand_row[ncand] = perm[g, k]
+                cand_g[ncand] = g
+                ncand += 1
+                k += 1
+            if bail:
+                break
+        if bail:
+            count = _brute_one(q, qi, radius, codes, alive, n, start, out_q, out_row, out_d)
+            continue
+        # (5) touch every candidate's code and liveness byte
+        for c in range(ncand):
+            row = cand_row[c]
+            touch += np.int64(codes[row, 0] & np.uint64(1)) + np.int64(alive[row >> 3])
+        if touch == 0x7FFFFFFFFFFFFFFF:
+            # Never true: the sum is small. A visible effect keeps the touching loads from
+            # being optimised away (the caller treats -1 as "retry").
+            return -1
+        # (6) verification
+        for c in range(ncand):
+            row = cand_row[c]
+            d = _verify(codes, alive, row, q, radius, cand_g[c], qg, thr)
+            if d >= 0:
+                count = _emit(count, qi, row, d, out_q, out_row, out_d)
     return count

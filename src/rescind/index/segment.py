@@ -10,6 +10,7 @@ Memory per row: code 32 B + id 8 B + 8 groups x (row 4 B + two 2-byte partner ch
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rescind.index import kernels
+from rescind.index.build import build_tables
 from rescind.index.codes import Codes, Ids
 
 NGROUPS = kernels.NGROUPS
@@ -102,7 +104,7 @@ def build_segment(ids: Ids, codes: Codes) -> Segment:
         perm = np.empty((NGROUPS, n), np.uint32)
         vals = np.empty((2, NGROUPS, n), np.uint16)
         offs = np.empty((2, NGROUPS, NBUCKETS + 1), np.uint32)
-        kernels.build_tables(codes, perm, vals, offs)
+        build_tables(codes, perm, vals, offs)
     alive = pack_alive(np.ones(n, dtype=bool))
     return Segment(ids, codes, perm, vals, offs, alive, n)
 
@@ -145,17 +147,33 @@ def search_segment(seg: Segment, queries: Codes, radius: int) -> Hits:
     # Beyond this much table work a query falls back to a scan: bounded worst case.
     work_limit = int(TABLE_WORK_PER_ROW * n) + 4096
     cap = 64 + 16 * queries.shape[0]
+    scratch = _scratch(0)
     while True:
         out_q = np.empty(cap, np.int64)
         out_row = np.empty(cap, np.int64)
         out_d = np.empty(cap, np.int64)
         count = kernels.mih_search(
             queries, radius, seg.codes, seg.alive, seg.perm, seg.vals, seg.offs, masks, cum,
-            work_limit, out_q, out_row, out_d,
+            work_limit, scratch, out_q, out_row, out_d,
         )  # fmt: skip
-        if count <= cap:
+        if count < 0:
+            scratch = _scratch(4 * scratch.shape[1])  # many candidates: a skewed bank
+        elif count <= cap:
             return out_q[:count], out_row[:count], out_d[:count]
-        cap = count  # the output buffers were too small: run again with room for all
+        else:
+            cap = count  # the output buffers were too small: run again with room for all
+
+
+_local = threading.local()
+
+
+def _scratch(at_least: int) -> npt.NDArray[np.int64]:
+    """This thread's kernel scratch buffers, grown to ``at_least`` entries if asked."""
+    buf: npt.NDArray[np.int64] | None = getattr(_local, "scratch", None)
+    if buf is None or buf.shape[1] < at_least:
+        buf = np.empty((7, max(at_least, 4096)), np.int64)
+        _local.scratch = buf
+    return buf
 
 
 def search_rows(
