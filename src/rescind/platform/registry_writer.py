@@ -73,9 +73,7 @@ def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
     pks: dict[str, int] = dict(
         session.execute(
             select(Content.content_id, Content.id).where(Content.content_id.in_(list(items)))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for with_url in (True, False):
         rows = [

@@ -154,9 +154,7 @@ def _sweep_videos(
                     ContentSignal.signal_type == VIDEO_PDQ,
                 )
                 .group_by(ContentSignal.content_pk)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         for pk, content_frames in matched_content.items():
             content_share = len(content_frames) / max(1, totals.get(pk, 1))

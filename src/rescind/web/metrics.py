@@ -50,9 +50,7 @@ class _StateCollector(Collector):
         outbox = GaugeMetricFamily("rescind_actions", "Actions by status.", labels=["status"])
         try:
             with self.db.session() as session:
-                rows = session.execute(
-                    select(Action.status, func.count()).group_by(Action.status)
-                ).tuples()
+                rows = session.execute(select(Action.status, func.count()).group_by(Action.status))
                 for status, count in rows:
                     outbox.add_metric([status], count)
         except Exception as exc:  # a scrape must not fail because the database is away

@@ -23,9 +23,7 @@ router = APIRouter(prefix="/v1", tags=["actions"])
 def _out(session: Session, actions: list[Action]) -> list[ActionOut]:
     ids = {a.request_id for a in actions if a.request_id is not None}
     cases = dict(
-        session.execute(select(Request.id, Request.case_number).where(Request.id.in_(ids)))
-        .tuples()
-        .all()
+        session.execute(select(Request.id, Request.case_number).where(Request.id.in_(ids))).all()
     )
     return [
         ActionOut(

@@ -1,0 +1,134 @@
+"""Multipart media checks (hashed server-side, size-capped, hostile input refused), bulk
+registration and forgetting, actions for platforms without webhooks, and /metrics."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+from PIL import ImageOps
+from sqlalchemy import select
+
+from rescind.media import hash_bytes
+from rescind.platform.actions import REMOVE, create_action
+from rescind.store import Database
+from rescind.store.models import Content, ContentSignal
+from tests.e2e import media
+from tests.web.api.platform_fixtures import Api
+
+
+def _upload(api: Api, content_id: str, data: bytes) -> object:
+    return api.client.post(
+        "/v1/check",
+        data={"content_id": content_id, "url": f"https://p.example/{content_id}"},
+        files={"media": ("upload.jpg", data, "image/jpeg")},
+        headers=api.check,
+    )
+
+
+def test_mirrored_upload_of_a_banked_image_is_blocked(api: Api, database: Database) -> None:
+    image = media.reported()
+    banked = hash_bytes(media.jpeg(image)).pdq[0].hash
+    response = api.client.post("/v1/banks/ncii/entries", json={"pdq": [banked]}, headers=api.review)
+    assert response.status_code == 201
+    api.sync()
+    result = _upload(api, "mirror", media.jpeg(ImageOps.mirror(image)))
+    assert result.status_code == 200, result.text  # type: ignore[attr-defined]
+    assert result.json()["verdict"] == "block"  # type: ignore[attr-defined]
+    with database.session() as session:
+        types = sorted(s.signal_type for s in session.scalars(select(ContentSignal)))
+    assert types == ["md5", "pdq", *["pdq_dihedral"] * 7, "sha256"]
+
+
+def _bomb() -> bytes:
+    """A valid PNG header claiming 100,000 x 100,000 pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"not an image at all", media.jpeg(media.reported())[:2000], _bomb(), b""],
+    ids=["garbage", "truncated", "bomb", "empty"],
+)
+def test_hostile_media_is_422_and_changes_nothing(
+    api: Api, database: Database, data: bytes
+) -> None:
+    response = _upload(api, "bad", data)
+    assert response.status_code == 422, response.text  # type: ignore[attr-defined]
+    assert response.json()["errors"][0]["field"] == "media"  # type: ignore[attr-defined]
+    with database.session() as session:
+        assert session.scalars(select(Content)).all() == []
+
+
+def test_oversized_upload_is_413(api: Api) -> None:
+    api.client.app.state.settings.max_upload_bytes = 10_000  # type: ignore[attr-defined]
+    response = _upload(api, "big", b"\xff\xd8" + b"\0" * 20_000)
+    assert response.status_code == 413  # type: ignore[attr-defined]
+
+
+def test_missing_media_part_is_422(api: Api) -> None:
+    response = api.client.post(
+        "/v1/check", data={"content_id": "x"}, files={"other": ("a", b"b")}, headers=api.check
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "media"
+
+
+def test_bulk_register_then_forget(api: Api, database: Database) -> None:
+    items = [
+        {"content_id": f"p{i}", "url": f"https://p.example/{i}", "md5": f"{i:032x}"}
+        for i in range(5)
+    ]
+    response = api.client.post("/v1/content", json={"items": items}, headers=api.content)
+    assert response.json() == {"registered": 5}
+    assert api.client.delete("/v1/content/p1", headers=api.content).status_code == 204
+    assert api.client.delete("/v1/content/p1", headers=api.content).status_code == 404
+    with database.session() as session:
+        forgotten = session.scalars(select(Content).where(Content.content_id == "p1")).one()
+        assert forgotten.url is None and forgotten.forgotten_at is not None
+        assert len(session.scalars(select(ContentSignal)).all()) == 4
+
+
+def test_bulk_register_is_all_or_nothing(api: Api, database: Database) -> None:
+    items = [{"content_id": "ok", "md5": "0" * 32}, {"content_id": "bad", "md5": "xyz"}]
+    response = api.client.post("/v1/content", json={"items": items}, headers=api.content)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "items.1.md5"
+    with database.session() as session:
+        assert session.scalars(select(Content)).all() == []
+    assert (
+        api.client.post("/v1/content", json={"items": []}, headers=api.content).status_code == 422
+    )
+
+
+def test_actions_can_be_listed_and_marked_done(api: Api, database: Database) -> None:
+    with database.session() as session:
+        action, _ = create_action(session, REMOVE, "c9", request_id=None)
+    pending = api.client.get("/v1/actions?status=pending", headers=api.content).json()
+    assert [(a["id"], a["content_id"], a["status"]) for a in pending] == [
+        (action.id, "c9", "pending")
+    ]
+    done = api.client.post(f"/v1/actions/{action.id}/done", headers=api.content)
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    again = api.client.post(f"/v1/actions/{action.id}/done", headers=api.content)
+    assert again.json()["status"] == "done"
+    assert api.client.post("/v1/actions/999/done", headers=api.content).status_code == 404
+    assert api.client.get("/v1/actions?status=pending", headers=api.content).json() == []
+    assert api.client.post(f"/v1/actions/{action.id}/done", headers=api.check).status_code == 403
+
+
+def test_metrics_count_checks(api: Api) -> None:
+    api.client.post("/v1/check", json={"content_id": "m", "md5": "1" * 32}, headers=api.check)
+    text = api.client.get("/metrics").text
+    assert 'rescind_checks_total{verdict="allow"} 1.0' in text
+    assert "rescind_bank_entries" in text and "rescind_check_seconds_bucket" in text
+    assert io.StringIO(text).readline().startswith("#")
