@@ -7,6 +7,8 @@ Rotating the secret key makes existing blobs unreadable: see docs/requests.md.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 from cryptography.hazmat.primitives import hashes
@@ -49,3 +51,11 @@ class Sealer:
             return self._aead.decrypt(blob[1:13], blob[13:], self._aad).decode()
         except Exception as exc:  # InvalidTag: wrong key or altered data
             raise DecryptionError("cannot decrypt") from exc
+
+
+def requester_digest(settings: Settings, email: str) -> str:
+    """A keyed hash of a normalised email address: the same requester's cases share it, so
+    reviewers can see repeat (or repeat bad-faith) requests without decrypting anything, and
+    the digest is useless without the instance key."""
+    key = derive_key(settings, "requester-digest")
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()

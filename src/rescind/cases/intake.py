@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.cases import audit, notify
-from rescind.cases.crypto import Sealer
+from rescind.cases.crypto import Sealer, requester_digest
 from rescind.cases.deadlines import deadline_for
 from rescind.cases.errors import InvalidRequest
 from rescind.cases.identifiers import new_case_number, new_status_secret
@@ -75,6 +75,7 @@ def submit_request(
         requester_name_enc=sealer.seal(data.name),
         requester_email_enc=sealer.seal(data.email),
         requester_phone_enc=sealer.seal(data.phone) if data.phone else None,
+        requester_digest=requester_digest(settings, data.email),
         representative=bool(data.representative),
         secret_hash=hash_secret(secret),
         risk_level=0,

@@ -48,6 +48,20 @@ def find_case(session: Session, case_number: str) -> Request:
     return request
 
 
+def related_cases(session: Session, request: Request, limit: int = 20) -> list[Request]:
+    """Other cases filed with the same email address, newest first (repeat requesters)."""
+    if not request.requester_digest:
+        return []
+    return list(
+        session.scalars(
+            select(Request)
+            .where(Request.requester_digest == request.requester_digest, Request.id != request.id)
+            .order_by(Request.received_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class CopyFound:
     """A platform content item matched to this case's hashes (filled by the platform's sweep)."""

@@ -97,6 +97,8 @@ class Request(Base):
     requester_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
     requester_email_enc: Mapped[bytes] = mapped_column(LargeBinary)
     requester_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Keyed hash of the normalised email: links a requester's cases without decrypting.
+    requester_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     representative: Mapped[bool] = mapped_column(Boolean, default=False)
     secret_hash: Mapped[str] = mapped_column(String(255))
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

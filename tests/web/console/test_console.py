@@ -179,3 +179,19 @@ def test_audit_log_and_export_are_for_admins_and_auditors(
     assert export.headers["content-type"].startswith("text/csv")
     assert "request.create" in export.text and "alex@example.org" not in export.text
     assert _actions(database)[-1] == "audit.export"
+
+
+def test_repeat_requests_from_one_email_are_linked(
+    signed_in: SignedIn, settings: Settings, database: Database
+) -> None:
+    with database.session() as session:
+        first = submit_request(session, settings, valid_input()).case_number
+        second = submit_request(
+            session, settings, valid_input(email="ALEX@Example.org")
+        ).case_number
+        other = submit_request(session, settings, valid_input(email="sam@example.org"))
+        assert other.request.requester_digest not in (None, "")
+    page = signed_in("aude").get(f"/console/cases/{second}")
+    related = page.context["related"]  # type: ignore[attr-defined]
+    assert [r.case_number for r in related] == [first]
+    assert "alex@example.org" not in page.text

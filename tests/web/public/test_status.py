@@ -71,3 +71,34 @@ def test_lookups_are_rate_limited(settings: Settings, database: Database) -> Non
     with TestClient(create_app(settings, database=database)) as client:
         codes = [_lookup(client, "RSC-0000-0000-0000", "x")[0] for _ in range(4)]
     assert codes == [404, 404, 404, 429]
+
+
+def test_bad_information_is_refused_and_nothing_is_added(
+    client: TestClient, database: Database
+) -> None:
+    number, secret = file_request(client)
+    token = csrf_of(_lookup(client, number, secret)[1])
+    for bad, message in (
+        ("", "This is required."),
+        ("x" * 10_001, "This is too long"),
+        ("<script>alert(1)</script>", "without HTML"),
+        ("see <a href=x>here</a>", "without HTML"),
+    ):
+        page = client.post("/status/info", data={"csrf_token": token, "information": bad})
+        assert message in page.text
+    client.post("/status/info", data={"csrf_token": "forged", "information": "fine text"})
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        assert [e.kind for e in case.events] == ["received"]
+
+
+def test_lookup_with_junk_is_just_not_found(client: TestClient) -> None:
+    file_request(client)
+    for number, secret in (
+        ("' OR 1=1 --", "' OR 1=1 --"),
+        ("x" * 5000, "y" * 5000),
+        ("<script>alert(1)</script>", ""),
+        ("", ""),
+    ):
+        status, html = _lookup(client, number, secret)
+        assert status == 404 and "<script>alert(1)</script>" not in html

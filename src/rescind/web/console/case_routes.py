@@ -155,6 +155,7 @@ def case_page(
         "can_decide": staff.can_decide and case.status in OPEN_STATUSES,
         "can_see_contact": staff.can_decide,
         "enforcement": queue.enforcement(staff.db, case),
+        "related": queue.related_cases(staff.db, case),
         "previews": {i.id: _previewable(i.url, origins) for i in case.items},
         "reasons": REJECT_REASONS,
         "done": done,

@@ -164,6 +164,7 @@ def upgrade() -> None:
         sa.Column("requester_name_enc", sa.LargeBinary(), nullable=False),
         sa.Column("requester_email_enc", sa.LargeBinary(), nullable=False),
         sa.Column("requester_phone_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("requester_digest", sa.String(length=64), nullable=True),
         sa.Column("representative", sa.Boolean(), nullable=False),
         sa.Column("secret_hash", sa.String(length=255), nullable=False),
         sa.Column(
@@ -181,6 +182,9 @@ def upgrade() -> None:
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_requests_deadline_at"), ["deadline_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_requests_status"), ["status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_requests_requester_digest"), ["requester_digest"], unique=False
+        )
 
     op.create_table(
         "actions",
@@ -422,6 +426,7 @@ def downgrade() -> None:
 
     op.drop_table("actions")
     with op.batch_alter_table("requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_requests_requester_digest"))
         batch_op.drop_index(batch_op.f("ix_requests_status"))
         batch_op.drop_index(batch_op.f("ix_requests_deadline_at"))
 
