@@ -115,7 +115,7 @@ def main() -> None:
         f"| {ref_best / n * 1000:.0f} | {n / ref_best:.2f} | 0 / 0 / 0 |"
     )
     print(
-        f"| rescind (reduced decode + tent as matmul) | {n} | {megapixels / 1e6:.1f} "
+        f"| rescind (reduced luma decode + banded tent filter) | {n} | {megapixels / 1e6:.1f} "
         f"| {ours_best / n * 1000:.0f} | {n / ours_best:.2f} "
         f"| {np.median(bits):g} / {np.percentile(bits, 95):g} / {bits.max()} |"
     )

@@ -191,3 +191,35 @@ def test_display_rotation_is_applied(tmp_path: Path, rotation: int) -> None:
     for got, want, raw in zip(ours, expected, unrotated, strict=True):
         assert hamming_distance(got.hash, want.hash) <= 16
         assert hamming_distance(got.hash, raw.hash) > 31
+
+
+def test_keyframe_window_lets_drifting_keyframes_stand_in() -> None:
+    from fractions import Fraction
+
+    from rescind.media.video import _Packet, _plan, snap_to_keyframes
+
+    # 29.97 fps, a keyframe every 30 frames: keyframes drift 1 ms per second off the seconds.
+    packets = [_Packet(i * 1001, i % 30 == 0) for i in range(30 * 60)]
+    exact = _plan(packets, 1.0, Fraction(1, 30000))
+    snapped = _plan(packets, 1.0, Fraction(1, 30000), keyframe_window=0.5)
+    assert exact is not None
+    assert snapped is not None
+    # Exact sampling needs whole GOPs once the drift passes half a frame; snapping does not.
+    assert sum(exact.send) > 1000
+    assert sum(snapped.send) < 100
+    times = sorted(p / 30000 for p in snapped.wanted)
+    assert len(times) == 61
+    assert all(abs(t - k) <= 0.5 for k, t in enumerate(times))
+    # Order is kept and a keyframe never serves two samples.
+    assert snap_to_keyframes([0.0, 0.4, 0.8, 1.2], [True, False, False, False], [0, 2], 0.5) == [
+        0,
+        2,
+    ]
+
+
+def test_keyframe_window_on_a_real_file(make_video: VideoMaker) -> None:
+    path = make_video(seconds=4, fps=10, gop=7)  # keyframes at 0, 0.7, 1.4, 2.1, 2.8, 3.5 s
+    exact = hash_video(path, collapse=False)
+    snapped = hash_video(path, collapse=False, keyframe_window=0.5)
+    assert [h.t for h in exact] == [0.0, 1.0, 2.0, 3.0]
+    assert [h.t for h in snapped] == [0.0, 0.7, 2.1, 2.8]

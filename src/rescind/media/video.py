@@ -12,6 +12,7 @@ cameras put one every second), otherwise the packets up to the last sampled one.
 
 from __future__ import annotations
 
+import bisect
 import io
 import time
 from collections.abc import Iterator
@@ -154,7 +155,36 @@ def select_samples(times: list[float], fps: float) -> list[int]:
     return chosen
 
 
-def _plan(packets: list[_Packet], fps: float, tb: Fraction) -> _Plan | None:
+def snap_to_keyframes(
+    times: list[float], keys: list[bool], chosen: list[int], window: float
+) -> list[int]:
+    """Move each sample to the nearest keyframe within ``window`` seconds, keeping the order.
+
+    A keyframe decodes on its own, so a video whose keyframes sit near the sampled seconds
+    (e.g. 29.97 fps with one every 30 frames, which drifts off whole seconds) then needs
+    nothing else decoded. Each sample stays within ``window`` of its second.
+    """
+    key_at = [i for i, key in enumerate(keys) if key]
+    key_times = [times[i] for i in key_at]
+    out: list[int] = []
+    for n, index in enumerate(chosen):
+        low = out[-1] if out else -1
+        high = chosen[n + 1] if n + 1 < len(chosen) else len(times)
+        best = index
+        pos = bisect.bisect_left(key_times, times[index] - window)
+        while pos < len(key_at) and key_times[pos] <= times[index] + window:
+            candidate = key_at[pos]
+            closer = abs(times[candidate] - times[index]) < abs(times[best] - times[index])
+            if low < candidate < high and (best == index or closer):
+                best = candidate
+            pos += 1
+        out.append(best)
+    return out
+
+
+def _plan(
+    packets: list[_Packet], fps: float, tb: Fraction, keyframe_window: float = 0.0
+) -> _Plan | None:
     """What to decode for sampling at ``fps``; None when packets lack timestamps."""
     if not packets or any(p.pts is None for p in packets):
         return None
@@ -163,7 +193,11 @@ def _plan(packets: list[_Packet], fps: float, tb: Fraction) -> _Plan | None:
     start = pts[order[0]]
     seconds_per_tick = float(tb)
     times = [(pts[i] - start) * seconds_per_tick for i in order]
-    chosen = {order[j] for j in select_samples(times, fps)}
+    samples = select_samples(times, fps)
+    if keyframe_window > 0:
+        keys = [packets[i].key for i in order]
+        samples = snap_to_keyframes(times, keys, samples, min(keyframe_window, 0.5 / fps))
+    chosen = {order[j] for j in samples}
 
     gop = []
     starts: list[int] = []  # ordinal of each GOP's first packet
@@ -265,11 +299,15 @@ def hash_video(
     fps: float = 1.0,
     limits: MediaLimits = DEFAULT_LIMITS,
     collapse: bool = True,
+    keyframe_window: float = 0.0,
 ) -> list[PdqHash]:
     """PDQ hashes of a video's frames sampled at ``fps`` per second, each with its time ``t``.
 
     ``source`` is a path or the file's bytes. With ``collapse``, consecutive near-duplicate
-    frames are kept once, with ``t_end`` set to the last one's time.
+    frames are kept once, with ``t_end`` set to the last one's time. By default the sample
+    for second k is the first frame at k; a ``keyframe_window`` (seconds, at most half the
+    sampling interval) lets a keyframe that near stand in for it, which is much cheaper to
+    decode when keyframes drift off whole seconds.
     """
     if not fps > 0 or fps > 120:
         raise ValueError(f"fps must be in (0, 120], got {fps}")
@@ -281,7 +319,7 @@ def hash_video(
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
         tb = stream.time_base or Fraction(1, 1)
-        plan = _plan(_scan(container, stream, limits, budget), fps, tb)
+        plan = _plan(_scan(container, stream, limits, budget), fps, tb, keyframe_window)
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
         hashes = _hash_frames(container, stream, plan, fps, limits, budget)
