@@ -73,6 +73,6 @@ def test_withdraw_closes_the_case_once(settings: Settings, database: Database) -
         case = session.scalars(select(Request)).one()
         assert case.status == "withdrawn" and case.closed_at is not None
         actions = [e.action for e in session.scalars(select(AuditEvent))]
-        assert actions == ["request.create", "request.withdraw"]
+        assert actions == ["request.create", "request.status_view", "request.withdraw"]
     with pytest.raises(CaseClosed), database.session() as session:
         requester.withdraw(session, settings, session.scalars(select(Request)).one())

@@ -34,6 +34,13 @@ def open_case(session: Session, case_number: str, secret: str) -> Request:
     ok = verify_secret(request.secret_hash if request else None, normalize_secret(secret))
     if request is None or not ok:
         raise CaseNotFound()
+    audit.record(
+        session,
+        "requester",
+        "request.status_view",
+        subject_type="request",
+        subject_id=request.case_number,
+    )
     return request
 
 
