@@ -22,6 +22,7 @@ class QueueFilter:
     statuses: tuple[str, ...] = OPEN_STATUSES
     channel: str | None = None
     language: str | None = None
+    assigned_to_id: int | None = None
     limit: int = 200
 
 
@@ -34,6 +35,8 @@ def list_queue(session: Session, flt: QueueFilter) -> list[Request]:
         query = query.where(Request.channel == flt.channel)
     if flt.language:
         query = query.where(Request.language == flt.language)
+    if flt.assigned_to_id is not None:
+        query = query.where(Request.assigned_to_id == flt.assigned_to_id)
     return list(session.scalars(query.order_by(Request.deadline_at, Request.id).limit(flt.limit)))
 
 

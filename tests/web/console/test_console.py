@@ -195,3 +195,21 @@ def test_repeat_requests_from_one_email_are_linked(
     related = page.context["related"]  # type: ignore[attr-defined]
     assert [r.case_number for r in related] == [first]
     assert "alex@example.org" not in page.text
+
+
+def test_find_a_case_by_its_number_and_my_cases_filter(
+    signed_in: SignedIn, case_number: str
+) -> None:
+    rita = signed_in("rita")
+    typed = case_number.lower().replace("-", " ")
+    found = rita.get(f"/console/find?case={typed}", follow_redirects=False)
+    assert found.status_code == 303 and found.headers["location"].endswith(case_number)
+    assert rita.get("/console/find?case=RSC-0000-0000-0000").status_code == 404
+    assert rita.get("/console?mine=1").context["rows"] == []  # type: ignore[attr-defined]
+    page = rita.get(f"/console/cases/{case_number}")
+    rita.post(
+        f"/console/cases/{case_number}/claim",
+        data={"csrf_token": token_of(page.text), "expected_assignee": ""},
+    )
+    mine = rita.get("/console?mine=1").context["rows"]  # type: ignore[attr-defined]
+    assert [r["case"].case_number for r in mine] == [case_number]

@@ -53,12 +53,14 @@ def queue_page(
     status: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way to read repeated params
     channel: str = "",
     language: str = "",
+    mine: int = 0,
 ) -> Response:
     """Open cases, the nearest deadline first, with filters."""
     flt = queue.QueueFilter(
         statuses=tuple(status) or OPEN_STATUSES,
         channel=channel if channel in CHANNELS else None,
         language=language if language in LANGUAGES else None,
+        assigned_to_id=staff.user.id if mine else None,
     )
     now = utcnow()
     cases = queue.list_queue(staff.db, flt)
@@ -85,6 +87,23 @@ def queue_page(
         user=staff.user,
         session=staff.session,
     )
+
+
+@router.get("/find")
+def find(request: Request, staff: StaffDep, case: str = "") -> Response:
+    """Jump to a case by its number (as a requester reads it out), typos tolerated."""
+    try:
+        found = queue.find_case(staff.db, case)
+    except CaseNotFound:
+        return render(
+            request,
+            "console/not_found.html",
+            {},
+            user=staff.user,
+            session=staff.session,
+            status_code=404,
+        )
+    return RedirectResponse(f"/console/cases/{found.case_number}", status_code=303)
 
 
 def _media_origins(settings: Settings) -> list[str]:
