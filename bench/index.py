@@ -64,11 +64,13 @@ def random_bank(rng: np.random.Generator, n: int) -> U8:
     return rng.integers(0, 256, (n, 32), dtype=np.uint8)
 
 
-def clustered_bank(rng: np.random.Generator, n: int) -> U8:
-    """Near-duplicate families like real PDQ banks: seeds with skewed bit biases, each with
-    ~100 variants at 5-30 bit flips (re-encodes, crops, watermarks of one image)."""
+def clustered_bank(rng: np.random.Generator, n: int, skew: float) -> U8:
+    """Near-duplicate families like real PDQ banks: ~n/100 seeds, each with ~100 variants at
+    5-30 bit flips (re-encodes, crops, watermarks of one image). Seed bits are biased: bit
+    ``i`` is set with probability ``0.5 + N(0, skew)`` clipped to [0.02, 0.98], so chunk
+    values are far from uniform and some buckets get large."""
     seeds_n = max(1, n // 100)
-    bias = np.clip(rng.beta(0.7, 0.7, 256), 0.05, 0.95)  # some bits nearly constant
+    bias = np.clip(0.5 + rng.normal(0, skew, 256), 0.02, 0.98)
     seeds = np.packbits(rng.random((seeds_n, 256)) < bias, axis=1, bitorder="little")
     out = np.empty((n, 32), np.uint8)
     step = 250_000
@@ -133,10 +135,10 @@ class Anchor:
 
 def run(n: int, args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed + n)
-    kind = "clustered" if args.clustered else "random"
+    kind = f"clustered, skew {args.skew}" if args.clustered else "random"
     print(f"\n## {n:,} hashes ({kind} bank), radius {RADIUS}, {args.queries} queries per kind")
     t0 = time.perf_counter()
-    bank = clustered_bank(rng, n) if args.clustered else random_bank(rng, n)
+    bank = clustered_bank(rng, n, args.skew) if args.clustered else random_bank(rng, n)
     print(f"bank generated in {time.perf_counter() - t0:.1f} s")
     ids = np.arange(n, dtype=np.int64)
     picks = rng.integers(0, n, args.queries)
@@ -263,6 +265,9 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, action="append", help="bank size (repeatable)")
     parser.add_argument("--clustered", action="store_true", help="near-duplicate families")
+    parser.add_argument(
+        "--skew", type=float, default=0.15, help="spread of the bit biases of clustered seeds"
+    )
     parser.add_argument("--queries", type=int, default=1000, help="queries per kind")
     parser.add_argument("--skip-anchor", action="store_true", help="do not run PDQIndex")
     parser.add_argument("--anchor-max", type=int, default=2_000_000, help="largest anchor bank")

@@ -226,8 +226,9 @@ def mih_search(
             for side in range(2):
                 for mi in range(mask_cum[t // 2]):
                     j = lo[g, side, mi]
-                    if j < hi[g, side, mi]:
-                        touch += np.int64(vals[side, g, j])
+                    k = hi[g, side, mi] - 1
+                    if j <= k:  # a bucket's first and last entries: every line it spans
+                        touch += np.int64(vals[side, g, j]) + np.int64(vals[side, g, k])
         # (3) partner-chunk scans. Buffers too small for a query within the work budget make
         # the caller retry with bigger ones; beyond the budget the query is scanned instead.
         ncand = 0
