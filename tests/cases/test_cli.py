@@ -58,3 +58,25 @@ def test_audit_verify_finds_the_first_altered_event(settings: Settings, database
         session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(actor="user:2"))
     broken = runner.invoke(cli, ["audit", "verify"], env=_env(settings))
     assert broken.exit_code == 1 and f"BROKEN at event {ids[1]}" in broken.output
+
+
+def test_disable_reset_totp_and_password(settings: Settings, database: Database) -> None:
+    runner = CliRunner()
+    env = _env(settings)
+    pw = "a long enough password\na long enough password\n"
+    assert runner.invoke(cli, ["user", "add", "rita"], input=pw, env=env).exit_code == 0
+    with database.session() as session:
+        session.execute(update(User).values(totp_secret_enc=b"x"))
+    listed = runner.invoke(cli, ["user", "list"], env=env)
+    assert listed.output.split() == ["rita", "reviewer", "active", "totp"]
+    assert runner.invoke(cli, ["user", "disable", "rita"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["user", "reset-totp", "rita"], env=env).exit_code == 0
+    new = "another long password\nanother long password\n"
+    assert runner.invoke(cli, ["user", "password", "rita"], input=new, env=env).exit_code == 0
+    assert runner.invoke(cli, ["user", "disable", "nobody"], env=env).exit_code == 2
+    with database.session() as session:
+        user = session.scalars(select(User)).one()
+        assert not user.active and user.totp_secret_enc is None
+        actions = [e.action for e in session.scalars(select(AuditEvent))]
+    assert actions[-3:] == ["user.disable", "user.totp_reset", "user.password_set"]
+    assert runner.invoke(cli, ["user", "enable", "rita"], env=env).exit_code == 0

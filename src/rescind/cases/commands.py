@@ -63,6 +63,70 @@ def user_add(
         typer.echo(password)
 
 
+@user_app.command("list")
+def user_list(db: DbOption = None) -> None:
+    """List console users: name, role, state, two-step sign-in."""
+    from rescind.cases.users import list_users
+
+    _settings, database = _database(db)
+    try:
+        with database.session() as session:
+            for user in list_users(session):
+                state = "active" if user.active else "disabled"
+                totp = "totp" if user.totp_secret_enc else "-"
+                typer.echo(f"{user.username}\t{user.role}\t{state}\t{totp}")
+    finally:
+        database.dispose()
+
+
+def _change_user(db: str | None, username: str, what: str) -> None:
+    from rescind.cases import users
+
+    _settings, database = _database(db)
+    try:
+        with database.session() as session:
+            user = users.find_user(session, username)
+            if what == "disable":
+                users.set_active(session, user, False, actor="cli")
+            elif what == "enable":
+                users.set_active(session, user, True, actor="cli")
+            elif what == "reset-totp":
+                users.reset_totp(session, user, actor="cli")
+            else:
+                password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+                users.set_password(session, user, password, actor="cli")
+    except users.UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        database.dispose()
+    typer.echo(f"{what}: {username}")
+
+
+@user_app.command("disable")
+def user_disable(username: str, db: DbOption = None) -> None:
+    """Disable a user (their console session ends at once)."""
+    _change_user(db, username, "disable")
+
+
+@user_app.command("enable")
+def user_enable(username: str, db: DbOption = None) -> None:
+    """Re-enable a disabled user."""
+    _change_user(db, username, "enable")
+
+
+@user_app.command("reset-totp")
+def user_reset_totp(username: str, db: DbOption = None) -> None:
+    """Remove a user's two-step sign-in (lost phone); they enrol again from Account."""
+    _change_user(db, username, "reset-totp")
+
+
+@user_app.command("password")
+def user_password(username: str, db: DbOption = None) -> None:
+    """Set a new password for a user (asks for it)."""
+    _change_user(db, username, "password")
+
+
 def first_login(db: DbOption = None) -> None:
     """On an empty user table, create `admin` with a random password and say how to log in.
 

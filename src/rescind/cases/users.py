@@ -138,3 +138,42 @@ def enable_totp(session: Session, settings: Settings, user: User, secret: str, c
         session, f"user:{user.id}", "user.totp_enable", subject_type="user", subject_id=user.id
     )
     return True
+
+
+def find_user(session: Session, username: str) -> User:
+    """The user called `username`, or `UserError`."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every staff account, by name."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: str = "system") -> None:
+    """Disable (or re-enable) an account; a disabled user's sessions stop at their next request."""
+    user.active = active
+    audit.record(
+        session,
+        actor,
+        "user.enable" if active else "user.disable",
+        subject_type="user",
+        subject_id=user.id,
+    )
+
+
+def reset_totp(session: Session, user: User, *, actor: str = "system") -> None:
+    """Remove two-step sign-in (a lost phone); the user enrols again from Account."""
+    user.totp_secret_enc = None
+    audit.record(session, actor, "user.totp_reset", subject_type="user", subject_id=user.id)
+
+
+def set_password(session: Session, user: User, password: str, *, actor: str = "system") -> None:
+    """Replace a user's password."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"a password has at least {MIN_PASSWORD} characters")
+    user.password_hash = hash_secret(password)
+    audit.record(session, actor, "user.password_set", subject_type="user", subject_id=user.id)

@@ -213,3 +213,16 @@ def test_find_a_case_by_its_number_and_my_cases_filter(
     )
     mine = rita.get("/console?mine=1").context["rows"]  # type: ignore[attr-defined]
     assert [r["case"].case_number for r in mine] == [case_number]
+
+
+def test_a_disabled_user_is_signed_out_at_once(
+    signed_in: SignedIn, database: Database, staff: dict[str, int]
+) -> None:
+    from rescind.cases.users import find_user, set_active
+
+    rita = signed_in("rita")
+    assert rita.get("/console").status_code == 200
+    with database.session() as session:
+        set_active(session, find_user(session, "rita"), False)
+    response = rita.get("/console", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console/login"
