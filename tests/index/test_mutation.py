@@ -148,3 +148,16 @@ def test_bulk_add_then_small_adds_and_removes_across_segments() -> None:
     index.compact()
     assert index.segment_count == 1
     assert index.search(queries, 31) == [reference(ids, codes, q, 31) for q in queries]
+
+
+def test_index_keeps_its_own_copy_of_the_input() -> None:
+    rng = np.random.default_rng(9)
+    for n in (10, 10_000):  # through the buffer, and straight into a segment
+        bank = random_codes(rng, n)
+        ids = np.arange(n, dtype=np.int64)
+        original = bank.copy()
+        index = HammingIndex()
+        index.add(ids, bank)
+        bank[:] = 0
+        ids[:] = -1
+        assert index.search_one(original[3], 0) == [(3, 0)]

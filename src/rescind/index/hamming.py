@@ -88,8 +88,6 @@ class HammingIndex:
         """Create an empty index."""
         self._write_lock = threading.Lock()
         self._snap = _Snapshot((), _Delta.empty())
-        # Writer-side map from id to its live row in the current delta.
-        self._delta_rows: dict[int, int] = {}
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -215,10 +213,11 @@ class HammingIndex:
         id_arr = as_ids(ids, codes.shape[0])
         if id_arr.shape[0] == 0:
             return
-        uniq, first_rev = np.unique(id_arr[::-1], return_index=True)
-        if uniq.shape[0] != id_arr.shape[0]:
-            keep = np.sort(id_arr.shape[0] - 1 - first_rev)
-            id_arr, codes = id_arr[keep], codes[keep]
+        if not bool(np.all(id_arr[1:] > id_arr[:-1])):  # sorted input needs no duplicate check
+            uniq, first_rev = np.unique(id_arr[::-1], return_index=True)
+            if uniq.shape[0] != id_arr.shape[0]:
+                keep = np.sort(id_arr.shape[0] - 1 - first_rev)
+                id_arr, codes = id_arr[keep], codes[keep]
         with self._write_lock:
             segments, delta = self._kill(id_arr)
             if delta.n + id_arr.shape[0] <= DELTA_CAPACITY:
@@ -230,7 +229,6 @@ class HammingIndex:
                 all_codes = np.concatenate([delta.codes[: delta.n][mask], codes])
                 segments.append(build_segment(all_ids, all_codes))
                 delta = _Delta.empty()
-                self._delta_rows = {}
             self._snap = _Snapshot(tuple(_rebalance(segments)), delta)
 
     def remove(self, ids: object) -> int:
@@ -261,7 +259,6 @@ class HammingIndex:
         mask = np.unpackbits(d.alive, count=d.n, bitorder="little").astype(bool)
         seg = _merge([*snap.segments], extra=(d.ids[: d.n][mask], d.codes[: d.n][mask]))
         self._snap = _Snapshot((seg,), _Delta.empty())
-        self._delta_rows = {}
         return seg
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -292,13 +289,13 @@ class HammingIndex:
                 _clear_bits(alive, rows)
                 segments[i] = seg.with_alive(alive)
         delta = snap.delta
-        rows_list = [
-            r for r in (self._delta_rows.pop(i, None) for i in ids.tolist()) if r is not None
-        ]
-        if rows_list:
-            alive = delta.alive.copy()
-            _clear_bits(alive, np.array(rows_list, np.intp))
-            delta = _Delta(delta.ids, delta.codes, alive, delta.n, delta.n_live - len(rows_list))
+        if delta.n_live:
+            live = np.unpackbits(delta.alive, count=delta.n, bitorder="little").astype(bool)
+            rows = np.flatnonzero(live & np.isin(delta.ids[: delta.n], ids))
+            if rows.size:
+                alive = delta.alive.copy()
+                _clear_bits(alive, rows)
+                delta = _Delta(delta.ids, delta.codes, alive, delta.n, delta.n_live - rows.size)
         return segments, delta
 
     def _append(self, delta: _Delta, ids: Ids, codes: Codes) -> _Delta:
@@ -308,8 +305,6 @@ class HammingIndex:
         delta.codes[lo:hi] = codes
         mask = np.unpackbits(delta.alive, count=DELTA_CAPACITY, bitorder="little").astype(bool)
         mask[lo:hi] = True
-        for k, i in enumerate(ids.tolist()):
-            self._delta_rows[i] = lo + k
         return _Delta(delta.ids, delta.codes, pack_alive(mask), hi, delta.n_live + hi - lo)
 
 

@@ -90,9 +90,12 @@ def pack_alive(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
 
 def build_segment(ids: Ids, codes: Codes) -> Segment:
     """Build a segment from unique ``ids`` and their ``codes``."""
-    order = np.argsort(ids, kind="stable")
-    ids = np.ascontiguousarray(ids[order])
-    codes = np.ascontiguousarray(codes[order])
+    if not bool(np.all(ids[1:] > ids[:-1])):
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        codes = codes[order]
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    codes = np.ascontiguousarray(codes, dtype=np.uint64)
     n = ids.shape[0]
     if n >= 2**32 - 1:
         raise ValueError("a segment holds fewer than 2**32 - 1 rows")
