@@ -217,6 +217,8 @@ class Content(Base):
     """A piece of platform content Rescind knows about (from checks and backfill)."""
 
     __tablename__ = "contents"
+    # Hash index on PostgreSQL: a removal request names content by URL, which may be long.
+    __table_args__ = (Index("ix_contents_url", "url", postgresql_using="hash"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     content_id: Mapped[str] = mapped_column(String(255), unique=True)
     url: Mapped[str | None] = mapped_column(String(2048))

@@ -70,6 +70,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contents")),
         sa.UniqueConstraint("content_id", name=op.f("uq_contents_content_id")),
     )
+    # A hash index on PostgreSQL: URLs can exceed a btree entry's size limit.
+    op.create_index("ix_contents_url", "contents", ["url"], postgresql_using="hash")
     op.create_table(
         "jobs",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
