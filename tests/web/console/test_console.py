@@ -226,3 +226,14 @@ def test_a_disabled_user_is_signed_out_at_once(
         set_active(session, find_user(session, "rita"), False)
     response = rita.get("/console", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/console/login"
+
+
+def test_a_password_change_ends_older_sessions(
+    signed_in: SignedIn, database: Database, staff: dict[str, int]
+) -> None:
+    from rescind.cases.users import find_user, set_password
+
+    rita = signed_in("rita")
+    with database.session() as session:
+        set_password(session, find_user(session, "rita"), "a brand new long password")
+    assert rita.get("/console", follow_redirects=False).status_code == 303

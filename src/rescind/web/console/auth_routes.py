@@ -74,7 +74,7 @@ def login(request: Request, form: FormDep, db: SessionDep, settings: SettingsDep
         )
         return _login_page(request, message, 401)
     response = RedirectResponse("/console", status_code=303)
-    write_session(request, response, result.user.id)
+    write_session(request, response, result.user)
     return response
 
 
@@ -106,7 +106,7 @@ def account(request: Request, staff: StaffDep, settings: SettingsDep) -> Respons
         user=staff.user,
         session=staff.session,
     )
-    write_session(request, response, staff.user.id, csrf=staff.session.csrf, totp_pending=pending)
+    write_session(request, response, staff.user, csrf=staff.session.csrf, totp_pending=pending)
     return response
 
 
@@ -133,5 +133,5 @@ def enable_totp(
             status_code=422,
         )
     response = RedirectResponse("/console/account", status_code=303)
-    write_session(request, response, staff.user.id, csrf=staff.session.csrf)
+    write_session(request, response, staff.user, csrf=staff.session.csrf)
     return response

@@ -40,7 +40,7 @@ def current_staff(request: Request, db: SessionDep) -> Staff:
     if session is None:
         raise LoginRequired()
     user = db.get(User, session.user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or not session.matches(user):
         raise LoginRequired()
     return Staff(db, user, session)
 

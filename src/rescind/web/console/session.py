@@ -1,9 +1,11 @@
-"""Console sign-in state: a signed, HttpOnly, SameSite=Strict cookie carrying the user id and a
-session-bound CSRF token; the user row is re-read on every request (deactivation is immediate)."""
+"""Console sign-in state: a signed, HttpOnly, SameSite=Strict cookie carrying the user id, a
+session-bound CSRF token and a fingerprint of the password hash; the user row is re-read on every
+request, so disabling a user or changing their password ends their sessions at once."""
 
 from __future__ import annotations
 
 import gettext
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -28,11 +30,21 @@ class LoginRequired(Exception):
 
 @dataclass(frozen=True)
 class ConsoleSession:
-    """The signed-in user and their CSRF token."""
+    """The signed-in user, their CSRF token and a fingerprint of their password hash."""
 
     user_id: int
     csrf: str
+    credential: str
     totp_pending: str | None = None
+
+    def matches(self, user: User) -> bool:
+        """False once the user's password changed: every older session ends."""
+        return hmac.compare_digest(self.credential, credential_fingerprint(user))
+
+
+def credential_fingerprint(user: User) -> str:
+    """A short digest of the password hash (changes with the password, reveals nothing)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def _signer(request: Request) -> Signer:
@@ -43,16 +55,23 @@ def _signer(request: Request) -> Signer:
 def read_session(request: Request) -> ConsoleSession | None:
     """The session in the request's cookie, if valid."""
     data = _signer(request).loads(request.cookies.get(SESSION_COOKIE))
-    if not data or not isinstance(data.get("uid"), int) or not isinstance(data.get("csrf"), str):
+    if (
+        not data
+        or not isinstance(data.get("uid"), int)
+        or not isinstance(data.get("csrf"), str)
+        or not isinstance(data.get("cred"), str)
+    ):
         return None
     pending = data.get("totp")
-    return ConsoleSession(data["uid"], data["csrf"], pending if isinstance(pending, str) else None)
+    return ConsoleSession(
+        data["uid"], data["csrf"], data["cred"], pending if isinstance(pending, str) else None
+    )
 
 
 def write_session(
     request: Request,
     response: Response,
-    user_id: int,
+    user: User,
     *,
     csrf: str | None = None,
     totp_pending: str | None = None,
@@ -60,7 +79,11 @@ def write_session(
     """Start (or update) the console session."""
     settings: Settings = request.app.state.settings
     max_age = settings.console_session_hours * 3600
-    payload: dict[str, Any] = {"uid": user_id, "csrf": csrf or secrets.token_urlsafe(24)}
+    payload: dict[str, Any] = {
+        "uid": user.id,
+        "csrf": csrf or secrets.token_urlsafe(24),
+        "cred": credential_fingerprint(user),
+    }
     if totp_pending:
         payload["totp"] = totp_pending
     response.set_cookie(
