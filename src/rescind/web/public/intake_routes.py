@@ -53,6 +53,15 @@ def _form_values(form: FormData | None) -> dict[str, str]:
     }
 
 
+def _anchor(field: str) -> str:
+    # Hashes travel in hidden inputs: point the person at the item's visible address field.
+    if field == "items":
+        return field_id("items[0].url")
+    if field.endswith((".pdq", ".md5", ".sha256")):
+        return field_id(field.rsplit(".", 1)[0] + ".url")
+    return field_id(field)
+
+
 def _render_form(
     p: Page,
     *,
@@ -68,7 +77,7 @@ def _render_form(
     shown: list[dict[str, Any]] = [
         {
             "field": e.field,
-            "id": field_id(e.field if e.field != "items" else "items[0].url"),
+            "id": _anchor(e.field),
             "label": field_label(p.t, e.field),
             "message": error_message(p.t, e),
         }
