@@ -172,3 +172,14 @@ def test_submissions_are_rate_limited_per_address(settings: Settings, database: 
         token = csrf_of(client.get("/").text)
         assert client.post("/", data=valid_form(token)).status_code == 429
     assert stored_rows(database)["requests"] == 2
+
+
+def test_confirmation_claims_an_email_only_when_email_is_configured(
+    settings: Settings, database: Database
+) -> None:
+    for smtp_host, claimed in ((None, False), ("127.0.0.1", True)):
+        configured = settings.model_copy(update={"smtp_host": smtp_host})
+        with TestClient(create_app(configured, database=database)) as client:
+            token = csrf_of(client.get("/").text)
+            page = client.post("/", data=valid_form(token))
+        assert ("We sent a confirmation" in page.text) is claimed

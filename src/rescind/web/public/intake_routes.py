@@ -130,5 +130,10 @@ def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDe
         return _render_form(p, form=form, errors=exc.errors, status_code=422)
     return p.render(
         "public/confirmation.html",
-        {"case_number": case_number, "secret": secret, "deadline": deadline},
+        {
+            "case_number": case_number,
+            "secret": secret,
+            "deadline": deadline,
+            "email_enabled": bool(settings.smtp_host),
+        },
     )
