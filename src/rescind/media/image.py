@@ -145,7 +145,6 @@ def decode_luma(data: bytes, limits: MediaLimits = DEFAULT_LIMITS) -> DecodedLum
             width, height = image.size
             scale = 1
             if image.format == "JPEG":
-                scale = 1
                 for candidate in (8, 4, 2):
                     if min(width, height) // candidate >= MIN_REDUCED_SIDE:
                         scale = candidate

@@ -106,6 +106,8 @@ def _video_stream(container: Any, limits: MediaLimits) -> Any:
             f"video lasts {container.duration / 1e6:.0f} s; the limit is "
             f"{limits.max_video_seconds:g} s"
         )
+    # The decoder itself refuses larger frames, even where the container header lied.
+    ctx.options = {"max_pixels": str(limits.max_frame_pixels)}
     # One thread: the server hashes many uploads at once, and the figure we promise is per core.
     stream.thread_type = "NONE"
     return stream
