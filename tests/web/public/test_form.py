@@ -105,6 +105,14 @@ def test_bad_values_are_named_in_the_persons_language_and_nothing_is_stored(
     _check_rejected(client, database, changes, field_id, text)
 
 
+def test_odd_field_names_are_ignored(client: TestClient, database: Database) -> None:
+    token = csrf_of(client.get("/").text)
+    junk = {"items[abc].url": "x", "items[99999].url": "https://a.example/", "items[].pdq": "1"}
+    page = client.post("/", data=valid_form(token, **junk))
+    assert page.status_code == 422  # too many items (row 99999 counts as the 21st)
+    assert stored_rows(database) == NOTHING
+
+
 def test_sql_in_free_text_is_just_text(client: TestClient, database: Database) -> None:
     file_request(client, supporting_info=SQL, **{"requester.name": "O'Brien; DROP TABLE x"})
     assert stored_rows(database)["requests"] == 1

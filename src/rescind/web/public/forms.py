@@ -67,7 +67,7 @@ ERROR_MESSAGES = {
     "csrf": N_("This form expired. Please check your answers and send it again."),
     "honeypot": N_("This form could not be accepted. Please send it again."),
 }
-_ITEM_PATH = re.compile(r"^items\[(\d+)\]\.(\w+)$")
+ITEM_PATH = re.compile(r"^items\[(\d+)\]\.(\w+)$")
 _HEX_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -78,7 +78,7 @@ def field_id(path: str) -> str:
 
 def field_label(t: gettext.NullTranslations, path: str) -> str:
     """The translated label of a field path."""
-    match = _ITEM_PATH.match(path)
+    match = ITEM_PATH.match(path)
     if match and match.group(2) in ITEM_LABELS:
         return t.gettext(ITEM_LABELS[match.group(2)]) % {"n": int(match.group(1)) + 1}
     return t.gettext(FIELD_LABELS.get(path, path))
@@ -109,7 +109,7 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
     items: list[ItemInput] = []
     rows = max(
         [FORM_ITEM_ROWS]
-        + [int(m.group(1)) + 1 for k in form if (m := _ITEM_PATH.match(k)) is not None]
+        + [int(m.group(1)) + 1 for k in form if (m := ITEM_PATH.match(k)) is not None]
     )
     for i in range(min(rows, MAX_ITEMS + 1)):
         md5, sha256 = _hashes(form, f"items[{i}].md5"), _hashes(form, f"items[{i}].sha256")
@@ -122,7 +122,8 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
                 sha256=sha256[0] if len(sha256) == 1 else (" ".join(sha256) or None),
             )
         )
-    while items and items[-1].is_empty() and len(items) > FORM_ITEM_ROWS:
+    # Drop the form's unused rows; a row past the limit is kept so validation says "too many".
+    while rows <= MAX_ITEMS and items and items[-1].is_empty() and len(items) > FORM_ITEM_ROWS:
         items.pop()
     who = _one(form, "requester.representative")
     return RequestInput(

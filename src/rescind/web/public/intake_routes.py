@@ -18,6 +18,7 @@ from rescind.web.public.forms import (
     FORM_ITEM_ROWS,
     GOOD_FAITH_TEXT,
     HONEYPOT_FIELD,
+    ITEM_PATH,
     error_message,
     field_id,
     field_label,
@@ -72,8 +73,9 @@ def _render_form(
     values = _form_values(form)
     rows = FORM_ITEM_ROWS
     for key in values:
-        if key.startswith("items["):
-            rows = max(rows, min(int(key[6 : key.index("]")]) + 1, MAX_ITEMS))
+        match = ITEM_PATH.match(key)
+        if match:
+            rows = max(rows, min(int(match.group(1)) + 1, MAX_ITEMS))
     shown: list[dict[str, Any]] = [
         {
             "field": e.field,
