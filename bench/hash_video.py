@@ -14,7 +14,7 @@ seconds of video hashed per wall-clock second by:
 
 Everything runs on one core: FFmpeg decoder threads off, BLAS threads pinned to 1.
 
-Run: ``.venv/bin/python bench/hash_video.py [--seconds 60]``
+Run: ``.venv/bin/python bench/hash_video.py [--seconds 60] [--repeat 2]``
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def main() -> None:
     """Generate the clips, time both hashers, print the table and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60, help="length of the generated clip")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs of each (best is kept)")
     args = parser.parse_args()
     clips = (
         ("30 fps, keyframe every 30 frames", Fraction(30), 30),
@@ -109,13 +110,17 @@ def main() -> None:
         for label, rate, gop in clips:
             path = Path(tmp) / "clip.mp4"
             make_video(path, args.seconds, rate, gop)
-            started = time.perf_counter()
-            anchor, _decoded = naive(path)
-            naive_s = time.perf_counter() - started
-            for window in (0.0, 0.5) if label.startswith("29.97") else (0.0,):
+            naive_s = ours_s = float("inf")
+            for _ in range(args.repeat):
                 started = time.perf_counter()
-                ours = hash_video(path, collapse=False, keyframe_window=window)
-                ours_s = time.perf_counter() - started
+                anchor, _decoded = naive(path)
+                naive_s = min(naive_s, time.perf_counter() - started)
+            for window in (0.0, 0.5) if label.startswith("29.97") else (0.0,):
+                ours_s = float("inf")
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    ours = hash_video(path, collapse=False, keyframe_window=window)
+                    ours_s = min(ours_s, time.perf_counter() - started)
                 name = label + (f", keyframe_window={window:g}" if window else "")
                 if window:
                     # Other frames than the anchor's by design: check they stay in their second.
@@ -127,7 +132,10 @@ def main() -> None:
                     d = np.asarray([hamming_distance(h.hash, a) for h, (_, a) in pairs])
                     bits = f"{np.median(d):g} / {d.max()}"
                 rows.append((name, keyframes(path), naive_s, ours_s, len(ours), bits))
-    print(f"{args.seconds} s of {WIDTH}x{HEIGHT} H.264, 1 hash per second, one core")
+    print(
+        f"{args.seconds} s of {WIDTH}x{HEIGHT} H.264, 1 hash per second, one core, "
+        f"best of {args.repeat}"
+    )
     print()
     print(
         "| clip | keyframes | naive: s | naive: x real time | rescind: s | rescind: x real time "
