@@ -118,7 +118,9 @@ def _load(args: tuple[str, str, float, int, int]) -> list[float]:
     def client(n: int) -> None:
         rng = random.Random(seed * 1000 + n)
         mine: list[float] = []
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        ) as http:
             i = 0
             while time.monotonic() < stop_at:
                 body = {"content_id": f"L{seed}-{n}-{i}", "pdq": [f"{rng.getrandbits(256):064x}"]}

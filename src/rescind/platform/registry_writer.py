@@ -165,6 +165,8 @@ class RegistryWriter:
         self._queue: list[PendingWrite] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self.batches = 0  # commits so far (for /metrics)
+        self.items = 0  # writes committed so far
 
     def write(self, pending: PendingWrite, timeout_s: float = 30.0) -> None:
         """Queue `pending` and wait until it is committed (re-raises its error)."""
@@ -208,5 +210,7 @@ class RegistryWriter:
                             content.state = "blocked"
                 except Exception as item_exc:
                     pending.error = item_exc
+        self.batches += 1
+        self.items += len(batch)
         for pending in batch:
             pending.done.set()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -47,6 +47,15 @@ class _StateCollector(Collector):
         )
         registry.add_metric([], len(self.runtime.registry.index))
         yield registry
+        writer = self.runtime.writer
+        writes = CounterMetricFamily(
+            "rescind_registry_writes", "Registry writes from checks, and their group commits."
+        )
+        writes.add_metric([], writer.items)
+        yield writes
+        commits = CounterMetricFamily("rescind_registry_commits", "Group commits of checks.")
+        commits.add_metric([], writer.batches)
+        yield commits
         outbox = GaugeMetricFamily("rescind_actions", "Actions by status.", labels=["status"])
         try:
             with self.db.session() as session:
