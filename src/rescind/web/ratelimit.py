@@ -22,6 +22,13 @@ class RateLimiter:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def has_token(self, key: str, now: float | None = None) -> bool:
+        """Whether `allow(key)` would succeed now, without taking the token."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            return min(self.capacity, tokens + (now - last) * self.rate) >= 1.0
+
     def allow(self, key: str, now: float | None = None) -> bool:
         """Take one token for `key`; False when its bucket is empty."""
         now = time.monotonic() if now is None else now
@@ -47,6 +54,9 @@ class Limits:
         logins_per_ip: int,
     ) -> None:
         hour = 3600.0
+        # Stored requests are limited; attempts (including ones with mistakes) get ten times
+        # more room, so a person correcting a form is never locked out but hammering is.
+        self.attempt_ip = RateLimiter(submissions_per_ip * 10, hour)
         self.submit_ip = RateLimiter(submissions_per_ip, hour)
         self.submit_all = RateLimiter(submissions_global, hour)
         self.lookup_ip = RateLimiter(lookups_per_ip, hour)

@@ -182,6 +182,20 @@ def test_submissions_are_rate_limited_per_address(settings: Settings, database: 
     assert stored_rows(database)["requests"] == 2
 
 
+def test_mistakes_do_not_lock_a_person_out(settings: Settings, database: Database) -> None:
+    settings = settings.model_copy(update={"submissions_per_ip_per_hour": 1})
+    with TestClient(create_app(settings, database=database)) as client:
+        token = csrf_of(client.get("/").text)
+        for _ in range(5):
+            assert client.post("/", data=valid_form(token, signature="")).status_code == 422
+        file_request(client)
+        # ...but hammering is stopped (ten attempts per allowed request).
+        codes = [
+            client.post("/", data=valid_form(token, signature="")).status_code for _ in range(5)
+        ]
+        assert codes[-1] == 429
+
+
 def test_confirmation_claims_an_email_only_when_email_is_configured(
     settings: Settings, database: Database
 ) -> None:

@@ -119,7 +119,12 @@ def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDe
         # A field hidden from people: bots fill it. Nothing is stored; the form is shown again.
         return _render_form(p, form=form, errors=[FieldError("csrf", "honeypot")], status_code=400)
     limits: Limits = p.request.app.state.limits
-    if not limits.submit_ip.allow(client_ip(p.request)) or not limits.submit_all.allow("*"):
+    ip = client_ip(p.request)
+    if (
+        not limits.attempt_ip.allow(ip)
+        or not limits.submit_ip.has_token(ip)
+        or not limits.submit_all.has_token("*")
+    ):
         return p.render("public/busy.html", {}, status_code=429)
     data = parse_request_form(form, p.language, p.t)
     try:
@@ -130,6 +135,8 @@ def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDe
             deadline = submission.request.deadline_at
     except InvalidRequest as exc:
         return _render_form(p, form=form, errors=exc.errors, status_code=422)
+    limits.submit_ip.allow(ip)
+    limits.submit_all.allow("*")
     return p.render(
         "public/confirmation.html",
         {
