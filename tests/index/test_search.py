@@ -20,10 +20,14 @@ RADII = [*range(0, 65), 96, 128, 200, 256]
 
 @contextmanager
 def tables_always(fallback: bool = False) -> Iterator[None]:
-    """Use the table kernel even on tiny segments; optionally force the scan fallback."""
+    """Use the table kernel even on tiny segments; optionally make every table query give up
+    and scan (the in-kernel fallback for skewed banks)."""
     with patch.object(segment, "SMALL_SEGMENT", 0):
         if fallback:
-            with patch.object(segment, "TABLE_WORK_PER_ROW", 1e-9):
+            with (
+                patch.object(segment, "QUERY_WORK_PER_ROW", 0.0),
+                patch.object(segment, "QUERY_WORK_FLOOR", 0),
+            ):
                 yield
         else:
             yield
@@ -67,13 +71,17 @@ def boundary_bank() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.N
     return ids, bank, query
 
 
-@pytest.mark.parametrize("fallback", [False, True])
+@pytest.mark.parametrize("mode", ["default", "scan_fallback", "tables_at_any_radius"])
 def test_every_radius_at_the_boundary(
     boundary_bank: tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.uint8]],
-    fallback: bool,
+    mode: str,
 ) -> None:
     ids, bank, query = boundary_bank
-    with tables_always(fallback):
+    any_radius = 1e12 if mode == "tables_at_any_radius" else segment.TABLE_WORK_PER_ROW
+    with (
+        tables_always(mode == "scan_fallback"),
+        patch.object(segment, "TABLE_WORK_PER_ROW", any_radius),
+    ):
         index = HammingIndex()
         index.add(ids, bank)
         for radius in RADII:

@@ -89,13 +89,14 @@ def as_codes(hashes: object) -> Codes:
         and hashes.dtype == np.uint8
         and hashes.flags.c_contiguous
         and hashes.flags.writeable
-        and hashes.ctypes.data % 8 == 0
         and hashes.shape[-1] == HASH_BYTES
         and hashes.ndim <= 2
     ):
         # Fast path for the common case (one query in search_one costs microseconds).
         # Kernels see one array type only (writable, aligned): no extra JIT specialisations.
-        return hashes.view(np.uint64).reshape(-1, 4)
+        words = hashes.view(np.uint64)
+        if words.flags.aligned:
+            return words.reshape(-1, 4)
     if isinstance(hashes, str) and len(hashes) == 2 * HASH_BYTES and hashes.isascii():
         try:
             raw = bytes.fromhex(hashes)

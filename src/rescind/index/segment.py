@@ -10,6 +10,7 @@ Memory per row: code 32 B + id 8 B + 8 groups x (row 4 B + two 2-byte partner ch
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, replace
 from functools import cache
@@ -23,9 +24,14 @@ from rescind.index.codes import Codes, Ids
 
 NGROUPS = kernels.NGROUPS
 NBUCKETS = kernels.NBUCKETS
-# The brute-force scan beats the tables once a query would scan this many table entries per
-# stored row (radius above ~70 on random codes).
-TABLE_WORK_PER_ROW = 2.0
+# The brute-force scan beats the tables once a query is expected to cost this much per
+# stored row (in scanned-row units, see kernels.VERIFY_COST): radius 60 and up on random
+# codes.
+TABLE_WORK_PER_ROW = 1.0
+# Each table query stops and scans instead once its actual work passes this budget, so a
+# skewed bank (huge buckets) costs at most about three scans per query.
+QUERY_WORK_PER_ROW = 2.0
+QUERY_WORK_FLOOR = 4096
 # Below this many rows a scan is as fast as the tables, which cost 4 MB of offsets: such
 # segments have no tables.
 SMALL_SEGMENT = 4096
@@ -130,9 +136,18 @@ def _probed_buckets(radius: int) -> int:
     return sum(2 * int(cum[t // 2]) for t in thr.tolist() if t >= 0)
 
 
+@cache
+def _candidate_rate(radius: int) -> float:
+    """Expected candidates per stored row and query on uniformly random codes: the chance
+    that a row's 32-bit group is within the group's threshold, summed over the groups."""
+    within = np.cumsum([math.comb(32, k) for k in range(33)]) / 2.0**32
+    return float(sum(within[t] for t in kernels.group_thresholds(radius).tolist() if t >= 0))
+
+
 def _table_work(n: int, radius: int) -> float:
-    """Expected table entries scanned per query on uniformly random codes."""
-    return _probed_buckets(radius) * n / NBUCKETS
+    """Expected cost of a table search on uniformly random codes, in scanned-row units."""
+    scanned = _probed_buckets(radius) * n / NBUCKETS
+    return scanned + kernels.VERIFY_COST * _candidate_rate(radius) * n
 
 
 Hits = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
@@ -148,7 +163,7 @@ def search_segment(seg: Segment, queries: Codes, radius: int) -> Hits:
         return search_rows(seg.codes, seg.alive, n, queries, radius)
     masks, cum = mask_tables()
     # Beyond this much table work a query falls back to a scan: bounded worst case.
-    work_limit = int(TABLE_WORK_PER_ROW * n) + 4096
+    work_limit = int(QUERY_WORK_PER_ROW * n) + QUERY_WORK_FLOOR
     cap = 64 + 16 * queries.shape[0]
     scratch = _scratch(0)
     while True:
