@@ -67,10 +67,19 @@ class PlatformRuntime:
                     self.matcher.sync(session)
                     if (warm_registry and first) or self.registry.loaded:
                         self.registry.sync(session)
+                if first:
+                    self._warm_up()
                 first = False
             except Exception as exc:  # the database may be briefly away: keep polling
                 log.warning("platform sync failed: %s", type(exc).__name__)
             self._stop.wait(self.settings.matcher_poll_s)
+
+    def _warm_up(self) -> None:
+        # The first search of a process loads (or compiles) the index kernels: pay it here,
+        # not in the first check or sweep.
+        for index in (self.matcher.images, self.matcher.frames, self.registry.index):
+            if len(index):
+                index.search_one("0" * 64, 0)
 
     def start(self, *, warm_registry: bool = True) -> None:
         """Start the poller (counted: each `start` needs a `stop`)."""
