@@ -65,7 +65,7 @@ STRATEGIES = (
     Strategy(
         "+ trim flat borders",
         lambda v: v in ("full", "trimmed"),
-        lambda v: _base(v) in ("full", "trimmed"),
+        lambda v: _base(v) in ("full", "trimmed", "trimmed_jpeg"),
     ),
     Strategy("+ bank crops/tilts (robust)", lambda v: True, lambda v: True),
 )
@@ -127,8 +127,9 @@ def best_distances(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--distractors", type=int, default=400)
+    parser.add_argument("--distractors", type=int, default=300)
     parser.add_argument("--photos", type=int, default=0, help="use only the first N photos")
+    parser.add_argument("--only", default="", help="transforms whose name contains this")
     args = parser.parse_args()
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="rescind-robustness-"))
@@ -138,11 +139,12 @@ def main() -> None:
     names = sorted(photos)[: args.photos or None]
     images = [photos[n] for n in names]
     extra = distractors(images, args.distractors)
+    transforms = {k: v for k, v in TRANSFORMS.items() if args.only in k}
     print(
         f"photos: {len(names)} ({sum(n.startswith('skimage') for n in names)} skimage, "
         f"{sum(n.startswith('perception') for n in names)} perception: {note})"
     )
-    print(f"distractors: {len(extra)} generated; transforms: {len(TRANSFORMS)}")
+    print(f"distractors: {len(extra)} generated; transforms: {len(transforms)}")
 
     # Bank: every photo and every distractor. Queries: every copy, photo and distractor.
     t0 = time.perf_counter()
@@ -152,7 +154,7 @@ def main() -> None:
     query_items: list[list[Signal]] = []
     t0 = time.perf_counter()
     for i, im in enumerate(images):
-        for tname, transform in TRANSFORMS.items():
+        for tname, transform in transforms.items():
             query_items.append(query_signals(transform(im, i)))
             copies.append((i, tname))
     for im in images + extra:
@@ -197,7 +199,7 @@ def main() -> None:
             "false_blocks": false_block,
             "per_transform": {
                 t: float(found[[k for k, (_, tn) in enumerate(copies) if tn == t]].mean())
-                for t in TRANSFORMS
+                for t in transforms
             },
         }
         chosen = (strategy, best, found, found_strong)
@@ -209,7 +211,7 @@ def main() -> None:
     assert isinstance(anchor, dict)
     print(f"\nper transform, {strategy.name} vs anchor (recall; blockable; median best distance)")
     print(f"{'transform':24} {'anchor':>7} {'robust':>7} {'blockable':>9} {'median d':>8}")
-    for tname in TRANSFORMS:
+    for tname in transforms:
         rows = [k for k, (_, tn) in enumerate(copies) if tn == tname]
         d = best[rows, source[rows]]
         print(
@@ -228,8 +230,20 @@ def main() -> None:
             f"  {query_names[qi]} ~ {entry_names[bi]}: d={result.distance} "
             f"{result.query_variant}~{result.bank_variant} blockable={result.blockable}"
         )
-    missed = [f"{names[i]}:{t}" for k, (i, t) in enumerate(copies) if not found[k]]
-    print(f"\nmissed ({len(missed)}): {', '.join(missed[:40])}{' ...' if len(missed) > 40 else ''}")
+    weak = {i for i in range(len(images)) if bank_items[i][0].quality < MIN_QUALITY}
+    strong_rows = [k for k, (i, _) in enumerate(copies) if i not in weak]
+    print(
+        f"\nrecall over copies of photos with PDQ quality >= {MIN_QUALITY} "
+        f"({len(images) - len(weak)} photos; {', '.join(names[i] for i in weak) or 'none'} "
+        f"left out): {found[strong_rows].mean():.3f}"
+    )
+    by_photo: dict[str, list[str]] = {}
+    for k, (i, tname) in enumerate(copies):
+        if not found[k]:
+            by_photo.setdefault(names[i], []).append(tname)
+    print(f"\nmissed copies ({int((~found).sum())}), by photo:")
+    for name, missed in sorted(by_photo.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {name} ({len(missed)}): {', '.join(missed)}")
     print(
         f"cost (shared 2-core machine, one process): bank_signals {t_bank * 1000:.0f} ms/entry, "
         f"query_signals {t_query * 1000:.0f} ms/check on these <=1411 px images"

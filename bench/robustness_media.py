@@ -255,6 +255,8 @@ TRANSFORMS: dict[str, Transform] = {
     "letterbox_16:9": letterbox(16 / 9),
     "letterbox_9:16": letterbox(9 / 16),
     "screenshot_phone": screenshot,
+    "pad_5%_white+jpeg_q75": lambda im, seed: jpeg(75)(pad(0.05, (255, 255, 255))(im, seed), seed),
+    "screenshot+jpeg_q75": lambda im, seed: jpeg(75)(screenshot(im, seed), seed),
     "mirror": mirror,
     "rotate_90": rotate_right_angle(Image.Transpose.ROTATE_90),
     "rotate_180": rotate_right_angle(Image.Transpose.ROTATE_180),

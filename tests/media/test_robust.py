@@ -3,6 +3,7 @@ hashes never block, bad input is refused clearly."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -48,12 +49,22 @@ def letterbox(image: Image.Image) -> Image.Image:
     return canvas
 
 
+def jpeg(image: Image.Image, quality: int = 75) -> Image.Image:
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality)
+    with Image.open(io.BytesIO(buf.getvalue())) as decoded:
+        return decoded.convert("RGB")
+
+
 COPIES: dict[str, Callable[[Image.Image], Image.Image]] = {
     "crop 5% one side": lambda im: crop_one_side(im, 0.05),
     "crop 5% all sides": lambda im: ImageOps.crop(im, round(im.width * 0.05)),
     "border 5% white": lambda im: ImageOps.expand(im, round(im.width * 0.05), (255, 255, 255)),
     "border 5% colour": lambda im: ImageOps.expand(im, round(im.width * 0.05), (30, 140, 200)),
     "letterbox 16:9": letterbox,
+    "border 5% white, JPEG q75": lambda im: jpeg(
+        ImageOps.expand(im, round(im.width * 0.05), (255, 255, 255))
+    ),
     "mirror": ImageOps.mirror,
     "rotate 90": lambda im: im.transpose(Image.Transpose.ROTATE_90),
     "tilt 3 degrees": lambda im: im.rotate(3, resample=Image.Resampling.BICUBIC),
@@ -77,6 +88,7 @@ def test_copy_found_where_plain_pdq_misses(
     assert result.blockable
     assert result.distance <= DEFAULT_THRESHOLD
     assert result.pairs[0] == (result.query_variant, result.bank_variant, result.distance)
+    assert not result.plain
 
 
 @pytest.mark.parametrize("copy", list(COPIES))
@@ -108,6 +120,7 @@ def test_exact_copy_matches_at_distance_zero(bank: dict[str, list[Signal]]) -> N
     assert result is not None
     assert (result.distance, result.query_variant, result.bank_variant) == (0, "full", "full")
     assert result.blockable
+    assert result.plain
 
 
 def dark_flat(seed: int) -> Image.Image:
@@ -203,11 +216,13 @@ def test_orientation_names_match_pdqhash_dihedral_order() -> None:
     array = np.asarray(photo("astronaut"))
     query = query_signals(array)
     assert [s.variant for s in query[:8]] == ["full", *(f"full/{o}" for o in ORIENTATIONS[1:])]
+    assert ORIENTATIONS[0] == "original"
     for name, moved in zip(ORIENTATIONS, pixel_orientations(array), strict=True):
         bank = plain(bank_signals(np.ascontiguousarray(moved)))
         result = match(query, bank)
         assert result is not None
-        assert result.query_variant == ("full/" + name if name else "full")
+        assert result.distance <= 8  # the working copy is 256 px here: no resampling
+        assert result.query_variant == ("full" if name == "original" else f"full/{name}")
 
 
 def test_trim_box_finds_pads_and_bars() -> None:

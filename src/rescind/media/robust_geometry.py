@@ -15,10 +15,12 @@ from PIL import Image
 MIN_SIDE = 16  # below this PDQ has nothing to work with; variants smaller than this are skipped
 WORK_SIDE = 512  # longest side of the working copy that variants are cut from
 TRIM_SIDE = 256  # longest side of the copy that borders are looked for in (speed)
-FLAT_TOLERANCES = (24, 12, 6)  # per-channel distance from a bar's colour, loosest first
+FLAT_TOLERANCE = 3  # per-channel distance from a bar's colour (pads are flat; skies are not)
+JPEG_TOLERANCE = 10  # the same for a JPEG-compressed pad, whose noise reaches 5-10 levels
+BAR_TOLERANCE = 16  # once a bar has started: JPEG ringing near the picture and around text
 FLAT_SHARE = 0.9  # a flat line: this share of its pixels is the bar's colour
 BAR_SHARE = 0.5  # a line inside a bar (text, icons): at least this share is the bar's colour
-MAX_TRIM = 0.75  # never trim more than this share of a side: what is left would be a sliver
+MAX_TRIM = 0.9  # never trim more than this share of a side: what is left would be a sliver
 
 
 class RobustInputError(ValueError):
@@ -81,18 +83,21 @@ def working_copy(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return _shrink(rgb, WORK_SIDE)
 
 
-def trim_box(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int] | None:
+def trim_box(
+    rgb: NDArray[np.uint8], tolerance: int = FLAT_TOLERANCE
+) -> tuple[int, int, int, int] | None:
     """The ``(top, bottom, left, right)`` box left after removing flat borders, or None.
 
     A border is a run of lines (rows or columns) of one colour: solid pads, letterbox bars,
     coloured UI bars with small icons, caption strips with text. Bars of different colours
-    stacked at one edge all go. The tolerance starts loose (JPEG noise, gradients in bars)
-    and tightens when the loose one would eat a low-contrast picture whole (moon, cells).
+    stacked at one edge all go. The tolerance is tight: a pad is flat to a level or two,
+    while skies, paper and dark backgrounds in photos are not, and trimming into the
+    picture itself would make a copy's trim differ from the original's.
     None when nothing is flat at the edges or when trimming would leave a sliver.
     """
     height, width = rgb.shape[:2]
     small = _shrink(rgb, TRIM_SIDE)
-    box = _trim_box_exact(small)
+    box = _trim_box_exact(small, tolerance)
     if box is None or small is rgb:
         return box
     # Map back from the analysis copy; a fraction of a pixel there is ~1 px here.
@@ -110,24 +115,22 @@ def _shrink(rgb: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
 
 
-def _trim_box_exact(rgb: NDArray[np.uint8]) -> tuple[int, int, int, int] | None:
+def _trim_box_exact(rgb: NDArray[np.uint8], tolerance: int) -> tuple[int, int, int, int] | None:
     height, width = rgb.shape[:2]
     pixels = rgb.astype(np.int16)
-    for tolerance in FLAT_TOLERANCES:
-        top, bottom = _border_rows(pixels, tolerance)
-        inner = pixels[top : height - bottom]
-        left, right = _border_rows(inner.transpose(1, 0, 2), tolerance)
-        # Side bars gone, rows can be flat where a side bar broke them (a framed screenshot).
-        more_top, more_bottom = _border_rows(inner[:, left : width - right], tolerance)
-        top, bottom = top + more_top, bottom + more_bottom
-        if top + bottom > MAX_TRIM * height or left + right > MAX_TRIM * width:
-            continue
-        if top + bottom + left + right == 0:
-            return None
-        if height - top - bottom < MIN_SIDE or width - left - right < MIN_SIDE:
-            return None
-        return top, height - bottom, left, width - right
-    return None
+    top, bottom = _border_rows(pixels, tolerance)
+    inner = pixels[top : height - bottom]
+    left, right = _border_rows(inner.transpose(1, 0, 2), tolerance)
+    # Side bars gone, rows can be flat where a side bar broke them (a framed screenshot).
+    more_top, more_bottom = _border_rows(inner[:, left : width - right], tolerance)
+    top, bottom = top + more_top, bottom + more_bottom
+    if top + bottom + left + right == 0:
+        return None
+    if top + bottom > MAX_TRIM * height or left + right > MAX_TRIM * width:
+        return None
+    if height - top - bottom < MIN_SIDE or width - left - right < MIN_SIDE:
+        return None
+    return top, height - bottom, left, width - right
 
 
 def _border_rows(pixels: NDArray[np.int16], tolerance: int) -> tuple[int, int]:
@@ -138,17 +141,22 @@ def _border_rows(pixels: NDArray[np.int16], tolerance: int) -> tuple[int, int]:
 
 
 def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
-    """Rows at the top that belong to bars: each bar starts with a flat row of its colour,
-    may hold rows with text or icons on that colour, and ends at its last flat row."""
+    """Rows at the top that belong to bars.
+
+    A bar starts with a row flat to ``tolerance`` (natural edges rarely are), may hold rows
+    with text or icons on its colour, and ends at its last row that is mostly its colour
+    within :data:`BAR_TOLERANCE` (JPEG rings next to the picture and around text).
+    """
     height = pixels.shape[0]
     limit = int(height * MAX_TRIM) + 1
     done = 0
     while done < min(height, limit):
         rows = pixels[done:limit]
         colour = np.median(rows[0], axis=0)
-        share = (np.abs(rows - colour).max(axis=2) <= tolerance).mean(axis=1)
-        if share[0] < FLAT_SHARE:
+        distance = np.abs(rows - colour).max(axis=2)
+        if (distance[0] <= tolerance).mean() < FLAT_SHARE:
             break
+        share = (distance <= BAR_TOLERANCE).mean(axis=1)
         on_bar = share >= BAR_SHARE
         run = int(np.argmin(on_bar)) if not on_bar.all() else on_bar.size
         flat = np.flatnonzero(share[:run] >= FLAT_SHARE)
@@ -156,18 +164,24 @@ def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
     return done
 
 
-def render_variant(rgb: NDArray[np.uint8], variant: Variant) -> NDArray[np.uint8] | None:
-    """The variant's view of ``rgb``, or None when it would be smaller than :data:`MIN_SIDE`."""
-    view = rgb
+def luma(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """PDQ's luminance (ITU-R BT.601 weights), as float32."""
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return rgb.astype(np.float32) @ weights
+
+
+def render_variant(luma_view: NDArray[np.float32], variant: Variant) -> NDArray[np.float32] | None:
+    """The variant's view of a luma array, or None when smaller than :data:`MIN_SIDE`."""
+    view = luma_view
     if variant.tilt:
         # Same canvas, black corners: how most editors and screenshots of tilted photos look.
         image = Image.fromarray(view).rotate(
-            variant.tilt, resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0)
+            variant.tilt, resample=Image.Resampling.BICUBIC, fillcolor=0.0
         )
-        view = np.asarray(image)
+        view = np.asarray(image, dtype=np.float32)
     height, width = view.shape[:2]
     top, bottom = round(height * variant.top), height - round(height * variant.bottom)
     left, right = round(width * variant.left), width - round(width * variant.right)
     if bottom - top < MIN_SIDE or right - left < MIN_SIDE:
         return None
-    return np.ascontiguousarray(view[top:bottom, left:right])
+    return view[top:bottom, left:right]
