@@ -26,6 +26,7 @@ from rescind.store.models import Content, ContentSignal, Match
 log = logging.getLogger("rescind.platform")
 
 MAX_BATCH = 500
+LINGER_S = 0.002
 
 
 @dataclass
@@ -190,6 +191,9 @@ class RegistryWriter:
                     if not self._cond.wait(timeout=60):
                         self._thread = None
                         return
+                if len(self._queue) < MAX_BATCH:
+                    # Linger a moment: requests arriving meanwhile share this commit.
+                    self._cond.wait(timeout=LINGER_S)
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             self._commit(batch)
 
