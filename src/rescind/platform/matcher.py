@@ -9,6 +9,7 @@ updated key by key.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -30,7 +31,7 @@ SYNC_BATCH = 50_000
 _Row = tuple[int, int, str, str, int | None, str | None, int | None, str | None, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryRef:
     """What the matcher keeps of one active bank entry (the hash lives in the index)."""
 
@@ -158,8 +159,11 @@ class Matcher:
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
         for entry_id, bank_id, signal_type, value, quality, group_key, req_id, case, status in rows:
-            eid, st, val = entry_id, signal_type, value
+            # Interned: a million entries share a handful of types, groups and case numbers.
+            eid, st, val = entry_id, sys.intern(signal_type), value
+            group_key = None if group_key is None else sys.intern(group_key)
             if status == "active":
+                case = None if case is None else sys.intern(case)
                 self.entries[eid] = EntryRef(bank_id, st, quality, group_key, req_id, case)
                 if st in adds:
                     adds[st][0].append(eid)
