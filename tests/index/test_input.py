@@ -12,6 +12,7 @@ from rescind.index import (
     InvalidHashError,
     InvalidIdError,
     InvalidRadiusError,
+    warm_up,
 )
 from rescind.index._jit import kernel
 
@@ -145,3 +146,8 @@ def test_kernel_compiles_without_a_cache_location() -> None:
     exec("def double(x):\n    return 2 * x\n", namespace)
     double = kernel(namespace["double"])  # type: ignore[arg-type]
     assert double(21) == 42
+
+
+def test_warm_up_compiles_without_warnings() -> None:
+    warm_up()
+    warm_up()

@@ -10,7 +10,7 @@ from rescind.index.errors import (
     InvalidIdError,
     InvalidRadiusError,
 )
-from rescind.index.hamming import HammingIndex
+from rescind.index.hamming import HammingIndex, warm_up
 
 __all__ = [
     "HammingIndex",
@@ -19,4 +19,5 @@ __all__ = [
     "InvalidHashError",
     "InvalidIdError",
     "InvalidRadiusError",
+    "warm_up",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from rescind.index import segment
 from rescind.index.codes import Codes, Ids, as_codes, as_ids, check_radius
 from rescind.index.errors import InvalidHashError
 from rescind.index.fileformat import read_segment, write_segment
@@ -306,6 +307,20 @@ class HammingIndex:
         mask = np.unpackbits(delta.alive, count=DELTA_CAPACITY, bitorder="little").astype(bool)
         mask[lo:hi] = True
         return _Delta(delta.ids, delta.codes, pack_alive(mask), hi, delta.n_live + hi - lo)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's on-disk cache) every search and build kernel now.
+
+    Kernels compile lazily on first use, which takes seconds; a server calls this at start so
+    that its first request does not pay for it. Safe to call more than once.
+    """
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 256, (max(segment.SMALL_SEGMENT, 1), 32), dtype=np.uint8)  # tables
+    index = HammingIndex()
+    index.add(np.arange(codes.shape[0]), codes)
+    index.add([-1], codes[0])  # the buffer's scan kernel
+    index.search(codes[:2], 31)
 
 
 def _merge(segments: Iterable[Segment], extra: tuple[Ids, Codes] | None = None) -> Segment:
