@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rescind.index.build import NBUCKETS, NGROUPS
 from rescind.index.errors import IndexFileError
-from rescind.index.segment import NBUCKETS, NGROUPS, Segment, pack_alive
+from rescind.index.segment import Segment, pack_alive
 
 MAGIC = b"RSCNDHIX"
 FORMAT_VERSION = 1

@@ -1,9 +1,9 @@
-"""Compiled kernels: table construction, multi-index search and brute-force search.
+"""Compiled search kernels: multi-index search through the tables, and brute force.
 
-Layout (see ``segment.py`` for the Python side). A 256-bit code is four ``uint64`` words,
-read little-endian from the 32 PDQ bytes. It is cut into 16 chunks of 16 bits and the chunks
-are paired into 8 groups of 32 bits: group ``g`` is chunk ``A = 2g`` (low half of its 32 bits)
-and chunk ``B = 2g + 1`` (high half).
+Layout (built by ``build.py``; ``segment.py`` is the Python side). A 256-bit code is four
+``uint64`` words, read little-endian from the 32 PDQ bytes. It is cut into 16 chunks of 16
+bits and the chunks are paired into 8 groups of 32 bits: group ``g`` is chunk ``A = 2g``
+(low half of its 32 bits) and chunk ``B = 2g + 1`` (high half).
 
 Why it is exact. With radius ``r = 8q + a`` (``0 <= a < 8``), give groups ``0..a`` the
 threshold ``q`` and the others ``q - 1``; the thresholds plus one sum to ``r + 1``, so a code
@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 
 from rescind.index._jit import kernel, popcount
+from rescind.index.build import NGROUPS
 
-NGROUPS = 8
-NBUCKETS = 1 << 16
 # Relative cost of a candidate (random accesses to its row number and code, each a likely
 # cache and TLB miss) against scanning one table entry or one row in a brute-force scan:
 # measured ~100x on the benchmark machine. Used to decide when a query is cheaper by scan.

@@ -19,11 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rescind.index import kernels
-from rescind.index.build import build_tables
+from rescind.index.build import NBUCKETS, NGROUPS, build_tables
 from rescind.index.codes import Codes, Ids
 
-NGROUPS = kernels.NGROUPS
-NBUCKETS = kernels.NBUCKETS
 # The brute-force scan beats the tables once a query is expected to cost this much per
 # stored row (in scanned-row units, see kernels.VERIFY_COST): radius 60 and up on random
 # codes.
