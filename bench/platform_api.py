@@ -16,6 +16,7 @@ import argparse
 import multiprocessing as mp
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -172,6 +173,7 @@ def bench_check(opts: argparse.Namespace) -> None:
     finally:
         stop(proc)
         db.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
     rate = len(latencies) / elapsed
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
@@ -262,6 +264,7 @@ def db_sweep(n: int) -> None:
             times.append(time.perf_counter() - t)
             assert [a.content_id for a in result.actions] == [f"copy{k}"]
     db.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
     print("| registry rows (database) | index load s | enforce_removal ms median | max ms |")
     print("|---|---|---|---|")
     print(
@@ -309,6 +312,7 @@ def bench_latency(opts: argparse.Namespace) -> None:
         stop(proc)
         receiver.stop()
         db.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
     print("| runs | remove -> first webhook ms median | max ms |")
     print("|---|---|---|")
     print(f"| {len(times)} | {statistics.median(times) * 1000:.0f} | {max(times) * 1000:.0f} |")
@@ -358,6 +362,7 @@ def bench_media(opts: argparse.Namespace) -> None:
     finally:
         stop(proc)
         db.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"| upload | clients | checks/s | p50 ms |  ({len(data):,} byte 1080p JPEG)")
     print("|---|---|---|---|")
     for threads, rate, p50 in rows:
