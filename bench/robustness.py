@@ -64,7 +64,7 @@ STRATEGIES = (
     Strategy("PDQ, 8 orientations", lambda v: v == "full", lambda v: _base(v) == "full"),
     Strategy(
         "+ trim flat borders",
-        lambda v: v in ("full", "trimmed"),
+        lambda v: v in ("full", "trimmed", "trimmed_jpeg"),
         lambda v: _base(v) in ("full", "trimmed", "trimmed_jpeg"),
     ),
     Strategy("+ bank crops/tilts (robust)", lambda v: True, lambda v: True),

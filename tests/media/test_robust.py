@@ -16,6 +16,7 @@ from skimage import data as skdata
 from rescind.media.robust import (
     DEFAULT_THRESHOLD,
     ORIENTATIONS,
+    RobustInputError,
     Signal,
     bank_signals,
     hamming_matrix,
@@ -23,7 +24,7 @@ from rescind.media.robust import (
     query_signals,
     signals_array,
 )
-from rescind.media.robust_geometry import RobustInputError, trim_box
+from rescind.media.robust_geometry import trim_box
 
 
 def photo(name: str, side: int = 256) -> Image.Image:

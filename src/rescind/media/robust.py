@@ -32,6 +32,7 @@ from rescind.media.pdq import ORIENTATIONS, hash_luma
 from rescind.media.robust_geometry import (
     JPEG_TOLERANCE,
     MIN_SIDE,
+    RobustInputError,
     Variant,
     as_rgb_array,
     centre_crop,
@@ -106,15 +107,16 @@ class MatchResult:
 def bank_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
     """Signals to store for a banked image: full, trimmed (if any border) and the bank views.
 
+    Variants: ``full``, ``trimmed``, ``trimmed_jpeg`` (when the loose trim differs) and the
+    names in :data:`BANK_VARIANTS`.
+
     Weak extra views (quality < :data:`MIN_QUALITY`) are left out; "full" is always first.
-    Raises :class:`~rescind.media.robust_geometry.RobustInputError` for an unusable image.
+    Raises :class:`RobustInputError` (a ``ValueError``) for an unusable image.
     """
     rgb = as_rgb_array(image)
     signals = [_pdq(luma(rgb), "full")]
     work = working_copy(rgb)
-    trimmed = _trimmed(work)
-    if trimmed is not None:
-        signals.append(_pdq(luma(trimmed), "trimmed"))
+    signals += [_pdq(view, name) for name, view in _trimmed_views(work)]
     # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
     work_luma = luma(work)
     for variant in BANK_VARIANTS:
@@ -136,13 +138,8 @@ def query_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
     signals = [_pdq(luma(rgb), "full")]
     work = working_copy(rgb)
     signals += _orientations(luma(work), "full")[1:]
-    # Trimmed twice: tightly (as banked) and loosely (pads and bars that went through JPEG).
-    tight = trim_box(work)
-    loose = trim_box(work, JPEG_TOLERANCE)
-    for name, box in (("trimmed", tight), ("trimmed_jpeg", loose)):
-        if box is not None and (name == "trimmed" or box != tight):
-            top, bottom, left, right = box
-            signals += _orientations(luma(work[top:bottom, left:right]), name)
+    for name, view in _trimmed_views(work):
+        signals += _orientations(view, name)
     return _keep_strong_extras(signals)
 
 
@@ -199,13 +196,21 @@ def hamming_matrix(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int
     return out
 
 
-def _trimmed(work: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
-    """The working copy with flat borders trimmed, or None when it has none."""
-    box = trim_box(work)
-    if box is None:
-        return None
-    top, bottom, left, right = box
-    return work[top:bottom, left:right]
+def _trimmed_views(work: NDArray[np.uint8]) -> list[tuple[str, NDArray[np.float32]]]:
+    """The working copy's luma with flat borders trimmed: tightly, and loosely if different.
+
+    The loose trim is for pads and bars that went through JPEG. Bank and query both use both,
+    so a picture's own flat edge (a clear sky) that the loose trim removes from a JPEG'd
+    screenshot of it is removed from the banked view too.
+    """
+    tight = trim_box(work)
+    loose = trim_box(work, JPEG_TOLERANCE)
+    views = []
+    for name, box in (("trimmed", tight), ("trimmed_jpeg", loose)):
+        if box is not None and (name == "trimmed" or box != tight):
+            top, bottom, left, right = box
+            views.append((name, luma(work[top:bottom, left:right])))
+    return views
 
 
 def _keep_strong_extras(signals: list[Signal]) -> list[Signal]:
@@ -253,6 +258,7 @@ __all__ = [
     "MIN_SIDE",
     "ORIENTATIONS",
     "MatchResult",
+    "RobustInputError",
     "Signal",
     "bank_signals",
     "hamming_matrix",
