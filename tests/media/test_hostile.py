@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -129,3 +130,13 @@ def test_palette_image_with_transparency_hashes_without_warnings() -> None:
     image.info["transparency"] = 0
     assert len(hash_image_bytes(encode(image, "PNG", transparency=0))) == 1
     assert len(hash_image_bytes(encode(Image.new("CMYK", (80, 80)), "JPEG"))) == 1
+
+
+def test_image_variant_pillow_cannot_read_is_unsupported() -> None:
+    import skimage
+
+    # scikit-image ships a planar floating-point RGB TIFF: valid, but not decodable here.
+    path = Path(skimage.__file__).parent / "data" / "multipage_rgb.tif"
+    with pytest.raises(UnsupportedMedia, match="variant") as info:
+        hash_bytes(path.read_bytes())
+    assert "object at 0x" not in str(info.value)

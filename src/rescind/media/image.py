@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rescind.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
 from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
@@ -115,6 +115,11 @@ def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=[sniffed.format])
     except Image.DecompressionBombError as exc:
         raise MediaTooLarge(f"image is too large to decode: {exc}") from None
+    except UnidentifiedImageError:
+        raise UnsupportedMedia(
+            f"cannot decode this {sniffed.format} file: damaged, or a variant that is not "
+            "supported (e.g. floating-point TIFF)"
+        ) from None
     except _DECODE_ERRORS as exc:
         raise CorruptMedia(f"cannot read {sniffed.format} header: {exc}") from None
     width, height = image.size
