@@ -78,7 +78,8 @@ def serve(
     upgrade_database(settings)
     run_worker = settings.embedded_worker and not no_worker
     app_ = create_app(settings, run_worker=run_worker)
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+    # No access log: request paths carry case numbers, and logging every check costs throughput.
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info", access_log=False)
 
 
 @apikey_app.command("create")
