@@ -81,9 +81,13 @@ def test_video_copies_are_swept_in_both_directions(settings: Settings, database:
     assert sorted(a.content_id for a in result.actions) == ["clip", "long", "reported"]
 
 
+# SQLite mode is single-node (one worker); FOR UPDATE SKIP LOCKED is PostgreSQL's.
+@pytest.mark.parametrize(
+    "db_url",
+    [pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])],
+    indirect=True,
+)
 def test_two_workers_never_deliver_one_action_twice(settings: Settings, database: Database) -> None:
-    if database.is_sqlite:
-        pytest.skip("SQLite mode is single-node: one worker (FOR UPDATE SKIP LOCKED is PostgreSQL)")
     receiver = Receiver("s")
     receiver.start()
     hooked = settings.model_copy(
