@@ -1,12 +1,28 @@
-"""Signals of uploaded media, hashed server-side: MD5, SHA-256 and PDQ (all 8 orientations
-for an image, so mirrored and rotated copies match; one hash per sampled frame for a video)."""
+"""Signals of uploaded media, hashed server-side: MD5, SHA-256 and PDQ.
+
+An image gives its plain PDQ hash and the 7 other orientations (pdqhash's dihedral, as
+before), then the copy-robust query views of `rescind.media.robust.query_signals`: the
+picture with flat borders, letterbox bars and UI frames trimmed, each in all 8 orientations
+(pixels moved, then hashed), weak views (quality < 50) dropped. A video gives one hash per
+sampled frame. See docs/matching.md.
+"""
 
 from __future__ import annotations
 
-from rescind.media import MediaError, MediaLimits, hash_bytes
+import hashlib
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rescind.media import ORIENTATIONS, MediaError, MediaLimits, MediaTooLarge, hash_bytes
+from rescind.media.image import decode_luma
+from rescind.media.pdq import hash_luma
+from rescind.media.robust import RobustInputError, query_signals
+from rescind.media.robust_geometry import working_copy
+from rescind.media.sniff import sniff
 from rescind.platform.signals import MAX_FRAMES, PdqHash, Signals
 
-__all__ = ["MediaError", "media_limits", "signals_from_media"]
+__all__ = ["MediaError", "media_limits", "robust_pdq", "signals_from_media"]
 
 
 def media_limits(max_bytes: int) -> MediaLimits:
@@ -21,10 +37,61 @@ def media_limits(max_bytes: int) -> MediaLimits:
 
 
 def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
-    """Hash `data` (raises MediaError on anything that is not decodable media within limits)."""
-    hashes = hash_bytes(data, dihedral=True, limits=limits)
-    if hashes.kind == "video":
-        frames = tuple(PdqHash(h.hash, h.quality, h.t) for h in hashes.pdq)
-        return Signals(frames=frames, md5=hashes.md5, sha256=hashes.sha256)
-    pdq = tuple(PdqHash(h.hash, h.quality, None, i) for i, h in enumerate(hashes.pdq))
-    return Signals(pdq=pdq, md5=hashes.md5, sha256=hashes.sha256)
+    """Hash `data` (raises MediaError on anything that is not decodable media within limits).
+
+    An image is decoded once: the first 8 PDQ hashes are exactly `hash_bytes(data,
+    dihedral=True)`'s, the copy-robust views follow (at most 24, exact duplicates left out).
+    """
+    sniffed = sniff(data[:64]) if data else None
+    if sniffed is None or sniffed.kind != "image":
+        # Videos, and everything `hash_bytes` rejects with the right message.
+        hashes = hash_bytes(data, dihedral=True, limits=limits)
+        if hashes.kind == "video":
+            frames = tuple(PdqHash(h.hash, h.quality, h.t) for h in hashes.pdq)
+            return Signals(frames=frames, md5=hashes.md5, sha256=hashes.sha256)
+        plain = [PdqHash(h.hash, h.quality, None, i) for i, h in enumerate(hashes.pdq)]
+        return Signals(pdq=tuple(plain), md5=hashes.md5, sha256=hashes.sha256)
+    if len(data) > limits.max_bytes:
+        raise MediaTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    sha256 = hashlib.sha256(data).hexdigest()
+    decoded = decode_luma(data, limits)
+    pdq = [
+        PdqHash(h.hash, h.quality, None, i)
+        for i, h in enumerate(
+            hash_luma(
+                decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
+            )
+        )
+    ]
+    seen = {h.hash for h in pdq}
+    for h in robust_pdq(decoded.luma):
+        if h.hash not in seen:
+            seen.add(h.hash)
+            pdq.append(h)
+    return Signals(pdq=tuple(pdq), md5=md5, sha256=sha256)
+
+
+def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
+    """`query_signals` of a decoded image's luma, as platform PDQ hashes.
+
+    Works on a grey copy at most 512 px on its longest side (the size `query_signals` cuts
+    its views from anyway), so a 12 MP upload costs what a 512 px one does. The orientation
+    of each hash is the one its variant was turned to (0 for the views as displayed, which
+    the registry records as `pdq`, the others as `pdq_dihedral`). Empty for an image too
+    small to trim or turn.
+    """
+    grey = np.clip(np.asarray(luma, dtype=np.float32), 0, 255).round().astype(np.uint8)
+    if grey.ndim != 2:
+        return []
+    try:
+        small = working_copy(grey)
+        signals = query_signals(np.ascontiguousarray(np.repeat(small[:, :, None], 3, axis=2)))
+    except RobustInputError:
+        return []
+    out = []
+    for s in signals:
+        _, _, turned = s.variant.partition("/")
+        orientation = ORIENTATIONS.index(turned) if turned else 0
+        out.append(PdqHash(s.hex, s.quality, None, orientation))
+    return out

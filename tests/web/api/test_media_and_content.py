@@ -6,13 +6,16 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 
 import pytest
-from PIL import ImageOps
+import skimage.data
+from PIL import Image, ImageOps
 from sqlalchemy import select
 
 from rescind.media import hash_bytes
 from rescind.platform.actions import REMOVE, create_action
+from rescind.platform.signals import hamming
 from rescind.store import Database
 from rescind.store.models import Content, ContentSignal
 from tests.e2e import media
@@ -38,8 +41,49 @@ def test_mirrored_upload_of_a_banked_image_is_blocked(api: Api, database: Databa
     assert result.status_code == 200, result.text  # type: ignore[attr-defined]
     assert result.json()["verdict"] == "block"  # type: ignore[attr-defined]
     with database.session() as session:
-        types = sorted(s.signal_type for s in session.scalars(select(ContentSignal)))
-    assert types == ["md5", "pdq", *["pdq_dihedral"] * 7, "sha256"]
+        types = [s.signal_type for s in session.scalars(select(ContentSignal))]
+    # The plain hash and its 7 orientations, then the copy-robust views (no border here: the
+    # picture in 8 orientations, pixels moved; exact duplicates left out), MD5 and SHA-256.
+    assert types.count("md5") == types.count("sha256") == 1
+    assert types.count("pdq") >= 1 and types.count("pdq_dihedral") > 7
+    assert types.count("pdq") + types.count("pdq_dihedral") <= 8 + 24
+
+
+def _astronaut() -> Image.Image:
+    return Image.fromarray(skimage.data.astronaut())
+
+
+def _padded(image: Image.Image) -> Image.Image:
+    """A 5% white border on every side."""
+    return ImageOps.expand(image, border=round(0.05 * image.width), fill=(255, 255, 255))
+
+
+def _letterboxed(image: Image.Image) -> Image.Image:
+    """Black bars above and below: the picture in a 16:9-ish frame taller than itself."""
+    frame = Image.new("RGB", (image.width, round(image.height * 1.4)), (0, 0, 0))
+    frame.paste(image, (0, round(image.height * 0.2)))
+    return frame
+
+
+@pytest.mark.parametrize("transform", [_padded, _letterboxed], ids=["padded", "letterboxed"])
+def test_padded_or_letterboxed_copy_of_a_banked_image_is_found(
+    api: Api, database: Database, transform: Callable[[Image.Image], Image.Image]
+) -> None:
+    original = _astronaut()
+    banked = hash_bytes(media.jpeg(original)).pdq[0].hash  # plain PDQ, as a requester sends
+    copy = media.jpeg(transform(original))
+    # Plain PDQ (all 8 orientations) misses the copy: this is what the robust views add.
+    assert min(hamming(h.hash, banked) for h in hash_bytes(copy, dihedral=True).pdq) > 31
+    response = api.client.post("/v1/banks/ncii/entries", json={"pdq": [banked]}, headers=api.review)
+    assert response.status_code == 201
+    api.sync()
+    result = _upload(api, "copy", copy)
+    assert result.status_code == 200, result.text  # type: ignore[attr-defined]
+    body = result.json()  # type: ignore[attr-defined]
+    assert body == {"content_id": "copy", "verdict": "block", "matches": [{"bank": "ncii"}]}
+    # A distinct picture still passes.
+    other = _upload(api, "other", media.jpeg(Image.fromarray(skimage.data.coffee())))
+    assert other.json() == {"content_id": "other", "verdict": "allow", "matches": []}  # type: ignore[attr-defined]
 
 
 def _bomb() -> bytes:

@@ -1,0 +1,82 @@
+"""Uploaded images are hashed with the copy-robust query views, and the registry keeps them:
+a later sweep for a banked picture finds a padded or letterboxed copy registered earlier."""
+
+from __future__ import annotations
+
+import io
+
+import skimage.data
+from PIL import Image, ImageOps
+
+from rescind.config import Settings
+from rescind.media import hash_bytes
+from rescind.platform.banks import ensure_default_banks
+from rescind.platform.check import check_content
+from rescind.platform.enforce import enforce_removal
+from rescind.platform.media_signals import media_limits, signals_from_media
+from rescind.platform.registry import get_content, signals_of
+from rescind.platform.runtime import PlatformRuntime
+from rescind.store import Database
+from tests.e2e import media
+from tests.platform.helpers import make_request
+
+LIMITS = media_limits(10 * 1024 * 1024)
+
+
+def _astronaut() -> Image.Image:
+    return Image.fromarray(skimage.data.astronaut())
+
+
+def _padded(image: Image.Image) -> Image.Image:
+    return ImageOps.expand(image, border=round(0.05 * image.width), fill=(255, 255, 255))
+
+
+def test_plain_hashes_come_first_and_robust_views_are_bounded() -> None:
+    data = media.jpeg(_padded(_astronaut()))
+    signals = signals_from_media(data, LIMITS)
+    plain = hash_bytes(data, dihedral=True)
+    assert [h.hash for h in signals.pdq[:8]] == [h.hash for h in plain.pdq]
+    assert [h.orientation for h in signals.pdq[:8]] == list(range(8))
+    assert (signals.md5, signals.sha256) == (plain.md5, plain.sha256)
+    extra = signals.pdq[8:]
+    assert 8 <= len(extra) <= 24
+    assert len({h.hash for h in signals.pdq}) == len(signals.pdq)
+    # Views dropped for quality never reach the platform: every extra one may block.
+    assert all(h.quality is not None and h.quality >= 50 for h in extra)
+
+
+def test_tiny_image_gets_its_plain_hashes_only() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(out, "PNG")
+    signals = signals_from_media(out.getvalue(), LIMITS)
+    assert 1 <= len(signals.pdq) <= 8
+
+
+def test_sweep_finds_a_padded_copy_registered_before_the_picture_was_banked(
+    settings: Settings, database: Database
+) -> None:
+    original = _astronaut()
+    banked = hash_bytes(media.jpeg(original)).pdq[0].hash
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+    runtime.sync_all()
+    uploads = {
+        "padded": media.jpeg(_padded(original)),
+        "other": media.jpeg(Image.fromarray(skimage.data.coffee())),
+        "other-padded": media.jpeg(_padded(Image.fromarray(skimage.data.chelsea()))),
+    }
+    with database.session() as session:
+        for content_id, data in uploads.items():
+            signals = signals_from_media(data, LIMITS)
+            result = check_content(session, runtime.matcher, content_id, url=None, signals=signals)
+            assert result.verdict == "allow"
+            content = get_content(session, content_id)
+            assert content is not None
+            # The registry keeps every PDQ hash of the upload, robust views included.
+            assert len(signals_of(session, content.id).pdq) == len(signals.pdq)
+    with database.session() as session:
+        request = make_request(session, "RSC-TEST-0007", [{"pdq": [banked]}])
+        result = enforce_removal(session, settings, request, runtime=runtime)
+        assert {c.content_id for c in result.copies} == {"padded"}
+        assert {a.content_id for a in result.actions} == {"padded"}
