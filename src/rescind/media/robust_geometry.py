@@ -151,11 +151,12 @@ def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
     limit = int(height * MAX_TRIM) + 1
     done = 0
     while done < min(height, limit):
-        rows = pixels[done:limit]
-        colour = np.median(rows[0], axis=0)
-        distance = np.abs(rows - colour).max(axis=2)
-        if (distance[0] <= tolerance).mean() < FLAT_SHARE:
+        colour = np.median(pixels[done], axis=0)
+        # Most pictures have no border: decide on the first line before measuring the rest.
+        if (np.abs(pixels[done] - colour).max(axis=1) <= tolerance).mean() < FLAT_SHARE:
             break
+        rows = pixels[done:limit]
+        distance = np.abs(rows - colour).max(axis=2)
         share = (distance <= BAR_TOLERANCE).mean(axis=1)
         on_bar = share >= BAR_SHARE
         run = int(np.argmin(on_bar)) if not on_bar.all() else on_bar.size
