@@ -1,20 +1,22 @@
 """Benchmark: hashing 720p H.264 at 1 frame per second, on one core, against a naive decoder.
 
 Generates 60 s of 720p H.264 (a scikit-image photo panning, a moving square, light grain)
-with PyAV, three ways: 30 fps with a keyframe every 30 frames (phone-camera style), 29.97 fps
-with a keyframe every 30 frames (keyframes drift off whole seconds by 1 ms per second), and
-30 fps with x264's default keyframe interval (250 frames, or scene cuts). For each, measures
-seconds of video hashed per wall-clock second by:
+with PyAV, four ways: 30 fps with a keyframe every 30 frames (phone-camera style), 29.97 fps
+with a keyframe every 30 frames (keyframes drift off whole seconds by 1 ms per second),
+30 fps with x264's default keyframe interval (250 frames, or scene cuts), all with x264's
+ultrafast preset (no B-frames), and the last again with the veryfast preset (B-frames, most of
+them non-reference). For each, measures seconds of video hashed per wall-clock second by:
 
 - naive: decode every frame, convert every frame to full-size RGB, PDQ the first frame of
   each second (the anchor);
 - rescind: ``rescind.media.hash_video`` (decodes only the packets the sampled frames need,
-  hashes luma straight from the decoder's plane); for the 29.97 fps clip also with
+  the decoder skipping the unsampled non-reference ones; hashes luma straight from the
+  decoder's plane); for the 29.97 fps clip also with
   ``keyframe_window=0.5`` (a keyframe within half a second may stand in for the sample).
 
 Everything runs on one core: FFmpeg decoder threads off, BLAS threads pinned to 1.
 
-Run: ``.venv/bin/python bench/hash_video.py [--seconds 60] [--repeat 2]``
+Run: ``.venv/bin/python bench/hash_video.py [--seconds 60] [--repeat 2] [--only TEXT]``
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from rescind.media import hamming_distance, hash_video, pdq_bits_to_hex
 WIDTH, HEIGHT = 1280, 720
 
 
-def make_video(path: Path, seconds: int, rate: Fraction, gop: int | None) -> None:
+def make_video(
+    path: Path, seconds: int, rate: Fraction, gop: int | None, preset: str = "ultrafast"
+) -> None:
     """Encode the synthetic clip; ``gop`` None keeps x264's default keyframe interval."""
     source = np.asarray(Image.fromarray(skdata.coffee()).resize((2 * WIDTH, 2 * HEIGHT)))
     rng = np.random.default_rng(7)
@@ -49,7 +53,7 @@ def make_video(path: Path, seconds: int, rate: Fraction, gop: int | None) -> Non
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "23"}
+        stream.options = {"preset": preset, "crf": "23"}
         if gop:
             stream.gop_size = gop
         for i in range(round(seconds * rate)):
@@ -99,17 +103,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60, help="length of the generated clip")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs of each (best is kept)")
+    parser.add_argument("--only", default="", help="run only the clips whose label has this")
     args = parser.parse_args()
-    clips = (
-        ("30 fps, keyframe every 30 frames", Fraction(30), 30),
-        ("29.97 fps, keyframe every 30 frames", Fraction(30000, 1001), 30),
-        ("30 fps, x264 default (keyint 250)", Fraction(30), None),
-    )
+    clips = [
+        ("30 fps, keyframe every 30 frames", Fraction(30), 30, "ultrafast"),
+        ("29.97 fps, keyframe every 30 frames", Fraction(30000, 1001), 30, "ultrafast"),
+        ("30 fps, x264 default (keyint 250)", Fraction(30), None, "ultrafast"),
+        ("30 fps, x264 default (keyint 250), B-frames", Fraction(30), None, "veryfast"),
+    ]
+    clips = [clip for clip in clips if args.only in clip[0]]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, rate, gop in clips:
+        for label, rate, gop, preset in clips:
             path = Path(tmp) / "clip.mp4"
-            make_video(path, args.seconds, rate, gop)
+            make_video(path, args.seconds, rate, gop, preset)
             naive_s = naive_cpu = float("inf")
             for _ in range(args.repeat):
                 started, cpu = time.perf_counter(), time.process_time()

@@ -223,3 +223,48 @@ def test_keyframe_window_on_a_real_file(make_video: VideoMaker) -> None:
     snapped = hash_video(path, collapse=False, keyframe_window=0.5)
     assert [h.t for h in exact] == [0.0, 1.0, 2.0, 3.0]
     assert [h.t for h in snapped] == [0.0, 0.7, 2.1, 2.8]
+
+
+def _b_frame_video(path: Path, seconds: int, fps: int) -> Path:
+    """x264 with B-frames (preset veryfast: 3 B-frames, pyramid): many non-reference frames."""
+    from tests.media.conftest import moving_frames
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "20", "bframes": "3"}
+        stream.gop_size = 5 * fps
+        for array in moving_frames(seconds, fps, (160, 120)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_unsampled_non_reference_frames_are_not_decoded(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    from rescind.media.limits import DEFAULT_LIMITS
+    from rescind.media.video import _Budget, _decode, _open, _plan, _scan, _video_stream
+
+    path = _b_frame_video(tmp_path / "b.mp4", seconds=5, fps=10)
+    ours = hash_video(path, collapse=False)
+    expected = naive(path)
+    # Same frames as a full decode, and the same pictures: skipping is exact.
+    assert [h.t for h in ours] == [t for t, _ in expected] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    for h, (_, ref) in zip(ours, expected, strict=True):
+        assert hamming_distance(h.hash, ref) <= 16
+    budget = _Budget(DEFAULT_LIMITS)
+    with _open(path, "mp4") as container:
+        stream = _video_stream(container, DEFAULT_LIMITS)
+        tb = stream.time_base or Fraction(1, 1)
+        plan = _plan(_scan(container, stream, DEFAULT_LIMITS, budget), 1.0, tb)
+    assert plan is not None
+    wanted = set(plan.wanted)
+    with _open(path, "mp4") as container:
+        stream = _video_stream(container, DEFAULT_LIMITS)
+        decoded = [f.pts for f in _decode(container, stream, plan, DEFAULT_LIMITS, budget)]
+    # Every sampled frame comes out, and fewer frames than the packets sent are decoded.
+    assert wanted <= set(decoded)
+    assert len(decoded) < sum(plan.send)

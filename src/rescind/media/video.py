@@ -7,7 +7,9 @@ cheaper: a first pass reads only packet headers (timestamps, keyframe flags), th
 second pass sends the decoder just the packets a sampled frame depends on. In each group
 of pictures (GOP: a keyframe and what follows it in decode order) that means nothing when
 no sample falls in it, the keyframe alone when the only sample is the keyframe (phone
-cameras put one every second), otherwise the packets up to the last sampled one.
+cameras put one every second), otherwise the packets up to the last sampled one, of which
+the decoder skips the non-reference pictures (no other frame uses them) that are not sampled
+(H.264 and MPEG-1/2/4, where that is exact).
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ DUPLICATE_BITS = 8
 # Planar 8-bit YUV formats whose first plane is the luma we hash, as stored.
 _YUV8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
 _MAX_BAD_PACKETS = 1000
+# Decoders whose "non-reference" pictures no other picture uses, so skipping them
+# (AVDISCARD_NONREF) is exact. Not HEVC: there a sub-layer non-reference picture may still
+# be used by pictures of higher temporal sub-layers.
+_NONREF_EXACT = {"h264", "mpeg1video", "mpeg2video", "mpeg4"}
 
 VideoSource = str | Path | bytes
 
@@ -262,9 +268,19 @@ def _decode(
     codec = stream.codec_context
     bad = 0
     decoded = 0
+    skipping = False
+    may_skip = plan is not None and codec.name in _NONREF_EXACT
     for ordinal, packet in enumerate(_demux(container, stream, budget)):
-        if plan is not None and (ordinal >= len(plan.send) or not plan.send[ordinal]):
-            continue
+        if plan is not None:
+            if ordinal >= len(plan.send) or not plan.send[ordinal]:
+                continue
+            # A packet whose frame is not sampled is decoded only for the frames that
+            # reference it: if it is a non-reference picture (e.g. most B-frames), none
+            # do, and the decoder may drop it unread. Exact: nothing else depends on it.
+            skip = may_skip and packet.pts not in plan.wanted
+            if skip != skipping:
+                codec.skip_frame = "NONREF" if skip else "DEFAULT"
+                skipping = skip
         try:
             frames = codec.decode(packet)
         except av.error.FFmpegError:
