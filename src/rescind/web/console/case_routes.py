@@ -89,20 +89,25 @@ def queue_page(
     )
 
 
+def _not_found(request: Request, staff: Staff) -> Response:
+    # The same page for a mistyped and an unknown case number.
+    return render(
+        request,
+        "console/not_found.html",
+        {},
+        user=staff.user,
+        session=staff.session,
+        status_code=404,
+    )
+
+
 @router.get("/find")
 def find(request: Request, staff: StaffDep, case: str = "") -> Response:
     """Jump to a case by its number (as a requester reads it out), typos tolerated."""
     try:
         found = queue.find_case(staff.db, case)
     except CaseNotFound:
-        return render(
-            request,
-            "console/not_found.html",
-            {},
-            user=staff.user,
-            session=staff.session,
-            status_code=404,
-        )
+        return _not_found(request, staff)
     return RedirectResponse(f"/console/cases/{found.case_number}", status_code=303)
 
 
@@ -132,14 +137,7 @@ def case_page(
     try:
         case = queue.find_case(staff.db, case_number)
     except CaseNotFound:
-        return render(
-            request,
-            "console/not_found.html",
-            {},
-            user=staff.user,
-            session=staff.session,
-            status_code=404,
-        )
+        return _not_found(request, staff)
     audit.record(
         staff.db,
         f"user:{staff.user.id}",
