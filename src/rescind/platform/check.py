@@ -98,13 +98,23 @@ def check_content(
     return CheckResult(content_id, verdict, refs, tuple(hits))
 
 
+def prepare_check(
+    matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
+) -> tuple[CheckResult, PendingWrite]:
+    """The verdict on `signals`, and the registry write that must be durable before it is
+    answered (hand it to `RegistryWriter.write` or `.submit`)."""
+    hits = matcher.match(signals)
+    verdict, refs = judge(hits)
+    recorded = tuple(h for h in hits if h.bank.kind != "allow") if verdict != ALLOW else ()
+    pending = PendingWrite(content_id, url, signals, recorded, verdict == BLOCK)
+    return CheckResult(content_id, verdict, refs, tuple(hits)), pending
+
+
 def check_and_record(
     writer: RegistryWriter, matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
 ) -> CheckResult:
     """`check_content` for the API: the registry write joins a group commit (see
     `registry_writer`); returns once it is durable."""
-    hits = matcher.match(signals)
-    verdict, refs = judge(hits)
-    recorded = tuple(h for h in hits if h.bank.kind != "allow") if verdict != ALLOW else ()
-    writer.write(PendingWrite(content_id, url, signals, recorded, verdict == BLOCK))
-    return CheckResult(content_id, verdict, refs, tuple(hits))
+    result, pending = prepare_check(matcher, content_id, url=url, signals=signals)
+    writer.write(pending)
+    return result

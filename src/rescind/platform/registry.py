@@ -54,30 +54,35 @@ def check_url(url: object, where: str = "url") -> str | None:
     return url.strip()
 
 
-def signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
-    rows = [
-        ContentSignal(
-            content_pk=content_pk,
-            signal_type=PDQ if h.orientation == 0 else PDQ_DIHEDRAL,
-            value=h.hash,
-            quality=h.quality,
-            t=None,
-        )
-        for h in signals.pdq
+SignalValue = tuple[str, str, int | None, float | None]  # type, value, quality, t
+
+
+def signal_values(signals: Signals) -> list[SignalValue]:
+    """The registry rows of `signals`, as (signal_type, value, quality, t)."""
+    rows: list[SignalValue] = [
+        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None) for h in signals.pdq
     ]
-    rows += [
-        ContentSignal(
-            content_pk=content_pk, signal_type=VIDEO_PDQ, value=h.hash, quality=h.quality, t=h.t
-        )
-        for h in signals.frames
-    ]
+    rows += [(VIDEO_PDQ, h.hash, h.quality, h.t) for h in signals.frames]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
         if value:
-            rows.append(ContentSignal(content_pk=content_pk, signal_type=signal_type, value=value))
+            rows.append((signal_type, value, None, None))
     return rows
 
 
-def signal_key(row: ContentSignal) -> tuple[str, str, int | None, float | None]:
+def same_signals(a: Sequence[SignalValue], b: Sequence[SignalValue]) -> bool:
+    """Whether two sets of registry rows hold the same signals (order aside)."""
+    return sorted(a, key=repr) == sorted(b, key=repr)
+
+
+def signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
+    """`signal_values` as new rows of `content_pk`."""
+    return [
+        ContentSignal(content_pk=content_pk, signal_type=st, value=v, quality=q, t=t)
+        for st, v, q, t in signal_values(signals)
+    ]
+
+
+def signal_key(row: ContentSignal) -> SignalValue:
     return (row.signal_type, row.value, row.quality, row.t)
 
 
@@ -117,9 +122,7 @@ def upsert_content(
         old_rows = list(
             session.scalars(select(ContentSignal).where(ContentSignal.content_pk == content.id))
         )
-        if sorted(map(signal_key, old_rows), key=repr) != sorted(
-            map(signal_key, new_rows), key=repr
-        ):
+        if not same_signals(list(map(signal_key, old_rows)), list(map(signal_key, new_rows))):
             if old_rows:
                 session.execute(delete(ContentSignal).where(ContentSignal.content_pk == content.id))
             session.add_all(new_rows)

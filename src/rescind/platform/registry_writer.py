@@ -11,17 +11,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from rescind.platform.matcher import Hit
-from rescind.platform.registry import signal_key, signal_rows, upsert_content
+from rescind.platform.registry import SignalValue, same_signals, signal_values, upsert_content
 from rescind.platform.signals import Signals
 from rescind.store.columns import utcnow
-from rescind.store.models import Content, ContentSignal, Match
+from rescind.store.models import Content, Match
 
 log = logging.getLogger("rescind.platform")
 
@@ -38,8 +40,7 @@ class PendingWrite:
     signals: Signals
     hits: tuple[Hit, ...] = ()
     block: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
+    done: Future[None] = field(default_factory=Future)
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -53,41 +54,30 @@ def _insert(session: Session, table: Table) -> Any:
 
 
 def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
-    """Upsert every item of `batch` (the last write of a content id wins) in `session`."""
+    """Upsert every item of `batch` (the last write of a content id wins) in `session`.
+
+    This runs for every check, so the two statements every batch needs (upsert the contents,
+    returning their keys; add their signals) are plain SQL sent through the session's
+    connection, with the values bound by the columns' own types: a few statements per batch
+    whatever its size, and no statement building or compiling per batch."""
     items = {p.content_id: p for p in batch}
-    now = utcnow()
-    contents: Table = Content.__table__  # type: ignore[assignment]
-    session.execute(
-        _insert(session, contents).on_conflict_do_nothing(index_elements=["content_id"]),
-        [
-            {
-                "content_id": p.content_id,
-                "url": p.url,
-                "kind": p.signals.kind,
-                "state": "live",
-                "first_seen_at": now,
-                "last_seen_at": now,
-            }
-            for p in items.values()
-        ],
+    connection = session.connection()
+    sql = _Sql(connection)
+    now = sql.timestamp(utcnow())
+    pks: dict[str, int] = {}
+    for with_signals in (True, False):
+        group = [p for p in items.values() if (not p.signals.empty) == with_signals]
+        if not group:
+            continue
+        values = [(p.content_id, p.url, p.signals.kind, now, now) for p in group]
+        result = connection.exec_driver_sql(
+            sql.upsert_contents(len(values), with_signals),
+            tuple(v for row in values for v in row),
+        )
+        pks.update((content_id, pk) for content_id, pk in result)
+    _replace_signals(
+        connection, sql, {pks[c]: p.signals for c, p in items.items() if not p.signals.empty}
     )
-    pks: dict[str, int] = dict(
-        session.execute(
-            select(Content.content_id, Content.id).where(Content.content_id.in_(list(items)))
-        ).all()
-    )
-    for with_url in (True, False):
-        rows = [
-            {"id": pks[p.content_id], "last_seen_at": now, "forgotten_at": None}
-            | ({"url": p.url} if with_url else {})
-            | ({"kind": p.signals.kind} if not p.signals.empty else {})
-            for p in items.values()
-            if (p.url is not None) == with_url
-        ]
-        for keys in {tuple(sorted(r)) for r in rows}:
-            group = [r for r in rows if tuple(sorted(r)) == keys]
-            session.execute(update(Content), group)
-    _replace_signals(session, {pks[c]: p.signals for c, p in items.items() if not p.signals.empty})
     matches = [
         {
             "content_pk": pks[p.content_id],
@@ -95,7 +85,7 @@ def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
             "request_id": h.request_id,
             "distance": h.distance,
             "found_by": "check",
-            "at": now,
+            "at": utcnow(),
         }
         for p in items.values()
         for h in p.hits
@@ -103,7 +93,7 @@ def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
     ]
     if matches:
         table: Table = Match.__table__  # type: ignore[assignment]
-        session.execute(
+        connection.execute(
             _insert(session, table).on_conflict_do_nothing(
                 index_elements=["content_pk", "bank_entry_id"]
             ),
@@ -111,51 +101,86 @@ def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
         )
     blocked = [pks[p.content_id] for p in items.values() if p.block]
     if blocked:
-        session.execute(
-            update(Content)
-            .where(Content.id.in_(blocked), Content.state == "live")
+        contents: Table = Content.__table__  # type: ignore[assignment]
+        connection.execute(
+            contents.update()
+            .where(contents.c.id.in_(blocked), contents.c.state == "live")
             .values(state="blocked")
         )
 
 
-def _replace_signals(session: Session, wanted: dict[int, Signals]) -> None:
+class _Sql:
+    """The plain statements of `write_batch` in one connection's dialect, with its timestamp
+    binding. Only placeholders are ever formatted into them; values are always bound."""
+
+    def __init__(self, connection: Connection) -> None:
+        dialect = connection.dialect
+        self.mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+        column = Content.__table__.c.last_seen_at
+        self._bind_time = column.type.bind_processor(dialect)
+
+    def timestamp(self, value: datetime) -> Any:
+        """`value` as the timestamp columns store it on this dialect."""
+        return self._bind_time(value) if self._bind_time is not None else value
+
+    def _marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
+
+    def upsert_contents(self, count: int, set_kind: bool) -> str:
+        """Upsert `count` (content_id, url, kind, first_seen_at, last_seen_at) rows, returning
+        (content_id, id); an existing row is seen again, keeps its URL unless given one, and
+        takes the new kind when `set_kind`."""
+        m = self.mark
+        row = f"({m}, {m}, {m}, 'live', {m}, {m})"
+        kind = ", kind = excluded.kind" if set_kind else ""
+        return (
+            "INSERT INTO contents (content_id, url, kind, state, first_seen_at, last_seen_at) "  # noqa: S608
+            f"VALUES {', '.join([row] * count)} "
+            "ON CONFLICT (content_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
+            f"forgotten_at = NULL, url = coalesce(excluded.url, contents.url){kind} "
+            "RETURNING content_id, id"
+        )
+
+    def select_signals(self, count: int) -> str:
+        """The signals of `count` contents."""
+        return (
+            "SELECT content_pk, signal_type, value, quality, t FROM content_signals "  # noqa: S608
+            f"WHERE content_pk IN ({self._marks(count)})"
+        )
+
+    def delete_signals(self, count: int) -> str:
+        """Drop the signals of `count` contents."""
+        return f"DELETE FROM content_signals WHERE content_pk IN ({self._marks(count)})"  # noqa: S608
+
+    def insert_signal(self) -> str:
+        """Add one (content_pk, signal_type, value, quality, t) row (for executemany)."""
+        return (
+            "INSERT INTO content_signals (content_pk, signal_type, value, quality, t) "  # noqa: S608
+            f"VALUES ({self._marks(5)})"
+        )
+
+
+def _replace_signals(connection: Connection, sql: _Sql, wanted: dict[int, Signals]) -> None:
     if not wanted:
         return
-    old: dict[int, list[tuple[str, str, int | None, float | None]]] = {pk: [] for pk in wanted}
-    for pk, st, value, quality, t in session.execute(
-        select(
-            ContentSignal.content_pk,
-            ContentSignal.signal_type,
-            ContentSignal.value,
-            ContentSignal.quality,
-            ContentSignal.t,
-        ).where(ContentSignal.content_pk.in_(list(wanted)))
+    old: dict[int, list[SignalValue]] = {pk: [] for pk in wanted}
+    for pk, st, value, quality, t in connection.exec_driver_sql(
+        sql.select_signals(len(wanted)), tuple(wanted)
     ):
         old[pk].append((st, value, quality, t))
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[int, str, str, int | None, float | None]] = []
     changed: list[int] = []
-    for pk, signals in wanted.items():
-        rows = signal_rows(pk, signals)
-        if sorted(map(signal_key, rows), key=repr) == sorted(old[pk], key=repr):
-            continue
+    for pk, wanted_signals in wanted.items():
+        values = signal_values(wanted_signals)
         if old[pk]:
+            if same_signals(values, old[pk]):
+                continue
             changed.append(pk)
-        new_rows += [
-            {
-                "content_pk": pk,
-                "signal_type": r.signal_type,
-                "value": r.value,
-                "quality": r.quality,
-                "t": r.t,
-            }
-            for r in rows
-        ]
+        new_rows += [(pk, st, v, q, t) for st, v, q, t in values]
     if changed:
-        session.execute(
-            ContentSignal.__table__.delete().where(ContentSignal.content_pk.in_(changed))  # type: ignore[attr-defined]
-        )
+        connection.exec_driver_sql(sql.delete_signals(len(changed)), tuple(changed))
     if new_rows:
-        session.execute(ContentSignal.__table__.insert(), new_rows)  # type: ignore[attr-defined]
+        connection.exec_driver_sql(sql.insert_signal(), new_rows)
 
 
 class RegistryWriter:
@@ -171,6 +196,15 @@ class RegistryWriter:
 
     def write(self, pending: PendingWrite, timeout_s: float = 30.0) -> None:
         """Queue `pending` and wait until it is committed (re-raises its error)."""
+        try:
+            self.submit(pending).result(timeout_s)
+        except TimeoutError:
+            raise TimeoutError("the registry write did not commit in time") from None
+
+    def submit(self, pending: PendingWrite) -> Future[None]:
+        """Queue `pending`; the future completes once it is committed (or failed).
+
+        Async callers await it with `asyncio.wrap_future` instead of holding a thread."""
         with self._cond:
             self._queue.append(pending)
             if self._thread is None or not self._thread.is_alive():
@@ -179,10 +213,7 @@ class RegistryWriter:
                 )
                 self._thread.start()
             self._cond.notify()
-        if not pending.done.wait(timeout_s):
-            raise TimeoutError("the registry write did not commit in time")
-        if pending.error is not None:
-            raise pending.error
+        return pending.done
 
     def _run(self) -> None:
         while True:
@@ -198,6 +229,7 @@ class RegistryWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[PendingWrite]) -> None:
+        errors: dict[int, BaseException] = {}
         try:
             with self._sessions.begin() as session:
                 write_batch(session, batch)
@@ -213,8 +245,12 @@ class RegistryWriter:
                         if pending.block and content.state == "live":
                             content.state = "blocked"
                 except Exception as item_exc:
-                    pending.error = item_exc
+                    errors[id(pending)] = item_exc
         self.batches += 1
         self.items += len(batch)
         for pending in batch:
-            pending.done.set()
+            error = errors.get(id(pending))
+            if error is None:
+                pending.done.set_result(None)
+            else:
+                pending.done.set_exception(error)

@@ -40,10 +40,15 @@ class PlatformRuntime:
         self._users = 0
         self._lock = threading.Lock()
 
+    def fresh(self, max_age_s: float | None = None) -> bool:
+        """Whether the matcher is loaded and was synced within `max_age_s` (default: two
+        poll intervals, so a healthy poller keeps it fresh)."""
+        limit = self.settings.matcher_poll_s * 2 if max_age_s is None else max_age_s
+        return self.matcher.loaded and time.monotonic() - self.matcher.synced_at < limit
+
     def refresh(self, *, max_age_s: float | None = None) -> None:
         """Sync the matcher (and the registry index once loaded) if older than `max_age_s`."""
-        limit = self.settings.matcher_poll_s * 2 if max_age_s is None else max_age_s
-        if self.matcher.loaded and time.monotonic() - self.matcher.synced_at < limit:
+        if self.fresh(max_age_s):
             return
         with self._sessions() as session:
             self.matcher.try_sync(session)
