@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -62,6 +66,12 @@ def serve(
             "--no-worker", help="Do not run background jobs here (run `rescind worker` instead)."
         ),
     ] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="Server processes sharing the port (sets RESCIND_WEB_PROCESSES)."
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database, then serve the web app and API (and, by default, the worker)."""
     import uvicorn
@@ -74,12 +84,59 @@ def serve(
         overrides["host"] = host
     if port:
         overrides["port"] = port
+    if processes:
+        overrides["web_processes"] = processes
     settings = load_settings(db, **overrides)
     upgrade_database(settings)
     run_worker = settings.embedded_worker and not no_worker
-    app_ = create_app(settings, run_worker=run_worker)
     # No access log: request paths carry case numbers, and logging every check costs throughput.
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "access_log": False,
+    }
+    if settings.web_processes == 1:
+        uvicorn.run(create_app(settings, run_worker=run_worker), **options)
+        return
+    # Several processes: each builds its app from the environment, so hand them this command's
+    # options there. The job worker runs once, here in the supervising process.
+    os.environ.update(
+        {
+            "RESCIND_HOST": settings.host,
+            "RESCIND_PORT": str(settings.port),
+            "RESCIND_DATABASE_URL": settings.sqlalchemy_url,
+        }
+    )
+    with _embedded_worker(settings, run_worker):
+        uvicorn.run(
+            "rescind.web.app:create_app",
+            factory=True,
+            workers=settings.web_processes,
+            **options,
+        )
+
+
+@contextmanager
+def _embedded_worker(settings: Settings, enabled: bool) -> Iterator[None]:
+    """Run the job worker in a thread of this process while the block runs."""
+    if not enabled:
+        yield
+        return
+    from rescind.jobs import Worker
+    from rescind.jobs.registry import build_registry
+    from rescind.store import Database
+
+    database = Database(settings)
+    worker = Worker(settings, database, build_registry())
+    thread = threading.Thread(target=worker.run_forever, name="rescind-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+        database.dispose()
 
 
 @apikey_app.command("create")

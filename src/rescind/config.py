@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     pdq_threshold: int = Field(31, description="Default PDQ match distance (bits of 256).")
     pdq_min_quality: int = Field(50, description="PDQ hashes below this quality never block alone.")
     embedded_worker: bool = Field(True, description="`rescind serve` also runs the job worker.")
+    web_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes `rescind serve` runs on its port (about one per core); "
+        "each holds its own copy of the indexes.",
+    )
     video_query_match_fraction: float = Field(
         0.7,
         ge=0.0,
