@@ -221,7 +221,10 @@ class Matcher:
 
         radius = self._radius()
         if radius >= 0 and signals.pdq and len(self.images):
-            results = self.images.search([h.hash for h in signals.pdq], radius)
+            if len(signals.pdq) == 1:  # most checks: the index's low-latency path
+                results = [self.images.search_one(signals.pdq[0].hash, radius)]
+            else:
+                results = self.images.search([h.hash for h in signals.pdq], radius)
             for query, found in zip(signals.pdq, results, strict=True):
                 for entry_id, distance in found:
                     keep(self._hit(entry_id, distance, query.quality))

@@ -6,15 +6,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from rescind import __version__
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import health
 from rescind.web.api.auth import KeyCache
+from rescind.web.api.fastcheck import FastCheck
 from rescind.web.api.platform import include_platform_api, start_platform
 from rescind.web.problems import install_problem_handlers
 from rescind.web.ui import install_ui
+
+
+class RescindApp(FastAPI):
+    """The FastAPI app, with `/v1/check`'s hot path in front of its middleware stack."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return FastCheck(
+            super().build_middleware_stack(),
+            hsts=settings.public_base_url.startswith("https://"),
+        )
 
 
 def create_app(
@@ -37,7 +50,7 @@ def create_app(
         if database is None:
             db.dispose()
 
-    app = FastAPI(
+    app = RescindApp(
         title="Rescind",
         version=__version__,
         summary="Take down non-consensual intimate imagery and keep it down.",

@@ -81,12 +81,19 @@ class PlatformMetrics:
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.fast_checks = Counter(
+            "rescind_checks_fast_path",
+            "Checks answered by the hot path (JSON hashes, key verified recently).",
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(runtime, db))
 
-    def observe_check(self, verdict: str, seconds: float) -> None:
+    def observe_check(self, verdict: str, seconds: float, *, fast: bool = False) -> None:
         """Count one answered check."""
         self.checks.labels(verdict).inc()
         self.check_seconds.observe(seconds)
+        if fast:
+            self.fast_checks.inc()
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -34,6 +34,21 @@ def secure_cookies(settings: Settings) -> bool:
     return settings.public_base_url.startswith("https://")
 
 
+def api_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers `SecurityHeaders` adds to a response that is not an HTML page."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"content-security-policy", CSP.encode()),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
 class SecurityHeaders:
     """ASGI middleware adding CSP and friends, and `no-store` on every HTML page."""
 
@@ -52,16 +67,10 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                    h
+                    for h in api_headers(hsts=self.hsts)
+                    if h[0] != b"content-security-policy" or path not in _DOCS_PATHS
                 ]
-                if path not in _DOCS_PATHS:
-                    extra.append((b"content-security-policy", CSP.encode()))
-                if self.hsts:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
                 content_type = dict(headers).get(b"content-type", b"")
                 if content_type.startswith(b"text/html") and b"cache-control" not in names:
                     # Pages can show case numbers, secrets and contact details.

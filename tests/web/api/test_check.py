@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from rescind.store import Database
-from rescind.store.models import Content, ContentSignal
+from rescind.store.models import Content, ContentSignal, Match
 from tests.platform.helpers import flip, random_pdq
 from tests.web.api.platform_fixtures import Api
 
@@ -154,3 +154,72 @@ def test_unknown_bank_is_404(api: Api) -> None:
     assert response.status_code == 404
     assert response.json()["title"] == "Unknown bank"
     assert api.client.patch("/v1/banks/nope", json={}, headers=api.review).status_code == 404
+
+
+def _fast_checks(api: Api) -> float:
+    metrics = api.client.get("/metrics").text
+    line = next(x for x in metrics.splitlines() if x.startswith("rescind_checks_fast_path_total"))
+    return float(line.split()[1])
+
+
+def test_hot_path_answers_exactly_like_the_route(api: Api, database: Database) -> None:
+    _bank(api, pdq=[BANKED])
+    body = {"content_id": "hot", "url": "https://p.example/é", "pdq": [flip(BANKED, 8, RNG)]}
+    # A key is verified against the database once (the route), then served from the cache
+    # by the hot path: both answers must be the same, headers included.
+    first = api.client.post("/v1/check", json=body, headers=api.check)
+    assert _fast_checks(api) == 0
+    second = api.client.post("/v1/check", json=body, headers=api.check)
+    assert _fast_checks(api) == 1
+    assert (first.status_code, first.json()) == (second.status_code, second.json())
+    assert first.json() == {"content_id": "hot", "verdict": "block", "matches": [{"bank": "ncii"}]}
+    assert {k: v for k, v in first.headers.items() if k != "date"} == {
+        k: v for k, v in second.headers.items() if k != "date"
+    }
+    assert second.headers["content-security-policy"].startswith("default-src 'none'")
+    # ... and the hot path's check is in the registry, with its match.
+    other = {**body, "content_id": "hot2", "url": None}
+    assert api.client.post("/v1/check", json=other, headers=api.check).json()["verdict"] == "block"
+    assert _fast_checks(api) == 2
+    with database.session() as session:
+        content = session.scalars(select(Content).where(Content.content_id == "hot2")).one()
+        assert content.state == "blocked"
+        signals = session.scalars(
+            select(ContentSignal.value).where(ContentSignal.content_pk == content.id)
+        ).all()
+        assert signals == [body["pdq"][0]]  # type: ignore[index]
+        assert session.scalar(select(func.count(Match.id)).where(Match.content_pk == content.id))
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"content_id": "x", "pdq": ["zz"]}', 422),
+        (b'{"content_id": "", "md5": "' + b"a" * 32 + b'"}', 422),
+        (b'{"content_id": "x"}', 422),
+        (b"{nope", 422),
+        (b'{"content_id": "x", "md5": "' + b"a" * 32 + b'", "url": "' + b"u" * 3000 + b'"}', 422),
+    ],
+)
+def test_hot_path_leaves_bad_input_to_the_route(
+    api: Api, database: Database, body: bytes, status: int
+) -> None:
+    warm = {"content_id": "w", "md5": "b" * 32}
+    assert api.client.post("/v1/check", json=warm, headers=api.check).status_code == 200
+    response = api.client.post(
+        "/v1/check", content=body, headers={**api.check, "content-type": "application/json"}
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert _fast_checks(api) == 0
+    with database.session() as session:
+        assert session.scalars(select(Content.content_id)).all() == ["w"]
+
+
+def test_hot_path_keeps_scopes_and_keys(api: Api) -> None:
+    body = {"content_id": "s", "md5": "c" * 32}
+    for _ in range(2):  # the second time, both keys are in the verified-key cache
+        assert api.client.post("/v1/check", json=body, headers=api.content).status_code == 403
+        wrong = {"Authorization": "Bearer rsk_nope_nope"}
+        assert api.client.post("/v1/check", json=body, headers=wrong).status_code == 401
+    assert _fast_checks(api) == 0

@@ -29,18 +29,22 @@ from rescind.platform.runtime import PlatformRuntime
 from rescind.web.api.auth import KeyCache
 from rescind.web.api.common import JSON_BODY_LIMIT, signals_of
 from rescind.web.api.schemas import CheckIn
+from rescind.web.security import api_headers
 
 PATH = "/v1/check"
 _WRITE_TIMEOUT_S = 30.0
-_HEADERS = [(b"content-type", b"application/json")]
 
 
 class FastCheck:
-    """ASGI middleware answering the common `/v1/check` request itself."""
+    """ASGI middleware answering the common `/v1/check` request itself.
 
-    def __init__(self, app: ASGIApp, *, body_limit: int = JSON_BODY_LIMIT) -> None:
+    It wraps the app's whole middleware stack (see `RescindApp`), so its answers carry the
+    security headers themselves (`api_headers`)."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool, body_limit: int = JSON_BODY_LIMIT) -> None:
         self.app = app
         self.body_limit = body_limit
+        self.headers = [(b"content-type", b"application/json"), *api_headers(hsts=hsts)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -57,10 +61,10 @@ class FastCheck:
             await self.app(scope, _replay(body, more, receive), send)
             return
         status, payload, verdict = answer
-        headers = [*_HEADERS, (b"content-length", str(len(payload)).encode())]
+        headers = [*self.headers, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
-        scope["app"].state.metrics.observe_check(verdict, time.perf_counter() - started)
+        scope["app"].state.metrics.observe_check(verdict, time.perf_counter() - started, fast=True)
 
     async def _answer(self, scope: Scope, key: str, body: bytes) -> tuple[int, bytes, str] | None:
         state = scope["app"].state
@@ -82,9 +86,12 @@ class FastCheck:
         result, pending = prepare_check(
             runtime.matcher, parsed.content_id, url=url, signals=signals
         )
-        await asyncio.wait_for(
-            asyncio.wrap_future(runtime.writer.submit(pending)), _WRITE_TIMEOUT_S
-        )
+        try:
+            await asyncio.wait_for(
+                asyncio.wrap_future(runtime.writer.submit(pending)), _WRITE_TIMEOUT_S
+            )
+        except Exception:
+            return None
         out: dict[str, Any] = {
             "content_id": result.content_id,
             "verdict": result.verdict,

@@ -15,7 +15,6 @@ from rescind.platform.runtime import runtime_for
 from rescind.store import Database
 from rescind.web import metrics
 from rescind.web.api import actions, banks, check, content
-from rescind.web.api.fastcheck import FastCheck
 
 log = logging.getLogger("rescind.web")
 
@@ -28,8 +27,6 @@ def include_platform_api(app: FastAPI, settings: Settings, db: Database) -> None
     for module in (check, content, actions, banks):
         app.include_router(module.router)
     app.include_router(metrics.router)
-    # Added before the UI's middleware, so the security headers wrap its answers too.
-    app.add_middleware(FastCheck)
 
 
 def start_platform(
