@@ -5,7 +5,10 @@ transforms, and per hashing strategy two figures: recall of copies against their
 false matches between distinct pictures (every pair of distinct photos and their copies, plus
 generated distractors). Plain PDQ (original orientation, threshold 31) is the anchor row.
 
-    .venv/bin/python bench/robustness.py [--distractors N] [--photos N]
+    .venv/bin/python bench/robustness.py [--distractors N] [--photos N] [--seed N]
+
+``--seed`` shifts the per-photo jitter of the transforms and the distractors: a held-out run
+for parameters chosen on the default one.
 
 Single process; writes only to a temporary directory (the ``perception`` wheel, results.json).
 """
@@ -29,12 +32,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from rescind.media.robust import (
     DEFAULT_THRESHOLD,
     MIN_QUALITY,
+    WEAK,
+    WEAK_VIEW_THRESHOLD,
     Signal,
     bank_signals,
     hamming_matrix,
     match,
+    pair_limits,
     query_signals,
     signals_array,
+    view_kinds,
 )
 from robustness_media import (
     TRANSFORMS,
@@ -48,11 +55,15 @@ Keep = Callable[[str], bool]
 
 @dataclass(frozen=True)
 class Strategy:
-    """Which stored and which query signals a strategy uses (by variant name)."""
+    """Which stored and which query signals a strategy uses (by variant name).
+
+    Weak extra views (quality < 50, see ``rescind.media.robust``) only with ``weak_views``.
+    """
 
     name: str
     bank: Keep
     query: Keep
+    weak_views: bool = False
 
 
 def _base(variant: str) -> str:
@@ -67,7 +78,13 @@ STRATEGIES = (
         lambda v: v in ("full", "trimmed", "trimmed_jpeg"),
         lambda v: _base(v) in ("full", "trimmed", "trimmed_jpeg"),
     ),
-    Strategy("+ bank crops/tilts (robust)", lambda v: True, lambda v: True),
+    Strategy(
+        "+ bank crops/tilts",
+        lambda v: True,
+        lambda v: _base(v) in ("full", "trimmed", "trimmed_jpeg"),
+    ),
+    Strategy("+ query centre crops", lambda v: True, lambda v: True),
+    Strategy("+ weak views (review only)", lambda v: True, lambda v: True, weak_views=True),
 )
 
 
@@ -78,6 +95,7 @@ class Corpus:
     hashes: NDArray[np.uint8]
     owner: NDArray[np.int64]  # entry or query index of each signal
     strong: NDArray[np.bool_]
+    kinds: NDArray[np.uint8]  # view_kinds(): weak, turned, cut
     variants: list[str]
     signals: list[list[Signal]]
 
@@ -89,19 +107,22 @@ class Corpus:
             hashes=signals_array(flat),
             owner=owner,
             strong=np.array([s.quality >= MIN_QUALITY for s in flat]),
+            kinds=view_kinds(flat),
             variants=[s.variant for s in flat],
             signals=per_item,
         )
 
-    def select(self, keep: Keep) -> NDArray[np.int64]:
-        return np.flatnonzero([keep(v) for v in self.variants])
+    def select(self, keep: Keep, weak_views: bool) -> NDArray[np.int64]:
+        kept = np.array([keep(v) for v in self.variants], bool)
+        return np.flatnonzero(kept & (weak_views | ((self.kinds & WEAK) == 0)))
 
 
 def best_distances(
     queries: Corpus, bank: Corpus, strategy: Strategy
 ) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """Per (query, entry): best distance over the strategy's signal pairs, and over strong pairs."""
-    qi, bi = queries.select(strategy.query), bank.select(strategy.bank)
+    qi = queries.select(strategy.query, strategy.weak_views)
+    bi = bank.select(strategy.bank, strategy.weak_views)
     q_owner, b_owner = queries.owner[qi], bank.owner[bi]
     q_starts = np.flatnonzero(np.r_[True, q_owner[1:] != q_owner[:-1]])
     b_starts = np.flatnonzero(np.r_[True, b_owner[1:] != b_owner[:-1]])
@@ -110,13 +131,14 @@ def best_distances(
         raise RuntimeError("every query and entry needs at least one signal per strategy")
     best = np.empty((n_q, n_b), np.int32)
     best_strong = np.empty((n_q, n_b), np.int32)
-    b_hashes, b_strong = bank.hashes[bi], bank.strong[bi]
+    b_hashes, b_strong, b_kinds = bank.hashes[bi], bank.strong[bi], bank.kinds[bi]
     chunk = 256  # queries per block: bounds memory at a few tens of MB
     for first in range(0, n_q, chunk):
         lo = q_starts[first]
         hi = q_starts[first + chunk] if first + chunk < n_q else len(qi)
         rows = qi[lo:hi]
         dist = hamming_matrix(queries.hashes[rows], b_hashes)
+        dist = np.where(dist <= pair_limits(queries.kinds[rows], b_kinds), dist, 999)
         strong = np.where(queries.strong[rows, None] & b_strong[None, :], dist, 999)
         starts = q_starts[first : first + chunk] - lo
         for out, d in ((best, dist), (best_strong, strong)):
@@ -130,6 +152,7 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=300)
     parser.add_argument("--photos", type=int, default=0, help="use only the first N photos")
     parser.add_argument("--only", default="", help="transforms whose name contains this")
+    parser.add_argument("--seed", type=int, default=0, help="shift jitter and distractors")
     args = parser.parse_args()
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="rescind-robustness-"))
@@ -138,27 +161,27 @@ def main() -> None:
     photos.update(perception)
     names = sorted(photos)[: args.photos or None]
     images = [photos[n] for n in names]
-    extra = distractors(images, args.distractors)
+    extra = distractors(images, args.distractors, seed=7 + args.seed)
     transforms = {k: v for k, v in TRANSFORMS.items() if args.only in k}
     print(
         f"photos: {len(names)} ({sum(n.startswith('skimage') for n in names)} skimage, "
         f"{sum(n.startswith('perception') for n in names)} perception: {note})"
     )
-    print(f"distractors: {len(extra)} generated; transforms: {len(transforms)}")
+    print(f"distractors: {len(extra)} generated; transforms: {len(transforms)}; seed {args.seed}")
 
     # Bank: every photo and every distractor. Queries: every copy, photo and distractor.
     t0 = time.perf_counter()
-    bank_items = [bank_signals(im) for im in images + extra]
+    bank_items = [bank_signals(im, weak_views=True) for im in images + extra]
     t_bank = (time.perf_counter() - t0) / len(bank_items)
     copies: list[tuple[int, str]] = []  # (source photo, transform)
     query_items: list[list[Signal]] = []
     t0 = time.perf_counter()
     for i, im in enumerate(images):
         for tname, transform in transforms.items():
-            query_items.append(query_signals(transform(im, i)))
+            query_items.append(query_signals(transform(im, i + args.seed), weak_views=True))
             copies.append((i, tname))
     for im in images + extra:
-        query_items.append(query_signals(im))
+        query_items.append(query_signals(im, weak_views=True))
     t_query = (time.perf_counter() - t0) / len(query_items)
     bank, queries = Corpus.build(bank_items), Corpus.build(query_items)
 
@@ -169,8 +192,9 @@ def main() -> None:
     threshold = DEFAULT_THRESHOLD
     results: dict[str, dict[str, object]] = {}
     print(
-        f"\nthreshold {threshold}, blockable = a matching pair with both qualities >= "
-        f"{MIN_QUALITY}; {n_copy} copies, {int((~same).sum())} distinct (query, entry) pairs"
+        f"\nthreshold {threshold} ({WEAK_VIEW_THRESHOLD} for weak extra views), blockable = a "
+        f"matching pair with both qualities >= {MIN_QUALITY}; {n_copy} copies, "
+        f"{int((~same).sum())} distinct (query, entry) pairs"
     )
     header = (
         f"{'strategy':30} {'bank/entry':>10} {'query/check':>11} {'recall':>7} "
@@ -184,8 +208,8 @@ def main() -> None:
         found_strong = best_strong[np.arange(n_copy), source[:n_copy]] <= threshold
         false_any = int(((best <= threshold) & ~same).sum())
         false_block = int(((best_strong <= threshold) & ~same).sum())
-        n_bank = len(bank.select(strategy.bank)) / len(bank_items)
-        n_query = len(queries.select(strategy.query)) / len(query_items)
+        n_bank = len(bank.select(strategy.bank, strategy.weak_views)) / len(bank_items)
+        n_query = len(queries.select(strategy.query, strategy.weak_views)) / len(query_items)
         print(
             f"{strategy.name:30} {n_bank:10.1f} {n_query:11.1f} {found.mean():7.3f} "
             f"{found_strong.mean():9.3f} {false_any:6d} {false_block:9d}"
@@ -208,14 +232,21 @@ def main() -> None:
     strategy, best, found, found_strong = chosen
     check_against_library(queries, bank, best, threshold)
     anchor = results[STRATEGIES[0].name]["per_transform"]
-    assert isinstance(anchor, dict)
-    print(f"\nper transform, {strategy.name} vs anchor (recall; blockable; median best distance)")
-    print(f"{'transform':24} {'anchor':>7} {'robust':>7} {'blockable':>9} {'median d':>8}")
+    strong_only = results[STRATEGIES[-2].name]["per_transform"]
+    assert isinstance(anchor, dict) and isinstance(strong_only, dict)
+    print(
+        f"\nper transform: recall of the anchor, of {STRATEGIES[-2].name!r} (strong views), "
+        f"of {strategy.name!r}; blockable and median best distance of the last"
+    )
+    print(
+        f"{'transform':24} {'anchor':>7} {'strong':>7} {'+weak':>7} {'blockable':>9} "
+        f"{'median d':>8}"
+    )
     for tname in transforms:
         rows = [k for k, (_, tn) in enumerate(copies) if tn == tname]
         d = best[rows, source[rows]]
         print(
-            f"{tname:24} {anchor[tname]:7.2f} {found[rows].mean():7.2f} "
+            f"{tname:24} {anchor[tname]:7.2f} {strong_only[tname]:7.2f} {found[rows].mean():7.2f} "
             f"{found_strong[rows].mean():9.2f} {int(np.median(d)):8d}"
         )
     kinds = ("gradient", "noise", "shapes", "mosaic")  # the order distractors() cycles through

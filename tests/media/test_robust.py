@@ -16,6 +16,9 @@ from skimage import data as skdata
 from rescind.media.robust import (
     DEFAULT_THRESHOLD,
     ORIENTATIONS,
+    QUERY_CROPS,
+    WEAK,
+    WEAK_VIEW_THRESHOLD,
     RobustInputError,
     Signal,
     bank_signals,
@@ -23,6 +26,7 @@ from rescind.media.robust import (
     match,
     query_signals,
     signals_array,
+    view_kinds,
 )
 from rescind.media.robust_geometry import trim_box
 
@@ -142,6 +146,77 @@ def test_low_quality_hashes_never_block_alone() -> None:
     assert result is not None
     assert result.distance == 0
     assert not result.blockable
+
+
+@pytest.mark.parametrize("fill", [0, 128, 255])
+def test_flat_pictures_are_hashed_not_refused(fill: int) -> None:
+    flat = np.full((120, 90, 3), fill, np.uint8)  # all border, nothing left after a trim
+    for compute in (bank_signals, query_signals):
+        signals = compute(flat)
+        assert signals[0].variant == "full"
+        assert signals[0].quality < 50
+    assert trim_box(flat) is None
+
+
+def test_a_tilted_flat_picture_does_not_match_another_flat_picture() -> None:
+    # Black corners give any tilted flat picture a strong hash: a bank entry of a flat picture
+    # must not hold tilt views, or every flat upload tilted the same way would block on it.
+    banked = dark_flat(1).point(lambda v: v + 120)
+    other = dark_flat(2).point(lambda v: v + 200)
+    bank = bank_signals(banked, weak_views=True)
+    assert bank[0].quality < 50
+    assert not [s for s in bank if s.variant.startswith("tilt")]
+    for degrees in (-5, -4, -3, 3, 4, 5):
+        tilted = other.rotate(degrees, resample=Image.Resampling.BICUBIC)
+        assert match(query_signals(tilted, weak_views=True), bank) is None
+
+
+def test_weak_views_find_copies_of_a_weak_picture_for_review_only() -> None:
+    image = dark_flat(4)
+    bank = bank_signals(image, weak_views=True)
+    assert len(bank) > 1 and (view_kinds(bank)[1:] & WEAK).all()
+    for copy in (ImageOps.mirror(image), image.transpose(Image.Transpose.ROTATE_90)):
+        assert match(query_signals(copy), bank_signals(image)) is None, "needs the weak views"
+        result = match(query_signals(copy, weak_views=True), bank)
+        assert result is not None
+        assert result.distance <= WEAK_VIEW_THRESHOLD
+        assert not result.blockable
+
+
+def test_weak_extra_views_match_only_within_the_weak_threshold() -> None:
+    bits = np.zeros(32, np.uint8)
+    near = bits.copy()
+    near[: (WEAK_VIEW_THRESHOLD + 8) // 8] = 0xFF  # WEAK_VIEW_THRESHOLD + 8 bits away
+    a, b = bytes(bits), bytes(near)
+    assert match([Signal(a, 90, "full")], [Signal(b, 90, "crop_c92")]) is not None
+    assert match([Signal(a, 30, "full")], [Signal(b, 30, "full")]) is not None  # plain PDQ rule
+    for query, bank in (
+        (Signal(a, 30, "full/rot90"), Signal(b, 90, "full")),
+        (Signal(a, 90, "full"), Signal(b, 30, "crop_c92")),
+    ):
+        assert (view_kinds([query, bank]) & WEAK).any()
+        assert match([query], [bank]) is None
+        assert match([query], [bank], weak_threshold=DEFAULT_THRESHOLD) is not None
+
+
+def test_turned_views_are_not_compared_with_crops_and_tilts() -> None:
+    bits = bytes(32)
+    turned, cut = Signal(bits, 90, "full/rot90"), Signal(bits, 90, "crop_l6")
+    assert match([turned], [cut]) is None
+    assert match([cut], [turned]) is None
+    assert match([Signal(bits, 90, "trimmed/flip_h")], [Signal(bits, 90, "trimmed")]) is not None
+    assert match([Signal(bits, 90, "crop_c92")], [cut]) is not None
+
+
+def test_query_crops_are_cut_from_the_trimmed_picture() -> None:
+    image = photo("astronaut")
+    padded = ImageOps.expand(image, 12, (255, 255, 255))
+    names = [v.name for v in QUERY_CROPS]
+    for query in (query_signals(image), query_signals(padded)):
+        assert [s.variant for s in query if s.variant.startswith("crop_")] == names
+    assert [s.hash for s in query_signals(padded) if s.variant in names] == [
+        s.hash for s in query_signals(image) if s.variant in names
+    ]
 
 
 def test_blockable_needs_a_strong_pair_on_both_sides() -> None:

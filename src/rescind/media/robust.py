@@ -7,16 +7,22 @@ hashes, never with pixels: hash banks are sensitive (an image can be partly reco
 its hash bits), so a bank entry holds hashes only, and a few more of them.
 
 - ``bank_signals(image)``: PDQ of the image as given, of the image with flat borders trimmed,
-  and of a fixed set of crops and slight tilts of the untrimmed image (:data:`BANK_VARIANTS`).
+  and of a fixed set of crops and slight tilts of the untrimmed image (:data:`BANK_VARIANTS`;
+  tilts only for a picture whose own hash is strong). At most 43 hashes.
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
-  and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed):
-  8 to 24 hashes.
+  and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
+  three centre crops of the trimmed picture (:data:`QUERY_CROPS`): 11 to 27 hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
+- Weak extra views (quality < 50) are left out unless asked for (``weak_views=True``); kept,
+  they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never block: that finds copies
+  of low-quality pictures for review without letting flat views collide at 31 bits.
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
-Hamming index: store every bank signal under its entry id, search with every query signal.
+Hamming index: store every bank signal under its entry id, search with every query signal
+(weak extra views, where kept, at radius :data:`WEAK_VIEW_THRESHOLD`; turned views against
+the whole views only, see :func:`pair_limits`).
 """
 
 from __future__ import annotations
@@ -50,9 +56,18 @@ MIN_QUALITY = 50
 # Fixed, so every bank entry has the same shape; see docs/matching.md for why these.
 BANK_VARIANTS: tuple[Variant, ...] = (
     *(centre_crop(keep) for keep in (0.96, 0.92, 0.88, 0.84, 0.80, 0.76)),
-    *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.03, 0.06, 0.09, 0.12)),
-    *(Variant(f"tilt{deg:+d}", tilt=float(deg)) for deg in (-6, -4, -2, 2, 4, 6)),
+    *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06, 0.08, 0.10, 0.12)),
+    *(Variant(f"tilt{deg:+d}", tilt=float(deg)) for deg in (-6, -5, -4, -3, -2, 2, 3, 4, 5, 6)),
 )
+# The query's own centre crops (of the picture with borders trimmed), in its orientation as
+# uploaded: a crop of a crop meets the bank's views between their steps, and a crop drops
+# what was added at the edges (a corner watermark, a caption's first letters).
+QUERY_CROPS: tuple[Variant, ...] = tuple(centre_crop(keep) for keep in (0.96, 0.92, 0.88))
+# A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
+WEAK_VIEW_THRESHOLD = 16
+# Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view.
+WEAK, TURNED, CUT = 1, 2, 4
+_WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +119,16 @@ class MatchResult:
         return any(q == "full" and b == "full" for q, b, _ in self.pairs)
 
 
-def bank_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
+def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
     """Signals to store for a banked image: full, trimmed (if any border) and the bank views.
 
     Variants: ``full``, ``trimmed``, ``trimmed_jpeg`` (when the loose trim differs) and the
-    names in :data:`BANK_VARIANTS`.
+    names in :data:`BANK_VARIANTS`. Tilts are left out when the picture's own hash is weak:
+    their black corners would give a flat picture a strong hash that any tilted flat picture
+    matches.
 
-    Weak extra views (quality < :data:`MIN_QUALITY`) are left out; "full" is always first.
+    Weak extra views (quality < :data:`MIN_QUALITY`) are kept only with ``weak_views`` (see
+    :func:`match` for how they count); "full" is always first.
     Raises :class:`RobustInputError` (a ``ValueError``) for an unusable image.
     """
     rgb = as_rgb_array(image)
@@ -120,27 +138,40 @@ def bank_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
     # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
     work_luma = luma(work)
     for variant in BANK_VARIANTS:
+        if variant.tilt and not signals[0].strong:
+            continue
         view = render_variant(work_luma, variant)
         if view is not None:
             signals.append(_pdq(view, variant.name))
-    return _keep_strong_extras(signals)
+    return _keep_extras(signals, weak_views)
 
 
-def query_signals(image: Image.Image | NDArray[np.uint8]) -> list[Signal]:
-    """Signals to query with for an uploaded image: full and trimmed, in all 8 orientations.
+def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
+    """Signals to query with for an uploaded image: full and trimmed in all 8 orientations,
+    and a few centre crops.
 
-    Variants: ``full``, ``full/<orientation>``, ``trimmed[/<orientation>]`` and
-    ``trimmed_jpeg[/<orientation>]``, orientations named as in :data:`ORIENTATIONS`.
+    Variants: ``full``, ``full/<orientation>``, ``trimmed[/<orientation>]``,
+    ``trimmed_jpeg[/<orientation>]`` (orientations named as in :data:`ORIENTATIONS`), and
+    the :data:`QUERY_CROPS` of the tightly trimmed picture (of the full one when it has no
+    border), in the orientation uploaded, e.g. ``crop_c92``.
 
-    Weak extra views are left out; "full" (the plain PDQ of the upload) is always first.
+    Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
+    is always first.
     """
     rgb = as_rgb_array(image)
     signals = [_pdq(luma(rgb), "full")]
     work = working_copy(rgb)
-    signals += _orientations(luma(work), "full")[1:]
-    for name, view in _trimmed_views(work):
+    work_luma = luma(work)
+    signals += _orientations(work_luma, "full")[1:]
+    trimmed = _trimmed_views(work)
+    for name, view in trimmed:
         signals += _orientations(view, name)
-    return _keep_strong_extras(signals)
+    picture = trimmed[0][1] if trimmed else work_luma
+    for variant in QUERY_CROPS:
+        cropped = render_variant(picture, variant)
+        if cropped is not None:
+            signals.append(_pdq(cropped, variant.name))
+    return _keep_extras(signals, weak_views)
 
 
 def match(
@@ -148,18 +179,25 @@ def match(
     bank: Sequence[Signal],
     threshold: int = DEFAULT_THRESHOLD,
     min_quality: int = MIN_QUALITY,
+    weak_threshold: int = WEAK_VIEW_THRESHOLD,
 ) -> MatchResult | None:
-    """Compare an upload's signals with one bank entry's; None when no pair is within threshold.
+    """Compare an upload's signals with one bank entry's; None when no pair matches.
 
-    The best pair decides the distance; the match is blockable only if some pair within the
-    threshold has both qualities >= ``min_quality``.
+    A pair matches within :func:`pair_limits`: ``threshold``, or ``weak_threshold`` when
+    either side is a weak extra view (any variant but ``full`` with quality <
+    ``min_quality``); turned views are not compared with crops and tilts. The best pair
+    decides the distance; the match is blockable only if some matching pair has both
+    qualities >= ``min_quality``.
     """
     if not query or not bank:
         return None
     q = signals_array(query)
     b = signals_array(bank)
     dist = hamming_matrix(q, b)
-    hits = np.argwhere(dist <= threshold)
+    limits = pair_limits(
+        view_kinds(query, min_quality), view_kinds(bank, min_quality), threshold, weak_threshold
+    )
+    hits = np.argwhere(dist <= limits)
     if hits.size == 0:
         return None
     pairs = sorted(
@@ -177,6 +215,49 @@ def match(
         blockable=blockable,
         pairs=tuple((query[i].variant, bank[j].variant, d) for d, i, j in pairs),
     )
+
+
+def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDArray[np.uint8]:
+    """Per signal, the flags :func:`pair_limits` needs: :data:`WEAK`, :data:`TURNED`, :data:`CUT`.
+
+    ``WEAK``: an extra view (not ``full``) with quality < ``min_quality``. ``TURNED``: a view
+    in another orientation than uploaded (``.../rot90``). ``CUT``: a crop or tilt (anything
+    but ``full``, ``trimmed`` and ``trimmed_jpeg``).
+    """
+    kinds = np.zeros(len(signals), np.uint8)
+    for i, s in enumerate(signals):
+        base, turned, _ = s.variant.partition("/")
+        if s.variant != "full" and s.quality < min_quality:
+            kinds[i] |= WEAK
+        if turned:
+            kinds[i] |= TURNED
+        if base not in _WHOLE_VIEWS:
+            kinds[i] |= CUT
+    return kinds
+
+
+def pair_limits(
+    query_kinds: NDArray[np.uint8],
+    bank_kinds: NDArray[np.uint8],
+    threshold: int = DEFAULT_THRESHOLD,
+    weak_threshold: int = WEAK_VIEW_THRESHOLD,
+) -> NDArray[np.int32]:
+    """The largest distance at which each (query, bank) pair of signals matches; -1: never.
+
+    A pair with a weak extra view matches within ``weak_threshold``. A turned view is not
+    compared with a cut one: a turned view is for a turned copy of the whole picture, and
+    comparing the 7 turns with every crop and tilt doubles the pairs (and the chances of a
+    chance match) for copies that are turned *and* cut, which the views were not built for.
+    A Hamming-index caller does the same with two searches: every query signal at
+    ``threshold`` against the whole views (and weak ones at ``weak_threshold``), the
+    unturned ones against the cut views.
+    """
+    q = query_kinds[:, None]
+    b = bank_kinds[None, :]
+    weak = ((q | b) & WEAK) != 0
+    limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
+    crossed = (((q & TURNED) != 0) & ((b & CUT) != 0)) | (((q & CUT) != 0) & ((b & TURNED) != 0))
+    return np.where(crossed, -1, limits).astype(np.int32)
 
 
 def signals_array(signals: Sequence[Signal]) -> NDArray[np.uint8]:
@@ -213,13 +294,14 @@ def _trimmed_views(work: NDArray[np.uint8]) -> list[tuple[str, NDArray[np.float3
     return views
 
 
-def _keep_strong_extras(signals: list[Signal]) -> list[Signal]:
-    """Keep the plain hash whatever its quality, the extra views only when strong.
+def _keep_extras(signals: list[Signal], weak_views: bool) -> list[Signal]:
+    """Keep the plain hash whatever its quality, the extra views when strong or asked for.
 
     A weak extra view can never block, and flat views (a dark crop, a smooth gradient turned
-    90 degrees) are where unrelated pictures collide: they would only add false reviews.
+    90 degrees) are where unrelated pictures collide: by default they are left out, and when
+    kept they match only within :data:`WEAK_VIEW_THRESHOLD`.
     """
-    return [s for s in signals if s.variant == "full" or s.strong]
+    return [s for s in signals if weak_views or s.variant == "full" or s.strong]
 
 
 def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
@@ -253,16 +335,23 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
 
 __all__ = [
     "BANK_VARIANTS",
+    "CUT",
     "DEFAULT_THRESHOLD",
     "MIN_QUALITY",
     "MIN_SIDE",
     "ORIENTATIONS",
+    "QUERY_CROPS",
+    "TURNED",
+    "WEAK",
+    "WEAK_VIEW_THRESHOLD",
     "MatchResult",
     "RobustInputError",
     "Signal",
     "bank_signals",
     "hamming_matrix",
     "match",
+    "pair_limits",
     "query_signals",
     "signals_array",
+    "view_kinds",
 ]

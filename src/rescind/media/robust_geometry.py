@@ -119,8 +119,12 @@ def _trim_box_exact(rgb: NDArray[np.uint8], tolerance: int) -> tuple[int, int, i
     height, width = rgb.shape[:2]
     pixels = rgb.astype(np.int16)
     top, bottom = _border_rows(pixels, tolerance)
+    if top + bottom > MAX_TRIM * height:
+        return None  # flat from edge to edge, or nearly: nothing left to hash as a picture
     inner = pixels[top : height - bottom]
     left, right = _border_rows(inner.transpose(1, 0, 2), tolerance)
+    if left + right > MAX_TRIM * width:
+        return None
     # Side bars gone, rows can be flat where a side bar broke them (a framed screenshot).
     more_top, more_bottom = _border_rows(inner[:, left : width - right], tolerance)
     top, bottom = top + more_top, bottom + more_bottom
@@ -157,7 +161,7 @@ def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
             break
         rows = pixels[done:limit]
         distance = np.abs(rows - colour).max(axis=2)
-        share = (distance <= BAR_TOLERANCE).mean(axis=1)
+        share = (distance <= max(tolerance, BAR_TOLERANCE)).mean(axis=1)
         on_bar = share >= BAR_SHARE
         run = int(np.argmin(on_bar)) if not on_bar.all() else on_bar.size
         flat = np.flatnonzero(share[:run] >= FLAT_SHARE)
