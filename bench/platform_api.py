@@ -1,6 +1,7 @@
 """Platform benchmarks: `/v1/check` throughput and p99, sweep time, remove -> first webhook.
 
     python bench/platform_api.py check   [--bank 1000000] [--registry 1000000] [--seconds 20]
+                                         [--processes 2] [--connections 8 16 32 64]
     python bench/platform_api.py sweep   [--registry 10000000]
     python bench/platform_api.py media   [--n 40]
     python bench/platform_api.py latency [--runs 5]
@@ -13,11 +14,11 @@ real ones (the work per check does not depend on the image).
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,67 +80,121 @@ def fill_bank(db: Database, settings: Settings, n: int, rng: np.random.Generator
 
 
 def fill_registry(db: Database, n: int, rng: np.random.Generator) -> None:
-    """`n` registered items with one PDQ hash each."""
+    """`n` registered items with one PDQ hash each (inserted in hash order, so the signal
+    index grows at its end: a 10M registry fills in minutes, not hours)."""
     now = utcnow()
+    dialect = db.engine.dialect
+    bind = Content.__table__.c.first_seen_at.type.bind_processor(dialect)
+    when = bind(now) if bind is not None else now
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     for start in range(0, n, CHUNK):
         count = min(CHUNK, n - start)
-        with db.session() as session:
-            session.execute(
-                insert(Content),
+        hexes = sorted(_hexes(rng, count))
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO contents (id, content_id, url, kind, state, first_seen_at, "
+                f"last_seen_at) VALUES ({', '.join([mark] * 7)})",
                 [
-                    {
-                        "content_id": f"r{start + i}",
-                        "url": None,
-                        "kind": "image",
-                        "state": "live",
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                    }
+                    (start + i + 1, f"r{start + i:09d}", None, "image", "live", when, when)
                     for i in range(count)
                 ],
             )
-            first_pk = start + 1  # a fresh database numbers rows from 1
-            session.execute(
-                insert(ContentSignal),
-                [
-                    {"content_pk": first_pk + i, "signal_type": "pdq", "value": h, "quality": 90}
-                    for i, h in enumerate(_hexes(rng, count))
-                ],
+            connection.exec_driver_sql(
+                "INSERT INTO content_signals (content_pk, signal_type, value, quality) "
+                f"VALUES ({', '.join([mark] * 4)})",
+                [(start + i + 1, "pdq", h, 90) for i, h in enumerate(hexes)],
+            )
+    if db.engine.dialect.name == "postgresql":  # ids were given: move the sequence past them
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('contents', 'id'), "
+                "(SELECT max(id) FROM contents))"
             )
 
 
-def _load(args: tuple[str, str, float, int, int]) -> list[float]:
-    """One load process: `threads` closed-loop clients for `seconds`; returns latencies."""
-    import threading
+_WRK_SCRIPT = """
+local counter = 0
+local prefix
+local key = "%s"
+init = function(args)
+  math.randomseed(os.time() * 1000 + tonumber(tostring({}):sub(8), 16) %% 1000000)
+  prefix = string.format("w%%08x", math.random(0, 0x7fffffff))
+end
+request = function()
+  counter = counter + 1
+  local h = {}
+  for i = 1, 16 do h[i] = string.format("%%04x", math.random(0, 0xffff)) end
+  local id = prefix .. "-" .. counter
+  local body = '{"content_id":"' .. id .. '","pdq":["' .. table.concat(h) .. '"]}'
+  return wrk.format("POST", "/v1/check",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
+end
+"""
 
-    base, key, seconds, threads, seed = args
-    latencies: list[float] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
 
-    def client(n: int) -> None:
-        rng = random.Random(seed * 1000 + n)
-        mine: list[float] = []
-        with httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
-        ) as http:
-            i = 0
-            while time.monotonic() < stop_at:
-                body = {"content_id": f"L{seed}-{n}-{i}", "pdq": [f"{rng.getrandbits(256):064x}"]}
-                t = time.perf_counter()
-                response = http.post("/v1/check", json=body)
-                mine.append(time.perf_counter() - t)
-                assert response.status_code == 200, response.text
-                i += 1
-        with lock:
-            latencies.extend(mine)
+def _server_cpu(pids: list[int]) -> float:
+    """CPU seconds used so far by these processes (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
-    pool = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return latencies
+
+def _family(pid: int) -> list[int]:
+    """`pid` and its children (the server's processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(x) for x in children.read_text().split()] if children.exists() else []
+    return [pid, *kids]
+
+
+def _wrk(base: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds:.0f}s",
+            "--latency",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, float] = {}
+    units = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            result["rate"] = float(parts[1])
+        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
+            number = parts[1].rstrip("usm")
+            unit = parts[1][len(number) :]
+            result[parts[0]] = float(number) * units[unit]
+        elif "requests in" in line:
+            result["n"] = float(parts[0])
+        elif line.strip().startswith("Non-2xx"):
+            raise RuntimeError(f"errors under load: {line.strip()}")
+    return result
+
+
+def _loaded(metrics: str, bank: int, registry: int) -> bool:
+    """Whether a process's /metrics shows every bank entry and registry hash indexed."""
+    values = dict(
+        line.split()[:2]
+        for line in metrics.splitlines()
+        if line.startswith(("rescind_bank_entries ", "rescind_registry_index_hashes "))
+    )
+    return (
+        float(values.get("rescind_bank_entries", 0)) >= bank
+        and float(values.get("rescind_registry_index_hashes", 0)) >= registry
+    )
 
 
 def bench_check(opts: argparse.Namespace) -> None:
@@ -155,36 +210,50 @@ def bench_check(opts: argparse.Namespace) -> None:
         f"filled bank {opts.bank:,} + registry {opts.registry:,} in {time.perf_counter() - t:.0f} s"
     )
     env = rescind_env(settings.sqlalchemy_url, tmp)
-    proc, base = serve(env, tmp / "server.log", "--no-worker")
+    proc, base = serve(env, tmp / "server.log", "--no-worker", "--processes", str(opts.processes))
+    rows = []
     try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:  # wait for the matcher to hold every entry
-            metrics = httpx.get(f"{base}/metrics").text
-            line = next(x for x in metrics.splitlines() if x.startswith("rescind_bank_entries "))
-            if float(line.split()[1]) >= opts.bank:
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:  # wait until every process holds every entry
+            ready = 0
+            for _ in range(4 * opts.processes):  # connections land on any process
+                ready += _loaded(httpx.get(f"{base}/metrics").text, opts.bank, opts.registry)
+            if ready == 4 * opts.processes:
                 break
-            time.sleep(1)
-        _load((base, key, 2.0, 4, 99))  # warm up
-        jobs = [(base, key, opts.seconds, opts.threads, p) for p in range(opts.procs)]
-        t = time.perf_counter()
-        with mp.get_context("spawn").Pool(opts.procs) as pool:
-            latencies = sorted(x for part in pool.map(_load, jobs) for x in part)
-        elapsed = time.perf_counter() - t
+            time.sleep(2)
+        if shutil.which("wrk") is None:
+            sys.exit("bench check needs wrk (apt-get install wrk)")
+        script = tmp / "check.lua"
+        script.write_text(_WRK_SCRIPT % key)
+        pids = _family(proc.pid)
+        _wrk(base, script, 16, 3)  # warm up: every process verifies the key once
+        for connections in opts.connections:
+            cpu = _server_cpu(pids)
+            result = _wrk(base, script, connections, opts.seconds)
+            cpu_ms = (_server_cpu(pids) - cpu) / result["n"] * 1000
+            rows.append((connections, result, cpu_ms, os.getloadavg()[0]))
     finally:
         stop(proc)
         db.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
-    rate = len(latencies) / elapsed
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[int(len(latencies) * 0.99)] * 1000
-    print("| bank entries | registry | clients | checks/s | p50 ms | p99 ms |")
-    print("|---|---|---|---|---|---|")
     print(
-        f"| {opts.bank:,} | {opts.registry:,} | {opts.procs}x{opts.threads} | {rate:,.0f} "
-        f"| {p50:.1f} | {p99:.1f} |"
+        f"server: {opts.processes} process(es), {settings.sqlalchemy_url.split(':')[0]}; load: wrk"
     )
     print(
-        f"ratio vs target: throughput {rate / 3000:.2f}x of 3,000/s; p99 {p99 / 20:.2f}x of 20 ms"
+        "| bank entries | registry | connections | checks/s | p50 ms | p99 ms "
+        "| server CPU ms/check | load avg |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for connections, result, cpu_ms, load in rows:
+        print(
+            f"| {opts.bank:,} | {opts.registry:,} | {connections} | {result['rate']:,.0f} "
+            f"| {result['50%']:.1f} | {result['99%']:.1f} | {cpu_ms:.2f} | {load:.1f} |"
+        )
+    best = max(r[1]["rate"] for r in rows)
+    within = [r[1]["rate"] for r in rows if r[1]["99%"] <= 20]
+    print(
+        f"ratio vs target: best throughput {best / 3000:.2f}x of 3,000/s; "
+        f"best with p99 <= 20 ms: {max(within) / 3000 if within else 0:.2f}x"
     )
 
 
@@ -377,8 +446,8 @@ def main() -> None:
     check.add_argument("--bank", type=int, default=1_000_000)
     check.add_argument("--registry", type=int, default=1_000_000)
     check.add_argument("--seconds", type=float, default=20)
-    check.add_argument("--procs", type=int, default=2)
-    check.add_argument("--threads", type=int, default=16)
+    check.add_argument("--processes", type=int, default=2, help="server processes")
+    check.add_argument("--connections", type=int, nargs="+", default=[8, 16, 32, 64])
     sweep = sub.add_parser("sweep")
     sweep.add_argument("--registry", type=int, default=10_000_000)
     sweep.add_argument("--db-registry", type=int, default=200_000)
