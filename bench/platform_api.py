@@ -1,7 +1,7 @@
 """Platform benchmarks: `/v1/check` throughput and p99, sweep time, remove -> first webhook.
 
     python bench/platform_api.py check   [--bank 1000000] [--registry 1000000] [--seconds 20]
-                                         [--processes 2] [--connections 8 16 32 64]
+                                         [--processes 2] [--connections 8 16 32 64] [--postgres]
     python bench/platform_api.py sweep   [--registry 10000000]
     python bench/platform_api.py media   [--n 40]
     python bench/platform_api.py latency [--runs 5]
@@ -48,8 +48,8 @@ def _hexes(rng: np.random.Generator, n: int) -> list[str]:
     return [row.tobytes().hex() for row in raw]
 
 
-def _database(tmp: Path) -> tuple[Settings, Database]:
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+def _database(tmp: Path, url: str | None = None) -> tuple[Settings, Database]:
+    url = url or os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
     settings = Settings(environment="test", database_url=url, data_dir=tmp)
     upgrade_database(settings)
     return settings, Database(settings)
@@ -199,7 +199,13 @@ def _loaded(metrics: str, bank: int, registry: int) -> bool:
 
 def bench_check(opts: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rescind-bench-"))
-    settings, db = _database(tmp)
+    cluster = None
+    if opts.postgres:  # a throwaway PostgreSQL 15 with its durable defaults (fsync on)
+        from tests.pg import PostgresCluster
+
+        cluster = PostgresCluster(durable=True)
+        cluster.start()
+    settings, db = _database(tmp, cluster.url() if cluster else None)
     rng = np.random.default_rng(1)
     t = time.perf_counter()
     fill_bank(db, settings, opts.bank, rng)
@@ -448,6 +454,7 @@ def main() -> None:
     check.add_argument("--seconds", type=float, default=20)
     check.add_argument("--processes", type=int, default=2, help="server processes")
     check.add_argument("--connections", type=int, nargs="+", default=[8, 16, 32, 64])
+    check.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL 15")
     sweep = sub.add_parser("sweep")
     sweep.add_argument("--registry", type=int, default=10_000_000)
     sweep.add_argument("--db-registry", type=int, default=200_000)

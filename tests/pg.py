@@ -36,7 +36,9 @@ def free_port() -> int:
 class PostgresCluster:
     """initdb in a temp dir, pg_ctl start on a free loopback port, stop and delete at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        # Tests run without fsync; benchmarks ask for a `durable` cluster (the defaults).
+        self.durable = durable
         self.bin = find_pg_bin()
         self.root = Path(tempfile.mkdtemp(prefix="rescind-pg-"))
         self.data = self.root / "data"
@@ -67,9 +69,12 @@ class PostgresCluster:
         )
         opts = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c unix_socket_directories={self.root} -c max_connections=200"
         )
+        if self.durable:
+            opts += " -c shared_buffers=1GB"
+        else:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             str(self.bin / "pg_ctl"),
             "-D",
