@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from unittest.mock import patch
 
 import numpy as np
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from index_reference import distances, flip, random_codes, reference
 
-from rescind.index import HammingIndex, segment
+from rescind.index import HammingIndex, plan, segment
 
 RADII = [*range(0, 65), 96, 128, 200, 256]
 
@@ -147,23 +147,45 @@ def banks(draw: st.DrawFn) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]
     return bank, queries, radius
 
 
+@contextmanager
+def tiny_buffers() -> Iterator[None]:
+    """Work buffers just big enough for the probes: candidates and hits overflow them, and
+    the kernel asks for bigger ones and runs again."""
+    plan._local.__dict__.clear()
+    with patch.object(plan, "MIN_CAPACITY", 1):
+        yield
+    plan._local.__dict__.clear()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=banks(), fallback=st.booleans(), tiny_scratch=st.booleans())
+@given(case=banks(), fallback=st.booleans(), tiny=st.booleans())
 def test_matches_reference(
     case: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], int],
     fallback: bool,
-    tiny_scratch: bool,
+    tiny: bool,
 ) -> None:
     bank, queries, radius = case
     ids = np.arange(len(bank), dtype=np.int64) * 7 - 100
-    if tiny_scratch:  # candidate buffers overflow: the kernel asks for bigger ones and reruns
-        segment._local.scratch = np.empty((7, 1), np.int64)
-    with tables_always(fallback):
+    with tables_always(fallback), tiny_buffers() if tiny else nullcontext():
         index = HammingIndex()
         index.add(ids, bank)
         expected = [reference(ids, bank, q, radius) for q in queries]
         assert index.search(queries, radius) == expected
         assert [index.search_one(q, radius) for q in queries] == expected
+
+
+def test_buffers_grow_for_many_candidates_and_hits() -> None:
+    """Radius 0 probes two buckets; 300 copies of a code overflow both the candidate scratch
+    and the hit rows of a buffer sized for that."""
+    rng = np.random.default_rng(5)
+    bank = np.concatenate([np.repeat(random_codes(rng, 1), 300, axis=0), random_codes(rng, 5)])
+    ids = np.arange(len(bank), dtype=np.int64)
+    with tables_always(), tiny_buffers():
+        index = HammingIndex()
+        index.add(ids, bank)
+        assert index.search_one(bank[0], 0) == [(i, 0) for i in range(300)]
+        assert plan._local.work[0].shape[1] >= 300
+        assert index.search(bank[:2], 3) == [[(i, 0) for i in range(300)]] * 2
 
 
 def test_same_hash_under_many_ids_all_returned() -> None:

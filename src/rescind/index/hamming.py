@@ -7,15 +7,26 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 
 from rescind.index import segment
-from rescind.index.codes import Codes, Ids, as_codes, as_ids, check_radius
+from rescind.index.codes import (
+    HASH_BITS,
+    HASH_BYTES,
+    Codes,
+    Ids,
+    as_codes,
+    as_ids,
+    check_radius,
+    codes_to_bytes,
+)
 from rescind.index.errors import InvalidHashError
 from rescind.index.fileformat import read_segment, write_segment
-from rescind.index.segment import Segment, build_segment, pack_alive, search_rows, search_segment
+from rescind.index.plan import SearchPlan
+from rescind.index.segment import Segment, build_segment, pack_alive
 
 # Rows added in small batches wait in a buffer searched by brute force (a few microseconds)
 # until this many have gathered; then they become a segment with tables.
@@ -25,6 +36,8 @@ DELTA_CAPACITY = 4096
 FANOUT = 4
 
 Match = tuple[int, int]
+_UINT8 = np.dtype(np.uint8)
+_ONE_HASH = frozenset({(HASH_BYTES,), (1, HASH_BYTES)})
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +66,12 @@ class _Delta:
 class _Snapshot:
     segments: tuple[Segment, ...]
     delta: _Delta
+    plan: SearchPlan
+
+    @staticmethod
+    def of(segments: tuple[Segment, ...], delta: _Delta) -> _Snapshot:
+        plan = SearchPlan.build(segments, (delta.ids, delta.codes, delta.alive, delta.n))
+        return _Snapshot(segments, delta, plan)
 
     @property
     def size(self) -> int:
@@ -88,7 +107,7 @@ class HammingIndex:
     def __init__(self) -> None:
         """Create an empty index."""
         self._write_lock = threading.Lock()
-        self._snap = _Snapshot((), _Delta.empty())
+        self._snap = _Snapshot.of((), _Delta.empty())
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -133,20 +152,15 @@ class HammingIndex:
         """
         queries = as_codes(hashes)
         r = check_radius(radius)
-        snap = self._snap
+        plan = self._snap.plan
         m = queries.shape[0]
         if workers <= 1 or m < 2 * workers:
-            qidx, ids, dist = self._search_codes(snap, queries, r)
+            qidx, ids, dist = plan.search(codes_to_bytes(queries).tobytes(), r)
         else:
-            bounds = np.linspace(0, m, workers + 1).astype(int)
+            bounds = np.linspace(0, m, workers + 1).astype(int).tolist()
+            chunks = [codes_to_bytes(queries[lo:hi]).tobytes() for lo, hi in pairwise(bounds)]
             with ThreadPoolExecutor(workers) as pool:
-                parts = list(
-                    pool.map(
-                        lambda lo, hi: self._search_codes(snap, queries[lo:hi], r),
-                        bounds[:-1],
-                        bounds[1:],
-                    )
-                )
+                parts = list(pool.map(lambda chunk: plan.search(chunk, r), chunks))
             qidx = np.concatenate([p[0] + lo for p, lo in zip(parts, bounds, strict=False)])
             ids = np.concatenate([p[1] for p in parts])
             dist = np.concatenate([p[2] for p in parts])
@@ -155,51 +169,22 @@ class HammingIndex:
     def search_one(self, hash: object, radius: int) -> list[Match]:
         """Every stored ``(id, distance)`` within ``radius`` of one hash (hex or 32 bytes),
         sorted by ``(distance, id)``: the low-latency path for one upload."""
-        queries = as_codes(hash)
-        if queries.shape[0] != 1:
-            raise InvalidHashError("search_one takes exactly one hash; use search for a batch")
-        r = check_radius(radius)
-        snap = self._snap
-        hits: list[Match] = []
-        for seg in snap.segments:
-            _, row, d = search_segment(seg, queries, r)
-            if row.shape[0]:
-                hits += zip(seg.ids[row].tolist(), d.tolist(), strict=True)
-        delta = snap.delta
-        if delta.n_live:
-            _, row, d = search_rows(delta.codes, delta.alive, delta.n, queries, r)
-            hits += zip(delta.ids[row].tolist(), d.tolist(), strict=True)
-        if len(hits) > 1:
-            hits.sort(key=_by_distance)
-        return hits
-
-    @staticmethod
-    def _search_codes(
-        snap: _Snapshot, queries: Codes, radius: int
-    ) -> tuple[npt.NDArray[np.int64], Ids, npt.NDArray[np.int64]]:
-        """(query index, id, distance) of all hits, sorted by query, distance, id."""
-        qs: list[npt.NDArray[np.int64]] = []
-        ids: list[Ids] = []
-        ds: list[npt.NDArray[np.int64]] = []
-        for seg in snap.segments:
-            q, row, d = search_segment(seg, queries, radius)
-            qs.append(q)
-            ids.append(seg.ids[row])
-            ds.append(d)
-        delta = snap.delta
-        if delta.n_live:
-            q, row, d = search_rows(delta.codes, delta.alive, delta.n, queries, radius)
-            qs.append(q)
-            ids.append(delta.ids[row])
-            ds.append(d)
-        if not qs:
-            empty = np.empty(0, np.int64)
-            return empty, empty, empty
-        qa, ia, da = (np.concatenate(x) if len(x) > 1 else x[0] for x in (qs, ids, ds))
-        if ia.shape[0] > 1:
-            order = np.lexsort((ia, da, qa))
-            qa, ia, da = qa[order], ia[order], da[order]
-        return qa, ia, da
+        # The usual inputs are checked here without numpy calls (each costs about as much
+        # as a search's memory accesses); anything else goes through as_codes.
+        raw = b""
+        if type(hash) is str:
+            if len(hash) == 2 * HASH_BYTES:
+                raw = _from_hex(hash)
+        elif type(hash) is np.ndarray and hash.dtype is _UINT8 and hash.shape in _ONE_HASH:
+            raw = hash.tobytes()
+        if len(raw) != HASH_BYTES:
+            codes = as_codes(hash)
+            if codes.shape[0] != 1:
+                raise InvalidHashError("search_one takes exactly one hash; use search for a batch")
+            raw = codes_to_bytes(codes).tobytes()
+        if type(radius) is not int or not 0 <= radius <= HASH_BITS:
+            radius = check_radius(radius)
+        return self._snap.plan.search_one(raw, radius)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -230,7 +215,7 @@ class HammingIndex:
                 all_codes = np.concatenate([delta.codes[: delta.n][mask], codes])
                 segments.append(build_segment(all_ids, all_codes))
                 delta = _Delta.empty()
-            self._snap = _Snapshot(tuple(_rebalance(segments)), delta)
+            self._snap = _Snapshot.of(tuple(_rebalance(segments)), delta)
 
     def remove(self, ids: object) -> int:
         """Delete ``ids``; ids not stored are ignored. Returns how many were removed."""
@@ -238,7 +223,7 @@ class HammingIndex:
         with self._write_lock:
             before = self._snap.size
             segments, delta = self._kill(id_arr)
-            snap = _Snapshot(tuple(_rebalance(segments)), delta)
+            snap = _Snapshot.of(tuple(_rebalance(segments)), delta)
             self._snap = snap
             return before - snap.size
 
@@ -259,7 +244,7 @@ class HammingIndex:
         d = snap.delta
         mask = np.unpackbits(d.alive, count=d.n, bitorder="little").astype(bool)
         seg = _merge([*snap.segments], extra=(d.ids[: d.n][mask], d.codes[: d.n][mask]))
-        self._snap = _Snapshot((seg,), _Delta.empty())
+        self._snap = _Snapshot.of((seg,), _Delta.empty())
         return seg
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -274,7 +259,7 @@ class HammingIndex:
         file is missing, truncated, corrupt, or of another format version."""
         seg = read_segment(path)
         index = cls()
-        index._snap = _Snapshot((seg,) if len(seg) else (), _Delta.empty())
+        index._snap = _Snapshot.of((seg,) if len(seg) else (), _Delta.empty())
         return index
 
     # ---- writer internals (hold the write lock) -------------------------------------------
@@ -307,6 +292,14 @@ class HammingIndex:
         mask = np.unpackbits(delta.alive, count=DELTA_CAPACITY, bitorder="little").astype(bool)
         mask[lo:hi] = True
         return _Delta(delta.ids, delta.codes, pack_alive(mask), hi, delta.n_live + hi - lo)
+
+
+def _from_hex(value: str) -> bytes:
+    """The bytes of a hex string, or none if it is not hex (the caller reports why)."""
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        return b""
 
 
 def warm_up() -> None:
@@ -352,10 +345,6 @@ def _rebalance(segments: list[Segment]) -> list[Segment]:
             last = out.pop()
             out[-1] = _merge([out[-1], last])
     return out
-
-
-def _by_distance(match: Match) -> tuple[int, int]:
-    return match[1], match[0]
 
 
 def _group(

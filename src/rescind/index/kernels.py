@@ -1,4 +1,4 @@
-"""Compiled search kernels: multi-index search through the tables, and brute force.
+"""Compiled search kernels for one query against one set of rows: through the tables, or by scan.
 
 Layout (built by ``build.py``; ``segment.py`` is the Python side). A 256-bit code is four
 ``uint64`` words, read little-endian from the 32 PDQ bytes. It is cut into 16 chunks of 16
@@ -14,12 +14,17 @@ pigeonhole, Norouzi et al.). Inside that group ``dA + dB <= t`` forces ``dA <= t
 * table A: entries sorted by ``(A, B)``, bucket ``A``, each entry storing ``B`` (``vals[0]``)
   and its row (``perm``);
 * table B: entries sorted by ``(B, A)``, bucket ``B``, each entry storing only ``A``
-  (``vals[1]``); a hit is resolved to rows through table A by binary search.
+  (``vals[1]``); a hit is resolved to rows through table A (bucket ``A``, entries equal to
+  ``B``).
 
 Probing the buckets within ``t // 2`` of the query's chunk and testing the stored partner chunk
-(``dA + dB <= t``) rejects about 99% of the entries from contiguous memory, so only a few
-candidates per query touch the full codes. A row is reported only from the first group that
-can find it, so nothing is reported twice and no visited-set is needed.
+(``dA + dB <= t``, 16 entries per vector comparison) rejects about 99% of the entries from
+contiguous memory, so only a few candidates per query touch the full codes. A row is reported
+only from the first group that can find it, so nothing is reported twice and no visited-set
+is needed.
+
+Inside a kernel the tables are flat: ``perm[g * n + j]``, ``vals[(side * 8 + g) * n + j]``,
+``offs[(side * 8 + g) * NB + bucket]`` and ``codes[row, word]``.
 """
 
 from __future__ import annotations
@@ -28,17 +33,40 @@ from typing import Any
 
 import numpy as np
 
-from rescind.index._jit import kernel, popcount
-from rescind.index.build import NGROUPS
+from rescind.index._jit import LANES, kernel, lanes_within, popcount, prefetch, trailing_zeros
+from rescind.index.build import NBUCKETS, NGROUPS
 
-# Relative cost of a candidate (random accesses to its row number and code, each a likely
-# cache and TLB miss) against scanning one table entry or one row in a brute-force scan:
-# measured ~100x on the benchmark machine. Used to decide when a query is cheaper by scan.
+# Relative cost of a candidate (dependent random accesses to its row number and code) against
+# scanning one table entry or one row in a brute-force scan. Used to decide when a query is
+# cheaper by scan.
 VERIFY_COST = 128
+# Bucket offsets per table (one past the last bucket).
+NB = NBUCKETS + 1
+# A table-B hit is resolved in its table-A bucket by a vector scan up to this bucket size,
+# by binary search above it.
+SMALL_BUCKET = 64
+# Buckets whose bounds are read, and lines fetched, this many probes before they are scanned:
+# enough loads in flight to cover memory latency, few enough that none is dropped.
+AHEAD = 8
 
 # Kernels take numpy arrays and return numpy scalars; the typed wrappers live in the callers.
 Array = Any
 Scalar = Any
+
+# Rows of the candidate scratch buffer (int64, shape (SCRATCH_ROWS, capacity)).
+CAND_POS, CAND_GROUP, PEND_A, PEND_B, PEND_GROUP, PEND_LO, PEND_HI = range(7)
+SCRATCH_ROWS = 7
+# Rows of a probe template (int64, shape (TEMPLATE_ROWS, probes)): the buckets one query
+# probes at a given radius, relative to its own chunks. Per probe: the table, the bits
+# flipped in the query's key chunk, and the partner test ``low <= distance <= low + span``.
+TEMPLATE_TABLE, TEMPLATE_FLIP, TEMPLATE_LOW, TEMPLATE_SPAN = range(4)
+TEMPLATE_ROWS = 4
+# Rows of the per-probe state of one search (int64, shape (STATE_ROWS, probes)): the
+# bucket's start and length, and the hits among its first 2 * LANES entries.
+STATE_LO, STATE_LEN, STATE_HITS = range(3)
+STATE_ROWS = 3
+# Returned by ``table_search`` when the query is cheaper by scan (a skewed bank).
+SCAN_INSTEAD = -2
 
 
 @kernel
@@ -53,292 +81,266 @@ def group_thresholds(radius: int) -> Array:
 
 
 @kernel
-def _distance(codes: Array, row: int, q: Array) -> Scalar:
-    d = np.uint64(0)
-    for w in range(4):
-        d += popcount(codes[row, w] ^ q[w])
-    return np.int64(d)
+def probe_template(radius: int, masks: Array, cum: Array) -> Array:
+    """The probes of a query at ``radius``: table A of every group first, then table B.
+
+    Table A of group ``g`` is keyed by chunk ``2g`` and tests chunk ``2g + 1``; table B the
+    other way round. A probe flipping ``k`` bits of the key chunk (``k <= t // 2``) allows
+    partner distances up to ``t - k`` in table A; in table B only those above ``t // 2``
+    (the rest is found in table A), and a table-B probe with none left is not listed.
+    """
+    thr = group_thresholds(radius)
+    total = 0
+    for g in range(NGROUPS):
+        if thr[g] >= 0:
+            total += 2 * cum[thr[g] // 2]
+    template = np.empty((TEMPLATE_ROWS, total), np.int64)
+    count = 0
+    for side in range(2):
+        for g in range(NGROUPS):
+            t = thr[g]
+            if t < 0:
+                continue
+            half = t // 2
+            for mi in range(cum[half]):
+                mk = np.int64(masks[mi])
+                lim = t - np.int64(popcount(np.uint64(mk)))
+                low = 0 if side == 0 else half + 1
+                if lim < low:
+                    continue
+                template[TEMPLATE_TABLE, count] = side * NGROUPS + g
+                template[TEMPLATE_FLIP, count] = mk
+                template[TEMPLATE_LOW, count] = low
+                template[TEMPLATE_SPAN, count] = lim - low
+                count += 1
+    return template[:, :count].copy()
 
 
 @kernel
-def _verify(
-    codes: Array, alive: Array, row: int, q: Array, radius: int, g: int, qg: Array, thr: Array
-) -> Scalar:
-    """Distance of ``row`` to the query if live, within radius and first found in group ``g``."""
-    if (alive[row >> 3] >> (row & 7)) & 1 == 0:
-        return -1
-    d = _distance(codes, row, q)
-    if d > radius:
-        return -1
-    for g2 in range(g):
-        x = (codes[row, g2 >> 1] >> np.uint64(32 * (g2 & 1))) & np.uint64(0xFFFFFFFF)
-        if np.int64(popcount(x ^ qg[g2])) <= thr[g2]:
-            return -1  # an earlier group reports it
-    return d
-
-
-@kernel
-def _emit(
-    count: int, qi: int, row: int, d: int, out_q: Array, out_row: Array, out_d: Array
-) -> Scalar:
-    if count < out_q.shape[0]:
-        out_q[count] = qi
-        out_row[count] = row
-        out_d[count] = d
+def emit(count: Scalar, qi: Scalar, ident: Scalar, d: Scalar, out: Array) -> Scalar:
+    """Append the hit ``(qi, ident, d)`` to ``out`` (int64, shape (3, capacity)) if it has
+    room; returns the new count either way, so the caller learns how much room it needs."""
+    if count < out.shape[1]:
+        out[0, count] = qi
+        out[1, count] = ident
+        out[2, count] = d
     return count + 1
 
 
 @kernel
-def _brute_one(
-    q: Array,
-    qi: int,
-    radius: int,
-    codes: Array,
-    alive: Array,
-    n: int,
-    count: int,
-    out_q: Array,
-    out_row: Array,
-    out_d: Array,
-) -> Scalar:
+def scan_rows(
+    q: Array, qi: int, radius: int, codes: Array, alive: Array, ids: Array, n: int,
+    count: int, out: Array,
+) -> Scalar:  # fmt: skip
+    """Every live row among the first ``n`` within ``radius`` of ``q``, by linear scan."""
+    q0, q1, q2, q3 = q[0], q[1], q[2], q[3]
     for row in range(n):
+        d = (
+            popcount(codes[row, 0] ^ q0)
+            + popcount(codes[row, 1] ^ q1)
+            + popcount(codes[row, 2] ^ q2)
+            + popcount(codes[row, 3] ^ q3)
+        )
+        if np.int64(d) <= radius and (alive[row >> 3] >> (row & 7)) & 1:
+            count = emit(count, qi, ids[row], np.int64(d), out)
+    return count
+
+
+@kernel
+def query_chunks(q: Array, chunks: Array) -> None:
+    """The 16 chunks of 16 bits of the code ``q`` (chunk ``c``: bits ``16c .. 16c + 15``)."""
+    for c in range(16):
+        chunks[c] = np.int64((q[c >> 2] >> np.uint64(16 * (c & 3))) & np.uint64(0xFFFF))
+
+
+@kernel
+def _first_group(codes: Array, row: int, q: Array, radius: int, g: int) -> Scalar:
+    """Whether ``g`` is the first group where ``row`` is within its threshold."""
+    for g2 in range(g):
+        t = radius // NGROUPS - (0 if g2 <= radius % NGROUPS else 1)
+        x = (codes[row, g2 >> 1] ^ q[g2 >> 1]) >> np.uint64(32 * (g2 & 1))
+        if np.int64(popcount(x & np.uint64(0xFFFFFFFF))) <= t:
+            return False
+    return True
+
+
+@kernel
+def _low_bits(k: int) -> Scalar:
+    """The ``k`` lowest bits set (0 <= k <= 63)."""
+    return (np.uint64(1) << np.uint64(k)) - np.uint64(1)
+
+
+@kernel
+def table_search(
+    q: Array, chunks: Array, qi: int, radius: int, template: Array,
+    n: int, codes: Array, alive: Array, ids: Array, perm: Array, vals: Array, offs: Array,
+    work_limit: int, state: Array, scratch: Array, count: int, out: Array,
+) -> Scalar:  # fmt: skip
+    """Every live row within ``radius`` of ``q`` (``chunks``: its 16-bit chunks) through
+    the tables of one segment, probing the buckets of ``template``.
+
+    Appends hits to ``out`` (see ``emit``) and returns the new count; or ``SCAN_INSTEAD``
+    when the query's table work passes ``work_limit`` (huge buckets: the caller scans the
+    rows, which bounds the worst case); or -1 when ``scratch`` is too small for the
+    candidates of a query within that budget (the caller retries with a larger one).
+
+    Memory latency, not arithmetic, is the cost. One pass over the probes keeps ``AHEAD``
+    buckets' offsets and lines in flight while it tests: the bucket offsets of probe
+    ``p + 2 * AHEAD`` are fetched, the bounds of ``p + AHEAD`` read and its lines fetched,
+    and the first ``2 * LANES`` entries of bucket ``p`` tested, without a branch on the
+    data (mispredictions would cost more than the arithmetic). A second pass visits only
+    the buckets with hits (about 4% of them) or longer than that: table-A hits are
+    candidates; table-B hits are pairs ``(A, B)``, resolved afterwards in table A, all
+    together. Then every candidate's row and code are fetched before any is verified.
+    """
+    cap = scratch.shape[1]
+    nprobes = template.shape[1]
+    tables = template[TEMPLATE_TABLE]
+    flips = template[TEMPLATE_FLIP]
+    work = np.int64(0)
+    for step in range(nprobes + 2 * AHEAD):
+        if step < nprobes:
+            table = tables[step]
+            at = table * NB + (chunks[2 * (table & 7) + (table >> 3)] ^ flips[step])
+            prefetch(offs, at)
+            prefetch(offs, at + 1)
+        ahead = step - AHEAD
+        if 0 <= ahead < nprobes:
+            table = tables[ahead]
+            at = table * NB + (chunks[2 * (table & 7) + (table >> 3)] ^ flips[ahead])
+            lo = np.int64(offs[at])
+            length = np.int64(offs[at + 1]) - lo
+            state[STATE_LO, ahead] = lo
+            state[STATE_LEN, ahead] = length
+            work += length
+            start = table * n + lo
+            prefetch(vals, start)
+            prefetch(vals, start + min(length, 2 * LANES) - 1)
+        p = step - 2 * AHEAD
+        if p < 0:
+            continue
+        if work > work_limit:
+            return SCAN_INSTEAD
+        table = tables[p]
+        start = table * n + state[STATE_LO, p]
+        length = state[STATE_LEN, p]
+        partner = chunks[(2 * (table & 7) + (table >> 3)) ^ 1]
+        low = template[TEMPLATE_LOW, p]
+        span = template[TEMPLATE_SPAN, p]
+        first = lanes_within(vals, start, partner, low, span) & _low_bits(min(length, LANES))
+        # the next 16 entries if the bucket has them, else the same ones again, masked out
+        second_at = start + LANES if length > LANES else start
+        second = lanes_within(vals, second_at, partner, low, span)
+        second &= _low_bits(min(max(length - LANES, 0), LANES))
+        state[STATE_HITS, p] = np.int64(first | (second << np.uint64(LANES)))
+    ncand = 0
+    npend = 0
+    for p in range(nprobes):
+        hits = np.uint64(state[STATE_HITS, p])
+        length = state[STATE_LEN, p]
+        if hits == 0 and length <= 2 * LANES:
+            continue
+        table = tables[p]
+        g = table & (NGROUPS - 1)
+        base = table * n
+        lo = state[STATE_LO, p]
+        b = chunks[2 * g + 1] ^ flips[p]  # the bucket of a table-B probe
+        last = np.int64(-1)
+        j = lo
+        while True:
+            while hits:
+                at = j + trailing_zeros(hits)
+                hits &= hits - np.uint64(1)
+                if table < NGROUPS:
+                    if ncand == cap:
+                        return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
+                    scratch[CAND_POS, ncand] = g * n + at
+                    scratch[CAND_GROUP, ncand] = g
+                    ncand += 1
+                else:
+                    a = np.int64(vals[base + at])
+                    if a == last:
+                        continue  # same (A, B) pair: one resolve covers all its rows
+                    last = a
+                    if npend == cap:
+                        return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
+                    scratch[PEND_A, npend] = a
+                    scratch[PEND_B, npend] = b
+                    scratch[PEND_GROUP, npend] = g
+                    prefetch(offs, g * NB + a)
+                    prefetch(offs, g * NB + a + 1)
+                    npend += 1
+            # the rest of a long bucket, LANES entries at a time
+            j = lo + 2 * LANES if j == lo else j + LANES
+            if j >= lo + length:
+                break
+            hits = lanes_within(
+                vals, base + j, chunks[(2 * g + (table >> 3)) ^ 1],
+                template[TEMPLATE_LOW, p], template[TEMPLATE_SPAN, p],
+            ) & _low_bits(min(lo + length - j, LANES))  # fmt: skip
+    if work + VERIFY_COST * (ncand + 2 * npend) > work_limit:
+        return SCAN_INSTEAD
+    # resolve the table-B pairs (A, B): the entries equal to B in table-A bucket A
+    for p in range(npend):
+        at = scratch[PEND_GROUP, p] * NB + scratch[PEND_A, p]
+        lo = np.int64(offs[at])
+        scratch[PEND_LO, p] = lo
+        scratch[PEND_HI, p] = np.int64(offs[at + 1])
+        prefetch(vals, scratch[PEND_GROUP, p] * n + lo)
+        prefetch(vals, scratch[PEND_GROUP, p] * n + lo + LANES - 1)
+    for p in range(npend):
+        g = scratch[PEND_GROUP, p]
+        base = g * n
+        want = scratch[PEND_B, p]
+        lo = scratch[PEND_LO, p]
+        hi = scratch[PEND_HI, p]
+        if hi - lo > SMALL_BUCKET:
+            while lo < hi:  # first entry >= B
+                mid = (lo + hi) >> 1
+                if np.int64(vals[base + mid]) < want:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            hi = scratch[PEND_HI, p]
+            while lo < hi and np.int64(vals[base + lo]) == want:
+                if ncand == cap:
+                    return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
+                scratch[CAND_POS, ncand] = base + lo
+                scratch[CAND_GROUP, ncand] = g
+                ncand += 1
+                lo += 1
+        else:
+            for j in range(lo, hi, LANES):
+                hits = lanes_within(vals, base + j, want, 0, 0)
+                if hi - j < LANES:
+                    hits &= (np.uint64(1) << np.uint64(hi - j)) - np.uint64(1)
+                while hits:
+                    if ncand == cap:
+                        return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
+                    scratch[CAND_POS, ncand] = base + j + trailing_zeros(hits)
+                    scratch[CAND_GROUP, ncand] = g
+                    ncand += 1
+                    hits &= hits - np.uint64(1)
+    # candidates: row numbers, then codes and liveness, each fetched for all before use
+    for c in range(ncand):
+        prefetch(perm, scratch[CAND_POS, c])
+    for c in range(ncand):
+        row = np.int64(perm[scratch[CAND_POS, c]])
+        scratch[CAND_POS, c] = row
+        prefetch(alive, row >> 3)
+        prefetch(codes.reshape(-1), row * 4)
+    for c in range(ncand):
+        row = scratch[CAND_POS, c]
         if (alive[row >> 3] >> (row & 7)) & 1 == 0:
             continue
-        d = _distance(codes, row, q)
-        if d <= radius:
-            count = _emit(count, qi, row, d, out_q, out_row, out_d)
-    return count
-
-
-@kernel
-def brute_search(
-    queries: Array,
-    radius: int,
-    codes: Array,
-    alive: Array,
-    n: int,
-    out_q: Array,
-    out_row: Array,
-    out_d: Array,
-) -> Scalar:
-    """Every live row among the first ``n`` within ``radius`` of each query, by linear scan.
-
-    Rows are scanned in blocks that stay in cache while every query passes over them. Returns
-    the number of hits; when it exceeds the output capacity only the first ones are written.
-    """
-    count = 0
-    block = 2048
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        for qi in range(queries.shape[0]):
-            q = queries[qi]
-            for row in range(start, stop):
-                if (alive[row >> 3] >> (row & 7)) & 1 == 0:
-                    continue
-                d = _distance(codes, row, q)
-                if d <= radius:
-                    count = _emit(count, qi, row, d, out_q, out_row, out_d)
-    return count
-
-
-@kernel
-def mih_search(
-    queries: Array,
-    radius: int,
-    codes: Array,
-    alive: Array,
-    perm: Array,
-    vals: Array,
-    offs: Array,
-    masks: Array,
-    mask_cum: Array,
-    work_limit: int,
-    scratch: Array,
-    out_q: Array,
-    out_row: Array,
-    out_d: Array,
-) -> Scalar:
-    """Every live row within ``radius`` of each query, through the group tables.
-
-    ``masks`` lists the 65,536 16-bit values by popcount and ``mask_cum[h]`` counts those of
-    popcount <= h. A query whose table work exceeds ``work_limit`` (a skewed bank with huge
-    buckets) is answered by brute force instead, which bounds the worst case. Returns the
-    number of hits (see ``brute_search`` for the capacity rule), or -1 when ``scratch``
-    (int64, shape (7, cap): candidate and pending-pair buffers) was too small; the caller
-    then retries with a larger one. The buffers come from the caller because growing arrays
-    inside the loops would slow every query down.
-
-    Memory latency, not arithmetic, is the cost, so the work runs in phases whose loads do
-    not wait on each other: (1) every probed bucket's bounds; (2) a touch of every bucket;
-    (3) the partner-chunk scans, which buffer table-A candidates and table-B pairs; (4) the
-    binary searches resolving those pairs to rows, run in lockstep; (5) a touch of every
-    candidate's code; (6) verification.
-    """
-    n = codes.shape[0]
-    thr = group_thresholds(radius)
-    qg = np.empty(NGROUPS, np.uint64)
-    maxmask = 1
-    for g in range(NGROUPS):
-        if thr[g] >= 0:
-            maxmask = max(maxmask, mask_cum[thr[g] // 2])
-    lo = np.empty((NGROUPS, 2, maxmask), np.int64)
-    hi = np.empty((NGROUPS, 2, maxmask), np.int64)
-    cap = scratch.shape[1]
-    cand_row = scratch[0]
-    cand_g = scratch[1]
-    pend_a = scratch[2]
-    pend_b = scratch[3]
-    pend_g = scratch[4]
-    left = scratch[5]
-    right = scratch[6]
-    count = 0
-    for qi in range(queries.shape[0]):
-        q = queries[qi]
-        start = count
-        for g in range(NGROUPS):
-            qg[g] = (q[g >> 1] >> np.uint64(32 * (g & 1))) & np.uint64(0xFFFFFFFF)
-        # (1) bucket bounds of every probe
-        work = 0
-        for g in range(NGROUPS):
-            t = thr[g]
-            if t < 0:
-                continue
-            qa = np.int64(qg[g] & np.uint64(0xFFFF))
-            qb = np.int64(qg[g] >> np.uint64(16))
-            offa = offs[0, g]
-            offb = offs[1, g]
-            for mi in range(mask_cum[t // 2]):
-                mk = np.int64(masks[mi])
-                lo[g, 0, mi] = offa[qa ^ mk]
-                hi[g, 0, mi] = offa[(qa ^ mk) + 1]
-                lo[g, 1, mi] = offb[qb ^ mk]
-                hi[g, 1, mi] = offb[(qb ^ mk) + 1]
-                work += hi[g, 0, mi] - lo[g, 0, mi] + hi[g, 1, mi] - lo[g, 1, mi]
-        if work > work_limit:
-            count = _brute_one(q, qi, radius, codes, alive, n, start, out_q, out_row, out_d)
+        d = np.int64(
+            popcount(codes[row, 0] ^ q[0])
+            + popcount(codes[row, 1] ^ q[1])
+            + popcount(codes[row, 2] ^ q[2])
+            + popcount(codes[row, 3] ^ q[3])
+        )
+        if d > radius:
             continue
-        # (2) touch each bucket so that the scans find it in cache
-        touch = np.int64(0)
-        for g in range(NGROUPS):
-            t = thr[g]
-            if t < 0:
-                continue
-            for side in range(2):
-                for mi in range(mask_cum[t // 2]):
-                    j = lo[g, side, mi]
-                    k = hi[g, side, mi] - 1
-                    if j <= k:  # a bucket's first and last entries: every line it spans
-                        touch += np.int64(vals[side, g, j]) + np.int64(vals[side, g, k])
-        # (3) partner-chunk scans. Buffers too small for a query within the work budget make
-        # the caller retry with bigger ones; beyond the budget the query is scanned instead.
-        ncand = 0
-        npend = 0
-        bail = False
-        budget = (work_limit - work) // VERIFY_COST
-        for g in range(NGROUPS):
-            t = thr[g]
-            if t < 0:
-                continue
-            h = t // 2
-            qa = np.int64(qg[g] & np.uint64(0xFFFF))
-            qb = np.int64(qg[g] >> np.uint64(16))
-            valb = vals[0, g]
-            vala = vals[1, g]
-            pg = perm[g]
-            # table A: buckets with dA <= h, partner test dA + dB <= t
-            for mi in range(mask_cum[h]):
-                lim = t - np.int64(popcount(np.uint64(masks[mi])))
-                for j in range(lo[g, 0, mi], hi[g, 0, mi]):
-                    if np.int64(popcount(np.uint64(valb[j] ^ qb))) <= lim:
-                        if ncand == cap:
-                            if cap < budget:
-                                return -1
-                            bail = True  # over the work budget anyway: scan instead
-                            break
-                        cand_row[ncand] = pg[j]
-                        cand_g[ncand] = g
-                        ncand += 1
-                if bail:
-                    break
-            if bail:
-                break
-            # table B: buckets with dB <= h, entries with dA > h (the rest came from table A)
-            for mi in range(mask_cum[h]):
-                mk = np.int64(masks[mi])
-                lim = t - np.int64(popcount(np.uint64(mk)))
-                prev = np.int64(-1)
-                for j in range(lo[g, 1, mi], hi[g, 1, mi]):
-                    av = np.int64(vala[j])
-                    if av == prev:
-                        continue  # same (A, B) pair: one resolve covers its rows
-                    prev = av
-                    da = np.int64(popcount(np.uint64(av ^ qa)))
-                    if da > h and da <= lim:
-                        if npend == cap:
-                            if cap < budget:
-                                return -1
-                            bail = True
-                            break
-                        pend_a[npend] = av
-                        pend_b[npend] = qb ^ mk
-                        pend_g[npend] = g
-                        npend += 1
-                if bail:
-                    break
-            if bail:
-                break
-        work += VERIFY_COST * (ncand + 2 * npend)
-        if bail or work > work_limit:
-            count = _brute_one(q, qi, radius, codes, alive, n, start, out_q, out_row, out_d)
-            continue
-        # (4) resolve table-B pairs (A, B) to their rows in table-A order: a binary search
-        # for B inside bucket A, all searches advancing together so their loads overlap
-        for p in range(npend):
-            left[p] = offs[0, pend_g[p], pend_a[p]]
-            right[p] = offs[0, pend_g[p], pend_a[p] + 1]
-        active = npend
-        while active:
-            active = 0
-            for p in range(npend):
-                lft = left[p]
-                rgt = right[p]
-                if lft < rgt:
-                    mid = (lft + rgt) >> 1
-                    below = np.int64(vals[0, pend_g[p], mid]) < pend_b[p]
-                    left[p] = mid + 1 if below else lft
-                    right[p] = rgt if below else mid
-                    active += 1
-        for p in range(npend):
-            g = pend_g[p]
-            k = left[p]
-            end = offs[0, g, pend_a[p] + 1]
-            while k < end and np.int64(vals[0, g, k]) == pend_b[p]:
-                if ncand == cap:
-                    if cap < budget:
-                        return -1
-                    bail = True
-                    break
-                cand_row[ncand] = perm[g, k]
-                cand_g[ncand] = g
-                ncand += 1
-                k += 1
-            if bail:
-                break
-        if bail:
-            count = _brute_one(q, qi, radius, codes, alive, n, start, out_q, out_row, out_d)
-            continue
-        # (5) touch every candidate's code and liveness byte
-        for c in range(ncand):
-            row = cand_row[c]
-            touch += np.int64(codes[row, 0] & np.uint64(1)) + np.int64(alive[row >> 3])
-        if touch == 0x7FFFFFFFFFFFFFFF:
-            # Never true: the sum is small. A visible effect keeps the touching loads from
-            # being optimised away (the caller treats -1 as "retry").
-            return -1
-        # (6) verification
-        for c in range(ncand):
-            row = cand_row[c]
-            d = _verify(codes, alive, row, q, radius, cand_g[c], qg, thr)
-            if d >= 0:
-                count = _emit(count, qi, row, d, out_q, out_row, out_d)
+        if _first_group(codes, row, q, radius, scratch[CAND_GROUP, c]):
+            count = emit(count, qi, ids[row], d, out)
     return count

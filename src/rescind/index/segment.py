@@ -6,12 +6,14 @@ id, so looking an id up is a binary search and no separate id map is stored.
 
 Memory per row: code 32 B + id 8 B + 8 groups x (row 4 B + two 2-byte partner chunks) =
 104 B, plus 4.2 MB of bucket offsets per segment and one liveness bit.
+
+The kernels compare partner chunks 16 at a time and may read up to 15 entries past a bucket,
+so the ``vals`` array of a segment always has ``LANES`` readable entries after its end.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -19,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rescind.index import kernels
+from rescind.index._jit import LANES
 from rescind.index.build import NBUCKETS, NGROUPS, build_tables
 from rescind.index.codes import Codes, Ids
 
@@ -46,6 +49,10 @@ class Segment:
     offs: npt.NDArray[np.uint32]  # (2, 8, 65537) bucket starts in table A / table B
     alive: npt.NDArray[np.uint8]  # (ceil(n / 8),) liveness bits, little-endian bit order
     n_live: int
+
+    def __post_init__(self) -> None:
+        if self.vals.size and not _readable_after(self.vals, LANES * self.vals.itemsize):
+            object.__setattr__(self, "vals", padded_vals(self.vals))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -87,6 +94,24 @@ class Segment:
         return where[live], rows[live]
 
 
+def _readable_after(arr: npt.NDArray[np.generic], nbytes: int) -> bool:
+    """Whether the ``nbytes`` after the C-contiguous ``arr`` belong to the same allocation."""
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (arr.flags.c_contiguous and root.flags.c_contiguous):
+        return False
+    end = arr.ctypes.data + arr.nbytes + nbytes
+    return bool(end <= root.ctypes.data + root.nbytes)
+
+
+def padded_vals(vals: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint16]:
+    """A copy of ``vals`` followed by ``LANES`` readable zero entries."""
+    buf = np.zeros(vals.size + LANES, np.uint16)
+    buf[: vals.size] = vals.reshape(-1)
+    return buf[: vals.size].reshape(vals.shape)
+
+
 def pack_alive(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
     """Pack a boolean liveness mask into the bitmap the kernels read."""
     return np.packbits(mask, bitorder="little")
@@ -109,7 +134,7 @@ def build_segment(ids: Ids, codes: Codes) -> Segment:
         offs = np.empty((2, NGROUPS, 0), np.uint32)
     else:
         perm = np.empty((NGROUPS, n), np.uint32)
-        vals = np.empty((2, NGROUPS, n), np.uint16)
+        vals = np.empty(2 * NGROUPS * n + LANES, np.uint16)[:-LANES].reshape(2, NGROUPS, n)
         offs = np.empty((2, NGROUPS, NBUCKETS + 1), np.uint32)
         build_tables(codes, perm, vals, offs)
     alive = pack_alive(np.ones(n, dtype=bool))
@@ -127,11 +152,17 @@ def mask_tables() -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64]]:
 
 
 @cache
+def probe_template(radius: int) -> npt.NDArray[np.int64]:
+    """The buckets a query probes at ``radius`` (see ``kernels.probe_template``)."""
+    masks, cum = mask_tables()
+    template: npt.NDArray[np.int64] = kernels.probe_template(radius, masks, cum)
+    return template
+
+
+@cache
 def _probed_buckets(radius: int) -> int:
     """Buckets probed per query at ``radius`` (both tables of every group)."""
-    _, cum = mask_tables()
-    thr = kernels.group_thresholds(radius)
-    return sum(2 * int(cum[t // 2]) for t in thr.tolist() if t >= 0)
+    return int(probe_template(radius).shape[1])
 
 
 @cache
@@ -148,60 +179,18 @@ def _table_work(n: int, radius: int) -> float:
     return scanned + kernels.VERIFY_COST * _candidate_rate(radius) * n
 
 
-Hits = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
-
-
-def search_segment(seg: Segment, queries: Codes, radius: int) -> Hits:
-    """(query index, row, distance) of every live row of ``seg`` within ``radius``."""
+def table_radius_limit(seg: Segment) -> int:
+    """The largest radius at which ``seg`` is searched through its tables (-1: always
+    scanned). Table work grows with the radius; past this a linear scan is cheaper."""
     n = len(seg)
-    if seg.n_live == 0 or queries.shape[0] == 0:
-        empty = np.empty(0, np.int64)
-        return empty, empty, empty
-    if not seg.has_tables or _table_work(n, radius) > TABLE_WORK_PER_ROW * n:
-        return search_rows(seg.codes, seg.alive, n, queries, radius)
-    masks, cum = mask_tables()
-    # Beyond this much table work a query falls back to a scan: bounded worst case.
-    work_limit = int(QUERY_WORK_PER_ROW * n) + QUERY_WORK_FLOOR
-    cap = 64 + 16 * queries.shape[0]
-    scratch = _scratch(0)
-    while True:
-        out_q = np.empty(cap, np.int64)
-        out_row = np.empty(cap, np.int64)
-        out_d = np.empty(cap, np.int64)
-        count = kernels.mih_search(
-            queries, radius, seg.codes, seg.alive, seg.perm, seg.vals, seg.offs, masks, cum,
-            work_limit, scratch, out_q, out_row, out_d,
-        )  # fmt: skip
-        if count < 0:
-            scratch = _scratch(4 * scratch.shape[1])  # many candidates: a skewed bank
-        elif count <= cap:
-            return out_q[:count], out_row[:count], out_d[:count]
-        else:
-            cap = count  # the output buffers were too small: run again with room for all
+    if not seg.has_tables:
+        return -1
+    radius = -1
+    while radius < 256 and _table_work(n, radius + 1) <= TABLE_WORK_PER_ROW * n:
+        radius += 1
+    return radius
 
 
-_local = threading.local()
-
-
-def _scratch(at_least: int) -> npt.NDArray[np.int64]:
-    """This thread's kernel scratch buffers, grown to ``at_least`` entries if asked."""
-    buf: npt.NDArray[np.int64] | None = getattr(_local, "scratch", None)
-    if buf is None or buf.shape[1] < at_least:
-        buf = np.empty((7, max(at_least, 4096)), np.int64)
-        _local.scratch = buf
-    return buf
-
-
-def search_rows(
-    codes: Codes, alive: npt.NDArray[np.uint8], n: int, queries: Codes, radius: int
-) -> Hits:
-    """Brute-force search of the first ``n`` rows of ``codes``."""
-    cap = 64 + 16 * queries.shape[0]
-    while True:
-        out_q = np.empty(cap, np.int64)
-        out_row = np.empty(cap, np.int64)
-        out_d = np.empty(cap, np.int64)
-        count = kernels.brute_search(queries, radius, codes, alive, n, out_q, out_row, out_d)
-        if count <= cap:
-            return out_q[:count], out_row[:count], out_d[:count]
-        cap = count
+def query_work_limit(seg: Segment) -> int:
+    """Table work after which one query on ``seg`` gives up and scans (skewed banks)."""
+    return int(QUERY_WORK_PER_ROW * len(seg)) + QUERY_WORK_FLOOR
