@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.platform.errors import BankConflictError, InvalidSignalError, UnknownBankError
-from rescind.platform.signals import MD5, PDQ, SHA256, VIDEO_PDQ, PdqHash, Signals
+from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
 from rescind.store.columns import utcnow
 from rescind.store.models import Bank, BankChange, BankEntry
 
@@ -186,7 +186,7 @@ def add_signals(
         entries.append(_entry(bank, signal_type, value, h, **dict(common)))
 
     for h in signals.pdq:
-        add(PDQ, h.hash, h)
+        add(PDQ_CUT if h.cut else PDQ, h.hash, h)
     for h in signals.frames:
         add(VIDEO_PDQ, h.hash, h)
     if signals.md5:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.platform.banks import BankPolicy, policy_of
-from rescind.platform.signals import MD5, PDQ, SHA256, VIDEO_PDQ, PdqHash, Signals
+from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
 from rescind.store.models import Bank, BankChange, BankEntry, Request
 
 SYNC_BATCH = 50_000
@@ -66,6 +66,9 @@ class Matcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.images = HammingIndex()
+        # Crops and tilts of banked images: compared with the upload as it is (and its own
+        # trimmed and cropped views), never with its turned views (see rescind.media.robust).
+        self.cuts = HammingIndex()
         self.frames = HammingIndex()
         self.entries: dict[int, EntryRef] = {}
         self.exact: dict[tuple[str, str], frozenset[int]] = {}
@@ -154,7 +157,11 @@ class Matcher:
             total += len(latest)
 
     def _apply(self, rows: Iterable[_Row]) -> None:
-        adds: dict[str, tuple[list[int], list[str]]] = {PDQ: ([], []), VIDEO_PDQ: ([], [])}
+        adds: dict[str, tuple[list[int], list[str]]] = {
+            PDQ: ([], []),
+            PDQ_CUT: ([], []),
+            VIDEO_PDQ: ([], []),
+        }
         removes: list[int] = []
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
@@ -178,12 +185,14 @@ class Matcher:
                     exact[(st, val)] = exact.get((st, val), frozenset()) - {eid}
                 if st == VIDEO_PDQ and group_key:
                     groups.get(str(group_key), set()).discard(eid)
-        if adds[PDQ][0]:
-            self.images.add(adds[PDQ][0], adds[PDQ][1])
+        for signal_type, index in ((PDQ, self.images), (PDQ_CUT, self.cuts)):
+            if adds[signal_type][0]:
+                index.add(adds[signal_type][0], adds[signal_type][1])
         if adds[VIDEO_PDQ][0]:
             self.frames.add(adds[VIDEO_PDQ][0], adds[VIDEO_PDQ][1])
         if removes:
             self.images.remove(removes)
+            self.cuts.remove(removes)
             self.frames.remove(removes)
         self.exact = {k: v for k, v in exact.items() if v}
         self.groups = {k: frozenset(v) for k, v in groups.items() if v}
@@ -204,7 +213,7 @@ class Matcher:
         if bank is None or not bank.enabled or distance > bank.threshold:
             return None
         minimum = self.settings.pdq_min_quality
-        low = ref.signal_type in (PDQ, VIDEO_PDQ) and (
+        low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and (
             _low(query_quality, minimum) or _low(ref.quality, minimum)
         )
         return Hit(entry_id, bank, ref.signal_type, distance, low, ref.request_id, ref.case_number)
@@ -226,6 +235,12 @@ class Matcher:
             else:
                 results = self.images.search([h.hash for h in signals.pdq], radius)
             for query, found in zip(signals.pdq, results, strict=True):
+                for entry_id, distance in found:
+                    keep(self._hit(entry_id, distance, query.quality))
+        unturned = [h for h in signals.pdq if h.orientation == 0]
+        if radius >= 0 and unturned and len(self.cuts):
+            found_cuts = self.cuts.search([h.hash for h in unturned], radius)
+            for query, found in zip(unturned, found_cuts, strict=True):
                 for entry_id, distance in found:
                     keep(self._hit(entry_id, distance, query.quality))
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

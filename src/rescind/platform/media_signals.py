@@ -10,6 +10,7 @@ sampled frame. See docs/matching.md.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,12 +18,25 @@ from numpy.typing import NDArray
 from rescind.media import ORIENTATIONS, MediaError, MediaLimits, MediaTooLarge, hash_bytes
 from rescind.media.image import decode_luma
 from rescind.media.pdq import hash_luma
-from rescind.media.robust import RobustInputError, query_signals
+from rescind.media.robust import (
+    CUT,
+    RobustInputError,
+    Signal,
+    bank_signals,
+    query_signals,
+    view_kinds,
+)
 from rescind.media.robust_geometry import working_copy
 from rescind.media.sniff import sniff
 from rescind.platform.signals import MAX_FRAMES, PdqHash, Signals
 
-__all__ = ["MediaError", "media_limits", "robust_pdq", "signals_from_media"]
+__all__ = [
+    "MediaError",
+    "bank_signals_from_media",
+    "media_limits",
+    "robust_pdq",
+    "signals_from_media",
+]
 
 
 def media_limits(max_bytes: int) -> MediaLimits:
@@ -81,17 +95,53 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
     the registry records as `pdq`, the others as `pdq_dihedral`). Empty for an image too
     small to trim or turn.
     """
+    out = []
+    for s in _robust(luma, query_signals):
+        _, _, turned = s.variant.partition("/")
+        orientation = ORIENTATIONS.index(turned) if turned else 0
+        out.append(PdqHash(s.hex, s.quality, None, orientation))
+    return out
+
+
+def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
+    """What to bank for an uploaded file (raises MediaError like `signals_from_media`).
+
+    An image gives its MD5, SHA-256 and plain PDQ hash (exactly `hash_bytes`'s), then the
+    copy-robust bank views of `rescind.media.robust.bank_signals`: the picture with flat
+    borders trimmed (matched like the plain hash) and its crops and slight tilts (`cut`:
+    matched only against uploads as they are, never their turned views). A video gives its
+    frames, as for a check.
+    """
+    sniffed = sniff(data[:64]) if data else None
+    if sniffed is None or sniffed.kind != "image":
+        return signals_from_media(data, limits)
+    if len(data) > limits.max_bytes:
+        raise MediaTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
+    decoded = decode_luma(data, limits)
+    plain = hash_luma(decoded.luma, decoded.full_size, decoded.scale, decoded.reverse)[0]
+    pdq = [PdqHash(plain.hash, plain.quality)]
+    seen = {plain.hash}
+    views = [s for s in _robust(decoded.luma, bank_signals) if s.variant != "full"]
+    for view, kinds in zip(views, view_kinds(views), strict=True):
+        if view.hex not in seen:
+            seen.add(view.hex)
+            pdq.append(PdqHash(view.hex, view.quality, cut=bool(kinds & CUT)))
+    return Signals(
+        pdq=tuple(pdq),
+        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _robust(
+    luma: NDArray[np.generic], views: Callable[[NDArray[np.uint8]], list[Signal]]
+) -> list[Signal]:
+    """`views` (query or bank) of a decoded image, on a grey copy of at most 512 px."""
     grey = np.clip(np.asarray(luma, dtype=np.float32), 0, 255).round().astype(np.uint8)
     if grey.ndim != 2:
         return []
     try:
         small = working_copy(grey)
-        signals = query_signals(np.ascontiguousarray(np.repeat(small[:, :, None], 3, axis=2)))
+        return views(np.ascontiguousarray(np.repeat(small[:, :, None], 3, axis=2)))
     except RobustInputError:
         return []
-    out = []
-    for s in signals:
-        _, _, turned = s.variant.partition("/")
-        orientation = ORIENTATIONS.index(turned) if turned else 0
-        out.append(PdqHash(s.hex, s.quality, None, orientation))
-    return out

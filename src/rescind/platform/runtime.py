@@ -82,7 +82,8 @@ class PlatformRuntime:
     def _warm_up(self) -> None:
         # The first search of a process loads (or compiles) the index kernels: pay it here,
         # not in the first check or sweep.
-        for index in (self.matcher.images, self.matcher.frames, self.registry.index):
+        matcher = self.matcher
+        for index in (matcher.images, matcher.cuts, matcher.frames, self.registry.index):
             if len(index):
                 index.search_one("0" * 64, 0)
 

@@ -17,6 +17,7 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 
 PDQ = "pdq"
 PDQ_DIHEDRAL = "pdq_dihedral"  # one of the 7 other orientations of an image we hashed
+PDQ_CUT = "pdq_cut"  # a crop or slight tilt of a banked image (bank entries only)
 VIDEO_PDQ = "video_pdq"
 MD5 = "md5"
 SHA256 = "sha256"
@@ -28,12 +29,14 @@ MAX_FRAMES = 36_000  # ten hours at one frame per second
 
 @dataclass(frozen=True)
 class PdqHash:
-    """One PDQ hash: hex, quality when known, time for a video frame, orientation 0-7."""
+    """One PDQ hash: hex, quality when known, time for a video frame, orientation 0-7, and
+    whether it is of a cut (cropped or tilted) view of a banked image."""
 
     hash: str
     quality: int | None = None
     t: float | None = None
     orientation: int = 0
+    cut: bool = False
 
 
 @dataclass(frozen=True)

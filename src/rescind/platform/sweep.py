@@ -19,7 +19,7 @@ from rescind.config import Settings
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
-from rescind.platform.signals import EXACT_TYPES, PDQ, PDQ_DIHEDRAL, VIDEO_PDQ
+from rescind.platform.signals import EXACT_TYPES, PDQ, PDQ_CUT, PDQ_DIHEDRAL, VIDEO_PDQ
 from rescind.store.models import BankEntry, Content, ContentSignal
 
 _CHUNK = 5000
@@ -72,7 +72,7 @@ def sweep_copies(
         if old is None or (actionable, -distance) > (old[2], -old[1]):
             best[pk] = (entry_id, distance, actionable)
 
-    images = [e for e in entries if e.signal_type == PDQ]
+    images = [e for e in entries if e.signal_type in (PDQ, PDQ_CUT)]
     results = runtime.registry.search([e.value for e in images], bank.threshold)
     candidates = sorted({sid for found in results for sid, _ in found})
     rows = _rows(session, candidates)
@@ -80,7 +80,9 @@ def sweep_copies(
     for entry, found in zip(images, results, strict=True):
         for sid, distance in found:
             row = rows.get(sid)
-            if row and row[1] in (PDQ, PDQ_DIHEDRAL):
+            # A crop or tilt of the banked image is compared with uploads as they were, not
+            # with their turned views (the rule of rescind.media.robust.pair_limits).
+            if row and (row[1] == PDQ or (row[1] == PDQ_DIHEDRAL and entry.signal_type == PDQ)):
                 low = _low(row[2], minimum) or _low(entry.quality, minimum)
                 keep(row[0], entry.id, distance, not low)
 

@@ -17,7 +17,7 @@ from rescind.media import hash_bytes
 from rescind.platform.actions import REMOVE, create_action
 from rescind.platform.signals import hamming
 from rescind.store import Database
-from rescind.store.models import Content, ContentSignal
+from rescind.store.models import BankEntry, Content, ContentSignal
 from tests.e2e import media
 from tests.web.api.platform_fixtures import Api
 
@@ -176,3 +176,71 @@ def test_metrics_count_checks(api: Api) -> None:
     assert 'rescind_checks_total{verdict="allow"} 1.0' in text
     assert "rescind_bank_entries" in text and "rescind_check_seconds_bucket" in text
     assert io.StringIO(text).readline().startswith("#")
+
+
+def _cropped(image: Image.Image, keep: float) -> Image.Image:
+    """The centre `keep` of each side: what a re-uploader's crop leaves."""
+    dx, dy = round(image.width * (1 - keep) / 2), round(image.height * (1 - keep) / 2)
+    return image.crop((dx, dy, image.width - dx, image.height - dy))
+
+
+def _bank_media(api: Api, data: bytes) -> list[int]:
+    response = api.client.post(
+        "/v1/banks/ncii/entries",
+        files={"media": ("banked.jpg", data, "image/jpeg")},
+        headers=api.review,
+    )
+    assert response.status_code == 201, response.text
+    api.sync()
+    ids: list[int] = response.json()["entry_ids"]
+    return ids
+
+
+@pytest.mark.parametrize("keep", [0.92, 0.86])
+def test_banking_the_image_itself_catches_cropped_copies(
+    api: Api, database: Database, keep: float
+) -> None:
+    original = media.jpeg(_astronaut())
+    copy = media.jpeg(_cropped(_astronaut(), keep))
+    plain = hash_bytes(original).pdq[0].hash
+    # Plain PDQ misses the crop in every orientation, so banking hashes alone would too.
+    assert min(hamming(h.hash, plain) for h in hash_bytes(copy, dihedral=True).pdq) > 31
+    ids = _bank_media(api, original)
+    with database.session() as session:
+        entries = session.scalars(select(BankEntry).where(BankEntry.id.in_(ids))).all()
+    types = [e.signal_type for e in entries]
+    assert types[0] == "pdq" and entries[0].value == plain  # the plain hash, as hash_bytes
+    assert types.count("md5") == types.count("sha256") == 1
+    assert 5 <= types.count("pdq_cut") <= 45  # bounded: crops and tilts, hashes only
+    # The copy is blocked, uploaded or as the plain hash a platform computed itself.
+    result = _upload(api, "crop", copy)
+    assert result.json()["verdict"] == "block", result.text  # type: ignore[attr-defined]
+    by_hash = api.client.post(
+        "/v1/check",
+        json={"content_id": "crop-h", "pdq": [hash_bytes(copy).pdq[0].hash]},
+        headers=api.check,
+    )
+    assert by_hash.json()["verdict"] == "block"
+    # Distinct pictures, cropped the same way or not, still pass.
+    for name in ("coffee", "chelsea", "rocket"):
+        picture = Image.fromarray(getattr(skimage.data, name)())
+        for variant in (picture, _cropped(picture, keep)):
+            other = _upload(api, f"{name}-{variant.width}", media.jpeg(variant))
+            assert other.json()["verdict"] == "allow", name  # type: ignore[attr-defined]
+
+
+def test_banking_media_refuses_bad_files_and_changes_nothing(api: Api, database: Database) -> None:
+    for data in (b"not an image at all", _bomb()):
+        response = api.client.post(
+            "/v1/banks/ncii/entries",
+            files={"media": ("x.png", data, "image/png")},
+            headers=api.review,
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+    missing = api.client.post(
+        "/v1/banks/ncii/entries", data={"note": "no file"}, files={}, headers=api.review
+    )
+    assert missing.status_code in (415, 422)
+    with database.session() as session:
+        assert session.scalars(select(BankEntry)).all() == []

@@ -3,11 +3,15 @@ allow-list ("not NCII") verdicts or hashes imported by hand."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rescind.cases import audit
+from rescind.platform.apikeys import ApiPrincipal
 from rescind.platform.banks import (
     add_signals,
     create_bank,
@@ -17,11 +21,21 @@ from rescind.platform.banks import (
     withdraw_entries,
 )
 from rescind.platform.errors import EntryNotFoundError, InvalidSignalError, PlatformError
+from rescind.platform.media_signals import MediaError, bank_signals_from_media, media_limits
+from rescind.platform.signals import Signals
 from rescind.store.models import Bank, BankEntry
 from rescind.web.api.auth import ReviewCaller
-from rescind.web.api.common import problem, signals_of
+from rescind.web.api.common import (
+    JSON_BODY_LIMIT,
+    is_multipart,
+    media_problem,
+    problem,
+    read_json,
+    read_media_form,
+    signals_of,
+)
 from rescind.web.api.schemas import BankIn, BankOut, BankPatch, EntriesIn, EntriesOut
-from rescind.web.deps import SessionDep
+from rescind.web.deps import SessionDep, get_db, get_settings
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 
@@ -85,32 +99,79 @@ def patch(name: str, body: BankPatch, session: SessionDep, caller: ReviewCaller)
     return _out(session, bank)
 
 
-@router.post("/{name}/entries", response_model=EntriesOut, status_code=201, summary="Add entries")
-def add_entries(
-    name: str, body: EntriesIn, session: SessionDep, caller: ReviewCaller
-) -> EntriesOut:
-    """Bank the signals of one item (e.g. an allow-list "not NCII" verdict)."""
-    try:
-        bank = get_bank(session, name)
-        signals = signals_of(body)
-        if signals.empty:
-            raise InvalidSignalError(
-                "send at least one of pdq, md5, sha256, video_pdq", field="pdq"
+_ENTRIES_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": EntriesIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["media"],
+                    "properties": {
+                        "media": {"type": "string", "format": "binary"},
+                        "note": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/{name}/entries",
+    response_model=EntriesOut,
+    status_code=201,
+    summary="Add entries",
+    openapi_extra=_ENTRIES_OPENAPI,
+)
+async def add_entries(request: Request, name: str, caller: ReviewCaller) -> EntriesOut:
+    """Bank the signals of one item: hashes (JSON), or the image or video itself (multipart
+    `media`, hashed here and not kept). A banked image also stores its copy-robust views:
+    trimmed borders, crops and slight tilts, so cropped and framed re-uploads match too."""
+    settings = get_settings(request)
+    if is_multipart(request):
+        _, data = await read_media_form(request, settings.max_upload_bytes)
+        try:
+            signals = await run_in_threadpool(
+                bank_signals_from_media, data, media_limits(settings.max_upload_bytes)
             )
-    except PlatformError as exc:
-        raise problem(exc) from None
-    entries = add_signals(
-        session, bank, signals, source="reviewer", provenance={"by": caller.actor}
-    )
-    audit.record(
-        session,
-        caller.actor,
-        "bank.entries_added",
-        subject_type="bank",
-        subject_id=bank.id,
-        detail={"entries": len(entries)},
-    )
-    return EntriesOut(entry_ids=[e.id for e in entries])
+        except MediaError as exc:
+            raise media_problem(exc) from None
+    else:
+        body: EntriesIn = await read_json(request, EntriesIn, JSON_BODY_LIMIT)
+        try:
+            signals = signals_of(body)
+        except PlatformError as exc:
+            raise problem(exc) from None
+    return await run_in_threadpool(_bank_signals, request, name, signals, caller)
+
+
+def _bank_signals(
+    request: Request, name: str, signals: Signals, caller: ApiPrincipal
+) -> EntriesOut:
+    with get_db(request).session() as session:
+        try:
+            bank = get_bank(session, name)
+            if signals.empty:
+                raise InvalidSignalError(
+                    "send at least one of pdq, md5, sha256, video_pdq", field="pdq"
+                )
+        except PlatformError as exc:
+            raise problem(exc) from None
+        entries = add_signals(
+            session, bank, signals, source="reviewer", provenance={"by": caller.actor}
+        )
+        audit.record(
+            session,
+            caller.actor,
+            "bank.entries_added",
+            subject_type="bank",
+            subject_id=bank.id,
+            detail={"entries": len(entries)},
+        )
+        return EntriesOut(entry_ids=[e.id for e in entries])
 
 
 @router.delete("/{name}/entries/{entry_id}", status_code=204, summary="Withdraw an entry")

@@ -7,8 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from rescind.platform.check import CheckResult, check_and_record
 from rescind.platform.errors import InvalidSignalError, PlatformError
@@ -18,15 +16,16 @@ from rescind.platform.signals import Signals
 from rescind.web.api.auth import CheckCaller
 from rescind.web.api.common import (
     JSON_BODY_LIMIT,
-    capped_stream,
     get_runtime,
+    is_multipart,
+    media_problem,
     problem,
     read_json,
+    read_media_form,
     signals_of,
 )
 from rescind.web.api.schemas import CheckIn, CheckOut
 from rescind.web.deps import get_settings
-from rescind.web.problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["check"])
 
@@ -52,34 +51,11 @@ _OPENAPI: dict[str, Any] = {
 
 
 async def _from_multipart(request: Request, limit: int) -> tuple[str, str | None, bytes]:
-    parser = MultiPartParser(
-        request.headers,
-        capped_stream(request, limit + 64 * 1024),
-        max_files=1,
-        max_fields=10,
-        max_part_size=64 * 1024,
-    )
+    fields, data = await read_media_form(request, limit)
     try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise ProblemError(
-            422,
-            "Invalid request",
-            exc.message,
-            errors=[{"field": "media", "message": exc.message}],
-        ) from None
-    try:
-        media = form.get("media")
-        if not isinstance(media, UploadFile):
-            raise InvalidSignalError("attach the file as the `media` part", field="media")
-        data = await media.read(limit + 1)
-        if len(data) > limit:
-            raise ProblemError(413, "Payload too large", f"the limit is {limit} bytes")
-        content_id = check_content_id(form.get("content_id"))
-        url = form.get("url")
-        return content_id, check_url(url if isinstance(url, str) else None), data
-    finally:
-        await form.close()
+        return check_content_id(fields.get("content_id")), check_url(fields.get("url")), data
+    except PlatformError as exc:
+        raise problem(exc) from None
 
 
 @router.post(
@@ -95,7 +71,7 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
     settings = get_settings(request)
     started = time.perf_counter()
     try:
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        if is_multipart(request):
             limit = settings.max_upload_bytes
             content_id, url, data = await _from_multipart(request, limit)
             try:
@@ -103,12 +79,7 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
                     signals_from_media, data, media_limits(limit)
                 )
             except MediaError as exc:
-                raise ProblemError(
-                    422,
-                    "Unusable media",
-                    str(exc),
-                    errors=[{"field": "media", "message": str(exc)}],
-                ) from None
+                raise media_problem(exc) from None
         else:
             body: CheckIn = await read_json(request, CheckIn, JSON_BODY_LIMIT)
             content_id, url, signals = body.content_id, check_url(body.url), signals_of(body)

@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
-from rescind.platform.errors import PlatformError
+from rescind.platform.errors import InvalidSignalError, PlatformError
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals, parse_signals
 from rescind.web.api.schemas import SignalsIn
@@ -83,3 +85,47 @@ async def read_json(request: Request, model: type[BaseModel], limit: int) -> Any
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
         ) from None
+
+
+async def read_media_form(request: Request, limit: int) -> tuple[dict[str, str], bytes]:
+    """A multipart form's text fields and its one `media` file of at most `limit` bytes
+    (422 problem for a malformed form or a missing file, 413 for a file over the limit)."""
+    parser = MultiPartParser(
+        request.headers,
+        capped_stream(request, limit + 64 * 1024),
+        max_files=1,
+        max_fields=10,
+        max_part_size=64 * 1024,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            exc.message,
+            errors=[{"field": "media", "message": exc.message}],
+        ) from None
+    try:
+        media = form.get("media")
+        if not isinstance(media, UploadFile):
+            raise problem(InvalidSignalError("attach the file as the `media` part", field="media"))
+        data = await media.read(limit + 1)
+        if len(data) > limit:
+            raise too_large(limit)
+        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        return fields, data
+    finally:
+        await form.close()
+
+
+def is_multipart(request: Request) -> bool:
+    """Whether the request body is a multipart form (media) rather than JSON."""
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
+
+
+def media_problem(exc: Exception) -> ProblemError:
+    """422 for media that cannot be hashed (corrupt, hostile, over a limit)."""
+    return ProblemError(
+        422, "Unusable media", str(exc), errors=[{"field": "media", "message": str(exc)}]
+    )
