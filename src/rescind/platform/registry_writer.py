@@ -28,7 +28,7 @@ from rescind.store.models import Content, Match
 log = logging.getLogger("rescind.platform")
 
 MAX_BATCH = 500
-LINGER_S = 0.002
+LINGER_S = 0.001
 
 
 @dataclass

@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rescind import __version__
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import health
 from rescind.web.api.auth import KeyCache
+from rescind.web.api.fastcheck import PATH as FAST_PATH
 from rescind.web.api.fastcheck import FastCheck
 from rescind.web.api.platform import include_platform_api, start_platform
 from rescind.web.problems import install_problem_handlers
@@ -21,6 +22,15 @@ from rescind.web.ui import install_ui
 
 class RescindApp(FastAPI):
     """The FastAPI app, with `/v1/check`'s hot path in front of its middleware stack."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == FAST_PATH and self.middleware_stack:
+            # Straight to the stack (FastCheck first): skips the framework's per-request
+            # telemetry probe, a measurable share of a check's time.
+            scope["app"] = self
+            await self.middleware_stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
