@@ -23,7 +23,16 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.platform.banks import BankPolicy, policy_of
-from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
+from rescind.platform.signals import (
+    MD5,
+    PDQ,
+    PDQ_CUT,
+    SHA256,
+    VIDEO_PDQ,
+    WEAK_VIEW_RADIUS,
+    PdqHash,
+    Signals,
+)
 from rescind.store.models import Bank, BankChange, BankEntry, Request
 
 SYNC_BATCH = 50_000
@@ -213,6 +222,12 @@ class Matcher:
         if bank is None or not bank.enabled or distance > bank.threshold:
             return None
         minimum = self.settings.pdq_min_quality
+        if (
+            ref.signal_type == PDQ_CUT
+            and _low(ref.quality, minimum)
+            and distance > WEAK_VIEW_RADIUS
+        ):
+            return None  # a weak crop or tilt of a banked image: only a close match counts
         low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and (
             _low(query_quality, minimum) or _low(ref.quality, minimum)
         )
@@ -229,18 +244,24 @@ class Matcher:
                 best[hit.entry_id] = hit
 
         radius = self._radius()
-        if radius >= 0 and signals.pdq and len(self.images):
-            if len(signals.pdq) == 1:  # most checks: the index's low-latency path
-                results = [self.images.search_one(signals.pdq[0].hash, radius)]
+        # Weak extra views (low-quality trims and crops of the upload) only count close by.
+        strong = [h for h in signals.pdq if not h.weak]
+        weak = [h for h in signals.pdq if h.weak]
+        searches = [
+            (self.images, strong, radius),
+            (self.images, weak, min(radius, WEAK_VIEW_RADIUS)),
+        ]
+        # Crops and tilts of banked images meet the upload's views as uploaded, not turned.
+        for queries, r in ((strong, radius), (weak, min(radius, WEAK_VIEW_RADIUS))):
+            searches.append((self.cuts, [h for h in queries if h.orientation == 0], r))
+        for index, queries, r in searches:
+            if r < 0 or not queries or not len(index):
+                continue
+            if len(queries) == 1:  # most checks: the index's low-latency path
+                results = [index.search_one(queries[0].hash, r)]
             else:
-                results = self.images.search([h.hash for h in signals.pdq], radius)
-            for query, found in zip(signals.pdq, results, strict=True):
-                for entry_id, distance in found:
-                    keep(self._hit(entry_id, distance, query.quality))
-        unturned = [h for h in signals.pdq if h.orientation == 0]
-        if radius >= 0 and unturned and len(self.cuts):
-            found_cuts = self.cuts.search([h.hash for h in unturned], radius)
-            for query, found in zip(unturned, found_cuts, strict=True):
+                results = index.search([h.hash for h in queries], r)
+            for query, found in zip(queries, results, strict=True):
                 for entry_id, distance in found:
                     keep(self._hit(entry_id, distance, query.quality))
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

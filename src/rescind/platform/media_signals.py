@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +21,7 @@ from rescind.media.image import decode_luma
 from rescind.media.pdq import hash_luma
 from rescind.media.robust import (
     CUT,
+    WEAK,
     RobustInputError,
     Signal,
     bank_signals,
@@ -95,11 +97,12 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
     the registry records as `pdq`, the others as `pdq_dihedral`). Empty for an image too
     small to trim or turn.
     """
+    views = _robust(luma, partial(query_signals, weak_views=True))
     out = []
-    for s in _robust(luma, query_signals):
+    for s, kinds in zip(views, view_kinds(views), strict=True):
         _, _, turned = s.variant.partition("/")
         orientation = ORIENTATIONS.index(turned) if turned else 0
-        out.append(PdqHash(s.hex, s.quality, None, orientation))
+        out.append(PdqHash(s.hex, s.quality, None, orientation, weak=bool(kinds & WEAK)))
     return out
 
 
@@ -121,9 +124,12 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     plain = hash_luma(decoded.luma, decoded.full_size, decoded.scale, decoded.reverse)[0]
     pdq = [PdqHash(plain.hash, plain.quality)]
     seen = {plain.hash}
-    views = [s for s in _robust(decoded.luma, bank_signals) if s.variant != "full"]
+    views = _robust(decoded.luma, partial(bank_signals, weak_views=True))
+    views = [s for s in views if s.variant != "full"]
     for view, kinds in zip(views, view_kinds(views), strict=True):
-        if view.hex not in seen:
+        # A weak view is kept only as a cut entry: the matcher holds a cut entry below the
+        # minimum quality to the weak views' radius (a weak trimmed view is left out).
+        if view.hex not in seen and (kinds & CUT or not kinds & WEAK):
             seen.add(view.hex)
             pdq.append(PdqHash(view.hex, view.quality, cut=bool(kinds & CUT)))
     return Signals(

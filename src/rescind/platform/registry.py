@@ -60,7 +60,9 @@ SignalValue = tuple[str, str, int | None, float | None]  # type, value, quality,
 def signal_values(signals: Signals) -> list[SignalValue]:
     """The registry rows of `signals`, as (signal_type, value, quality, t)."""
     rows: list[SignalValue] = [
-        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None) for h in signals.pdq
+        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None)
+        for h in signals.pdq
+        if not h.weak  # a weak view serves its own check only: sweeps use the others
     ]
     rows += [(VIDEO_PDQ, h.hash, h.quality, h.t) for h in signals.frames]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

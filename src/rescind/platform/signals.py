@@ -24,19 +24,23 @@ SHA256 = "sha256"
 PDQ_TYPES = (PDQ, PDQ_DIHEDRAL, VIDEO_PDQ)
 EXACT_TYPES = (MD5, SHA256)
 MAX_PDQ = 64
+WEAK_VIEW_RADIUS = 16  # rescind.media.robust.WEAK_VIEW_THRESHOLD
 MAX_FRAMES = 36_000  # ten hours at one frame per second
 
 
 @dataclass(frozen=True)
 class PdqHash:
-    """One PDQ hash: hex, quality when known, time for a video frame, orientation 0-7, and
-    whether it is of a cut (cropped or tilted) view of a banked image."""
+    """One PDQ hash: hex, quality when known, time for a video frame, orientation 0-7;
+    whether it is of a cut (cropped or tilted) view of a banked image; and whether it is a
+    weak extra view (a trimmed, cropped or tilted view with quality below 50), which matches
+    only within `WEAK_VIEW_RADIUS` bits and never blocks (see rescind.media.robust)."""
 
     hash: str
     quality: int | None = None
     t: float | None = None
     orientation: int = 0
     cut: bool = False
+    weak: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,14 @@ from rescind.config import Settings
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
-from rescind.platform.signals import EXACT_TYPES, PDQ, PDQ_CUT, PDQ_DIHEDRAL, VIDEO_PDQ
+from rescind.platform.signals import (
+    EXACT_TYPES,
+    PDQ,
+    PDQ_CUT,
+    PDQ_DIHEDRAL,
+    VIDEO_PDQ,
+    WEAK_VIEW_RADIUS,
+)
 from rescind.store.models import BankEntry, Content, ContentSignal
 
 _CHUNK = 5000
@@ -82,6 +89,9 @@ def sweep_copies(
             row = rows.get(sid)
             # A crop or tilt of the banked image is compared with uploads as they were, not
             # with their turned views (the rule of rescind.media.robust.pair_limits).
+            weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
+            if weak_cut and distance > WEAK_VIEW_RADIUS:
+                continue  # a weak crop or tilt of the banked image counts only close by
             if row and (row[1] == PDQ or (row[1] == PDQ_DIHEDRAL and entry.signal_type == PDQ)):
                 low = _low(row[2], minimum) or _low(entry.quality, minimum)
                 keep(row[0], entry.id, distance, not low)
