@@ -118,13 +118,22 @@ class SearchPlan:
                 return hits[0], hits[1], hits[2]
 
     def search_one(self, query: bytes, radius: int) -> list[Match]:
-        """Every ``(id, distance)`` within ``radius`` of one query (32 bytes), sorted."""
-        template = probe_template(radius)
-        work, ids, dist = _work_buffer(template.shape[1])
-        count = search_plan(self.table, query, radius, template, work)
+        """Every ``(id, distance)`` within ``radius`` of one query (32 bytes), sorted.
+
+        The fast path of a single upload: a handful of attribute lookups around one
+        compiled call (each numpy call here would cost about as much as a memory miss in
+        the kernel)."""
+        template = _TEMPLATES.get(radius)
+        if template is None:
+            template = _TEMPLATES[radius] = probe_template(radius)
+        bufs = _local.__dict__.get("work")
+        if bufs is None or bufs[3] < len(template[0]):
+            bufs = _work_buffer(len(template[0]))
+        count = _search_compiled(self.table, query, radius, template, bufs[0])
         if count == 0:
             return []
-        if 0 < count <= SMALL_RESULT:  # memoryview items are Python ints: no numpy calls
+        if 0 < count <= SMALL_RESULT:  # memoryview items are Python ints
+            ids, dist = bufs[1], bufs[2]
             return [(ids[i], dist[i]) for i in range(count)]
         _, id_arr, dist_arr = self.search(query, radius)
         return list(zip(id_arr.tolist(), dist_arr.tolist(), strict=True))
@@ -132,20 +141,49 @@ class SearchPlan:
 
 # Up to this many hits, search_one builds its list item by item.
 SMALL_RESULT = 64
+# Probe templates by radius, for search_one (``probe_template`` is cached too; a dict lookup
+# is cheaper than its call).
+_TEMPLATES: dict[int, npt.NDArray[np.int64]] = {}
 
+WorkBuffer = tuple[npt.NDArray[np.int64], memoryview, memoryview, int]
 _local = threading.local()
 
 
-def _work_buffer(at_least: int) -> tuple[npt.NDArray[np.int64], memoryview, memoryview]:
-    """This thread's work buffer, with room for ``at_least`` candidates and hits, and
-    memoryviews of its id and distance rows."""
-    bufs: tuple[npt.NDArray[np.int64], memoryview, memoryview] | None
-    bufs = getattr(_local, "work", None)
-    if bufs is None or bufs[0].shape[1] < at_least:
-        work = np.empty((WORK_ROWS, max(at_least, MIN_CAPACITY)), np.int64)
-        bufs = (work, memoryview(work[HIT_ID]), memoryview(work[HIT_DIST]))
+def _work_buffer(at_least: int) -> WorkBuffer:
+    """This thread's work buffer with room for ``at_least`` probes, candidates and hits:
+    the array, memoryviews of its id and distance rows, and its capacity."""
+    bufs: WorkBuffer | None = _local.__dict__.get("work")
+    if bufs is None or bufs[3] < at_least:
+        capacity = max(at_least, MIN_CAPACITY)
+        work = np.empty((WORK_ROWS, capacity), np.int64)
+        bufs = (work, memoryview(work[HIT_ID]), memoryview(work[HIT_DIST]), capacity)
         _local.work = bufs
     return bufs
+
+
+def _search_compiled(
+    plan: npt.NDArray[np.int64],
+    queries: bytes,
+    radius: int,
+    template: npt.NDArray[np.int64],
+    work: npt.NDArray[np.int64],
+) -> int:
+    """``search_plan`` through its compiled entry point once it has one: the arguments
+    always have the same types, so the dispatcher's type matching (about half a
+    microsecond here) can be skipped."""
+    global _entry
+    if _entry is not None:
+        count: int = _entry(plan, queries, radius, template, work)
+        return count
+    count = search_plan(plan, queries, radius, template, work)
+    dispatcher: Any = search_plan
+    args = (plan, queries, radius, template, work)
+    compiled = dispatcher.overloads.get(tuple(dispatcher.typeof_pyval(a) for a in args))
+    _entry = getattr(compiled, "entry_point", None)
+    return count
+
+
+_entry: Any = None
 
 
 @kernel
