@@ -1,4 +1,10 @@
-"""Compiled search kernels for one query against one set of rows: through the tables, or by scan.
+"""Compiled search kernels: one query against one segment (tables or scan), and the driver
+that runs a batch of queries over every part of a snapshot (``search_plan``).
+
+They live in one file on purpose: numba's on-disk cache is invalidated only when a
+function's own file changes, so a kernel calling a kernel of another file could run a stale
+copy of it. (``_jit.py`` and ``build.py`` supply intrinsics and constants compiled into these
+kernels: change one of them and clear ``__pycache__`` too.)
 
 Layout (built by ``build.py``; ``segment.py`` is the Python side). A 256-bit code is four
 ``uint64`` words, read little-endian from the 32 PDQ bytes. It is cut into 16 chunks of 16
@@ -32,8 +38,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import carray  # type: ignore[attr-defined]
 
-from rescind.index._jit import LANES, kernel, lanes_within, popcount, prefetch, trailing_zeros
+from rescind.index._jit import (
+    LANES,
+    address_as_pointer,
+    kernel,
+    lanes_within,
+    popcount,
+    prefetch,
+    trailing_zeros,
+)
 from rescind.index.build import NBUCKETS, NGROUPS
 
 # Relative cost of a candidate (dependent random accesses to its row number and code) against
@@ -343,4 +358,153 @@ def table_search(
             continue
         if _first_group(codes, row, q, radius, scratch[CAND_GROUP, c]):
             count = emit(count, qi, ids[row], d, out)
+    return count
+
+
+# ---- searching a whole snapshot (see plan.py) -----------------------------------------
+
+# Plan layout: a header, then one record per searched part.
+HEADER = 1  # the number of parts
+ROWS, CODES, ALIVE, IDS, PERM, VALS, OFFS, TABLE_RADIUS, WORK_LIMIT = range(9)
+FIELDS = 9
+
+# Rows of a thread's work buffer (int64, shape (WORK_ROWS, capacity)): the candidate scratch
+# of ``table_search``, the hits (query, id, distance), then the per-probe state.
+HIT_QUERY, HIT_ID, HIT_DIST = range(SCRATCH_ROWS, SCRATCH_ROWS + 3)
+STATE = HIT_DIST + 1
+WORK_ROWS = STATE + STATE_ROWS
+
+
+@kernel
+def _part(plan: Array, part: int, field: int) -> Scalar:
+    return plan[HEADER + FIELDS * part + field]
+
+
+@kernel
+def _rows_of(plan: Array, part: int) -> Any:
+    """The codes, liveness bits and ids of one part, viewed in place."""
+    n = _part(plan, part, ROWS)
+    codes = carray(address_as_pointer(_part(plan, part, CODES)), (n, 4), np.uint64)
+    alive = carray(address_as_pointer(_part(plan, part, ALIVE)), (n + 7) // 8, np.uint8)
+    ids = carray(address_as_pointer(_part(plan, part, IDS)), n, np.int64)
+    return n, codes, alive, ids
+
+
+@kernel
+def _tables_of(plan: Array, part: int) -> Any:
+    """The tables of one part (flat; ``vals`` with its ``LANES`` readable entries after)."""
+    n = _part(plan, part, ROWS)
+    perm = carray(address_as_pointer(_part(plan, part, PERM)), NGROUPS * n, np.uint32)
+    vals = carray(address_as_pointer(_part(plan, part, VALS)), 2 * NGROUPS * n + LANES, np.uint16)
+    offs = carray(
+        address_as_pointer(_part(plan, part, OFFS)), 2 * NGROUPS * (NBUCKETS + 1), np.uint32
+    )
+    return perm, vals, offs
+
+
+@kernel
+def _sort_hits(out: Array, count: int) -> None:
+    """Sort the hits ``out[:, :count]`` by (query, distance, id) in place."""
+    if count <= 1:
+        return
+    if count <= 32:  # insertion sort: the usual handful of hits
+        for i in range(1, count):
+            q, ident, d = out[0, i], out[1, i], out[2, i]
+            j = i - 1
+            while j >= 0 and (
+                out[0, j] > q
+                or (out[0, j] == q and (out[2, j] > d or (out[2, j] == d and out[1, j] > ident)))
+            ):
+                out[0, j + 1], out[1, j + 1], out[2, j + 1] = out[0, j], out[1, j], out[2, j]
+                j -= 1
+            out[0, j + 1], out[1, j + 1], out[2, j + 1] = q, ident, d
+        return
+    # stable sorts by id, then distance (counting), then query (counting)
+    order = np.argsort(out[1, :count], kind="mergesort")
+    for key in (2, 0):
+        values = out[key, :count]
+        lo = values.min()
+        counts = np.zeros(values.max() - lo + 2, np.int64)
+        for i in range(count):
+            counts[values[i] - lo + 1] += 1
+        for k in range(1, counts.shape[0]):
+            counts[k] += counts[k - 1]
+        reordered = np.empty(count, np.int64)
+        for i in order:
+            slot = values[i] - lo
+            reordered[counts[slot]] = i
+            counts[slot] += 1
+        order = reordered
+    for key in range(3):
+        out[key, :count] = out[key, :count][order]
+
+
+@kernel
+def _decode(queries: Array, qi: int, q: Array) -> None:
+    """Query ``qi`` of the byte buffer ``queries`` as four little-endian 64-bit words."""
+    base = 32 * qi
+    for w in range(4):
+        word = np.uint64(0)
+        for k in range(8):
+            word |= np.uint64(queries[base + 8 * w + k]) << np.uint64(8 * k)
+        q[w] = word
+
+
+@kernel
+def search_plan(plan: Array, queries: Array, radius: int, template: Array, work: Array) -> Scalar:
+    """Every live row within ``radius`` of each query, in every part of ``plan``.
+
+    ``queries`` holds 32 bytes per query (``bytes``); ``template`` lists the buckets a query
+    probes at ``radius`` (``segment.probe_template``). ``work`` is int64 of shape
+    ``(WORK_ROWS, capacity)`` with capacity >= the probes: candidate scratch, the hits
+    ``(query, id, distance)``, sorted by query, distance and id, whose number is returned,
+    and per-probe state. When the hits exceed the capacity only the first ones are written
+    (unsorted), and the caller runs again with room for all. Returns -1 when the scratch was
+    too small for some query's candidates (see ``table_search``); the caller retries with
+    more.
+    """
+    parts = plan[0]
+    scratch = work[:SCRATCH_ROWS]
+    out = work[HIT_QUERY:STATE]
+    state = work[STATE:]
+    nq = len(queries) // 32
+    q = np.empty(4, np.uint64)
+    chunks = np.empty(16, np.int64)
+    count = 0
+    # Parts scanned at this radius: blocks of rows stay in cache while every query passes.
+    block = 2048
+    any_tables = False
+    for part in range(parts):
+        if radius <= _part(plan, part, TABLE_RADIUS):
+            any_tables = True
+            continue
+        n, codes, alive, ids = _rows_of(plan, part)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            for qi in range(nq):
+                _decode(queries, qi, q)
+                count = scan_rows(
+                    q, qi, radius, codes[start:stop], alive[start >> 3 :], ids[start:stop],
+                    stop - start, count, out,
+                )  # fmt: skip
+    if any_tables:
+        for qi in range(nq):
+            _decode(queries, qi, q)
+            query_chunks(q, chunks)
+            for part in range(parts):
+                if radius > _part(plan, part, TABLE_RADIUS):
+                    continue
+                n, codes, alive, ids = _rows_of(plan, part)
+                perm, vals, offs = _tables_of(plan, part)
+                found = table_search(
+                    q, chunks, qi, radius, template, n, codes, alive, ids, perm, vals, offs,
+                    _part(plan, part, WORK_LIMIT), state, scratch, count, out,
+                )  # fmt: skip
+                if found == -1:
+                    return -1
+                if found == SCAN_INSTEAD:
+                    found = scan_rows(q, qi, radius, codes, alive, ids, n, count, out)
+                count = found
+    if count <= out.shape[1]:
+        _sort_hits(out, count)
     return count
