@@ -14,6 +14,21 @@ from rescind.config import Settings
 from rescind.store import Database, upgrade_database
 from tests.pg import PostgresCluster
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the index kernels once, before any test starts a server or a worker.
+
+    numba caches compiled kernels next to their source. On a clean clone (CI) the cache is
+    empty, and every process a test starts would otherwise compile them at once, competing
+    for the cores while its requests wait."""
+    from rescind.index import HammingIndex
+
+    index = HammingIndex()
+    index.add([1], ["0" * 64])
+    index.search_one("0" * 64, 31)
+    index.search(["0" * 64, "f" * 64], 31)
+
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=[pytest.mark.postgres, pytest.mark.slow]),
