@@ -229,8 +229,9 @@ def table_search(
             state[STATE_LEN, ahead] = length
             work += length
             start = table * n + lo
+            # every line that the two vector loads below read, not only the bucket's
             prefetch(vals, start)
-            prefetch(vals, start + min(length, 2 * LANES) - 1)
+            prefetch(vals, start + (2 * LANES if length > LANES else LANES) - 1)
         p = step - 2 * AHEAD
         if p < 0:
             continue

@@ -134,8 +134,10 @@ class SearchPlan:
         count = _search_compiled(self.table, query, radius, template, bufs[0])
         if count == 0:
             return []
-        if 0 < count <= SMALL_RESULT:  # memoryview items are Python ints
-            ids, dist = bufs[1], bufs[2]
+        ids, dist = bufs[1], bufs[2]  # memoryview items are Python ints
+        if count == 1:
+            return [(ids[0], dist[0])]
+        if 0 < count <= SMALL_RESULT:
             return [(ids[i], dist[i]) for i in range(count)]
         _, id_arr, dist_arr = self.search(query, radius)
         return list(zip(id_arr.tolist(), dist_arr.tolist(), strict=True))
