@@ -125,13 +125,18 @@ class SearchPlan:
         The fast path of a single upload: a handful of attribute lookups around one
         compiled call (each numpy call here would cost about as much as a memory miss in
         the kernel)."""
-        template = _TEMPLATES.get(radius)
-        if template is None:
-            template = _TEMPLATES[radius] = probe_template(radius)
+        probes = _TEMPLATES.get(radius)
+        if probes is None:
+            template = probe_template(radius)
+            probes = _TEMPLATES[radius] = (template, template.shape[1])
         bufs = _local.__dict__.get("work")
-        if bufs is None or bufs[3] < len(template[0]):
-            bufs = _work_buffer(len(template[0]))
-        count = _search_compiled(self.table, query, radius, template, bufs[0])
+        if bufs is None or bufs[3] < probes[1]:
+            bufs = _work_buffer(probes[1])
+        entry = _entry
+        if entry is not None:
+            count = entry(self.table, query, radius, probes[0], bufs[0])
+        else:
+            count = _first_search(self.table, query, radius, probes[0], bufs[0])
         if count == 0:
             return []
         ids, dist = bufs[1], bufs[2]  # memoryview items are Python ints
@@ -145,9 +150,9 @@ class SearchPlan:
 
 # Up to this many hits, search_one builds its list item by item.
 SMALL_RESULT = 64
-# Probe templates by radius, for search_one (``probe_template`` is cached too; a dict lookup
-# is cheaper than its call).
-_TEMPLATES: dict[int, npt.NDArray[np.int64]] = {}
+# Probe templates and their lengths by radius, for search_one (``probe_template`` is cached
+# too; a dict lookup is cheaper than its call).
+_TEMPLATES: dict[int, tuple[npt.NDArray[np.int64], int]] = {}
 
 WorkBuffer = tuple[npt.NDArray[np.int64], memoryview, memoryview, int]
 _local = threading.local()
@@ -165,21 +170,18 @@ def _work_buffer(at_least: int) -> WorkBuffer:
     return bufs
 
 
-def _search_compiled(
+def _first_search(
     plan: npt.NDArray[np.int64],
     queries: bytes,
     radius: int,
     template: npt.NDArray[np.int64],
     work: npt.NDArray[np.int64],
 ) -> int:
-    """``search_plan`` through its compiled entry point once it has one: the arguments
-    always have the same types, so the dispatcher's type matching (about half a
-    microsecond here) can be skipped."""
+    """``search_plan`` through numba's dispatcher, keeping its compiled entry point for
+    search_one: the arguments always have the same types, so later calls can skip the
+    dispatcher's type matching (about half a microsecond here)."""
     global _entry
-    if _entry is not None:
-        count: int = _entry(plan, queries, radius, template, work)
-        return count
-    count = search_plan(plan, queries, radius, template, work)
+    count: int = search_plan(plan, queries, radius, template, work)
     dispatcher: Any = search_plan
     args = (plan, queries, radius, template, work)
     compiled = dispatcher.overloads.get(tuple(dispatcher.typeof_pyval(a) for a in args))
