@@ -182,11 +182,15 @@ def _table_work(n: int, radius: int) -> float:
 def table_radius_limit(seg: Segment) -> int:
     """The largest radius at which ``seg`` is searched through its tables (-1: always
     scanned). Table work grows with the radius; past this a linear scan is cheaper."""
-    n = len(seg)
     if not seg.has_tables:
         return -1
+    return _table_radius_limit(len(seg), TABLE_WORK_PER_ROW)
+
+
+@cache
+def _table_radius_limit(n: int, work_per_row: float) -> int:
     radius = -1
-    while radius < 256 and _table_work(n, radius + 1) <= TABLE_WORK_PER_ROW * n:
+    while radius < 256 and _table_work(n, radius + 1) <= work_per_row * n:
         radius += 1
     return radius
 
