@@ -213,3 +213,18 @@ def test_batched_search_with_workers_matches_single() -> None:
     queries = np.concatenate([bank[:50], random_codes(rng, 50)])
     assert index.search(queries, 31, workers=2) == index.search(queries, 31)
     assert index.search(queries, 31, workers=3)[:50] == [[(i, 0)] for i in range(50)]
+
+
+def test_scanned_radius_needs_no_probe_buffers() -> None:
+    """Above the radius where tables pay off every part is scanned: no probe list (150k
+    probes at radius 100) is built and the work buffer keeps its size."""
+    rng = np.random.default_rng(6)
+    bank = random_codes(rng, 5000)
+    index = HammingIndex()
+    index.add(np.arange(5000), bank)
+    plan._local.__dict__.clear()
+    assert index.search_one(bank[7], 100) == reference(np.arange(5000), bank, bank[7], 100)
+    assert index.search(bank[:3], 100) == [
+        reference(np.arange(5000), bank, q, 100) for q in bank[:3]
+    ]
+    assert plan._local.work[3] == plan.MIN_CAPACITY

@@ -62,6 +62,7 @@ class SearchPlan:
 
     table: npt.NDArray[np.int64]
     keep: tuple[object, ...]  # the arrays whose addresses ``table`` holds
+    table_radius: int  # the largest radius at which some part is searched through tables
 
     @staticmethod
     def build(
@@ -102,12 +103,13 @@ class SearchPlan:
             [len(records), *(x for r in records for x in r)],
             np.int64,
         )
-        return SearchPlan(table, tuple(keep))
+        table_radius = max((r[TABLE_RADIUS] for r in records), default=-1)
+        return SearchPlan(table, tuple(keep), table_radius)
 
     def search(self, queries: bytes, radius: int) -> Hits:
         """(query index, id, distance) of every hit, sorted by query, distance and id;
         ``queries`` holds 32 bytes per query (the PDQ bytes, see ``codes``)."""
-        template = probe_template(radius)
+        template = probe_template(radius) if radius <= self.table_radius else _NO_PROBES
         work = _work_buffer(template.shape[1])[0]
         while True:
             count = search_plan(self.table, queries, radius, template, work)
@@ -125,7 +127,7 @@ class SearchPlan:
         The fast path of a single upload: a handful of attribute lookups around one
         compiled call (each numpy call here would cost about as much as a memory miss in
         the kernel)."""
-        probes = _TEMPLATES.get(radius)
+        probes = _TEMPLATES.get(radius) if radius <= self.table_radius else _NO_PROBES_ONE
         if probes is None:
             template = probe_template(radius)
             probes = _TEMPLATES[radius] = (template, template.shape[1])
@@ -153,6 +155,10 @@ SMALL_RESULT = 64
 # Probe templates and their lengths by radius, for search_one (``probe_template`` is cached
 # too; a dict lookup is cheaper than its call).
 _TEMPLATES: dict[int, tuple[npt.NDArray[np.int64], int]] = {}
+# At a radius where every part is scanned, no probes (a template can be large: 1M probes at
+# radius 256).
+_NO_PROBES = np.empty((kernels.TEMPLATE_ROWS, 0), np.int64)
+_NO_PROBES_ONE = (_NO_PROBES, 0)
 
 WorkBuffer = tuple[npt.NDArray[np.int64], memoryview, memoryview, int]
 _local = threading.local()
