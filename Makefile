@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck pytest system-deps install install-dev bench clean messages
+.PHONY: run test lint typecheck pytest system-deps install install-dev bench bench-platform clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/hash_images.py
 	$(BIN)/python bench/hash_video.py
 	$(BIN)/python bench/index.py
+
+## The platform figures of issue 6 (minutes each; `check` needs wrk, installed here if missing).
+bench-platform: $(STAMP) system-deps
+	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
+	$(BIN)/python bench/platform_api.py check
+	$(BIN)/python bench/platform_api.py media
+	$(BIN)/python bench/platform_api.py sweep
+	$(BIN)/python bench/platform_api.py latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
