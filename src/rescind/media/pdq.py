@@ -170,15 +170,52 @@ def axis_weights(full: int, scale: int, reduced: int, reverse: bool) -> AxisWeig
 
 def luma_to_64(luma: npt.NDArray[Any], rows: AxisWeights, cols: AxisWeights) -> FloatArray:
     """PDQ's 64x64 downsample of a 2-D luma array, given each axis's weights."""
+    return _column_pass(_row_pass(luma, rows), cols)
+
+
+def _row_pass(luma: npt.NDArray[Any], rows: AxisWeights) -> FloatArray:
     # Each output mixes only a band of about two windows of inputs, so filter band by band:
     # every input pixel is read about twice, instead of 64 times by a dense product.
     partial = np.empty((PDQ_DIM, luma.shape[1]), dtype=np.float32)
     for i, (start, stop) in enumerate(rows.spans):
         partial[i] = rows.dense[i, start:stop] @ luma[start:stop].astype(np.float32)
+    return partial
+
+
+def _column_pass(partial: FloatArray, cols: AxisWeights) -> FloatArray:
     result = np.empty((PDQ_DIM, PDQ_DIM), dtype=np.float32)
     for j, (start, stop) in enumerate(cols.spans):
         result[:, j] = partial[:, start:stop] @ cols.dense[j, start:stop]
     return result
+
+
+def turned_64(luma: npt.NDArray[Any]) -> dict[str, FloatArray]:
+    """The 64x64 buffers of a 2-D luma array turned to each of the 8 orientations (as if
+    the pixels were moved first, not pdqhash's DCT-domain dihedral), from 2 row passes.
+
+    PDQ's weights along an axis depend only on its length, so a transpose only transposes
+    the buffer, and a flip reverses the weights along its axis: the 8 turns are the 4 flips'
+    buffers and their transposes. Equal to moving the pixels up to float rounding.
+    """
+    height, width = luma.shape
+    rows = axis_weights(height, 1, height, False)
+    cols = axis_weights(width, 1, width, False)
+    down = _row_pass(luma, rows)
+    up = _row_pass(luma[::-1], rows)
+    p00 = _column_pass(down, cols)  # as given
+    p01 = _column_pass(np.ascontiguousarray(down[:, ::-1]), cols)  # mirrored
+    p10 = _column_pass(up, cols)  # upside down
+    p11 = _column_pass(np.ascontiguousarray(up[:, ::-1]), cols)  # both
+    return {
+        "original": p00,
+        "rot90": p01.T,
+        "rot180": p11,
+        "rot270": p10.T,
+        "flip_v": p10,
+        "flip_h": p01,
+        "transpose": p00.T,
+        "transverse": p11.T,
+    }
 
 
 def hashes_from_64(buffer: FloatArray, dihedral: bool = False) -> list[PdqHash]:
