@@ -416,7 +416,9 @@ def bench_media(opts: argparse.Namespace) -> None:
     out = io.BytesIO()
     photo.save(out, "JPEG", quality=90)
     data = out.getvalue()
-    proc, base = serve(rescind_env(settings.sqlalchemy_url, tmp), tmp / "server.log", "--no-worker")
+    env = rescind_env(settings.sqlalchemy_url, tmp)
+    processes = ("--processes", str(opts.processes))
+    proc, base = serve(env, tmp / "server.log", "--no-worker", *processes)
     rows = []
     try:
         with httpx.Client(
@@ -431,8 +433,9 @@ def bench_media(opts: argparse.Namespace) -> None:
                 assert response.status_code == 200, response.text
                 return time.perf_counter() - t
 
-            one(-1)  # warm up
-            for threads in (1, 2):
+            for i in range(4 * opts.processes):  # warm up every process
+                one(-1 - i)
+            for threads in (1, 2, 4):
                 t = time.perf_counter()
                 with ThreadPoolExecutor(threads) as pool:
                     latencies = sorted(
@@ -444,11 +447,13 @@ def bench_media(opts: argparse.Namespace) -> None:
         stop(proc)
         db.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"| upload | clients | checks/s | p50 ms |  ({len(data):,} byte 1080p JPEG)")
+    print(f"server: {opts.processes} process(es); {len(data):,} byte 1080p JPEG")
+    print("| upload | clients | checks/s | p50 ms |")
     print("|---|---|---|---|")
     for threads, rate, p50 in rows:
         print(f"| 1080p JPEG | {threads} | {rate:.1f} | {p50:.0f} |")
-    print(f"ratio vs target (>= 40/s per core, 80/s on 2 cores): {rows[-1][1] / 80:.2f}x")
+    best = max(r[1] for r in rows)
+    print(f"ratio vs target (>= 40/s per core, 80/s on 2 cores): {best / 80:.2f}x")
 
 
 def main() -> None:
@@ -467,6 +472,7 @@ def main() -> None:
     sweep.add_argument("--runs", type=int, default=20)
     media = sub.add_parser("media")
     media.add_argument("--n", type=int, default=40)
+    media.add_argument("--processes", type=int, default=2, help="server processes")
     latency = sub.add_parser("latency")
     latency.add_argument("--runs", type=int, default=5)
     opts = parser.parse_args()
