@@ -131,6 +131,7 @@ def _embedded_worker(settings: Settings, enabled: bool) -> Iterator[None]:
     worker = Worker(settings, database, build_registry())
     thread = threading.Thread(target=worker.run_forever, name="rescind-worker", daemon=True)
     thread.start()
+    typer.echo(f"worker {worker.worker_id} running in the supervising process", err=True)
     try:
         yield
     finally:
