@@ -247,12 +247,10 @@ class Matcher:
         # Weak extra views (low-quality trims and crops of the upload) only count close by.
         strong = [h for h in signals.pdq if not h.weak]
         weak = [h for h in signals.pdq if h.weak]
-        searches = [
-            (self.images, strong, radius),
-            (self.images, weak, min(radius, WEAK_VIEW_RADIUS)),
-        ]
-        # Crops and tilts of banked images meet the upload's views as uploaded, not turned.
+        searches = []
         for queries, r in ((strong, radius), (weak, min(radius, WEAK_VIEW_RADIUS))):
+            searches.append((self.images, queries, r))
+            # Crops and tilts of banked images meet the upload's views as uploaded, not turned.
             searches.append((self.cuts, [h for h in queries if h.orientation == 0], r))
         for index, queries, r in searches:
             if r < 0 or not queries or not len(index):

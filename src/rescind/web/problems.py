@@ -33,6 +33,11 @@ class ProblemError(Exception):
         self.headers = headers
 
 
+def field_problem(title: str, field: str, message: str) -> ProblemError:
+    """A 422 problem naming the one field at fault (`errors: [{field, message}]`)."""
+    return ProblemError(422, title, message, errors=[{"field": field, "message": message}])
+
+
 def problem_response(
     status: int,
     title: str,

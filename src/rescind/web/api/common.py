@@ -16,7 +16,7 @@ from rescind.platform.errors import InvalidSignalError, PlatformError
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals, parse_signals
 from rescind.web.api.schemas import SignalsIn
-from rescind.web.problems import ProblemError
+from rescind.web.problems import ProblemError, field_problem
 
 JSON_BODY_LIMIT = 8 * 1024 * 1024  # 36,000 frame hashes fit comfortably
 
@@ -29,8 +29,9 @@ def get_runtime(request: Request) -> PlatformRuntime:
 
 def problem(exc: PlatformError) -> ProblemError:
     """The problem+json error for a service error."""
-    errors = [{"field": exc.field or "body", "message": exc.detail}] if exc.status == 422 else None
-    return ProblemError(exc.status, exc.title, exc.detail, errors=errors)
+    if exc.status == 422:
+        return field_problem(exc.title, exc.field or "body", exc.detail)
+    return ProblemError(exc.status, exc.title, exc.detail)
 
 
 def signals_of(body: SignalsIn, prefix: str = "") -> Signals:
@@ -100,12 +101,7 @@ async def read_media_form(request: Request, limit: int) -> tuple[dict[str, str],
     try:
         form = await parser.parse()
     except MultiPartException as exc:
-        raise ProblemError(
-            422,
-            "Invalid request",
-            exc.message,
-            errors=[{"field": "media", "message": exc.message}],
-        ) from None
+        raise field_problem("Invalid request", "media", exc.message) from None
     try:
         media = form.get("media")
         if not isinstance(media, UploadFile):
@@ -126,6 +122,4 @@ def is_multipart(request: Request) -> bool:
 
 def media_problem(exc: Exception) -> ProblemError:
     """422 for media that cannot be hashed (corrupt, hostile, over a limit)."""
-    return ProblemError(
-        422, "Unusable media", str(exc), errors=[{"field": "media", "message": str(exc)}]
-    )
+    return field_problem("Unusable media", "media", str(exc))

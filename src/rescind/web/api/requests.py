@@ -27,7 +27,7 @@ from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller
 from rescind.web.deps import SessionDep, SettingsDep
-from rescind.web.problems import ProblemError
+from rescind.web.problems import ProblemError, field_problem
 from rescind.web.public.forms import error_message, field_label
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
@@ -257,12 +257,7 @@ def decide_request(
             enforce=request.app.state.enforce,
         )
     except InvalidDecision as exc:
-        raise ProblemError(
-            422,
-            "Invalid decision",
-            exc.message,
-            errors=[{"field": "reason", "message": exc.message}],
-        ) from exc
+        raise field_problem("Invalid decision", "reason", exc.message) from exc
     except CaseClosed as exc:
         raise ProblemError(409, "Case closed", f"the case is {case.status}") from exc
     except ClaimConflict as exc:
