@@ -1,6 +1,7 @@
 """Numba compilation helpers and the few machine operations the index kernels need.
 
-Kernels are compiled with ``nogil=True`` so several threads can search at once, and with
+Kernels are compiled with ``nogil=True`` so several threads can search at once (a
+single-query entry point keeps the GIL instead, see ``kernel``), and with
 ``cache=True`` so a process does not pay the JIT cost again. When no cache directory is
 writable (read-only install and read-only home), numba refuses ``cache=True`` at decoration
 time; we then compile without a cache rather than fail the import.
@@ -34,13 +35,23 @@ _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
 
 
-def kernel(fn: F) -> F:
-    """Compile ``fn`` with numba in nopython mode, releasing the GIL, cached on disk if possible."""
+def kernel(fn: F, *, nogil: bool = True) -> F:
+    """Compile ``fn`` with numba in nopython mode, releasing the GIL, cached on disk if possible.
+
+    ``nogil=False`` keeps the GIL for the call: right for calls of a few microseconds made by
+    a thread that shares its process with other Python threads. Releasing the GIL lets any
+    other runnable thread take it, and taking it back then waits until that thread lets go
+    (up to the 5 ms switch interval): a convoy that costs far more than the call."""
     try:
-        return cast(F, numba.njit(nogil=True, cache=True)(fn))
+        return cast(F, numba.njit(nogil=nogil, cache=True)(fn))
     except RuntimeError:
         # "cannot cache function ...: no locator available": nowhere writable to cache.
-        return cast(F, numba.njit(nogil=True)(fn))
+        return cast(F, numba.njit(nogil=nogil)(fn))
+
+
+def held_kernel(fn: F) -> F:
+    """``kernel(fn, nogil=False)``: compiled, and holding the GIL while it runs."""
+    return kernel(fn, nogil=False)
 
 
 def _popcount(typingctx: Any, x: Any) -> Any:

@@ -67,15 +67,13 @@ class _Snapshot:
     segments: tuple[Segment, ...]
     delta: _Delta
     plan: SearchPlan
+    size: int  # live ids (``len``, asked before every search by callers)
 
     @staticmethod
     def of(segments: tuple[Segment, ...], delta: _Delta) -> _Snapshot:
         plan = SearchPlan.build(segments, (delta.ids, delta.codes, delta.alive, delta.n))
-        return _Snapshot(segments, delta, plan)
-
-    @property
-    def size(self) -> int:
-        return sum(s.n_live for s in self.segments) + self.delta.n_live
+        size = sum(s.n_live for s in segments) + delta.n_live
+        return _Snapshot(segments, delta, plan, size)
 
 
 def _clear_bits(alive: npt.NDArray[np.uint8], rows: npt.NDArray[np.intp]) -> None:
@@ -99,9 +97,11 @@ class HammingIndex:
     ``len`` and ``in`` while one or more threads call ``add``, ``remove``, ``compact`` or
     ``save``. Writers are serialised by a lock and publish immutable snapshots with a single
     reference swap; a search works on the snapshot current when it starts, so it sees each
-    write either entirely or not at all. The compiled kernels release the GIL, so searches in
-    several threads run in parallel. Every change is visible to the next search; nothing is
+    write either entirely or not at all. Every change is visible to the next search; nothing is
     rebuilt per add (small adds go to a buffer, buffers merge into segments, amortised).
+    ``search`` releases the GIL, so batches in several threads run in parallel; ``search_one``
+    keeps it, since its call lasts microseconds: giving the GIL away and waiting to get it back
+    from another busy thread costs more than the search (``_jit.kernel``).
     """
 
     def __init__(self) -> None:

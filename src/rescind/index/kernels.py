@@ -43,6 +43,7 @@ from numba import carray  # type: ignore[attr-defined]
 from rescind.index._jit import (
     LANES,
     address_as_pointer,
+    held_kernel,
     kernel,
     lanes_within,
     popcount,
@@ -509,3 +510,12 @@ def search_plan(plan: Array, queries: Array, radius: int, template: Array, work:
     if count <= out.shape[1]:
         _sort_hits(out, count)
     return count
+
+
+@held_kernel
+def search_plan_held(
+    plan: Array, queries: Array, radius: int, template: Array, work: Array
+) -> Scalar:
+    """``search_plan`` keeping the GIL: the entry of ``SearchPlan.search_one``, whose call
+    lasts microseconds, made from a server's event loop (see ``_jit.kernel``)."""
+    return search_plan(plan, queries, radius, template, work)

@@ -36,6 +36,7 @@ from rescind.index.kernels import (
     WORK_LIMIT,
     WORK_ROWS,
     search_plan,
+    search_plan_held,
 )
 from rescind.index.segment import (
     Segment,
@@ -183,12 +184,12 @@ def _first_search(
     template: npt.NDArray[np.int64],
     work: npt.NDArray[np.int64],
 ) -> int:
-    """``search_plan`` through numba's dispatcher, keeping its compiled entry point for
+    """``search_plan_held`` through numba's dispatcher, keeping its compiled entry point for
     search_one: the arguments always have the same types, so later calls can skip the
     dispatcher's type matching (about half a microsecond here)."""
     global _entry
-    count: int = search_plan(plan, queries, radius, template, work)
-    dispatcher: Any = search_plan
+    count: int = search_plan_held(plan, queries, radius, template, work)
+    dispatcher: Any = search_plan_held
     args = (plan, queries, radius, template, work)
     compiled = dispatcher.overloads.get(tuple(dispatcher.typeof_pyval(a) for a in args))
     _entry = getattr(compiled, "entry_point", None)
