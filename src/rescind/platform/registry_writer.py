@@ -4,16 +4,27 @@ Every check records its content, but a commit per check (an fsync each) caps a s
 few hundred checks a second. Here request threads queue their write and wait; one writer
 thread commits everything queued in one transaction with set-based statements, then wakes them.
 A check still answers only once its registry write is durable.
+
+Waiters on an event loop (`submit_async`) are woken together: one thread-safe callback per
+loop per batch, not one per check. On SQLite the writers of several server processes take
+turns through an advisory file lock (`_FileLock`), queued by the kernel, instead of SQLite's
+busy handler, which polls with sleeps of 1 to 100 ms.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import logging
+import os
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -40,7 +51,50 @@ class PendingWrite:
     signals: Signals
     hits: tuple[Hit, ...] = ()
     block: bool = False
-    done: Future[None] = field(default_factory=Future)
+    # How the waiter learns the outcome: a thread's Future (`submit`) or an event loop's
+    # future (`submit_async`); set by the writer when the item is queued.
+    done: Future[None] | None = None
+    waiter: asyncio.Future[None] | None = None
+
+
+class _FileLock:
+    """An exclusive advisory lock on a file beside a SQLite database, shared by every
+    process on the machine: writers wait in the kernel's queue and wake when it is free."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._local = threading.Lock()  # flock is per open file: threads take turns here
+        weakref.finalize(self, os.close, self._fd)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._local:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _sqlite_lock(sessions: sessionmaker[Session]) -> _FileLock | None:
+    """The writers' lock of a file SQLite database, None for other databases."""
+    bind = sessions.kw.get("bind")
+    url = getattr(bind, "url", None)
+    if url is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return _FileLock(Path(f"{url.database}-writer.lock"))
+
+
+def _resolve(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    """Complete event-loop waiters (run on their loop)."""
+    for waiter, error in waiters:
+        if waiter.done():  # the waiter gave up (timeout, cancelled)
+            continue
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -191,6 +245,7 @@ class RegistryWriter:
         self._queue: list[PendingWrite] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._lock = _sqlite_lock(sessions)
         self.batches = 0  # commits so far (for /metrics)
         self.items = 0  # writes committed so far
 
@@ -202,9 +257,19 @@ class RegistryWriter:
             raise TimeoutError("the registry write did not commit in time") from None
 
     def submit(self, pending: PendingWrite) -> Future[None]:
-        """Queue `pending`; the future completes once it is committed (or failed).
+        """Queue `pending`; the future completes once it is committed (or failed)."""
+        pending.done = done = Future[None]()
+        self._enqueue(pending)
+        return done
 
-        Async callers await it with `asyncio.wrap_future` instead of holding a thread."""
+    def submit_async(self, pending: PendingWrite) -> asyncio.Future[None]:
+        """Queue `pending` from a running event loop; the returned future completes on that
+        loop once the write is committed (or failed)."""
+        pending.waiter = waiter = asyncio.get_running_loop().create_future()
+        self._enqueue(pending)
+        return waiter
+
+    def _enqueue(self, pending: PendingWrite) -> None:
         with self._cond:
             self._queue.append(pending)
             if self._thread is None or not self._thread.is_alive():
@@ -213,7 +278,6 @@ class RegistryWriter:
                 )
                 self._thread.start()
             self._cond.notify()
-        return pending.done
 
     def _run(self) -> None:
         while True:
@@ -229,6 +293,29 @@ class RegistryWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[PendingWrite]) -> None:
+        if self._lock is None:
+            errors = self._write(batch)
+        else:
+            with self._lock.held():
+                errors = self._write(batch)
+        self.batches += 1
+        self.items += len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for pending in batch:
+            error = errors.get(id(pending))
+            if pending.waiter is not None:
+                by_loop.setdefault(pending.waiter.get_loop(), []).append((pending.waiter, error))
+            elif pending.done is not None:
+                if error is None:
+                    pending.done.set_result(None)
+                else:
+                    pending.done.set_exception(error)
+        for loop, waiters in by_loop.items():
+            with suppress(RuntimeError):  # a closed loop: nobody waits there any more
+                loop.call_soon_threadsafe(_resolve, waiters)
+
+    def _write(self, batch: list[PendingWrite]) -> dict[int, BaseException]:
+        """Commit `batch`; the errors of the items that failed, by `id`."""
         errors: dict[int, BaseException] = {}
         try:
             with self._sessions.begin() as session:
@@ -246,11 +333,4 @@ class RegistryWriter:
                             content.state = "blocked"
                 except Exception as item_exc:
                     errors[id(pending)] = item_exc
-        self.batches += 1
-        self.items += len(batch)
-        for pending in batch:
-            error = errors.get(id(pending))
-            if error is None:
-                pending.done.set_result(None)
-            else:
-                pending.done.set_exception(error)
+        return errors

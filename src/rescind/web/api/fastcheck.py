@@ -86,12 +86,19 @@ class FastCheck:
         result, pending = prepare_check(
             runtime.matcher, parsed.content_id, url=url, signals=signals
         )
+        loop = asyncio.get_running_loop()
+        waiter = runtime.writer.submit_async(pending)
+        expiry = loop.call_later(_WRITE_TIMEOUT_S, waiter.cancel)
         try:
-            await asyncio.wait_for(
-                asyncio.wrap_future(runtime.writer.submit(pending)), _WRITE_TIMEOUT_S
-            )
+            await waiter
+        except asyncio.CancelledError:
+            if loop.time() < expiry.when():
+                raise  # this request itself was cancelled
+            return None  # not committed in time: the route takes over
         except Exception:
-            return None
+            return None  # the write failed: the route tries again and reports its own error
+        finally:
+            expiry.cancel()
         out: dict[str, Any] = {
             "content_id": result.content_id,
             "verdict": result.verdict,
