@@ -3,6 +3,7 @@ workers on one database never deliver an action twice."""
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 import time
@@ -118,3 +119,25 @@ def test_two_workers_never_deliver_one_action_twice(settings: Settings, database
     with database.session() as session:
         delivered = select(func.count()).select_from(Action).where(Action.status == "delivered")
         assert session.scalar(delivered) == 30
+
+
+def test_the_first_load_is_kept_out_of_the_collectors_walks(
+    settings: Settings, database: Database
+) -> None:
+    # A full collection walks every tracked object; a loaded bank's are frozen out of it.
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        add_signals(session, get_bank(session, NCII_BANK), Signals(md5="d" * 32), source="reviewer")
+    runtime = PlatformRuntime(settings, database.engine)
+    before = gc.get_freeze_count()
+    runtime.start(warm_registry=False)
+    try:
+        deadline = time.monotonic() + 10
+        while gc.get_freeze_count() <= before:
+            assert time.monotonic() < deadline, "the first load was not frozen"
+            time.sleep(0.02)
+        assert runtime.matcher.match(Signals(md5="d" * 32))
+        assert not any(obj is runtime.matcher.entries for obj in gc.get_objects())
+    finally:
+        runtime.stop()
+        gc.unfreeze()
