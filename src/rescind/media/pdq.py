@@ -176,9 +176,11 @@ def luma_to_64(luma: npt.NDArray[Any], rows: AxisWeights, cols: AxisWeights) -> 
 def _row_pass(luma: npt.NDArray[Any], rows: AxisWeights) -> FloatArray:
     # Each output mixes only a band of about two windows of inputs, so filter band by band:
     # every input pixel is read about twice, instead of 64 times by a dense product.
+    # Converted once, not per band: the bands overlap, and 64 conversions cost more than one.
+    pixels = luma if luma.dtype == np.float32 else luma.astype(np.float32)
     partial = np.empty((PDQ_DIM, luma.shape[1]), dtype=np.float32)
     for i, (start, stop) in enumerate(rows.spans):
-        partial[i] = rows.dense[i, start:stop] @ luma[start:stop].astype(np.float32)
+        partial[i] = rows.dense[i, start:stop] @ pixels[start:stop]
     return partial
 
 
@@ -200,8 +202,9 @@ def turned_64(luma: npt.NDArray[Any]) -> dict[str, FloatArray]:
     height, width = luma.shape
     rows = axis_weights(height, 1, height, False)
     cols = axis_weights(width, 1, width, False)
-    down = _row_pass(luma, rows)
-    up = _row_pass(luma[::-1], rows)
+    pixels = luma if luma.dtype == np.float32 else luma.astype(np.float32)
+    down = _row_pass(pixels, rows)
+    up = _row_pass(np.ascontiguousarray(pixels[::-1]), rows)  # as laid out before: same sums
     p00 = _column_pass(down, cols)  # as given
     p01 = _column_pass(np.ascontiguousarray(down[:, ::-1]), cols)  # mirrored
     p10 = _column_pass(up, cols)  # upside down

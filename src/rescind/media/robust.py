@@ -52,6 +52,7 @@ from rescind.media.robust_geometry import (
     one_side_crop,
     render_variant,
     trim_box,
+    trim_copy,
     working_copy,
 )
 
@@ -138,11 +139,11 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     Raises :class:`RobustInputError` (a ``ValueError``) for an unusable image.
     """
     rgb = as_rgb_array(image)
-    signals = [_pdq(luma(rgb), "full")]
     work = working_copy(rgb)
+    work_luma = luma(work)
+    signals = [_pdq(work_luma if work is rgb else luma(rgb), "full")]
     signals += [_pdq(view, name) for name, view in _trimmed_views(work)]
     # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
-    work_luma = luma(work)
     for variant in BANK_VARIANTS:
         if variant.tilt and not signals[0].strong:
             continue
@@ -165,10 +166,12 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     is always first.
     """
     rgb = as_rgb_array(image)
-    signals = [_pdq(luma(rgb), "full")]
     work = working_copy(rgb)
     work_luma = luma(work)
-    signals += _orientations(work_luma, "full")[1:]
+    if work is rgb:  # small enough already: "full" is the working copy's first orientation
+        signals = _orientations(work_luma, "full")
+    else:
+        signals = [_pdq(luma(rgb), "full"), *_orientations(work_luma, "full")[1:]]
     trimmed = _trimmed_views(work)
     for name, view in trimmed:
         signals += _orientations(view, name)
@@ -290,8 +293,9 @@ def _trimmed_views(work: NDArray[np.uint8]) -> list[tuple[str, NDArray[np.float3
     so a picture's own flat edge (a clear sky) that the loose trim removes from a JPEG'd
     screenshot of it is removed from the banked view too.
     """
-    tight = trim_box(work)
-    loose = trim_box(work, JPEG_TOLERANCE)
+    small = trim_copy(work)  # shared by both trims
+    tight = trim_box(work, small=small)
+    loose = trim_box(work, JPEG_TOLERANCE, small=small)
     views = []
     for name, box in (("trimmed", tight), ("trimmed_jpeg", loose)):
         if box is not None and (name == "trimmed" or box != tight):

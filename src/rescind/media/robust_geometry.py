@@ -84,7 +84,7 @@ def working_copy(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 
 def trim_box(
-    rgb: NDArray[np.uint8], tolerance: int = FLAT_TOLERANCE
+    rgb: NDArray[np.uint8], tolerance: int = FLAT_TOLERANCE, small: NDArray[np.uint8] | None = None
 ) -> tuple[int, int, int, int] | None:
     """The ``(top, bottom, left, right)`` box left after removing flat borders, or None.
 
@@ -94,9 +94,11 @@ def trim_box(
     while skies, paper and dark backgrounds in photos are not, and trimming into the
     picture itself would make a copy's trim differ from the original's.
     None when nothing is flat at the edges or when trimming would leave a sliver.
+    ``small`` is :func:`trim_copy` of ``rgb`` when the caller has it already.
     """
     height, width = rgb.shape[:2]
-    small = _shrink(rgb, TRIM_SIDE)
+    if small is None:
+        small = trim_copy(rgb)
     box = _trim_box_exact(small, tolerance)
     if box is None or small is rgb:
         return box
@@ -104,6 +106,11 @@ def trim_box(
     sy, sx = height / small.shape[0], width / small.shape[1]
     top, bottom, left, right = box
     return round(top * sy), round(bottom * sy), round(left * sx), round(right * sx)
+
+
+def trim_copy(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The copy :func:`trim_box` looks for borders in (``rgb`` itself when small enough)."""
+    return _shrink(rgb, TRIM_SIDE)
 
 
 def _shrink(rgb: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
