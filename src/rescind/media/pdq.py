@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pdqhash
 
+from rescind.media.filters import band_pass
+
 PDQ_DIM = 64
 MIN_HASHABLE_DIM = 5  # PDQ gives the all-zero hash, quality 0, below this size
 LOW_QUALITY = 50  # Meta's recommendation: do not match on hashes below this quality
@@ -142,6 +144,7 @@ class AxisWeights:
 
     dense: FloatArray
     spans: tuple[tuple[int, int], ...]
+    bounds: npt.NDArray[np.int64]  # the spans as an int64 array (64 x 2)
 
 
 @functools.lru_cache(maxsize=256)
@@ -165,7 +168,19 @@ def axis_weights(full: int, scale: int, reduced: int, reverse: bool) -> AxisWeig
     for row in weights:
         nonzero = np.flatnonzero(row)
         spans.append((int(nonzero[0]), int(nonzero[-1]) + 1))
-    return AxisWeights(np.ascontiguousarray(weights, dtype=np.float32), tuple(spans))
+    return AxisWeights(
+        np.ascontiguousarray(weights, dtype=np.float32), tuple(spans), np.array(spans, np.int64)
+    )
+
+
+def fast_luma_to_64(luma: npt.NDArray[Any]) -> FloatArray:
+    """:func:`luma_to_64` of a whole 2-D luma array through the compiled passes of
+    :mod:`rescind.media.filters`: for the copy-robust views, not the plain hash."""
+    height, width = luma.shape
+    rows = axis_weights(height, 1, height, False)
+    cols = axis_weights(width, 1, width, False)
+    partial = band_pass(luma, rows.dense, rows.bounds)
+    return band_pass(partial.T, cols.dense, cols.bounds).T
 
 
 def luma_to_64(luma: npt.NDArray[Any], rows: AxisWeights, cols: AxisWeights) -> FloatArray:
@@ -197,18 +212,19 @@ def turned_64(luma: npt.NDArray[Any]) -> dict[str, FloatArray]:
 
     PDQ's weights along an axis depend only on its length, so a transpose only transposes
     the buffer, and a flip reverses the weights along its axis: the 8 turns are the 4 flips'
-    buffers and their transposes. Equal to moving the pixels up to float rounding.
+    buffers and their transposes. Equal to moving the pixels up to float rounding (the
+    passes are compiled, see :mod:`rescind.media.filters`).
     """
     height, width = luma.shape
     rows = axis_weights(height, 1, height, False)
     cols = axis_weights(width, 1, width, False)
-    pixels = luma if luma.dtype == np.float32 else luma.astype(np.float32)
-    down = _row_pass(pixels, rows)
-    up = _row_pass(np.ascontiguousarray(pixels[::-1]), rows)  # as laid out before: same sums
-    p00 = _column_pass(down, cols)  # as given
-    p01 = _column_pass(np.ascontiguousarray(down[:, ::-1]), cols)  # mirrored
-    p10 = _column_pass(up, cols)  # upside down
-    p11 = _column_pass(np.ascontiguousarray(up[:, ::-1]), cols)  # both
+    down = band_pass(luma, rows.dense, rows.bounds)
+    up = band_pass(luma[::-1], rows.dense, rows.bounds)
+    # A column pass is a row pass of the transpose; each result below is transposed back.
+    p00 = band_pass(down.T, cols.dense, cols.bounds).T  # as given
+    p01 = band_pass(down.T[::-1], cols.dense, cols.bounds).T  # mirrored
+    p10 = band_pass(up.T, cols.dense, cols.bounds).T  # upside down
+    p11 = band_pass(up.T[::-1], cols.dense, cols.bounds).T  # both
     return {
         "original": p00,
         "rot90": p01.T,
