@@ -435,25 +435,39 @@ def bench_media(opts: argparse.Namespace) -> None:
 
             for i in range(4 * opts.processes):  # warm up every process
                 one(-1 - i)
+            pids = _family(proc.pid)
             for threads in (1, 2, 4):
                 t = time.perf_counter()
+                cpu = _server_cpu(pids)
                 with ThreadPoolExecutor(threads) as pool:
                     latencies = sorted(
                         pool.map(one, range(threads * 1000, threads * 1000 + opts.n))
                     )
                 rate = opts.n / (time.perf_counter() - t)
-                rows.append((threads, rate, latencies[len(latencies) // 2] * 1000))
+                cpu_ms = (_server_cpu(pids) - cpu) / opts.n * 1000
+                p50 = latencies[len(latencies) // 2] * 1000
+                rows.append((threads, rate, p50, cpu_ms, os.getloadavg()[0]))
     finally:
         stop(proc)
         db.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"server: {opts.processes} process(es); {len(data):,} byte 1080p JPEG")
-    print("| upload | clients | checks/s | p50 ms |")
-    print("|---|---|---|---|")
-    for threads, rate, p50 in rows:
-        print(f"| 1080p JPEG | {threads} | {rate:.1f} | {p50:.0f} |")
+    print(
+        "| upload | clients | checks/s | p50 ms | server CPU ms/check "
+        "| checks/s per server core | load avg |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for threads, rate, p50, cpu_ms, load in rows:
+        print(
+            f"| 1080p JPEG | {threads} | {rate:.1f} | {p50:.0f} | {cpu_ms:.1f} "
+            f"| {1000 / cpu_ms:.1f} | {load:.1f} |"
+        )
     best = max(r[1] for r in rows)
-    print(f"ratio vs target (>= 40/s per core, 80/s on 2 cores): {best / 80:.2f}x")
+    per_core = max(1000 / r[3] for r in rows)
+    print(
+        f"ratio vs target (>= 40/s per core): {best / 80:.2f}x of 80/s on the 2 shared cores; "
+        f"{per_core / 40:.2f}x counting the server's own CPU time ({per_core:.1f}/s per core)"
+    )
 
 
 def main() -> None:
