@@ -237,6 +237,45 @@ def turned_64(luma: npt.NDArray[Any]) -> dict[str, FloatArray]:
     }
 
 
+# PDQ's DCT: rows 1-16 of the 64-point DCT-II (the DC row left out), as pdqhash builds it.
+_DCT = (
+    np.sqrt(2 / PDQ_DIM)
+    * np.cos(np.pi / 2 / PDQ_DIM * np.arange(1, 17)[:, None] * (2 * np.arange(PDQ_DIM) + 1))
+).astype(np.float32)
+# pdqhash's luma of a grey RGB pixel (0.299 r + 0.587 g + 0.114 b in float32, in its order).
+_GREY = np.arange(256, dtype=np.float32)
+_GREY_LUMA = (
+    (np.float32(0.299) * _GREY + np.float32(0.587) * _GREY) + np.float32(0.114) * _GREY
+).astype(np.float32)
+
+
+def hashes_of_buffers(buffers: FloatArray) -> list[tuple[str, int]]:
+    """(hex, quality) of each 64x64 buffer of ``buffers`` (k x 64 x 64): what
+    :func:`hashes_from_64` gives one by one, in a few numpy calls for all of them.
+
+    The steps are pdqhash's on the rounded grey buffer: its float32 luma, the 16x16 DCT,
+    bits above the lower median, and the quality from the truncated gradient sum. Only the
+    order of float sums differs, so on rare buffers a bit pair flips or the quality moves by
+    one (``tests/media/test_pdq_batch.py``); the copy-robust views use it, not the plain hash.
+    """
+    count = len(buffers)
+    if count == 0:
+        return []
+    grey = np.clip(np.rint(buffers), 0, 255).astype(np.uint8)
+    pixels = _GREY_LUMA[grey]
+    coefs = (_DCT @ pixels @ _DCT.T).reshape(count, 256)
+    median = np.sort(coefs, axis=1)[:, 127:128]  # the lower median, as pdqhash's torben
+    # bit i*16 + j is coefficient (i, j); the hex runs from bit 255 down
+    packed = np.packbits((coefs > median)[:, ::-1], axis=1)
+    hundred, scale = np.float32(100), np.float32(255)
+    down = np.trunc((pixels[:, :-1, :] - pixels[:, 1:, :]) * hundred / scale)
+    across = np.trunc((pixels[:, :, :-1] - pixels[:, :, 1:]) * hundred / scale)
+    gradient = np.abs(down).sum(axis=(1, 2), dtype=np.int64)
+    gradient += np.abs(across).sum(axis=(1, 2), dtype=np.int64)
+    quality = np.minimum(gradient // 90, 100)
+    return [(bytes(p).hex(), int(q)) for p, q in zip(packed, quality, strict=True)]
+
+
 def hashes_from_64(buffer: FloatArray, dihedral: bool = False) -> list[PdqHash]:
     """PDQ hash (and optionally the 7 other orientations) of a 64x64 luma buffer."""
     grey = np.clip(np.rint(buffer), 0, 255).astype(np.uint8)

@@ -38,7 +38,7 @@ from rescind.media.pdq import (
     MIN_HASHABLE_DIM,
     ORIENTATIONS,
     fast_luma_to_64,
-    hashes_from_64,
+    hashes_of_buffers,
     turned_64,
 )
 from rescind.media.robust_geometry import (
@@ -319,8 +319,8 @@ def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
     # pdqhash.compute's hash on the same pixels up to float rounding, ~30x faster.
     if min(luma_view.shape) < MIN_HASHABLE_DIM:
         return Signal(bytes(HASH_BYTES), 0, variant)  # PDQ's all-zero hash
-    (pdq,) = hashes_from_64(fast_luma_to_64(luma_view))
-    return Signal(bytes.fromhex(pdq.hash), pdq.quality, variant)
+    ((hex_hash, quality),) = hashes_of_buffers(fast_luma_to_64(luma_view)[None])
+    return Signal(bytes.fromhex(hex_hash), quality, variant)
 
 
 def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
@@ -335,11 +335,11 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
     if min(luma_view.shape) < MIN_HASHABLE_DIM:  # PDQ's all-zero hash, as _pdq would give
         return [Signal(bytes(HASH_BYTES), 0, label) for label in labels]
     buffers = turned_64(luma_view)
-    out = []
-    for name, label in zip(ORIENTATIONS, labels, strict=True):
-        (pdq,) = hashes_from_64(np.ascontiguousarray(buffers[name]))
-        out.append(Signal(bytes.fromhex(pdq.hash), pdq.quality, label))
-    return out
+    hashes = hashes_of_buffers(np.stack([buffers[name] for name in ORIENTATIONS]))
+    return [
+        Signal(bytes.fromhex(hex_hash), quality, label)
+        for (hex_hash, quality), label in zip(hashes, labels, strict=True)
+    ]
 
 
 __all__ = [
