@@ -247,6 +247,8 @@ def bench_check(opts: argparse.Namespace) -> None:
     finally:
         stop(proc)
         db.dispose()
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     print(
         f"server: {opts.processes} process(es), {settings.sqlalchemy_url.split(':')[0]}; load: wrk"
