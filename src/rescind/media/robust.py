@@ -315,8 +315,9 @@ def _keep_extras(signals: list[Signal], weak_views: bool) -> list[Signal]:
 
 
 def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
-    # PDQ of the view's pixels, downsampled by the compiled passes (rescind.media.filters):
-    # pdqhash.compute's hash on the same pixels up to float rounding, ~30x faster.
+    # PDQ of the view's pixels, downsampled by the compiled passes (rescind.media.filters)
+    # and hashed by pdq.hashes_of_buffers: pdqhash.compute's hash on the same pixels up to
+    # float rounding (costs in docs/matching.md).
     if min(luma_view.shape) < MIN_HASHABLE_DIM:
         return Signal(bytes(HASH_BYTES), 0, variant)  # PDQ's all-zero hash
     ((hex_hash, quality),) = hashes_of_buffers(fast_luma_to_64(luma_view)[None])
