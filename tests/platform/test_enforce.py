@@ -12,6 +12,7 @@ from rescind.platform.check import check_content
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals
+from rescind.platform.sweep import exact_match_query
 from rescind.store import Database
 from rescind.store.models import Action, BankChange, BankEntry, Job, Match
 from tests.platform.helpers import flip, make_request, random_pdq
@@ -85,3 +86,21 @@ def test_removal_banks_sweeps_and_writes_one_action_per_copy(
         )
     assert hit.verdict == "block"
     assert [(m.bank, m.case_number) for m in hit.matches] == [("ncii", "RSC-TEST-0001")]
+
+
+def test_exact_hash_lookup_is_an_index_lookup(database: Database) -> None:
+    # A sweep looks every exact-hash copy up by value: in a registry of millions that must be
+    # the partial index of exact hashes (PDQ rows stay out of it), never a scan of the table.
+    query = exact_match_query("md5", "a" * 32)
+    with database.engine.connect() as conn:
+        compiled = query.compile(dialect=conn.dialect)
+        sql = str(compiled)
+        if conn.dialect.name == "sqlite":
+            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+            detail = " ".join(str(row[-1]) for row in plan)
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = conn.exec_driver_sql(f"EXPLAIN {sql}", compiled.params).all()
+            detail = " ".join(str(row[0]) for row in plan)
+    assert "ix_content_signals_exact" in detail, detail

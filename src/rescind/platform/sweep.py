@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
@@ -27,7 +27,7 @@ from rescind.platform.signals import (
     VIDEO_PDQ,
     WEAK_VIEW_RADIUS,
 )
-from rescind.store.models import BankEntry, Content, ContentSignal
+from rescind.store.models import EXACT_SIGNALS, BankEntry, Content, ContentSignal
 
 _CHUNK = 5000
 
@@ -56,6 +56,18 @@ def _rows(session: Session, signal_ids: list[int]) -> dict[int, tuple[int, str, 
         ):
             found[sid] = (pk, st, quality)
     return found
+
+
+def exact_match_query(signal_type: str, value: str) -> Select[int]:
+    """The registered items with an exact hash (MD5 or SHA-256) equal to `value`.
+
+    It repeats the partial index's predicate (`EXACT_SIGNALS`) word for word: SQLite uses a
+    partial index only for queries whose WHERE clause contains it."""
+    return select(ContentSignal.content_pk).where(
+        text(EXACT_SIGNALS),
+        ContentSignal.signal_type == signal_type,
+        ContentSignal.value == value,
+    )
 
 
 def _low(quality: int | None, minimum: int) -> bool:
@@ -98,12 +110,7 @@ def sweep_copies(
 
     for entry in entries:
         if entry.signal_type in EXACT_TYPES:
-            for pk in session.scalars(
-                select(ContentSignal.content_pk).where(
-                    ContentSignal.signal_type == entry.signal_type,
-                    ContentSignal.value == entry.value,
-                )
-            ):
+            for pk in session.scalars(exact_match_query(entry.signal_type, entry.value)):
                 keep(pk, entry.id, 0, True)
 
     for pk, entry_id, distance in _sweep_videos(session, settings, runtime, entries, bank):

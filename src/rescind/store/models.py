@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -229,11 +230,27 @@ class Content(Base):
     forgotten_at: Mapped[datetime | None]
 
 
+# The content signals looked up by value: exact hashes (a sweep finds their copies by
+# equality). PDQ and frame hashes are searched in the in-memory registry index instead, so they
+# stay out of the value index: one random index leaf less to write per registered hash, which
+# on SQLite is most of a check's commit. Queries must repeat this predicate word for word (see
+# `rescind.platform.sweep.exact_match_query`) for SQLite's planner to use the partial index.
+EXACT_SIGNALS = "signal_type IN ('md5', 'sha256')"
+
+
 class ContentSignal(Base):
     """A hash of a content item (one row per PDQ hash, video frame, MD5, SHA-256)."""
 
     __tablename__ = "content_signals"
-    __table_args__ = (Index("ix_content_signals_signal", "signal_type", "value"),)
+    __table_args__ = (
+        Index(
+            "ix_content_signals_exact",
+            "signal_type",
+            "value",
+            sqlite_where=text(EXACT_SIGNALS),
+            postgresql_where=text(EXACT_SIGNALS),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     content_pk: Mapped[int] = mapped_column(
         ForeignKey("contents.id", ondelete="CASCADE"), index=True
