@@ -8,6 +8,7 @@ from unittest.mock import patch
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -97,6 +98,18 @@ TestIndexModel = IndexModel.TestCase
 TestIndexModel.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
 
 
+class CappedIndexModel(IndexModel):
+    """The same with merges capped at a few buffers' worth of rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index = HammingIndex(max_segment=40)
+
+
+TestCappedIndexModel = CappedIndexModel.TestCase
+TestCappedIndexModel.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+
+
 def test_readd_replaces_hash() -> None:
     rng = np.random.default_rng(5)
     a, b = random_codes(rng, 2)
@@ -148,6 +161,35 @@ def test_bulk_add_then_small_adds_and_removes_across_segments() -> None:
     index.compact()
     assert index.segment_count == 1
     assert index.search(queries, 31) == [reference(ids, codes, q, 31) for q in queries]
+
+
+def test_capped_index_never_merges_past_its_cap() -> None:
+    """A stream of small adds: with a cap, no merge builds more than the cap, and the rows
+    spread over several segments that are all searched; without one, they settle in a few."""
+    rng = np.random.default_rng(12)
+    bank = random_codes(rng, 60_000)
+    queries = np.concatenate([bank[::4000], random_codes(rng, 5)])
+    ids = np.arange(60_000, dtype=np.int64)
+    capped, free = HammingIndex(max_segment=10_000), HammingIndex()
+    for start in range(0, 60_000, 1000):
+        for index in (capped, free):
+            index.add(ids[start : start + 1000], bank[start : start + 1000])
+    sizes = [len(seg) for seg in capped._snap.segments]
+    assert max(sizes) <= 10_000
+    assert capped.segment_count >= 6
+    assert free.segment_count < capped.segment_count
+    expected = [reference(ids, bank, q, 31) for q in queries]
+    assert capped.search(queries, 31) == expected
+    assert [capped.search_one(q, 31) for q in queries] == expected
+    capped.compact()
+    assert capped.segment_count == 1
+    assert capped.search(queries, 31) == expected
+
+
+def test_max_segment_must_be_a_positive_int() -> None:
+    for bad in (0, -1, 1.5, "10"):
+        with pytest.raises(ValueError, match="max_segment"):
+            HammingIndex(max_segment=bad)  # type: ignore[arg-type]
 
 
 def test_index_keeps_its_own_copy_of_the_input() -> None:

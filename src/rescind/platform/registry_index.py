@@ -26,13 +26,18 @@ GAP_TTL_S = 120.0
 # row, not a transaction still in flight.
 GAP_WINDOW = 20_000
 MAX_GAPS = 5_000
+# The registry takes every registered hash and is searched only by sweeps, so its index caps
+# its segments: merging uploads into one segment of millions would now and then cost seconds of
+# CPU in every server process at once (and hold up the matcher's poller). At 10M hashes that is
+# 10 segments; a sweep searches them in a few milliseconds.
+SEGMENT_ROWS = 1_000_000
 
 
 class RegistryIndex:
     """PDQ and frame hashes of registered content, keyed by `content_signals.id`."""
 
     def __init__(self) -> None:
-        self.index = HammingIndex()
+        self.index = HammingIndex(max_segment=SEGMENT_ROWS)
         self.high = 0
         self.gaps: dict[int, float] = {}
         self.loaded = False
