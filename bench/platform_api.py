@@ -273,13 +273,13 @@ def bench_check(opts: argparse.Namespace) -> None:
 
 def bench_sweep(opts: argparse.Namespace) -> None:
     from rescind.index import HammingIndex
-    from rescind.platform.registry_index import BUFFER_ROWS, SEGMENT_ROWS
+    from rescind.platform.registry_index import SEGMENT_ROWS
 
     rng = np.random.default_rng(2)
     n = opts.registry
     codes = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
-    # The index as a server's registry keeps it: capped segments, its buffer, not compacted.
-    index = HammingIndex(max_segment=SEGMENT_ROWS, buffer=BUFFER_ROWS)
+    # The index as a server's registry keeps it: segments capped at SEGMENT_ROWS, not compacted.
+    index = HammingIndex(max_segment=SEGMENT_ROWS)
     t = time.perf_counter()
     for start in range(0, n, 200_000):  # the registry loads in batches of this size
         stop_ = min(n, start + 200_000)

@@ -99,12 +99,11 @@ TestIndexModel.settings = settings(max_examples=25, stateful_step_count=25, dead
 
 
 class CappedIndexModel(IndexModel):
-    """The same with merges capped at a few buffers' worth of rows, and a buffer of its own
-    size (24 rows, not the patched 16)."""
+    """The same with merges capped at a few buffers' worth of rows."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.index = HammingIndex(max_segment=40, buffer=24)
+        self.index = HammingIndex(max_segment=40)
 
 
 TestCappedIndexModel = CappedIndexModel.TestCase
@@ -187,30 +186,10 @@ def test_capped_index_never_merges_past_its_cap() -> None:
     assert capped.search(queries, 31) == expected
 
 
-def test_max_segment_and_buffer_must_be_positive_ints() -> None:
+def test_max_segment_must_be_a_positive_int() -> None:
     for bad in (0, -1, 1.5, "10"):
         with pytest.raises(ValueError, match="max_segment"):
             HammingIndex(max_segment=bad)  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="buffer"):
-            HammingIndex(buffer=bad)  # type: ignore[arg-type]
-
-
-def test_a_larger_buffer_collects_more_adds_before_building_a_segment() -> None:
-    rng = np.random.default_rng(13)
-    bank = random_codes(rng, 9_000)
-    ids = np.arange(9_000, dtype=np.int64)
-    small, large = HammingIndex(), HammingIndex(buffer=10_000)
-    for start in range(0, 9_000, 500):
-        for index in (small, large):
-            index.add(ids[start : start + 500], bank[start : start + 500])
-    assert small.segment_count >= 1
-    assert large.segment_count == 0  # all 9,000 rows still in its buffer
-    queries = np.concatenate([bank[::1000], random_codes(rng, 3)])
-    expected = [reference(ids, bank, q, 31) for q in queries]
-    assert large.search(queries, 31) == expected == small.search(queries, 31)
-    large.remove(ids[::2])
-    live = ids[1::2]
-    assert large.search(queries, 31) == [reference(live, bank[1::2], q, 31) for q in queries]
 
 
 def test_index_keeps_its_own_copy_of_the_input() -> None:

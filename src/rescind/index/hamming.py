@@ -45,25 +45,21 @@ class _Delta:
     """The append buffer. Its arrays are shared between versions and only ever appended to
     past ``n``, so a reader holding an older version never sees a row change under it."""
 
-    ids: Ids  # (capacity,)
-    codes: Codes  # (capacity, 4)
-    alive: npt.NDArray[np.uint8]  # copied on every change: 512 bytes at the default capacity
+    ids: Ids  # (DELTA_CAPACITY,)
+    codes: Codes  # (DELTA_CAPACITY, 4)
+    alive: npt.NDArray[np.uint8]  # copied on every change: it is only 512 bytes
     n: int
     n_live: int
 
     @staticmethod
-    def empty(capacity: int) -> _Delta:
+    def empty() -> _Delta:
         return _Delta(
-            ids=np.zeros(capacity, np.int64),
-            codes=np.zeros((capacity, 4), np.uint64),
-            alive=np.zeros(capacity // 8, np.uint8),
+            ids=np.zeros(DELTA_CAPACITY, np.int64),
+            codes=np.zeros((DELTA_CAPACITY, 4), np.uint64),
+            alive=np.zeros(DELTA_CAPACITY // 8, np.uint8),
             n=0,
             n_live=0,
         )
-
-    @property
-    def capacity(self) -> int:
-        return int(self.ids.shape[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +104,7 @@ class HammingIndex:
     from another busy thread costs more than the search (``_jit.kernel``).
     """
 
-    def __init__(self, *, max_segment: int | None = None, buffer: int | None = None) -> None:
+    def __init__(self, *, max_segment: int | None = None) -> None:
         """Create an empty index.
 
         ``max_segment`` caps the rows a merge may produce (``None``: no cap). Without a cap,
@@ -118,21 +114,12 @@ class HammingIndex:
         segments, each searched in turn: right for an index that takes a steady stream of
         adds and is searched rarely. One ``add`` larger than the cap still makes one segment,
         and ``compact`` and ``save`` still merge everything.
-
-        ``buffer`` is how many rows small adds collect, searched by a linear scan, before they
-        become a segment (default 4,096, rounded up to a multiple of 8). Building a segment
-        has a fixed cost (its tables' 16 x 65,536 bucket offsets), so an index fed a steady
-        stream and searched rarely is cheaper to keep with a larger buffer; each search then
-        scans more rows.
         """
         if max_segment is not None and (type(max_segment) is not int or max_segment < 1):
             raise ValueError("max_segment must be a positive int or None")
-        if buffer is not None and (type(buffer) is not int or buffer < 1):
-            raise ValueError("buffer must be a positive int or None")
         self._max_segment = max_segment
-        self._buffer = -(-(DELTA_CAPACITY if buffer is None else buffer) // 8) * 8
         self._write_lock = threading.Lock()
-        self._snap = _Snapshot.of((), _Delta.empty(self._buffer))
+        self._snap = _Snapshot.of((), _Delta.empty())
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -231,7 +218,7 @@ class HammingIndex:
                 id_arr, codes = id_arr[keep], codes[keep]
         with self._write_lock:
             segments, delta = self._kill(id_arr)
-            if delta.n + id_arr.shape[0] <= delta.capacity:
+            if delta.n + id_arr.shape[0] <= DELTA_CAPACITY:
                 delta = self._append(delta, id_arr, codes)
             else:
                 live = delta.alive.view(np.uint8)
@@ -239,7 +226,7 @@ class HammingIndex:
                 all_ids = np.concatenate([delta.ids[: delta.n][mask], id_arr])
                 all_codes = np.concatenate([delta.codes[: delta.n][mask], codes])
                 segments.append(build_segment(all_ids, all_codes))
-                delta = _Delta.empty(self._buffer)
+                delta = _Delta.empty()
             self._snap = _Snapshot.of(tuple(_rebalance(segments, self._max_segment)), delta)
 
     def remove(self, ids: object) -> int:
@@ -269,7 +256,7 @@ class HammingIndex:
         d = snap.delta
         mask = np.unpackbits(d.alive, count=d.n, bitorder="little").astype(bool)
         seg = _merge([*snap.segments], extra=(d.ids[: d.n][mask], d.codes[: d.n][mask]))
-        self._snap = _Snapshot.of((seg,), _Delta.empty(self._buffer))
+        self._snap = _Snapshot.of((seg,), _Delta.empty())
         return seg
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -284,7 +271,7 @@ class HammingIndex:
         file is missing, truncated, corrupt, or of another format version."""
         seg = read_segment(path)
         index = cls()
-        index._snap = _Snapshot.of((seg,) if len(seg) else (), _Delta.empty(index._buffer))
+        index._snap = _Snapshot.of((seg,) if len(seg) else (), _Delta.empty())
         return index
 
     # ---- writer internals (hold the write lock) -------------------------------------------
@@ -314,7 +301,7 @@ class HammingIndex:
         lo, hi = delta.n, delta.n + ids.shape[0]
         delta.ids[lo:hi] = ids
         delta.codes[lo:hi] = codes
-        mask = np.unpackbits(delta.alive, count=delta.capacity, bitorder="little").astype(bool)
+        mask = np.unpackbits(delta.alive, count=DELTA_CAPACITY, bitorder="little").astype(bool)
         mask[lo:hi] = True
         return _Delta(delta.ids, delta.codes, pack_alive(mask), hi, delta.n_live + hi - lo)
 

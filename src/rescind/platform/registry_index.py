@@ -31,17 +31,13 @@ MAX_GAPS = 5_000
 # CPU in every server process at once (and hold up the matcher's poller). At 10M hashes that is
 # 10 segments; a sweep searches them in a few milliseconds.
 SEGMENT_ROWS = 1_000_000
-# New hashes collect in a buffer of this many rows before they become a segment: building one
-# has a fixed cost (4 MB of bucket offsets), paid once per 64k registered hashes instead of once
-# per 4k. A sweep scans the buffer: about a millisecond for its 8 orientations.
-BUFFER_ROWS = 65_536
 
 
 class RegistryIndex:
     """PDQ and frame hashes of registered content, keyed by `content_signals.id`."""
 
     def __init__(self) -> None:
-        self.index = HammingIndex(max_segment=SEGMENT_ROWS, buffer=BUFFER_ROWS)
+        self.index = HammingIndex(max_segment=SEGMENT_ROWS)
         self.high = 0
         self.gaps: dict[int, float] = {}
         self.loaded = False
