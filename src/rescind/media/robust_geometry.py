@@ -55,7 +55,10 @@ def as_rgb_array(image: Image.Image | NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Check and convert the input to a contiguous ``uint8[H, W, 3]`` array.
 
     Accepts a PIL image (converted to RGB) or a ``uint8`` array of shape ``(H, W, 3)``;
-    raises :class:`RobustInputError` naming the problem otherwise.
+    raises :class:`RobustInputError` naming the problem otherwise. A grey array of shape
+    ``(H, W, 1)`` is accepted too and kept as it is: every step treats it exactly as the RGB
+    image with that grey in all three channels (same trims, same luma, same hashes), on a
+    third of the pixels.
     """
     if isinstance(image, Image.Image):
         if image.width == 0 or image.height == 0:
@@ -65,7 +68,7 @@ def as_rgb_array(image: Image.Image | NDArray[np.uint8]) -> NDArray[np.uint8]:
         arr = image
         if arr.dtype != np.uint8:
             raise RobustInputError(f"image array must be uint8, got {arr.dtype}")
-        if arr.ndim != 3 or arr.shape[2] != 3:
+        if arr.ndim != 3 or arr.shape[2] not in (1, 3):
             raise RobustInputError(f"image array must have shape (H, W, 3), got {arr.shape}")
     else:
         raise RobustInputError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
@@ -119,6 +122,9 @@ def _shrink(rgb: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
     if scale >= 1:
         return rgb
     size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))
+    if rgb.ndim == 3 and rgb.shape[2] == 1:  # grey: the same box filter on its one channel
+        grey = Image.fromarray(np.ascontiguousarray(rgb[:, :, 0]))
+        return np.asarray(grey.resize(size, Image.Resampling.BOX))[:, :, None]
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
 
 
@@ -179,6 +185,8 @@ def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
 def luma(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
     """PDQ's luminance (ITU-R BT.601 weights), as float32."""
     weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    if rgb.shape[2] == 1:  # grey: weighed as three equal channels, to the same last bit
+        return np.repeat(rgb.astype(np.float32), 3, axis=2) @ weights
     return rgb.astype(np.float32) @ weights
 
 

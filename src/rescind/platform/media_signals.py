@@ -148,6 +148,6 @@ def _robust(
         return []
     try:
         small = working_copy(grey)
-        return views(np.ascontiguousarray(np.repeat(small[:, :, None], 3, axis=2)))
+        return views(np.ascontiguousarray(small[:, :, None]))  # grey: one channel, not three
     except RobustInputError:
         return []
