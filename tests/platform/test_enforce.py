@@ -11,10 +11,10 @@ from rescind.platform.banks import ensure_default_banks
 from rescind.platform.check import check_content
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.runtime import PlatformRuntime
-from rescind.platform.signals import PdqHash, Signals
+from rescind.platform.signals import EXACT_TYPES, PdqHash, Signals
 from rescind.platform.sweep import exact_match_query
 from rescind.store import Database
-from rescind.store.models import Action, BankChange, BankEntry, Job, Match
+from rescind.store.models import EXACT_SIGNALS, Action, BankChange, BankEntry, Job, Match
 from tests.platform.helpers import flip, make_request, random_pdq
 
 
@@ -91,6 +91,7 @@ def test_removal_banks_sweeps_and_writes_one_action_per_copy(
 def test_exact_hash_lookup_is_an_index_lookup(database: Database) -> None:
     # A sweep looks every exact-hash copy up by value: in a registry of millions that must be
     # the partial index of exact hashes (PDQ rows stay out of it), never a scan of the table.
+    assert all(f"'{kind}'" in EXACT_SIGNALS for kind in EXACT_TYPES)  # every exact kind
     query = exact_match_query("md5", "a" * 32)
     with database.engine.connect() as conn:
         compiled = query.compile(dialect=conn.dialect)
