@@ -8,20 +8,16 @@ A poller thread keeps both current.
 from __future__ import annotations
 
 import gc
-import io
 import logging
 import threading
 import time
 import weakref
 
-import numpy as np
-from PIL import Image
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rescind.config import Settings
 from rescind.platform.matcher import Matcher
-from rescind.platform.media_signals import media_limits, signals_from_media
 from rescind.platform.registry_index import RegistryIndex
 from rescind.platform.registry_writer import RegistryWriter
 
@@ -86,17 +82,12 @@ class PlatformRuntime:
             self._stop.wait(self.settings.matcher_poll_s)
 
     def _warm_up(self) -> None:
-        # The first search of a process loads (or compiles) the index kernels, and its first
-        # upload the hashing kernels (a second or more each): pay it here, not in the first
-        # check or sweep.
+        # The first search of a process loads (or compiles) the index kernels: pay it here,
+        # not in the first check or sweep.
         matcher = self.matcher
         for index in (matcher.images, matcher.cuts, matcher.frames, self.registry.index):
             if len(index):
                 index.search_one("0" * 64, 0)
-        try:
-            signals_from_media(_warm_up_image(), media_limits(self.settings.max_upload_bytes))
-        except Exception as exc:  # only a warm-up: the first upload pays instead
-            log.warning("media warm-up failed: %s", type(exc).__name__)
 
     def start(self, *, warm_registry: bool = True) -> None:
         """Start the poller (counted: each `start` needs a `stop`)."""
@@ -119,17 +110,6 @@ class PlatformRuntime:
             thread, self._thread = self._thread, None
             self._stop.set()
         thread.join(timeout=30)
-
-
-def _warm_up_image() -> bytes:
-    """A small synthetic PNG (a gradient with a bright square) that goes through every
-    hashing path of an uploaded image."""
-    y, x = np.mgrid[0:240, 0:320]
-    pixels = ((x + 2 * y) % 256).astype(np.uint8)
-    pixels[60:140, 100:200] = 250
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="PNG")
-    return out.getvalue()
 
 
 def _settle_heap() -> None:
