@@ -4,7 +4,7 @@ Kernels are compiled with ``nogil=True`` so several threads can search at once (
 single-query entry point keeps the GIL instead, see ``kernel``), and with
 ``cache=True`` so a process does not pay the JIT cost again. When no cache directory is
 writable (read-only install and read-only home), numba refuses ``cache=True`` at decoration
-time; we then compile without a cache rather than fail the import.
+time; we then compile without a cache rather than fail the import (:mod:`rescind.compiled`).
 
 The intrinsics below are for use inside kernels only. They emit one LLVM operation each:
 ``ctpop``, ``cttz``, ``prefetch``, a 16-lane vector compare (AVX2 on x86-64; LLVM lowers it
@@ -14,13 +14,14 @@ to narrower instructions elsewhere) and an address-to-pointer cast.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import numba
 from llvmlite import ir  # type: ignore[import-untyped]
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from rescind.compiled import compile_cached
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,11 +43,7 @@ def kernel(fn: F, *, nogil: bool = True) -> F:
     a thread that shares its process with other Python threads. Releasing the GIL lets any
     other runnable thread take it, and taking it back then waits until that thread lets go
     (up to the 5 ms switch interval): a convoy that costs far more than the call."""
-    try:
-        return cast(F, numba.njit(nogil=nogil, cache=True)(fn))
-    except RuntimeError:
-        # "cannot cache function ...: no locator available": nowhere writable to cache.
-        return cast(F, numba.njit(nogil=nogil)(fn))
+    return compile_cached(fn, nogil=nogil)
 
 
 def held_kernel(fn: F) -> F:

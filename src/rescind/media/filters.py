@@ -13,21 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 import numpy.typing as npt
+
+from rescind.compiled import compile_cached
 
 FloatArray = npt.NDArray[np.float32]
 
 
-def _compiled(fn: Any) -> Any:
-    try:
-        return numba.njit(nogil=True, cache=True)(fn)
-    except RuntimeError:  # nowhere writable to cache: compile per process
-        return numba.njit(nogil=True)(fn)
-
-
-@_compiled
+@compile_cached
 def _band_pass(src: Any, dense: Any, bounds: Any, out: Any) -> None:  # pragma: no cover
     # out[i] = sum over the rows r of band i of dense[i, r] * src[r]: one row at a time,
     # so the inner loop runs along contiguous memory.
