@@ -57,3 +57,27 @@ def test_sqlite_writers_queue_on_a_file_lock(database: Database) -> None:
         assert _contents(database) == 0
     done.result(10)
     assert _contents(database) == 1
+
+
+def test_writes_queued_during_a_commit_are_taken_next(database: Database) -> None:
+    """The writer is only woken when it waits: writes queued while it commits (here, while
+    it waits for another writer's lock) go into its next batch at once, not after a timeout."""
+    writer = RegistryWriter(sessionmaker(database.engine, expire_on_commit=False))
+    if not database.is_sqlite:
+        return  # the lock that holds the writer mid-commit is SQLite's
+    other = _FileLock(writer._lock._path)  # type: ignore[union-attr]
+    with other.held():
+        first = writer.submit(PendingWrite("first", None, parse_signals()))
+        time.sleep(0.2)  # the writer has taken `first` and waits for the lock
+        later = [writer.submit(PendingWrite(f"later{i}", None, parse_signals())) for i in range(5)]
+    started = time.monotonic()
+    first.result(10)
+    for done in later:
+        done.result(10)
+    assert time.monotonic() - started < 2.0
+    assert _contents(database) == 6
+    assert writer.batches == 2  # `first` alone, then the five queued meanwhile together
+    time.sleep(0.2)  # the writer now waits for work, and is woken by the next write
+    started = time.monotonic()
+    writer.submit(PendingWrite("idle", None, parse_signals())).result(10)
+    assert time.monotonic() - started < 2.0

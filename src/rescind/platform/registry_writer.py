@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session, sessionmaker
 
 from rescind.platform.matcher import Hit
@@ -110,28 +111,32 @@ def _insert(session: Session, table: Table) -> Any:
 def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
     """Upsert every item of `batch` (the last write of a content id wins) in `session`.
 
-    This runs for every check, so the two statements every batch needs (upsert the contents,
-    returning their keys; add their signals) are plain SQL sent through the session's
-    connection, with the values bound by the columns' own types: a few statements per batch
-    whatever its size, and no statement building or compiling per batch."""
+    This runs for every check, so the statements every batch needs (upsert the contents,
+    returning their keys; read, then add their signals) are plain SQL run on the session's
+    own DBAPI cursor, in its transaction, with the values bound as the columns' types bind
+    them: a few statements per batch whatever its size, and no statement building,
+    compiling or result wrapping per batch."""
     items = {p.content_id: p for p in batch}
     connection = session.connection()
     sql = _Sql(connection)
     now = sql.timestamp(utcnow())
     pks: dict[str, int] = {}
-    for with_signals in (True, False):
-        group = [p for p in items.values() if (not p.signals.empty) == with_signals]
-        if not group:
-            continue
-        values = [(p.content_id, p.url, p.signals.kind, now, now) for p in group]
-        result = connection.exec_driver_sql(
-            sql.upsert_contents(len(values), with_signals),
-            tuple(v for row in values for v in row),
+    cursor = connection.connection.cursor()
+    try:
+        for with_signals in (True, False):
+            group = [p for p in items.values() if (not p.signals.empty) == with_signals]
+            if not group:
+                continue
+            cursor.execute(
+                sql.upsert_contents(len(group), with_signals),
+                [v for p in group for v in (p.content_id, p.url, p.signals.kind, now, now)],
+            )
+            pks.update(cursor.fetchall())
+        _replace_signals(
+            cursor, sql, {pks[c]: p.signals for c, p in items.items() if not p.signals.empty}
         )
-        pks.update((content_id, pk) for content_id, pk in result)
-    _replace_signals(
-        connection, sql, {pks[c]: p.signals for c, p in items.items() if not p.signals.empty}
-    )
+    finally:
+        cursor.close()
     matches = [
         {
             "content_pk": pks[p.content_id],
@@ -172,10 +177,16 @@ class _Sql:
         self.mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
         column = Content.__table__.c.last_seen_at
         self._bind_time = column.type.bind_processor(dialect)
+        self._sqlite = dialect.name == "sqlite"
 
     def timestamp(self, value: datetime) -> Any:
         """`value` as the timestamp columns store it on this dialect."""
-        return self._bind_time(value) if self._bind_time is not None else value
+        bound = self._bind_time(value) if self._bind_time is not None else value
+        if self._sqlite and isinstance(bound, datetime):
+            # What sqlite3's datetime adapter would store, formatted once per batch rather
+            # than once per row and column.
+            return bound.isoformat(" ")
+        return bound
 
     def _marks(self, count: int) -> str:
         return ", ".join([self.mark] * count)
@@ -214,13 +225,12 @@ class _Sql:
         )
 
 
-def _replace_signals(connection: Connection, sql: _Sql, wanted: dict[int, Signals]) -> None:
+def _replace_signals(cursor: DBAPICursor, sql: _Sql, wanted: dict[int, Signals]) -> None:
     if not wanted:
         return
     old: dict[int, list[SignalValue]] = {pk: [] for pk in wanted}
-    for pk, st, value, quality, t in connection.exec_driver_sql(
-        sql.select_signals(len(wanted)), tuple(wanted)
-    ):
+    cursor.execute(sql.select_signals(len(wanted)), tuple(wanted))
+    for pk, st, value, quality, t in cursor.fetchall():
         old[pk].append((st, value, quality, t))
     new_rows: list[tuple[int, str, str, int | None, float | None]] = []
     changed: list[int] = []
@@ -232,9 +242,9 @@ def _replace_signals(connection: Connection, sql: _Sql, wanted: dict[int, Signal
             changed.append(pk)
         new_rows += [(pk, st, v, q, t) for st, v, q, t in values]
     if changed:
-        connection.exec_driver_sql(sql.delete_signals(len(changed)), tuple(changed))
+        cursor.execute(sql.delete_signals(len(changed)), tuple(changed))
     if new_rows:
-        connection.exec_driver_sql(sql.insert_signal(), new_rows)
+        cursor.executemany(sql.insert_signal(), new_rows)
 
 
 class RegistryWriter:
@@ -245,6 +255,7 @@ class RegistryWriter:
         self._queue: list[PendingWrite] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._waiting = False  # the writer thread waits on `_cond` (for work, or lingering)
         self._lock = _sqlite_lock(sessions)
         self.batches = 0  # commits so far (for /metrics)
         self.items = 0  # writes committed so far
@@ -277,18 +288,22 @@ class RegistryWriter:
                     target=self._run, name="rescind-registry-writer", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if self._waiting:  # a busy writer takes the queue when its commit is done
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
             with self._cond:
+                self._waiting = True
                 while not self._queue:
                     if not self._cond.wait(timeout=60):
                         self._thread = None
+                        self._waiting = False
                         return
                 if len(self._queue) < MAX_BATCH:
                     # Linger a moment: requests arriving meanwhile share this commit.
                     self._cond.wait(timeout=LINGER_S)
+                self._waiting = False
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             self._commit(batch)
 
