@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +41,8 @@ log = logging.getLogger("rescind.platform")
 
 MAX_BATCH = 500
 LINGER_S = 0.001
+# The writer's connection is closed after this long without work.
+IDLE_RELEASE_S = 1.0
 
 
 @dataclass
@@ -98,8 +100,8 @@ def _resolve(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -
             waiter.set_exception(error)
 
 
-def _insert(session: Session, table: Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+def _insert(connection: Connection, table: Table) -> Any:
+    if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)
@@ -108,16 +110,16 @@ def _insert(session: Session, table: Table) -> Any:
     return sqlite_insert(table)
 
 
-def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
-    """Upsert every item of `batch` (the last write of a content id wins) in `session`.
+def write_batch(connection: Connection, batch: Sequence[PendingWrite]) -> None:
+    """Upsert every item of `batch` (the last write of a content id wins) in the transaction
+    of `connection`.
 
     This runs for every check, so the statements every batch needs (upsert the contents,
-    returning their keys; read, then add their signals) are plain SQL run on the session's
-    own DBAPI cursor, in its transaction, with the values bound as the columns' types bind
-    them: a few statements per batch whatever its size, and no statement building,
-    compiling or result wrapping per batch."""
+    returning their keys; read, then add their signals) are plain SQL run on the
+    connection's own DBAPI cursor, with the values bound as the columns' types bind them:
+    a few statements per batch whatever its size, and no statement building, compiling or
+    result wrapping per batch."""
     items = {p.content_id: p for p in batch}
-    connection = session.connection()
     sql = _Sql(connection)
     now = sql.timestamp(utcnow())
     pks: dict[str, int] = {}
@@ -153,7 +155,7 @@ def write_batch(session: Session, batch: Sequence[PendingWrite]) -> None:
     if matches:
         table: Table = Match.__table__  # type: ignore[assignment]
         connection.execute(
-            _insert(session, table).on_conflict_do_nothing(
+            _insert(connection, table).on_conflict_do_nothing(
                 index_elements=["content_pk", "bank_entry_id"]
             ),
             matches,
@@ -257,6 +259,13 @@ class RegistryWriter:
         self._thread: threading.Thread | None = None
         self._waiting = False  # the writer thread waits on `_cond` (for work, or lingering)
         self._lock = _sqlite_lock(sessions)
+        engine = sessions.kw.get("bind")
+        if not isinstance(engine, Engine):
+            raise TypeError("RegistryWriter needs a sessionmaker bound to an Engine")
+        self._engine = engine
+        # The writer thread's own connection, kept between batches: no session, pool
+        # checkout or reset per commit. Dropped after an error, and when the thread ends.
+        self._connection: Connection | None = None
         self.batches = 0  # commits so far (for /metrics)
         self.items = 0  # writes committed so far
 
@@ -296,6 +305,10 @@ class RegistryWriter:
             with self._cond:
                 self._waiting = True
                 while not self._queue:
+                    if self._connection is not None:
+                        if not self._cond.wait(timeout=IDLE_RELEASE_S):
+                            self._drop_connection()  # idle: give the connection back
+                        continue
                     if not self._cond.wait(timeout=60):
                         self._thread = None
                         self._waiting = False
@@ -333,9 +346,12 @@ class RegistryWriter:
         """Commit `batch`; the errors of the items that failed, by `id`."""
         errors: dict[int, BaseException] = {}
         try:
-            with self._sessions.begin() as session:
-                write_batch(session, batch)
+            if self._connection is None:
+                self._connection = self._engine.connect()
+            with self._connection.begin():
+                write_batch(self._connection, batch)
         except Exception as exc:
+            self._drop_connection()  # it may be broken: the next batch opens a new one
             # One bad item must not fail the others: retry each alone.
             log.warning("registry batch failed (%s); retrying one by one", type(exc).__name__)
             for pending in batch:
@@ -349,3 +365,13 @@ class RegistryWriter:
                 except Exception as item_exc:
                     errors[id(pending)] = item_exc
         return errors
+
+    def _drop_connection(self) -> None:
+        """Close the writer's connection outright (not back into a pool that may have been
+        disposed meanwhile). It may be broken already: then there is nothing to release."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(Exception):
+                connection.invalidate()
+            with suppress(Exception):
+                connection.close()
