@@ -7,9 +7,11 @@ import asyncio
 import random
 import time
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from rescind.platform import registry_writer
 from rescind.platform.registry_writer import PendingWrite, RegistryWriter, _FileLock
 from rescind.platform.signals import parse_signals
 from rescind.store import Database
@@ -81,3 +83,32 @@ def test_writes_queued_during_a_commit_are_taken_next(database: Database) -> Non
     started = time.monotonic()
     writer.submit(PendingWrite("idle", None, parse_signals())).result(10)
     assert time.monotonic() - started < 2.0
+
+
+def test_a_failed_batch_fails_only_its_bad_item(database: Database) -> None:
+    """An item the database refuses fails alone; the others commit, and the writer goes on
+    with a fresh connection."""
+    rng = random.Random(7)
+    writer = RegistryWriter(sessionmaker(database.engine, expire_on_commit=False))
+    bad = PendingWrite(None, None, parse_signals())  # type: ignore[arg-type]  # NOT NULL
+    good = [PendingWrite(f"ok{i}", None, parse_signals(pdq=[random_pdq(rng)])) for i in range(3)]
+    futures = [writer.submit(p) for p in (good[0], good[1], bad, good[2])]
+    for i in (0, 1, 3):
+        futures[i].result(10)
+    assert futures[2].exception(10) is not None  # its waiter gets the error
+    writer.submit(PendingWrite("after", None, parse_signals())).result(10)
+    assert _contents(database) == 4
+
+
+def test_an_idle_writer_gives_its_connection_back(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_writer, "IDLE_RELEASE_S", 0.2)
+    writer = RegistryWriter(sessionmaker(database.engine, expire_on_commit=False))
+    writer.submit(PendingWrite("one", None, parse_signals())).result(10)
+    deadline = time.monotonic() + 5
+    while database.engine.pool.checkedout() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    writer.submit(PendingWrite("two", None, parse_signals())).result(10)  # opens a new one
+    assert _contents(database) == 2

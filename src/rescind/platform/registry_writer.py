@@ -264,7 +264,8 @@ class RegistryWriter:
             raise TypeError("RegistryWriter needs a sessionmaker bound to an Engine")
         self._engine = engine
         # The writer thread's own connection, kept between batches: no session, pool
-        # checkout or reset per commit. Dropped after an error, and when the thread ends.
+        # checkout or reset per commit. Dropped after an error, and after IDLE_RELEASE_S
+        # without work.
         self._connection: Connection | None = None
         self.batches = 0  # commits so far (for /metrics)
         self.items = 0  # writes committed so far
