@@ -95,6 +95,9 @@ def serve(
         "port": settings.port,
         "log_level": "info",
         "access_log": False,
+        # No `server: uvicorn` header: it tells a prober what runs here, and every check
+        # response would carry it.
+        "server_header": False,
     }
     if settings.web_processes == 1:
         uvicorn.run(create_app(settings, run_worker=run_worker), **options)
