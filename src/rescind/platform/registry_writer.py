@@ -80,11 +80,10 @@ class _FileLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-def _sqlite_lock(sessions: sessionmaker[Session]) -> _FileLock | None:
+def _sqlite_lock(engine: Engine) -> _FileLock | None:
     """The writers' lock of a file SQLite database, None for other databases."""
-    bind = sessions.kw.get("bind")
-    url = getattr(bind, "url", None)
-    if url is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     return _FileLock(Path(f"{url.database}-writer.lock"))
 
@@ -258,11 +257,11 @@ class RegistryWriter:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._waiting = False  # the writer thread waits on `_cond` (for work, or lingering)
-        self._lock = _sqlite_lock(sessions)
         engine = sessions.kw.get("bind")
         if not isinstance(engine, Engine):
             raise TypeError("RegistryWriter needs a sessionmaker bound to an Engine")
         self._engine = engine
+        self._lock = _sqlite_lock(engine)
         # The writer thread's own connection, kept between batches: no session, pool
         # checkout or reset per commit. Dropped after an error, and after IDLE_RELEASE_S
         # without work.
