@@ -78,6 +78,7 @@ def serve(
 
     from rescind.store import upgrade_database
     from rescind.web import create_app
+    from rescind.web.serving import HTTP_PROTOCOL
 
     overrides: dict[str, object] = {}
     if host:
@@ -98,6 +99,8 @@ def serve(
         # No `server: uvicorn` header: it tells a prober what runs here, and every check
         # response would carry it.
         "server_header": False,
+        # uvicorn's protocol, writing each response in one piece.
+        "http": HTTP_PROTOCOL,
     }
     if settings.web_processes == 1:
         uvicorn.run(create_app(settings, run_worker=run_worker), **options)

@@ -20,6 +20,7 @@ from rescind.cases.users import create_user
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import create_app
+from rescind.web.serving import HTTP_PROTOCOL
 from tests.cases.support import SmtpServer, run_jobs
 from tests.pg import free_port
 
@@ -100,6 +101,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
             port=port,
             log_level="warning",
             lifespan="on",
+            http=HTTP_PROTOCOL,  # as `rescind serve` runs it
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
