@@ -4,9 +4,10 @@ uvicorn writes a response's status line and headers, then its body, each straigh
 (uvloop tries every write at once). On loopback and on a busy server that is two TCP segments
 and two wake-ups of the client per response: for `/v1/check`, where the work per request is a
 fraction of a millisecond, about a tenth of the event loop went into the first write alone.
-Here the writes of one event-loop step are gathered and written together at the end of the
-step, so a response whose head and body are sent in the same step (every JSON answer) leaves
-in one write. Nothing waits longer than that step; closing writes what is gathered first.
+Here writes are gathered and written together by a callback the loop runs in its next round
+(`call_soon`), so a response whose head and body are sent in one step of its task (every JSON
+answer) leaves in one write. Nothing is held longer than that round; closing writes what is
+gathered first, aborting drops it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ HTTP_PROTOCOL = "rescind.web.serving:HttpProtocol"
 
 
 class StepWriteTransport:
-    """A transport that writes what it is given once per event-loop step.
+    """A transport that writes what it is given once per round of the event loop.
 
     Everything but writing and closing is the wrapped transport's own (flow control included:
-    at most one step's writes are held here)."""
+    at most one round's writes are held here)."""
 
     __slots__ = ("_loop", "_pending", "_transport")
 
@@ -36,7 +37,7 @@ class StepWriteTransport:
         self._pending: list[bytes] = []
 
     def write(self, data: Buffer) -> None:
-        """Queue `data`; it is written, with the rest of this step's writes, after the step."""
+        """Queue `data`; it is written with whatever else is queued in the loop's next round."""
         if not data:
             return
         if not self._pending:
@@ -85,6 +86,6 @@ class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol on a `StepWriteTransport`."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Take the connection, through a transport that writes once per step."""
+        """Take the connection, through a transport that writes once per round."""
         wrapped: Any = StepWriteTransport(cast(asyncio.Transport, transport), self.loop)
         super().connection_made(wrapped)
