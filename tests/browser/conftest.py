@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,15 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from rescind.cases.users import create_user
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import create_app
-from rescind.web.serving import HTTP_PROTOCOL
 from tests.cases.support import SmtpServer, run_jobs
+from tests.e2e.servers import serve_in_thread
 from tests.pg import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -94,27 +92,10 @@ def live(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
     database = Database(settings)
     with database.session() as session:
         create_user(session, "rita", REVIEWER_PASSWORD, "reviewer", email="rita@example.org")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database=database),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            http=HTTP_PROTOCOL,  # as `rescind serve` runs it
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
     try:
-        yield Live(f"http://127.0.0.1:{port}", f"{media_origin}/item.png", settings, database, smtp)
+        with serve_in_thread(create_app(settings, database=database), port, lifespan="on") as base:
+            yield Live(base, f"{media_origin}/item.png", settings, database, smtp)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         media.shutdown()
         media.server_close()
         smtp.stop()

@@ -1,15 +1,23 @@
-"""Real Rescind processes for end-to-end tests: `rescind serve` and `rescind worker`."""
+"""Real Rescind servers for end-to-end tests: `rescind serve` and `rescind worker` processes,
+and an app under uvicorn in a thread of the test process."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
+from rescind.web.serving import HTTP_PROTOCOL
 from tests.pg import free_port
 
 CLI = "from rescind.cli import app; app()"
@@ -63,3 +71,26 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def serve_in_thread(app: ASGIApp, port: int | None = None, **config: Any) -> Iterator[str]:
+    """`app` under uvicorn with the HTTP protocol `rescind serve` runs, in a thread of this
+    process, on `port` (a free one by default); yields its base URL once it listens."""
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", http=HTTP_PROTOCOL, **config
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,19 +1,17 @@
-"""`rescind serve`'s HTTP protocol: a response leaves in one write at the end of the event-loop
-step, nothing is held longer than that, and HTTP behaves as with uvicorn's own protocol."""
+"""`rescind serve`'s HTTP protocol: a response leaves in one write in the event loop's next
+round, nothing is held longer than that, and HTTP behaves as with uvicorn's own protocol."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import httpx
 import pytest
-import uvicorn
 import uvloop
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -21,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from rescind.web.serving import HTTP_PROTOCOL, StepWriteTransport
+from rescind.web.serving import StepWriteTransport
+from tests.e2e.servers import serve_in_thread
 
 
 class _Peer(asyncio.Protocol):
@@ -146,26 +145,11 @@ def base_url() -> Iterator[str]:
             Route("/then-work", _then_work),
         ]
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, http=HTTP_PROTOCOL, loop="uvloop", log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        released.set()
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(app, loop="uvloop") as base:
+        try:
+            yield base
+        finally:
+            released.set()
 
 
 def test_keep_alive_requests_get_whole_answers(base_url: str) -> None:
