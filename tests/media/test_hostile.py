@@ -76,6 +76,19 @@ def test_absurd_aspect_ratio_is_too_large() -> None:
         hash_bytes(png_with_header(1, 50_000))
 
 
+@pytest.mark.parametrize("height", [296, 20_000])
+def test_heif_whose_aperture_disagrees_with_its_pixels_is_corrupt(height: int) -> None:
+    """A HEIF's clean-aperture box gives the size Pillow reports; one taller than the coded
+    picture is ignored by the decoder, so the pixels and the declared size disagree (found
+    by the fuzz test: an IndexError in the hash's block weights)."""
+    data = bytearray(encode(photo("astronaut").resize((48, 40)), "HEIF"))
+    clap = data.index(b"clap")  # then width, height (numerator, denominator), offsets
+    assert struct.unpack(">II", data[clap + 12 : clap + 20]) == (40, 1)
+    data[clap + 12 : clap + 16] = struct.pack(">I", height)
+    with pytest.raises(CorruptMedia, match=f"declares 48x{height} but decodes to 48x64"):
+        hash_bytes(bytes(data))
+
+
 def test_limits_are_configurable() -> None:
     data = encode(photo("astronaut"), "PNG")
     with pytest.raises(MediaTooLarge, match="pixels"):

@@ -173,6 +173,12 @@ def decode_luma(data: bytes, limits: MediaLimits = DEFAULT_LIMITS) -> DecodedLum
             raise CorruptMedia(f"cannot decode {image.format} image: {exc}") from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
+    rows, cols = luma.shape[:2]
+    if (rows, cols) != (-(-height // scale), -(-width // scale)):
+        # The header's size decided the limits and the hash's geometry: a file that decodes
+        # to another size (a HEIF clean-aperture box larger than the picture) is not sound.
+        at = f" at 1/{scale} scale" if scale > 1 else ""
+        raise CorruptMedia(f"image declares {width}x{height} but decodes to {cols}x{rows}{at}")
     return DecodedLuma(luma, (height, width), scale, _REVERSED_AXES[orientation])
 
 
