@@ -9,9 +9,10 @@ import time
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from rescind.platform import registry_writer
+from rescind.platform.registry import upsert_content
 from rescind.platform.registry_writer import PendingWrite, RegistryWriter, _FileLock
 from rescind.platform.signals import parse_signals
 from rescind.store import Database
@@ -63,15 +64,22 @@ def test_sqlite_writers_queue_on_a_file_lock(database: Database) -> None:
 
 def test_writes_queued_during_a_commit_are_taken_next(database: Database) -> None:
     """The writer is only woken when it waits: writes queued while it commits (here, while
-    it waits for another writer's lock) go into its next batch at once, not after a timeout."""
+    its first write waits for another transaction's lock) go into its next batch at once,
+    not after a timeout."""
     writer = RegistryWriter(sessionmaker(database.engine, expire_on_commit=False))
-    if not database.is_sqlite:
-        return  # the lock that holds the writer mid-commit is SQLite's
-    other = _FileLock(writer._lock._path)  # type: ignore[union-attr]
-    with other.held():
+    # Another transaction writes the content the writer's first batch upserts, and holds its
+    # locks (SQLite's write lock; the row's unique-key lock on PostgreSQL) until rolled back.
+    blocker = Session(database.engine)
+    try:
+        upsert_content(blocker, "first", url=None, signals=parse_signals())
+        blocker.flush()
         first = writer.submit(PendingWrite("first", None, parse_signals()))
-        time.sleep(0.2)  # the writer has taken `first` and waits for the lock
+        time.sleep(0.3)  # the writer has taken `first` and waits inside its commit
+        assert not first.done()
         later = [writer.submit(PendingWrite(f"later{i}", None, parse_signals())) for i in range(5)]
+    finally:
+        blocker.rollback()
+        blocker.close()
     started = time.monotonic()
     first.result(10)
     for done in later:
