@@ -1,0 +1,152 @@
+"""Fuzz the JSON API: any body gets an answer or a clear problem+json error, never a server
+error, and a refused request records nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from rescind.platform.apikeys import create_api_key
+from rescind.store import Database
+from rescind.store.models import Content, Request
+from tests.web.api.platform_fixtures import Api
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=80)
+)
+json_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+hex64 = st.text("0123456789abcdefABCDEF", min_size=60, max_size=68)
+pdq_like = hex64 | st.fixed_dictionaries(
+    {"hash": hex64}, optional={"quality": json_values | st.integers(-5, 105), "t": json_values}
+)
+check_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "content_id": st.text(max_size=300) | json_values,
+        "url": st.text(max_size=100) | st.just("https://example.com/a") | json_values,
+        "pdq": st.lists(pdq_like | json_values, max_size=4) | json_values,
+        "md5": st.text("0123456789abcdef", min_size=30, max_size=34) | json_values,
+        "sha256": hex64 | json_values,
+        "video_pdq": st.lists(pdq_like, max_size=4) | json_values,
+        "extra": json_values,
+    },
+)
+request_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "language": st.sampled_from(["en", "fr", "xx", ""]) | json_values,
+        "channel": st.sampled_from(["api", "regulator", "web"]) | json_values,
+        "requester": st.fixed_dictionaries(
+            {},
+            optional={
+                "name": st.text(max_size=40) | json_values,
+                "email": st.sampled_from(["a@example.com", "not-an-email"]) | json_values,
+                "phone": json_values,
+                "representative": json_values,
+            },
+        )
+        | json_values,
+        "signature": st.text(max_size=40) | json_values,
+        "good_faith_statement": st.text(max_size=40) | json_values,
+        "supporting_info": json_values,
+        "items": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "url": st.text(max_size=60) | st.just("https://example.com/x"),
+                    "content_id": json_values,
+                    "pdq": st.lists(hex64, max_size=2) | json_values,
+                    "md5": json_values,
+                },
+            )
+            | json_values,
+            max_size=3,
+        )
+        | json_values,
+    },
+)
+
+
+def _count(database: Database, model: Any) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _assert_answered(response: Any, ok: int) -> bool:
+    """The response is a success (`ok`) or a 4xx problem+json with a title; True if ok."""
+    assert response.status_code < 500, response.text
+    if response.status_code == ok:
+        return True
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["title"]
+    return False
+
+
+def test_any_check_body_gets_an_answer_or_a_clear_error(api: Api, database: Database) -> None:
+    @FUZZ
+    @given(check_bodies)
+    def run(body: dict[str, Any]) -> None:
+        before = _count(database, Content)
+        response = api.client.post("/v1/check", json=body, headers=api.check)
+        if _assert_answered(response, 200):
+            assert response.json()["verdict"] in ("allow", "review", "block")
+        else:
+            assert _count(database, Content) == before
+
+    run()
+
+
+def test_any_request_body_gets_an_answer_or_a_clear_error(api: Api, database: Database) -> None:
+    with database.session() as session:
+        _, key = create_api_key(session, "intake", frozenset({"requests:write"}))
+    headers = {"Authorization": f"Bearer {key}"}
+
+    @FUZZ
+    @given(request_bodies)
+    def run(body: dict[str, Any]) -> None:
+        before = _count(database, Request)
+        response = api.client.post("/v1/requests", json=body, headers=headers)
+        if not _assert_answered(response, 201):
+            assert _count(database, Request) == before
+
+    run()
+
+
+@FUZZ
+@given(
+    st.binary(max_size=200) | st.text(max_size=200).map(str.encode),
+    st.sampled_from(["application/json", "text/plain", "multipart/form-data", ""]),
+)
+def test_any_raw_body_gets_an_answer_or_a_clear_error(
+    api: Api, body: bytes, content_type: str
+) -> None:
+    for path, headers in (("/v1/check", api.check), ("/v1/content", api.content)):
+        response = api.client.post(
+            path, content=body, headers={**headers, "content-type": content_type}
+        )
+        assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json")
+            json.loads(response.text)
