@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -78,6 +79,16 @@ def test_bad_inputs_get_an_error_and_exit_1_while_others_are_hashed(tmp_path: Pa
     }
     assert "cannot decode JPEG" in str(errors["d_cut.jpg"])
     assert "Traceback" not in stderr
+
+
+def test_a_pipe_or_device_is_refused_not_read(tmp_path: Path) -> None:
+    """Reading a named pipe would wait for a writer forever, and a device may never end."""
+    fifo = tmp_path / "upload.jpg"
+    os.mkfifo(fifo)
+    (tmp_path / "good.png").write_bytes(encode(photo("camera"), "PNG"))
+    code, lines, _ = run(str(fifo), "/dev/zero", str(tmp_path / "good.png"))
+    assert code == 1
+    assert [line.get("error") for line in lines] == ["not a regular file"] * 2 + [None]
 
 
 def test_long_runs_keep_stdout_pure_json(tmp_path: Path) -> None:

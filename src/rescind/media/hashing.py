@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -81,7 +82,13 @@ def hash_path(
     Raises :class:`MediaError` for bad input and :class:`OSError` when the file cannot be read.
     """
     path = Path(path)
-    size = path.stat().st_size
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(info.st_mode):
+        # A pipe would block the read, a device never end (or end at once): neither is a file.
+        raise UnsupportedMedia("not a regular file")
+    size = info.st_size
     if size > limits.max_bytes:
         raise MediaTooLarge(f"file is {size} bytes; the limit is {limits.max_bytes}")
     with path.open("rb") as fh:
