@@ -229,7 +229,20 @@ def _luma(frame: Any) -> tuple[npt.NDArray[np.uint8], bool]:
     """The frame's luma plane and whether it is full range (else 16-235, as most video)."""
     full = frame.format.name.startswith("yuvj") or frame.color_range == 2
     if frame.format.name not in _YUV8:
-        frame = frame.reformat(format="yuv420p")
+        try:
+            frame = frame.reformat(format="yuv420p")
+        except av.error.FFmpegError:
+            # swscale refuses a colour matrix it does not know, as a damaged or hostile header
+            # may name. Luma does not depend on it: convert as BT.709 on both sides, so a
+            # flipped header byte does not keep a video from being hashed (and matched).
+            try:
+                frame = frame.reformat(
+                    format="yuv420p", src_colorspace="ITU709", dst_colorspace="ITU709"
+                )
+            except av.error.FFmpegError:
+                raise CorruptMedia(
+                    f"cannot convert a {frame.width}x{frame.height} {frame.format.name} video frame"
+                ) from None
         full = False
     plane = frame.planes[0]
     rows = np.frombuffer(plane, dtype=np.uint8, count=plane.height * plane.line_size)
@@ -243,10 +256,10 @@ def _luma(frame: Any) -> tuple[npt.NDArray[np.uint8], bool]:
 def _hash_frame(frame: Any, t: float, limits: MediaLimits) -> PdqHash:
     if frame.width * frame.height > limits.max_frame_pixels:
         raise MediaTooLarge(f"video frame is {frame.width}x{frame.height}; too large")
+    if frame.height < MIN_HASHABLE_DIM or frame.width < MIN_HASHABLE_DIM:
+        return PdqHash("0" * 64, 0, t=t)  # nothing to hash (and too small to convert)
     luma, full_range = _luma(frame)
     height, width = luma.shape
-    if height < MIN_HASHABLE_DIM or width < MIN_HASHABLE_DIM:
-        return PdqHash("0" * 64, 0, t=t)
     rows = axis_weights(height, 1, height, False)
     cols = axis_weights(width, 1, width, False)
     buffer = luma_to_64(luma, rows, cols)
