@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -97,6 +98,16 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)
         )
 
+    async def on_data_error(request: Request, exc: Exception) -> Response:
+        # A value the database refuses to store or compare (PostgreSQL: a NUL character in a
+        # text, a number out of its column's range). The unit of work has rolled back, so
+        # nothing changed: it is the caller's error, not the server's.
+        detail = "a value cannot be stored (a NUL character, or a number out of range)"
+        if not request.url.path.startswith("/v1"):
+            return PlainTextResponse(f"Bad request: {detail}", status_code=400)
+        return problem_response(422, "Invalid request", detail)
+
     app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

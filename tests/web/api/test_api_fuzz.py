@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from rescind.platform.apikeys import create_api_key
+from rescind.platform.apikeys import SCOPES, create_api_key
 from rescind.store import Database
 from rescind.store.models import Content, Request
 from tests.web.api.platform_fixtures import Api
@@ -150,3 +150,120 @@ def test_any_raw_body_gets_an_answer_or_a_clear_error(
         if response.status_code >= 400:
             assert response.headers["content-type"].startswith("application/problem+json")
             json.loads(response.text)
+
+
+path_names = st.sampled_from(
+    ["ncii", "allow", "nope", "ncii%00", "..%2F..", "%F0%9F%92%A5", "a" * 300]
+)
+json_routes = st.sampled_from(
+    [
+        ("POST", "/v1/content"),
+        ("POST", "/v1/banks"),
+        ("PATCH", "/v1/banks/{name}"),
+        ("POST", "/v1/banks/{name}/entries"),
+        ("POST", "/v1/requests/{name}/decision"),
+    ]
+)
+plausible = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.text(max_size=40) | json_values,
+        "kind": st.sampled_from(["ncii", "allow", "review", ""]) | json_values,
+        "action": st.sampled_from(["block", "review"]) | json_values,
+        "threshold": st.integers(-5, 300) | json_values,
+        "enabled": json_values,
+        "outcome": st.sampled_from(["remove", "reject", "need_info"]) | json_values,
+        "reason": st.text(max_size=40) | json_values,
+        "items": st.lists(check_bodies | json_values, max_size=3) | json_values,
+        "entries": st.lists(check_bodies | json_values, max_size=3) | json_values,
+        "pdq": st.lists(pdq_like, max_size=2) | json_values,
+        "md5": json_values,
+        "content_id": json_values,
+    },
+)
+
+
+def test_any_body_on_any_json_route_gets_an_answer_or_a_clear_error(
+    api: Api, database: Database
+) -> None:
+    """Every JSON route, with a key holding every scope, arbitrary path names and bodies."""
+    with database.session() as session:
+        _, key = create_api_key(session, "all", frozenset(SCOPES))
+    headers = {"Authorization": f"Bearer {key}"}
+
+    @FUZZ
+    @given(json_routes, path_names, plausible | json_values)
+    def run(route: tuple[str, str], name: str, body: Any) -> None:
+        method, template = route
+        response = api.client.request(
+            method, template.format(name=name), json=body, headers=headers
+        )
+        assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.json()["title"]
+
+    run()
+
+
+def test_any_query_on_the_read_routes_gets_an_answer_or_a_clear_error(
+    api: Api, database: Database
+) -> None:
+    with database.session() as session:
+        _, key = create_api_key(session, "all", frozenset(SCOPES))
+    headers = {"Authorization": f"Bearer {key}"}
+
+    @FUZZ
+    @given(
+        st.sampled_from(["/v1/actions", "/v1/banks", "/v1/requests/{name}", "/v1/content/{name}"]),
+        path_names,
+        st.dictionaries(
+            st.sampled_from(["status", "after_id", "limit", "x"]),
+            st.text(max_size=12) | st.integers(-(2**70), 2**70).map(str),
+            max_size=3,
+        ),
+    )
+    def run(route: str, name: str, params: dict[str, str]) -> None:
+        method = "DELETE" if route.startswith("/v1/content") else "GET"
+        response = api.client.request(
+            method, route.format(name=name), params=params, headers=headers
+        )
+        assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json")
+
+    run()
+
+
+def test_a_nul_character_is_a_clear_error_or_stored_never_a_server_error(
+    api: Api, database: Database
+) -> None:
+    """PostgreSQL cannot store a NUL character in a text: the API answers 422 and stores
+    nothing there (SQLite stores it as given)."""
+    with database.session() as session:
+        _, key = create_api_key(session, "all", frozenset(SCOPES))
+    headers = {"Authorization": f"Bearer {key}"}
+    request = {
+        "language": "en",
+        "channel": "api",
+        "requester": {"name": "A B", "email": "a@example.com", "representative": False},
+        "signature": "A B",
+        "good_faith_statement": "I believe in good faith that this shows me without consent.",
+        "items": [{"url": "https://example.com/\x00"}],
+    }
+    calls = [
+        ("POST", "/v1/requests", request, Request),
+        ("POST", "/v1/check", {"content_id": "a\x00", "pdq": ["ab" * 32]}, Content),
+        ("POST", "/v1/content", {"items": [{"content_id": "b\x00", "pdq": ["cd" * 32]}]}, Content),
+        ("PATCH", "/v1/banks/ncii%00", {"enabled": False}, None),
+    ]
+    for method, path, body, model in calls:
+        before = _count(database, model) if model is not None else 0
+        response = api.client.request(method, path, json=body, headers=headers)
+        assert response.status_code < 500, (path, response.text)
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json")
+            if model is not None:
+                assert _count(database, model) == before
+    if not database.is_sqlite:
+        assert response.status_code == 422
