@@ -60,11 +60,14 @@ def write_video(
     gop: int | None = None,
     audio: bool = False,
     rotation: int = 0,
+    pix_fmt: str = "yuv420p",
+    colorspace: int | None = None,
 ) -> Path:
     """Encode RGB frames (and optionally a second of silence) with PyAV.
 
     ``rotation`` stores a display matrix: players turn the picture that many degrees
-    counter-clockwise, as phones do for portrait video.
+    counter-clockwise, as phones do for portrait video. ``colorspace`` is the colour matrix
+    the header names (FFmpeg's numbering: 1 is BT.709).
     """
     height, width = frames[0].shape[:2] if frames else (0, 0)
     with av.open(str(path), "w") as container:
@@ -72,7 +75,9 @@ def write_video(
         if frames:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height = width, height
-            stream.pix_fmt = "yuv420p"
+            stream.pix_fmt = pix_fmt
+            if colorspace is not None:
+                stream.codec_context.colorspace = colorspace
             if codec == "libx264":
                 stream.options = {"preset": "ultrafast", "crf": "20"}
             if gop:

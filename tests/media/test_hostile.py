@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import struct
 import time
 import zlib
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -24,7 +21,7 @@ from rescind.media import (
     hash_path,
     hash_video,
 )
-from tests.media.conftest import VideoMaker, encode, moving_frames, photo
+from tests.media.conftest import VideoMaker, encode, moving_frames, photo, write_video
 
 
 def png_with_header(width: int, height: int, mode_byte: int = 0) -> bytes:
@@ -119,27 +116,14 @@ def test_video_with_header_only_is_corrupt() -> None:
         hash_bytes(b"\x1a\x45\xdf\xa3" + b"\x00" * 60)
 
 
-def _ffv1_10bit_mkv(frames: list[np.ndarray]) -> bytes:
-    """A 10-bit FFV1 Matroska video whose header names BT.709 as its colour matrix."""
-    out = io.BytesIO()
-    with av.open(out, "w", format="matroska") as container:
-        stream = container.add_stream("ffv1", rate=5)
-        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
-        stream.pix_fmt = "yuv420p10le"
-        stream.codec_context.colorspace = 1  # BT.709
-        for rgb in frames:
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p10le")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return out.getvalue()
-
-
-def test_video_naming_an_unknown_colour_matrix_still_hashes_the_same() -> None:
+def test_video_naming_an_unknown_colour_matrix_still_hashes_the_same(tmp_path: Path) -> None:
     """A flipped header byte must not keep a video from being hashed (and matched): luma
     does not depend on the colour matrix, so the hashes are those of the intact file."""
-    data = _ffv1_10bit_mkv(moving_frames(2, 5, (64, 48)))
+    frames = moving_frames(2, 5, (64, 48))
+    path = write_video(
+        tmp_path / "v.mkv", frames, 5, codec="ffv1", pix_fmt="yuv420p10le", colorspace=1
+    )
+    data = path.read_bytes()
     matrix = b"\x55\xb1\x81\x01"  # MatrixCoefficients = 1, one byte long
     at = data.index(matrix)
     hostile = data[: at + 3] + bytes([208]) + data[at + 4 :]  # a value no standard defines
