@@ -117,7 +117,7 @@ def _url(errors: list[FieldError], path: str, value: str) -> None:
     if len(value) > MAX_URL:
         errors.append(FieldError(path, "too_long", {"max": MAX_URL}))
         return
-    parts = urlsplit(value) if not re.search(r"[\s<>\"'`]", value) else None
+    parts = urlsplit(value) if not re.search(r"[\s\x00-\x1f\x7f<>\"'`]", value) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         errors.append(FieldError(path, "invalid_url"))
 

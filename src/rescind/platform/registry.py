@@ -5,6 +5,7 @@ Checks and backfill upsert content here, so a later removal request can find eve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ from rescind.store.models import Content, ContentSignal
 
 MAX_CONTENT_ID = 255
 MAX_URL = 2048
+# C0 control characters and DEL: never part of an id or a URL. PostgreSQL cannot store a NUL
+# at all and SQLite would store it as given, so both backends refuse them here alike.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ def check_content_id(content_id: object, where: str = "content_id") -> str:
     """`content_id` if it is a usable id (1-255 characters), else InvalidSignalError."""
     if not isinstance(content_id, str) or not content_id or len(content_id) > MAX_CONTENT_ID:
         raise InvalidSignalError("content_id must have 1-255 characters", field=where)
+    if CONTROL_CHARACTERS.search(content_id):
+        raise InvalidSignalError("content_id must not contain control characters", field=where)
     return content_id
 
 
@@ -51,7 +57,10 @@ def check_url(url: object, where: str = "url") -> str | None:
         return None
     if not isinstance(url, str) or len(url) > MAX_URL or not url.strip():
         raise InvalidSignalError("url must have 1-2048 characters", field=where)
-    return url.strip()
+    url = url.strip()
+    if CONTROL_CHARACTERS.search(url):
+        raise InvalidSignalError("url must not contain control characters", field=where)
+    return url
 
 
 SignalValue = tuple[str, str, int | None, float | None]  # type, value, quality, t
@@ -139,7 +148,7 @@ def register_contents(session: Session, items: Sequence[ContentItem]) -> list[Co
 
 def forget_content(session: Session, content_id: str) -> Content:
     """Drop an item's URL and signals (it was deleted on the platform); keeps the id for history."""
-    content = get_content(session, content_id)
+    content = get_content(session, check_content_id(content_id))
     if content is None or content.forgotten_at is not None:
         raise ContentNotFoundError(f"no content {content_id!r} is registered", field="content_id")
     session.execute(delete(ContentSignal).where(ContentSignal.content_pk == content.id))

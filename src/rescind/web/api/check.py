@@ -82,7 +82,8 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
                 raise media_problem(exc) from None
         else:
             body: CheckIn = await read_json(request, CheckIn, JSON_BODY_LIMIT)
-            content_id, url, signals = body.content_id, check_url(body.url), signals_of(body)
+            content_id, url = check_content_id(body.content_id), check_url(body.url)
+            signals = signals_of(body)
         if signals.empty:
             raise InvalidSignalError(
                 "send at least one of pdq, md5, sha256, video_pdq, or a media file", field="pdq"

@@ -6,7 +6,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from rescind.platform.errors import PlatformError
-from rescind.platform.registry import ContentItem, check_url, forget_content, register_contents
+from rescind.platform.registry import (
+    ContentItem,
+    check_content_id,
+    check_url,
+    forget_content,
+    register_contents,
+)
 from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import JSON_BODY_LIMIT, problem, read_json, signals_of
 from rescind.web.api.schemas import ContentBatchIn, ContentBatchOut
@@ -33,7 +39,7 @@ async def register(request: Request, caller: ContentCaller) -> ContentBatchOut:
     try:
         items = [
             ContentItem(
-                i.content_id,
+                check_content_id(i.content_id, f"items.{n}.content_id"),
                 check_url(i.url, f"items.{n}.url"),
                 signals_of(i, prefix=f"items.{n}."),
             )

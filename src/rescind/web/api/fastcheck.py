@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rescind.platform.check import prepare_check
 from rescind.platform.errors import PlatformError
-from rescind.platform.registry import check_url
+from rescind.platform.registry import check_content_id, check_url
 from rescind.platform.runtime import PlatformRuntime
 from rescind.web.api.auth import KeyCache
 from rescind.web.api.common import JSON_BODY_LIMIT, signals_of
@@ -77,6 +77,7 @@ class FastCheck:
             return None
         try:
             parsed = CheckIn.model_validate_json(body)
+            content_id = check_content_id(parsed.content_id)
             url = check_url(parsed.url)
             signals = signals_of(parsed)
         except (ValidationError, PlatformError, ValueError):
@@ -84,7 +85,7 @@ class FastCheck:
         if signals.empty:
             return None
         result, pending = prepare_check(
-            runtime.matcher, parsed.content_id, url=url, signals=signals
+            runtime.matcher, content_id, url=url, signals=signals
         )
         loop = asyncio.get_running_loop()
         waiter = runtime.writer.submit_async(pending)
