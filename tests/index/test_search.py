@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from index_reference import distances, flip, random_codes, reference
 
 from rescind.index import HammingIndex, plan, segment
+from rescind.index.hamming import BATCH
 
 RADII = [*range(0, 65), 96, 128, 200, 256]
 
@@ -206,13 +207,19 @@ def test_results_sorted_by_distance_then_id() -> None:
 
 
 def test_batched_search_with_workers_matches_single() -> None:
+    """A batch longer than one compiled call's slice, on 1-3 threads: every query gets its
+    own results, in order, as a single search gives them."""
     rng = np.random.default_rng(4)
     bank = random_codes(rng, 5000)
     index = HammingIndex()
     index.add(np.arange(5000), bank)
-    queries = np.concatenate([bank[:50], random_codes(rng, 50)])
-    assert index.search(queries, 31, workers=2) == index.search(queries, 31)
-    assert index.search(queries, 31, workers=3)[:50] == [[(i, 0)] for i in range(50)]
+    queries = np.concatenate([bank[:700], random_codes(rng, 300), bank[700:1000]])
+    assert queries.shape[0] > 2 * BATCH
+    expected = [index.search_one(q, 31) for q in queries]
+    assert expected[:700] == [[(i, 0)] for i in range(700)]
+    assert expected[1000:] == [[(i, 0)] for i in range(700, 1000)]
+    for workers in (1, 2, 3):
+        assert index.search(queries, 31, workers=workers) == expected
 
 
 def test_scanned_radius_needs_no_probe_buffers() -> None:

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -25,12 +24,14 @@ from rescind.index.codes import (
 )
 from rescind.index.errors import InvalidHashError
 from rescind.index.fileformat import read_segment, write_segment
-from rescind.index.plan import SearchPlan
+from rescind.index.plan import Hits, SearchPlan
 from rescind.index.segment import Segment, build_segment, pack_alive
 
 # Rows added in small batches wait in a buffer searched by brute force (a few microseconds)
 # until this many have gathered; then they become a segment with tables.
 DELTA_CAPACITY = 4096
+# Queries per compiled call of a batched search (see ``search``).
+BATCH = 512
 # A segment is merged into the one before it once it holds at least 1/FANOUT of its rows:
 # O(log n) segments and O(log n) rebuilds per row, amortised.
 FANOUT = 4
@@ -158,7 +159,7 @@ class HammingIndex:
         """For each query hash, every stored ``(id, distance)`` with ``distance <= radius``.
 
         ``hashes`` is a ``uint8`` array ``(n, 32)``, a hex string or a sequence of them;
-        each result list is sorted by ``(distance, id)``. ``workers > 1`` splits a batch
+        each result list is sorted by ``(distance, id)``. ``workers > 1`` spreads a batch
         over that many threads. Raises :class:`InvalidHashError` or
         :class:`InvalidRadiusError` on bad input.
         """
@@ -166,16 +167,22 @@ class HammingIndex:
         r = check_radius(radius)
         plan = self._snap.plan
         m = queries.shape[0]
-        if workers <= 1 or m < 2 * workers:
-            qidx, ids, dist = plan.search(codes_to_bytes(queries).tobytes(), r)
-        else:
-            bounds = np.linspace(0, m, workers + 1).astype(int).tolist()
-            chunks = [codes_to_bytes(queries[lo:hi]).tobytes() for lo, hi in pairwise(bounds)]
-            with ThreadPoolExecutor(workers) as pool:
-                parts = list(pool.map(lambda chunk: plan.search(chunk, r), chunks))
-            qidx = np.concatenate([p[0] + lo for p, lo in zip(parts, bounds, strict=False)])
-            ids = np.concatenate([p[1] for p in parts])
-            dist = np.concatenate([p[2] for p in parts])
+        raw = codes_to_bytes(queries).tobytes()
+
+        if workers <= 1 or m <= BATCH:
+            return _group(m, *plan.search(raw, r))
+
+        def run(lo: int) -> Hits:
+            qidx, ids, dist = plan.search(raw[HASH_BYTES * lo : HASH_BYTES * (lo + BATCH)], r)
+            return qidx + lo, ids, dist
+
+        # Slices of BATCH queries, taken by whichever thread is free: costly queries (a dense
+        # part of the bank) do not all land on one thread, and the hits of a slice fit the
+        # work buffer of a new thread without searching it again.
+        starts = range(0, m, BATCH)
+        with ThreadPoolExecutor(min(workers, len(starts))) as pool:
+            parts = list(pool.map(run, starts))
+        qidx, ids, dist = (np.concatenate([p[k] for p in parts]) for k in range(3))
         return _group(m, qidx, ids, dist)
 
     def search_one(self, hash: object, radius: int) -> list[Match]:
