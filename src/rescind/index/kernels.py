@@ -174,7 +174,7 @@ def query_chunks(q: Array, chunks: Array) -> None:
 
 
 @kernel
-def fetch_lines(arr: Array, start: int, count: int) -> None:
+def fetch_lines(arr: Array, start: int, count: Scalar) -> None:
     """Ask for the cache lines of ``arr[start : start + count]`` (uint16), at most
     ``FETCH_LINES`` of them: the whole bucket of a segment of up to ~16M rows, while a huge
     bucket of a skewed bank does not flood the memory system with requests."""
