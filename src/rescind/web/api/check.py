@@ -16,13 +16,13 @@ from rescind.platform.signals import Signals
 from rescind.web.api.auth import CheckCaller
 from rescind.web.api.common import (
     JSON_BODY_LIMIT,
+    content_item,
     get_runtime,
     is_multipart,
     media_problem,
     problem,
     read_json,
     read_media_form,
-    signals_of,
 )
 from rescind.web.api.schemas import CheckIn, CheckOut
 from rescind.web.deps import get_settings
@@ -82,8 +82,8 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
                 raise media_problem(exc) from None
         else:
             body: CheckIn = await read_json(request, CheckIn, JSON_BODY_LIMIT)
-            content_id, url = check_content_id(body.content_id), check_url(body.url)
-            signals = signals_of(body)
+            item = content_item(body)
+            content_id, url, signals = item.content_id, item.url, item.signals
         if signals.empty:
             raise InvalidSignalError(
                 "send at least one of pdq, md5, sha256, video_pdq, or a media file", field="pdq"

@@ -13,9 +13,10 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from rescind.platform.errors import InvalidSignalError, PlatformError
+from rescind.platform.registry import ContentItem, check_content_id, check_url
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals, parse_signals
-from rescind.web.api.schemas import SignalsIn
+from rescind.web.api.schemas import CheckIn, ContentIn, SignalsIn
 from rescind.web.problems import ProblemError, field_problem
 
 JSON_BODY_LIMIT = 8 * 1024 * 1024  # 36,000 frame hashes fit comfortably
@@ -42,6 +43,16 @@ def signals_of(body: SignalsIn, prefix: str = "") -> Signals:
         sha256=body.sha256,
         video_pdq=[p if isinstance(p, str) else p.model_dump() for p in body.video_pdq or []],
         prefix=prefix,
+    )
+
+
+def content_item(body: CheckIn | ContentIn, prefix: str = "") -> ContentItem:
+    """The content id, URL and signals of a check or registration body, each validated
+    (a PlatformError naming the bad field otherwise)."""
+    return ContentItem(
+        check_content_id(body.content_id, f"{prefix}content_id"),
+        check_url(body.url, f"{prefix}url"),
+        signals_of(body, prefix=prefix),
     )
 
 

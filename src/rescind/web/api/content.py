@@ -6,15 +6,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from rescind.platform.errors import PlatformError
-from rescind.platform.registry import (
-    ContentItem,
-    check_content_id,
-    check_url,
-    forget_content,
-    register_contents,
-)
+from rescind.platform.registry import forget_content, register_contents
 from rescind.web.api.auth import ContentCaller
-from rescind.web.api.common import JSON_BODY_LIMIT, problem, read_json, signals_of
+from rescind.web.api.common import JSON_BODY_LIMIT, content_item, problem, read_json
 from rescind.web.api.schemas import ContentBatchIn, ContentBatchOut
 from rescind.web.deps import SessionDep, get_db
 
@@ -37,14 +31,7 @@ async def register(request: Request, caller: ContentCaller) -> ContentBatchOut:
     All or nothing: one bad item fails the call, naming its field."""
     body: ContentBatchIn = await read_json(request, ContentBatchIn, 4 * JSON_BODY_LIMIT)
     try:
-        items = [
-            ContentItem(
-                check_content_id(i.content_id, f"items.{n}.content_id"),
-                check_url(i.url, f"items.{n}.url"),
-                signals_of(i, prefix=f"items.{n}."),
-            )
-            for n, i in enumerate(body.items)
-        ]
+        items = [content_item(i, f"items.{n}.") for n, i in enumerate(body.items)]
     except PlatformError as exc:
         raise problem(exc) from None
 

@@ -24,10 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rescind.platform.check import prepare_check
 from rescind.platform.errors import PlatformError
-from rescind.platform.registry import check_content_id, check_url
 from rescind.platform.runtime import PlatformRuntime
 from rescind.web.api.auth import KeyCache
-from rescind.web.api.common import JSON_BODY_LIMIT, signals_of
+from rescind.web.api.common import JSON_BODY_LIMIT, content_item
 from rescind.web.api.schemas import CheckIn
 from rescind.web.security import api_headers
 
@@ -76,16 +75,13 @@ class FastCheck:
         if not runtime.fresh():
             return None
         try:
-            parsed = CheckIn.model_validate_json(body)
-            content_id = check_content_id(parsed.content_id)
-            url = check_url(parsed.url)
-            signals = signals_of(parsed)
+            item = content_item(CheckIn.model_validate_json(body))
         except (ValidationError, PlatformError, ValueError):
             return None
-        if signals.empty:
+        if item.signals.empty:
             return None
         result, pending = prepare_check(
-            runtime.matcher, content_id, url=url, signals=signals
+            runtime.matcher, item.content_id, url=item.url, signals=item.signals
         )
         loop = asyncio.get_running_loop()
         waiter = runtime.writer.submit_async(pending)
