@@ -7,9 +7,9 @@ import re
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from rescind.cases.audit import record
 from rescind.cli import app as cli
 from rescind.config import Settings
+from rescind.security.audit import record
 from rescind.store import Database
 from rescind.store.models import AuditEvent, User
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from rescind.cases.crypto import Sealer
 from rescind.cases.errors import InvalidRequest
 from rescind.cases.identifiers import ALPHABET
 from rescind.cases.intake import submit_request
-from rescind.cases.passwords import verify_secret
 from rescind.cases.validation import ItemInput
 from rescind.config import Settings
+from rescind.security.crypto import Sealer
+from rescind.security.passwords import verify_secret
 from rescind.store import Database
 from rescind.store.models import AuditEvent, Job, Request, RequestItem
 from tests.cases.support import valid_input

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from rescind.cases import review
-from rescind.cases.audit import verify_chain
 from rescind.cases.enforcement import enforce, withdraw_hashes
 from rescind.cases.errors import CaseClosed, ClaimConflict, InvalidDecision, NotAllowed
 from rescind.cases.intake import submit_request
 from rescind.cases.requester import withdraw
 from rescind.cases.users import create_user
 from rescind.config import Settings
+from rescind.security.audit import verify_chain
 from rescind.store import Database
 from rescind.store.models import Action, BankEntry, Decision, Job, Request
 from tests.cases.support import valid_input

@@ -151,7 +151,7 @@ def first_login(db: DbOption = None) -> None:
 @audit_app.command("verify")
 def audit_verify(db: DbOption = None) -> None:
     """Recompute the audit chain; exit 1 and name the first bad event if anything was altered."""
-    from rescind.cases.audit import verify_chain
+    from rescind.security.audit import verify_chain
 
     _settings, database = _database(db)
     try:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit, notify
+from rescind.cases import notify
 from rescind.config import Settings
+from rescind.security import audit
 from rescind.store.models import Request
 
 OPEN_STATUSES = ("received", "in_review", "need_info")

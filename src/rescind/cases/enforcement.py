@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit
 from rescind.config import Settings
 from rescind.platform.banks import withdraw_entries
 from rescind.platform.enforce import enforce_removal
+from rescind.security import audit
 from rescind.store.models import BankEntry, Request
 
 

@@ -8,14 +8,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit, notify
-from rescind.cases.crypto import Sealer, requester_digest
+from rescind.cases import notify
 from rescind.cases.deadlines import deadline_for
 from rescind.cases.errors import InvalidRequest
 from rescind.cases.identifiers import new_case_number, new_status_secret
-from rescind.cases.passwords import hash_secret
 from rescind.cases.validation import RequestInput, validate
 from rescind.config import Settings
+from rescind.security import audit
+from rescind.security.crypto import Sealer, requester_digest
+from rescind.security.passwords import hash_secret
 from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestEvent, RequestItem
 

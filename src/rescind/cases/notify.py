@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases.crypto import Sealer
 from rescind.cases.mailer import send_email
 from rescind.cases.reasons import reason_text
 from rescind.config import Settings
 from rescind.jobs import enqueue
 from rescind.locale import N_, translations
+from rescind.security.crypto import Sealer
 from rescind.store.models import Decision, Request, User
 
 REQUESTER_EMAIL = "email.requester"

@@ -8,13 +8,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit, notify
+from rescind.cases import notify
 from rescind.cases.deadlines import OPEN_STATUSES
 from rescind.cases.errors import CaseClosed, CaseNotFound, InvalidRequest
 from rescind.cases.identifiers import normalize_case_number, normalize_secret
-from rescind.cases.passwords import verify_secret
 from rescind.cases.validation import MAX_SUPPORTING, clean, validate_text
 from rescind.config import Settings
+from rescind.security import audit
+from rescind.security.passwords import verify_secret
 from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestEvent
 

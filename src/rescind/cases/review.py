@@ -13,12 +13,13 @@ from datetime import datetime
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit, notify
+from rescind.cases import notify
 from rescind.cases.deadlines import OPEN_STATUSES
 from rescind.cases.errors import CaseClosed, ClaimConflict, InvalidDecision, NotAllowed
 from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.validation import MAX_STATEMENT, clean, validate_text
 from rescind.config import Settings
+from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Decision, Request, RequestEvent, User
 

@@ -9,10 +9,10 @@ import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit
-from rescind.cases.crypto import Sealer
-from rescind.cases.passwords import hash_secret, verify_secret
 from rescind.config import Settings
+from rescind.security import audit
+from rescind.security.crypto import Sealer
+from rescind.security.passwords import hash_secret, verify_secret
 from rescind.store.columns import utcnow
 from rescind.store.models import User
 

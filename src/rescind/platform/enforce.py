@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit
 from rescind.config import Settings
 from rescind.platform.actions import REMOVE, create_action
 from rescind.platform.banks import NCII_BANK, ensure_default_banks, get_bank, policy_of
@@ -23,6 +22,7 @@ from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime, runtime_of_session
 from rescind.platform.signals import PdqHash, Signals, hex_value, parse_pdq
 from rescind.platform.sweep import sweep_copies
+from rescind.security import audit
 from rescind.store.models import Action, BankEntry, Content, Request, RequestItem
 
 

@@ -94,7 +94,7 @@ class Request(Base):
     signed_on: Mapped[str | None] = mapped_column(String(10))  # ISO date typed by the requester
     good_faith_statement: Mapped[str] = mapped_column(Text)
     supporting_info: Mapped[str | None] = mapped_column(Text)
-    # Contact details are encrypted at rest (rescind.cases.crypto); never logged.
+    # Contact details are encrypted at rest (rescind.security.crypto); never logged.
     requester_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
     requester_email_enc: Mapped[bytes] = mapped_column(LargeBinary)
     requester_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

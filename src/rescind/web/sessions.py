@@ -13,8 +13,8 @@ import json
 import time
 from typing import Any
 
-from rescind.cases.crypto import derive_key
 from rescind.config import Settings
+from rescind.security.crypto import derive_key
 
 
 def _b64(data: bytes) -> str:

@@ -8,7 +8,6 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from rescind.cases.crypto import DecryptionError, Sealer
 from rescind.cases.identifiers import (
     new_case_number,
     new_status_secret,
@@ -16,6 +15,7 @@ from rescind.cases.identifiers import (
     normalize_secret,
 )
 from rescind.config import Settings
+from rescind.security.crypto import DecryptionError, Sealer
 from rescind.web.ratelimit import RateLimiter
 from rescind.web.sessions import Signer
 

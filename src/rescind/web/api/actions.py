@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit
 from rescind.platform.actions import list_actions, mark_done
 from rescind.platform.errors import PlatformError
+from rescind.security import audit
 from rescind.store.models import Action, Request
 from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import problem

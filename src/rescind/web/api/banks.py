@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rescind.cases import audit
 from rescind.platform.apikeys import ApiPrincipal
 from rescind.platform.banks import (
     add_signals,
@@ -23,6 +22,7 @@ from rescind.platform.banks import (
 from rescind.platform.errors import EntryNotFoundError, InvalidSignalError, PlatformError
 from rescind.platform.media_signals import MediaError, bank_signals_from_media, media_limits
 from rescind.platform.signals import Signals
+from rescind.security import audit
 from rescind.store.models import Bank, BankEntry
 from rescind.web.api.auth import ReviewCaller
 from rescind.web.api.common import (

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from rescind.cases import audit, queue, review
+from rescind.cases import queue, review
 from rescind.cases.deadlines import clock
 from rescind.cases.errors import (
     CaseClosed,
@@ -23,6 +23,7 @@ from rescind.cases.intake import submit_request
 from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.validation import ItemInput, RequestInput
 from rescind.locale import translations
+from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rescind.cases import audit
+from rescind.security import audit
 from rescind.store.models import AuditEvent
 from rescind.web.console.deps import Staff, StaffDep
 from rescind.web.console.session import render

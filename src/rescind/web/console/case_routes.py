@@ -10,8 +10,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rescind.cases import audit, queue, review
-from rescind.cases.crypto import Sealer
+from rescind.cases import queue, review
 from rescind.cases.deadlines import OPEN_STATUSES, clock
 from rescind.cases.errors import (
     CaseClosed,
@@ -23,6 +22,8 @@ from rescind.cases.errors import (
 from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.validation import CHANNELS, LANGUAGES
 from rescind.config import Settings
+from rescind.security import audit
+from rescind.security.crypto import Sealer
 from rescind.store.columns import utcnow
 from rescind.store.models import User
 from rescind.web.console.auth_routes import FormDep

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, update
 
-from rescind.cases.audit import record, verify_chain
+from rescind.security.audit import record, verify_chain
 from rescind.store import Database
 from rescind.store.models import AuditEvent
 
