@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck pytest system-deps install install-dev bench bench-platform clean messages
+.PHONY: run test lint typecheck contracts pytest system-deps install install-dev bench bench-platform clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
+## The package layers of docs/architecture.md (pyproject's [tool.importlinter]).
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest
 
-test: system-deps $(STAMP) lint typecheck pytest
+test: system-deps $(STAMP) lint typecheck contracts pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/hash_images.py

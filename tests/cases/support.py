@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from rescind.cases.validation import ItemInput, RequestInput
 from rescind.config import Settings
 from rescind.jobs import Worker
-from rescind.jobs.registry import build_registry
+from rescind.services import build_job_registry
 from rescind.store import Database
 from tests.pg import free_port
 
@@ -82,7 +82,7 @@ class SmtpServer:
 
 def run_jobs(settings: Settings, database: Database) -> int:
     """Run every due job once, as `rescind worker` would; returns how many ran."""
-    worker = Worker(settings, database, build_registry())
+    worker = Worker(settings, database, build_job_registry())
     total = 0
     while ran := worker.run_once():
         total += ran

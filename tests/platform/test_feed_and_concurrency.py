@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 
 from rescind.config import Settings
 from rescind.jobs import Worker
-from rescind.jobs.registry import build_registry
 from rescind.platform.actions import REMOVE, create_action
 from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank
 from rescind.platform.check import check_content
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals
+from rescind.services import build_job_registry
 from rescind.store import Database
 from rescind.store.models import Action
 from tests.platform.helpers import flip, make_request, random_pdq
@@ -97,7 +97,9 @@ def test_two_workers_never_deliver_one_action_twice(settings: Settings, database
     with database.session() as session:
         for i in range(30):
             create_action(session, REMOVE, f"c{i}", request_id=None)
-    workers = [Worker(hooked, Database(hooked), build_registry(), poll_s=0.05) for _ in range(3)]
+    workers = [
+        Worker(hooked, Database(hooked), build_job_registry(), poll_s=0.05) for _ in range(3)
+    ]
     threads = [threading.Thread(target=w.run_forever) for w in workers]
     for t in threads:
         t.start()

@@ -13,10 +13,10 @@ from sqlalchemy import func, select, update
 from rescind.client import WebhookVerificationError, verify_signature
 from rescind.config import Settings
 from rescind.jobs import Worker
-from rescind.jobs.registry import build_registry
 from rescind.platform.actions import REMOVE, create_action, mark_done
 from rescind.platform.endpoints import add_endpoint
 from rescind.platform.webhooks import retry_delay, signature_header
+from rescind.services import build_job_registry
 from rescind.store import Database
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, ActionAttempt, Job
@@ -37,7 +37,7 @@ def _worker(settings: Settings, database: Database, receiver: Receiver) -> Worke
     hooked = settings.model_copy(
         update={"webhook_url": receiver.url, "webhook_secret": SecretStr(SECRET)}
     )
-    return Worker(hooked, database, build_registry())
+    return Worker(hooked, database, build_job_registry())
 
 
 def _make_due(database: Database) -> None:
@@ -153,7 +153,7 @@ def test_without_endpoints_actions_wait_for_mark_done(
     settings: Settings, database: Database
 ) -> None:
     action_id = _action(database)
-    Worker(settings, database, build_registry()).run_once()
+    Worker(settings, database, build_job_registry()).run_once()
     with database.session() as session:
         action = session.get(Action, action_id)
         assert action is not None and action.status == "pending" and action.attempts == 0
@@ -173,7 +173,7 @@ def test_extra_endpoints_and_secret_rotation(
             update={"webhook_url": receiver.url, "webhook_secret": SecretStr("new-one, " + SECRET)}
         )
         _action(database)
-        Worker(rotating, database, build_registry()).run_once()
+        Worker(rotating, database, build_job_registry()).run_once()
         assert len(receiver.deliveries) == 1 and len(second.deliveries) == 1
     finally:
         second.stop()

@@ -33,7 +33,7 @@ def start_platform(
     app: FastAPI, settings: Settings, db: Database, *, run_worker: bool
 ) -> Callable[[], None]:
     """Start the matcher poller (and the worker thread if asked); returns the stopper."""
-    from rescind.jobs.registry import build_registry
+    from rescind.services import build_job_registry
 
     runtime = app.state.platform
     try:
@@ -45,7 +45,7 @@ def start_platform(
     worker: Worker | None = None
     thread: threading.Thread | None = None
     if run_worker:
-        worker = Worker(settings, db, build_registry())
+        worker = Worker(settings, db, build_job_registry())
         app.state.worker = worker
         thread = threading.Thread(target=worker.run_forever, name="rescind-worker", daemon=True)
         thread.start()

@@ -1,0 +1,42 @@
+"""The `rescind` command line: one Typer app, thin commands that call services.
+
+Every command lives in this package, one module per concern; nothing below `web` and `cli`
+imports it."""
+
+from __future__ import annotations
+
+import typer
+
+from rescind.cli.apikeys import apikey_app
+from rescind.cli.audit import audit_app
+from rescind.cli.common import load_settings
+from rescind.cli.db import db_app
+from rescind.cli.media import hash_command
+from rescind.cli.serve import serve, worker
+from rescind.cli.users import first_login, user_app
+from rescind.cli.webhooks import webhook_app
+
+__all__ = ["app", "load_settings"]
+
+app = typer.Typer(
+    name="rescind",
+    help="Take down non-consensual intimate imagery and keep it down.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """Rescind command line."""
+
+
+app.command()(serve)
+app.command()(worker)
+app.command("hash")(hash_command)
+app.command("first-login")(first_login)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+app.add_typer(webhook_app, name="webhook")
