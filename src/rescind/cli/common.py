@@ -28,12 +28,21 @@ def load_settings(db: str | None = None, **overrides: object) -> Settings:
 
 @contextmanager
 def open_database(db: str | None) -> Iterator[tuple[Settings, Database]]:
-    """The settings and a database for one command, disposed of when it ends."""
+    """The settings and a migrated database for one command, disposed of when it ends
+    (exit 2 with one clear line when the schema is not there)."""
     from rescind.store import Database  # not at import: `rescind hash` starts without it
+    from rescind.store.schema import schema_is_current
 
     settings = load_settings(db)
     database = Database(settings)
     try:
+        if not schema_is_current(database):
+            typer.echo(
+                "error: the database is missing or not migrated to this version of Rescind: "
+                "run `rescind db upgrade` first (or `rescind serve`, which migrates).",
+                err=True,
+            )
+            raise typer.Exit(2)
         yield settings, database
     finally:
         database.dispose()
