@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused outside dev
+# Where a dev or test install keeps the secret key it generated for itself (under data_dir).
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name, not a secret
+MIN_SECRET_KEY_CHARS = 32
+_PRODUCTION_KEY = "RESCIND_SECRET_KEY must be set to 32+ random characters in production"
+
+
+def instance_secret_key(data_dir: Path) -> SecretStr:
+    """This install's own secret key: read from `data_dir/secret-key`, or generated there
+    (mode 0600) on first use. Nothing in the source is a usable key."""
+    path = data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Written whole to a private temporary file, then linked into place: a process that
+        # starts at the same moment reads either nothing (and links its own, which fails) or
+        # the complete key, never half of it.
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret-key-")
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return SecretStr(path.read_text().strip())
+
+
+def _generated_key(data: dict[str, Any]) -> SecretStr:
+    # Production must be given its key; elsewhere the install makes its own (see above).
+    if data.get("environment") == "production":
+        raise ValueError(_PRODUCTION_KEY)
+    return instance_secret_key(Path(data.get("data_dir") or "rescind-data"))
 
 
 class Settings(BaseSettings):
     """Every knob Rescind has. Each field is documented in docs/operator-guide.md."""
 
-    model_config = SettingsConfigDict(env_prefix="RESCIND_", extra="ignore")
+    # Errors never echo the input: it holds the secret key and database credentials.
+    model_config = SettingsConfigDict(
+        env_prefix="RESCIND_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["dev", "test", "production"] = Field(
-        "dev", description="dev and test allow the built-in secret key; production refuses it."
+        "dev",
+        description="production refuses to start without a configured secret key; dev and test "
+        "generate one into data_dir.",
     )
     data_dir: Path = Field(
         Path("rescind-data"), description="Directory for the embedded SQLite database and files."
@@ -28,8 +67,10 @@ class Settings(BaseSettings):
         "PostgreSQL: postgresql+psycopg://user:pass@host/db",
     )
     secret_key: SecretStr = Field(
-        SecretStr(DEV_SECRET_KEY),
-        description="Signs sessions and CSRF tokens; derives the key encrypting contact details.",
+        default_factory=_generated_key,
+        description="Signs sessions and CSRF tokens; derives the keys encrypting contact details "
+        "and keying the audit chain. Required in production (32+ random characters); elsewhere "
+        "generated into data_dir/secret-key on first run.",
     )
     host: str = Field("127.0.0.1", description="Address `rescind serve` listens on.")
     port: int = Field(8000, description="Port `rescind serve` listens on.")
@@ -113,14 +154,12 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_dev_secret_in_production(self) -> Settings:
-        if self.environment == "production" and (
-            self.secret_key.get_secret_value() == DEV_SECRET_KEY
-            or len(self.secret_key.get_secret_value()) < 32
+    def _refuse_a_weak_secret_in_production(self) -> Settings:
+        if (
+            self.environment == "production"
+            and len(self.secret_key.get_secret_value()) < MIN_SECRET_KEY_CHARS
         ):
-            raise ValueError(
-                "RESCIND_SECRET_KEY must be set to 32+ random characters in production"
-            )
+            raise ValueError(_PRODUCTION_KEY)
         return self
 
     @property
