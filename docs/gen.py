@@ -19,7 +19,7 @@ from typer.main import get_command
 from rescind.cli import app
 from rescind.config import Settings
 
-SECRET = "(secret: not shown)"
+HIDDEN_DEFAULT = "(secret: not shown)"
 
 
 def _cell(text: str) -> str:
@@ -47,7 +47,7 @@ def _type_name(annotation: Any) -> str:
 
 def _default(field: FieldInfo) -> str:
     if _is_secret(field.annotation):
-        return SECRET
+        return HIDDEN_DEFAULT
     value = field.get_default(call_default_factory=True)
     if value is None:
         return "unset"
