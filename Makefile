@@ -4,21 +4,42 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# Exact versions and hashes from PyPI (`make lock` regenerates them from pyproject.toml).
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck contracts pytest system-deps install install-dev bench bench-platform clean messages
+.PHONY: run test lint lock docs typecheck contracts pytest system-deps install install-dev bench bench-platform clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed
+
+## Re-pin after changing the dependencies in pyproject.toml. Pins already in the lock files are
+## kept; `make lock UPGRADE=--upgrade` moves everything to the newest versions. PyPI only (no
+## local indexes from pip's configuration: --no-config), and the dev lock is constrained by the
+## runtime one, so `make run` and `make test` run the same versions of what they share.
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --no-config \
+	--index-url https://pypi.org/simple --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(UPGRADE)
+lock: | $(BIN)/python
+	[ -x $(BIN)/uv ] || $(BIN)/pip install --quiet uv
+	$(UV_COMPILE) -o $(LOCK)
+	$(UV_COMPILE) --extra dev --constraint $(LOCK) -o $(DEV_LOCK)
+
+## Regenerate the sections of the docs written from the code (tests/test_docs.py checks them).
+docs: $(STAMP)
+	$(BIN)/cog -r docs/operator-guide.md docs/cli.md
 
 install: $(VENV)/.installed
 install-dev: $(STAMP)
@@ -39,8 +60,8 @@ run: $(VENV)/.installed
 	$(BIN)/rescind serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
