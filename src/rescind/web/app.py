@@ -18,6 +18,7 @@ from rescind.web.api.fastcheck import PATH as FAST_PATH
 from rescind.web.api.fastcheck import FastCheck
 from rescind.web.api.openapi import complete_openapi
 from rescind.web.api.platform import include_platform_api, start_platform
+from rescind.web.apidocs import install_api_docs
 from rescind.web.problems import install_problem_handlers
 from rescind.web.ui import install_ui
 
@@ -73,6 +74,10 @@ def create_app(
         version=__version__,
         summary="Take down non-consensual intimate imagery and keep it down.",
         lifespan=lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN: /docs serves it from here.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -81,4 +86,5 @@ def create_app(
     app.include_router(health.router)
     include_platform_api(app, settings, db)
     install_ui(app, settings)
+    install_api_docs(app)
     return app

@@ -3,7 +3,9 @@ operation (bearer scope, success schema, problem responses), and true to what th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from rescind.config import Settings
 from rescind.platform.apikeys import create_api_key
 from rescind.store import Database
 from rescind.web import create_app
+from rescind.web.security import CSP
 
 PROBLEM_JSON = "application/problem+json"
 # A body that passes validation, where `{}` would stop at a 422 before the route's own errors.
@@ -191,3 +194,34 @@ def test_the_check_hot_path_answers_what_the_document_says(
         assert answer.status_code == 200
         assert answer.json()["verdict"] == "allow"
         assert _matches(document, schema, answer.json()) == []
+
+
+def test_docs_page_loads_only_same_origin_assets_under_the_strict_csp(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        environment="test", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}"
+    )
+    client = TestClient(create_app(settings))
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CSP  # no relaxed policy for the docs
+    # No inline script or style: every script and stylesheet is a file from this origin.
+    assert "<style" not in page.text
+    assert re.findall(r"<script(?![^>]*\bsrc=)", page.text) == []
+    urls = re.findall(r'(?:src|href|data-openapi-url)="([^"]+)"', page.text)
+    assert urls and all(url.startswith("/") and not url.startswith("//") for url in urls)
+    served = {url: client.get(url) for url in urls}
+    kinds = {url: r.headers["content-type"].split(";")[0] for url, r in served.items()}
+    assert all(r.status_code == 200 for r in served.values()), served
+    assert kinds == {
+        "/docs/assets/swagger-ui.css": "text/css",
+        "/docs/assets/favicon.png": "image/png",
+        "/openapi.json": "application/json",
+        "/docs/assets/swagger-ui-bundle.js": kinds["/docs/assets/swagger-init.js"],
+        "/docs/assets/swagger-init.js": kinds["/docs/assets/swagger-init.js"],
+    }
+    assert kinds["/docs/assets/swagger-init.js"] in {"text/javascript", "application/javascript"}
+    assert b"SwaggerUIBundle" in served["/docs/assets/swagger-ui-bundle.js"].content
+    # ReDoc is not offered (it needs inline styles): no page that would come up blank.
+    assert client.get("/redoc").status_code == 404
