@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,7 +16,9 @@ from rescind.web import health
 from rescind.web.api.auth import KeyCache
 from rescind.web.api.fastcheck import PATH as FAST_PATH
 from rescind.web.api.fastcheck import FastCheck
+from rescind.web.api.openapi import complete_openapi
 from rescind.web.api.platform import include_platform_api, start_platform
+from rescind.web.apidocs import install_api_docs
 from rescind.web.problems import install_problem_handlers
 from rescind.web.ui import install_ui
 
@@ -31,6 +34,12 @@ class RescindApp(FastAPI):
             await self.middleware_stack(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, completed with the bearer scheme and the problem schemas."""
+        if self.openapi_schema is None:
+            self.openapi_schema = complete_openapi(super().openapi())
+        return self.openapi_schema
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
@@ -65,6 +74,10 @@ def create_app(
         version=__version__,
         summary="Take down non-consensual intimate imagery and keep it down.",
         lifespan=lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN: /docs serves it from here.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -73,4 +86,5 @@ def create_app(
     app.include_router(health.router)
     include_platform_api(app, settings, db)
     install_ui(app, settings)
+    install_api_docs(app)
     return app

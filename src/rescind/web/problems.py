@@ -8,10 +8,54 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+# What each problem status means on /v1, as the OpenAPI document tells a platform engineer.
+_PROBLEM_MEANINGS = {
+    401: "No `Authorization: Bearer <key>` header, or the key is unknown or revoked.",
+    403: "The key lacks the scope this operation needs.",
+    404: "What the path names does not exist.",
+    409: "The operation conflicts with the current state.",
+    413: "The body is over the limit (`detail` gives it in bytes).",
+    422: "The request is invalid: `errors` names each field at fault.",
+}
+
+
+class FieldProblem(BaseModel):
+    """One field at fault in an invalid request."""
+
+    field: str = Field(description="Dotted path of the field, e.g. `items.0.pdq`.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what every /v1 error answers, as `application/problem+json`."""
+
+    type: str = Field("about:blank", description="Always `about:blank`: `title` says it all.")
+    title: str
+    status: int = Field(description="The HTTP status, repeated.")
+    detail: str | None = Field(
+        None, description="What went wrong here (absent when `title` is enough)."
+    )
+    errors: list[FieldProblem] | None = Field(
+        None, description="For 422: each field at fault (absent otherwise)."
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route decorator documenting the problems it can answer."""
+    return {
+        status: {
+            "description": _PROBLEM_MEANINGS[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        for status in statuses
+    }
 
 
 class ProblemError(Exception):

@@ -25,8 +25,6 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
-# FastAPI's interactive docs load Swagger UI from a CDN: they keep their own policy.
-_DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
 
 
 def secure_cookies(settings: Settings) -> bool:
@@ -60,17 +58,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                extra = [
-                    h
-                    for h in api_headers(hsts=self.hsts)
-                    if h[0] != b"content-security-policy" or path not in _DOCS_PATHS
-                ]
+                extra = api_headers(hsts=self.hsts)
                 content_type = dict(headers).get(b"content-type", b"")
                 if content_type.startswith(b"text/html") and b"cache-control" not in names:
                     # Pages can show case numbers, secrets and contact details.

@@ -14,6 +14,7 @@ from rescind.security import audit
 from rescind.store.models import Action, Request
 from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import problem
+from rescind.web.api.openapi import api_doc
 from rescind.web.api.schemas import ActionOut
 from rescind.web.deps import SessionDep
 
@@ -41,7 +42,12 @@ def _out(session: Session, actions: list[Action]) -> list[ActionOut]:
     ]
 
 
-@router.get("/actions", response_model=list[ActionOut], summary="List actions")
+@router.get(
+    "/actions",
+    response_model=list[ActionOut],
+    summary="List actions",
+    **api_doc("content", 422),
+)
 def actions(
     session: SessionDep,
     caller: ContentCaller,
@@ -53,7 +59,12 @@ def actions(
     return _out(session, list_actions(session, status=status, after_id=after_id, limit=limit))
 
 
-@router.post("/actions/{action_id}/done", response_model=ActionOut, summary="Mark an action done")
+@router.post(
+    "/actions/{action_id}/done",
+    response_model=ActionOut,
+    summary="Mark an action done",
+    **api_doc("content", 404, 422),
+)
 def done(action_id: int, session: SessionDep, caller: ContentCaller) -> ActionOut:
     """The platform took the action by other means; stops further deliveries. Idempotent."""
     try:

@@ -3,8 +3,6 @@ allow-list ("not NCII") verdicts or hashes imported by hand."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
@@ -34,6 +32,7 @@ from rescind.web.api.common import (
     read_media_form,
     signals_of,
 )
+from rescind.web.api.openapi import api_doc, media_form, schema_ref
 from rescind.web.api.schemas import BankIn, BankOut, BankPatch, EntriesIn, EntriesOut
 from rescind.web.deps import SessionDep, get_db, get_settings
 
@@ -56,13 +55,19 @@ def _out(session: Session, bank: Bank) -> BankOut:
     )
 
 
-@router.get("", response_model=list[BankOut], summary="List banks")
+@router.get("", response_model=list[BankOut], summary="List banks", **api_doc("review"))
 def banks(session: SessionDep, caller: ReviewCaller) -> list[BankOut]:
     """Every bank with its policy."""
     return [_out(session, b) for b in list_banks(session)]
 
 
-@router.post("", response_model=BankOut, status_code=201, summary="Create a bank")
+@router.post(
+    "",
+    response_model=BankOut,
+    status_code=201,
+    summary="Create a bank",
+    **api_doc("review", 409, 422),
+)
 def create(body: BankIn, session: SessionDep, caller: ReviewCaller) -> BankOut:
     """A new bank (kind `ncii` or `allow`) with its threshold and action on match."""
     try:
@@ -75,7 +80,12 @@ def create(body: BankIn, session: SessionDep, caller: ReviewCaller) -> BankOut:
     return _out(session, bank)
 
 
-@router.patch("/{name}", response_model=BankOut, summary="Change a bank's policy")
+@router.patch(
+    "/{name}",
+    response_model=BankOut,
+    summary="Change a bank's policy",
+    **api_doc("review", 404, 422),
+)
 def patch(name: str, body: BankPatch, session: SessionDep, caller: ReviewCaller) -> BankOut:
     """Threshold, action on match, enabled; effective on every server within seconds."""
     try:
@@ -99,23 +109,11 @@ def patch(name: str, body: BankPatch, session: SessionDep, caller: ReviewCaller)
     return _out(session, bank)
 
 
-_ENTRIES_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": EntriesIn.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["media"],
-                    "properties": {
-                        "media": {"type": "string", "format": "binary"},
-                        "note": {"type": "string"},
-                    },
-                }
-            },
-        },
-    }
+_ENTRIES_BODY = {
+    "application/json": {"schema": schema_ref(EntriesIn)},
+    "multipart/form-data": media_form(
+        {"note": {"type": "string", "maxLength": 500}}, required=["media"]
+    ),
 }
 
 
@@ -124,7 +122,7 @@ _ENTRIES_OPENAPI: dict[str, Any] = {
     response_model=EntriesOut,
     status_code=201,
     summary="Add entries",
-    openapi_extra=_ENTRIES_OPENAPI,
+    **api_doc("review", 404, 413, 422, body=_ENTRIES_BODY),
 )
 async def add_entries(request: Request, name: str, caller: ReviewCaller) -> EntriesOut:
     """Bank the signals of one item: hashes (JSON), or the image or video itself (multipart
@@ -174,7 +172,12 @@ def _bank_signals(
         return EntriesOut(entry_ids=[e.id for e in entries])
 
 
-@router.delete("/{name}/entries/{entry_id}", status_code=204, summary="Withdraw an entry")
+@router.delete(
+    "/{name}/entries/{entry_id}",
+    status_code=204,
+    summary="Withdraw an entry",
+    **api_doc("review", 404, 422),
+)
 def withdraw(name: str, entry_id: int, session: SessionDep, caller: ReviewCaller) -> Response:
     """Withdraw an entry; it stops matching on every server within seconds."""
     try:

@@ -24,29 +24,21 @@ from rescind.web.api.common import (
     read_json,
     read_media_form,
 )
+from rescind.web.api.openapi import api_doc, media_form, schema_ref
 from rescind.web.api.schemas import CheckIn, CheckOut
 from rescind.web.deps import get_settings
 
 router = APIRouter(prefix="/v1", tags=["check"])
 
-_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": CheckIn.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["content_id", "media"],
-                    "properties": {
-                        "content_id": {"type": "string"},
-                        "url": {"type": "string"},
-                        "media": {"type": "string", "format": "binary"},
-                    },
-                }
-            },
+_BODY = {
+    "application/json": {"schema": schema_ref(CheckIn)},
+    "multipart/form-data": media_form(
+        {
+            "content_id": {"type": "string", "minLength": 1, "maxLength": 255},
+            "url": {"type": "string", "maxLength": 2048},
         },
-    }
+        required=["content_id", "media"],
+    ),
 }
 
 
@@ -62,8 +54,8 @@ async def _from_multipart(request: Request, limit: int) -> tuple[str, str | None
     "/check",
     response_model=CheckOut,
     response_model_exclude_none=True,
-    openapi_extra=_OPENAPI,
     summary="Check an upload: allow, review or block",
+    **api_doc("check", 413, 422, body=_BODY),
 )
 async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
     """Match the content's hashes (JSON) or its media (multipart `media`) against the banks,

@@ -9,6 +9,7 @@ from rescind.platform.errors import PlatformError
 from rescind.platform.registry import forget_content, register_contents
 from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import JSON_BODY_LIMIT, content_item, problem, read_json
+from rescind.web.api.openapi import api_doc, schema_ref
 from rescind.web.api.schemas import ContentBatchIn, ContentBatchOut
 from rescind.web.deps import SessionDep, get_db
 
@@ -18,13 +19,10 @@ router = APIRouter(prefix="/v1", tags=["content"])
 @router.post(
     "/content",
     response_model=ContentBatchOut,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ContentBatchIn.model_json_schema()}},
-        }
-    },
     summary="Register content in bulk (backfill)",
+    **api_doc(
+        "content", 413, 422, body={"application/json": {"schema": schema_ref(ContentBatchIn)}}
+    ),
 )
 async def register(request: Request, caller: ContentCaller) -> ContentBatchOut:
     """Record up to 1,000 items and their hashes, so later removals find every copy.
@@ -42,7 +40,12 @@ async def register(request: Request, caller: ContentCaller) -> ContentBatchOut:
     return ContentBatchOut(registered=await run_in_threadpool(run))
 
 
-@router.delete("/content/{content_id}", status_code=204, summary="Forget content")
+@router.delete(
+    "/content/{content_id}",
+    status_code=204,
+    summary="Forget content",
+    **api_doc("content", 404, 422),
+)
 def forget(content_id: str, session: SessionDep, caller: ContentCaller) -> Response:
     """The item was deleted on the platform: drop its URL and hashes from the registry."""
     try:

@@ -27,6 +27,8 @@ from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller
+from rescind.web.api.openapi import api_doc
+from rescind.web.api.schemas import CaseOut, RequestCreatedOut
 from rescind.web.deps import SessionDep, SettingsDep
 from rescind.web.problems import ProblemError, field_problem
 from rescind.web.public.forms import error_message, field_label
@@ -110,7 +112,13 @@ def _to_input(body: RequestIn) -> RequestInput:
     )
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=RequestCreatedOut,
+    summary="File a removal request",
+    **api_doc("requests:write", 422),
+)
 def create_request(
     body: RequestIn, caller: RequestsWriteCaller, session: SessionDep, settings: SettingsDep
 ) -> JSONResponse:
@@ -209,7 +217,12 @@ def _find(session: Any, case_number: str) -> Case:
         raise ProblemError(404, "Not found", "no such case") from exc
 
 
-@router.get("/{case_number}")
+@router.get(
+    "/{case_number}",
+    response_model=CaseOut,
+    summary="Read a case",
+    **api_doc("requests:read", 404, 422),
+)
 def read_request(case_number: str, caller: RequestsReadCaller, session: SessionDep) -> Any:
     """Status, items, decisions, copies found and actions of a case."""
     case = _find(session, case_number)
@@ -224,7 +237,12 @@ def read_request(case_number: str, caller: RequestsReadCaller, session: SessionD
     return case_json(session, case)
 
 
-@router.post("/{case_number}/decision")
+@router.post(
+    "/{case_number}/decision",
+    response_model=CaseOut,
+    summary="Decide a case",
+    **api_doc("review", 404, 409, 422),
+)
 def decide_request(
     case_number: str,
     body: DecisionIn,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# Times are sent as Python's `isoformat()` (e.g. `2025-01-31T12:00:00+00:00`); kept as text so
+# the documented model re-serializes exactly what the route built.
+IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class PdqIn(BaseModel):
@@ -122,3 +128,71 @@ class EntriesOut(BaseModel):
     """Ids of the entries created."""
 
     entry_ids: list[int]
+
+
+class RequestCreatedOut(BaseModel):
+    """`POST /v1/requests` answer."""
+
+    case_number: str
+    secret: str = Field(description="Shown once: the requester's key to the case status page.")
+    status: str = Field(description="`received`.")
+    deadline_at: IsoTime = Field(description="When the removal is due (received + 48 h).")
+
+
+class CaseItemOut(BaseModel):
+    """One reported depiction."""
+
+    url: str | None
+    content_id: str | None
+    pdq: list[str]
+    md5: str | None
+    sha256: str | None
+
+
+class CaseDecisionOut(BaseModel):
+    """A decision on the case."""
+
+    outcome: str
+    reason_code: str | None
+    automated: bool
+    reviewer_id: int | None
+    at: IsoTime
+
+
+class CaseCopyOut(BaseModel):
+    """Registered content found to depict the case's media (a copy)."""
+
+    content_id: str
+    url: str | None
+    state: str
+    distance: int
+    found_by: str
+
+
+class CaseActionOut(BaseModel):
+    """An action taken for the case."""
+
+    type: str
+    content_id: str
+    status: str
+    attempts: int
+    delivered_at: IsoTime | None
+
+
+class CaseOut(BaseModel):
+    """The API's view of a case: no contact details."""
+
+    case_number: str
+    status: str
+    channel: str
+    language: str
+    representative: bool
+    received_at: IsoTime
+    deadline_at: IsoTime
+    closed_at: IsoTime | None
+    overdue: bool
+    risk_level: int = Field(description="0 on time, 1 past 24 h, 2 past 40 h.")
+    items: list[CaseItemOut]
+    decisions: list[CaseDecisionOut]
+    copies: list[CaseCopyOut]
+    actions: list[CaseActionOut]
