@@ -128,8 +128,10 @@ def test_gives_up_only_after_the_retry_window(
 
 
 def test_backoff_grows_with_jitter_and_covers_48_hours() -> None:
+    # The webhooks' parametrisation of the one backoff function: half of each wait is fixed.
     delays = [retry_delay(n) for n in range(1, 200)]
     assert 1.0 <= delays[0] <= 2.0
+    assert all(2 ** (n - 2) <= d <= 2**n for n, d in enumerate(delays[:11], start=1))
     assert all(1800 <= d <= 3600 for d in delays[20:])
     assert len({round(d, 3) for d in delays[20:40]}) > 15  # jittered
     elapsed, attempts = 0.0, 0

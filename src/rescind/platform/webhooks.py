@@ -13,9 +13,9 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
+from rescind.jobs.queue import backoff_delay
 from rescind.jobs.runner import JobRegistry
 from rescind.platform.actions import (
     DELIVER_JOB,
@@ -52,11 +53,10 @@ def signature_header(secrets: tuple[str, ...] | list[str], body: bytes, t: int) 
     return ",".join(parts)
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds before the next try after `attempts` failures: doubling, capped, jittered
-    (half fixed, half random, so retries spread out yet keep growing)."""
-    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * 2 ** max(0, attempts - 1))
-    return float(ceiling / 2 + random.uniform(0, ceiling / 2))
+# Seconds before an action's next try after `attempts` failures. Half of each wait is random:
+# retries of many actions spread out, yet every wait is at least half its ceiling, so an
+# endpoint that is down for long is not hammered.
+retry_delay = partial(backoff_delay, base_s=BASE_DELAY_S, cap_s=MAX_DELAY_S, jitter=0.5)
 
 
 def event_body(action: Action, case_number: str | None) -> bytes:
