@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,6 +25,9 @@ class Receiver:
         self.fail_with: int | None = None
         self.delay_s = 0.0  # answer this late (after recording): lets a test kill the sender
         self.arrived = threading.Event()  # set on each recorded delivery
+        # Run after recording a delivery, before answering: lets a test break the sender's
+        # world (its database) in the middle of a delivery.
+        self.on_delivery: Callable[[], None] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -54,6 +58,8 @@ class Receiver:
                 with receiver._lock:
                     receiver.deliveries.append(json.loads(body))
                 receiver.arrived.set()
+                if receiver.on_delivery is not None:
+                    receiver.on_delivery()
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
                 self.send_response(204)

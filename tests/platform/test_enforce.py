@@ -8,26 +8,33 @@ from sqlalchemy import func, select
 
 from rescind.config import Settings
 from rescind.platform.banks import ensure_default_banks
-from rescind.platform.check import check_content
+from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import EXACT_TYPES, PdqHash, Signals
 from rescind.platform.sweep import exact_match_query
 from rescind.store import Database
-from rescind.store.models import EXACT_SIGNALS, Action, BankChange, BankEntry, Job, Match
+from rescind.store.models import (
+    EXACT_SIGNALS,
+    Action,
+    BankChange,
+    BankEntry,
+    Content,
+    Job,
+    Match,
+)
 from tests.platform.helpers import flip, make_request, random_pdq
 
 
-def _register(runtime: PlatformRuntime, database: Database, items: dict[str, Signals]) -> None:
-    with database.session() as session:
-        for content_id, signals in items.items():
-            check_content(
-                session,
-                runtime.matcher,
-                content_id,
-                url=f"https://p.example/{content_id}",
-                signals=signals,
-            )
+def _register(runtime: PlatformRuntime, items: dict[str, Signals]) -> None:
+    for content_id, signals in items.items():
+        check_and_record(
+            runtime.writer,
+            runtime.matcher,
+            content_id,
+            url=f"https://p.example/{content_id}",
+            signals=signals,
+        )
 
 
 def test_removal_banks_sweeps_and_writes_one_action_per_copy(
@@ -48,7 +55,7 @@ def test_removal_banks_sweeps_and_writes_one_action_per_copy(
     with database.session() as session:
         ensure_default_banks(session, settings)
     runtime.sync_all()
-    _register(runtime, database, items)
+    _register(runtime, items)
     with database.session() as session:
         request = make_request(
             session,
@@ -76,16 +83,21 @@ def test_removal_banks_sweeps_and_writes_one_action_per_copy(
 
     # The bank entry is effective for new uploads, with the case number, after one sync.
     runtime.sync_all()
-    with database.session() as session:
-        hit = check_content(
-            session,
-            runtime.matcher,
-            "reupload",
-            url=None,
-            signals=Signals(pdq=(PdqHash(flip(reported, 8, rng), 80),)),
-        )
+    hit = check_and_record(
+        runtime.writer,
+        runtime.matcher,
+        "reupload",
+        url=None,
+        signals=Signals(pdq=(PdqHash(flip(reported, 8, rng), 80),)),
+    )
     assert hit.verdict == "block"
     assert [(m.bank, m.case_number) for m in hit.matches] == [("ncii", "RSC-TEST-0001")]
+    # The check's registry write recorded the blocked upload and its match.
+    with database.session() as session:
+        reupload = session.scalars(select(Content).where(Content.content_id == "reupload")).one()
+        assert reupload.state == "blocked"
+        matched = select(func.count()).select_from(Match).where(Match.content_pk == reupload.id)
+        assert session.scalar(matched) == len(hit.hits) >= 1
 
 
 def test_exact_hash_lookup_is_an_index_lookup(database: Database) -> None:

@@ -16,7 +16,7 @@ from rescind.config import Settings
 from rescind.jobs import Worker
 from rescind.platform.actions import REMOVE, create_action
 from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank
-from rescind.platform.check import check_content
+from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals
@@ -61,20 +61,20 @@ def test_video_copies_are_swept_in_both_directions(settings: Settings, database:
 
     with database.session() as session:
         ensure_default_banks(session, settings)
-        uploads = {
-            "reported": reported,
-            "long": [random_pdq(rng) for _ in range(40)] + [flip(h, 5, rng) for h in reported],
-            "clip": [flip(h, 5, rng) for h in reported[2:6]],
-            "unrelated": [random_pdq(rng) for _ in range(20)] + reported[:1],
-        }
-        for content_id, hashes in uploads.items():
-            check_content(
-                session,
-                runtime.matcher,
-                content_id,
-                url=f"https://v/{content_id}",
-                signals=frames(hashes),
-            )
+    uploads = {
+        "reported": reported,
+        "long": [random_pdq(rng) for _ in range(40)] + [flip(h, 5, rng) for h in reported],
+        "clip": [flip(h, 5, rng) for h in reported[2:6]],
+        "unrelated": [random_pdq(rng) for _ in range(20)] + reported[:1],
+    }
+    for content_id, hashes in uploads.items():
+        check_and_record(
+            runtime.writer,
+            runtime.matcher,
+            content_id,
+            url=f"https://v/{content_id}",
+            signals=frames(hashes),
+        )
     with database.session() as session:
         request = make_request(session, "RSC-VIDEO-1", [{"url": "https://v/reported"}])
         result = enforce_removal(session, settings, request, runtime=runtime)

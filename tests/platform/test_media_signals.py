@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 from rescind.config import Settings
 from rescind.media import hash_bytes
 from rescind.platform.banks import ensure_default_banks
-from rescind.platform.check import check_content
+from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.media_signals import media_limits, signals_from_media
 from rescind.platform.registry import get_content, signals_of
@@ -66,11 +66,13 @@ def test_sweep_finds_a_padded_copy_registered_before_the_picture_was_banked(
         "other": media.jpeg(Image.fromarray(skimage.data.coffee())),
         "other-padded": media.jpeg(_padded(Image.fromarray(skimage.data.chelsea()))),
     }
-    with database.session() as session:
-        for content_id, data in uploads.items():
-            signals = signals_from_media(data, LIMITS)
-            result = check_content(session, runtime.matcher, content_id, url=None, signals=signals)
-            assert result.verdict == "allow"
+    for content_id, data in uploads.items():
+        signals = signals_from_media(data, LIMITS)
+        result = check_and_record(
+            runtime.writer, runtime.matcher, content_id, url=None, signals=signals
+        )
+        assert result.verdict == "allow"
+        with database.session() as session:
             content = get_content(session, content_id)
             assert content is not None
             # The registry keeps every PDQ hash of the upload, robust views included.

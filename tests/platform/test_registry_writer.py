@@ -12,8 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rescind.platform import registry_writer
-from rescind.platform.registry import upsert_content
-from rescind.platform.registry_writer import PendingWrite, RegistryWriter, _FileLock
+from rescind.platform.registry import ContentItem
+from rescind.platform.registry_writer import (
+    PendingWrite,
+    RegistryWriter,
+    _FileLock,
+    register_contents,
+)
 from rescind.platform.signals import parse_signals
 from rescind.store import Database
 from rescind.store.models import Content, ContentSignal
@@ -71,8 +76,7 @@ def test_writes_queued_during_a_commit_are_taken_next(database: Database) -> Non
     # locks (SQLite's write lock; the row's unique-key lock on PostgreSQL) until rolled back.
     blocker = Session(database.engine)
     try:
-        upsert_content(blocker, "first", url=None, signals=parse_signals())
-        blocker.flush()
+        register_contents(blocker, [ContentItem("first", None, parse_signals())])
         first = writer.submit(PendingWrite("first", None, parse_signals()))
         time.sleep(0.3)  # the writer has taken `first` and waits inside its commit
         assert not first.done()
@@ -100,12 +104,18 @@ def test_a_failed_batch_fails_only_its_bad_item(database: Database) -> None:
     writer = RegistryWriter(sessionmaker(database.engine, expire_on_commit=False))
     bad = PendingWrite(None, None, parse_signals())  # type: ignore[arg-type]  # NOT NULL
     good = [PendingWrite(f"ok{i}", None, parse_signals(pdq=[random_pdq(rng)])) for i in range(3)]
+    good[2].block = True
     futures = [writer.submit(p) for p in (good[0], good[1], bad, good[2])]
     for i in (0, 1, 3):
         futures[i].result(10)
     assert futures[2].exception(10) is not None  # its waiter gets the error
     writer.submit(PendingWrite("after", None, parse_signals())).result(10)
     assert _contents(database) == 4
+    with database.session() as session:
+        # Retried alone, a good item is written in full: its signals, and its verdict's block.
+        states = {c: s for c, s in session.execute(select(Content.content_id, Content.state))}
+        assert states == {"ok0": "live", "ok1": "live", "ok2": "blocked", "after": "live"}
+        assert session.scalar(select(func.count()).select_from(ContentSignal)) == 3
 
 
 def test_an_idle_writer_gives_its_connection_back(

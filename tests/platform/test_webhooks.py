@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from rescind.client import WebhookVerificationError, verify_signature
 from rescind.config import Settings
@@ -19,7 +19,7 @@ from rescind.platform.webhooks import retry_delay, signature_header
 from rescind.services import build_job_registry
 from rescind.store import Database
 from rescind.store.columns import utcnow
-from rescind.store.models import Action, ActionAttempt, Job
+from rescind.store.models import Action, ActionAttempt, Job, WebhookEndpoint
 from tests.platform.receiver import Receiver
 
 SECRET = "whsec-test-secret"
@@ -128,8 +128,10 @@ def test_gives_up_only_after_the_retry_window(
 
 
 def test_backoff_grows_with_jitter_and_covers_48_hours() -> None:
+    # The webhooks' parametrisation of the one backoff function: half of each wait is fixed.
     delays = [retry_delay(n) for n in range(1, 200)]
     assert 1.0 <= delays[0] <= 2.0
+    assert all(2 ** (n - 2) <= d <= 2**n for n, d in enumerate(delays[:11], start=1))
     assert all(1800 <= d <= 3600 for d in delays[20:])
     assert len({round(d, 3) for d in delays[20:40]}) > 15  # jittered
     elapsed, attempts = 0.0, 0
@@ -194,3 +196,109 @@ def test_receiver_helper_refuses_replays_tampering_and_wrong_secrets() -> None:
     for bad in (None, "", "t=abc,v1=00", "v1=00", f"t={now}"):
         with pytest.raises(WebhookVerificationError):
             verify_signature(SECRET, bad, body)
+
+
+def _redeliver(worker: Worker) -> None:
+    """Run the periodic crash-recovery task once, as `rescind worker` does every minute."""
+    worker.ensure_periodics()
+    _make_due(worker.db)
+    worker.run_once()
+
+
+def test_a_crashing_delivery_is_not_retried_by_the_runner_but_by_its_schedule(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    # An endpoint whose secret was sealed under another instance key makes every attempt
+    # crash before anything is posted (an operator error, not a failed POST).
+    other = settings.model_copy(update={"secret_key": SecretStr("another-instance-key-" * 3)})
+    with database.session() as session:
+        bad, _ = add_endpoint(session, other, "https://hooks.example/elsewhere")
+        bad_id = bad.id
+    action_id = _action(database)
+    worker = _worker(settings, database, receiver)
+    worker.run_once()
+    _make_due(database)
+    assert worker.run_once() == 0  # the runner adds no retry of its own
+    with database.session() as session:
+        assert session.scalars(select(Job.status)).all() == ["failed"]
+        action = session.get(Action, action_id)
+        assert action is not None and (action.status, action.attempts) == ("pending", 0)
+    assert receiver.deliveries == []
+    # The schedule picks the orphaned action up again; once the bad endpoint is switched off
+    # it is delivered.
+    with database.session() as session:
+        session.execute(
+            update(WebhookEndpoint).where(WebhookEndpoint.id == bad_id).values(active=False)
+        )
+    _redeliver(worker)
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and (action.status, action.attempts) == ("pending", 1)
+        assert action.last_error == "delivery interrupted" and action.next_attempt_at > utcnow()
+    _make_due(database)
+    worker.run_once()
+    assert [d["id"] for d in receiver.deliveries] == [action_id]
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and (action.status, action.attempts) == ("delivered", 2)
+
+
+def test_a_crashed_attempt_gives_up_with_the_retry_window(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    other = settings.model_copy(update={"secret_key": SecretStr("another-instance-key-" * 3)})
+    with database.session() as session:
+        add_endpoint(session, other, "https://hooks.example/elsewhere")
+    action_id = _action(database)
+    worker = _worker(settings, database, receiver)
+    worker.run_once()
+    with database.session() as session:
+        session.execute(update(Action).values(created_at=utcnow() - timedelta(hours=73)))
+    _redeliver(worker)
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and (action.status, action.last_error) == (
+            "failed",
+            "delivery interrupted",
+        )
+
+
+@pytest.mark.parametrize(
+    "db_url",
+    [pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])],
+    indirect=True,
+)
+def test_a_delivery_whose_database_dies_mid_attempt_is_delivered_again(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    # The POST reaches the platform, then the worker's database connection is killed before
+    # the attempt commits: the attempt rolls back, and the action must still end delivered
+    # (at least once: the platform dedupes by idempotency key).
+    def kill_worker_connections() -> None:
+        with database.engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+
+    action_id = _action(database)
+    worker = _worker(settings, database, receiver)
+    receiver.on_delivery = kill_worker_connections
+    worker.run_once()
+    receiver.on_delivery = None
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and (action.status, action.attempts) == ("pending", 0)
+        assert session.scalars(select(Job.status)).all() == ["failed"]
+    _make_due(database)
+    assert worker.run_once() == 0  # no hidden retry by the runner
+    _redeliver(worker)
+    _make_due(database)
+    worker.run_once()
+    key = receiver.keys()[0]
+    assert receiver.keys() == [key, key]
+    with database.session() as session:
+        action = session.get(Action, action_id)
+        assert action is not None and action.status == "delivered"

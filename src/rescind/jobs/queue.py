@@ -84,9 +84,16 @@ def claim(
     return jobs
 
 
-def backoff_delay(attempts: int, *, base_s: float = 2.0, cap_s: float = 3600.0) -> float:
-    """Exponential backoff with full jitter, in seconds, after `attempts` failed tries."""
-    return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempts - 1)))
+def backoff_delay(
+    attempts: int, *, base_s: float = 2.0, cap_s: float = 3600.0, jitter: float = 1.0
+) -> float:
+    """Seconds to wait after `attempts` failed tries: a ceiling doubling from `base_s` up to
+    `cap_s`, of which the `jitter` fraction is random. `jitter=1` (full jitter) spreads retries
+    most; `jitter=0.5` keeps each wait at least half its ceiling, so waits keep growing."""
+    if not 0.0 <= jitter <= 1.0:
+        raise ValueError("jitter must be between 0 and 1")
+    ceiling = min(cap_s, base_s * 2.0 ** min(max(0, attempts - 1), 64))
+    return ceiling * (1.0 - jitter) + random.uniform(0, ceiling * jitter)
 
 
 def release(session: Session, job_id: int, worker_id: str, *, status: str, **values: Any) -> bool:

@@ -6,21 +6,21 @@ each delivery (one `v1=` per secret), so receivers can switch at their own pace.
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.platform.errors import InvalidSignalError
+from rescind.security.crypto import Sealer
 from rescind.store.models import WebhookEndpoint
 
-_PURPOSE = b"rescind webhook endpoint secrets"
+# Secrets stored before endpoints used the shared Sealer are unversioned blobs under a key and
+# associated data derived from this label; they still open (see `Sealer`), so no migration
+# (which could not read the secret key anyway) has to rewrite them.
+_LEGACY_LABEL = b"rescind webhook endpoint secrets"
 
 
 @dataclass(frozen=True)
@@ -36,22 +36,9 @@ def split_secrets(value: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in value.split(",") if s.strip())
 
 
-def _aead(settings: Settings) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"rescind-v1", info=_PURPOSE).derive(
-        settings.secret_key.get_secret_value().encode()
-    )
-    return AESGCM(key)
-
-
-def seal(settings: Settings, secret: str) -> bytes:
-    """Encrypt an endpoint secret for storage."""
-    nonce = os.urandom(12)
-    return nonce + _aead(settings).encrypt(nonce, secret.encode(), _PURPOSE)
-
-
-def unseal(settings: Settings, blob: bytes) -> str:
-    """Decrypt a stored endpoint secret."""
-    return _aead(settings).decrypt(blob[:12], blob[12:], _PURPOSE).decode()
+def secret_sealer(settings: Settings) -> Sealer:
+    """The sealer of endpoint secrets (opens the legacy format too)."""
+    return Sealer(settings, "webhook-endpoint", legacy_label=_LEGACY_LABEL)
 
 
 def add_endpoint(
@@ -61,7 +48,7 @@ def add_endpoint(
     if not url.startswith(("https://", "http://")) or len(url) > 2048:
         raise InvalidSignalError("the URL must start with https:// or http://", field="url")
     secret = secret or secrets.token_urlsafe(32)
-    row = WebhookEndpoint(url=url, secret_enc=seal(settings, secret), active=True)
+    row = WebhookEndpoint(url=url, secret_enc=secret_sealer(settings).seal(secret), active=True)
     session.add(row)
     session.flush()
     return row, secret
@@ -81,6 +68,7 @@ def active_endpoints(session: Session, settings: Settings) -> list[Endpoint]:
                 settings.webhook_url, split_secrets(settings.webhook_secret.get_secret_value())
             )
         )
+    sealer = secret_sealer(settings)
     for row in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))):
-        found.append(Endpoint(row.url, (unseal(settings, row.secret_enc),)))
+        found.append(Endpoint(row.url, (sealer.open(row.secret_enc),)))
     return found

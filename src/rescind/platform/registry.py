@@ -1,6 +1,7 @@
 """The registry of platform content: what exists on the platform, where, and its signals.
 
-Checks and backfill upsert content here, so a later removal request can find every copy.
+Checks and backfill record content here, so a later removal request can find every copy; the
+one write path is `registry_writer.write_batch`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rescind.platform.errors import ContentNotFoundError, InvalidSignalError
@@ -100,50 +100,6 @@ def signal_key(row: ContentSignal) -> SignalValue:
 def get_content(session: Session, content_id: str) -> Content | None:
     """The registered content with the platform's id `content_id`, if any."""
     return session.scalar(select(Content).where(Content.content_id == content_id))
-
-
-def upsert_content(
-    session: Session, content_id: str, *, url: str | None, signals: Signals
-) -> Content:
-    """Record that `content_id` exists with these signals (replacing older ones if they differ)."""
-    now = utcnow()
-    content = get_content(session, content_id)
-    if content is None:
-        try:
-            with session.begin_nested():
-                content = Content(
-                    content_id=content_id,
-                    url=url,
-                    kind=signals.kind,
-                    state="live",
-                    first_seen_at=now,
-                    last_seen_at=now,
-                )
-                session.add(content)
-        except IntegrityError:  # registered concurrently by another request
-            content = get_content(session, content_id)
-            assert content is not None
-    content.last_seen_at = now
-    content.forgotten_at = None
-    if url is not None:
-        content.url = url
-    if not signals.empty:
-        content.kind = signals.kind
-        new_rows = signal_rows(content.id, signals)
-        old_rows = list(
-            session.scalars(select(ContentSignal).where(ContentSignal.content_pk == content.id))
-        )
-        if not same_signals(list(map(signal_key, old_rows)), list(map(signal_key, new_rows))):
-            if old_rows:
-                session.execute(delete(ContentSignal).where(ContentSignal.content_pk == content.id))
-            session.add_all(new_rows)
-    session.flush()
-    return content
-
-
-def register_contents(session: Session, items: Sequence[ContentItem]) -> list[Content]:
-    """Upsert many items (backfill)."""
-    return [upsert_content(session, i.content_id, url=i.url, signals=i.signals) for i in items]
 
 
 def forget_content(session: Session, content_id: str) -> Content:

@@ -32,7 +32,12 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session, sessionmaker
 
 from rescind.platform.matcher import Hit
-from rescind.platform.registry import SignalValue, same_signals, signal_values, upsert_content
+from rescind.platform.registry import (
+    ContentItem,
+    SignalValue,
+    same_signals,
+    signal_values,
+)
 from rescind.platform.signals import Signals
 from rescind.store.columns import utcnow
 from rescind.store.models import Content, Match
@@ -169,6 +174,13 @@ def write_batch(connection: Connection, batch: Sequence[PendingWrite]) -> None:
         )
 
 
+def register_contents(session: Session, items: Sequence[ContentItem]) -> list[str]:
+    """Record many items (backfill) in the session's transaction, with the statements every
+    check's write uses; returns their content ids."""
+    write_batch(session.connection(), [PendingWrite(i.content_id, i.url, i.signals) for i in items])
+    return [i.content_id for i in items]
+
+
 class _Sql:
     """The plain statements of `write_batch` in one connection's dialect, with its timestamp
     binding. Only placeholders are ever formatted into them; values are always bound."""
@@ -252,7 +264,6 @@ class RegistryWriter:
     """The writer thread of one database in this process."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
         self._queue: list[PendingWrite] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -356,12 +367,8 @@ class RegistryWriter:
             log.warning("registry batch failed (%s); retrying one by one", type(exc).__name__)
             for pending in batch:
                 try:
-                    with self._sessions.begin() as session:
-                        content = upsert_content(
-                            session, pending.content_id, url=pending.url, signals=pending.signals
-                        )
-                        if pending.block and content.state == "live":
-                            content.state = "blocked"
+                    with self._engine.begin() as connection:
+                        write_batch(connection, [pending])
                 except Exception as item_exc:
                     errors[id(pending)] = item_exc
         return errors

@@ -2,9 +2,17 @@
 
 Each POST carries `Rescind-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 An attempt runs as a job (`action.deliver`) holding the action's row lock (`FOR UPDATE SKIP
-LOCKED` on PostgreSQL), so two workers never deliver one action at the same time; a failed
-attempt schedules the next one with exponential backoff and jitter until
-`webhook_retry_hours` have passed. A 2xx from every endpoint settles the action.
+LOCKED` on PostgreSQL), so two workers never deliver one action at the same time. A 2xx from
+every endpoint settles the action.
+
+Retries have one owner, the action's schedule (`attempts`, `next_attempt_at`): a failed attempt,
+whatever went wrong with the POST, schedules the next one with exponential backoff and jitter
+until `webhook_retry_hours` have passed. The job runner never retries a delivery job by itself
+(it would add a second schedule, blind to that window). If an attempt crashes instead (the
+database went away mid-delivery), its transaction rolls back and the action is left pending
+with no job; the periodic `action.redeliver` task finds it and schedules it again, so every
+action is still delivered at least once. A worker killed mid-delivery leaves its job running:
+the runner hands it to another worker when its lease expires.
 """
 
 from __future__ import annotations
@@ -13,9 +21,9 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,6 +31,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
+from rescind.jobs import queue
+from rescind.jobs.queue import backoff_delay
 from rescind.jobs.runner import JobRegistry
 from rescind.platform.actions import (
     DELIVER_JOB,
@@ -34,7 +44,7 @@ from rescind.platform.actions import (
 )
 from rescind.platform.endpoints import Endpoint, active_endpoints
 from rescind.store.columns import utcnow
-from rescind.store.models import Action, ActionAttempt, Request
+from rescind.store.models import Action, ActionAttempt, Job, Request
 
 log = logging.getLogger("rescind.webhooks")
 
@@ -42,6 +52,9 @@ SIGNATURE_HEADER = "Rescind-Signature"
 BASE_DELAY_S = 2.0
 MAX_DELAY_S = 3600.0
 NO_ENDPOINT_RECHECK_S = 3600.0
+REDELIVER_TASK = "action.redeliver"
+REDELIVER_EVERY_S = 60.0
+INTERRUPTED = "delivery interrupted"
 
 
 def signature_header(secrets: tuple[str, ...] | list[str], body: bytes, t: int) -> str:
@@ -52,11 +65,10 @@ def signature_header(secrets: tuple[str, ...] | list[str], body: bytes, t: int) 
     return ",".join(parts)
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds before the next try after `attempts` failures: doubling, capped, jittered
-    (half fixed, half random, so retries spread out yet keep growing)."""
-    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * 2 ** max(0, attempts - 1))
-    return float(ceiling / 2 + random.uniform(0, ceiling / 2))
+# Seconds before an action's next try after `attempts` failures. Half of each wait is random:
+# retries of many actions spread out, yet every wait is at least half its ceiling, so an
+# endpoint that is down for long is not hammered.
+retry_delay = partial(backoff_delay, base_s=BASE_DELAY_S, cap_s=MAX_DELAY_S, jitter=0.5)
 
 
 def event_body(action: Action, case_number: str | None) -> bytes:
@@ -80,7 +92,9 @@ def _post(client: httpx.Client, endpoint: Endpoint, body: bytes) -> tuple[int | 
     }
     try:
         response = client.post(endpoint.url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
+    except Exception as exc:
+        # Anything the POST raises (not only httpx.HTTPError: a malformed endpoint URL raises
+        # InvalidURL) is a failed attempt for the action's schedule, not a crash of the job.
         return None, type(exc).__name__
     if 200 <= response.status_code < 300:
         return response.status_code, None
@@ -149,7 +163,13 @@ def deliver_action(
     if not errors:
         settle(session, action, DELIVERED)
         return
-    action.last_error = "; ".join(errors)[:500]
+    retry_later(session, settings, action, "; ".join(errors))
+
+
+def retry_later(session: Session, settings: Settings, action: Action, error: str) -> None:
+    """After a failed attempt: schedule the next one, or give up once the retry window of
+    `webhook_retry_hours` (counted from the action's creation) has passed."""
+    action.last_error = error[:500]
     now = utcnow()
     if now - action.created_at > timedelta(hours=settings.webhook_retry_hours):
         action.status = FAILED
@@ -161,6 +181,29 @@ def deliver_action(
     schedule_delivery(session, action)
 
 
+def redeliver_orphans(session: Session, settings: Settings, now: datetime) -> None:
+    """Periodic task: schedule again every pending action whose delivery job crashed.
+
+    A crashed attempt rolled back, so the action is still pending but no job will deliver it
+    any more. Its POST may have gone out, so it counts as a failed attempt."""
+    live = session.scalars(
+        select(Job.unique_key).where(
+            Job.kind == DELIVER_JOB, Job.status.in_((queue.QUEUED, queue.RUNNING))
+        )
+    )
+    # Delivery jobs are keyed `action.deliver:<action id>:...` (see `schedule_delivery`).
+    scheduled = {int(key.split(":")[1]) for key in live if key}
+    due = select(Action).where(Action.status == PENDING, Action.next_attempt_at <= now)
+    for action in session.scalars(due.order_by(Action.id)):
+        if action.id in scheduled:
+            continue
+        action.attempts += 1
+        log.warning("action %s: its delivery job crashed; retrying on schedule", action.id)
+        retry_later(session, settings, action, INTERRUPTED)
+
+
 def register(registry: JobRegistry) -> None:
-    """Add the delivery job to the worker's registry."""
-    registry.add_handler(DELIVER_JOB, deliver_action, max_attempts=1000)
+    """Add the delivery job and its crash recovery to the worker's registry."""
+    # One attempt per job: the action's schedule owns the retries (see the module docstring).
+    registry.add_handler(DELIVER_JOB, deliver_action, max_attempts=1)
+    registry.add_periodic(REDELIVER_TASK, REDELIVER_EVERY_S, redeliver_orphans)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from rescind.platform.errors import PlatformError
-from rescind.platform.registry import forget_content, register_contents
+from rescind.platform.registry import forget_content
+from rescind.platform.registry_writer import register_contents
 from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import JSON_BODY_LIMIT, content_item, problem, read_json
 from rescind.web.api.openapi import api_doc, schema_ref
