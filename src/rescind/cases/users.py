@@ -15,8 +15,9 @@ from rescind.security.crypto import Sealer
 from rescind.security.passwords import hash_secret, verify_secret
 from rescind.store.columns import utcnow
 from rescind.store.models import User
+from rescind.store.statuses import Role
 
-ROLES = ("admin", "reviewer", "auditor")
+ROLES = tuple(Role)
 MIN_PASSWORD = 12
 
 

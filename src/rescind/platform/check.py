@@ -19,6 +19,7 @@ from rescind.platform.registry import upsert_content
 from rescind.platform.registry_writer import PendingWrite, RegistryWriter
 from rescind.platform.signals import Signals
 from rescind.store.models import Content, Match
+from rescind.store.statuses import ContentState
 
 ALLOW, REVIEW, BLOCK = "allow", "review", "block"
 _RANK = {ALLOW: 0, REVIEW: 1, BLOCK: 2}
@@ -93,8 +94,8 @@ def check_content(
     content = upsert_content(session, content_id, url=url, signals=signals)
     if verdict != ALLOW:
         record_matches(session, content, [h for h in hits if h.bank.kind != "allow"], "check")
-    if verdict == BLOCK and content.state == "live":
-        content.state = "blocked"
+    if verdict == BLOCK and content.state == ContentState.LIVE:
+        content.state = ContentState.BLOCKED
     return CheckResult(content_id, verdict, refs, tuple(hits))
 
 

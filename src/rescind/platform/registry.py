@@ -25,6 +25,7 @@ from rescind.platform.signals import (
 )
 from rescind.store.columns import utcnow
 from rescind.store.models import Content, ContentSignal
+from rescind.store.statuses import ContentState
 
 MAX_CONTENT_ID = 255
 MAX_URL = 2048
@@ -115,7 +116,7 @@ def upsert_content(
                     content_id=content_id,
                     url=url,
                     kind=signals.kind,
-                    state="live",
+                    state=ContentState.LIVE,
                     first_seen_at=now,
                     last_seen_at=now,
                 )
