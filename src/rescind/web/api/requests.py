@@ -26,6 +26,7 @@ from rescind.locale import translations
 from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
+from rescind.store.statuses import DecisionOutcome
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller
 from rescind.web.deps import SessionDep, SettingsDep
 from rescind.web.problems import ProblemError, field_problem
@@ -242,7 +243,7 @@ def decide_request(
             code = reason
         else:
             note = note or reason
-            if body.outcome == "reject":
+            if body.outcome == DecisionOutcome.REJECT:
                 code, message = "other", message or reason
     try:
         review.decide(
