@@ -203,7 +203,7 @@ def decide(
         )
     )
     session.flush()
-    if outcome == "remove" and enforce is not None:
+    if outcome == DecisionOutcome.REMOVE and enforce is not None:
         enforce(session, settings, request)
     audit.record(
         session,

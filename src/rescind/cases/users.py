@@ -81,7 +81,7 @@ def first_admin(session: Session) -> tuple[User, str] | None:
     if session.scalar(select(func.count()).select_from(User)):
         return None
     password = secrets.token_urlsafe(15)
-    return create_user(session, "admin", password, "admin"), password
+    return create_user(session, "admin", password, Role.ADMIN), password
 
 
 def authenticate(

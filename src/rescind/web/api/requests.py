@@ -26,7 +26,7 @@ from rescind.locale import translations
 from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
-from rescind.store.statuses import DecisionOutcome
+from rescind.store.statuses import Channel, DecisionOutcome, Role
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller
 from rescind.web.deps import SessionDep, SettingsDep
 from rescind.web.problems import ProblemError, field_problem
@@ -59,7 +59,7 @@ class RequestIn(BaseModel):
     """A removal request. Missing TAKE IT DOWN elements are reported one by one (422)."""
 
     language: str = "en"
-    channel: str = "api"
+    channel: str = Channel.API.value
     requester: RequesterIn | None = None
     signature: str | None = None
     signed_on: str | None = Field(None, description="ISO date of the signature; default today.")
@@ -250,7 +250,7 @@ def decide_request(
             session,
             settings,
             case,
-            review.Reviewer(caller.actor, "reviewer"),
+            review.Reviewer(caller.actor, Role.REVIEWER),
             body.outcome,
             reason_code=code,
             note=note,
