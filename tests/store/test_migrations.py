@@ -2,21 +2,92 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from alembic.script import ScriptDirectory
+from sqlalchemy import CheckConstraint, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from rescind.store import Database
+from rescind.config import Settings
+from rescind.store import Database, upgrade_database
+from rescind.store.db import alembic_config, make_engine
 from rescind.store.models import AuditEvent, Base
+from tests.store.rows import STATUS_COLUMNS, add_every_status, row_counts
+
+# The migration adding the status CHECK constraints (re-chained ids: change it here only).
+STATUS_CONSTRAINTS = "0003"
 
 
 def test_migrations_build_exactly_the_models(database: Database) -> None:
     with database.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def _values(sql: str) -> set[str]:
+    # The quoted literals of a CHECK, whichever way the backend renders it back:
+    # SQLite keeps our text, PostgreSQL says `(status)::text = ANY (ARRAY['a'::varchar, ...])`.
+    return set(re.findall(r"'([^']*)'", sql))
+
+
+def test_migrations_build_the_models_check_constraints(database: Database) -> None:
+    # Alembic's compare ignores CHECK constraints: compare their names and allowed values.
+    inspector = inspect(database.engine)
+    for table in Base.metadata.tables.values():
+        built = {
+            c["name"]: _values(c["sqltext"]) for c in inspector.get_check_constraints(table.name)
+        }
+        modelled = {
+            str(c.name): _values(str(c.sqltext))
+            for c in table.constraints
+            if isinstance(c, CheckConstraint)
+        }
+        assert built == modelled, table.name
+    for column, enum in STATUS_COLUMNS:
+        table = column.class_.__tablename__
+        constraint = f"ck_{table}_{column.key}"
+        assert constraint in {c["name"] for c in inspector.get_check_constraints(table)}
+        (sql,) = [
+            c["sqltext"] for c in inspector.get_check_constraints(table) if c["name"] == constraint
+        ]
+        assert _values(sql) == {member.value for member in enum}
+
+
+def test_status_constraints_upgrade_a_database_with_rows_of_every_status(
+    blank_db_url: str,
+) -> None:
+    settings = Settings(environment="test", database_url=blank_db_url)
+    cfg = alembic_config(blank_db_url)
+    before = ScriptDirectory.from_config(cfg).get_revision(STATUS_CONSTRAINTS).down_revision
+    assert isinstance(before, str)
+    upgrade_database(settings, before)
+    engine = make_engine(blank_db_url, pooled=False)
+    try:
+        with Session(engine) as session:
+            add_every_status(session)
+            session.commit()
+            counts = row_counts(session)
+        upgrade_database(settings)
+        with Session(engine) as session:
+            # Nothing lost: SQLite rebuilds `requests`, whose drop could cascade to its children.
+            assert row_counts(session) == counts
+            for column, enum in STATUS_COLUMNS:
+                assert set(session.scalars(select(column).distinct())) == set(enum)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE jobs SET status = 'bogus'"))
+        command.downgrade(cfg, before)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE jobs SET status = 'bogus'"))  # no constraint any more
+        with Session(engine) as session:
+            assert row_counts(session) == counts
+    finally:
+        engine.dispose()
 
 
 def test_datetimes_come_back_timezone_aware(database: Database) -> None:

@@ -12,9 +12,10 @@ from rescind.cases import notify
 from rescind.config import Settings
 from rescind.security import audit
 from rescind.store.models import Request
+from rescind.store.statuses import CLOSED_REQUEST_STATUSES, OPEN_REQUEST_STATUSES, Channel
 
-OPEN_STATUSES = ("received", "in_review", "need_info")
-CLOSED_STATUSES = ("actioned", "rejected", "withdrawn")
+OPEN_STATUSES = OPEN_REQUEST_STATUSES
+CLOSED_STATUSES = CLOSED_REQUEST_STATUSES
 # Escalation points as fractions of the window: 24h and 40h of the Act's 48 hours.
 RISK_POINTS = ((1, 24 / 48), (2, 40 / 48))
 
@@ -23,7 +24,7 @@ def deadline_for(settings: Settings, channel: str, received_at: datetime) -> dat
     """When the depiction must be down: 48 hours (24 for a regulator notice) after receipt."""
     hours = (
         settings.regulator_deadline_hours
-        if channel == "regulator"
+        if channel == Channel.REGULATOR
         else settings.request_deadline_hours
     )
     return received_at + timedelta(hours=hours)

@@ -12,6 +12,7 @@ from rescind.platform.banks import withdraw_entries
 from rescind.platform.enforce import enforce_removal
 from rescind.security import audit
 from rescind.store.models import BankEntry, Request
+from rescind.store.statuses import BankEntryStatus
 
 
 def enforce(session: Session, settings: Settings, request: Request) -> None:
@@ -23,7 +24,9 @@ def withdraw_hashes(session: Session, settings: Settings, request: Request) -> N
     """Withdraw every bank entry made for this request; the change feed carries the withdrawal
     to every server's matcher and to partners, so nothing keeps blocking in the person's name."""
     entries = session.scalars(
-        select(BankEntry).where(BankEntry.request_id == request.id, BankEntry.status == "active")
+        select(BankEntry).where(
+            BankEntry.request_id == request.id, BankEntry.status == BankEntryStatus.ACTIVE
+        )
     )
     count = withdraw_entries(session, list(entries))
     audit.record(

@@ -19,6 +19,7 @@ from rescind.security.crypto import Sealer, requester_digest
 from rescind.security.passwords import hash_secret
 from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestEvent, RequestItem
+from rescind.store.statuses import RequestStatus
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def submit_request(
     secret = new_status_secret()
     request = Request(
         case_number=_unused_case_number(session),
-        status="received",
+        status=RequestStatus.RECEIVED,
         channel=data.channel,
         received_at=now,
         deadline_at=deadline_for(settings, data.channel, now),

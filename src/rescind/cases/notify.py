@@ -19,6 +19,7 @@ from rescind.jobs import enqueue
 from rescind.locale import N_, translations
 from rescind.security.crypto import Sealer
 from rescind.store.models import Decision, Request, User
+from rescind.store.statuses import OPEN_REQUEST_STATUSES, Role
 
 REQUESTER_EMAIL = "email.requester"
 REVIEWERS_EMAIL = "email.reviewers"
@@ -116,13 +117,13 @@ def send_requester_email(session: Session, settings: Settings, payload: dict[str
 def send_reviewers_email(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
     """Job handler: tell reviewers a case is at risk (case number and time left only)."""
     request = session.get(Request, int(payload["request_id"]))
-    if request is None or request.status not in ("received", "in_review", "need_info"):
+    if request is None or request.status not in OPEN_REQUEST_STATUSES:
         return
     recipients = list(
         session.scalars(
             select(User.email).where(
                 User.active.is_(True),
-                User.role.in_(("admin", "reviewer")),
+                User.role.in_((Role.ADMIN, Role.REVIEWER)),
                 User.email.is_not(None),
             )
         )

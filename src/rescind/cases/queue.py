@@ -11,8 +11,9 @@ from rescind.cases.deadlines import OPEN_STATUSES
 from rescind.cases.errors import CaseNotFound
 from rescind.cases.identifiers import normalize_case_number
 from rescind.store.models import Action, Content, Match, Request
+from rescind.store.statuses import RequestStatus
 
-STATUSES = ("received", "in_review", "need_info", "actioned", "rejected", "withdrawn")
+STATUSES = tuple(RequestStatus)
 
 
 @dataclass(frozen=True)

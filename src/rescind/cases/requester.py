@@ -18,6 +18,7 @@ from rescind.security import audit
 from rescind.security.passwords import verify_secret
 from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestEvent
+from rescind.store.statuses import RequestStatus
 
 # Called when an actioned request is withdrawn: withdraws its hashes from banks and partners.
 WithdrawHook = Callable[[Session, Settings, Request], None]
@@ -66,8 +67,10 @@ def add_information(
     now = now or utcnow()
     event = RequestEvent(kind="info_added", detail={"text": value}, public=True, at=now)
     request.events.append(event)
-    if request.status == "need_info":
-        request.status = "in_review" if request.assigned_to_id else "received"
+    if request.status == RequestStatus.NEED_INFO:
+        request.status = (
+            RequestStatus.IN_REVIEW if request.assigned_to_id else RequestStatus.RECEIVED
+        )
     request.updated_at = now
     session.flush()
     audit.record(
@@ -90,11 +93,11 @@ def withdraw(
 ) -> None:
     """Withdraw the request at the requester's wish; if it was actioned, `on_withdraw` takes its
     hashes out of the banks (and the partners' copies) so nothing keeps blocking in its name."""
-    if request.status == "withdrawn":
+    if request.status == RequestStatus.WITHDRAWN:
         raise CaseClosed()
     now = now or utcnow()
-    was_actioned = request.status == "actioned"
-    request.status = "withdrawn"
+    was_actioned = request.status == RequestStatus.ACTIONED
+    request.status = RequestStatus.WITHDRAWN
     request.closed_at = now
     request.updated_at = now
     request.events.append(RequestEvent(kind="withdrawn", detail=None, public=True, at=now))

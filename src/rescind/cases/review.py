@@ -22,10 +22,15 @@ from rescind.config import Settings
 from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Decision, Request, RequestEvent, User
+from rescind.store.statuses import DecisionOutcome, RequestStatus, Role
 
-OUTCOMES = ("remove", "reject", "need_info")
-_STATUS_AFTER = {"remove": "actioned", "reject": "rejected", "need_info": "need_info"}
-DECIDING_ROLES = ("admin", "reviewer")
+OUTCOMES = tuple(DecisionOutcome)
+_STATUS_AFTER = {
+    DecisionOutcome.REMOVE: RequestStatus.ACTIONED,
+    DecisionOutcome.REJECT: RequestStatus.REJECTED,
+    DecisionOutcome.NEED_INFO: RequestStatus.NEED_INFO,
+}
+DECIDING_ROLES = (Role.ADMIN, Role.REVIEWER)
 
 # Takes the depiction down in the decision's transaction: banks the hashes, sweeps for copies,
 # queues the removal actions (rescind.platform.enforce.enforce_removal).
@@ -69,7 +74,7 @@ def claim(
     if request.status not in OPEN_STATUSES:
         raise CaseClosed()
     now = now or utcnow()
-    was_received = request.status == "received"
+    was_received = request.status == RequestStatus.RECEIVED
     expected = (
         Request.assigned_to_id.is_(None)
         if expected_assignee_id is None
@@ -80,7 +85,7 @@ def claim(
         .where(Request.id == request.id, expected, Request.status.in_(OPEN_STATUSES))
         .values(
             assigned_to_id=reviewer.user_id,
-            status=Request.status if not was_received else "in_review",
+            status=Request.status if not was_received else RequestStatus.IN_REVIEW,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -88,7 +93,7 @@ def claim(
     session.refresh(request)
     if not getattr(result, "rowcount", 0):
         raise ClaimConflict(_assignee_name(session, request.assigned_to_id))
-    if was_received and request.status == "in_review":
+    if was_received and request.status == RequestStatus.IN_REVIEW:
         request.events.append(RequestEvent(kind="in_review", detail=None, public=True, at=now))
     audit.record(
         session,
@@ -117,11 +122,11 @@ def release(session: Session, request: Request, reviewer: Reviewer) -> None:
 def _check(outcome: str, reason_code: str | None, note: str | None, message: str | None) -> None:
     if outcome not in OUTCOMES:
         raise InvalidDecision(f"outcome must be one of {', '.join(OUTCOMES)}")
-    if outcome == "reject" and reason_code not in REJECT_REASONS:
+    if outcome == DecisionOutcome.REJECT and reason_code not in REJECT_REASONS:
         raise InvalidDecision(f"a rejection needs a reason: {', '.join(REJECT_REASONS)}")
-    if outcome == "reject" and reason_code == "other" and not message:
+    if outcome == DecisionOutcome.REJECT and reason_code == "other" and not message:
         raise InvalidDecision("reason 'other' needs a message to the requester")
-    if outcome == "need_info" and not message:
+    if outcome == DecisionOutcome.NEED_INFO and not message:
         raise InvalidDecision("say what information is needed in the message to the requester")
     for name, value in (("note", note), ("message", message)):
         if validate_text(name, value, MAX_STATEMENT, required=False, multiline=True):
@@ -160,8 +165,8 @@ def decide(
         if reviewer.user_id is not None
         else Request.assigned_to_id.is_(None)
     )
-    new_status = _STATUS_AFTER[outcome]
-    closed = outcome != "need_info"
+    new_status = _STATUS_AFTER[DecisionOutcome(outcome)]
+    closed = outcome != DecisionOutcome.NEED_INFO
     result = session.execute(
         update(Request)
         .where(Request.id == request.id, Request.status.in_(OPEN_STATUSES), mine)
@@ -182,7 +187,7 @@ def decide(
         request_id=request.id,
         reviewer_id=reviewer.user_id,
         outcome=outcome,
-        reason_code=reason_code if outcome == "reject" else (reason_code or None),
+        reason_code=reason_code if outcome == DecisionOutcome.REJECT else (reason_code or None),
         note=note,
         message_to_requester=message,
         automated=automated,
@@ -198,7 +203,7 @@ def decide(
         )
     )
     session.flush()
-    if outcome == "remove" and enforce is not None:
+    if outcome == DecisionOutcome.REMOVE and enforce is not None:
         enforce(session, settings, request)
     audit.record(
         session,

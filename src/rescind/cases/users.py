@@ -15,8 +15,9 @@ from rescind.security.crypto import Sealer
 from rescind.security.passwords import hash_secret, verify_secret
 from rescind.store.columns import utcnow
 from rescind.store.models import User
+from rescind.store.statuses import Role
 
-ROLES = ("admin", "reviewer", "auditor")
+ROLES = tuple(Role)
 MIN_PASSWORD = 12
 
 
@@ -80,7 +81,7 @@ def first_admin(session: Session) -> tuple[User, str] | None:
     if session.scalar(select(func.count()).select_from(User)):
         return None
     password = secrets.token_urlsafe(15)
-    return create_user(session, "admin", password, "admin"), password
+    return create_user(session, "admin", password, Role.ADMIN), password
 
 
 def authenticate(

@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from rescind.cases.errors import FieldError
+from rescind.store.statuses import Channel
 
 LANGUAGES = ("en", "fr", "it", "id", "es", "de")
-CHANNELS = ("public_form", "api", "regulator", "partner")
+CHANNELS = tuple(Channel)
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -190,7 +191,7 @@ def validate(data: RequestInput, today: date) -> list[FieldError]:
         elif not _PHONE_RE.match(data.phone):
             errors.append(FieldError("requester.phone", "invalid_phone"))
     _text(errors, "signature", data.signature, MAX_SIGNATURE, required=True)
-    if data.signed_on is None and data.channel == "public_form":
+    if data.signed_on is None and data.channel == Channel.PUBLIC_FORM:
         errors.append(FieldError("signed_on", "required"))
     if data.signed_on is not None:
         try:

@@ -9,6 +9,7 @@ import typer
 
 from rescind.cases.users import ROLES
 from rescind.cli.common import DbOption, open_database
+from rescind.store.statuses import Role
 
 user_app = typer.Typer(help="Staff accounts of the review console.", no_args_is_help=True)
 
@@ -16,7 +17,7 @@ user_app = typer.Typer(help="Staff accounts of the review console.", no_args_is_
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Sign-in name.")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")] = "reviewer",
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")] = Role.REVIEWER.value,
     email: Annotated[
         str | None, typer.Option(help="Where escalation emails go.", show_default=False)
     ] = None,

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from rescind.store.columns import utcnow
 from rescind.store.models import Job
+from rescind.store.statuses import JobStatus
 
-QUEUED = "queued"
-RUNNING = "running"
-DONE = "done"
-FAILED = "failed"
+QUEUED = JobStatus.QUEUED
+RUNNING = JobStatus.RUNNING
+DONE = JobStatus.DONE
+FAILED = JobStatus.FAILED
 
 
 def enqueue(
@@ -96,7 +97,9 @@ def backoff_delay(
     return ceiling * (1.0 - jitter) + random.uniform(0, ceiling * jitter)
 
 
-def release(session: Session, job_id: int, worker_id: str, *, status: str, **values: Any) -> bool:
+def release(
+    session: Session, job_id: int, worker_id: str, *, status: JobStatus, **values: Any
+) -> bool:
     """Set a job's outcome if this worker still holds it; False when the lease was lost."""
     result = session.execute(
         update(Job)

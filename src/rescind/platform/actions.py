@@ -13,10 +13,16 @@ from rescind.jobs import enqueue
 from rescind.platform.errors import ActionNotFoundError
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, Content
+from rescind.store.statuses import ActionStatus, ContentState
 
 REMOVE = "content.remove"
 DELIVER_JOB = "action.deliver"
-PENDING, DELIVERED, DONE, FAILED = "pending", "delivered", "done", "failed"
+PENDING, DELIVERED, DONE, FAILED = (
+    ActionStatus.PENDING,
+    ActionStatus.DELIVERED,
+    ActionStatus.DONE,
+    ActionStatus.FAILED,
+)
 
 
 def idempotency_key(action_type: str, content_id: str, request_id: int | None) -> str:
@@ -69,7 +75,7 @@ def get_action(session: Session, action_id: int) -> Action:
     return action
 
 
-def settle(session: Session, action: Action, status: str) -> None:
+def settle(session: Session, action: Action, status: ActionStatus) -> None:
     """Record that the platform took the action (acknowledged webhook or mark done)."""
     action.status = status
     action.delivered_at = action.delivered_at or utcnow()
@@ -77,7 +83,7 @@ def settle(session: Session, action: Action, status: str) -> None:
     if action.type == REMOVE:
         content = session.scalar(select(Content).where(Content.content_id == action.content_id))
         if content is not None:
-            content.state = "removed"
+            content.state = ContentState.REMOVED
     session.flush()
 
 

@@ -22,6 +22,7 @@ from rescind.platform.registry import CONTROL_CHARACTERS
 from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
 from rescind.store.columns import utcnow
 from rescind.store.models import Bank, BankChange, BankEntry
+from rescind.store.statuses import BankEntryStatus
 
 NCII_BANK = "ncii"
 ALLOW_BANK = "allow"
@@ -163,7 +164,7 @@ def _entry(bank: Bank, signal_type: str, value: str, h: PdqHash | None, **common
         value=value,
         quality=None if h is None else h.quality,
         t=None if h is None else h.t,
-        status="active",
+        status=BankEntryStatus.ACTIVE,
         provenance=provenance or None,
         **common,
     )
@@ -210,9 +211,9 @@ def add_signals(
 
 def withdraw_entries(session: Session, entries: Iterable[BankEntry]) -> int:
     """Withdraw active entries (they stay, marked withdrawn, so withdrawals propagate)."""
-    changed = [e for e in entries if e.status == "active"]
+    changed = [e for e in entries if e.status == BankEntryStatus.ACTIVE]
     for entry in changed:
-        entry.status = "withdrawn"
+        entry.status = BankEntryStatus.WITHDRAWN
         entry.updated_at = utcnow()
     if changed:
         session.flush()

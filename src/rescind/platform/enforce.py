@@ -24,6 +24,7 @@ from rescind.platform.signals import PdqHash, Signals, hex_value, parse_pdq
 from rescind.platform.sweep import sweep_copies
 from rescind.security import audit
 from rescind.store.models import Action, BankEntry, Content, Request, RequestItem
+from rescind.store.statuses import ContentState
 
 
 @dataclass
@@ -127,7 +128,7 @@ def enforce_removal(
             result.review.append(copy.content)
     result.named = list(named.values())
     for content_id, target in targets.items():
-        if target is not None and target.state == "removed":
+        if target is not None and target.state == ContentState.REMOVED:
             continue
         action, _ = create_action(session, REMOVE, content_id, request_id=request.id)
         result.actions.append(action)

@@ -34,6 +34,7 @@ from rescind.platform.signals import (
     Signals,
 )
 from rescind.store.models import Bank, BankChange, BankEntry, Request
+from rescind.store.statuses import BankEntryStatus
 
 SYNC_BATCH = 50_000
 # id, bank id, signal type, value, quality, group key, request id, case number, status
@@ -135,7 +136,7 @@ class Matcher:
                     select(*self._columns())
                     .select_from(BankEntry)
                     .outerjoin(Request, Request.id == BankEntry.request_id)
-                    .where(BankEntry.status == "active", BankEntry.id > last)
+                    .where(BankEntry.status == BankEntryStatus.ACTIVE, BankEntry.id > last)
                     .order_by(BankEntry.id)
                     .limit(SYNC_BATCH)
                 )
@@ -178,7 +179,7 @@ class Matcher:
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)
-            if status == "active":
+            if status == BankEntryStatus.ACTIVE:
                 case = None if case is None else sys.intern(case)
                 self.entries[eid] = EntryRef(bank_id, st, quality, group_key, req_id, case)
                 if st in adds:

@@ -41,6 +41,7 @@ from rescind.platform.registry import (
 from rescind.platform.signals import Signals
 from rescind.store.columns import utcnow
 from rescind.store.models import Content, Match
+from rescind.store.statuses import ContentState
 
 log = logging.getLogger("rescind.platform")
 
@@ -169,8 +170,8 @@ def write_batch(connection: Connection, batch: Sequence[PendingWrite]) -> None:
         contents: Table = Content.__table__  # type: ignore[assignment]
         connection.execute(
             contents.update()
-            .where(contents.c.id.in_(blocked), contents.c.state == "live")
-            .values(state="blocked")
+            .where(contents.c.id.in_(blocked), contents.c.state == ContentState.LIVE)
+            .values(state=ContentState.BLOCKED)
         )
 
 
@@ -209,7 +210,7 @@ class _Sql:
         (content_id, id); an existing row is seen again, keeps its URL unless given one, and
         takes the new kind when `set_kind`."""
         m = self.mark
-        row = f"({m}, {m}, {m}, 'live', {m}, {m})"
+        row = f"({m}, {m}, {m}, '{ContentState.LIVE.value}', {m}, {m})"
         kind = ", kind = excluded.kind" if set_kind else ""
         return (
             "INSERT INTO contents (content_id, url, kind, state, first_seen_at, last_seen_at) "  # noqa: S608

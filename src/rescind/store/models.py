@@ -22,7 +22,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from rescind.store.columns import UTCDateTime, utcnow
+from rescind.store.columns import EnumString, UTCDateTime, enum_check, utcnow
+from rescind.store.statuses import (
+    ActionStatus,
+    BankEntryStatus,
+    Channel,
+    ContentState,
+    DecisionOutcome,
+    JobStatus,
+    RequestStatus,
+    Role,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -51,11 +61,12 @@ class User(Base):
     """Staff: admin, reviewer or auditor. Requesters never have accounts."""
 
     __tablename__ = "users"
+    __table_args__ = (enum_check("role", Role),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(120), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))  # admin | reviewer | auditor
+    role: Mapped[Role] = mapped_column(EnumString(Role))
     totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -83,10 +94,13 @@ class Request(Base):
     """A removal request (TAKE IT DOWN Act notice, DSA Art. 16 notice, regulator notice...)."""
 
     __tablename__ = "requests"
+    __table_args__ = (enum_check("status", RequestStatus), enum_check("channel", Channel))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_number: Mapped[str] = mapped_column(String(32), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
-    channel: Mapped[str] = mapped_column(String(20))  # public_form | api | regulator | partner
+    status: Mapped[RequestStatus] = mapped_column(
+        EnumString(RequestStatus), default=RequestStatus.RECEIVED, index=True
+    )
+    channel: Mapped[Channel] = mapped_column(EnumString(Channel))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime] = mapped_column(index=True)
     language: Mapped[str] = mapped_column(String(10))
@@ -138,10 +152,11 @@ class Decision(Base):
     """A reviewer's (or an automated rule's) decision on a request."""
 
     __tablename__ = "decisions"
+    __table_args__ = (enum_check("outcome", DecisionOutcome),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    outcome: Mapped[str] = mapped_column(String(20))  # remove | reject | need_info
+    outcome: Mapped[DecisionOutcome] = mapped_column(EnumString(DecisionOutcome))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     message_to_requester: Mapped[str | None] = mapped_column(Text)
@@ -185,7 +200,10 @@ class BankEntry(Base):
     """One signal in a bank. Withdrawn entries stay (status) so withdrawals propagate."""
 
     __tablename__ = "bank_entries"
-    __table_args__ = (Index("ix_bank_entries_signal", "signal_type", "value"),)
+    __table_args__ = (
+        Index("ix_bank_entries_signal", "signal_type", "value"),
+        enum_check("status", BankEntryStatus),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
     signal_type: Mapped[str] = mapped_column(String(20))  # pdq | md5 | sha256 | video_pdq
@@ -195,7 +213,9 @@ class BankEntry(Base):
     t: Mapped[float | None] = mapped_column(Float)  # seconds, for video frames
     source: Mapped[str] = mapped_column(String(20))  # request | reviewer | partner | import
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | withdrawn
+    status: Mapped[BankEntryStatus] = mapped_column(
+        EnumString(BankEntryStatus), default=BankEntryStatus.ACTIVE
+    )
     provenance: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -219,12 +239,15 @@ class Content(Base):
 
     __tablename__ = "contents"
     # Hash index on PostgreSQL: a removal request names content by URL, which may be long.
-    __table_args__ = (Index("ix_contents_url", "url", postgresql_using="hash"),)
+    __table_args__ = (
+        Index("ix_contents_url", "url", postgresql_using="hash"),
+        enum_check("state", ContentState),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     content_id: Mapped[str] = mapped_column(String(255), unique=True)
     url: Mapped[str | None] = mapped_column(String(2048))
     kind: Mapped[str] = mapped_column(String(10), default="image")  # image | video
-    state: Mapped[str] = mapped_column(String(20), default="live")  # live | removed | blocked
+    state: Mapped[ContentState] = mapped_column(EnumString(ContentState), default=ContentState.LIVE)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     forgotten_at: Mapped[datetime | None]
@@ -292,15 +315,18 @@ class Action(Base):
     """Transactional outbox: an action the platform must take, delivered at least once."""
 
     __tablename__ = "actions"
-    __table_args__ = (Index("ix_actions_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_actions_due", "status", "next_attempt_at"),
+        enum_check("status", ActionStatus),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     type: Mapped[str] = mapped_column(String(40))  # content.remove | content.restore | ...
     content_id: Mapped[str] = mapped_column(String(255))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(
-        String(20), default="pending"
-    )  # pending|delivered|done|failed
+    status: Mapped[ActionStatus] = mapped_column(
+        EnumString(ActionStatus), default=ActionStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
@@ -341,12 +367,12 @@ class Job(Base):
     """A durable background job: at-least-once, handlers are idempotent."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"), enum_check("status", JobStatus))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     unique_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed
+    status: Mapped[JobStatus] = mapped_column(EnumString(JobStatus), default=JobStatus.QUEUED)
     run_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(120))

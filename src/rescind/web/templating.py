@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from rescind.locale import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, translations
+from rescind.store.statuses import OPEN_REQUEST_STATUSES, DecisionOutcome, RequestStatus, Role
 
 LANG_COOKIE = "rescind_lang"
 
@@ -27,6 +28,13 @@ def build_templates() -> Jinja2Templates:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+    )
+    # Templates compare against the one definition of each status, never a copied literal.
+    env.globals.update(
+        RequestStatus=RequestStatus,
+        OPEN_REQUEST_STATUSES=OPEN_REQUEST_STATUSES,
+        DecisionOutcome=DecisionOutcome,
+        Role=Role,
     )
     return Jinja2Templates(env=env)
 

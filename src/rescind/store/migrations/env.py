@@ -17,14 +17,26 @@ def run_migrations_online() -> None:
     assert url is not None
     engine = make_engine(url, pooled=False)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table to change it: with foreign keys on, dropping the old
+            # table would cascade to (delete) the rows referring to it. The pragma is a no-op
+            # inside a transaction, so it is set before the migrations' one begins.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
             compare_type=True,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                # What the pragma stopped checking, checked once before the commit.
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration broke {len(broken)} foreign key(s)")
     engine.dispose()
 
 

@@ -22,6 +22,7 @@ from rescind.platform.media_signals import MediaError, bank_signals_from_media, 
 from rescind.platform.signals import Signals
 from rescind.security import audit
 from rescind.store.models import Bank, BankEntry
+from rescind.store.statuses import BankEntryStatus
 from rescind.web.api.auth import ReviewCaller
 from rescind.web.api.common import (
     JSON_BODY_LIMIT,
@@ -43,7 +44,7 @@ def _out(session: Session, bank: Bank) -> BankOut:
     active = session.scalar(
         select(func.count())
         .select_from(BankEntry)
-        .where(BankEntry.bank_id == bank.id, BankEntry.status == "active")
+        .where(BankEntry.bank_id == bank.id, BankEntry.status == BankEntryStatus.ACTIVE)
     )
     return BankOut(
         name=bank.name,

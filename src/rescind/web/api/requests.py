@@ -26,6 +26,7 @@ from rescind.locale import translations
 from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
+from rescind.store.statuses import Channel, DecisionOutcome, Role
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller
 from rescind.web.api.openapi import api_doc
 from rescind.web.api.schemas import CaseOut, RequestCreatedOut
@@ -60,7 +61,7 @@ class RequestIn(BaseModel):
     """A removal request. Missing TAKE IT DOWN elements are reported one by one (422)."""
 
     language: str = "en"
-    channel: str = "api"
+    channel: str = Channel.API.value
     requester: RequesterIn | None = None
     signature: str | None = None
     signed_on: str | None = Field(None, description="ISO date of the signature; default today.")
@@ -260,14 +261,14 @@ def decide_request(
             code = reason
         else:
             note = note or reason
-            if body.outcome == "reject":
+            if body.outcome == DecisionOutcome.REJECT:
                 code, message = "other", message or reason
     try:
         review.decide(
             session,
             settings,
             case,
-            review.Reviewer(caller.actor, "reviewer"),
+            review.Reviewer(caller.actor, Role.REVIEWER),
             body.outcome,
             reason_code=code,
             note=note,

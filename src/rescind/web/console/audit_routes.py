@@ -12,11 +12,12 @@ from starlette.responses import Response
 
 from rescind.security import audit
 from rescind.store.models import AuditEvent
+from rescind.store.statuses import Role
 from rescind.web.console.deps import Staff, StaffDep
 from rescind.web.console.session import render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-READERS = ("admin", "auditor")
+READERS = (Role.ADMIN, Role.AUDITOR)
 PAGE = 200
 
 

@@ -26,6 +26,7 @@ from rescind.security import audit
 from rescind.security.crypto import Sealer
 from rescind.store.columns import utcnow
 from rescind.store.models import User
+from rescind.store.statuses import DecisionOutcome
 from rescind.web.console.auth_routes import FormDep
 from rescind.web.console.deps import Staff, StaffDep
 from rescind.web.console.session import console_t, csrf_ok, render
@@ -250,7 +251,9 @@ def decide(
             case,
             staff.reviewer,
             value("outcome") or "",
-            reason_code=value("reason_code") if value("outcome") == "reject" else None,
+            reason_code=value("reason_code")
+            if value("outcome") == DecisionOutcome.REJECT
+            else None,
             note=value("note"),
             message_to_requester=value("message"),
             enforce=request.app.state.enforce,

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from rescind.cases.review import Reviewer
 from rescind.store.models import User
+from rescind.store.statuses import Role
 from rescind.web.console.session import ConsoleSession, LoginRequired, read_session
 from rescind.web.deps import SessionDep
 
@@ -26,7 +27,7 @@ class Staff:
     @property
     def can_decide(self) -> bool:
         """Admins and reviewers decide; auditors only read."""
-        return self.user.role in ("admin", "reviewer")
+        return self.user.role in (Role.ADMIN, Role.REVIEWER)
 
     @property
     def reviewer(self) -> Reviewer:

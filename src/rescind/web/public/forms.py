@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from rescind.cases.errors import FieldError
 from rescind.cases.validation import MAX_ITEMS, ItemInput, RequestInput, clean
 from rescind.locale import N_
+from rescind.store.statuses import Channel
 
 FORM_ITEM_ROWS = 3
 HONEYPOT_FIELD = "website"
@@ -128,7 +129,7 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
     who = _one(form, "requester.representative")
     return RequestInput(
         language=language,
-        channel="public_form",
+        channel=Channel.PUBLIC_FORM,
         name=_one(form, "requester.name"),
         email=_one(form, "requester.email"),
         phone=_one(form, "requester.phone"),

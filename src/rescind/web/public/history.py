@@ -9,14 +9,15 @@ from datetime import datetime
 from rescind.cases.reasons import reason_text
 from rescind.locale import N_
 from rescind.store.models import Request
+from rescind.store.statuses import RequestStatus
 
-STATUS_TEXT = {
-    "received": N_("Received: waiting for a reviewer"),
-    "in_review": N_("In review"),
-    "need_info": N_("We need more information from you"),
-    "actioned": N_("Removed"),
-    "rejected": N_("Not removed"),
-    "withdrawn": N_("Withdrawn"),
+STATUS_TEXT: dict[str, str] = {
+    RequestStatus.RECEIVED: N_("Received: waiting for a reviewer"),
+    RequestStatus.IN_REVIEW: N_("In review"),
+    RequestStatus.NEED_INFO: N_("We need more information from you"),
+    RequestStatus.ACTIONED: N_("Removed"),
+    RequestStatus.REJECTED: N_("Not removed"),
+    RequestStatus.WITHDRAWN: N_("Withdrawn"),
 }
 EVENT_TEXT = {
     "received": N_("We received your request."),

@@ -15,6 +15,7 @@ from rescind.cases import requester
 from rescind.cases.errors import CaseClosed, CaseNotFound, FieldError, InvalidRequest
 from rescind.cases.reasons import reason_text
 from rescind.store.models import Request as Case
+from rescind.store.statuses import OPEN_REQUEST_STATUSES
 from rescind.web.deps import DatabaseDep, SettingsDep
 from rescind.web.public.forms import error_message
 from rescind.web.public.history import public_history, status_text
@@ -60,7 +61,7 @@ def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Re
             "done": p.request.query_params.get("done"),
             "reason": reason_text(p.t, last.reason_code if last else None),
             "last_message": last.message_to_requester if last else None,
-            "is_open": case.status in ("received", "in_review", "need_info"),
+            "is_open": case.status in OPEN_REQUEST_STATUSES,
             **(context or {}),
         },
     )

@@ -1,0 +1,103 @@
+"""Rows holding every value of every constrained status, for the schema tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from itertools import cycle
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from rescind.store.columns import utcnow
+from rescind.store.models import (
+    Action,
+    Bank,
+    BankEntry,
+    Base,
+    Content,
+    Decision,
+    Job,
+    Request,
+    RequestEvent,
+    RequestItem,
+    User,
+)
+from rescind.store.statuses import (
+    ActionStatus,
+    BankEntryStatus,
+    Channel,
+    ContentState,
+    DecisionOutcome,
+    JobStatus,
+    RequestStatus,
+    Role,
+)
+
+# Every status-like column and its enum; test_statuses checks no typed column is missing here.
+STATUS_COLUMNS: list[tuple[InstrumentedAttribute[str], type[StrEnum]]] = [
+    (User.role, Role),
+    (Request.status, RequestStatus),
+    (Request.channel, Channel),
+    (Decision.outcome, DecisionOutcome),
+    (BankEntry.status, BankEntryStatus),
+    (Content.state, ContentState),
+    (Action.status, ActionStatus),
+    (Job.status, JobStatus),
+]
+
+
+def _request(number: int, status: RequestStatus, channel: Channel) -> Request:
+    now = utcnow()
+    return Request(
+        case_number=f"RSC-TEST-{number:04d}",
+        status=status,
+        channel=channel,
+        received_at=now,
+        deadline_at=now + timedelta(hours=48),
+        language="en",
+        signature="Test Person",
+        good_faith_statement="statement",
+        requester_name_enc=b"n",
+        requester_email_enc=b"e",
+        secret_hash="x",
+        items=[RequestItem(url=f"https://example.test/{number}")],
+        events=[RequestEvent(kind="received", public=True, at=now)],
+    )
+
+
+def add_every_status(session: Session) -> None:
+    """One row per value of each status (the other statuses of the row cycling along)."""
+    session.add_all(
+        User(username=f"user-{role}", password_hash="x", role=role, active=True) for role in Role
+    )
+    width = max(len(RequestStatus), len(Channel), len(DecisionOutcome))
+    statuses, channels, outcomes = cycle(RequestStatus), cycle(Channel), cycle(DecisionOutcome)
+    for number in range(width):
+        request = _request(number, next(statuses), next(channels))
+        request.decisions = [Decision(outcome=next(outcomes), at=utcnow())]
+        session.add(request)
+    bank = Bank(name="ncii", kind="ncii", pdq_threshold=31, on_match="block", enabled=True)
+    session.add(bank)
+    session.flush()
+    session.add_all(
+        BankEntry(
+            bank_id=bank.id, signal_type="md5", value=f"{i:032x}", source="reviewer", status=s
+        )
+        for i, s in enumerate(BankEntryStatus)
+    )
+    session.add_all(Content(content_id=f"content-{s}", state=s) for s in ContentState)
+    session.add_all(
+        Action(type="content.remove", content_id="c", idempotency_key=f"key-{s}", status=s)
+        for s in ActionStatus
+    )
+    session.add_all(Job(kind="test", payload={}, status=s) for s in JobStatus)
+    session.flush()
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """How many rows each table holds."""
+    return {
+        name: session.scalar(select(func.count()).select_from(table)) or 0
+        for name, table in Base.metadata.tables.items()
+    }
