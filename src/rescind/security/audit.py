@@ -52,6 +52,27 @@ def _digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _lock_chain_head(session: Session) -> None:
+    """Serialise appenders, so two transactions never chain onto the same previous row.
+
+    PostgreSQL: a transaction-scoped advisory lock, taken before the head is read (READ
+    COMMITTED then reads the head the previous holder committed).
+    SQLite: the database's write lock. Python's sqlite3 opens a transaction only before the
+    first INSERT/UPDATE/DELETE, so a plain SELECT of the head runs outside any transaction and
+    two connections could both read it before either inserts. `BEGIN IMMEDIATE` takes the
+    write lock first (waiting up to busy_timeout); a transaction that already wrote holds it
+    already. Readers are not blocked in WAL mode, and a request takes the lock only when it
+    appends, which it would take for the INSERT anyway.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        driver = session.connection().connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            driver.execute("BEGIN IMMEDIATE")
+
+
 def record(
     session: Session,
     actor: str,
@@ -62,9 +83,7 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an event in the caller's transaction. Never put requester PII in `detail`."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders so two transactions never chain onto the same previous row.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    _lock_chain_head(session)
     prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     prev_hash = prev or GENESIS
     at = utcnow()
