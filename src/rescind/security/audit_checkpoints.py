@@ -97,7 +97,7 @@ def write_checkpoint(session: Session, settings: Settings) -> Checkpoint | None:
     if head is None:
         return None
     event_id, event_hash, events = head
-    newest = load_checkpoints(settings).newest
+    newest = newest_checkpoint(settings)
     if newest is not None and newest.event_id == event_id:
         return None
     at = utcnow()
@@ -155,6 +155,20 @@ def load_checkpoints(settings: Settings) -> CheckpointFiles:
         except (ValueError, KeyError, TypeError, OSError) as exc:
             problems.append(f"checkpoint {path.name}: {exc}")
     return CheckpointFiles(checkpoints, problems)
+
+
+def newest_checkpoint(settings: Settings) -> Checkpoint | None:
+    """The checkpoint of the highest event id, read alone; None if there is none or its file
+    fails its check (`verify_audit` reports that)."""
+    folder = checkpoint_dir(settings)
+    # Zero-padded ids, then the time: the last name is the newest checkpoint of the newest head.
+    names = sorted(p.name for p in folder.glob("cp-*.json")) if folder.is_dir() else []
+    if not names:
+        return None
+    try:
+        return _read(folder / names[-1], AuditKeys.from_settings(settings).checkpoint)
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
 
 
 @dataclass(frozen=True)
