@@ -6,6 +6,7 @@ from __future__ import annotations
 from rescind.cases import jobs as cases_jobs
 from rescind.jobs import JobRegistry
 from rescind.platform import webhooks as platform_webhooks
+from rescind.security import audit_checkpoints
 
 
 def build_job_registry() -> JobRegistry:
@@ -14,4 +15,12 @@ def build_job_registry() -> JobRegistry:
     registry = JobRegistry()
     cases_jobs.register(registry)
     platform_webhooks.register(registry)
+    registry.add_periodic(
+        "audit.checkpoint",
+        audit_checkpoints.CHECKPOINT_EVERY_S,
+        audit_checkpoints.checkpoint_task,
+    )
+    registry.add_periodic(
+        "audit.verify", audit_checkpoints.VERIFY_EVERY_S, audit_checkpoints.verify_task
+    )
     return registry

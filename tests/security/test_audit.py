@@ -1,10 +1,27 @@
-"""The audit chain detects edited and deleted rows on both backends."""
+"""The keyed audit chain names the row where any stored field was changed, and its checkpoints
+catch what a whole chain cannot show: removed newest rows, a chain recomputed from scratch."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+import hashlib
+import json
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-from rescind.security.audit import record, verify_chain
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import delete, select, update
+
+from rescind.config import Settings
+from rescind.security.audit import UNKEYED, record, verify_chain
+from rescind.security.audit_checkpoints import (
+    checkpoint_dir,
+    load_checkpoints,
+    verify_audit,
+    write_checkpoint,
+)
 from rescind.store import Database
 from rescind.store.models import AuditEvent
 
@@ -12,9 +29,31 @@ from rescind.store.models import AuditEvent
 def _fill(database: Database, n: int = 5) -> list[int]:
     with database.session() as session:
         return [
-            record(session, "user:1", "request.view", subject_type="request", subject_id=i).id
+            record(
+                session,
+                "user:1",
+                "request.view",
+                subject_type="request",
+                subject_id=i,
+                detail={"n": i},
+            ).id
             for i in range(n)
         ]
+
+
+def _events(database: Database) -> list[AuditEvent]:
+    with database.session() as session:
+        return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
+def _set(database: Database, event_id: int, **values: Any) -> None:
+    with database.session() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(**values))
+
+
+def _checkpoint(database: Database, settings: Settings) -> None:
+    with database.session() as session:
+        assert write_checkpoint(session, settings) is not None
 
 
 def test_intact_chain_verifies(database: Database) -> None:
@@ -24,13 +63,27 @@ def test_intact_chain_verifies(database: Database) -> None:
     assert report.ok and report.events == 5
 
 
-def test_edited_row_is_found(database: Database) -> None:
+TAMPERED = {
+    "actor": lambda e: "user:2",
+    "action": lambda e: "request.edit",
+    "subject_type": lambda e: "bank",
+    "subject_id": lambda e: "999",
+    "detail": lambda e: {"n": 99},
+    "at": lambda e: e.at + timedelta(microseconds=1),
+    "prev_hash": lambda e: "f" * 64,
+    "hash": lambda e: "e" * 64,
+    "scheme": lambda e: "md5",
+}
+
+
+@pytest.mark.parametrize("column", sorted(TAMPERED))
+def test_a_changed_field_is_found_at_its_row(database: Database, column: str) -> None:
     ids = _fill(database)
-    with database.session() as session:
-        session.execute(update(AuditEvent).where(AuditEvent.id == ids[2]).values(actor="user:2"))
+    event = _events(database)[2]
+    _set(database, ids[2], **{column: TAMPERED[column](event)})
     with database.session() as session:
         report = verify_chain(session)
-    assert not report.ok and report.first_bad_id == ids[2]
+    assert not report.ok and report.first_bad_id == ids[2], report
 
 
 def test_deleted_row_is_found(database: Database) -> None:
@@ -40,3 +93,119 @@ def test_deleted_row_is_found(database: Database) -> None:
     with database.session() as session:
         report = verify_chain(session)
     assert not report.ok and report.first_bad_id == ids[2]
+
+
+def test_deleted_row_with_the_next_one_relinked_is_found(database: Database) -> None:
+    ids = _fill(database)
+    events = _events(database)
+    with database.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id == ids[2]))
+    # The next row now names the row before the deleted one: only its MAC can tell.
+    _set(database, ids[3], prev_hash=events[1].hash)
+    with database.session() as session:
+        report = verify_chain(session)
+    assert not report.ok and report.first_bad_id == ids[3]
+
+
+def test_a_different_secret_key_does_not_verify(database: Database, settings: Settings) -> None:
+    ids = _fill(database)
+    _checkpoint(database, settings)
+    other = settings.model_copy(update={"secret_key": SecretStr("y" * 40)})
+    impostor = Database(other)
+    try:
+        with impostor.session() as session:
+            result = verify_audit(session, other)
+    finally:
+        impostor.dispose()
+    assert not result.ok and result.chain.first_bad_id == ids[0]
+    assert len(result.files.problems) == 1 and "signature" in result.files.problems[0]
+
+
+def test_removing_the_newest_rows_is_caught_by_a_checkpoint(
+    database: Database, settings: Settings
+) -> None:
+    ids = _fill(database)
+    _checkpoint(database, settings)
+    with database.session() as session:
+        assert verify_audit(session, settings).ok
+        session.execute(delete(AuditEvent).where(AuditEvent.id >= ids[3]))
+    with database.session() as session:
+        assert verify_chain(session).ok  # the shorter chain is whole on its own
+        result = verify_audit(session, settings)
+    assert not result.ok and result.chain.first_bad_id == ids[4]
+    assert "newest events were removed" in (result.chain.problem or "")
+
+
+def _recompute_unkeyed(database: Database) -> None:
+    """What someone with database access but no key can do: rebuild every hash."""
+    with database.session() as session:
+        prev = "0" * 64
+        for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+            event.actor = "user:7"
+            event.prev_hash = prev
+            canonical = json.dumps(
+                [
+                    prev,
+                    event.at.isoformat(timespec="microseconds"),
+                    event.actor,
+                    event.action,
+                    event.subject_type,
+                    event.subject_id,
+                    event.detail,
+                ],
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
+            event.hash = prev = hashlib.sha256(canonical.encode()).hexdigest()
+            event.scheme = UNKEYED
+            session.flush()
+
+
+def test_a_chain_recomputed_without_the_key_is_caught(
+    database: Database, settings: Settings
+) -> None:
+    ids = _fill(database)
+    _checkpoint(database, settings)
+    _recompute_unkeyed(database)
+    with database.session() as session:
+        result = verify_audit(session, settings)
+    assert not result.ok and result.chain.first_bad_id == ids[4]
+    assert "checkpoint" in (result.chain.problem or "")
+
+
+def test_an_altered_checkpoint_file_is_reported(database: Database, settings: Settings) -> None:
+    _fill(database)
+    _checkpoint(database, settings)
+    (path,) = checkpoint_dir(settings).glob("cp-*.json")
+    body = json.loads(path.read_text())
+    body["events"] -= 1
+    path.write_text(json.dumps(body))
+    with database.session() as session:
+        result = verify_audit(session, settings)
+    assert not result.ok and result.chain.ok
+    assert result.files.problems == [
+        f"checkpoint {path.name}: signature does not match (file altered, or another secret key)"
+    ]
+
+
+def test_checkpoints_are_private_and_written_once_per_head(
+    database: Database, settings: Settings
+) -> None:
+    _fill(database)
+    _checkpoint(database, settings)
+    with database.session() as session:
+        assert write_checkpoint(session, settings) is None  # the head did not move
+    folder = checkpoint_dir(settings)
+    (path,) = folder.glob("cp-*.json")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [c.events for c in load_checkpoints(settings).checkpoints] == [5]
+
+
+def test_no_checkpoint_dir_is_not_an_error(database: Database, tmp_path: Path) -> None:
+    _fill(database)
+    settings = Settings(environment="test", data_dir=tmp_path / "elsewhere")
+    with database.session() as session:
+        result = verify_audit(session, settings)
+    assert result.ok and result.chain.anchors == 0

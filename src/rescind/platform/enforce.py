@@ -137,7 +137,7 @@ def enforce_removal(
         "system",
         "platform.removal_enforced",
         subject_type="request",
-        subject_id=request.id,
+        subject_id=request.case_number,
         detail={
             "entries": len(result.entries),
             "named": len(result.named),

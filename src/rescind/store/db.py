@@ -42,6 +42,26 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+# The `Session.info` entry holding the Settings the session's Database was built from. Services
+# below the web and command line reach instance keys through it (the audit chain's MAC key)
+# without a module-global registry and without changing their call signatures.
+_SETTINGS_INFO = "rescind.settings"
+
+
+class SessionSettingsMissing(RuntimeError):
+    """A session not made by `Database` was asked for its instance settings."""
+
+
+def session_settings(session: Session) -> Settings:
+    """The Settings of the Database that made `session`."""
+    settings = session.info.get(_SETTINGS_INFO)
+    if not isinstance(settings, Settings):
+        raise SessionSettingsMissing(
+            "this session was not made by rescind.store.Database: instance keys are unknown"
+        )
+    return settings
+
+
 class Database:
     """The database of one Rescind instance: an engine and a session factory."""
 
@@ -51,7 +71,9 @@ class Database:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
         self.engine = make_engine(url)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = sessionmaker(
+            self.engine, expire_on_commit=False, info={_SETTINGS_INFO: settings}
+        )
 
     @property
     def is_sqlite(self) -> bool:

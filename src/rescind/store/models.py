@@ -394,3 +394,5 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any] | None]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # How `hash` was made: "sha256" (unkeyed, before 0004) | "hmac-sha256" (keyed).
+    scheme: Mapped[str] = mapped_column(String(16), server_default="sha256")
