@@ -45,12 +45,15 @@ from rescind.media.pdq import (
     luma_to_64,
 )
 from rescind.media.sniff import sniff
+from rescind.media.video_bars import Box, decide_bars, measure_bars
 
 # Consecutive frame hashes this close are one shot: kept once, with its end time.
 DUPLICATE_BITS = 8
 # Planar 8-bit YUV formats whose first plane is the luma we hash, as stored.
 _YUV8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
 _MAX_BAD_PACKETS = 1000
+# Keyframes decoded to measure a video's bars (spread over its length; each decodes alone).
+BAR_PROBES = 9
 # Decoders whose "non-reference" pictures no other picture uses, so skipping them
 # (AVDISCARD_NONREF) is exact. Not HEVC: there a sub-layer non-reference picture may still
 # be used by pictures of higher temporal sub-layers.
@@ -253,12 +256,23 @@ def _luma(frame: Any) -> tuple[npt.NDArray[np.uint8], bool]:
     return (np.rot90(luma, turns) if turns else luma), full
 
 
-def _hash_frame(frame: Any, t: float, limits: MediaLimits) -> PdqHash:
+def _hash_frame(
+    frame: Any, t: float, limits: MediaLimits, bars: Box | None = None
+) -> tuple[PdqHash, PdqHash | None]:
+    """The frame's hash and, when ``bars`` cut it, the hash of the picture inside them."""
     if frame.width * frame.height > limits.max_frame_pixels:
         raise MediaTooLarge(f"video frame is {frame.width}x{frame.height}; too large")
     if frame.height < MIN_HASHABLE_DIM or frame.width < MIN_HASHABLE_DIM:
-        return PdqHash("0" * 64, 0, t=t)  # nothing to hash (and too small to convert)
+        return PdqHash("0" * 64, 0, t=t), None  # nothing to hash (and too small to convert)
     luma, full_range = _luma(frame)
+    inner = bars.crop(luma) if bars is not None else None
+    trimmed = None
+    if inner is not None and min(inner.shape) >= MIN_HASHABLE_DIM:
+        trimmed = _hash_luma(inner, full_range, t)
+    return _hash_luma(luma, full_range, t), trimmed
+
+
+def _hash_luma(luma: npt.NDArray[np.uint8], full_range: bool, t: float) -> PdqHash:
     height, width = luma.shape
     rows = axis_weights(height, 1, height, False)
     cols = axis_weights(width, 1, width, False)
@@ -324,6 +338,19 @@ def collapse_duplicates(hashes: list[PdqHash], max_bits: int = DUPLICATE_BITS) -
     return out
 
 
+@dataclass(frozen=True)
+class VideoHashes:
+    """A video's frame hashes, and the same frames hashed inside their bars.
+
+    ``trimmed`` is empty when the video has no letterbox or pillarbox bars (``bars`` empty);
+    otherwise it holds one hash per sampled frame, at the same times as ``frames``.
+    """
+
+    frames: list[PdqHash]
+    trimmed: list[PdqHash]
+    bars: Box
+
+
 def hash_video(
     source: VideoSource,
     *,
@@ -340,6 +367,31 @@ def hash_video(
     sampling interval) lets a keyframe that near stand in for it, which is much cheaper to
     decode when keyframes drift off whole seconds.
     """
+    return hash_video_views(
+        source,
+        fps=fps,
+        limits=limits,
+        collapse=collapse,
+        keyframe_window=keyframe_window,
+        trim_bars=False,
+    ).frames
+
+
+def hash_video_views(
+    source: VideoSource,
+    *,
+    fps: float = 1.0,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    collapse: bool = True,
+    keyframe_window: float = 0.0,
+    trim_bars: bool = True,
+) -> VideoHashes:
+    """`hash_video`'s frames and, with ``trim_bars``, the frames inside the video's bars.
+
+    The bars are measured once, on up to `BAR_PROBES` keyframes spread over the video (see
+    `rescind.media.video_bars`), before the frames are hashed; each sampled frame is then
+    decoded once and hashed twice. Duplicates collapse within each list separately.
+    """
     if not fps > 0 or fps > 120:
         raise ValueError(f"fps must be in (0, 120], got {fps}")
     head = source[:64] if isinstance(source, bytes) else _read_head(Path(source))
@@ -350,18 +402,61 @@ def hash_video(
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
         tb = stream.time_base or Fraction(1, 1)
-        plan = _plan(_scan(container, stream, limits, budget), fps, tb, keyframe_window)
+        packets = _scan(container, stream, limits, budget)
+        plan = _plan(packets, fps, tb, keyframe_window)
+    bars = Box()
+    if trim_bars:
+        with _open(source, sniffed.format) as container:
+            stream = _video_stream(container, limits)
+            bars = _measure_bars(container, stream, packets, limits, budget)
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
-        hashes = _hash_frames(container, stream, plan, fps, limits, budget)
+        hashes = _hash_frames(container, stream, plan, fps, limits, budget, bars)
     if not hashes and plan is not None:
         # Frames came out without the packets' timestamps: sample by position instead.
         with _open(source, sniffed.format) as container:
             stream = _video_stream(container, limits)
-            hashes = _hash_frames(container, stream, None, fps, limits, budget)
+            hashes = _hash_frames(container, stream, None, fps, limits, budget, bars)
     if not hashes:
         raise CorruptMedia("no video frame could be decoded")
-    return collapse_duplicates(hashes) if collapse else hashes
+    frames = [full for full, _ in hashes]
+    trimmed = [inner for _, inner in hashes if inner is not None]
+    if collapse:
+        frames, trimmed = collapse_duplicates(frames), collapse_duplicates(trimmed)
+    return VideoHashes(frames, trimmed, bars if trimmed else Box())
+
+
+def _measure_bars(
+    container: Any, stream: Any, packets: list[_Packet], limits: MediaLimits, budget: _Budget
+) -> Box:
+    """The video's bars, from up to `BAR_PROBES` keyframes spread over it (decoded alone)."""
+    keys = [i for i, p in enumerate(packets) if p.key]
+    if not keys:
+        return Box()
+    picks = {keys[round(j)] for j in np.linspace(0, len(keys) - 1, min(BAR_PROBES, len(keys)))}
+    boxes = []
+    codec = stream.codec_context
+    for ordinal, packet in enumerate(_demux(container, stream, budget)):
+        if ordinal > max(picks):
+            break
+        if ordinal not in picks:
+            continue
+        try:
+            frames = codec.decode(packet)
+        except av.error.FFmpegError:
+            continue
+        for frame in frames:
+            if frame.width * frame.height > limits.max_frame_pixels:
+                raise MediaTooLarge(f"video frame is {frame.width}x{frame.height}; too large")
+            if min(frame.width, frame.height) >= MIN_HASHABLE_DIM:
+                boxes.append(measure_bars(_luma(frame)[0]))
+    try:
+        for frame in codec.decode(None):
+            if min(frame.width, frame.height) >= MIN_HASHABLE_DIM:
+                boxes.append(measure_bars(_luma(frame)[0]))
+    except av.error.FFmpegError:
+        pass
+    return decide_bars(boxes)
 
 
 def _hash_frames(
@@ -371,11 +466,12 @@ def _hash_frames(
     fps: float,
     limits: MediaLimits,
     budget: _Budget,
-) -> list[PdqHash]:
+    bars: Box,
+) -> list[tuple[PdqHash, PdqHash | None]]:
     """Hash sampled frames as they come out of the decoder (memory stays one frame)."""
     tb = stream.time_base or Fraction(1, 1)
     rate = float(stream.average_rate or stream.guessed_rate or 25)
-    hashes: list[PdqHash] = []
+    hashes: list[tuple[PdqHash, PdqHash | None]] = []
     next_k = 0
     tolerance = min(0.5 / rate, 0.5 / fps)
     for index, frame in enumerate(_decode(container, stream, plan, limits, budget)):
@@ -392,8 +488,8 @@ def _hash_frames(
             next_k = int(np.floor((t + tolerance) * fps)) + 1
         if len(hashes) >= limits.max_samples:
             raise MediaTooLarge(f"video needs more than {limits.max_samples} frame hashes")
-        hashes.append(_hash_frame(frame, round(t, 3), limits))
-    hashes.sort(key=lambda h: h.t or 0.0)
+        hashes.append(_hash_frame(frame, round(t, 3), limits, bars))
+    hashes.sort(key=lambda pair: pair[0].t or 0.0)
     return hashes
 
 
