@@ -181,25 +181,29 @@ def meta_set(folder: Path, settings: Settings) -> tuple[int, int, int]:
 
 # ---- synthetic set -------------------------------------------------------------------------
 
+# Natural photos shipped in skimage/data (on disk, no download).
 SYNTH_PHOTOS = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "camera",
-    "motorcycle_left",
-    "immunohistochemistry",
-    "hubble_deep_field",
+    "astronaut.png",
+    "coffee.png",
+    "chelsea.png",
+    "rocket.jpg",
+    "camera.png",
+    "motorcycle_left.png",
+    "ihc.png",
+    "hubble_deep_field.jpg",
+    "coins.png",
+    "moon.png",
+    "grass.png",
+    "brick.png",
 )
 
 
 def _scene(name: str) -> NDArray[np.uint8]:
-    import skimage.data
+    import skimage
+    from PIL import Image
 
-    image = getattr(skimage.data, name)()
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=-1)
-    return np.ascontiguousarray(image[:, :, :3])
+    with Image.open(Path(skimage.__file__).parent / "data" / name) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def synthetic_frames(
@@ -292,9 +296,11 @@ def synthetic_set(folder: Path, settings: Settings, families: int) -> tuple[int,
     originals: dict[str, Path] = {}
     family: dict[str, str] = {}
     queries: dict[str, Path] = {}
+    # Each family its own photos (distinct videos share no picture); the last ones pad
+    # the "longer" variants.
+    families = min(families, (len(photos) - 1) // 3)
     for i in range(families):
-        scenes = [photos[(i + j) % len(photos)] for j in range(3)]
-        # Distinct families share photos but not their order or motion phase: hard negatives.
+        scenes = photos[3 * i : 3 * i + 3]
         base = synthetic_frames(scenes, 4.0, 30, size)
         name = f"s{i}-orig.mp4"
         originals[name] = write(folder / name, base, 30)
@@ -310,7 +316,7 @@ def synthetic_set(folder: Path, settings: Settings, families: int) -> tuple[int,
             "sepia-bars": (_bars(_sepia(base), 0, 40), 30),
             "clip": (base[60:240], 30),
         }
-        other = photos[(i + 5) % len(photos)]
+        other = photos[-1]
         variants["longer"] = (
             synthetic_frames([other], 3.0, 30, size)
             + base

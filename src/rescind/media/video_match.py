@@ -9,13 +9,18 @@ client without ``t``) is a moment of its own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 
 def moment(t: float | None, fallback: Hashable) -> Hashable:
-    """The key of a hash's moment: its time to the millisecond, else ``fallback``."""
-    return ("t", round(t, 3)) if t is not None else ("n", fallback)
+    """The key of a hash's moment: the whole second it falls in, else ``fallback``.
+
+    Whole seconds, so a bank sampled more densely than once a second (to meet copies cut
+    at any offset) counts each second once, as a query sampled once a second does.
+    """
+    return ("s", math.floor(t + 1e-6)) if t is not None else ("n", fallback)
 
 
 @dataclass(frozen=True)

@@ -92,12 +92,25 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     return Signals(pdq=tuple(pdq), md5=md5, sha256=sha256)
 
 
-def _video_signals(data: bytes, limits: MediaLimits) -> Signals:
-    """A video's frame hashes (`hash_bytes`'s) and its frames inside their bars, by time."""
+# A banked video's frames one either side of each sampled one, at its time: a copy sampled a
+# frame off (another frame rate, a frame dropped or added) still meets a banked frame.
+BANK_NEIGHBOURS = 1
+# Banked videos are sampled this often, so a copy cut at any offset (not a whole second)
+# still meets a banked frame within a quarter of a second.
+BANK_FPS = 2.0
+
+
+def _video_signals(
+    data: bytes, limits: MediaLimits, fps: float = 1.0, neighbours: int = 0
+) -> Signals:
+    """A video's frame hashes (`hash_bytes`'s first) and their other views, by time."""
     if len(data) > limits.max_bytes:
         raise MediaTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
-    views = hash_video_views(data, limits=limits)
-    both = sorted([*views.frames, *views.trimmed], key=lambda h: h.t or 0.0)
+    views = hash_video_views(data, fps=fps, limits=limits, halves=True, neighbours=neighbours)
+    both = sorted(
+        [*views.frames, *(h for hs in views.views.values() for h in hs)],
+        key=lambda h: h.t or 0.0,
+    )
     return Signals(
         frames=tuple(PdqHash(h.hash, h.quality, h.t) for h in both),
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -133,6 +146,8 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     frames, as for a check.
     """
     sniffed = sniff(data[:64]) if data else None
+    if sniffed is not None and sniffed.kind == "video":
+        return _video_signals(data, limits, fps=BANK_FPS, neighbours=BANK_NEIGHBOURS)
     if sniffed is None or sniffed.kind != "image":
         return signals_from_media(data, limits)
     if len(data) > limits.max_bytes:
