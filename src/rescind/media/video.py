@@ -45,12 +45,15 @@ from rescind.media.pdq import (
     luma_to_64,
 )
 from rescind.media.sniff import sniff
+from rescind.media.video_bars import Box, decide_bars, measure_bars
 
 # Consecutive frame hashes this close are one shot: kept once, with its end time.
 DUPLICATE_BITS = 8
 # Planar 8-bit YUV formats whose first plane is the luma we hash, as stored.
 _YUV8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
 _MAX_BAD_PACKETS = 1000
+# Keyframes decoded to measure a video's bars (spread over its length; each decodes alone).
+BAR_PROBES = 9
 # Decoders whose "non-reference" pictures no other picture uses, so skipping them
 # (AVDISCARD_NONREF) is exact. Not HEVC: there a sub-layer non-reference picture may still
 # be used by pictures of higher temporal sub-layers.
@@ -72,6 +75,7 @@ class _Plan:
     send: list[bool]
     wanted: set[int]  # pts of the sampled frames not yet seen
     start: int  # pts of the first frame shown: time 0
+    moment: dict[int, float]  # pts of a neighbour frame -> time of the sample it stands by
 
 
 class _Budget:
@@ -191,9 +195,17 @@ def snap_to_keyframes(
 
 
 def _plan(
-    packets: list[_Packet], fps: float, tb: Fraction, keyframe_window: float = 0.0
+    packets: list[_Packet],
+    fps: float,
+    tb: Fraction,
+    keyframe_window: float = 0.0,
+    neighbours: int = 0,
 ) -> _Plan | None:
-    """What to decode for sampling at ``fps``; None when packets lack timestamps."""
+    """What to decode for sampling at ``fps``; None when packets lack timestamps.
+
+    With ``neighbours``, that many frames either side of each sample (in display order)
+    are decoded too and stand for the sample's moment.
+    """
     if not packets or any(p.pts is None for p in packets):
         return None
     pts = [int(p.pts) for p in packets if p.pts is not None]
@@ -206,6 +218,12 @@ def _plan(
         keys = [packets[i].key for i in order]
         samples = snap_to_keyframes(times, keys, samples, min(keyframe_window, 0.5 / fps))
     chosen = {order[j] for j in samples}
+    moment: dict[int, float] = {}
+    for j in samples:
+        for k in range(max(0, j - neighbours), min(len(order), j + neighbours + 1)):
+            if k != j and order[k] not in chosen:
+                moment.setdefault(pts[order[k]], times[j])
+    chosen |= {i for i in range(len(packets)) if pts[i] in moment}
 
     gop = []
     starts: list[int] = []  # ordinal of each GOP's first packet
@@ -222,7 +240,7 @@ def _plan(
         if g > 0 and pts[i] < pts[starts[g]]:
             last[g - 1] = starts[g] - 1
     send = [i <= last[gop[i]] for i in range(len(packets))]
-    return _Plan(send, {pts[i] for i in chosen}, start)
+    return _Plan(send, {pts[i] for i in chosen}, start, moment)
 
 
 def _luma(frame: Any) -> tuple[npt.NDArray[np.uint8], bool]:
@@ -253,12 +271,38 @@ def _luma(frame: Any) -> tuple[npt.NDArray[np.uint8], bool]:
     return (np.rot90(luma, turns) if turns else luma), full
 
 
-def _hash_frame(frame: Any, t: float, limits: MediaLimits) -> PdqHash:
+def _hash_frame(
+    frame: Any, t: float, limits: MediaLimits, bars: Box | None = None, halves: bool = False
+) -> dict[str, PdqHash]:
+    """The frame's hash (``full``) and its other views: inside ``bars`` when they cut it
+    (``trimmed``), and with ``halves`` each half of the picture (``top``, ``bottom``,
+    ``left``, ``right``: a logo or caption over one part leaves the opposite half clean)."""
     if frame.width * frame.height > limits.max_frame_pixels:
         raise MediaTooLarge(f"video frame is {frame.width}x{frame.height}; too large")
     if frame.height < MIN_HASHABLE_DIM or frame.width < MIN_HASHABLE_DIM:
-        return PdqHash("0" * 64, 0, t=t)  # nothing to hash (and too small to convert)
+        return {"full": PdqHash("0" * 64, 0, t=t)}  # nothing to hash (and too small to convert)
     luma, full_range = _luma(frame)
+    views = {"full": _hash_luma(luma, full_range, t)}
+    inner = bars.crop(luma) if bars is not None else None
+    if inner is not None and min(inner.shape) >= MIN_HASHABLE_DIM:
+        views["trimmed"] = _hash_luma(inner, full_range, t)
+    picture = luma if inner is None else inner
+    height, width = picture.shape
+    if halves and min(height // 2, width // 2) >= MIN_HASHABLE_DIM:
+        for name, part in (
+            ("top", picture[: height // 2]),
+            ("bottom", picture[height - height // 2 :]),
+            ("left", picture[:, : width // 2]),
+            ("right", picture[:, width - width // 2 :]),
+        ):
+            half = _hash_luma(part, full_range, t)
+            # A flat half (a wall, a dark scene) hashes to noise that matches anything alike.
+            if not half.low_quality:
+                views[name] = half
+    return views
+
+
+def _hash_luma(luma: npt.NDArray[np.uint8], full_range: bool, t: float) -> PdqHash:
     height, width = luma.shape
     rows = axis_weights(height, 1, height, False)
     cols = axis_weights(width, 1, width, False)
@@ -324,6 +368,24 @@ def collapse_duplicates(hashes: list[PdqHash], max_bits: int = DUPLICATE_BITS) -
     return out
 
 
+@dataclass(frozen=True)
+class VideoHashes:
+    """A video's frame hashes, and other views of the same frames (same times).
+
+    ``views`` maps a view's name (see `_hash_frame`) to its hashes, one per sampled frame
+    that has it: ``trimmed`` only when the video has letterbox or pillarbox bars (``bars``).
+    """
+
+    frames: list[PdqHash]
+    views: dict[str, list[PdqHash]]
+    bars: Box
+
+    @property
+    def trimmed(self) -> list[PdqHash]:
+        """The frames hashed inside their bars (empty without bars)."""
+        return self.views.get("trimmed", [])
+
+
 def hash_video(
     source: VideoSource,
     *,
@@ -340,6 +402,34 @@ def hash_video(
     sampling interval) lets a keyframe that near stand in for it, which is much cheaper to
     decode when keyframes drift off whole seconds.
     """
+    return hash_video_views(
+        source,
+        fps=fps,
+        limits=limits,
+        collapse=collapse,
+        keyframe_window=keyframe_window,
+        trim_bars=False,
+    ).frames
+
+
+def hash_video_views(
+    source: VideoSource,
+    *,
+    fps: float = 1.0,
+    limits: MediaLimits = DEFAULT_LIMITS,
+    collapse: bool = True,
+    keyframe_window: float = 0.0,
+    trim_bars: bool = True,
+    halves: bool = False,
+    neighbours: int = 0,
+) -> VideoHashes:
+    """`hash_video`'s frames and, with ``trim_bars``, the frames inside the video's bars.
+
+    The bars are measured once, on up to `BAR_PROBES` keyframes spread over the video (see
+    `rescind.media.video_bars`), before the frames are hashed; each sampled frame is then
+    decoded once and hashed once per view. ``halves`` adds the four half-picture views.
+    Duplicates collapse within each view separately.
+    """
     if not fps > 0 or fps > 120:
         raise ValueError(f"fps must be in (0, 120], got {fps}")
     head = source[:64] if isinstance(source, bytes) else _read_head(Path(source))
@@ -350,18 +440,64 @@ def hash_video(
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
         tb = stream.time_base or Fraction(1, 1)
-        plan = _plan(_scan(container, stream, limits, budget), fps, tb, keyframe_window)
+        packets = _scan(container, stream, limits, budget)
+        plan = _plan(packets, fps, tb, keyframe_window, neighbours)
+    bars = Box()
+    if trim_bars:
+        with _open(source, sniffed.format) as container:
+            stream = _video_stream(container, limits)
+            bars = _measure_bars(container, stream, packets, limits, budget)
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
-        hashes = _hash_frames(container, stream, plan, fps, limits, budget)
+        hashes = _hash_frames(container, stream, plan, fps, limits, budget, bars, halves)
     if not hashes and plan is not None:
         # Frames came out without the packets' timestamps: sample by position instead.
         with _open(source, sniffed.format) as container:
             stream = _video_stream(container, limits)
-            hashes = _hash_frames(container, stream, None, fps, limits, budget)
+            hashes = _hash_frames(container, stream, None, fps, limits, budget, bars, halves)
     if not hashes:
         raise CorruptMedia("no video frame could be decoded")
-    return collapse_duplicates(hashes) if collapse else hashes
+    views: dict[str, list[PdqHash]] = {}
+    for sample in hashes:
+        for name, h in sample.items():
+            views.setdefault(name, []).append(h)
+    if collapse:
+        views = {name: collapse_duplicates(hs) for name, hs in views.items()}
+    frames = views.pop("full")
+    return VideoHashes(frames, views, bars if "trimmed" in views else Box())
+
+
+def _measure_bars(
+    container: Any, stream: Any, packets: list[_Packet], limits: MediaLimits, budget: _Budget
+) -> Box:
+    """The video's bars, from up to `BAR_PROBES` keyframes spread over it (decoded alone)."""
+    keys = [i for i, p in enumerate(packets) if p.key]
+    if not keys:
+        return Box()
+    picks = {keys[round(j)] for j in np.linspace(0, len(keys) - 1, min(BAR_PROBES, len(keys)))}
+    boxes = []
+    codec = stream.codec_context
+    for ordinal, packet in enumerate(_demux(container, stream, budget)):
+        if ordinal > max(picks):
+            break
+        if ordinal not in picks:
+            continue
+        try:
+            frames = codec.decode(packet)
+        except av.error.FFmpegError:
+            continue
+        for frame in frames:
+            if frame.width * frame.height > limits.max_frame_pixels:
+                raise MediaTooLarge(f"video frame is {frame.width}x{frame.height}; too large")
+            if min(frame.width, frame.height) >= MIN_HASHABLE_DIM:
+                boxes.append(measure_bars(_luma(frame)[0]))
+    try:
+        for frame in codec.decode(None):
+            if min(frame.width, frame.height) >= MIN_HASHABLE_DIM:
+                boxes.append(measure_bars(_luma(frame)[0]))
+    except av.error.FFmpegError:
+        pass
+    return decide_bars(boxes)
 
 
 def _hash_frames(
@@ -371,11 +507,13 @@ def _hash_frames(
     fps: float,
     limits: MediaLimits,
     budget: _Budget,
-) -> list[PdqHash]:
+    bars: Box,
+    halves: bool,
+) -> list[dict[str, PdqHash]]:
     """Hash sampled frames as they come out of the decoder (memory stays one frame)."""
     tb = stream.time_base or Fraction(1, 1)
     rate = float(stream.average_rate or stream.guessed_rate or 25)
-    hashes: list[PdqHash] = []
+    hashes: list[dict[str, PdqHash]] = []
     next_k = 0
     tolerance = min(0.5 / rate, 0.5 / fps)
     for index, frame in enumerate(_decode(container, stream, plan, limits, budget)):
@@ -383,7 +521,7 @@ def _hash_frames(
             if frame.pts not in plan.wanted:
                 continue
             plan.wanted.discard(frame.pts)
-            t = float((frame.pts - plan.start) * tb)
+            t = plan.moment.get(frame.pts, float((frame.pts - plan.start) * tb))
         else:
             # No usable timestamps: sample by frame position at the stream's nominal rate.
             t = index / rate
@@ -392,8 +530,10 @@ def _hash_frames(
             next_k = int(np.floor((t + tolerance) * fps)) + 1
         if len(hashes) >= limits.max_samples:
             raise MediaTooLarge(f"video needs more than {limits.max_samples} frame hashes")
-        hashes.append(_hash_frame(frame, round(t, 3), limits))
-    hashes.sort(key=lambda h: h.t or 0.0)
+        # A neighbour frame gets the views that absorb a shift, not the half-picture ones.
+        neighbour = plan is not None and frame.pts in plan.moment
+        hashes.append(_hash_frame(frame, round(t, 3), limits, bars, halves and not neighbour))
+    hashes.sort(key=lambda views: views["full"].t or 0.0)
     return hashes
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
+from rescind.media.video_match import moment, shares
 from rescind.platform.banks import BankPolicy, policy_of
 from rescind.platform.signals import (
     MD5,
@@ -37,8 +38,8 @@ from rescind.store.models import Bank, BankChange, BankEntry, Request
 from rescind.store.statuses import BankEntryStatus
 
 SYNC_BATCH = 50_000
-# id, bank id, signal type, value, quality, group key, request id, case number, status
-_Row = tuple[int, int, str, str, int | None, str | None, int | None, str | None, str]
+# id, bank id, signal type, value, quality, group key, request id, case number, status, t
+_Row = tuple[int, int, str, str, int | None, str | None, int | None, str | None, str, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class EntryRef:
     group_key: str | None
     request_id: int | None
     case_number: str | None
+    t: float | None = None  # a video frame's time (seconds)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class Matcher:
             BankEntry.request_id,
             Request.case_number,
             BankEntry.status,
+            BankEntry.t,
         )
 
     def _load_all(self, session: Session) -> int:
@@ -175,13 +178,14 @@ class Matcher:
         removes: list[int] = []
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
-        for entry_id, bank_id, signal_type, value, quality, group_key, req_id, case, status in rows:
+        for row in rows:
+            entry_id, bank_id, signal_type, value, quality, group_key, req_id, case, status, t = row
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)
             if status == BankEntryStatus.ACTIVE:
                 case = None if case is None else sys.intern(case)
-                self.entries[eid] = EntryRef(bank_id, st, quality, group_key, req_id, case)
+                self.entries[eid] = EntryRef(bank_id, st, quality, group_key, req_id, case, t)
                 if st in adds:
                     adds[st][0].append(eid)
                     adds[st][1].append(val)
@@ -273,9 +277,14 @@ class Matcher:
         return list(best.values())
 
     def _match_video(self, frames: tuple[PdqHash, ...], radius: int) -> list[Hit]:
-        """vPDQ-style: a banked video matches when enough frames match in either direction."""
+        """vPDQ-style: a banked video matches when enough of it matches in either direction.
+
+        Shares count sampled moments, not hashes (`rescind.media.video_match`): a moment
+        with two views (as shown, inside its bars) is found when either view matches.
+        """
         results = self.frames.search([f.hash for f in frames], radius)
-        query_frames: dict[str, set[int]] = defaultdict(set)  # group -> matched query frames
+        query_moments = [moment(f.t, i) for i, f in enumerate(frames)]
+        pairs: dict[str, set[tuple[Any, Any]]] = defaultdict(set)  # group -> moment pairs
         bank_frames: dict[str, dict[int, Hit]] = defaultdict(dict)  # group -> entry -> hit
         for i, (query, found) in enumerate(zip(frames, results, strict=True)):
             for entry_id, distance in found:
@@ -283,18 +292,20 @@ class Matcher:
                 ref = self.entries.get(entry_id)
                 if hit is None or ref is None or not ref.group_key:
                     continue
-                query_frames[ref.group_key].add(i)
+                pairs[ref.group_key].add((query_moments[i], moment(ref.t, entry_id)))
                 old = bank_frames[ref.group_key].get(entry_id)
                 if old is None or distance < old.distance:
                     bank_frames[ref.group_key][entry_id] = hit
         hits = []
         for group, matched in bank_frames.items():
-            total = len(self.groups.get(group, ())) or 1
-            query_share = len(query_frames[group]) / len(frames)
-            bank_share = len(matched) / total
-            if (
-                query_share >= self.settings.video_query_match_fraction
-                or bank_share >= self.settings.video_bank_match_fraction
+            bank_moments = [
+                moment(self.entries[e].t, e)
+                for e in self.groups.get(group, ())
+                if e in self.entries
+            ]
+            share = shares(query_moments, bank_moments, pairs[group])
+            if share.matches(
+                self.settings.video_query_match_fraction, self.settings.video_bank_match_fraction
             ):
                 good = [h for h in matched.values() if not h.low_quality]
                 hits.append(min(good or matched.values(), key=lambda h: h.distance))

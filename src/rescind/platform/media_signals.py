@@ -4,7 +4,8 @@ An image gives its plain PDQ hash and the 7 other orientations (pdqhash's dihedr
 before), then the copy-robust query views of `rescind.media.robust.query_signals`: the
 picture with flat borders, letterbox bars and UI frames trimmed, each in all 8 orientations
 (pixels moved, then hashed), weak views (quality < 50) dropped. A video gives one hash per
-sampled frame. See docs/matching.md.
+sampled frame and, when it has letterbox or pillarbox bars, a second hash of the same frame
+inside them (same ``t``; the matcher counts moments, not hashes). See docs/matching.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rescind.media.robust import (
 )
 from rescind.media.robust_geometry import working_copy
 from rescind.media.sniff import sniff
+from rescind.media.video import hash_video_views
 from rescind.platform.signals import MAX_FRAMES, PdqHash, Signals
 
 __all__ = [
@@ -59,8 +61,10 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     dihedral=True)`'s, the copy-robust views follow (at most 24, exact duplicates left out).
     """
     sniffed = sniff(data[:64]) if data else None
+    if sniffed is not None and sniffed.kind == "video":
+        return _video_signals(data, limits)
     if sniffed is None or sniffed.kind != "image":
-        # Videos, and everything `hash_bytes` rejects with the right message.
+        # Everything `hash_bytes` rejects, with the right message.
         hashes = hash_bytes(data, dihedral=True, limits=limits)
         if hashes.kind == "video":
             frames = tuple(PdqHash(h.hash, h.quality, h.t) for h in hashes.pdq)
@@ -86,6 +90,32 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
             seen.add(h.hash)
             pdq.append(h)
     return Signals(pdq=tuple(pdq), md5=md5, sha256=sha256)
+
+
+# A banked video's frames one either side of each sampled one, at its time: a copy sampled a
+# frame off (another frame rate, a frame dropped or added) still meets a banked frame.
+BANK_NEIGHBOURS = 1
+# Banked videos are sampled this often, so a copy cut at any offset (not a whole second)
+# still meets a banked frame within a quarter of a second.
+BANK_FPS = 2.0
+
+
+def _video_signals(
+    data: bytes, limits: MediaLimits, fps: float = 1.0, neighbours: int = 0
+) -> Signals:
+    """A video's frame hashes (`hash_bytes`'s first) and their other views, by time."""
+    if len(data) > limits.max_bytes:
+        raise MediaTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
+    views = hash_video_views(data, fps=fps, limits=limits, halves=True, neighbours=neighbours)
+    both = sorted(
+        [*views.frames, *(h for hs in views.views.values() for h in hs)],
+        key=lambda h: h.t or 0.0,
+    )
+    return Signals(
+        frames=tuple(PdqHash(h.hash, h.quality, h.t) for h in both),
+        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
@@ -116,6 +146,8 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     frames, as for a check.
     """
     sniffed = sniff(data[:64]) if data else None
+    if sniffed is not None and sniffed.kind == "video":
+        return _video_signals(data, limits, fps=BANK_FPS, neighbours=BANK_NEIGHBOURS)
     if sniffed is None or sniffed.kind != "image":
         return signals_from_media(data, limits)
     if len(data) > limits.max_bytes:
