@@ -6,9 +6,9 @@ reviewers acting at once cannot both win: the loser gets `ClaimConflict` and rel
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
@@ -27,9 +27,16 @@ OUTCOMES = ("remove", "reject", "need_info")
 _STATUS_AFTER = {"remove": "actioned", "reject": "rejected", "need_info": "need_info"}
 DECIDING_ROLES = ("admin", "reviewer")
 
-# Takes the depiction down in the decision's transaction: banks the hashes, sweeps for copies,
-# queues the removal actions (rescind.platform.enforce.enforce_removal).
-EnforceHook = Callable[[Session, Settings, Request], None]
+
+class EnforceHook(Protocol):
+    """Takes the depiction down in the decision's transaction: banks the hashes, sweeps for
+    copies, queues the removal actions (`rescind.cases.enforcement.RemovalEnforcer`).
+
+    A required parameter of `decide`, never optional: a caller that forgot it would record a
+    removal that removes nothing."""
+
+    def __call__(self, session: Session, settings: Settings, request: Request, /) -> None:
+        """Apply a removal decision to `request`, in `session`'s transaction."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +145,8 @@ def decide(
     reason_code: str | None = None,
     note: str | None = None,
     message_to_requester: str | None = None,
+    enforce: EnforceHook,
     automated: bool = False,
-    enforce: EnforceHook | None = None,
     now: datetime | None = None,
 ) -> Decision:
     """Record a decision and apply it: remove (then `enforce`), reject, or ask for information.
@@ -198,7 +205,7 @@ def decide(
         )
     )
     session.flush()
-    if outcome == "remove" and enforce is not None:
+    if outcome == "remove":
         enforce(session, settings, request)
     audit.record(
         session,

@@ -17,7 +17,8 @@ from rescind.platform.apikeys import ApiPrincipal
 from rescind.store import Database
 from rescind.store.models import ApiKey
 from rescind.web import create_app
-from rescind.web.api.auth import CheckCaller, KeyCache
+from rescind.web.api.auth import CheckCaller
+from rescind.web.deps import services_of
 
 
 class Echo(BaseModel):
@@ -28,7 +29,7 @@ class Echo(BaseModel):
 def _app(settings: Settings, database: Database) -> FastAPI:
     # A probe route behind the real dependency; the real routes come with the platform API.
     app = create_app(settings, database=database)
-    app.state.api_key_cache = KeyCache(ttl_s=0)
+    services_of(app).api_key_cache.ttl_s = 0  # every call verifies its key again
     router = APIRouter()
 
     @router.post("/v1/_probe")
