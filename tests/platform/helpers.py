@@ -1,4 +1,5 @@
-"""Hash and request builders for platform tests (random hashes; no media)."""
+"""Hash and request builders for platform tests (random hashes; no media), and a check that
+records in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from rescind.platform.check import ALLOW, BLOCK, CheckResult, judge, record_matches
+from rescind.platform.matcher import Matcher
+from rescind.platform.registry import upsert_content
+from rescind.platform.signals import Signals
 from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestItem
 
@@ -22,6 +27,11 @@ def flip(hex_hash: str, bits: int, rng: random.Random) -> str:
     for bit in rng.sample(range(256), bits):
         value ^= 1 << bit
     return f"{value:064x}"
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits differing between two hex hashes of equal length."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 def make_request(session: Session, case_number: str, items: list[dict[str, object]]) -> Request:
@@ -44,3 +54,19 @@ def make_request(session: Session, case_number: str, items: list[dict[str, objec
     session.add(request)
     session.flush()
     return request
+
+
+def check_content(
+    session: Session, matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
+) -> CheckResult:
+    """Match `signals`, record the content (and its matches) in the registry, give a verdict:
+    what `/v1/check` does, but in the caller's session (the API's write goes through the group
+    commit of `check_and_record`)."""
+    hits = matcher.match(signals)
+    verdict, refs = judge(hits)
+    content = upsert_content(session, content_id, url=url, signals=signals)
+    if verdict != ALLOW:
+        record_matches(session, content, [h for h in hits if h.bank.kind != "allow"], "check")
+    if verdict == BLOCK and content.state == "live":
+        content.state = "blocked"
+    return CheckResult(content_id, verdict, refs, tuple(hits))

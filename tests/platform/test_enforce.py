@@ -8,14 +8,13 @@ from sqlalchemy import func, select
 
 from rescind.config import Settings
 from rescind.platform.banks import ensure_default_banks
-from rescind.platform.check import check_content
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import EXACT_TYPES, PdqHash, Signals
 from rescind.platform.sweep import exact_match_query
 from rescind.store import Database
 from rescind.store.models import EXACT_SIGNALS, Action, BankChange, BankEntry, Job, Match
-from tests.platform.helpers import flip, make_request, random_pdq
+from tests.platform.helpers import check_content, flip, make_request, random_pdq
 
 
 def _register(runtime: PlatformRuntime, database: Database, items: dict[str, Signals]) -> None:

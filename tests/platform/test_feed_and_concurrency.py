@@ -16,14 +16,13 @@ from rescind.config import Settings
 from rescind.jobs import Worker
 from rescind.platform.actions import REMOVE, create_action
 from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank
-from rescind.platform.check import check_content
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals
 from rescind.services import build_job_registry
 from rescind.store import Database
 from rescind.store.models import Action
-from tests.platform.helpers import flip, make_request, random_pdq
+from tests.platform.helpers import check_content, flip, make_request, random_pdq
 from tests.platform.receiver import Receiver
 
 

@@ -11,14 +11,13 @@ from PIL import Image, ImageOps
 from rescind.config import Settings
 from rescind.media import hash_bytes
 from rescind.platform.banks import ensure_default_banks
-from rescind.platform.check import check_content
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.media_signals import media_limits, signals_from_media
 from rescind.platform.registry import get_content, signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.store import Database
 from tests.e2e import media
-from tests.platform.helpers import make_request
+from tests.platform.helpers import check_content, make_request
 
 LIMITS = media_limits(10 * 1024 * 1024)
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.platform.matcher import Hit, Matcher
-from rescind.platform.registry import upsert_content
 from rescind.platform.registry_writer import PendingWrite, RegistryWriter
 from rescind.platform.signals import Signals
 from rescind.store.models import Content, Match
@@ -84,20 +83,6 @@ def record_matches(session: Session, content: Content, hits: Sequence[Hit], foun
     return len(new)
 
 
-def check_content(
-    session: Session, matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
-) -> CheckResult:
-    """Match `signals`, record the content (and its matches) in the registry, give a verdict."""
-    hits = matcher.match(signals)
-    verdict, refs = judge(hits)
-    content = upsert_content(session, content_id, url=url, signals=signals)
-    if verdict != ALLOW:
-        record_matches(session, content, [h for h in hits if h.bank.kind != "allow"], "check")
-    if verdict == BLOCK and content.state == "live":
-        content.state = "blocked"
-    return CheckResult(content_id, verdict, refs, tuple(hits))
-
-
 def prepare_check(
     matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
 ) -> tuple[CheckResult, PendingWrite]:
@@ -113,8 +98,8 @@ def prepare_check(
 def check_and_record(
     writer: RegistryWriter, matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
 ) -> CheckResult:
-    """`check_content` for the API: the registry write joins a group commit (see
-    `registry_writer`); returns once it is durable."""
+    """Judge `signals`, and record the content (and its matches) in the registry: the write
+    joins a group commit (see `registry_writer`); returns once it is durable."""
     result, pending = prepare_check(matcher, content_id, url=url, signals=signals)
     writer.write(pending)
     return result

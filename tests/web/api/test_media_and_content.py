@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from rescind.media import hash_bytes
 from rescind.platform.actions import REMOVE, create_action
-from rescind.platform.signals import hamming
 from rescind.store import Database
 from rescind.store.models import BankEntry, Content, ContentSignal
 from rescind.web.deps import services_of
 from tests.e2e import media
+from tests.platform.helpers import hamming
 from tests.web.api.platform_fixtures import Api
 
 
