@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from rescind.cases import deadlines, review
+from rescind.cases.enforcement import RemovalEnforcer
 from rescind.cases.intake import submit_request
 from rescind.cases.users import create_user
 from rescind.config import Settings
@@ -33,7 +34,7 @@ def test_acknowledgement_in_the_requesters_language(
 
 
 def test_decision_email_carries_the_reason_and_message(
-    settings: Settings, database: Database, smtp: SmtpServer
+    settings: Settings, database: Database, smtp: SmtpServer, enforce: RemovalEnforcer
 ) -> None:
     settings = smtp.settings(settings)
     with database.session() as session:
@@ -46,6 +47,7 @@ def test_decision_email_carries_the_reason_and_message(
             "reject",
             reason_code="not_found",
             message_to_requester="Tautan mati.",
+            enforce=enforce,
         )
     run_jobs(settings, database)
     assert len(smtp.messages) == 2

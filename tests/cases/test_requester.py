@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from rescind.cases import requester
+from rescind.cases.enforcement import withdraw_hashes
 from rescind.cases.errors import CaseClosed, CaseNotFound, InvalidRequest
 from rescind.cases.intake import submit_request
 from rescind.config import Settings
@@ -68,11 +69,13 @@ def test_add_information_brings_a_need_info_case_back(
 def test_withdraw_closes_the_case_once(settings: Settings, database: Database) -> None:
     number, secret = _file(settings, database)
     with database.session() as session:
-        requester.withdraw(session, settings, requester.open_case(session, number, secret))
+        case = requester.open_case(session, number, secret)
+        requester.withdraw(session, settings, case, on_withdraw=withdraw_hashes)
     with database.session() as session:
         case = session.scalars(select(Request)).one()
         assert case.status == "withdrawn" and case.closed_at is not None
         actions = [e.action for e in session.scalars(select(AuditEvent))]
         assert actions == ["request.create", "request.status_view", "request.withdraw"]
     with pytest.raises(CaseClosed), database.session() as session:
-        requester.withdraw(session, settings, session.scalars(select(Request)).one())
+        case = session.scalars(select(Request)).one()
+        requester.withdraw(session, settings, case, on_withdraw=withdraw_hashes)

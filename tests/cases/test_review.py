@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from rescind.cases import review
-from rescind.cases.enforcement import enforce, withdraw_hashes
+from rescind.cases.enforcement import RemovalEnforcer, withdraw_hashes
 from rescind.cases.errors import CaseClosed, ClaimConflict, InvalidDecision, NotAllowed
 from rescind.cases.intake import submit_request
 from rescind.cases.requester import withdraw
@@ -38,7 +38,9 @@ def _reviewer(database: Database, user_id: int) -> review.Reviewer:
         return review.Reviewer.of_user(user)
 
 
-def test_second_claim_on_a_stale_page_conflicts(settings: Settings, database: Database) -> None:
+def test_second_claim_on_a_stale_page_conflicts(
+    settings: Settings, database: Database, enforce: RemovalEnforcer
+) -> None:
     case_id, alice, bob = _setup(settings, database)
     with database.session() as session:
         case = session.get(Request, case_id)
@@ -54,10 +56,14 @@ def test_second_claim_on_a_stale_page_conflicts(settings: Settings, database: Da
         assert case is not None and case.status == "in_review" and case.assigned_to_id == alice
         # Bob may not decide a case Alice holds...
         with pytest.raises(ClaimConflict):
-            review.decide(session, settings, case, _reviewer(database, bob), "remove")
+            review.decide(
+                session, settings, case, _reviewer(database, bob), "remove", enforce=enforce
+            )
 
 
-def test_remove_is_enforced_in_the_same_transaction(settings: Settings, database: Database) -> None:
+def test_remove_is_enforced_in_the_same_transaction(
+    settings: Settings, database: Database, enforce: RemovalEnforcer
+) -> None:
     case_id, alice, _ = _setup(settings, database)
     calls: list[int] = []
 
@@ -99,6 +105,7 @@ def test_remove_is_enforced_in_the_same_transaction(settings: Settings, database
                 _reviewer(database, alice),
                 "reject",
                 reason_code="not_found",
+                enforce=enforce,
             )
     with database.session() as session:
         case = session.get(Request, case_id)
@@ -108,7 +115,9 @@ def test_remove_is_enforced_in_the_same_transaction(settings: Settings, database
         assert {e.status for e in session.scalars(select(BankEntry))} == {"withdrawn"}
 
 
-def test_content_named_by_id_gets_a_removal_action(settings: Settings, database: Database) -> None:
+def test_content_named_by_id_gets_a_removal_action(
+    settings: Settings, database: Database, enforce: RemovalEnforcer
+) -> None:
     from rescind.cases.validation import ItemInput
 
     with database.session() as session:
@@ -124,34 +133,72 @@ def test_content_named_by_id_gets_a_removal_action(settings: Settings, database:
         assert session.scalars(select(Decision)).one().automated is True
 
 
-def test_reject_and_need_info_need_their_reasons(settings: Settings, database: Database) -> None:
+def test_reject_and_need_info_need_their_reasons(
+    settings: Settings, database: Database, enforce: RemovalEnforcer
+) -> None:
     case_id, alice, _ = _setup(settings, database)
     who = _reviewer(database, alice)
     with database.session() as session:
         case = session.get(Request, case_id)
         assert case is not None
         with pytest.raises(InvalidDecision):
-            review.decide(session, settings, case, who, "reject")
+            review.decide(session, settings, case, who, "reject", enforce=enforce)
         with pytest.raises(InvalidDecision):
-            review.decide(session, settings, case, who, "need_info")
+            review.decide(session, settings, case, who, "need_info", enforce=enforce)
         with pytest.raises(InvalidDecision):
-            review.decide(session, settings, case, who, "delete")
+            review.decide(session, settings, case, who, "delete", enforce=enforce)
         deadline = case.deadline_at
         review.decide(
-            session, settings, case, who, "need_info", message_to_requester="Which post is it?"
+            session,
+            settings,
+            case,
+            who,
+            "need_info",
+            message_to_requester="Which post is it?",
+            enforce=enforce,
         )
         assert case.status == "need_info" and case.deadline_at == deadline and not case.closed_at
-        review.decide(session, settings, case, who, "reject", reason_code="not_found")
+        review.decide(
+            session, settings, case, who, "reject", reason_code="not_found", enforce=enforce
+        )
         assert case.status == "rejected"
 
 
-def test_auditors_cannot_decide(settings: Settings, database: Database) -> None:
+def test_auditors_cannot_decide(
+    settings: Settings, database: Database, enforce: RemovalEnforcer
+) -> None:
     case_id, _, _ = _setup(settings, database)
     with database.session() as session:
         case = session.get(Request, case_id)
         assert case is not None
         auditor = review.Reviewer("user:99", "auditor", 99)
         with pytest.raises(NotAllowed):
-            review.decide(session, settings, case, auditor, "remove")
+            review.decide(session, settings, case, auditor, "remove", enforce=enforce)
         with pytest.raises(NotAllowed):
             review.claim(session, case, auditor, expected_assignee_id=None)
+
+
+def test_a_removal_cannot_be_decided_or_withdrawn_without_its_hook(
+    settings: Settings, database: Database, enforce: RemovalEnforcer
+) -> None:
+    # A forgotten hook used to record a removal that banked and removed nothing, or a
+    # withdrawal that left the hashes blocking: now the call itself is refused (and mypy
+    # refuses it before that), and nothing is recorded.
+    case_id, alice, _ = _setup(settings, database)
+    with pytest.raises(TypeError), database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None
+        review.decide(session, settings, case, _reviewer(database, alice), "remove")  # type: ignore[call-arg]
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None and case.status == "received"
+        review.decide(
+            session, settings, case, _reviewer(database, alice), "remove", enforce=enforce
+        )
+    with pytest.raises(TypeError), database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None
+        withdraw(session, settings, case)  # type: ignore[call-arg]
+    with database.session() as session:
+        assert session.scalars(select(Request)).one().status == "actioned"
+        assert {e.status for e in session.scalars(select(BankEntry))} == {"active"}

@@ -1,4 +1,5 @@
-"""Hash and request builders for platform tests (random hashes; no media)."""
+"""Hash and request builders for platform tests (random hashes; no media), and a check that
+records in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ def flip(hex_hash: str, bits: int, rng: random.Random) -> str:
     for bit in rng.sample(range(256), bits):
         value ^= 1 << bit
     return f"{value:064x}"
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits differing between two hex hashes of equal length."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 def make_request(session: Session, case_number: str, items: list[dict[str, object]]) -> Request:

@@ -53,7 +53,7 @@ def test_async_waiters_wake_after_their_commit(database: Database) -> None:
 
 def test_sqlite_writers_queue_on_a_file_lock(database: Database) -> None:
     writer = RegistryWriter(sessionmaker(database.engine, expire_on_commit=False))
-    if not database.is_sqlite:
+    if database.engine.dialect.name != "sqlite":
         assert writer._lock is None  # PostgreSQL has row locks and no single write lock
         return
     # Another process's writer: its own open file on the same lock file.

@@ -1,8 +1,10 @@
 """The seam between a case and the platform: what a removal decision and a withdrawal do to the
-banks, the registry and the outbox. Review and requester services take these as parameters
-(`enforce=`, `on_withdraw=`) so they can be tested alone; the web layer passes these."""
+banks, the registry and the outbox. Review and requester services take these as required
+parameters (`enforce=`, `on_withdraw=`); the composition root (`rescind.services`) builds them."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,14 +12,23 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.platform.banks import withdraw_entries
 from rescind.platform.enforce import enforce_removal
+from rescind.platform.runtime import PlatformRuntime
 from rescind.security import audit
 from rescind.store.models import BankEntry, Request
 from rescind.store.statuses import BankEntryStatus
 
 
-def enforce(session: Session, settings: Settings, request: Request) -> None:
-    """Bank the request's hashes, sweep for copies, queue removals (the decision's transaction)."""
-    enforce_removal(session, settings, request)
+@dataclass(frozen=True)
+class RemovalEnforcer:
+    """What a "remove" decision does (a `review.EnforceHook`), with the process's matcher and
+    registry index the sweep searches."""
+
+    runtime: PlatformRuntime
+
+    def __call__(self, session: Session, settings: Settings, request: Request) -> None:
+        """Bank the request's hashes, sweep for copies, queue removals (the decision's
+        transaction)."""
+        enforce_removal(session, settings, request, runtime=self.runtime)
 
 
 def withdraw_hashes(session: Session, settings: Settings, request: Request) -> None:

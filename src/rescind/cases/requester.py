@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,8 +20,16 @@ from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestEvent
 from rescind.store.statuses import RequestStatus
 
-# Called when an actioned request is withdrawn: withdraws its hashes from banks and partners.
-WithdrawHook = Callable[[Session, Settings, Request], None]
+
+class WithdrawHook(Protocol):
+    """Called when an actioned request is withdrawn: withdraws its hashes from the banks and
+    the partners (`rescind.cases.enforcement.withdraw_hashes`).
+
+    A required parameter of `withdraw`, never optional: a caller that forgot it would close
+    the case while its hashes kept blocking in the person's name."""
+
+    def __call__(self, session: Session, settings: Settings, request: Request, /) -> None:
+        """Undo what the removal of `request` banked, in `session`'s transaction."""
 
 
 def open_case(session: Session, case_number: str, secret: str) -> Request:
@@ -88,7 +96,7 @@ def withdraw(
     settings: Settings,
     request: Request,
     *,
-    on_withdraw: WithdrawHook | None = None,
+    on_withdraw: WithdrawHook,
     now: datetime | None = None,
 ) -> None:
     """Withdraw the request at the requester's wish; if it was actioned, `on_withdraw` takes its
@@ -102,7 +110,7 @@ def withdraw(
     request.updated_at = now
     request.events.append(RequestEvent(kind="withdrawn", detail=None, public=True, at=now))
     session.flush()
-    if was_actioned and on_withdraw is not None:
+    if was_actioned:
         on_withdraw(session, settings, request)
     audit.record(
         session,

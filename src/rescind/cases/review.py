@@ -6,9 +6,9 @@ reviewers acting at once cannot both win: the loser gets `ClaimConflict` and rel
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
@@ -32,9 +32,16 @@ _STATUS_AFTER = {
 }
 DECIDING_ROLES = (Role.ADMIN, Role.REVIEWER)
 
-# Takes the depiction down in the decision's transaction: banks the hashes, sweeps for copies,
-# queues the removal actions (rescind.platform.enforce.enforce_removal).
-EnforceHook = Callable[[Session, Settings, Request], None]
+
+class EnforceHook(Protocol):
+    """Takes the depiction down in the decision's transaction: banks the hashes, sweeps for
+    copies, queues the removal actions (`rescind.cases.enforcement.RemovalEnforcer`).
+
+    A required parameter of `decide`, never optional: a caller that forgot it would record a
+    removal that removes nothing."""
+
+    def __call__(self, session: Session, settings: Settings, request: Request, /) -> None:
+        """Apply a removal decision to `request`, in `session`'s transaction."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +150,8 @@ def decide(
     reason_code: str | None = None,
     note: str | None = None,
     message_to_requester: str | None = None,
+    enforce: EnforceHook,
     automated: bool = False,
-    enforce: EnforceHook | None = None,
     now: datetime | None = None,
 ) -> Decision:
     """Record a decision and apply it: remove (then `enforce`), reject, or ask for information.
@@ -203,7 +210,7 @@ def decide(
         )
     )
     session.flush()
-    if outcome == DecisionOutcome.REMOVE and enforce is not None:
+    if outcome == DecisionOutcome.REMOVE:
         enforce(session, settings, request)
     audit.record(
         session,

@@ -78,7 +78,6 @@ class Worker:
         self.poll_s = poll_s
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.stop_event = threading.Event()
-        self.wake_event = threading.Event()
 
     @property
     def kinds(self) -> list[str]:
@@ -146,10 +145,6 @@ class Worker:
                 last_error=f"{type(exc).__name__}: {str(exc)[:500]}",
             )
 
-    def wake(self) -> None:
-        """Ask the worker to poll now (e.g. right after a decision enqueued work)."""
-        self.wake_event.set()
-
     def run_forever(self) -> None:
         """Poll until `stop()`; a busy queue is drained without sleeping."""
         self.ensure_periodics()
@@ -160,10 +155,8 @@ class Worker:
                 log.error("worker poll failed: %s", type(exc).__name__)
                 ran = 0
             if not ran:
-                self.wake_event.wait(self.poll_s)
-                self.wake_event.clear()
+                self.stop_event.wait(self.poll_s)  # returns at once when stopped
 
     def stop(self) -> None:
         """Stop after the job in progress."""
         self.stop_event.set()
-        self.wake_event.set()

@@ -59,10 +59,6 @@ class PdqHash:
         """True when the quality is under 50: too flat or small to match on safely."""
         return self.quality < LOW_QUALITY
 
-    def to_array(self) -> U8Array:
-        """The hash as ``numpy.uint8[32]`` (python-threatexchange's bit order)."""
-        return pdq_hex_to_array(self.hash)
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by ``rescind hash``: only the fields that apply."""
         out: dict[str, Any] = {"hash": self.hash, "quality": self.quality}

@@ -98,9 +98,8 @@ def prepare_check(
 def check_and_record(
     writer: RegistryWriter, matcher: Matcher, content_id: str, *, url: str | None, signals: Signals
 ) -> CheckResult:
-    """Match `signals`, record the content (and its matches) in the registry, give a verdict.
-    The registry write joins a group commit (see `registry_writer`); returns once it is
-    durable."""
+    """Judge `signals`, and record the content (and its matches) in the registry: the write
+    joins a group commit (see `registry_writer`); returns once it is durable."""
     result, pending = prepare_check(matcher, content_id, url=url, signals=signals)
     writer.write(pending)
     return result

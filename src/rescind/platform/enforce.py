@@ -19,7 +19,7 @@ from rescind.platform.check import record_matches
 from rescind.platform.errors import InvalidSignalError
 from rescind.platform.matcher import Hit
 from rescind.platform.registry import signals_of
-from rescind.platform.runtime import PlatformRuntime, runtime_of_session
+from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals, hex_value, parse_pdq
 from rescind.platform.sweep import sweep_copies
 from rescind.security import audit
@@ -72,11 +72,10 @@ def enforce_removal(
     settings: Settings,
     request: Request,
     *,
-    runtime: PlatformRuntime | None = None,
+    runtime: PlatformRuntime,
 ) -> Enforcement:
-    """Bank the request's items in the NCII bank, sweep the registry, write one
+    """Bank the request's items in the NCII bank, sweep `runtime`'s registry index, write one
     `content.remove` action per item named or copy found. Never commits; idempotent."""
-    runtime = runtime or runtime_of_session(session, settings)
     ensure_default_banks(session, settings)
     bank = get_bank(session, NCII_BANK)
     policy = policy_of(bank)

@@ -1,8 +1,9 @@
 """Per-process platform state: the matcher and the registry index of one database.
 
-One `PlatformRuntime` exists per database engine in a process, shared by the web app and by
-services called from elsewhere in the process (a reviewer's decision sweeping for copies).
-A poller thread keeps both current.
+Whoever builds a process that checks or sweeps (`create_app`, through
+`rescind.services.build_services`) creates its `PlatformRuntime` and hands it to the services
+that need it (the removal enforcer's sweep, the check routes); there is no registry of
+runtimes to look one up. A poller thread keeps both current.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import gc
 import logging
 import threading
 import time
-import weakref
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,9 +22,6 @@ from rescind.platform.registry_index import RegistryIndex
 from rescind.platform.registry_writer import RegistryWriter
 
 log = logging.getLogger("rescind.platform")
-
-_RUNTIMES: weakref.WeakKeyDictionary[Engine, PlatformRuntime] = weakref.WeakKeyDictionary()
-_RUNTIMES_LOCK = threading.Lock()
 
 
 class PlatformRuntime:
@@ -121,20 +118,3 @@ def _settle_heap() -> None:
     reference counting alone; garbage already there is collected first."""
     gc.collect()
     gc.freeze()
-
-
-def runtime_for(engine: Engine, settings: Settings) -> PlatformRuntime:
-    """The runtime of `engine` in this process (created on first use)."""
-    with _RUNTIMES_LOCK:
-        runtime = _RUNTIMES.get(engine)
-        if runtime is None:
-            runtime = PlatformRuntime(settings, engine)
-            _RUNTIMES[engine] = runtime
-        return runtime
-
-
-def runtime_of_session(session: Session, settings: Settings) -> PlatformRuntime:
-    """The runtime of the engine `session` is bound to."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    return runtime_for(engine, settings)

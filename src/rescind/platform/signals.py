@@ -121,13 +121,3 @@ def parse_signals(
         md5=None if md5 is None else hex_value(md5, 32, f"{prefix}md5"),
         sha256=None if sha256 is None else hex_value(sha256, 64, f"{prefix}sha256"),
     )
-
-
-def hex_to_bytes(hashes: Iterable[str]) -> bytes:
-    """Concatenated raw bytes of hex hashes (for numpy)."""
-    return b"".join(bytes.fromhex(h) for h in hashes)
-
-
-def hamming(a: str, b: str) -> int:
-    """Bits differing between two hex hashes of equal length."""
-    return (int(a, 16) ^ int(b, 16)).bit_count()

@@ -75,11 +75,6 @@ class Database:
             self.engine, expire_on_commit=False, info={_SETTINGS_INFO: settings}
         )
 
-    @property
-    def is_sqlite(self) -> bool:
-        """True for the embedded single-node SQLite store."""
-        return self.engine.dialect.name == "sqlite"
-
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on error. Services never commit."""

@@ -11,15 +11,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rescind import __version__
 from rescind.config import Settings
+from rescind.jobs import Worker
+from rescind.services import build_job_registry, build_services
 from rescind.store import Database
 from rescind.web import health
-from rescind.web.api.auth import KeyCache
 from rescind.web.api.fastcheck import PATH as FAST_PATH
 from rescind.web.api.fastcheck import FastCheck
 from rescind.web.api.openapi import complete_openapi
 from rescind.web.api.platform import include_platform_api, start_platform
 from rescind.web.apidocs import install_api_docs
+from rescind.web.deps import AppServices, services_of
+from rescind.web.keycache import KeyCache
+from rescind.web.metrics import PlatformMetrics
 from rescind.web.problems import install_problem_handlers
+from rescind.web.ratelimit import Limits
+from rescind.web.security import Csrf
+from rescind.web.sessions import Signer
+from rescind.web.templating import build_templates
 from rescind.web.ui import install_ui
 
 
@@ -42,11 +50,33 @@ class RescindApp(FastAPI):
         return self.openapi_schema
 
     def build_middleware_stack(self) -> ASGIApp:
-        settings: Settings = self.state.settings
-        return FastCheck(
-            super().build_middleware_stack(),
-            hsts=settings.public_base_url.startswith("https://"),
-        )
+        # FastCheck holds the services it uses itself: nothing is looked up per check.
+        return FastCheck(super().build_middleware_stack(), services_of(self))
+
+
+def build_app_services(settings: Settings, database: Database, *, run_worker: bool) -> AppServices:
+    """The services of one app: the process's (`rescind.services`) and the web's own."""
+    core = build_services(settings, database)
+    return AppServices(
+        settings=core.settings,
+        database=core.database,
+        runtime=core.runtime,
+        enforce=core.enforce,
+        on_withdraw=core.on_withdraw,
+        templates=build_templates(),
+        csrf=Csrf(settings),
+        case_signer=Signer(settings, "case-session"),
+        console_signer=Signer(settings, "console-session"),
+        limits=Limits(
+            submissions_per_ip=settings.submissions_per_ip_per_hour,
+            submissions_global=settings.submissions_global_per_hour,
+            lookups_per_ip=settings.status_lookups_per_ip_per_hour,
+            logins_per_ip=settings.logins_per_ip_per_hour,
+        ),
+        metrics=PlatformMetrics(core.runtime, database),
+        api_key_cache=KeyCache(),
+        worker=Worker(settings, database, build_job_registry()) if run_worker else None,
+    )
 
 
 def create_app(
@@ -60,10 +90,11 @@ def create_app(
     `run_worker` runs the background worker in a thread of this process (`rescind serve`)."""
     settings = settings or Settings()
     db = database or Database(settings)
+    services = build_app_services(settings, db, run_worker=run_worker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop_platform = start_platform(app, settings, db, run_worker=run_worker)
+        stop_platform = start_platform(services)
         yield
         stop_platform()
         if database is None:
@@ -79,12 +110,11 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.api_key_cache = KeyCache()
+    # The app's one state slot, read only through `rescind.web.deps.services_of`.
+    app.state.services = services
     install_problem_handlers(app)
     app.include_router(health.router)
-    include_platform_api(app, settings, db)
+    include_platform_api(app)
     install_ui(app, settings)
     install_api_docs(app)
     return app

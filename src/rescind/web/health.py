@@ -1,11 +1,13 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and `/metrics` (Prometheus text format)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import generate_latest
 from sqlalchemy import text
 
-from rescind.web.deps import DatabaseDep
+from rescind.web.deps import DatabaseDep, ServicesDep
 
 router = APIRouter(tags=["health"])
 
@@ -26,3 +28,9 @@ def readyz(db: DatabaseDep, response: Response) -> dict[str, str]:
         response.status_code = 503
         return {"status": "unavailable", "detail": type(exc).__name__}
     return {"status": "ready", "schema": str(version)}
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(services: ServicesDep) -> Response:
+    """Prometheus exposition."""
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

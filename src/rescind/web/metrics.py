@@ -1,4 +1,5 @@
-"""`/metrics` in Prometheus text format: check verdicts and latency, matcher and outbox state.
+"""What `/metrics` exposes (route in `rescind.web.health`): check verdicts and latency, matcher
+and outbox state.
 
 Each app has its own collector registry (no process-global metrics), so tests and several apps
 in one process never share counters.
@@ -10,10 +11,8 @@ import logging
 import time
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
@@ -22,7 +21,6 @@ from rescind.store import Database
 from rescind.store.models import Action
 
 log = logging.getLogger("rescind.web")
-router = APIRouter(tags=["health"])
 
 
 class _StateCollector(Collector):
@@ -94,10 +92,3 @@ class PlatformMetrics:
         self.check_seconds.observe(seconds)
         if fast:
             self.fast_checks.inc()
-
-
-@router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
-    """Prometheus exposition."""
-    collected: PlatformMetrics = request.app.state.metrics
-    return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE_LATEST)

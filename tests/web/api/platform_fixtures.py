@@ -13,6 +13,7 @@ from rescind.platform.apikeys import create_api_key
 from rescind.platform.runtime import PlatformRuntime
 from rescind.store import Database
 from rescind.web import create_app
+from rescind.web.deps import services_of
 
 
 @dataclass
@@ -39,4 +40,5 @@ def api(settings: Settings, database: Database) -> Iterator[Api]:
             keys[scope] = {"Authorization": f"Bearer {key}"}
     app = create_app(settings, database=database)
     with TestClient(app) as client:
-        yield Api(client, app.state.platform, keys["check"], keys["content"], keys["review"])
+        runtime = services_of(app).runtime
+        yield Api(client, runtime, keys["check"], keys["content"], keys["review"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -17,7 +18,8 @@ from rescind.platform.apikeys import ApiPrincipal
 from rescind.store import Database
 from rescind.store.models import ApiKey
 from rescind.web import create_app
-from rescind.web.api.auth import CheckCaller, KeyCache
+from rescind.web.api.auth import CheckCaller
+from rescind.web.deps import services_of
 
 
 class Echo(BaseModel):
@@ -28,7 +30,7 @@ class Echo(BaseModel):
 def _app(settings: Settings, database: Database) -> FastAPI:
     # A probe route behind the real dependency; the real routes come with the platform API.
     app = create_app(settings, database=database)
-    app.state.api_key_cache = KeyCache(ttl_s=0)
+    services_of(app).api_key_cache.ttl_s = 0  # every call verifies its key again
     router = APIRouter()
 
     @router.post("/v1/_probe")
@@ -108,3 +110,28 @@ def test_unknown_scope_is_refused_by_the_cli(db_url: str) -> None:
     result = CliRunner().invoke(cli, ["apikey", "create", "x", "--scopes", "root", "--db", db_url])
     assert result.exit_code == 2
     assert "unknown scope" in result.output
+
+
+def test_last_use_of_a_key_is_recorded_to_the_minute(
+    client: TestClient, db_url: str, database: Database
+) -> None:
+    key = _create_key(db_url, "uploads")
+    auth = {"Authorization": f"Bearer {key}"}
+
+    def last_used() -> datetime | None:
+        with database.session() as session:
+            return session.scalars(select(ApiKey)).one().last_used_at
+
+    assert last_used() is None  # created, never used
+    body = {"content_id": "a", "count": 1}
+    assert client.post("/v1/_probe", json=body, headers=auth).status_code == 200
+    first = last_used()
+    assert first is not None
+    # Verified again at once (this app caches nothing): no second write within the minute.
+    assert client.post("/v1/_probe", json=body, headers=auth).status_code == 200
+    assert last_used() == first
+    with database.session() as session:
+        session.scalars(select(ApiKey)).one().last_used_at = first - timedelta(minutes=2)
+    assert client.post("/v1/_probe", json=body, headers=auth).status_code == 200
+    later = last_used()
+    assert later is not None and later >= first

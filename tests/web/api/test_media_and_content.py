@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from rescind.media import hash_bytes
 from rescind.platform.actions import REMOVE, create_action
-from rescind.platform.signals import hamming
 from rescind.store import Database
 from rescind.store.models import BankEntry, Content, ContentSignal
+from rescind.web.deps import services_of
 from tests.e2e import media
+from tests.platform.helpers import hamming
 from tests.web.api.platform_fixtures import Api
 
 
@@ -116,7 +117,7 @@ def test_hostile_media_is_422_and_changes_nothing(
 
 
 def test_oversized_upload_is_413(api: Api) -> None:
-    api.client.app.state.settings.max_upload_bytes = 10_000  # type: ignore[attr-defined]
+    services_of(api.client.app).settings.max_upload_bytes = 10_000  # type: ignore[arg-type]
     response = _upload(api, "big", b"\xff\xd8" + b"\0" * 20_000)
     assert response.status_code == 413  # type: ignore[attr-defined]
 

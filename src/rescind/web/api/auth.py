@@ -1,49 +1,21 @@
 """Bearer API keys on `/v1`: `Depends(require_scopes("check"))` gives the caller's principal.
 
 Verified keys are cached in the process for a few seconds so `/v1/check` does not hit the
-database on every call; a revoked key stops working within `CACHE_TTL_S`.
+database on every call (`rescind.web.keycache`); a revoked key stops working within seconds.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from rescind.platform.apikeys import ApiPrincipal, authenticate
-from rescind.web.deps import get_db
+from rescind.web.deps import services_of
 from rescind.web.problems import ProblemError
 
-CACHE_TTL_S = 5.0
 _BEARER = {"WWW-Authenticate": "Bearer"}
-
-
-class KeyCache:
-    """A small TTL cache of verified keys (held on app.state; no module-level state)."""
-
-    def __init__(self, ttl_s: float = CACHE_TTL_S, max_entries: int = 10_000) -> None:
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, ApiPrincipal | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[bool, ApiPrincipal | None]:
-        """(hit, principal) for `key`."""
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
-
-    def put(self, key: str, principal: ApiPrincipal | None) -> None:
-        """Remember the outcome of verifying `key`."""
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[key] = (time.monotonic() + self.ttl_s, principal)
 
 
 def _bearer_key(request: Request) -> str:
@@ -59,10 +31,11 @@ def _bearer_key(request: Request) -> str:
 def current_principal(request: Request) -> ApiPrincipal:
     """The caller of this request, or 401 problem+json."""
     key = _bearer_key(request)
-    cache: KeyCache = request.app.state.api_key_cache
+    services = services_of(request.app)
+    cache = services.api_key_cache
     hit, principal = cache.get(key)
     if not hit:
-        with get_db(request).session() as session:
+        with services.database.session() as session:
             principal = authenticate(session, key)
         cache.put(key, principal)
     if principal is None:

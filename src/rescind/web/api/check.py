@@ -12,12 +12,12 @@ from rescind.platform.check import CheckResult, check_and_record
 from rescind.platform.errors import InvalidSignalError, PlatformError
 from rescind.platform.media_signals import MediaError, media_limits, signals_from_media
 from rescind.platform.registry import check_content_id, check_url
+from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals
 from rescind.web.api.auth import CheckCaller
 from rescind.web.api.common import (
     JSON_BODY_LIMIT,
     content_item,
-    get_runtime,
     is_multipart,
     media_problem,
     problem,
@@ -26,7 +26,7 @@ from rescind.web.api.common import (
 )
 from rescind.web.api.openapi import api_doc, media_form, schema_ref
 from rescind.web.api.schemas import CheckIn, CheckOut
-from rescind.web.deps import get_settings
+from rescind.web.deps import services_of
 
 router = APIRouter(prefix="/v1", tags=["check"])
 
@@ -60,7 +60,8 @@ async def _from_multipart(request: Request, limit: int) -> tuple[str, str | None
 async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
     """Match the content's hashes (JSON) or its media (multipart `media`) against the banks,
     record it in the registry, and answer the verdict with the banks and cases matched."""
-    settings = get_settings(request)
+    services = services_of(request.app)
+    settings = services.settings
     started = time.perf_counter()
     try:
         if is_multipart(request):
@@ -80,10 +81,10 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
             raise InvalidSignalError(
                 "send at least one of pdq, md5, sha256, video_pdq, or a media file", field="pdq"
             )
-        result = await run_in_threadpool(_check, request, content_id, url, signals)
+        result = await run_in_threadpool(_check, services.runtime, content_id, url, signals)
     except PlatformError as exc:
         raise problem(exc) from None
-    request.app.state.metrics.observe_check(result.verdict, time.perf_counter() - started)
+    services.metrics.observe_check(result.verdict, time.perf_counter() - started)
     return {
         "content_id": result.content_id,
         "verdict": result.verdict,
@@ -91,7 +92,8 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
     }
 
 
-def _check(request: Request, content_id: str, url: str | None, signals: Signals) -> CheckResult:
-    runtime = get_runtime(request)
+def _check(
+    runtime: PlatformRuntime, content_id: str, url: str | None, signals: Signals
+) -> CheckResult:
     runtime.refresh()
     return check_and_record(runtime.writer, runtime.matcher, content_id, url=url, signals=signals)

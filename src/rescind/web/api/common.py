@@ -1,4 +1,4 @@
-"""Helpers shared by the platform routes: the runtime, error mapping, capped bodies."""
+"""Helpers shared by the platform routes: error mapping, validated bodies, capped bodies."""
 
 from __future__ import annotations
 
@@ -14,18 +14,11 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from rescind.platform.errors import InvalidSignalError, PlatformError
 from rescind.platform.registry import ContentItem, check_content_id, check_url
-from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals, parse_signals
 from rescind.web.api.schemas import CheckIn, ContentIn, SignalsIn
 from rescind.web.problems import ProblemError, field_problem
 
 JSON_BODY_LIMIT = 8 * 1024 * 1024  # 36,000 frame hashes fit comfortably
-
-
-def get_runtime(request: Request) -> PlatformRuntime:
-    """This app's matcher and registry index."""
-    runtime: PlatformRuntime = request.app.state.platform
-    return runtime
 
 
 def problem(exc: PlatformError) -> ProblemError:

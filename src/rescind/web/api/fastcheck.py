@@ -24,10 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rescind.platform.check import prepare_check
 from rescind.platform.errors import PlatformError
-from rescind.platform.runtime import PlatformRuntime
-from rescind.web.api.auth import KeyCache
 from rescind.web.api.common import JSON_BODY_LIMIT, content_item
 from rescind.web.api.schemas import CheckIn
+from rescind.web.deps import AppServices
 from rescind.web.security import api_headers
 
 PATH = "/v1/check"
@@ -38,11 +37,18 @@ class FastCheck:
     """ASGI middleware answering the common `/v1/check` request itself.
 
     It wraps the app's whole middleware stack (see `RescindApp`), so its answers carry the
-    security headers themselves (`api_headers`)."""
+    security headers themselves (`api_headers`). It holds the app's key cache, runtime and
+    metrics itself, so a check looks nothing up on the app."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool, body_limit: int = JSON_BODY_LIMIT) -> None:
+    def __init__(
+        self, app: ASGIApp, services: AppServices, *, body_limit: int = JSON_BODY_LIMIT
+    ) -> None:
         self.app = app
         self.body_limit = body_limit
+        self.cache = services.api_key_cache
+        self.runtime = services.runtime
+        self.metrics = services.metrics
+        hsts = services.settings.public_base_url.startswith("https://")
         self.headers = [(b"content-type", b"application/json"), *api_headers(hsts=hsts)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,7 +61,7 @@ class FastCheck:
             return
         started = time.perf_counter()
         body, more = await _read(receive, self.body_limit)
-        answer = None if more else await self._answer(scope, key, body)
+        answer = None if more else await self._answer(key, body)
         if answer is None:
             await self.app(scope, _replay(body, more, receive), send)
             return
@@ -63,15 +69,13 @@ class FastCheck:
         headers = [*self.headers, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
-        scope["app"].state.metrics.observe_check(verdict, time.perf_counter() - started, fast=True)
+        self.metrics.observe_check(verdict, time.perf_counter() - started, fast=True)
 
-    async def _answer(self, scope: Scope, key: str, body: bytes) -> tuple[int, bytes, str] | None:
-        state = scope["app"].state
-        cache: KeyCache = state.api_key_cache
-        hit, principal = cache.get(key)
+    async def _answer(self, key: str, body: bytes) -> tuple[int, bytes, str] | None:
+        hit, principal = self.cache.get(key)
         if not hit or principal is None or "check" not in principal.scopes:
             return None
-        runtime: PlatformRuntime = state.platform
+        runtime = self.runtime
         if not runtime.fresh():
             return None
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
@@ -30,7 +30,7 @@ from rescind.store.statuses import Channel, DecisionOutcome, Role
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller
 from rescind.web.api.openapi import api_doc
 from rescind.web.api.schemas import CaseOut, RequestCreatedOut
-from rescind.web.deps import SessionDep, SettingsDep
+from rescind.web.deps import ServicesDep, SessionDep, SettingsDep
 from rescind.web.problems import ProblemError, field_problem
 from rescind.web.public.forms import error_message, field_label
 
@@ -249,8 +249,7 @@ def decide_request(
     body: DecisionIn,
     caller: ReviewCaller,
     session: SessionDep,
-    settings: SettingsDep,
-    request: Request,
+    services: ServicesDep,
 ) -> Any:
     """Remove, reject or ask for information: the same decision service as the console."""
     case = _find(session, case_number)
@@ -266,7 +265,7 @@ def decide_request(
     try:
         review.decide(
             session,
-            settings,
+            services.settings,
             case,
             review.Reviewer(caller.actor, Role.REVIEWER),
             body.outcome,
@@ -274,7 +273,7 @@ def decide_request(
             note=note,
             message_to_requester=message,
             automated=body.automated,
-            enforce=request.app.state.enforce,
+            enforce=services.enforce,
         )
     except InvalidDecision as exc:
         raise field_problem("Invalid decision", "reason", exc.message) from exc

@@ -18,11 +18,10 @@ from rescind.web.console.session import (
     render,
     write_session,
 )
-from rescind.web.deps import SessionDep, SettingsDep
+from rescind.web.deps import SessionDep, SettingsDep, services_of
 from rescind.web.public.intake_routes import posted_form
 from rescind.web.public.pages import client_ip
-from rescind.web.ratelimit import Limits
-from rescind.web.security import CSRF_FIELD, Csrf
+from rescind.web.security import CSRF_FIELD
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 FormDep = Annotated[FormData, Depends(posted_form)]
@@ -34,7 +33,7 @@ def _str(form: FormData, name: str) -> str:
 
 
 def _login_page(request: Request, error: str | None = None, status_code: int = 200) -> Response:
-    csrf: Csrf = request.app.state.csrf
+    csrf = services_of(request.app).csrf
     token, cookie = csrf.token_for(request)
     response = render(
         request,
@@ -56,10 +55,10 @@ def login_page(request: Request) -> Response:
 def login(request: Request, form: FormDep, db: SessionDep, settings: SettingsDep) -> Response:
     """Check username, password and (if enrolled) the TOTP code; start a session."""
     t = console_t()
-    csrf: Csrf = request.app.state.csrf
-    if not csrf.valid(request, _str(form, CSRF_FIELD)):
+    services = services_of(request.app)
+    if not services.csrf.valid(request, _str(form, CSRF_FIELD)):
         return _login_page(request, t.gettext("The form expired. Please sign in again."), 403)
-    limits: Limits = request.app.state.limits
+    limits = services.limits
     username = _str(form, "username").strip()[:120]
     if not limits.login_ip.allow(client_ip(request)) or not limits.login_user.allow(username):
         return _login_page(request, t.gettext("Too many attempts. Try again later."), 429)

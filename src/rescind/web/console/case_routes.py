@@ -30,7 +30,7 @@ from rescind.store.statuses import DecisionOutcome
 from rescind.web.console.auth_routes import FormDep
 from rescind.web.console.deps import Staff, StaffDep
 from rescind.web.console.session import console_t, csrf_ok, render
-from rescind.web.deps import SettingsDep
+from rescind.web.deps import ServicesDep, SettingsDep
 from rescind.web.security import CSP, CSRF_FIELD
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -232,9 +232,7 @@ def release(case_number: str, form: FormDep, staff: StaffDep) -> Response:
 
 
 @router.post("/cases/{case_number}/decision")
-def decide(
-    request: Request, case_number: str, form: FormDep, staff: StaffDep, settings: SettingsDep
-) -> Response:
+def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesDep) -> Response:
     """Record the reviewer's decision."""
     if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
         return _back(case_number, error="expired")
@@ -247,7 +245,7 @@ def decide(
         case = queue.find_case(staff.db, case_number)
         review.decide(
             staff.db,
-            settings,
+            services.settings,
             case,
             staff.reviewer,
             value("outcome") or "",
@@ -256,7 +254,7 @@ def decide(
             else None,
             note=value("note"),
             message_to_requester=value("message"),
-            enforce=request.app.state.enforce,
+            enforce=services.enforce,
         )
     except InvalidDecision as exc:
         staff.db.rollback()

@@ -14,9 +14,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rescind.config import Settings
 from rescind.locale import translations
 from rescind.store.models import User
+from rescind.web.deps import services_of
 from rescind.web.security import secure_cookies
 from rescind.web.sessions import Signer
 from rescind.web.templating import page_context
@@ -48,8 +48,7 @@ def credential_fingerprint(user: User) -> str:
 
 
 def _signer(request: Request) -> Signer:
-    signer: Signer = request.app.state.console_signer
-    return signer
+    return services_of(request.app).console_signer
 
 
 def read_session(request: Request) -> ConsoleSession | None:
@@ -77,7 +76,7 @@ def write_session(
     totp_pending: str | None = None,
 ) -> None:
     """Start (or update) the console session."""
-    settings: Settings = request.app.state.settings
+    settings = services_of(request.app).settings
     max_age = settings.console_session_hours * 3600
     payload: dict[str, Any] = {
         "uid": user.id,
@@ -122,15 +121,15 @@ def render(
     status_code: int = 200,
 ) -> Response:
     """Render a console template with the common context."""
-    settings: Settings = request.app.state.settings
+    services = services_of(request.app)
     full = {
         **page_context("en", "console"),
         "user": user,
         "csrf_token": session.csrf if session else "",
-        "platform_name": settings.platform_name,
+        "platform_name": services.settings.platform_name,
         **context,
     }
-    response: Response = request.app.state.templates.TemplateResponse(
+    response: Response = services.templates.TemplateResponse(
         request, name, full, status_code=status_code
     )
     return response

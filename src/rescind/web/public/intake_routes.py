@@ -13,7 +13,7 @@ from starlette.responses import Response
 from rescind.cases.errors import FieldError, InvalidRequest
 from rescind.cases.intake import submit_request
 from rescind.cases.validation import MAX_ITEMS
-from rescind.web.deps import DatabaseDep, SettingsDep
+from rescind.web.deps import DatabaseDep, SettingsDep, services_of
 from rescind.web.public.forms import (
     FORM_ITEM_ROWS,
     GOOD_FAITH_TEXT,
@@ -25,8 +25,7 @@ from rescind.web.public.forms import (
     parse_request_form,
 )
 from rescind.web.public.pages import Page, client_ip, page
-from rescind.web.ratelimit import Limits
-from rescind.web.security import CSRF_FIELD, Csrf
+from rescind.web.security import CSRF_FIELD
 
 router = APIRouter(include_in_schema=False)
 MAX_FORM_BYTES = 256 * 1024
@@ -96,7 +95,7 @@ def _render_form(
             "max_items": MAX_ITEMS,
             "good_faith_text": p.t.gettext(GOOD_FAITH_TEXT),
             "today": datetime.now(UTC).date().isoformat(),
-            "deadline_hours": p.request.app.state.settings.request_deadline_hours,
+            "deadline_hours": services_of(p.request.app).settings.request_deadline_hours,
         },
         status_code=status_code,
     )
@@ -111,14 +110,15 @@ def request_form(p: PageDep) -> Response:
 @router.post("/")
 def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
     """Validate, store (committed), then show the case number and secret once."""
-    csrf: Csrf = p.request.app.state.csrf
     token = form.get(CSRF_FIELD)
-    if not csrf.valid(p.request, token if isinstance(token, str) else None):
+    if not services_of(p.request.app).csrf.valid(
+        p.request, token if isinstance(token, str) else None
+    ):
         return _render_form(p, form=form, errors=[FieldError("csrf", "csrf")], status_code=403)
     if form.get(HONEYPOT_FIELD):
         # A field hidden from people: bots fill it. Nothing is stored; the form is shown again.
         return _render_form(p, form=form, errors=[FieldError("csrf", "honeypot")], status_code=400)
-    limits: Limits = p.request.app.state.limits
+    limits = services_of(p.request.app).limits
     ip = client_ip(p.request)
     if (
         not limits.attempt_ip.allow(ip)

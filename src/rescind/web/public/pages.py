@@ -9,9 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rescind.config import Settings
 from rescind.locale import translations
-from rescind.web.security import Csrf
+from rescind.web.deps import services_of
 from rescind.web.templating import negotiate_language, page_context, remember_language
 
 
@@ -32,19 +31,17 @@ class Page:
 
     def render(self, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
         """Render `name` with the common context; sets the language and CSRF cookies."""
-        app = self.request.app
-        settings: Settings = app.state.settings
+        services = services_of(self.request.app)
         full = {
             **page_context(self.language),
             "csrf_token": self.csrf_token,
-            "platform_name": settings.platform_name,
+            "platform_name": services.settings.platform_name,
             **context,
         }
-        response: Response = app.state.templates.TemplateResponse(
+        response: Response = services.templates.TemplateResponse(
             self.request, name, full, status_code=status_code
         )
-        csrf: Csrf = app.state.csrf
-        csrf.set_cookie(response, self.new_csrf_cookie)
+        services.csrf.set_cookie(response, self.new_csrf_cookie)
         remember_language(response, self.language, self.explicit_language)
         return response
 
@@ -52,8 +49,7 @@ class Page:
 def page(request: Request) -> Page:
     """The Page for `request` (a FastAPI dependency)."""
     language, explicit = negotiate_language(request)
-    csrf: Csrf = request.app.state.csrf
-    token, new_cookie = csrf.token_for(request)
+    token, new_cookie = services_of(request.app).csrf.token_for(request)
     return Page(request, language, explicit, token, new_cookie)
 
 

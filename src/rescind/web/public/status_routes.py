@@ -16,13 +16,12 @@ from rescind.cases.errors import CaseClosed, CaseNotFound, FieldError, InvalidRe
 from rescind.cases.reasons import reason_text
 from rescind.store.models import Request as Case
 from rescind.store.statuses import OPEN_REQUEST_STATUSES
-from rescind.web.deps import DatabaseDep, SettingsDep
+from rescind.web.deps import DatabaseDep, SettingsDep, services_of
 from rescind.web.public.forms import error_message
 from rescind.web.public.history import public_history, status_text
 from rescind.web.public.intake_routes import FormDep, PageDep
 from rescind.web.public.pages import Page, client_ip
-from rescind.web.ratelimit import Limits
-from rescind.web.security import CSRF_FIELD, Csrf, secure_cookies
+from rescind.web.security import CSRF_FIELD, secure_cookies
 from rescind.web.sessions import Signer
 
 router = APIRouter(include_in_schema=False)
@@ -31,14 +30,14 @@ CASE_SESSION_S = 30 * 60
 
 
 def _signer(request: Request) -> Signer:
-    signer: Signer = request.app.state.case_signer
-    return signer
+    return services_of(request.app).case_signer
 
 
 def _csrf_ok(p: Page, form: FormData) -> bool:
-    csrf: Csrf = p.request.app.state.csrf
     token = form.get(CSRF_FIELD)
-    return csrf.valid(p.request, token if isinstance(token, str) else None)
+    return services_of(p.request.app).csrf.valid(
+        p.request, token if isinstance(token, str) else None
+    )
 
 
 def _signed_in_case_id(request: Request) -> int | None:
@@ -86,7 +85,7 @@ def status_lookup(p: PageDep, form: FormDep, db: DatabaseDep, settings: Settings
     """Check case number + secret. Unknown case and wrong secret get the same answer."""
     if not _csrf_ok(p, form):
         return _lookup_page(p, error_message(p.t, FieldError("csrf", "csrf")), 403)
-    limits: Limits = p.request.app.state.limits
+    limits = services_of(p.request.app).limits
     if not limits.lookup_ip.allow(client_ip(p.request)) or not limits.lookup_all.allow("*"):
         return p.render("public/busy.html", {}, status_code=429)
     number, secret = form.get("case_number"), form.get("secret")
@@ -173,7 +172,9 @@ def withdraw(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) 
                 },
             )
         with contextlib.suppress(CaseClosed):
-            requester.withdraw(session, settings, case, on_withdraw=p.request.app.state.on_withdraw)
+            requester.withdraw(
+                session, settings, case, on_withdraw=services_of(p.request.app).on_withdraw
+            )
     return RedirectResponse("/status?done=withdrawn", status_code=303)
 
 
