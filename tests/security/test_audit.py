@@ -203,9 +203,12 @@ def test_checkpoints_are_private_and_written_once_per_head(
     assert [c.events for c in load_checkpoints(settings).checkpoints] == [5]
 
 
-def test_no_checkpoint_dir_is_not_an_error(database: Database, tmp_path: Path) -> None:
+def test_no_checkpoint_dir_is_not_an_error(
+    settings: Settings, database: Database, tmp_path: Path
+) -> None:
     _fill(database)
-    settings = Settings(environment="test", data_dir=tmp_path / "elsewhere")
+    # The same instance (same key), with a data directory that holds no checkpoints.
+    settings = settings.model_copy(update={"data_dir": tmp_path / "elsewhere"})
     with database.session() as session:
         result = verify_audit(session, settings)
     assert result.ok and result.chain.anchors == 0
