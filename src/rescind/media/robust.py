@@ -34,12 +34,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from rescind.media.filters import jarosz_64
 from rescind.media.pdq import (
     MIN_HASHABLE_DIM,
     ORIENTATIONS,
-    fast_luma_to_64,
     hashes_of_buffers,
-    turned_64,
+    orientation_buffers,
 )
 from rescind.media.robust_geometry import (
     JPEG_TOLERANCE,
@@ -315,12 +315,10 @@ def _keep_extras(signals: list[Signal], weak_views: bool) -> list[Signal]:
 
 
 def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
-    # PDQ of the view's pixels, downsampled by the compiled passes (rescind.media.filters)
-    # and hashed by pdq.hashes_of_buffers: pdqhash.compute's hash on the same pixels up to
-    # float rounding (costs in docs/matching.md).
+    # pdqhash.compute's hash of the view's pixels, to the bit (rescind.media.filters).
     if min(luma_view.shape) < MIN_HASHABLE_DIM:
         return Signal(bytes(HASH_BYTES), 0, variant)  # PDQ's all-zero hash
-    ((hex_hash, quality),) = hashes_of_buffers(fast_luma_to_64(luma_view)[None])
+    ((hex_hash, quality),) = hashes_of_buffers(jarosz_64(luma_view)[None])
     return Signal(bytes.fromhex(hex_hash), quality, variant)
 
 
@@ -329,14 +327,13 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
 
     Not pdqhash's DCT-domain dihedral: its flips are 24-32 bits away from the hash of the
     flipped pixels on 256 px photos (88 on a brick texture), because PDQ's downsampling
-    grid is anchored at the top-left corner. :func:`turned_64` gets the moved pixels'
-    64x64 buffers from two filter passes instead of eight.
+    grid is anchored at the top-left corner. :func:`orientation_buffers` is the function
+    ``rescind hash --dihedral`` uses too, so the two agree bit for bit on the same luma.
     """
     labels = [f"{variant}/{name}" if name != "original" else variant for name in ORIENTATIONS]
     if min(luma_view.shape) < MIN_HASHABLE_DIM:  # PDQ's all-zero hash, as _pdq would give
         return [Signal(bytes(HASH_BYTES), 0, label) for label in labels]
-    buffers = turned_64(luma_view)
-    hashes = hashes_of_buffers(np.stack([buffers[name] for name in ORIENTATIONS]))
+    hashes = hashes_of_buffers(orientation_buffers(luma_view))
     return [
         Signal(bytes.fromhex(hex_hash), quality, label)
         for (hex_hash, quality), label in zip(hashes, labels, strict=True)
