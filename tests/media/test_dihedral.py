@@ -1,0 +1,121 @@
+"""``--dihedral``: each orientation is pdqhash of the turned pixels, as the server's views.
+
+The turns are written out here with numpy, independently of :func:`rescind.media.pdq.turn`,
+so a mislabelled orientation (rot90 and rot270 swapped, say) fails.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pdqhash
+import pytest
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+
+from rescind.media import ORIENTATIONS, hamming_distance, hash_file, pdq_bits_to_hex
+from rescind.media.pdq import turn
+from rescind.media.robust import query_signals
+from tests.media.conftest import encode, photo
+from tests.media.test_pdq_exact import generated
+
+Turn = Callable[[NDArray[np.uint8]], NDArray[np.uint8]]
+# What each name means, in numpy's words: np.rot90 turns counter-clockwise.
+TURNS: dict[str, Turn] = {
+    "original": lambda a: a,
+    "rot90": lambda a: np.rot90(a, 1),
+    "rot180": lambda a: np.rot90(a, 2),
+    "rot270": lambda a: np.rot90(a, 3),
+    "flip_v": np.flipud,
+    "flip_h": np.fliplr,
+    "transpose": lambda a: a.transpose(1, 0, 2),
+    "transverse": lambda a: np.rot90(a, 2).transpose(1, 0, 2),
+}
+
+
+def _pictures(tmp_path: Path) -> dict[str, Path]:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: the hashes are of the picture as displayed
+    files = {
+        "astronaut.png": encode(photo("astronaut"), "PNG"),
+        "odd.png": encode(generated(301, 203, seed=5), "PNG"),
+        "small.jpg": encode(generated(97, 61, seed=6), "JPEG", quality=90),
+        "rotated.jpg": encode(generated(250, 180, seed=7), "JPEG", exif=exif.tobytes()),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    return {name: tmp_path / name for name in files}
+
+
+def _displayed(path: Path) -> NDArray[np.uint8]:
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(path.read_bytes())))
+    return np.asarray(image.convert("RGB"))
+
+
+def _pdqhash(rgb: NDArray[np.uint8]) -> tuple[str, int]:
+    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+    return pdq_bits_to_hex(bits), int(quality)
+
+
+def test_turn_names_follow_numpy() -> None:
+    a = np.array([[1, 2], [3, 4]])
+    assert turn(a, "rot90").tolist() == [[2, 4], [1, 3]]  # counter-clockwise
+    assert turn(a, "rot270").tolist() == [[3, 1], [4, 2]]
+    assert turn(a, "flip_v").tolist() == [[3, 4], [1, 2]]
+    assert turn(a, "flip_h").tolist() == [[2, 1], [4, 3]]
+    assert turn(a, "transverse").tolist() == [[4, 2], [3, 1]]
+    rgb = np.arange(2 * 3 * 3).reshape(2, 3, 3)
+    for name, numpy_turn in TURNS.items():
+        assert np.array_equal(turn(rgb, name), numpy_turn(rgb)), name
+
+
+def test_each_orientation_is_pdqhash_of_the_turned_pixels(tmp_path: Path) -> None:
+    for path in _pictures(tmp_path).values():
+        result = hash_file(path, dihedral=True)
+        assert [h["orientation"] for h in result["pdq"]] == list(ORIENTATIONS)
+        rgb = _displayed(path)
+        for entry in result["pdq"]:
+            expected = _pdqhash(TURNS[entry["orientation"]](rgb))
+            assert (entry["hash"], entry["quality"]) == expected, (path.name, entry)
+
+
+def test_cli_and_server_views_agree_bit_for_bit(tmp_path: Path) -> None:
+    # The server's query views turn the same pixels with the same function: for a picture
+    # no larger than its 512 px working copy, "full/<name>" is the CLI's "<name>".
+    for path in _pictures(tmp_path).values():
+        cli = {
+            h["orientation"]: (h["hash"], h["quality"])
+            for h in hash_file(path, dihedral=True)["pdq"]
+        }
+        views = {
+            s.variant: (s.hex, s.quality) for s in query_signals(_displayed(path), weak_views=True)
+        }
+        for name in ORIENTATIONS:
+            assert views["full" if name == "original" else f"full/{name}"] == cli[name]
+
+
+def test_names_agree_with_pdqhash_dihedral_labels() -> None:
+    # pdqhash's DCT-domain dihedral is not the turned pixels' hash, but each of its labels
+    # is far nearer the same-named turn than any other: our order is pdqhash's order.
+    rgb = np.asarray(photo("chelsea"))
+    theirs, _ = pdqhash.compute_dihedral(rgb)
+    for name, bits in zip(ORIENTATIONS, theirs, strict=True):
+        ours = {other: _pdqhash(TURNS[other](rgb))[0] for other in ORIENTATIONS}
+        distances = {other: hamming_distance(h, pdq_bits_to_hex(bits)) for other, h in ours.items()}
+        assert min(distances, key=distances.__getitem__) == name
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_reduced_jpeg_orientations_stay_close(tmp_path: Path, orientation: int) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    big = photo("coffee").resize((1601, 1283), Image.Resampling.BICUBIC)
+    path = tmp_path / "big.jpg"
+    path.write_bytes(encode(big, "JPEG", quality=90, exif=exif.tobytes()))
+    rgb = _displayed(path)
+    for entry in hash_file(path, dihedral=True)["pdq"]:
+        expected, _ = _pdqhash(TURNS[entry["orientation"]](rgb))
+        assert hamming_distance(entry["hash"], expected) <= 2, entry["orientation"]
