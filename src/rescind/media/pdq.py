@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rescind.media.filters import jarosz_64, pdq_luma_rgb
+from rescind.media.filters import band_pass, dct_16, flip_samples, pdq_luma_rgb, tent_filter
 
 PDQ_DIM = 64
 MIN_HASHABLE_DIM = 5  # PDQ gives the all-zero hash, quality 0, below this size
@@ -248,16 +248,8 @@ def pdq_luma(pixels: npt.NDArray[np.uint8]) -> FloatArray:
 
 
 def _dct16(buffers: FloatArray) -> FloatArray:
-    # dct64To16: T = D A, then B = T D', each sum running over k in order at float32
-    # (products rounded, then added: no fused multiply-add), so B is pdqhash's to the bit.
-    count = len(buffers)
-    partial = np.zeros((count, 16, PDQ_DIM), dtype=np.float32)
-    for k in range(PDQ_DIM):
-        partial += _DCT[None, :, k, None] * buffers[:, None, k, :]
-    coefs = np.zeros((count, 16, 16), dtype=np.float32)
-    for k in range(PDQ_DIM):
-        coefs += partial[:, :, k, None] * _DCT[None, None, :, k]
-    return coefs
+    # pdqhash's dct64To16, compiled (rescind.media.filters.dct_16): its bits, its order.
+    return dct_16(buffers, _DCT)
 
 
 def hashes_of_buffers(buffers: FloatArray) -> list[tuple[str, int]]:
@@ -303,28 +295,59 @@ def orientation_buffers(
     """The 64x64 buffers of a 2-D luma array turned to each of ``orientations``, as if
     the pixels were turned before hashing (k x 64 x 64).
 
-    At full size (the default) each is pdqhash's buffer of the turned pixels, bit for bit;
-    with ``full_size``/``scale``/``reverse`` (see :func:`hash_luma`) the reduced path's.
     This is the one place orientations are made: ``rescind hash --dihedral``, the
-    server's upload hashes and the copy-robust views all call it.
+    server's upload hashes and its copy-robust views all call it, so they agree bit for
+    bit on the same luma. At full size (the default) the picture is filtered once, as
+    pdqhash filters it: ``original`` is pdqhash's buffer to the bit, and each flip is read
+    from the same filtered picture (:func:`rescind.media.filters.flip_samples`), pdqhash's
+    buffer of the flipped pixels up to float rounding; a transpose transposes the buffer.
+    With ``full_size``/``scale``/``reverse`` (see :func:`hash_luma`) the reduced path's
+    banded weights, reversed along a flipped axis.
     """
     height, width = full_size if full_size is not None else luma.shape[:2]
-    exact = scale == 1 and (height, width) == luma.shape[:2]
+    if scale == 1 and (height, width) == luma.shape[:2]:
+        pixels = np.ascontiguousarray(luma, dtype=np.float32)
+        filtered = tent_filter(pixels)
+
+        def flipped(flip_rows: bool, flip_cols: bool) -> FloatArray:
+            return flip_samples(pixels, filtered, flip_rows, flip_cols)
+
+    else:
+        partials: dict[bool, FloatArray] = {}
+
+        def flipped(flip_rows: bool, flip_cols: bool) -> FloatArray:
+            # Weights over a reversed axis are the flipped axis's weights, reversed.
+            if flip_rows not in partials:
+                rows = _read_back(height, scale, luma.shape[0], reverse[0], flip_rows)
+                partials[flip_rows] = band_pass(luma, rows.dense, rows.bounds).T
+            cols = _read_back(width, scale, luma.shape[1], reverse[1], flip_cols)
+            return np.ascontiguousarray(band_pass(partials[flip_rows], cols.dense, cols.bounds).T)
+
+    made: dict[tuple[bool, bool], FloatArray] = {}
     out = np.empty((len(orientations), PDQ_DIM, PDQ_DIM), dtype=np.float32)
     for k, name in enumerate(orientations):
-        view = turn(luma, name)
-        if exact:
-            out[k] = jarosz_64(view)
-            continue
         flip_rows, flip_cols, transpose = _TURNS[name]
-        size = (width, height) if transpose else (height, width)
-        backwards = (reverse[0] != flip_rows, reverse[1] != flip_cols)
-        if transpose:
-            backwards = backwards[::-1]
-        rows = axis_weights(size[0], scale, view.shape[0], backwards[0])
-        cols = axis_weights(size[1], scale, view.shape[1], backwards[1])
-        out[k] = luma_to_64(view, rows, cols)
+        if (flip_rows, flip_cols) not in made:
+            made[flip_rows, flip_cols] = flipped(flip_rows, flip_cols)
+        buffer = made[flip_rows, flip_cols]
+        out[k] = buffer.T if transpose else buffer
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _read_back(full: int, scale: int, reduced: int, reverse: bool, flip: bool) -> AxisWeights:
+    """:func:`axis_weights` of the axis flipped, to apply to the axis as it is (the
+    flipped axis's weights read backwards): no copy of the pixels is turned."""
+    weights = axis_weights(full, scale, reduced, reverse != flip)
+    if not flip:
+        return weights
+    length = weights.dense.shape[1]
+    bounds = length - weights.bounds[:, ::-1]
+    return AxisWeights(
+        np.ascontiguousarray(weights.dense[:, ::-1]),
+        tuple((int(a), int(b)) for a, b in bounds),
+        np.ascontiguousarray(bounds),
+    )
 
 
 def hash_luma(
