@@ -291,6 +291,7 @@ def orientation_buffers(
     scale: int = 1,
     reverse: tuple[bool, bool] = (False, False),
     orientations: tuple[str, ...] = ORIENTATIONS,
+    exact: bool = True,
 ) -> FloatArray:
     """The 64x64 buffers of a 2-D luma array turned to each of ``orientations``, as if
     the pixels were turned before hashing (k x 64 x 64).
@@ -301,11 +302,12 @@ def orientation_buffers(
     pdqhash filters it: ``original`` is pdqhash's buffer to the bit, and each flip is read
     from the same filtered picture (:func:`rescind.media.filters.flip_samples`), pdqhash's
     buffer of the flipped pixels up to float rounding; a transpose transposes the buffer.
-    With ``full_size``/``scale``/``reverse`` (see :func:`hash_luma`) the reduced path's
-    banded weights, reversed along a flipped axis.
+    With ``full_size``/``scale``/``reverse`` (see :func:`hash_luma`), or without ``exact``,
+    banded weights instead (reversed along a flipped axis): the same tent in another order
+    of sums, 2-3x cheaper at 512 px; the copy-robust views need no more than that.
     """
     height, width = full_size if full_size is not None else luma.shape[:2]
-    if scale == 1 and (height, width) == luma.shape[:2]:
+    if exact and scale == 1 and (height, width) == luma.shape[:2]:
         pixels = np.ascontiguousarray(luma, dtype=np.float32)
         filtered = tent_filter(pixels)
 

@@ -34,7 +34,6 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from rescind.media.filters import jarosz_64
 from rescind.media.pdq import (
     MIN_HASHABLE_DIM,
     ORIENTATIONS,
@@ -315,10 +314,13 @@ def _keep_extras(signals: list[Signal], weak_views: bool) -> list[Signal]:
 
 
 def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
-    # pdqhash.compute's hash of the view's pixels, to the bit (rescind.media.filters).
+    # pdqhash.compute's hash of the view's pixels up to float rounding: the banded filter
+    # (rescind.media.pdq.orientation_buffers with exact=False), as for the turned views.
     if min(luma_view.shape) < MIN_HASHABLE_DIM:
         return Signal(bytes(HASH_BYTES), 0, variant)  # PDQ's all-zero hash
-    ((hex_hash, quality),) = hashes_of_buffers(jarosz_64(luma_view)[None])
+    ((hex_hash, quality),) = hashes_of_buffers(
+        orientation_buffers(luma_view, orientations=ORIENTATIONS[:1], exact=False)
+    )
     return Signal(bytes.fromhex(hex_hash), quality, variant)
 
 
@@ -328,12 +330,13 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
     Not pdqhash's DCT-domain dihedral: its flips are 24-32 bits away from the hash of the
     flipped pixels on 256 px photos (88 on a brick texture), because PDQ's downsampling
     grid is anchored at the top-left corner. :func:`orientation_buffers` is the function
-    ``rescind hash --dihedral`` uses too, so the two agree bit for bit on the same luma.
+    ``rescind hash --dihedral`` uses too, here with its banded filter (``exact=False``):
+    the views need no interoperable bits, and it is 2-3x cheaper than pdqhash's sums.
     """
     labels = [f"{variant}/{name}" if name != "original" else variant for name in ORIENTATIONS]
     if min(luma_view.shape) < MIN_HASHABLE_DIM:  # PDQ's all-zero hash, as _pdq would give
         return [Signal(bytes(HASH_BYTES), 0, label) for label in labels]
-    hashes = hashes_of_buffers(orientation_buffers(luma_view))
+    hashes = hashes_of_buffers(orientation_buffers(luma_view, exact=False))
     return [
         Signal(bytes.fromhex(hex_hash), quality, label)
         for (hex_hash, quality), label in zip(hashes, labels, strict=True)
