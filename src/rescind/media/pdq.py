@@ -1,7 +1,7 @@
 """PDQ hashes from luma: exactly pdqhash's at full size, a fast close copy when reduced.
 
 At full size (the luma of every pixel) we repeat pdqhash's arithmetic: its float luma,
-its box-filter passes and 64x64 samples (:func:`rescind.media.filters.jarosz_64`), its DCT
+its box-filter passes and 64x64 samples (:func:`rescind.media.filters.tent_filter`), its DCT
 summed in its order at float32, its median and quality. Nothing is rounded to 8 bits on
 the way, so the hash equals ``pdqhash.compute(rgb)`` bit for bit.
 
@@ -10,9 +10,10 @@ the mean of an ``s x s`` block), the filter is linear and separable, so the 64x6
 is ``Wr @ luma @ Wc.T`` with the full-size weights summed over each block: within a bit
 or two of the full-size hash, at a fraction of the cost.
 
-The other 7 orientations are hashes of the turned pixels (:func:`turn`), never
-pdqhash's DCT-domain dihedral: PDQ's sampling grid is anchored at the top-left corner,
-so a flipped picture's hash is 20-90 bits away from the flipped hash.
+The other 7 orientations are the turned pixels' hashes up to float rounding, read from the
+one filtered picture (:func:`orientation_buffers`), never pdqhash's DCT-domain dihedral:
+PDQ's sampling grid is anchored at the top-left corner, so a flipped picture's hash is
+20-90 bits away from the flipped hash.
 """
 
 from __future__ import annotations
@@ -201,7 +202,8 @@ def _column_pass(partial: FloatArray, cols: AxisWeights) -> FloatArray:
 
 
 # Each orientation as (flip rows, flip columns, then transpose), what np.rot90 and
-# np.flip do to an array: rot90 = a[:, ::-1].T (counter-clockwise), rot270 = a[::-1].T.
+# np.flip do to an array: rot90 = a[:, ::-1].T (counter-clockwise), rot270 = a[::-1].T
+# (tests/media/test_dihedral.py checks each against pdqhash of the numpy-turned pixels).
 _TURNS = {
     "original": (False, False, False),
     "rot90": (False, True, True),
@@ -212,15 +214,6 @@ _TURNS = {
     "transpose": (False, False, True),
     "transverse": (True, True, True),
 }
-
-
-def turn(pixels: npt.NDArray[Any], orientation: str) -> npt.NDArray[Any]:
-    """A view of ``pixels`` (2-D, or 3-D with channels last) turned to ``orientation``,
-    one of :data:`ORIENTATIONS`: ``turn(a, "rot90")`` is ``np.rot90(a)``."""
-    flip_rows, flip_cols, transpose = _TURNS[orientation]
-    out = pixels[::-1] if flip_rows else pixels
-    out = out[:, ::-1] if flip_cols else out
-    return out.swapaxes(0, 1) if transpose else out
 
 
 # pdqhash's DCT matrix: rows 1-16 of the 64-point DCT-II, a float scale times a double
