@@ -4,12 +4,13 @@ a later sweep for a banked picture finds a padded or letterboxed copy registered
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import skimage.data
 from PIL import Image, ImageOps
 
 from rescind.config import Settings
-from rescind.media import hash_bytes
+from rescind.media import ORIENTATIONS, hash_bytes, hash_file
 from rescind.platform.banks import ensure_default_banks
 from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
@@ -18,6 +19,7 @@ from rescind.platform.registry import get_content, signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.store import Database
 from tests.e2e import media
+from tests.media.test_dihedral import pictures
 from tests.platform.helpers import make_request
 
 LIMITS = media_limits(10 * 1024 * 1024)
@@ -43,6 +45,25 @@ def test_plain_hashes_come_first_and_robust_views_are_bounded() -> None:
     assert len({h.hash for h in signals.pdq}) == len(signals.pdq)
     # Views dropped for quality never reach the platform: every extra one may block.
     assert all(h.quality is not None and h.quality >= 50 for h in extra)
+
+
+def test_orientations_are_the_clis_bit_for_bit(tmp_path: Path) -> None:
+    # One function makes the 8 orientations for `rescind hash --dihedral` and for a media
+    # check: the same bits, qualities and order, whatever the size, format or EXIF turn.
+    files = pictures(tmp_path)
+    big = Image.fromarray(skimage.data.coffee()).resize((1601, 1283))
+    for orientation in (1, 6):  # the reduced JPEG path, as displayed and stored sideways
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        path = tmp_path / f"big-{orientation}.jpg"
+        big.save(path, "JPEG", quality=90, exif=exif.tobytes())
+        files[path.name] = path
+    for name, path in files.items():
+        cli = hash_file(path, dihedral=True)["pdq"]
+        server = signals_from_media(path.read_bytes(), LIMITS).pdq[:8]
+        assert [(h.hash, h.quality, h.orientation) for h in server] == [
+            (h["hash"], h["quality"], ORIENTATIONS.index(h["orientation"])) for h in cli
+        ], name
 
 
 def test_tiny_image_gets_its_plain_hashes_only() -> None:

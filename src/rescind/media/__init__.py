@@ -1,4 +1,5 @@
-"""Media hashing: safe decoding with limits, PDQ (+ 7 dihedral), MD5/SHA-256, video frames.
+"""Media hashing: safe decoding with limits, PDQ (+ 7 dihedral), MD5/SHA-256, video frames,
+and vPDQ's per-frame text format.
 
 Pure library: no web, database or CLI imports. Every error a user's file can cause is a
 :class:`MediaError` subclass with a message that is safe to show.
@@ -34,6 +35,14 @@ from rescind.media.pdq import (
     pdq_hex_to_array,
 )
 from rescind.media.video import hash_video
+from rescind.media.vpdq_text import (
+    VpdqFormatError,
+    VpdqFrame,
+    format_vpdq,
+    format_vpdq_line,
+    parse_vpdq,
+    parse_vpdq_line,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -48,6 +57,10 @@ __all__ = [
     "NoVideoStream",
     "PdqHash",
     "UnsupportedMedia",
+    "VpdqFormatError",
+    "VpdqFrame",
+    "format_vpdq",
+    "format_vpdq_line",
     "hamming_distance",
     "hash_bytes",
     "hash_file",
@@ -57,6 +70,8 @@ __all__ = [
     "hash_path",
     "hash_video",
     "iter_media_paths",
+    "parse_vpdq",
+    "parse_vpdq_line",
     "pdq_array_to_hex",
     "pdq_bits_to_hex",
     "pdq_hex_to_array",

@@ -1,4 +1,9 @@
-"""Safe image decoding (size checked before pixels are touched) and fast PDQ hashing."""
+"""Safe image decoding (size checked before pixels are touched) and PDQ hashing.
+
+A picture decoded at full size gives pdqhash's hash bit for bit (its float luma of the
+RGB pixels, EXIF orientation applied); a large JPEG is decoded at a reduced scale for speed
+(:data:`MIN_REDUCED_SIDE`) and lands within a bit or two of it.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rescind.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
 from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
-from rescind.media.pdq import PdqHash, hash_luma
+from rescind.media.pdq import PdqHash, hash_luma, pdq_luma
 from rescind.media.sniff import sniff
 
 # JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) while the short side
@@ -82,20 +87,24 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and value in _REVERSED_AXES else 1
 
 
-def _to_luma(image: Image.Image) -> npt.NDArray[Any]:
-    """2-D luma (0-255) with ITU-R 601 weights, the same as PDQ's."""
+def _to_luma(image: Image.Image) -> npt.NDArray[np.float32]:
+    """2-D float32 luma (0-255), pdqhash's for every 8-bit picture: what
+    ``pdqhash.compute(np.asarray(image.convert("RGB")))`` works on, never rounded to 8 bits."""
     mode = image.mode
     if mode == "L":
-        return np.asarray(image)
+        return pdq_luma(np.asarray(image))
     if mode.startswith("I") or mode == "F":
-        # 16/32-bit greyscale: Pillow's convert("L") clips rather than scales.
+        # 16/32-bit greyscale: Pillow's convert("L") and convert("RGB") clip rather than
+        # scale; we scale 16-bit to 0-255 and keep the fraction.
         wide = np.asarray(image).astype(np.float32)
         if mode != "F":
-            wide = wide / 257.0
+            wide = wide / np.float32(257.0)
         return np.clip(wide, 0, 255)
-    if mode not in ("RGB", "RGBA", "RGBX", "P", "PA", "1", "LA", "La"):
-        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV: via RGB
-    return np.asarray(image.convert("L"))
+    if mode in ("RGBA", "RGBX"):
+        return pdq_luma(np.asarray(image))  # alpha ignored, as convert("RGB") drops it
+    if mode != "RGB":
+        image = image.convert("RGB")  # palette, 1-bit, LA, CMYK, YCbCr, LAB, HSV
+    return pdq_luma(np.asarray(image))
 
 
 def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
@@ -154,10 +163,12 @@ def decode_luma(data: bytes, limits: MediaLimits = DEFAULT_LIMITS) -> DecodedLum
                     if min(width, height) // candidate >= MIN_REDUCED_SIDE:
                         scale = candidate
                         break
-                # Asking for "L" makes libjpeg skip the chroma planes: JPEG's Y is PDQ's luma.
-                image.draft("L", (width // scale, height // scale))
-                reduced_w = image.size[0]
-                scale = max(1, round(width / reduced_w))
+                if scale > 1:
+                    # Asking for "L" makes libjpeg skip the chroma planes: JPEG's Y is
+                    # PDQ's luma up to rounding, close enough for the reduced path. At
+                    # full size we decode RGB as the reference does, for its exact bits.
+                    image.draft("L", (width // scale, height // scale))
+                    scale = max(1, round(width / image.size[0]))
             image.load()
             orientation = _orientation(image)
             if orientation != 1:

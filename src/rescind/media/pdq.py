@@ -1,34 +1,39 @@
-"""PDQ hashes from luma, with PDQ's own downsampling done by us, fast.
+"""PDQ hashes from luma: exactly pdqhash's at full size, a fast close copy when reduced.
 
-The reference path (``pdqhash.compute`` on a full-size RGB array) spends most of its time
-in a tent filter over every pixel. PDQ only ever looks at the 64x64 samples of that
-filtered image, and the filter is linear and separable, so the 64x64 buffer equals
-``Wr @ luma @ Wc.T`` for two small weight matrices that we build once per size. We hand
-that 64x64 buffer to ``pdqhash`` (which leaves a 64x64 input unfiltered) for the DCT,
-the median threshold and the quality metric, so the hash itself stays the reference's.
+At full size (the luma of every pixel) we repeat pdqhash's arithmetic: its float luma,
+its box-filter passes and 64x64 samples (:func:`rescind.media.filters.tent_filter`), its DCT
+summed in its order at float32, its median and quality. Nothing is rounded to 8 bits on
+the way, so the hash equals ``pdqhash.compute(rgb)`` bit for bit.
 
 When the luma was decoded at a reduced scale (JPEG DCT scaling: each output pixel is
-the mean of an ``s x s`` block), the weights are the full-size weights summed over each
-block, which keeps the result within a few bits of the full-size reference.
+the mean of an ``s x s`` block), the filter is linear and separable, so the 64x64 buffer
+is ``Wr @ luma @ Wc.T`` with the full-size weights summed over each block: within a bit
+or two of the full-size hash, at a fraction of the cost.
+
+The other 7 orientations are the turned pixels' hashes up to float rounding, read from the
+one filtered picture (:func:`orientation_buffers`), never pdqhash's DCT-domain dihedral:
+PDQ's sampling grid is anchored at the top-left corner, so a flipped picture's hash is
+20-90 bits away from the flipped hash.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pdqhash
 
-from rescind.media.filters import band_pass
+from rescind.media.filters import band_pass, dct_16, flip_samples, pdq_luma_rgb, tent_filter
 
 PDQ_DIM = 64
 MIN_HASHABLE_DIM = 5  # PDQ gives the all-zero hash, quality 0, below this size
 LOW_QUALITY = 50  # Meta's recommendation: do not match on hashes below this quality
 
 # pdqhash.compute_dihedral's output order, labelled by what was done to the original.
+# (np.rot90 turns counter-clockwise: "rot90" is np.rot90(a), "rot270" np.rot90(a, 3).)
 ORIENTATIONS = (
     "original",
     "rot90",  # 90 degrees counter-clockwise
@@ -169,16 +174,6 @@ def axis_weights(full: int, scale: int, reduced: int, reverse: bool) -> AxisWeig
     )
 
 
-def fast_luma_to_64(luma: npt.NDArray[Any]) -> FloatArray:
-    """:func:`luma_to_64` of a whole 2-D luma array through the compiled passes of
-    :mod:`rescind.media.filters`: for the copy-robust views, not the plain hash."""
-    height, width = luma.shape
-    rows = axis_weights(height, 1, height, False)
-    cols = axis_weights(width, 1, width, False)
-    partial = band_pass(luma, rows.dense, rows.bounds)
-    return band_pass(partial.T, cols.dense, cols.bounds).T
-
-
 def luma_to_64(luma: npt.NDArray[Any], rows: AxisWeights, cols: AxisWeights) -> FloatArray:
     """PDQ's 64x64 downsample of a 2-D luma array, given each axis's weights."""
     return _column_pass(_row_pass(luma, rows), cols)
@@ -202,67 +197,62 @@ def _column_pass(partial: FloatArray, cols: AxisWeights) -> FloatArray:
     return result
 
 
-def turned_64(luma: npt.NDArray[Any]) -> dict[str, FloatArray]:
-    """The 64x64 buffers of a 2-D luma array turned to each of the 8 orientations (as if
-    the pixels were moved first, not pdqhash's DCT-domain dihedral), from 2 row passes.
-
-    PDQ's weights along an axis depend only on its length, so a transpose only transposes
-    the buffer, and a flip reverses the weights along its axis: the 8 turns are the 4 flips'
-    buffers and their transposes. Equal to moving the pixels up to float rounding (the
-    passes are compiled, see :mod:`rescind.media.filters`).
-    """
-    height, width = luma.shape
-    rows = axis_weights(height, 1, height, False)
-    cols = axis_weights(width, 1, width, False)
-    down = band_pass(luma, rows.dense, rows.bounds)
-    up = band_pass(luma[::-1], rows.dense, rows.bounds)
-    # A column pass is a row pass of the transpose; each result below is transposed back.
-    p00 = band_pass(down.T, cols.dense, cols.bounds).T  # as given
-    p01 = band_pass(down.T[::-1], cols.dense, cols.bounds).T  # mirrored
-    p10 = band_pass(up.T, cols.dense, cols.bounds).T  # upside down
-    p11 = band_pass(up.T[::-1], cols.dense, cols.bounds).T  # both
-    return {
-        "original": p00,
-        "rot90": p01.T,
-        "rot180": p11,
-        "rot270": p10.T,
-        "flip_v": p10,
-        "flip_h": p01,
-        "transpose": p00.T,
-        "transverse": p11.T,
-    }
+# Each orientation as (flip rows, flip columns, then transpose), what np.rot90 and
+# np.flip do to an array: rot90 = a[:, ::-1].T (counter-clockwise), rot270 = a[::-1].T
+# (tests/media/test_dihedral.py checks each against pdqhash of the numpy-turned pixels).
+_TURNS = {
+    "original": (False, False, False),
+    "rot90": (False, True, True),
+    "rot180": (True, True, False),
+    "rot270": (True, False, True),
+    "flip_v": (True, False, False),
+    "flip_h": (False, True, False),
+    "transpose": (False, False, True),
+    "transverse": (True, True, True),
+}
 
 
-# PDQ's DCT: rows 1-16 of the 64-point DCT-II (the DC row left out), as pdqhash builds it.
-_DCT = (
-    np.sqrt(2 / PDQ_DIM)
-    * np.cos(np.pi / 2 / PDQ_DIM * np.arange(1, 17)[:, None] * (2 * np.arange(PDQ_DIM) + 1))
-).astype(np.float32)
-# pdqhash's luma of a grey RGB pixel (0.299 r + 0.587 g + 0.114 b in float32, in its order).
-_GREY = np.arange(256, dtype=np.float32)
-_GREY_LUMA = (
-    (np.float32(0.299) * _GREY + np.float32(0.587) * _GREY) + np.float32(0.114) * _GREY
-).astype(np.float32)
+# pdqhash's DCT matrix: rows 1-16 of the 64-point DCT-II, a float scale times a double
+# cosine, stored as float32 (the C++ builds it with std::cos in double).
+_DCT_SCALE = float(np.float32(math.sqrt(2.0 / PDQ_DIM)))
+_DCT = np.array(
+    [
+        [_DCT_SCALE * math.cos((math.pi / 2.0 / PDQ_DIM) * i * (2 * j + 1)) for j in range(64)]
+        for i in range(1, 17)
+    ],
+    dtype=np.float32,
+)
+# pdqhash's luma of a grey pixel: the RGB formula with r = g = b, in float64 as its binding.
+_GREY = np.arange(256, dtype=np.float64)
+_GREY_LUMA = ((_GREY * 0.299 + _GREY * 0.587) + _GREY * 0.114).astype(np.float32)
+
+
+def pdq_luma(pixels: npt.NDArray[np.uint8]) -> FloatArray:
+    """pdqhash's float32 luma of 8-bit pixels: ``(H, W, 3+)`` colour (extra channels
+    ignored), or ``(H, W)`` / ``(H, W, 1)`` grey taken as equal R, G and B."""
+    if pixels.ndim == 3 and pixels.shape[2] >= 3:
+        return pdq_luma_rgb(pixels)
+    grey = pixels[:, :, 0] if pixels.ndim == 3 else pixels
+    return _GREY_LUMA[grey]
+
+
+def _dct16(buffers: FloatArray) -> FloatArray:
+    # pdqhash's dct64To16, compiled (rescind.media.filters.dct_16): its bits, its order.
+    return dct_16(buffers, _DCT)
 
 
 def hashes_of_buffers(buffers: FloatArray) -> list[tuple[str, int]]:
-    """(hex, quality) of each 64x64 buffer of ``buffers`` (k x 64 x 64): what
-    :func:`hashes_from_64` gives one by one, in a few numpy calls for all of them.
-
-    The steps are pdqhash's on the rounded grey buffer: its float32 luma, the 16x16 DCT,
-    bits above the lower median, and the quality from the truncated gradient sum. Only the
-    order of float sums differs, so on rare buffers a bit pair flips or the quality moves by
-    one (``tests/media/test_pdq_batch.py``); the copy-robust views use it, not the plain hash.
-    """
+    """(hex, quality) of each 64x64 float buffer of ``buffers`` (k x 64 x 64), as pdqhash
+    hashes its 64x64 buffer: the DCT, bits above the lower median, the gradient quality."""
     count = len(buffers)
     if count == 0:
         return []
-    grey = np.clip(np.rint(buffers), 0, 255).astype(np.uint8)
-    pixels = _GREY_LUMA[grey]
-    coefs = (_DCT @ pixels @ _DCT.T).reshape(count, 256)
+    pixels = np.asarray(buffers, dtype=np.float32)
+    coefs = _dct16(pixels).reshape(count, 256)
     median = np.sort(coefs, axis=1)[:, 127:128]  # the lower median, as pdqhash's torben
     # bit i*16 + j is coefficient (i, j); the hex runs from bit 255 down
     packed = np.packbits((coefs > median)[:, ::-1], axis=1)
+    # pdqImageDomainQualityMetric: int(((u - v) * 100) / 255) at float32, truncated.
     hundred, scale = np.float32(100), np.float32(255)
     down = np.trunc((pixels[:, :-1, :] - pixels[:, 1:, :]) * hundred / scale)
     across = np.trunc((pixels[:, :, :-1] - pixels[:, :, 1:]) * hundred / scale)
@@ -272,24 +262,83 @@ def hashes_of_buffers(buffers: FloatArray) -> list[tuple[str, int]]:
     return [(bytes(p).hex(), int(q)) for p, q in zip(packed, quality, strict=True)]
 
 
-def hashes_from_64(buffer: FloatArray, dihedral: bool = False) -> list[PdqHash]:
-    """PDQ hash (and optionally the 7 other orientations) of a 64x64 luma buffer."""
-    grey = np.clip(np.rint(buffer), 0, 255).astype(np.uint8)
-    rgb = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
-    if not dihedral:
-        bits, quality = pdqhash.compute(rgb)
-        return [PdqHash(pdq_bits_to_hex(bits), int(quality), "original")]
-    all_bits, quality = pdqhash.compute_dihedral(rgb)
-    return [
-        PdqHash(pdq_bits_to_hex(bits), int(quality), name)
-        for bits, name in zip(all_bits, ORIENTATIONS, strict=True)
-    ]
+def hashes_from_64(buffer: FloatArray) -> PdqHash:
+    """PDQ hash of one 64x64 float luma buffer (not rounded: pdqhash keeps it in float)."""
+    ((hex_hash, quality),) = hashes_of_buffers(buffer[None])
+    return PdqHash(hex_hash, quality, "original")
 
 
 def empty_hashes(dihedral: bool) -> list[PdqHash]:
     """What PDQ gives for an image too small to hash: zero bits, quality 0."""
     names = ORIENTATIONS if dihedral else ORIENTATIONS[:1]
     return [PdqHash("0" * 64, 0, name) for name in names]
+
+
+def orientation_buffers(
+    luma: npt.NDArray[Any],
+    full_size: tuple[int, int] | None = None,
+    scale: int = 1,
+    reverse: tuple[bool, bool] = (False, False),
+    orientations: tuple[str, ...] = ORIENTATIONS,
+    exact: bool = True,
+) -> FloatArray:
+    """The 64x64 buffers of a 2-D luma array turned to each of ``orientations``, as if
+    the pixels were turned before hashing (k x 64 x 64).
+
+    This is the one place orientations are made: ``rescind hash --dihedral``, the
+    server's upload hashes and its copy-robust views all call it, so they agree bit for
+    bit on the same luma. At full size (the default) the picture is filtered once, as
+    pdqhash filters it: ``original`` is pdqhash's buffer to the bit, and each flip is read
+    from the same filtered picture (:func:`rescind.media.filters.flip_samples`), pdqhash's
+    buffer of the flipped pixels up to float rounding; a transpose transposes the buffer.
+    With ``full_size``/``scale``/``reverse`` (see :func:`hash_luma`), or without ``exact``,
+    banded weights instead (reversed along a flipped axis): the same tent in another order
+    of sums, 2-3x cheaper at 512 px; the copy-robust views need no more than that.
+    """
+    height, width = full_size if full_size is not None else luma.shape[:2]
+    if exact and scale == 1 and (height, width) == luma.shape[:2]:
+        pixels = np.ascontiguousarray(luma, dtype=np.float32)
+        filtered = tent_filter(pixels)
+
+        def flipped(flip_rows: bool, flip_cols: bool) -> FloatArray:
+            return flip_samples(pixels, filtered, flip_rows, flip_cols)
+
+    else:
+        partials: dict[bool, FloatArray] = {}
+
+        def flipped(flip_rows: bool, flip_cols: bool) -> FloatArray:
+            # Weights over a reversed axis are the flipped axis's weights, reversed.
+            if flip_rows not in partials:
+                rows = _read_back(height, scale, luma.shape[0], reverse[0], flip_rows)
+                partials[flip_rows] = band_pass(luma, rows.dense, rows.bounds).T
+            cols = _read_back(width, scale, luma.shape[1], reverse[1], flip_cols)
+            return np.ascontiguousarray(band_pass(partials[flip_rows], cols.dense, cols.bounds).T)
+
+    made: dict[tuple[bool, bool], FloatArray] = {}
+    out = np.empty((len(orientations), PDQ_DIM, PDQ_DIM), dtype=np.float32)
+    for k, name in enumerate(orientations):
+        flip_rows, flip_cols, transpose = _TURNS[name]
+        if (flip_rows, flip_cols) not in made:
+            made[flip_rows, flip_cols] = flipped(flip_rows, flip_cols)
+        buffer = made[flip_rows, flip_cols]
+        out[k] = buffer.T if transpose else buffer
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _read_back(full: int, scale: int, reduced: int, reverse: bool, flip: bool) -> AxisWeights:
+    """:func:`axis_weights` of the axis flipped, to apply to the axis as it is (the
+    flipped axis's weights read backwards): no copy of the pixels is turned."""
+    weights = axis_weights(full, scale, reduced, reverse != flip)
+    if not flip:
+        return weights
+    length = weights.dense.shape[1]
+    bounds = length - weights.bounds[:, ::-1]
+    return AxisWeights(
+        np.ascontiguousarray(weights.dense[:, ::-1]),
+        tuple((int(a), int(b)) for a, b in bounds),
+        np.ascontiguousarray(bounds),
+    )
 
 
 def hash_luma(
@@ -299,15 +348,19 @@ def hash_luma(
     reverse: tuple[bool, bool] = (False, False),
     dihedral: bool = False,
 ) -> list[PdqHash]:
-    """PDQ hashes of a 2-D luma array (values 0-255).
+    """PDQ hashes of a 2-D luma array (values 0-255; float32 for pdqhash's exact bits).
 
     ``full_size`` is (height, width) of the image the luma was reduced from by ``scale``
-    (default: the array itself); ``reverse`` flags axes that run backwards relative to
-    the decoder's block grid.
+    (default: the array itself, the exact path); ``reverse`` flags axes that run
+    backwards relative to the decoder's block grid. With ``dihedral`` the 7 other
+    orientations of :data:`ORIENTATIONS` follow, hashed from the turned pixels.
     """
     height, width = full_size if full_size is not None else luma.shape[:2]
     if height < MIN_HASHABLE_DIM or width < MIN_HASHABLE_DIM:
         return empty_hashes(dihedral)
-    rows = axis_weights(height, scale, luma.shape[0], reverse[0])
-    cols = axis_weights(width, scale, luma.shape[1], reverse[1])
-    return hashes_from_64(luma_to_64(luma, rows, cols), dihedral)
+    names = ORIENTATIONS if dihedral else ORIENTATIONS[:1]
+    buffers = orientation_buffers(luma, (height, width), scale, reverse, names)
+    return [
+        PdqHash(hex_hash, quality, name)
+        for (hex_hash, quality), name in zip(hashes_of_buffers(buffers), names, strict=True)
+    ]

@@ -37,9 +37,8 @@ from PIL import Image
 from rescind.media.pdq import (
     MIN_HASHABLE_DIM,
     ORIENTATIONS,
-    fast_luma_to_64,
     hashes_of_buffers,
-    turned_64,
+    orientation_buffers,
 )
 from rescind.media.robust_geometry import (
     JPEG_TOLERANCE,
@@ -315,12 +314,13 @@ def _keep_extras(signals: list[Signal], weak_views: bool) -> list[Signal]:
 
 
 def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
-    # PDQ of the view's pixels, downsampled by the compiled passes (rescind.media.filters)
-    # and hashed by pdq.hashes_of_buffers: pdqhash.compute's hash on the same pixels up to
-    # float rounding (costs in docs/matching.md).
+    # pdqhash.compute's hash of the view's pixels up to float rounding: the banded filter
+    # (rescind.media.pdq.orientation_buffers with exact=False), as for the turned views.
     if min(luma_view.shape) < MIN_HASHABLE_DIM:
         return Signal(bytes(HASH_BYTES), 0, variant)  # PDQ's all-zero hash
-    ((hex_hash, quality),) = hashes_of_buffers(fast_luma_to_64(luma_view)[None])
+    ((hex_hash, quality),) = hashes_of_buffers(
+        orientation_buffers(luma_view, orientations=ORIENTATIONS[:1], exact=False)
+    )
     return Signal(bytes.fromhex(hex_hash), quality, variant)
 
 
@@ -329,14 +329,14 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
 
     Not pdqhash's DCT-domain dihedral: its flips are 24-32 bits away from the hash of the
     flipped pixels on 256 px photos (88 on a brick texture), because PDQ's downsampling
-    grid is anchored at the top-left corner. :func:`turned_64` gets the moved pixels'
-    64x64 buffers from two filter passes instead of eight.
+    grid is anchored at the top-left corner. :func:`orientation_buffers` is the function
+    ``rescind hash --dihedral`` uses too, here with its banded filter (``exact=False``):
+    the views need no interoperable bits, and it is 2-3x cheaper than pdqhash's sums.
     """
     labels = [f"{variant}/{name}" if name != "original" else variant for name in ORIENTATIONS]
     if min(luma_view.shape) < MIN_HASHABLE_DIM:  # PDQ's all-zero hash, as _pdq would give
         return [Signal(bytes(HASH_BYTES), 0, label) for label in labels]
-    buffers = turned_64(luma_view)
-    hashes = hashes_of_buffers(np.stack([buffers[name] for name in ORIENTATIONS]))
+    hashes = hashes_of_buffers(orientation_buffers(luma_view, exact=False))
     return [
         Signal(bytes.fromhex(hex_hash), quality, label)
         for (hex_hash, quality), label in zip(hashes, labels, strict=True)

@@ -12,6 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from rescind.media.pdq import pdq_luma
+
 MIN_SIDE = 16  # below this PDQ has nothing to work with; variants smaller than this are skipped
 WORK_SIDE = 512  # longest side of the working copy that variants are cut from
 TRIM_SIDE = 256  # longest side of the copy that borders are looked for in (speed)
@@ -183,11 +185,9 @@ def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
 
 
 def luma(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
-    """PDQ's luminance (ITU-R BT.601 weights), as float32."""
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    if rgb.shape[2] == 1:  # grey: weighed as three equal channels, to the same last bit
-        return np.repeat(rgb.astype(np.float32), 3, axis=2) @ weights
-    return rgb.astype(np.float32) @ weights
+    """PDQ's luminance as pdqhash computes it (float32, never rounded); a grey
+    ``(H, W, 1)`` array is weighed as three equal channels, to the same last bit."""
+    return pdq_luma(rgb)
 
 
 def render_variant(luma_view: NDArray[np.float32], variant: Variant) -> NDArray[np.float32] | None:

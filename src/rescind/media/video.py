@@ -310,7 +310,7 @@ def _hash_luma(luma: npt.NDArray[np.uint8], full_range: bool, t: float) -> PdqHa
     if not full_range:
         # Stretch 16-235 to 0-255 so quality matches an RGB decode (bits do not change).
         buffer = (buffer - 16.0) * np.float32(255.0 / 219.0)
-    first = hashes_from_64(buffer)[0]
+    first = hashes_from_64(buffer)
     return PdqHash(first.hash, first.quality, t=t)
 
 

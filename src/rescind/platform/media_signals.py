@@ -1,11 +1,13 @@
 """Signals of uploaded media, hashed server-side: MD5, SHA-256 and PDQ.
 
-An image gives its plain PDQ hash and the 7 other orientations (pdqhash's dihedral, as
-before), then the copy-robust query views of `rescind.media.robust.query_signals`: the
-picture with flat borders, letterbox bars and UI frames trimmed, each in all 8 orientations
-(pixels moved, then hashed), weak views (quality < 50) dropped. A video gives one hash per
-sampled frame and, when it has letterbox or pillarbox bars, a second hash of the same frame
-inside them (same ``t``; the matcher counts moments, not hashes). See docs/matching.md.
+An image gives its plain PDQ hash (pdqhash's, to the bit, at full size) and the 7 other
+orientations, exactly `rescind hash --dihedral`'s (the turned pixels' hashes up to float
+rounding, not pdqhash's DCT-domain dihedral), then the copy-robust query views of
+`rescind.media.robust.query_signals`: the picture with flat borders, letterbox bars and UI
+frames trimmed, each in all 8 orientations (same function, its banded filter), weak views
+(quality < 50) dropped. A video gives one hash per sampled frame and, when it has letterbox
+or pillarbox bars, a second hash of the same frame inside them (same ``t``; the matcher counts
+moments, not hashes). See docs/matching.md.
 """
 
 from __future__ import annotations
