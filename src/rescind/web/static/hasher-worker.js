@@ -2,18 +2,18 @@
 // pixels and bytes. Nothing leaves it but hashes, posted back to the page.
 
 import { Md5, Sha256, toHex } from "./digests.js";
+import { hashVideoFrame } from "./frames.js";
 import { lumaFromRgba, pdqOfLuma } from "./pdq.js";
 import { bankViews } from "./views.js";
-import { frameLuma } from "./frames.js";
 
 const CHUNK = 4 << 20; // bytes read at a time for the digests
 const WEBCRYPTO_MAX = 256 << 20; // above this, SHA-256 streams here instead of in one piece
 
-let jobs = 0; // the current job's number: progress is posted with it
-let frameScratch = null;
-
-function progress(done, total) {
-  postMessage({ type: "progress", job: jobs, done, total });
+class HashError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
 }
 
 /** MD5 and SHA-256 of a whole Blob, read in chunks; `step(bytes)` after each chunk. */
@@ -44,7 +44,7 @@ async function decodePicture(blob) {
       premultiplyAlpha: "none",
     });
   } catch {
-    throw new HashError("unsupported", "this picture cannot be decoded by this browser");
+    throw new HashError("unsupported", "this browser cannot decode this picture");
   }
   const { width, height } = bitmap;
   const canvas = new OffscreenCanvas(width, height);
@@ -55,49 +55,37 @@ async function decodePicture(blob) {
   return { rgba, width, height };
 }
 
-class HashError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
-
-async function hashImage(file) {
+async function hashImage(file, progress) {
   // Units of progress: the bytes read, then as much again for the pixels.
-  const total = 2 * file.size + 1;
+  const total = 2 * file.size;
   let done = 0;
   const digested = digests(file, (n) => progress((done += n), total));
   const { rgba, width, height } = await decodePicture(file);
   const luma = lumaFromRgba(rgba, width, height);
   const first = pdqOfLuma(luma, width, height);
-  progress((done += file.size / 2), total);
+  progress((done += file.size / 4), total);
   const views = bankViews(luma, width, height, first);
-  progress((done += file.size / 2), total);
+  progress((done += (3 * file.size) / 4), total);
   const { md5, sha256 } = await digested;
   return { kind: "image", md5, sha256, pdq: [first], views };
 }
 
-async function hashBytes(file) {
+async function hashBytes(file, progress) {
   let done = 0;
   return digests(file, (n) => progress((done += n), file.size));
 }
 
-function hashFrame({ frame, bitmap, t }) {
-  // A video frame: the luma plane as decoded (I420/NV12) when the frame exposes it, as the
-  // server hashes, else the luma of its RGB drawing.
-  const { luma, width, height } = frameLuma(frame, bitmap);
-  const hash = pdqOfLuma(luma, width, height, frameScratch);
-  frameScratch = null;
-  return { ...hash, t };
+async function hashFrame({ frame, t }) {
+  return { ...(await hashVideoFrame(frame)), t };
 }
 
 const handlers = { image: hashImage, bytes: hashBytes, frame: hashFrame };
 
 onmessage = async (event) => {
   const { id, type, payload } = event.data;
-  jobs = id;
+  const progress = (done, total) => postMessage({ type: "progress", job: id, done, total });
   try {
-    const result = await handlers[type](payload);
+    const result = await handlers[type](payload, progress);
     postMessage({ type: "result", job: id, result });
   } catch (error) {
     postMessage({
