@@ -37,17 +37,59 @@ export function windowSize(length) {
 }
 
 // box1DFloat along each row (stride 1): a running float sum, divided by the window so far.
-function boxRows(src, dst, height, width, window) {
+// Two rows at a time: each row's sum is a chain of dependent float steps, and two chains
+// side by side keep the processor busy. `keep` (optional, sorted column indices) stores
+// only those columns, compactly (dst is then height x keep.length).
+function boxRows(src, dst, height, width, window, keep) {
   const half = Math.floor((window + 2) / 2);
   const n1 = half - 1;
   const n2 = window - half + 1;
   const n3 = width - window;
   const n4 = half - 1;
-  for (let row = 0; row < height; row++) {
+  const full = new Float32Array(2 * width);
+  let row = 0;
+  for (; row + 1 < height; row += 2) {
+    const a = row * width;
+    const b = a + width;
+    let ri = 0;
+    let li = 0;
+    let oi = 0;
+    let sa = 0;
+    let sb = 0;
+    let count = 0;
+    for (let i = 0; i < n1; i++, ri++) {
+      sa = f32(sa + src[a + ri]);
+      sb = f32(sb + src[b + ri]);
+      count++;
+    }
+    for (let i = 0; i < n2; i++, ri++, oi++) {
+      sa = f32(sa + src[a + ri]);
+      sb = f32(sb + src[b + ri]);
+      count++;
+      full[oi] = sa / count;
+      full[width + oi] = sb / count;
+    }
+    for (let i = 0; i < n3; i++, ri++, li++, oi++) {
+      sa = f32(f32(sa + src[a + ri]) - src[a + li]);
+      sb = f32(f32(sb + src[b + ri]) - src[b + li]);
+      full[oi] = sa / count;
+      full[width + oi] = sb / count;
+    }
+    for (let i = 0; i < n4; i++, li++, oi++) {
+      sa = f32(sa - src[a + li]);
+      sb = f32(sb - src[b + li]);
+      count--;
+      full[oi] = sa / count;
+      full[width + oi] = sb / count;
+    }
+    store(full, 0, dst, row, width, keep);
+    store(full, width, dst, row + 1, width, keep);
+  }
+  for (; row < height; row++) {
     const base = row * width;
     let ri = base;
     let li = base;
-    let oi = base;
+    let oi = 0;
     let sum = 0;
     let count = 0;
     for (let i = 0; i < n1; i++) {
@@ -57,17 +99,27 @@ function boxRows(src, dst, height, width, window) {
     for (let i = 0; i < n2; i++) {
       sum = f32(sum + src[ri++]);
       count++;
-      dst[oi++] = sum / count;
+      full[oi++] = sum / count;
     }
     for (let i = 0; i < n3; i++) {
       sum = f32(f32(sum + src[ri++]) - src[li++]);
-      dst[oi++] = sum / count;
+      full[oi++] = sum / count;
     }
     for (let i = 0; i < n4; i++) {
       sum = f32(sum - src[li++]);
       count--;
-      dst[oi++] = sum / count;
+      full[oi++] = sum / count;
     }
+    store(full, 0, dst, row, width, keep);
+  }
+}
+
+function store(full, from, dst, row, width, keep) {
+  if (keep) {
+    const at = row * keep.length;
+    for (let j = 0; j < keep.length; j++) dst[at + j] = full[from + keep[j]];
+  } else {
+    dst.set(full.subarray(from, from + width), row * width);
   }
 }
 
@@ -114,29 +166,26 @@ function boxCols(src, dst, height, width, window, sums) {
 
 /** pdqhash's 64x64 buffer of a float32 luma array (height x width, row-major): two
  * rounds of box passes along rows then columns, then the samples of a 64x64 grid.
- * `scratch` (optional) is a Float32Array of at least width*height to reuse. */
-export function jarosz64(luma, width, height, scratch) {
-  if (width === DIM && height === DIM) return Float32Array.from(luma);
+ *
+ * Only the 64x64 samples are kept, so the second round computes its row sums in full (each
+ * depends on every earlier one) but stores only the 64 sampled columns, and runs its column
+ * sums down those columns only: the same values, a third less work. */
+export function jarosz64(luma, width, height) {
+  if (width === DIM && height === DIM) return Float32Array.from(luma.subarray(0, DIM * DIM));
   const alongRows = windowSize(width);
   const alongCols = windowSize(height);
-  const a = Float32Array.from(luma.subarray(0, width * height));
-  const b =
-    scratch && scratch.length >= width * height
-      ? scratch.subarray(0, width * height)
-      : new Float32Array(width * height);
-  const sums = new Float32Array(width);
-  for (let rep = 0; rep < 2; rep++) {
-    boxRows(a, b, height, width, alongRows);
-    boxCols(b, a, height, width, alongCols, sums);
-  }
+  const rows = Int32Array.from({ length: DIM }, (_, i) => Math.floor(((i + 0.5) * height) / DIM));
+  const cols = Int32Array.from({ length: DIM }, (_, j) => Math.floor(((j + 0.5) * width) / DIM));
+  const a = new Float32Array(width * height);
+  const b = new Float32Array(width * height);
+  boxRows(luma, a, height, width, alongRows);
+  boxCols(a, b, height, width, alongCols, new Float32Array(width));
+  const narrow = new Float32Array(height * DIM);
+  boxRows(b, narrow, height, width, alongRows, cols);
+  const down = width >= DIM ? a.subarray(0, height * DIM) : new Float32Array(height * DIM);
+  boxCols(narrow, down, height, DIM, alongCols, new Float32Array(DIM));
   const out = new Float32Array(DIM * DIM);
-  for (let i = 0; i < DIM; i++) {
-    const r = Math.floor(((i + 0.5) * height) / DIM);
-    for (let j = 0; j < DIM; j++) {
-      const c = Math.floor(((j + 0.5) * width) / DIM);
-      out[i * DIM + j] = a[r * width + c];
-    }
-  }
+  for (let i = 0; i < DIM; i++) out.set(down.subarray(rows[i] * DIM, rows[i] * DIM + DIM), i * DIM);
   return out;
 }
 
@@ -191,11 +240,11 @@ function quality(buffer) {
 }
 
 /** PDQ of a float32 luma array: {hash, quality}; the all-zero hash when too small. */
-export function pdqOfLuma(luma, width, height, scratch) {
+export function pdqOfLuma(luma, width, height) {
   if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
     return { hash: "0".repeat(64), quality: 0 };
   }
-  return hashBuffer(jarosz64(luma, width, height, scratch));
+  return hashBuffer(jarosz64(luma, width, height));
 }
 
 /** Bits of difference between two 64-hex hashes. */

@@ -66,9 +66,9 @@ function grey(pixels, width, height) {
 export function roundLuma(luma, width, height) {
   const out = new Uint8Array(width * height);
   for (let i = 0; i < out.length; i++) {
-    const v = Math.min(255, Math.max(0, luma[i]));
-    let r = Math.round(v);
-    if (r - v === 0.5 && r % 2 !== 0) r -= 1;
+    const v = luma[i] < 0 ? 0 : luma[i] > 255 ? 255 : luma[i];
+    let r = (v + 0.5) | 0;
+    if (r - v === 0.5 && r & 1) r -= 1;
     out[i] = r;
   }
   return grey(out, width, height);
