@@ -111,7 +111,9 @@ def make_media(root: Path) -> list[Path]:
         path.write_bytes(encode(photo(name), "JPEG", quality=85))
         files.append(path)
     big = root / "astronaut-12mp.jpg"
-    big.write_bytes(encode(photo("astronaut").resize((4000, 3000), Image.LANCZOS), "JPEG", quality=90))
+    big.write_bytes(
+        encode(photo("astronaut").resize((4000, 3000), Image.LANCZOS), "JPEG", quality=90)
+    )
     files.append(big)
     mp4 = root / "coffee-720p-60s.mp4"
     write_video(mp4, 60, (1280, 720), "libx264", 30)
@@ -153,10 +155,14 @@ def compare_image(path: Path, got: dict[str, Any]) -> tuple[str, dict[str, int]]
     started = time.perf_counter()
     server = hash_file(path)
     raw = path.read_bytes()
-    views = {s.variant: s for s in _robust(decode_luma(raw).luma, partial(bank_signals, weak_views=True))}
+    views = {
+        s.variant: s for s in _robust(decode_luma(raw).luma, partial(bank_signals, weak_views=True))
+    }
     server_s = time.perf_counter() - started
     ours = got["pdq"][0]["hash"]
-    per_view = {v["variant"]: hamming_distance(v["hash"], views[v["variant"]].hex) for v in got["views"]}
+    per_view = {
+        v["variant"]: hamming_distance(v["hash"], views[v["variant"]].hex) for v in got["views"]
+    }
     line = (
         f"pdq[0] {hamming_distance(ours, server['pdq'][0]['hash']):3} bits from server, "
         f"{hamming_distance(ours, pdqhash_of(path)):3} from pdqhash; "
@@ -214,7 +220,9 @@ def main() -> None:
                 else:
                     line = compare_video(path, got)
                 size = path.stat().st_size / 1e6
-                print(f"{path.name:26} {size:6.1f} {got['ms']:7.0f}ms {got['longest']:7.0f}ms  {line}")
+                print(
+                    f"{path.name:26} {size:6.1f} {got['ms']:7.0f}ms {got['longest']:7.0f}ms  {line}"
+                )
             browser.close()
         print("max bits per bank view: " + " ".join(f"{k}={v}" for k, v in worst.items()))
         if args.json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,26 @@ def test_bank_views_match_the_servers(device: dict[str, Any], pictures: dict[str
             worst[view["variant"]] = max(worst.get(view["variant"], 0), bits)
     print("\nmax bits per variant: " + " ".join(f"{k}={v}" for k, v in worst.items()))
     assert max(worst.values()) <= 2
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "fps"),
+    [("clip.mp4", "libx264", 30), ("clip-2997.mp4", "libx264", 29.97), ("clip.webm", "libvpx", 25)],
+)
+def test_video_frames_match_the_servers(
+    page: Page, live: Live, tmp_path: Path, name: str, codec: str, fps: float
+) -> None:
+    rate = Fraction(fps).limit_denominator(1001)
+    frames = moving_frames(6, round(fps), (320, 240))
+    path = write_video(tmp_path / name, frames, rate, codec=codec, gop=round(fps))
+    got = hash_in_browser(page, live, {name: path.read_bytes()})[name]
+    assert "error" not in got, got
+    assert got["kind"] == "video"
+    assert got["md5"] == hashlib.md5(path.read_bytes()).hexdigest()
+    server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
+    ours = {round(f["t"], 2): f for f in got["pdq"]}
+    print(f"\n{name}: device t {sorted(ours)}, server t {sorted(server)}, {got['ms']:.0f} ms")
+    # The device's list is collapsed as the server's is: each of its frames is a server frame.
+    bits = [hamming_distance(f["hash"], server[t].hash) for t, f in ours.items()]
+    print(f"bits {bits}")
+    assert sum(b <= 2 for b in bits) >= 0.95 * len(bits)

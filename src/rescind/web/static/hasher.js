@@ -241,14 +241,15 @@ async function hashVideo(file, hasher, report, signal) {
     if (!video.videoWidth || !video.videoHeight) {
       throw new HashingError("unsupported", "this file has no picture to hash");
     }
-    const samples = Math.floor(duration * FPS) + 1;
+    const interval = await frameInterval(video, signal);
+    const tolerance = Math.min(interval / 2, 0.5 / FPS);
+    // A sample for each second k up to the last frame (at about duration - interval).
+    const samples = Math.floor((duration - interval + tolerance) * FPS) + 1;
     const units = samples + Math.ceil(file.size / (4 << 20));
     let done = 0;
     const step = () => report(++done, units);
     // The digests run in the worker while frames are captured here.
-    const digests = hasher.run("bytes", file, [], (_d, _t) => step());
-    const interval = await frameInterval(video, signal);
-    const tolerance = Math.min(interval / 2, 0.5 / FPS);
+    const digests = hasher.run("bytes", file, [], () => step());
     const pending = [];
     let last = null;
     for (let k = 0; k < samples; k++) {
