@@ -230,3 +230,28 @@ def test_video_frames_match_the_servers(
     bits = [hamming_distance(f["hash"], server[t].hash) for t, f in ours.items()]
     print(f"bits {bits}")
     assert sum(b <= 2 for b in bits) >= 0.95 * len(bits)
+
+
+def test_progress_abort_and_errors(page: Page, live: Live, pictures: dict[str, bytes]) -> None:
+    page.goto(f"{live.base_url}/")
+    raw = base64.b64encode(pictures["astronaut.png"]).decode()
+    outcome = page.evaluate(
+        """async ({ raw }) => {
+          const { hashFile } = await import("/static/hasher.js");
+          const file = new File([Uint8Array.from(atob(raw), (c) => c.charCodeAt(0))], "a.png");
+          const reports = [];
+          await hashFile(file, { onProgress: (p) => reports.push(p) });
+          const controller = new AbortController();
+          const pending = hashFile(file, { signal: controller.signal });
+          controller.abort();
+          const aborted = await pending.then(() => "finished", (e) => e.name);
+          const junk = await hashFile(new File(["not a picture"], "x.txt")).then(
+            () => "hashed", (e) => `${e.name}:${e.code}`);
+          const last = reports[reports.length - 1];
+          return { count: reports.length, complete: last.done === last.total, aborted, junk };
+        }""",
+        {"raw": raw},
+    )
+    assert outcome["count"] >= 2 and outcome["complete"]
+    assert outcome["aborted"] == "AbortError"
+    assert outcome["junk"] == "HashingError:unsupported"

@@ -151,8 +151,9 @@ export async function hashFile(file, { onProgress, signal } = {}) {
       if (file.size > MAX_IMAGE_BYTES) {
         throw new HashingError("too_large", "the picture is larger than 200 MB");
       }
-      const result = await hasher.run("image", file, [], report);
-      report(1, 1);
+      let total = 1;
+      const result = await hasher.run("image", file, [], (d, t) => report(d, (total = t)));
+      report(total, total);
       return result;
     }
     return await hashVideo(file, hasher, report, signal);
