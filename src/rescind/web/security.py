@@ -20,9 +20,11 @@ CSRF_COOKIE = "rescind_csrf"
 CSRF_FIELD = "csrf_token"
 
 # No inline script or style anywhere: everything comes from /static on this origin.
+# media-src blob: lets the device hasher (static/hasher.js) play a chosen video from memory.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "font-src 'self'; connect-src 'self'; media-src blob:; form-action 'self'; "
+    "frame-ancestors 'none'; "
     "base-uri 'none'"
 )
 

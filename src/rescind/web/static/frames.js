@@ -1,0 +1,54 @@
+// The luma of a video frame as the server hashes it (media/video.py): the decoded Y plane
+// as stored, stretched from video range (16-235) after filtering; or, when the browser
+// gives no planes (a GPU frame, a turned frame), the luma of the frame drawn as RGB.
+
+import { jarosz64, hashBuffer, lumaFromRgba, MIN_HASHABLE_DIM } from "./pdq.js";
+
+const YUV = new Set(["I420", "I420A", "I422", "I422A", "I444", "I444A", "NV12"]);
+const f32 = Math.fround;
+const STRETCH = f32(255.0 / 219.0);
+
+function planeLuma(frame) {
+  const { width, height } = frame.visibleRect;
+  // copyTo writes every plane; plane 0 is the luma.
+  const buffer = new Uint8Array(frame.allocationSize());
+  return frame.copyTo(buffer).then((layout) => {
+    const { offset, stride } = layout[0];
+    const luma = new Float32Array(width * height);
+    for (let r = 0; r < height; r++) {
+      const row = offset + r * stride;
+      for (let c = 0; c < width; c++) luma[r * width + c] = buffer[row + c];
+    }
+    const limited = !(frame.colorSpace && frame.colorSpace.fullRange);
+    return { luma, width, height, limited };
+  });
+}
+
+function drawnLuma(frame) {
+  const width = frame.displayWidth;
+  const height = frame.displayHeight;
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(frame, 0, 0, width, height);
+  const rgba = context.getImageData(0, 0, width, height).data;
+  return { luma: lumaFromRgba(rgba, width, height), width, height, limited: false };
+}
+
+/** {hash, quality} of a VideoFrame (closed here). */
+export async function hashVideoFrame(frame) {
+  try {
+    const turned = (frame.rotation || 0) !== 0 || frame.flip === true;
+    const { luma, width, height, limited } =
+      YUV.has(frame.format) && !turned ? await planeLuma(frame) : drawnLuma(frame);
+    if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
+      return { hash: "0".repeat(64), quality: 0 };
+    }
+    const buffer = jarosz64(luma, width, height);
+    if (limited) {
+      for (let i = 0; i < buffer.length; i++) buffer[i] = f32(f32(buffer[i] - 16) * STRETCH);
+    }
+    return hashBuffer(buffer);
+  } finally {
+    frame.close();
+  }
+}

@@ -1,0 +1,366 @@
+// The bank views of a picture, computed on the device: the port of our server's
+// rescind/media/robust.py bank_signals and robust_geometry.py, on the grey copy that
+// rescind/platform/media_signals.py banks from (luma rounded to 8 bits, shrunk to at most
+// 512 px with a box filter). Same variant names; each hash within a bit or two of the
+// server's (the server may start from a JPEG decoded at reduced scale, and rounds its
+// bicubic tilts in another order).
+
+import { MIN_HASHABLE_DIM, pdqOfLuma } from "./pdq.js";
+
+const MIN_SIDE = 16; // the server's robust_geometry.MIN_SIDE
+const WORK_SIDE = 512;
+const TRIM_SIDE = 256;
+const FLAT_TOLERANCE = 3;
+const JPEG_TOLERANCE = 10;
+const BAR_TOLERANCE = 16;
+const FLAT_SHARE = 0.9;
+const BAR_SHARE = 0.5;
+const MAX_TRIM = 0.9;
+const MIN_QUALITY = 50;
+const WHOLE_VIEWS = new Set(["full", "trimmed", "trimmed_jpeg"]);
+
+// Python's round(): halves to even.
+function pyRound(x) {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function centreCrop(keep) {
+  const cut = (1 - keep) / 2;
+  return { name: `crop_c${pyRound(keep * 100)}`, left: cut, top: cut, right: cut, bottom: cut };
+}
+
+function oneSideCrop(side, fraction) {
+  const cut = (s) => (s === side ? fraction : 0);
+  return {
+    name: `crop_${side}${pyRound(fraction * 100)}`,
+    left: cut("l"),
+    top: cut("t"),
+    right: cut("r"),
+    bottom: cut("b"),
+  };
+}
+
+/** robust.BANK_VARIANTS, in the server's order. */
+export const BANK_VARIANTS = [
+  ...[0.96, 0.92, 0.88, 0.84, 0.8, 0.76].map(centreCrop),
+  ..."ltrb"
+    .split("")
+    .flatMap((side) => [0.02, 0.04, 0.06, 0.08, 0.1, 0.12].map((f) => oneSideCrop(side, f))),
+  ...[-6, -5, -4, -3, -2, 2, 3, 4, 5, 6].map((deg) => ({
+    name: `tilt${deg > 0 ? "+" : ""}${deg}`,
+    left: 0,
+    top: 0,
+    right: 0,
+    bottom: 0,
+    tilt: deg,
+  })),
+];
+
+/** A grey 8-bit image: {pixels: Uint8Array, width, height}. */
+function grey(pixels, width, height) {
+  return { pixels, width, height };
+}
+
+/** The float luma rounded to 8 bits as the server does (clip, then numpy's half-to-even). */
+export function roundLuma(luma, width, height) {
+  const out = new Uint8Array(width * height);
+  for (let i = 0; i < out.length; i++) {
+    const v = luma[i] < 0 ? 0 : luma[i] > 255 ? 255 : luma[i];
+    let r = (v + 0.5) | 0;
+    if (r - v === 0.5 && r & 1) r -= 1;
+    out[i] = r;
+  }
+  return grey(out, width, height);
+}
+
+// Box-filter resampling of 8-bit pixels along one axis, as Pillow's resize(BOX) does it:
+// each output averages the inputs whose centres fall in its box, with 22-bit fixed-point
+// weights and rounding.
+const PRECISION = 22;
+
+function boxCoefficients(inSize, outSize) {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = 0.5 * filterScale;
+  const bounds = new Int32Array(outSize * 2);
+  const weights = [];
+  for (let xx = 0; xx < outSize; xx++) {
+    const centre = (xx + 0.5) * scale;
+    const xmin = Math.max(Math.trunc(centre - support + 0.5), 0);
+    const xmax = Math.min(Math.trunc(centre + support + 0.5), inSize) - xmin;
+    const k = new Float64Array(xmax);
+    let total = 0;
+    for (let x = 0; x < xmax; x++) {
+      const at = (x + xmin - centre + 0.5) / filterScale;
+      k[x] = at > -0.5 && at <= 0.5 ? 1 : 0;
+      total += k[x];
+    }
+    const fixed = new Int32Array(xmax);
+    for (let x = 0; x < xmax; x++) {
+      const w = total !== 0 ? k[x] / total : k[x];
+      fixed[x] = Math.trunc(w < 0 ? -0.5 + w * (1 << PRECISION) : 0.5 + w * (1 << PRECISION));
+    }
+    bounds[2 * xx] = xmin;
+    bounds[2 * xx + 1] = xmax;
+    weights.push(fixed);
+  }
+  return { bounds, weights };
+}
+
+function clip8(sum) {
+  const v = sum >> PRECISION;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+function resizeBox(image, outWidth, outHeight) {
+  let { pixels, width, height } = image;
+  if (outWidth !== width) {
+    const { bounds, weights } = boxCoefficients(width, outWidth);
+    const out = new Uint8Array(outWidth * height);
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      for (let xx = 0; xx < outWidth; xx++) {
+        const xmin = bounds[2 * xx];
+        const k = weights[xx];
+        let sum = 1 << (PRECISION - 1);
+        for (let x = 0; x < k.length; x++) sum += pixels[row + xmin + x] * k[x];
+        out[y * outWidth + xx] = clip8(sum);
+      }
+    }
+    pixels = out;
+    width = outWidth;
+  }
+  if (outHeight !== height) {
+    const { bounds, weights } = boxCoefficients(height, outHeight);
+    const out = new Uint8Array(width * outHeight);
+    for (let yy = 0; yy < outHeight; yy++) {
+      const ymin = bounds[2 * yy];
+      const k = weights[yy];
+      for (let x = 0; x < width; x++) {
+        let sum = 1 << (PRECISION - 1);
+        for (let y = 0; y < k.length; y++) sum += pixels[(ymin + y) * width + x] * k[y];
+        out[yy * width + x] = clip8(sum);
+      }
+    }
+    pixels = out;
+    height = outHeight;
+  }
+  return grey(pixels, width, height);
+}
+
+/** robust_geometry._shrink: the image box-filtered so its longest side is at most `side`. */
+function shrink(image, side) {
+  const scale = side / Math.max(image.width, image.height);
+  if (scale >= 1) return image;
+  const width = Math.max(MIN_SIDE, pyRound(image.width * scale));
+  const height = Math.max(MIN_SIDE, pyRound(image.height * scale));
+  return resizeBox(image, width, height);
+}
+
+// Rows (of `get(row, col)`, `rows` x `cols`) at the start that belong to flat bars: the
+// server's _leading_border on one grey channel.
+function leadingBorder(get, rows, cols, tolerance) {
+  const limit = Math.trunc(rows * MAX_TRIM) + 1;
+  const barTolerance = Math.max(tolerance, BAR_TOLERANCE);
+  const line = new Float64Array(cols);
+  let done = 0;
+  while (done < Math.min(rows, limit)) {
+    for (let c = 0; c < cols; c++) line[c] = get(done, c);
+    const sorted = Float64Array.from(line).sort();
+    const mid = cols >> 1;
+    const colour = cols % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    let flatCount = 0;
+    for (let c = 0; c < cols; c++) if (Math.abs(line[c] - colour) <= tolerance) flatCount++;
+    if (flatCount / cols < FLAT_SHARE) break;
+    let lastFlat = -1;
+    for (let r = done; r < Math.min(rows, limit); r++) {
+      let near = 0;
+      for (let c = 0; c < cols; c++) if (Math.abs(get(r, c) - colour) <= barTolerance) near++;
+      const share = near / cols;
+      if (share < BAR_SHARE) break;
+      if (share >= FLAT_SHARE) lastFlat = r - done;
+    }
+    done += lastFlat + 1;
+  }
+  return done;
+}
+
+function borderRows(get, rows, cols, tolerance) {
+  const lead = leadingBorder(get, rows, cols, tolerance);
+  const trail = leadingBorder((r, c) => get(rows - 1 - r, c), rows - lead, cols, tolerance);
+  return [lead, trail];
+}
+
+function trimBoxExact(image, tolerance) {
+  const { pixels, width, height } = image;
+  const at = (r, c) => pixels[r * width + c];
+  let [top, bottom] = borderRows(at, height, width, tolerance);
+  if (top + bottom > MAX_TRIM * height) return null;
+  const innerRows = height - top - bottom;
+  // Columns of the rows left, as rows.
+  const columns = (r, c) => at(top + c, r);
+  const [left, right] = borderRows(columns, width, innerRows, tolerance);
+  if (left + right > MAX_TRIM * width) return null;
+  const inner = (r, c) => at(top + r, left + c);
+  const [moreTop, moreBottom] = borderRows(inner, innerRows, width - left - right, tolerance);
+  top += moreTop;
+  bottom += moreBottom;
+  if (top + bottom + left + right === 0) return null;
+  if (top + bottom > MAX_TRIM * height || left + right > MAX_TRIM * width) return null;
+  if (height - top - bottom < MIN_SIDE || width - left - right < MIN_SIDE) return null;
+  return [top, height - bottom, left, width - right];
+}
+
+/** robust_geometry.trim_box: (top, bottom, left, right) without flat borders, or null. */
+function trimBox(image, tolerance, small) {
+  const box = trimBoxExact(small, tolerance);
+  if (box === null || small === image) return box;
+  const sy = image.height / small.height;
+  const sx = image.width / small.width;
+  const [top, bottom, left, right] = box;
+  return [pyRound(top * sy), pyRound(bottom * sy), pyRound(left * sx), pyRound(right * sx)];
+}
+
+/** A float32 luma image: {luma, width, height}. */
+function greyLuma(image) {
+  // pdqhash's luma of a grey pixel: the RGB formula with r = g = b, in double.
+  const out = new Float32Array(image.width * image.height);
+  for (let i = 0; i < out.length; i++) {
+    const g = image.pixels[i];
+    out[i] = g * 0.299 + g * 0.587 + g * 0.114;
+  }
+  return { luma: out, width: image.width, height: image.height };
+}
+
+function cropLuma(view, top, bottom, left, right) {
+  const width = right - left;
+  const height = bottom - top;
+  const out = new Float32Array(width * height);
+  for (let r = 0; r < height; r++) {
+    const from = (top + r) * view.width + left;
+    out.set(view.luma.subarray(from, from + width), r * width);
+  }
+  return { luma: out, width, height };
+}
+
+function cropGrey(image, [top, bottom, left, right]) {
+  const width = right - left;
+  const out = new Uint8Array(width * (bottom - top));
+  for (let r = top; r < bottom; r++) {
+    out.set(image.pixels.subarray(r * image.width + left, r * image.width + right), (r - top) * width);
+  }
+  return grey(out, width, bottom - top);
+}
+
+// Pillow's rotate(degrees, BICUBIC, fillcolor=0) of a float ("F") image, same canvas:
+// each output pixel centre mapped back by the inverse rotation about the image centre, a
+// cubic (a = -1) through 4x4 neighbours with edges clamped, 0 outside the picture.
+function rotate(view, degrees) {
+  const { luma, width, height } = view;
+  const angle = (-degrees * Math.PI) / 180;
+  const round15 = (x) => Math.round(x * 1e15) / 1e15;
+  const a = round15(Math.cos(angle));
+  const b = round15(Math.sin(angle));
+  const d = round15(-Math.sin(angle));
+  const e = a;
+  const cx = width / 2;
+  const cy = height / 2;
+  const c = a * -cx + b * -cy + cx;
+  const f = d * -cx + e * -cy + cy;
+  const out = new Float32Array(width * height);
+  const cubic = (v1, v2, v3, v4, t) => {
+    const p2 = -v1 + v3;
+    const p3 = 2 * (v1 - v2) + v3 - v4;
+    const p4 = -v1 + v2 - v3 + v4;
+    return v2 + t * (p2 + t * (p3 + t * p4));
+  };
+  const clampX = (x) => (x < 0 ? 0 : x >= width ? width - 1 : x);
+  const rowAt = (y, x0, x1, x2, x3, dx) => {
+    const base = y * width;
+    return cubic(luma[base + x0], luma[base + x1], luma[base + x2], luma[base + x3], dx);
+  };
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let xin = a * (x + 0.5) + b * (y + 0.5) + c;
+      let yin = d * (x + 0.5) + e * (y + 0.5) + f;
+      if (xin < 0 || xin >= width || yin < 0 || yin >= height) continue; // fill: 0
+      xin -= 0.5;
+      yin -= 0.5;
+      const fx = Math.floor(xin);
+      const fy = Math.floor(yin);
+      const dx = xin - fx;
+      const dy = yin - fy;
+      const xs = fx - 1;
+      const ys = fy - 1;
+      const x0 = clampX(xs);
+      const x1 = clampX(xs + 1);
+      const x2 = clampX(xs + 2);
+      const x3 = clampX(xs + 3);
+      const v1 = rowAt(ys < 0 ? 0 : ys >= height ? height - 1 : ys, x0, x1, x2, x3, dx);
+      const v2 = ys + 1 >= 0 && ys + 1 < height ? rowAt(ys + 1, x0, x1, x2, x3, dx) : v1;
+      const v3 = ys + 2 >= 0 && ys + 2 < height ? rowAt(ys + 2, x0, x1, x2, x3, dx) : v2;
+      const v4 = ys + 3 >= 0 && ys + 3 < height ? rowAt(ys + 3, x0, x1, x2, x3, dx) : v3;
+      out[y * width + x] = cubic(v1, v2, v3, v4, dy);
+    }
+  }
+  return { luma: out, width, height };
+}
+
+/** robust_geometry.render_variant: the variant's view of a luma image, or null if tiny. */
+function renderVariant(view, variant) {
+  const source = variant.tilt ? rotate(view, variant.tilt) : view;
+  const { width, height } = source;
+  const top = pyRound(height * variant.top);
+  const bottom = height - pyRound(height * variant.bottom);
+  const left = pyRound(width * variant.left);
+  const right = width - pyRound(width * variant.right);
+  if (bottom - top < MIN_SIDE || right - left < MIN_SIDE) return null;
+  return cropLuma(source, top, bottom, left, right);
+}
+
+function pdq(view, variant) {
+  if (Math.min(view.width, view.height) < MIN_HASHABLE_DIM) {
+    return { hash: "0".repeat(64), quality: 0, variant };
+  }
+  return { ...pdqOfLuma(view.luma, view.width, view.height), variant };
+}
+
+/** robust.bank_signals(weak_views=True) of the grey working copy, every variant named. */
+export function bankSignals(luma, width, height) {
+  const rounded = roundLuma(luma, width, height);
+  const work = shrink(rounded, WORK_SIDE);
+  if (Math.min(work.width, work.height) < MIN_SIDE) return [];
+  const workLuma = greyLuma(work);
+  const signals = [pdq(workLuma, "full")];
+  const small = shrink(work, TRIM_SIDE);
+  const tight = trimBox(work, FLAT_TOLERANCE, small);
+  const loose = trimBox(work, JPEG_TOLERANCE, small);
+  const same = (p, q) => p !== null && q !== null && p.every((v, i) => v === q[i]);
+  if (tight !== null) signals.push(pdq(greyLuma(cropGrey(work, tight)), "trimmed"));
+  if (loose !== null && !same(loose, tight)) {
+    signals.push(pdq(greyLuma(cropGrey(work, loose)), "trimmed_jpeg"));
+  }
+  for (const variant of BANK_VARIANTS) {
+    if (variant.tilt && signals[0].quality < MIN_QUALITY) continue;
+    const view = renderVariant(workLuma, variant);
+    if (view !== null) signals.push(pdq(view, variant.name));
+  }
+  return signals;
+}
+
+/** The views the server banks for a picture (media_signals.bank_signals_from_media): the
+ * bank signals but "full", a weak view kept only when cut (a crop or tilt), each hash
+ * once (not repeating `plain`, the picture's own hash). */
+export function bankViews(luma, width, height, plain) {
+  const seen = new Set([plain.hash]);
+  const out = [];
+  for (const signal of bankSignals(luma, width, height)) {
+    if (signal.variant === "full") continue;
+    const cut = !WHOLE_VIEWS.has(signal.variant);
+    if (seen.has(signal.hash) || (!cut && signal.quality < MIN_QUALITY)) continue;
+    seen.add(signal.hash);
+    out.push(signal);
+  }
+  return out;
+}
