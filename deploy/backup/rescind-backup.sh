@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# pg_dump of the Rescind database into $RESCIND_BACKUP_DIR (custom format, restorable with
+# pg_dump of the Rescind database into $BACKUP_DIR (custom format, restorable with
 # pg_restore), checked by listing its contents, then old dumps pruned.
 # Reads RESCIND_DATABASE_URL (postgresql+psycopg://user@host:port/db); the password, if any,
 # comes from PGPASSWORD or ~/.pgpass, never from this file.
 set -euo pipefail
 : "${RESCIND_DATABASE_URL:?RESCIND_DATABASE_URL is not set}"
-dir="${RESCIND_BACKUP_DIR:-/var/backups/rescind}"
-keep_days="${RESCIND_BACKUP_KEEP_DAYS:-14}"
+dir="${BACKUP_DIR:-/var/backups/rescind}"
+keep_days="${BACKUP_KEEP_DAYS:-14}"
 # libpq does not know SQLAlchemy's driver suffix.
 url="${RESCIND_DATABASE_URL/postgresql+psycopg:/postgresql:}"
 mkdir -p "$dir"

@@ -186,3 +186,26 @@ def test_retries_stop_exactly_when_the_window_has_passed(
         if status == "pending":
             delay = (action.next_attempt_at - (created + after)).total_seconds()
             assert 0 < delay <= webhooks.MAX_DELAY_S
+
+
+def test_the_orphan_sweep_leaves_actions_whose_delivery_is_scheduled(
+    settings: Settings, database: Database
+) -> None:
+    # Only a pending action with no queued or running delivery job is an orphan; one whose job
+    # waits (or runs) must not get a second schedule, nor an attempt counted against it.
+    scheduled, running, orphan = (_action_for(database, c) for c in ("c1", "c2", "c3"))
+    with database.session() as session:
+        jobs = {job.payload["action_id"]: job for job in session.scalars(select(Job))}
+        jobs[running].status = "running"
+        jobs[orphan].status = "failed"
+    with database.session() as session:
+        webhooks.redeliver_orphans(session, settings, utcnow() + timedelta(seconds=1))
+    assert _state(database, scheduled) == ("pending", 0, None)
+    assert _state(database, running) == ("pending", 0, None)
+    assert _state(database, orphan) == ("pending", 1, webhooks.INTERRUPTED)
+
+
+def _action_for(database: Database, content_id: str) -> int:
+    with database.session() as session:
+        action, _ = create_action(session, REMOVE, content_id, request_id=None)
+        return action.id

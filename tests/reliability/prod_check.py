@@ -177,7 +177,7 @@ def main() -> None:
             **os.environ,
             "PATH": f"{cluster.pg.bin}:{os.environ['PATH']}",
             "RESCIND_DATABASE_URL": cluster.db_url,
-            "RESCIND_BACKUP_DIR": str(root / "backups"),
+            "BACKUP_DIR": str(root / "backups"),
         }
         script = DEPLOY / "backup" / "rescind-backup.sh"
         subprocess.run([str(script)], env=env, check=True, capture_output=True)
