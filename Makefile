@@ -9,7 +9,7 @@ LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint lock docs typecheck contracts pytest system-deps install install-dev bench bench-platform clean messages
+.PHONY: run test lint lock docs typecheck contracts pytest system-deps install install-dev bench bench-platform clean messages prod-check reliability mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,3 +102,20 @@ messages: $(STAMP)
 		$(BIN)/pybabel update -D messages -i src/rescind/locale/messages.pot \
 			-d src/rescind/locale -l $$lang --no-fuzzy-matching --width 100; \
 	done
+
+## The production layout of deploy/ started locally (PostgreSQL, 2 servers, 1 worker, nginx
+## with TLS) and checked end to end, then stopped (issue 22).
+prod-check: $(STAMP) system-deps
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx)
+	$(BIN)/python -m tests.reliability.prod_check
+
+## Mutation testing of the webhook, deadline and case-number code (mutmut; results in
+## mutants/, summary printed; kill rate recorded in docs/benchmarks.md).
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 >/dev/null || true
+	$(BIN)/python -m tests.reliability.mutation_report
+
+## Mutation testing, then 10 minutes of load under faults (the short form runs in `make test`).
+reliability: $(STAMP) system-deps mutation
+	$(BIN)/python -m tests.reliability.chaos --duration 600

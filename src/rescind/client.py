@@ -282,20 +282,24 @@ def verify_signature(
     if not header:
         raise WebhookVerificationError("missing Rescind-Signature header")
     t: int | None = None
-    signatures: list[str] = []
+    signatures: list[bytes] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
+        # ASCII only: `str.isdigit` accepts digits such as "²" that `int` refuses, and
+        # `hmac.compare_digest` raises on non-ASCII text; both are a malformed header here.
+        if not value.isascii():
+            continue
         if key == "t" and value.isdigit():
             t = int(value)
         elif key == "v1" and value:
-            signatures.append(value)
+            signatures.append(value.encode())
     if t is None or not signatures:
         raise WebhookVerificationError("malformed Rescind-Signature header")
     if abs((time.time() if now is None else now) - t) > tolerance_s:
         raise WebhookVerificationError("timestamp outside the tolerance window (replay?)")
     signed = f"{t}.".encode() + body
     for s in secrets:
-        expected = hmac.new(s.encode(), signed, hashlib.sha256).hexdigest()
+        expected = hmac.new(s.encode(), signed, hashlib.sha256).hexdigest().encode()
         if any(hmac.compare_digest(expected, given) for given in signatures):
             return
     raise WebhookVerificationError("no signature matches")

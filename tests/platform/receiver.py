@@ -36,6 +36,11 @@ class Receiver:
         """Where to send webhooks."""
         return f"http://127.0.0.1:{self.port}/hooks/rescind"
 
+    @property
+    def listening(self) -> bool:
+        """Whether it is up (between `start` and `stop`)."""
+        return self._server is not None
+
     def start(self) -> None:
         """Listen (again) on the port."""
         receiver = self
