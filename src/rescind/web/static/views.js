@@ -1,9 +1,10 @@
 // The bank views of a picture, computed on the device: the port of our server's
 // rescind/media/robust.py bank_signals and robust_geometry.py, on the grey copy that
 // rescind/platform/media_signals.py banks from (luma rounded to 8 bits, shrunk to at most
-// 512 px with a box filter). Same variant names; each hash within a bit or two of the
-// server's (the server may start from a JPEG decoded at reduced scale, and rounds its
-// bicubic tilts in another order).
+// 512 px with a box filter). Same variant names, same pixels, same float rounding, and
+// hashed on the server's banded filter (pdq.js bandedPdqOfLuma): on the same luma, the
+// server's bits. (The server may start from a JPEG decoded at reduced scale: a large JPEG's
+// views can then differ by a bit or two.)
 
 import { bandedPdqOfLuma, MIN_HASHABLE_DIM } from "./pdq.js";
 
@@ -18,6 +19,7 @@ const BAR_SHARE = 0.5;
 const MAX_TRIM = 0.9;
 const MIN_QUALITY = 50;
 const WHOLE_VIEWS = new Set(["full", "trimmed", "trimmed_jpeg"]);
+const f32 = Math.fround;
 
 // Python's round(): halves to even.
 function pyRound(x) {
@@ -287,9 +289,18 @@ function rotate(view, degrees) {
     return v2 + t * (p2 + t * (p3 + t * p4));
   };
   const clampX = (x) => (x < 0 ? 0 : x >= width ? width - 1 : x);
+  // Along a row Pillow's BICUBIC macro is handed float pixels, so C works out its
+  // coefficients in float32 (then the cubic in double); down the column, in double.
   const rowAt = (y, x0, x1, x2, x3, dx) => {
     const base = y * width;
-    return cubic(luma[base + x0], luma[base + x1], luma[base + x2], luma[base + x3], dx);
+    const v1 = luma[base + x0];
+    const v2 = luma[base + x1];
+    const v3 = luma[base + x2];
+    const v4 = luma[base + x3];
+    const p2 = f32(-v1 + v3);
+    const p3 = f32(f32(f32(2 * f32(v1 - v2)) + v3) - v4);
+    const p4 = f32(f32(f32(-v1 + v2) - v3) + v4);
+    return v2 + dx * (p2 + dx * (p3 + dx * p4));
   };
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
