@@ -303,9 +303,12 @@ function rotate(view, degrees) {
     return v2 + dx * (p2 + dx * (p3 + dx * p4));
   };
   for (let y = 0; y < height; y++) {
+    // The same products and sums as Pillow's affine_transform, in its order.
+    const by = b * (y + 0.5);
+    const ey = e * (y + 0.5);
     for (let x = 0; x < width; x++) {
-      let xin = a * (x + 0.5) + b * (y + 0.5) + c;
-      let yin = d * (x + 0.5) + e * (y + 0.5) + f;
+      let xin = a * (x + 0.5) + by + c;
+      let yin = d * (x + 0.5) + ey + f;
       if (xin < 0 || xin >= width || yin < 0 || yin >= height) continue; // fill: 0
       xin -= 0.5;
       yin -= 0.5;
@@ -315,6 +318,15 @@ function rotate(view, degrees) {
       const dy = yin - fy;
       const xs = fx - 1;
       const ys = fy - 1;
+      if (xs >= 0 && xs + 3 < width && ys >= 0 && ys + 3 < height) {
+        // Inside: no neighbour clamped.
+        const v1 = rowAt(ys, xs, xs + 1, xs + 2, xs + 3, dx);
+        const v2 = rowAt(ys + 1, xs, xs + 1, xs + 2, xs + 3, dx);
+        const v3 = rowAt(ys + 2, xs, xs + 1, xs + 2, xs + 3, dx);
+        const v4 = rowAt(ys + 3, xs, xs + 1, xs + 2, xs + 3, dx);
+        out[y * width + x] = cubic(v1, v2, v3, v4, dy);
+        continue;
+      }
       const x0 = clampX(xs);
       const x1 = clampX(xs + 1);
       const x2 = clampX(xs + 2);
