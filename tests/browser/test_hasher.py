@@ -196,6 +196,7 @@ def test_pictures_hash_as_the_server_does(
 @until_exact_server
 def test_bank_views_match_the_servers(device: dict[str, Any], pictures: dict[str, bytes]) -> None:
     worst: dict[str, int] = {}
+    views = exact = 0
     for name, raw in pictures.items():
         server = {
             s.variant: s
@@ -205,7 +206,12 @@ def test_bank_views_match_the_servers(device: dict[str, Any], pictures: dict[str
             theirs = server[view["variant"]]
             bits = hamming_distance(view["hash"], theirs.hex)
             worst[view["variant"]] = max(worst.get(view["variant"], 0), bits)
+            views += 1
+            exact += bits == 0
     print("\nmax bits per variant: " + " ".join(f"{k}={v}" for k, v in worst.items()))
+    print(f"{exact} of {views} views exact")
+    # The same luma gives the server's bits: only a decoder's pixels may differ.
+    assert exact >= 0.95 * views
     assert max(worst.values()) <= 2
 
 

@@ -189,6 +189,89 @@ export function jarosz64(luma, width, height) {
   return out;
 }
 
+// The server's banded filter (rescind.media.pdq.axis_weights and filters.band_pass), which
+// its copy-robust views use (exact=False): the same tent as pdqhash's two box passes, as
+// 64 rows of float32 weights per axis, summed band by band at float32. Not pdqhash's order
+// of sums, so not its bits; the server's bits for the views.
+const bandCache = new Map();
+
+// pdq._tent_weights in float64, each step in numpy's order (np.add.at in index order, then a
+// sequential cumsum), stored as float32; with each row's non-zero span.
+function tentBands(n) {
+  const cached = bandCache.get(n);
+  if (cached) return cached;
+  const window = windowSize(n);
+  const half = Math.floor((window + 2) / 2);
+  const lo = new Int32Array(n);
+  const hi = new Int32Array(n);
+  const count = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    lo[k] = Math.max(0, k - (window - half));
+    hi[k] = Math.min(n - 1, k + half - 1);
+    count[k] = hi[k] - lo[k] + 1;
+  }
+  const dense = new Float32Array(DIM * n);
+  const bounds = new Int32Array(2 * DIM);
+  const diff = new Float64Array(n + 1);
+  const perBox = new Float64Array(n);
+  for (let i = 0; i < DIM; i++) {
+    const o = Math.floor(((i + 0.5) * n) / DIM);
+    diff.fill(0);
+    perBox.fill(0);
+    const first = 1.0 / count[o];
+    for (let k = lo[o]; k <= hi[o]; k++) perBox[k] = first / count[k];
+    for (let k = lo[o]; k <= hi[o]; k++) diff[lo[k]] += perBox[k];
+    for (let k = lo[o]; k <= hi[o]; k++) diff[hi[k] + 1] -= perBox[k];
+    // The running sum's residue outside the tent's footprint is set to zero, as the server does.
+    const from = lo[lo[o]];
+    const to = hi[hi[o]] + 1;
+    let sum = 0;
+    let start = -1;
+    let stop = -1;
+    for (let k = 0; k < to; k++) {
+      sum += diff[k];
+      if (k < from || sum === 0) continue;
+      dense[i * n + k] = sum;
+      if (start < 0) start = k;
+      stop = k + 1;
+    }
+    bounds[2 * i] = start;
+    bounds[2 * i + 1] = stop;
+  }
+  const bands = { dense, bounds };
+  bandCache.set(n, bands);
+  return bands;
+}
+
+/** The server's banded 64x64 buffer of a float32 luma array (height x width, row-major):
+ * rows first (64 x width), then columns, each output a float32 sum over its band in order. */
+export function banded64(luma, width, height) {
+  const rows = tentBands(height);
+  const cols = tentBands(width);
+  const partial = new Float32Array(DIM * width);
+  for (let i = 0; i < DIM; i++) {
+    const out = partial.subarray(i * width, (i + 1) * width);
+    for (let r = rows.bounds[2 * i]; r < rows.bounds[2 * i + 1]; r++) {
+      const w = rows.dense[i * height + r];
+      const from = r * width;
+      for (let c = 0; c < width; c++) out[c] = f32(out[c] + f32(w * luma[from + c]));
+    }
+  }
+  const buffer = new Float32Array(DIM * DIM);
+  for (let j = 0; j < DIM; j++) {
+    const start = cols.bounds[2 * j];
+    const stop = cols.bounds[2 * j + 1];
+    const weights = cols.dense.subarray(j * width, (j + 1) * width);
+    for (let i = 0; i < DIM; i++) {
+      const row = i * width;
+      let s = 0;
+      for (let c = start; c < stop; c++) s = f32(s + f32(weights[c] * partial[row + c]));
+      buffer[i * DIM + j] = s;
+    }
+  }
+  return buffer;
+}
+
 /** {hash (64 hex), quality} of a 64x64 float buffer, as pdqhash hashes its buffer. */
 export function hashBuffer(buffer) {
   // dct64To16: T = D A, then B = T D', each sum over k in order at float32.
@@ -245,6 +328,15 @@ export function pdqOfLuma(luma, width, height) {
     return { hash: "0".repeat(64), quality: 0 };
   }
   return hashBuffer(jarosz64(luma, width, height));
+}
+
+/** The server's hash of a copy-robust view (robust._pdq): the banded filter, not pdqhash's
+ * sums; the all-zero hash when too small. */
+export function bandedPdqOfLuma(luma, width, height) {
+  if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
+    return { hash: "0".repeat(64), quality: 0 };
+  }
+  return hashBuffer(banded64(luma, width, height));
 }
 
 /** Bits of difference between two 64-hex hashes. */

@@ -1,11 +1,12 @@
 // The bank views of a picture, computed on the device: the port of our server's
 // rescind/media/robust.py bank_signals and robust_geometry.py, on the grey copy that
 // rescind/platform/media_signals.py banks from (luma rounded to 8 bits, shrunk to at most
-// 512 px with a box filter). Same variant names; each hash within a bit or two of the
-// server's (the server may start from a JPEG decoded at reduced scale, and rounds its
-// bicubic tilts in another order).
+// 512 px with a box filter). Same variant names, same pixels, same float rounding, and
+// hashed on the server's banded filter (pdq.js bandedPdqOfLuma): on the same luma, the
+// server's bits. (The server may start from a JPEG decoded at reduced scale: a large JPEG's
+// views can then differ by a bit or two.)
 
-import { MIN_HASHABLE_DIM, pdqOfLuma } from "./pdq.js";
+import { bandedPdqOfLuma, MIN_HASHABLE_DIM } from "./pdq.js";
 
 const MIN_SIDE = 16; // the server's robust_geometry.MIN_SIDE
 const WORK_SIDE = 512;
@@ -18,6 +19,7 @@ const BAR_SHARE = 0.5;
 const MAX_TRIM = 0.9;
 const MIN_QUALITY = 50;
 const WHOLE_VIEWS = new Set(["full", "trimmed", "trimmed_jpeg"]);
+const f32 = Math.fround;
 
 // Python's round(): halves to even.
 function pyRound(x) {
@@ -83,6 +85,7 @@ function boxCoefficients(inSize, outSize) {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = 0.5 * filterScale;
+  const inverse = 1.0 / filterScale; // Pillow multiplies by it: dividing can round across 0.5
   const bounds = new Int32Array(outSize * 2);
   const weights = [];
   for (let xx = 0; xx < outSize; xx++) {
@@ -92,7 +95,7 @@ function boxCoefficients(inSize, outSize) {
     const k = new Float64Array(xmax);
     let total = 0;
     for (let x = 0; x < xmax; x++) {
-      const at = (x + xmin - centre + 0.5) / filterScale;
+      const at = (x + xmin - centre + 0.5) * inverse;
       k[x] = at > -0.5 && at <= 0.5 ? 1 : 0;
       total += k[x];
     }
@@ -113,40 +116,47 @@ function clip8(sum) {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+function resizeAcross(image, outWidth) {
+  const { pixels, width, height } = image;
+  const { bounds, weights } = boxCoefficients(width, outWidth);
+  const out = new Uint8Array(outWidth * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let xx = 0; xx < outWidth; xx++) {
+      const xmin = bounds[2 * xx];
+      const k = weights[xx];
+      let sum = 1 << (PRECISION - 1);
+      for (let x = 0; x < k.length; x++) sum += pixels[row + xmin + x] * k[x];
+      out[y * outWidth + xx] = clip8(sum);
+    }
+  }
+  return grey(out, outWidth, height);
+}
+
+function resizeDown(image, outHeight) {
+  const { pixels, width, height } = image;
+  const { bounds, weights } = boxCoefficients(height, outHeight);
+  const out = new Uint8Array(width * outHeight);
+  for (let yy = 0; yy < outHeight; yy++) {
+    const ymin = bounds[2 * yy];
+    const k = weights[yy];
+    for (let x = 0; x < width; x++) {
+      let sum = 1 << (PRECISION - 1);
+      for (let y = 0; y < k.length; y++) sum += pixels[(ymin + y) * width + x] * k[y];
+      out[yy * width + x] = clip8(sum);
+    }
+  }
+  return grey(out, width, outHeight);
+}
+
 function resizeBox(image, outWidth, outHeight) {
-  let { pixels, width, height } = image;
-  if (outWidth !== width) {
-    const { bounds, weights } = boxCoefficients(width, outWidth);
-    const out = new Uint8Array(outWidth * height);
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      for (let xx = 0; xx < outWidth; xx++) {
-        const xmin = bounds[2 * xx];
-        const k = weights[xx];
-        let sum = 1 << (PRECISION - 1);
-        for (let x = 0; x < k.length; x++) sum += pixels[row + xmin + x] * k[x];
-        out[y * outWidth + xx] = clip8(sum);
-      }
-    }
-    pixels = out;
-    width = outWidth;
-  }
-  if (outHeight !== height) {
-    const { bounds, weights } = boxCoefficients(height, outHeight);
-    const out = new Uint8Array(width * outHeight);
-    for (let yy = 0; yy < outHeight; yy++) {
-      const ymin = bounds[2 * yy];
-      const k = weights[yy];
-      for (let x = 0; x < width; x++) {
-        let sum = 1 << (PRECISION - 1);
-        for (let y = 0; y < k.length; y++) sum += pixels[(ymin + y) * width + x] * k[y];
-        out[yy * width + x] = clip8(sum);
-      }
-    }
-    pixels = out;
-    height = outHeight;
-  }
-  return grey(pixels, width, height);
+  const across = (im) => (outWidth !== im.width ? resizeAcross(im, outWidth) : im);
+  const down = (im) => (outHeight !== im.height ? resizeDown(im, outHeight) : im);
+  // Each pass rounds to 8 bits, so the order shows: Pillow 13 (ImagingResampleInner) runs
+  // the vertical pass first when the height shrinks by more than twice the width does.
+  const rowsLost = image.height - outHeight;
+  const verticalFirst = rowsLost > 0 && rowsLost > (image.width - outWidth) * 2;
+  return verticalFirst ? across(down(image)) : down(across(image));
 }
 
 /** robust_geometry._shrink: the image box-filtered so its longest side is at most `side`. */
@@ -258,8 +268,11 @@ function cropGrey(image, [top, bottom, left, right]) {
 // cubic (a = -1) through 4x4 neighbours with edges clamped, 0 outside the picture.
 function rotate(view, degrees) {
   const { luma, width, height } = view;
-  const angle = (-degrees * Math.PI) / 180;
-  const round15 = (x) => Math.round(x * 1e15) / 1e15;
+  // Image.rotate's matrix, step for step: the angle taken modulo 360 (-6 is 354), then
+  // math.radians (times pi / 180), each entry rounded to 15 decimals (toFixed rounds the
+  // exact value, as Python's round does).
+  const angle = -((((degrees % 360) + 360) % 360) * (Math.PI / 180));
+  const round15 = (x) => Number.parseFloat(x.toFixed(15));
   const a = round15(Math.cos(angle));
   const b = round15(Math.sin(angle));
   const d = round15(-Math.sin(angle));
@@ -276,14 +289,26 @@ function rotate(view, degrees) {
     return v2 + t * (p2 + t * (p3 + t * p4));
   };
   const clampX = (x) => (x < 0 ? 0 : x >= width ? width - 1 : x);
+  // Along a row Pillow's BICUBIC macro is handed float pixels, so C works out its
+  // coefficients in float32 (then the cubic in double); down the column, in double.
   const rowAt = (y, x0, x1, x2, x3, dx) => {
     const base = y * width;
-    return cubic(luma[base + x0], luma[base + x1], luma[base + x2], luma[base + x3], dx);
+    const v1 = luma[base + x0];
+    const v2 = luma[base + x1];
+    const v3 = luma[base + x2];
+    const v4 = luma[base + x3];
+    const p2 = f32(-v1 + v3);
+    const p3 = f32(f32(f32(2 * f32(v1 - v2)) + v3) - v4);
+    const p4 = f32(f32(f32(-v1 + v2) - v3) + v4);
+    return v2 + dx * (p2 + dx * (p3 + dx * p4));
   };
   for (let y = 0; y < height; y++) {
+    // The same products and sums as Pillow's affine_transform, in its order.
+    const by = b * (y + 0.5);
+    const ey = e * (y + 0.5);
     for (let x = 0; x < width; x++) {
-      let xin = a * (x + 0.5) + b * (y + 0.5) + c;
-      let yin = d * (x + 0.5) + e * (y + 0.5) + f;
+      let xin = a * (x + 0.5) + by + c;
+      let yin = d * (x + 0.5) + ey + f;
       if (xin < 0 || xin >= width || yin < 0 || yin >= height) continue; // fill: 0
       xin -= 0.5;
       yin -= 0.5;
@@ -293,6 +318,15 @@ function rotate(view, degrees) {
       const dy = yin - fy;
       const xs = fx - 1;
       const ys = fy - 1;
+      if (xs >= 0 && xs + 3 < width && ys >= 0 && ys + 3 < height) {
+        // Inside: no neighbour clamped.
+        const v1 = rowAt(ys, xs, xs + 1, xs + 2, xs + 3, dx);
+        const v2 = rowAt(ys + 1, xs, xs + 1, xs + 2, xs + 3, dx);
+        const v3 = rowAt(ys + 2, xs, xs + 1, xs + 2, xs + 3, dx);
+        const v4 = rowAt(ys + 3, xs, xs + 1, xs + 2, xs + 3, dx);
+        out[y * width + x] = cubic(v1, v2, v3, v4, dy);
+        continue;
+      }
       const x0 = clampX(xs);
       const x1 = clampX(xs + 1);
       const x2 = clampX(xs + 2);
@@ -323,7 +357,7 @@ function pdq(view, variant) {
   if (Math.min(view.width, view.height) < MIN_HASHABLE_DIM) {
     return { hash: "0".repeat(64), quality: 0, variant };
   }
-  return { ...pdqOfLuma(view.luma, view.width, view.height), variant };
+  return { ...bandedPdqOfLuma(view.luma, view.width, view.height), variant };
 }
 
 /** robust.bank_signals(weak_views=True) of the grey working copy, every variant named. */
