@@ -438,7 +438,7 @@ class Load:
             if 400 <= response.status_code < 500:
                 self.figures.bad_inputs_refused_4xx += 1
             elif response.status_code >= 500:
-                # While the database restarts, the API answers 500 (see docs/benchmarks.md):
+                # While the database restarts, the API answers 503 (retry; see docs/benchmarks.md):
                 # counted apart; any other 5xx fails the run.
                 where = "db outage" if self.cluster.database_outage() else "healthy"
                 if where == "healthy":

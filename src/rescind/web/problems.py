@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -23,6 +23,7 @@ _PROBLEM_MEANINGS = {
     409: "The operation conflicts with the current state.",
     413: "The body is over the limit (`detail` gives it in bytes).",
     422: "The request is invalid: `errors` names each field at fault.",
+    503: "The database is briefly unavailable; nothing was changed: retry after `Retry-After`.",
 }
 
 
@@ -151,7 +152,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             return PlainTextResponse(f"Bad request: {detail}", status_code=400)
         return problem_response(422, "Invalid request", detail)
 
+    async def on_database_away(request: Request, _exc: Exception) -> Response:
+        # The database cannot be reached (restarting, failing over, locked past the busy
+        # timeout): the unit of work rolled back, nothing changed, and the same call will
+        # succeed once it is back. A 503 tells clients to retry; a 500 would say we failed.
+        detail = "the database is briefly unavailable; nothing was changed, try again"
+        headers = {"Retry-After": "1"}
+        if not request.url.path.startswith("/v1"):
+            return PlainTextResponse(
+                f"Service unavailable: {detail}", status_code=503, headers=headers
+            )
+        return problem_response(503, "Service unavailable", detail, headers=headers)
+
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(DataError, on_data_error)
+    app.add_exception_handler(OperationalError, on_database_away)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

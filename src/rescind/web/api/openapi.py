@@ -47,11 +47,11 @@ def media_form(properties: dict[str, dict[str, Any]], required: list[str]) -> di
 
 def api_doc(scope: str, *problems: int, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """Keyword arguments for a /v1 route decorator: the key's `scope`, the problem responses
-    the route can answer besides 401 and 403, and a body the route reads itself."""
+    the route can answer besides 401, 403 and 503, and a body the route reads itself."""
     extra: dict[str, Any] = {"security": [{BEARER: [scope]}]}
     if body is not None:
         extra["requestBody"] = {"required": True, "content": body}
-    return {"responses": problem_responses(401, 403, *problems), "openapi_extra": extra}
+    return {"responses": problem_responses(401, 403, *problems, 503), "openapi_extra": extra}
 
 
 def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
