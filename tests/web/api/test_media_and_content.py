@@ -44,12 +44,16 @@ def test_mirrored_upload_of_a_banked_image_is_blocked(api: Api, database: Databa
     assert result.status_code == 200, result.text  # type: ignore[attr-defined]
     assert result.json()["verdict"] == "block"  # type: ignore[attr-defined]
     with database.session() as session:
-        types = [s.signal_type for s in session.scalars(select(ContentSignal))]
-    # The plain hash and its 7 orientations, then the copy-robust views (no border here: the
-    # picture in 8 orientations, pixels moved; exact duplicates left out), MD5 and SHA-256.
+        rows = list(session.scalars(select(ContentSignal).order_by(ContentSignal.id)))
+    types = [r.signal_type for r in rows]
+    pdq_values = [r.value for r in rows if r.signal_type in ("pdq", "pdq_dihedral")]
+    # The plain hash and its 7 orientations (exactly `rescind hash --dihedral`'s: one function
+    # turns both), then the copy-robust views, exact duplicates of those left out; MD5, SHA-256.
     assert types.count("md5") == types.count("sha256") == 1
-    assert types.count("pdq") >= 1 and types.count("pdq_dihedral") > 7
-    assert types.count("pdq") + types.count("pdq_dihedral") <= 8 + 27
+    assert types.count("pdq") >= 1 and types.count("pdq_dihedral") >= 7
+    cli = hash_bytes(media.jpeg(ImageOps.mirror(image)), dihedral=True).pdq
+    assert {h.hash for h in cli} <= set(pdq_values)
+    assert len(pdq_values) == len(set(pdq_values)) <= 8 + 27
 
 
 def _astronaut() -> Image.Image:
