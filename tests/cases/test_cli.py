@@ -15,7 +15,12 @@ from rescind.store.models import AuditEvent, User
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    return {"RESCIND_DATABASE_URL": settings.sqlalchemy_url, "RESCIND_ENVIRONMENT": "test"}
+    # The data dir holds the install's generated secret key, which keys the audit chain.
+    return {
+        "RESCIND_DATABASE_URL": settings.sqlalchemy_url,
+        "RESCIND_ENVIRONMENT": "test",
+        "RESCIND_DATA_DIR": str(settings.data_dir),
+    }
 
 
 def test_first_login_creates_one_admin_then_prints_no_secret(

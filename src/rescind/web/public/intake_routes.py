@@ -252,15 +252,13 @@ def download_secret(p: PageDep, db: DatabaseDep, settings: SettingsDep) -> Respo
             return RedirectResponse(receipts.RECEIPT_PATH, status_code=303)
         number = case.case_number
     status_url = f"{settings.public_base_url.rstrip('/')}/status"
-    text = "\n".join(
-        [
-            p.t.gettext("Your removal request"),
-            f"{p.t.gettext('Case number')}: {number}",
-            f"{p.t.gettext('Secret')}: {receipt.secret}",
-            f"{p.t.gettext('Check your request at')}: {status_url}",
-            "",
-        ]
-    )
+    lines = [
+        (p.t.gettext("Your removal request"), ""),
+        (p.t.gettext("Case number"), number),
+        (p.t.gettext("Secret"), receipt.secret),
+        (p.t.gettext("Check your request at"), status_url),
+    ]
+    text = "".join(f"{label}: {value}\n" if value else f"{label}\n" for label, value in lines)
     return PlainTextResponse(
         text,
         headers={
