@@ -142,6 +142,9 @@ class Request(Base):
     # Keyed digest of the one-time form token it was filed with: a replayed form finds it.
     submission_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     signature_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The status secret for a few minutes after filing, sealed under a key only the filing
+    # browser's form token and CSRF cookie rebuild (rescind.web.public.receipts).
+    receipt_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     minor_answer: Mapped[MinorAnswer | None] = mapped_column(EnumString(MinorAnswer))
     child_safety: Mapped[ChildSafetyFlag] = mapped_column(
         EnumString(ChildSafetyFlag), default=ChildSafetyFlag.NONE, server_default="none"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -15,6 +16,7 @@ from rescind.config import Settings
 from rescind.store import Database
 from rescind.store.models import Request
 from rescind.web import create_app
+from rescind.web.public.receipts import RECEIPT_COOKIE, RECEIPT_PATH
 from rescind.web.public.status_routes import CASE_COOKIE
 from rescind.web.sessions import Signer
 from tests.web.public.support import csrf_of, shown_codes, stored_rows, tokens_of, valid_form
@@ -38,7 +40,36 @@ def test_reload_and_double_submit_file_one_case(client: TestClient, database: Da
     assert again.url.path == "/received" and shown_codes(again.text) == codes
     assert _cases(database) == 1
     # A language switch on the confirmation keeps the codes on the page.
-    assert shown_codes(client.get("/received?lang=de").text) == codes
+    german = client.get("/received?lang=de")
+    assert shown_codes(german.text) == codes
+    # "Check my request" signs in with the codes on the page (nothing to type again).
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', german.text))
+    assert fields["case_number"] == codes[0] and fields["secret"] == codes[1]
+    status = client.post("/status", data=fields)
+    assert status.template.name == "public/status.html"  # type: ignore[attr-defined]
+
+
+def test_a_double_click_whose_first_answer_was_dropped_still_shows_the_secret(
+    client: TestClient, database: Database
+) -> None:
+    form = valid_form(tokens_of(client.get("/").text))
+    first = client.post("/", data=form, follow_redirects=False)
+    assert first.status_code == 303
+    # The browser cancelled the first navigation: its receipt cookie never arrived.
+    client.cookies.delete(RECEIPT_COOKIE, path=RECEIPT_PATH)
+    page = client.post("/", data=form)
+    codes = shown_codes(page.text)
+    assert codes and _cases(database) == 1
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        assert case.case_number == codes[0] and case.receipt_enc
+        assert codes[1].encode() not in case.receipt_enc
+    # Once the person says they saved it, nothing brings it back, and nothing stays at rest.
+    client.post("/received/saved", data={"csrf_token": csrf_of(page.text)})
+    again = client.post("/", data=form)
+    assert 'id="already-shown"' in again.text and codes[1] not in again.text
+    with database.session() as session:
+        assert session.scalars(select(Request.receipt_enc)).one() is None
 
 
 def test_a_replayed_form_token_alone_shows_nothing_of_the_case(

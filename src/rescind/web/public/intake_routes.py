@@ -16,6 +16,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from rescind.cases.errors import FieldError, InvalidRequest
 from rescind.cases.intake import case_for_form_token, submit_request
 from rescind.cases.validation import MAX_ITEMS
+from rescind.config import Settings
+from rescind.store import Database
 from rescind.store.models import Request as Case
 from rescind.web.deps import DatabaseDep, SettingsDep, services_of
 from rescind.web.public import receipts
@@ -33,7 +35,7 @@ from rescind.web.public.forms import (
     parse_request_form,
 )
 from rescind.web.public.pages import Page, client_ip, page
-from rescind.web.security import CSRF_FIELD
+from rescind.web.security import CSRF_COOKIE, CSRF_FIELD
 from rescind.web.sessions import Signer
 
 router = APIRouter(include_in_schema=False)
@@ -172,9 +174,9 @@ def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDe
             status_code=403,
             form_token=_new_form_token(p),
         )
-    with db.session() as session:
-        if case_for_form_token(session, settings, form_token) is not None:
-            return _to_confirmation()
+    replayed = _replayed(p, db, settings, form_token)
+    if replayed is not None:
+        return replayed
     limits = services.limits
     ip = client_ip(p.request)
     if (
@@ -196,13 +198,20 @@ def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDe
         with db.session() as session:
             submission = submit_request(session, settings, data, form_token=form_token)
             handle, secret = submission.request.handle, submission.secret
+            if secret is not None:
+                submission.request.receipt_enc = receipts.seal_for_replay(
+                    settings, _browser_binding(p, form_token), secret
+                )
     except InvalidRequest as exc:
         return _render_form(p, form=form, errors=exc.errors, status_code=422, form_token=form_token)
     except IntegrityError:
         # The same form sent twice at once: the other submission filed the case.
-        return _to_confirmation()
+        replayed = _replayed(p, db, settings, form_token)
+        if replayed is None:
+            raise
+        return replayed
     if secret is None:
-        return _to_confirmation()
+        return _replayed(p, db, settings, form_token) or _to_confirmation()
     limits.submit_ip.allow(ip)
     limits.submit_all.allow("*")
     response = _to_confirmation()
@@ -212,6 +221,34 @@ def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDe
 
 def _to_confirmation() -> Response:
     return RedirectResponse(receipts.RECEIPT_PATH, status_code=303)
+
+
+def _browser_binding(p: Page, form_token: str) -> str:
+    # The form token and this browser's CSRF cookie (HttpOnly, checked above): a replay from
+    # the browser that filed recovers its secret; the token alone recovers nothing.
+    return f"{form_token}|{p.request.cookies.get(CSRF_COOKIE, '')}"
+
+
+def _replayed(p: Page, db: Database, settings: Settings, form_token: str) -> Response | None:
+    """The redirect for a form token that already filed a case; None when it filed none.
+
+    The browser that filed it gets its receipt again (a double click whose first answer the
+    browser dropped, Back then send), while the receipt lasts and until the person said they
+    saved it; anyone else only sees that the request was received."""
+    with db.session() as session:
+        case = case_for_form_token(session, settings, form_token)
+        if case is None:
+            return None
+        secret = receipts.open_for_replay(
+            settings, _browser_binding(p, form_token), case.receipt_enc
+        )
+        if case.receipt_enc is not None and secret is None:
+            case.receipt_enc = None  # expired: nothing of it stays at rest
+        handle = case.handle
+    response = _to_confirmation()
+    if secret is not None:
+        receipts.set_receipt(response, settings, handle, secret)
+    return response
 
 
 @router.get(receipts.RECEIPT_PATH)
@@ -269,10 +306,16 @@ def download_secret(p: PageDep, db: DatabaseDep, settings: SettingsDep) -> Respo
 
 
 @router.post(receipts.RECEIPT_PATH + "/saved")
-def secret_saved(p: PageDep, form: FormDep) -> Response:
-    """The person saved their secret: forget it on this device."""
+def secret_saved(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The person saved their secret: forget it on this device and on the server."""
     response = RedirectResponse(receipts.RECEIPT_PATH, status_code=303)
     token = form.get(CSRF_FIELD)
     if services_of(p.request.app).csrf.valid(p.request, token if isinstance(token, str) else None):
+        receipt = receipts.read_receipt(p.request, settings)
+        if receipt is not None:
+            with db.session() as session:
+                case = session.scalar(select(Case).where(Case.handle == receipt.handle))
+                if case is not None:
+                    case.receipt_enc = None
         receipts.clear_receipt(response)
     return response

@@ -5,7 +5,8 @@ under-18 answer and its child-safety flag, room for an NCMEC report reference
   its row id. Existing rows get a fresh random handle here (no key is needed for that); their
   old sessions, which carried row ids, are refused by the new code anyway.
 - `submission_digest`: a keyed digest of the public form's one-time token, unique, so a reload
-  or a double submit finds the case already filed instead of filing a second one.
+  or a double submit finds the case already filed instead of filing a second one;
+  `receipt_enc`: the status secret for a few minutes, sealed for the filing browser only.
 - `signature_enc`: the typed signature sealed like the contact details. A migration cannot seal
   existing signatures (it never holds the instance key): old rows keep their plaintext
   `signature`, which is why that column becomes nullable; `rescind.cases.intake.signature_of` reads
@@ -43,6 +44,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("handle", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("submission_digest", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("signature_enc", sa.LargeBinary(), nullable=True))
+        batch.add_column(sa.Column("receipt_enc", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("minor_answer", sa.String(length=20), nullable=True))
         batch.add_column(
             sa.Column("child_safety", sa.String(length=20), server_default="none", nullable=False)
@@ -94,6 +96,7 @@ def downgrade() -> None:
             "ncmec_report_id",
             "child_safety",
             "minor_answer",
+            "receipt_enc",
             "signature_enc",
             "submission_digest",
             "handle",
