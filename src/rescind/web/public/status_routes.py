@@ -41,7 +41,7 @@ def _csrf_ok(p: Page, form: FormData) -> bool:
     )
 
 
-def _signed_in_case_id(request: Request) -> str | None:
+def _signed_in_handle(request: Request) -> str | None:
     """The handle of the signed-in case. Sessions name a case by its random handle: an
     old-format session (a row id), or one signed with any other key, is refused."""
     payload = _signer(request).loads(request.cookies.get(CASE_COOKIE))
@@ -75,11 +75,11 @@ def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Re
 @router.get("/status")
 def status_page(p: PageDep, db: DatabaseDep) -> Response:
     """The signed-in case, or the lookup form."""
-    case_id = _signed_in_case_id(p.request)
-    if case_id is not None:
+    handle = _signed_in_handle(p.request)
+    if handle is not None:
         with db.session() as session:
             try:
-                case = requester.get_case(session, case_id)
+                case = requester.get_case(session, handle)
                 return _case_page(p, case)
             except CaseNotFound:
                 pass
@@ -127,34 +127,34 @@ def status_lookup(p: PageDep, form: FormDep, db: DatabaseDep, settings: Settings
 def _signed_in_or_lookup(p: Page, form: FormData) -> str | Response:
     if not _csrf_ok(p, form):
         return _lookup_page(p, error_message(p.t, FieldError("csrf", "csrf")), 403)
-    case_id = _signed_in_case_id(p.request)
-    if case_id is None:
+    handle = _signed_in_handle(p.request)
+    if handle is None:
         return _lookup_page(
             p, p.t.gettext("Your session ended. Enter your case number and secret again."), 401
         )
-    return case_id
+    return handle
 
 
 @router.post("/status/info")
 def add_information(p: PageDep, form: FormDep, db: DatabaseDep) -> Response:
     """Add information to the case."""
-    case_id = _signed_in_or_lookup(p, form)
-    if isinstance(case_id, Response):
-        return case_id
+    handle = _signed_in_or_lookup(p, form)
+    if isinstance(handle, Response):
+        return handle
     text = form.get("information")
     with db.session() as session:
-        case = requester.get_case(session, case_id)
+        case = requester.get_case(session, handle)
         try:
             requester.add_information(session, case, text if isinstance(text, str) else None)
         except InvalidRequest as exc:
             session.rollback()
-            case = requester.get_case(session, case_id)
+            case = requester.get_case(session, handle)
             return _case_page(
                 p, case, {"info_error": error_message(p.t, exc.errors[0]), "information": text}
             )
         except CaseClosed:
             session.rollback()
-            case = requester.get_case(session, case_id)
+            case = requester.get_case(session, handle)
             return _case_page(p, case)
     return RedirectResponse("/status?done=info", status_code=303)
 
@@ -163,12 +163,12 @@ def add_information(p: PageDep, form: FormDep, db: DatabaseDep) -> Response:
 def withdraw(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
     """Withdraw the request. The first press shows what withdrawing does, in plain words, and
     asks to confirm; only the confirmation (`confirm=yes`) withdraws."""
-    case_id = _signed_in_or_lookup(p, form)
-    if isinstance(case_id, Response):
-        return case_id
+    handle = _signed_in_or_lookup(p, form)
+    if isinstance(handle, Response):
+        return handle
     with db.session() as session:
         try:
-            case = requester.get_case(session, case_id)
+            case = requester.get_case(session, handle)
         except CaseNotFound:
             return _lookup_page(p)
         if form.get("confirm") != "yes":
