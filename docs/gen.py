@@ -57,7 +57,8 @@ def _default(field: FieldInfo) -> str:
         value = value.value
     if value == "":
         return "empty"
-    return f"`{value}`"
+    # A pipe ends a table cell even inside a code span unless escaped (GFM).
+    return f"`{value}`".replace("|", "\\|")
 
 
 def settings_table() -> str:

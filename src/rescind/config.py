@@ -45,6 +45,21 @@ def _generated_key(data: dict[str, Any]) -> SecretStr:
     return instance_secret_key(Path(data.get("data_dir") or "rescind-data"))
 
 
+# Support for people filing requests: only real organisations' public home pages.
+DEFAULT_HELP_LINKS = ";".join(
+    (
+        "*|StopNCII.org: stop intimate images being shared online|https://stopncii.org/",
+        "*|Take It Down (NCMEC): for images taken before you were 18|https://takeitdown.ncmec.org/",
+        "en|Cyber Civil Rights Initiative: helpline and support|https://cybercivilrights.org/",
+        "fr|3018 (e-Enfance) : aide contre le cyberharcèlement|https://e-enfance.org/",
+        "it|Permesso Negato: aiuto contro la pornografia non consensuale|https://www.permessonegato.it/",
+        "id|SAFEnet: bantuan kekerasan berbasis gender online|https://safenet.or.id/",
+        "es|Agencia Española de Protección de Datos: canal prioritario|https://www.aepd.es/",
+        "de|HateAid: Beratung bei digitaler Gewalt|https://hateaid.org/",
+    )
+)
+
+
 class Settings(BaseSettings):
     """Every knob Rescind has. Each field is documented in docs/operator-guide.md."""
 
@@ -81,6 +96,13 @@ class Settings(BaseSettings):
     request_deadline_hours: int = Field(48, description="Removal deadline of a request (hours).")
     regulator_deadline_hours: int = Field(
         24, description="Removal deadline of a regulator notice (hours), e.g. Australia's eSafety."
+    )
+    minor_deadline_hours: int = Field(
+        24,
+        ge=1,
+        description="Deadline (hours) of a case flagged as possible child sexual abuse material: "
+        "the requester said the person was, or may have been, under 18 when the imagery was "
+        "made. Never longer than the case's own channel deadline.",
     )
     # Email
     smtp_host: str | None = Field(None, description="SMTP server; unset disables email.")
@@ -148,6 +170,16 @@ class Settings(BaseSettings):
         "",
         description="Comma-separated origins (e.g. https://cdn.example.com) the console may show "
         "reported media from, blurred until revealed; empty shows links only.",
+    )
+    help_links: str = Field(
+        DEFAULT_HELP_LINKS,
+        description="Support links shown on the public pages: entries `lang|label|url` "
+        "separated by `;` (lang `*` shows an entry in every language). Empty shows none.",
+    )
+    quick_exit_url: str = Field(
+        "https://www.bbc.com/weather",
+        description="Neutral page the public pages' quick-exit button (or Escape twice) "
+        "leaves to, replacing the page in the browser's history.",
     )
     console_session_hours: int = Field(
         8, description="How long a console sign-in lasts before the reviewer signs in again."

@@ -25,8 +25,9 @@ TEXT = {
         "secret": "Code secret",
         "show": "Afficher ma demande",
         "received": "Reçue : en attente d'examen",
-        "confirm": "Oui, je veux annuler cette demande",
-        "withdraw": "Annuler la demande",
+        "adult": "Non",
+        "withdraw": "Annuler ma demande…",
+        "confirm": "Oui, annuler ma demande",
         "withdrawn": "Demande annulée",
         "removed": "Contenu retiré",
         "required": "Ce champ est obligatoire.",
@@ -45,8 +46,9 @@ TEXT = {
         "secret": "Kode rahasia",
         "show": "Tampilkan permintaan saya",
         "received": "Diterima: menunggu peninjau",
-        "confirm": "Ya, saya ingin membatalkan permintaan ini",
-        "withdraw": "Batalkan",
+        "adult": "Tidak",
+        "withdraw": "Batalkan…",
+        "confirm": "Ya, batalkan permintaan saya",
         "withdrawn": "Dibatalkan",
         "removed": "Konten dihapus",
         "required": "Bagian ini wajib diisi.",
@@ -61,6 +63,7 @@ def _file(page: Page, live: Live, lang: str, url: str) -> tuple[str, str]:
     page.goto(f"{live.base_url}/?lang={lang}")
     expect(page.locator("html")).to_have_attribute("lang", lang)
     page.get_by_label(t["me"], exact=True).check()
+    page.get_by_label(t["adult"], exact=True).check()
     page.get_by_label(t["url"]).fill(url)
     page.get_by_label(t["good_faith"]).check()
     page.get_by_label(t["name"], exact=True).fill("Alex Example")
@@ -93,8 +96,11 @@ def test_person_files_checks_and_withdraws(page: Page, live: Live, lang: str) ->
     number, secret = _file(page, live, lang, "https://platform.example/p/1")
     _open_status(page, live, lang, number, secret)
     expect(page.locator("#case-status")).to_have_text(t["received"])
-    page.get_by_label(t["confirm"]).check()
+    # Withdrawing first says what it does, then needs a second, explicit press.
     page.get_by_role("button", name=t["withdraw"], exact=True).click()
+    expect(page.locator("#withdraw-confirm")).to_be_visible()
+    expect(page.locator("#case-status")).to_have_text(t["received"])
+    page.get_by_role("button", name=t["confirm"], exact=True).click()
     expect(page.locator("#case-status")).to_have_text(t["withdrawn"])
     live.run_jobs()
     mine = [m for m in live.smtp.messages if number in str(m["Subject"])]

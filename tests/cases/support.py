@@ -36,6 +36,7 @@ def valid_input(**changes: Any) -> RequestInput:
         good_faith_statement="I did not consent to this being published.",
         supporting_info=None,
         items=[ItemInput(url="https://platform.example/p/123", pdq=[PDQ], md5=MD5)],
+        minor="no",
     )
     for key, value in changes.items():
         setattr(data, key, value)

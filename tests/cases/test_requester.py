@@ -75,7 +75,16 @@ def test_withdraw_closes_the_case_once(settings: Settings, database: Database) -
         case = session.scalars(select(Request)).one()
         assert case.status == "withdrawn" and case.closed_at is not None
         actions = [e.action for e in session.scalars(select(AuditEvent))]
-        assert actions == ["request.create", "request.status_view", "request.withdraw"]
+        # The person's hashes are withdrawn whatever the status: nothing banked in their name
+        # survives, and the hashes they gave are erased from the case.
+        assert actions == [
+            "request.create",
+            "request.status_view",
+            "bank.entries_withdrawn",
+            "request.withdraw",
+        ]
+        item = case.items[0]
+        assert item.pdq is None and item.md5 is None and item.url
     with pytest.raises(CaseClosed), database.session() as session:
         case = session.scalars(select(Request)).one()
         requester.withdraw(session, settings, case, on_withdraw=withdraw_hashes)

@@ -14,11 +14,12 @@ from sqlalchemy import CheckConstraint, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rescind.cases.intake import signature_of
 from rescind.config import Settings
 from rescind.store import Database, upgrade_database
 from rescind.store.db import alembic_config, make_engine
-from rescind.store.models import AuditEvent, Base
-from tests.store.rows import STATUS_COLUMNS, add_every_status, row_counts
+from rescind.store.models import AuditEvent, Base, Request
+from tests.store.rows import LATER_STATUS_COLUMNS, STATUS_COLUMNS, add_every_status, row_counts
 
 # The migration adding the status CHECK constraints (re-chained ids: change it here only).
 STATUS_CONSTRAINTS = "0003"
@@ -70,7 +71,7 @@ def test_status_constraints_upgrade_a_database_with_rows_of_every_status(
     engine = make_engine(blank_db_url, pooled=False)
     try:
         with Session(engine) as session:
-            add_every_status(session)
+            add_every_status(session, legacy=True)
             session.commit()
             counts = row_counts(session)
         upgrade_database(settings)
@@ -78,6 +79,8 @@ def test_status_constraints_upgrade_a_database_with_rows_of_every_status(
             # Nothing lost: SQLite rebuilds `requests`, whose drop could cascade to its children.
             assert row_counts(session) == counts
             for column, enum in STATUS_COLUMNS:
+                if f"{column.class_.__tablename__}.{column.key}" in LATER_STATUS_COLUMNS:
+                    continue  # rows written before 0007 hold no under-18 answer
                 assert set(session.scalars(select(column).distinct())) == set(enum)
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("UPDATE jobs SET status = 'bogus'"))
@@ -110,3 +113,37 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
             )
         )
         session.flush()
+
+
+# The migration giving cases their random handle and sealed signature (re-chained at merge).
+PERSON = "0007"
+
+
+def test_person_migration_gives_old_cases_handles_and_keeps_their_signatures(
+    blank_db_url: str,
+) -> None:
+    settings = Settings(environment="test", database_url=blank_db_url)
+    cfg = alembic_config(blank_db_url)
+    before = ScriptDirectory.from_config(cfg).get_revision(PERSON).down_revision
+    assert isinstance(before, str)
+    upgrade_database(settings, before)
+    engine = make_engine(blank_db_url, pooled=False)
+    try:
+        with Session(engine) as session:
+            add_every_status(session, legacy=True)
+            session.commit()
+            counts = row_counts(session)
+        upgrade_database(settings)
+        with Session(engine) as session:
+            assert row_counts(session) == counts
+            cases = list(session.scalars(select(Request)))
+            handles = {case.handle for case in cases}
+            assert len(handles) == len(cases) and all(len(h) >= 40 for h in handles)
+            for case in cases:
+                assert case.signature_enc is None and case.child_safety == "none"
+                assert signature_of(settings, case) == "Test Person"
+        command.downgrade(cfg, before)
+        with Session(engine) as session:
+            assert row_counts(session) == counts
+    finally:
+        engine.dispose()

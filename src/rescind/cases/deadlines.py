@@ -12,7 +12,12 @@ from rescind.cases import notify
 from rescind.config import Settings
 from rescind.security import audit
 from rescind.store.models import Request
-from rescind.store.statuses import CLOSED_REQUEST_STATUSES, OPEN_REQUEST_STATUSES, Channel
+from rescind.store.statuses import (
+    CLOSED_REQUEST_STATUSES,
+    OPEN_REQUEST_STATUSES,
+    Channel,
+    ChildSafetyFlag,
+)
 
 OPEN_STATUSES = OPEN_REQUEST_STATUSES
 CLOSED_STATUSES = CLOSED_REQUEST_STATUSES
@@ -20,13 +25,23 @@ CLOSED_STATUSES = CLOSED_REQUEST_STATUSES
 RISK_POINTS = ((1, 24 / 48), (2, 40 / 48))
 
 
-def deadline_for(settings: Settings, channel: str, received_at: datetime) -> datetime:
-    """When the depiction must be down: 48 hours (24 for a regulator notice) after receipt."""
+def deadline_for(
+    settings: Settings,
+    channel: str,
+    received_at: datetime,
+    *,
+    child_safety: ChildSafetyFlag = ChildSafetyFlag.NONE,
+) -> datetime:
+    """When the depiction must be down: 48 hours (24 for a regulator notice) after receipt;
+    a case flagged as possible child sexual abuse material runs on its own shorter clock
+    (`minor_deadline_hours`, never longer than its channel's)."""
     hours = (
         settings.regulator_deadline_hours
         if channel == Channel.REGULATOR
         else settings.request_deadline_hours
     )
+    if child_safety == ChildSafetyFlag.POSSIBLE:
+        hours = min(hours, settings.minor_deadline_hours)
     return received_at + timedelta(hours=hours)
 
 

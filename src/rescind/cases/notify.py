@@ -80,6 +80,17 @@ def notify_reviewers(session: Session, request: Request, risk_level: int) -> Non
     )
 
 
+def notify_reviewers_child_safety(session: Session, request: Request) -> None:
+    """Queue an email to active reviewers and admins at once: the case may concern child
+    sexual abuse material (it is first in the queue, on a shorter clock)."""
+    enqueue(
+        session,
+        REVIEWERS_EMAIL,
+        {"request_id": request.id, "reason": "child_safety"},
+        unique_key=f"{REVIEWERS_EMAIL}:{request.id}:child_safety",
+    )
+
+
 def render_requester_email(
     settings: Settings, request: Request, kind: str, decision: Decision | None
 ) -> tuple[str, str]:
@@ -131,6 +142,20 @@ def send_reviewers_email(session: Session, settings: Settings, payload: dict[str
     if not recipients:
         return
     t = translations("en", "console")
+    url = f"{settings.public_base_url.rstrip('/')}/console/cases/{request.case_number}"
+    deadline = request.deadline_at.strftime("%Y-%m-%d %H:%M")
+    if payload.get("reason") == "child_safety":
+        subject = t.gettext("[Rescind] Case %(case)s may concern a minor: review it first") % {
+            "case": request.case_number
+        }
+        body = t.gettext(
+            "The requester said the person in case %(case)s was, or may have been, under 18 "
+            "when the imagery was made (possible child sexual abuse material).\n"
+            "It is first in the queue and must be handled by %(deadline)s UTC.\n\n"
+            "Open it: %(url)s\n"
+        ) % {"case": request.case_number, "deadline": deadline, "url": url}
+        send_email(settings, [r for r in recipients if r], subject, body)
+        return
     level = int(payload["risk_level"])
     subject = t.gettext("[Rescind] Case %(case)s is at risk of missing its deadline") % {
         "case": request.case_number

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from rescind.cases.deadlines import OPEN_STATUSES
 from rescind.cases.errors import CaseNotFound
 from rescind.cases.identifiers import normalize_case_number
 from rescind.store.models import Action, Content, Match, Request
-from rescind.store.statuses import RequestStatus
+from rescind.store.statuses import ChildSafetyFlag, RequestStatus
 
 STATUSES = tuple(RequestStatus)
 
@@ -28,7 +28,8 @@ class QueueFilter:
 
 
 def list_queue(session: Session, flt: QueueFilter) -> list[Request]:
-    """Cases matching `flt`, the nearest deadline first."""
+    """Cases matching `flt`: possible child sexual abuse material first, then the nearest
+    deadline first."""
     query = select(Request).options(selectinload(Request.items))
     statuses = [s for s in flt.statuses if s in STATUSES] or list(OPEN_STATUSES)
     query = query.where(Request.status.in_(statuses))
@@ -38,7 +39,9 @@ def list_queue(session: Session, flt: QueueFilter) -> list[Request]:
         query = query.where(Request.language == flt.language)
     if flt.assigned_to_id is not None:
         query = query.where(Request.assigned_to_id == flt.assigned_to_id)
-    return list(session.scalars(query.order_by(Request.deadline_at, Request.id).limit(flt.limit)))
+    flagged_first = case((Request.child_safety == ChildSafetyFlag.POSSIBLE, 0), else_=1)
+    order = (flagged_first, Request.deadline_at, Request.id)
+    return list(session.scalars(query.order_by(*order).limit(flt.limit)))
 
 
 def find_case(session: Session, case_number: str) -> Request:

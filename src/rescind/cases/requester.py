@@ -22,8 +22,8 @@ from rescind.store.statuses import RequestStatus
 
 
 class WithdrawHook(Protocol):
-    """Called when an actioned request is withdrawn: withdraws its hashes from the banks and
-    the partners (`rescind.cases.enforcement.withdraw_hashes`).
+    """Called when a request is withdrawn: withdraws its hashes from the banks and the
+    partners (`rescind.cases.enforcement.withdraw_hashes`).
 
     A required parameter of `withdraw`, never optional: a caller that forgot it would close
     the case while its hashes kept blocking in the person's name."""
@@ -54,9 +54,14 @@ def open_case(session: Session, case_number: str, secret: str) -> Request:
     return request
 
 
-def get_case(session: Session, request_id: int) -> Request:
-    """A case by id (for a requester already signed in to its status page)."""
-    request = session.get(Request, request_id)
+def get_case(session: Session, handle: str) -> Request:
+    """A case by its random handle (for a requester already signed in to its status page;
+    the session names the case by handle, never by row id)."""
+    request = (
+        session.scalar(select(Request).where(Request.handle == handle))
+        if 20 <= len(handle) <= 64
+        else None
+    )
     if request is None:
         raise CaseNotFound()
     return request
@@ -99,8 +104,13 @@ def withdraw(
     on_withdraw: WithdrawHook,
     now: datetime | None = None,
 ) -> None:
-    """Withdraw the request at the requester's wish; if it was actioned, `on_withdraw` takes its
-    hashes out of the banks (and the partners' copies) so nothing keeps blocking in its name."""
+    """Withdraw the request and the person's hashes at their wish.
+
+    `on_withdraw` takes every hash banked for it out of the banks and the partners' copies
+    (whatever the status: a hash may be banked before the case closes), and the hashes the
+    person gave are erased from the case, so nothing keeps blocking or matching in their name.
+    Content already removed stays removed: only a reviewer restores it (the status page says
+    so before the person confirms)."""
     if request.status == RequestStatus.WITHDRAWN:
         raise CaseClosed()
     now = now or utcnow()
@@ -109,15 +119,19 @@ def withdraw(
     request.closed_at = now
     request.updated_at = now
     request.events.append(RequestEvent(kind="withdrawn", detail=None, public=True, at=now))
+    erased = 0
+    for item in request.items:
+        if item.pdq or item.md5 or item.sha256:
+            item.pdq, item.md5, item.sha256 = None, None, None
+            erased += 1
     session.flush()
-    if was_actioned:
-        on_withdraw(session, settings, request)
+    on_withdraw(session, settings, request)
     audit.record(
         session,
         "requester",
         "request.withdraw",
         subject_type="request",
         subject_id=request.case_number,
-        detail={"was_actioned": was_actioned},
+        detail={"was_actioned": was_actioned, "items_hashes_erased": erased},
     )
     notify.notify_requester(session, request, "withdrawn")

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from rescind.cases.errors import FieldError
-from rescind.store.statuses import Channel
+from rescind.store.statuses import Channel, MinorAnswer
 
 LANGUAGES = ("en", "fr", "it", "id", "es", "de")
 CHANNELS = tuple(Channel)
@@ -74,6 +74,8 @@ class RequestInput:
     good_faith_statement: str | None
     supporting_info: str | None
     items: list[ItemInput]
+    # "Was the person under 18 when the imagery was made?": yes | no | not_sure.
+    minor: str | None = None
 
 
 def clean(value: str | None) -> str | None:
@@ -191,6 +193,10 @@ def validate(data: RequestInput, today: date) -> list[FieldError]:
         elif not _PHONE_RE.match(data.phone):
             errors.append(FieldError("requester.phone", "invalid_phone"))
     _text(errors, "signature", data.signature, MAX_SIGNATURE, required=True)
+    if data.minor is None and data.channel == Channel.PUBLIC_FORM:
+        errors.append(FieldError("minor", "required"))
+    elif data.minor is not None and data.minor not in tuple(MinorAnswer):
+        errors.append(FieldError("minor", "invalid_choice"))
     if data.signed_on is None and data.channel == Channel.PUBLIC_FORM:
         errors.append(FieldError("signed_on", "required"))
     if data.signed_on is not None:

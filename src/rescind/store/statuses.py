@@ -41,6 +41,26 @@ class Channel(StrEnum):
     PARTNER = "partner"
 
 
+class MinorAnswer(StrEnum):
+    """The requester's answer to "was the person under 18 when the imagery was made?"."""
+
+    YES = "yes"
+    NO = "no"
+    NOT_SURE = "not_sure"
+
+
+class ChildSafetyFlag(StrEnum):
+    """Whether a case may concern child sexual abuse material (CSAM).
+
+    `possible`: the requester said the person was, or may have been, under 18 when the imagery
+    was made. Such a case is reviewed first, on its own shorter clock, and reviewers are told
+    at once. A report to NCMEC is recorded on the case (`ncmec_report_id`), not made here yet.
+    """
+
+    NONE = "none"
+    POSSIBLE = "possible"
+
+
 class DecisionOutcome(StrEnum):
     """What a reviewer (or an automated rule) decided on a request."""
 

@@ -21,12 +21,27 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def valid_form(token: str, **changes: str) -> dict[str, str]:
-    """Every field of a valid request, as a browser posts it."""
+def form_token_of(html: str) -> str:
+    """The one-time form token in the request form."""
+    match = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert match, "no form token in page"
+    return match.group(1)
+
+
+def tokens_of(html: str) -> dict[str, str]:
+    """The CSRF and one-time form tokens of a request form, as posted fields."""
+    return {"csrf_token": csrf_of(html), "form_token": form_token_of(html)}
+
+
+def valid_form(token: str | dict[str, str], **changes: str) -> dict[str, str]:
+    """Every field of a valid request, as a browser posts it (`token`: the CSRF token, or
+    both tokens from `tokens_of`)."""
+    tokens = token if isinstance(token, dict) else {"csrf_token": token}
     form = {
-        "csrf_token": token,
+        **tokens,
         "website": "",
         "requester.representative": "self",
+        "minor": "no",
         "items[0].url": "https://platform.example/p/123",
         "items[0].content_id": "",
         "items[0].pdq": "",
@@ -53,12 +68,20 @@ def stored_rows(database: Database) -> dict[str, int]:
         }
 
 
+def shown_codes(html: str) -> tuple[str, str] | None:
+    """(case number, secret) as a confirmation page shows them, or None when it shows none."""
+    number = re.search(r'id="case-number">([^<]+)<', html)
+    secret = re.search(r'id="case-secret"[^>]*>(.*?)</code>', html)
+    if not (number and secret):
+        return None
+    return number.group(1), re.sub(r"<[^>]+>", "", secret.group(1))
+
+
 def file_request(client: TestClient, **changes: str) -> tuple[str, str]:
     """File a valid request through the form; returns (case number, secret)."""
-    token = csrf_of(client.get("/").text)
-    page = client.post("/", data=valid_form(token, **changes))
+    page = client.post("/", data=valid_form(tokens_of(client.get("/").text), **changes))
     assert page.status_code == 200, page.text[-2000:]
-    number = re.search(r'id="case-number">([^<]+)<', page.text)
-    secret = re.search(r'id="case-secret">([^<]+)<', page.text)
-    assert number and secret
-    return number.group(1), secret.group(1)
+    assert page.url.path == "/received"
+    codes = shown_codes(page.text)
+    assert codes
+    return codes

@@ -4,7 +4,6 @@ one was shown, start it again, and the request is there."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 
 from rescind.config import Settings
 from tests.pg import free_port
-from tests.web.public.support import csrf_of, valid_form
+from tests.web.public.support import csrf_of, shown_codes, tokens_of, valid_form
 
 
 @contextmanager
@@ -69,18 +68,18 @@ def test_request_survives_sigkill_right_after_confirmation(
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     with _server(settings, port, log) as proc, httpx.Client(base_url=base) as browser:
-        token = csrf_of(browser.get("/?lang=fr").text)
-        page = browser.post("/", data=valid_form(token))
+        token = tokens_of(browser.get("/?lang=fr").text)
+        page = browser.post("/", data=valid_form(token), follow_redirects=True)
         assert page.status_code == 200
         proc.send_signal(signal.SIGKILL)  # no shutdown, no flush: only what was committed
         proc.wait(timeout=10)
-        number = re.search(r'id="case-number">([^<]+)<', page.text)
-        secret = re.search(r'id="case-secret">([^<]+)<', page.text)
-        assert number and secret
+        codes = shown_codes(page.text)
+        assert codes
+        number, secret = codes
     with _server(settings, port, log), httpx.Client(base_url=base) as browser:
         token = csrf_of(browser.get("/status").text)
         page = browser.post(
             "/status",
-            data={"csrf_token": token, "case_number": number.group(1), "secret": secret.group(1)},
+            data={"csrf_token": token, "case_number": number, "secret": secret},
         )
         assert page.status_code == 200 and 'data-status="received"' in page.text

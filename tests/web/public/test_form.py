@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import create_app
-from tests.web.public.support import csrf_of, file_request, stored_rows, valid_form
+from tests.web.public.support import file_request, stored_rows, tokens_of, valid_form
 
 NOTHING = {"requests": 0, "request_items": 0, "jobs": 0, "audit_events": 0}
 
@@ -50,7 +50,7 @@ def test_valid_request_is_stored_before_the_confirmation(
 def _check_rejected(
     client: TestClient, database: Database, changes: dict[str, str], field_id: str, text: str
 ) -> None:
-    token = csrf_of(client.get("/?lang=fr").text)
+    token = tokens_of(client.get("/?lang=fr").text)
     page = client.post("/", data=valid_form(token, **changes))
     assert page.status_code == 422
     errors = page.context["errors"]  # type: ignore[attr-defined]
@@ -106,7 +106,7 @@ def test_bad_values_are_named_in_the_persons_language_and_nothing_is_stored(
 
 
 def test_odd_field_names_are_ignored(client: TestClient, database: Database) -> None:
-    token = csrf_of(client.get("/").text)
+    token = tokens_of(client.get("/").text)
     junk = {"items[abc].url": "x", "items[99999].url": "https://a.example/", "items[].pdq": "1"}
     page = client.post("/", data=valid_form(token, **junk))
     assert page.status_code == 422  # too many items (row 99999 counts as the 21st)
@@ -132,21 +132,21 @@ def test_csrf_token_from_another_browser_is_refused(
     client: TestClient, settings: Settings, database: Database
 ) -> None:
     with TestClient(create_app(settings, database=database)) as other:
-        foreign = csrf_of(other.get("/").text)
+        foreign = tokens_of(other.get("/").text)
     client.get("/")
     assert client.post("/", data=valid_form(foreign)).status_code == 403
     assert stored_rows(database) == NOTHING
 
 
 def test_honeypot_stores_nothing(client: TestClient, database: Database) -> None:
-    token = csrf_of(client.get("/").text)
+    token = tokens_of(client.get("/").text)
     page = client.post("/", data=valid_form(token, website="http://spam.example"))
     assert page.status_code == 400
     assert stored_rows(database) == NOTHING
 
 
 def test_oversized_post_is_refused(client: TestClient, database: Database) -> None:
-    token = csrf_of(client.get("/").text)
+    token = tokens_of(client.get("/").text)
     page = client.post("/", data=valid_form(token, supporting_info="x" * 300_000))
     assert page.status_code == 413
     assert stored_rows(database) == NOTHING
@@ -177,7 +177,7 @@ def test_submissions_are_rate_limited_per_address(settings: Settings, database: 
     with TestClient(create_app(settings, database=database)) as client:
         file_request(client)
         file_request(client)
-        token = csrf_of(client.get("/").text)
+        token = tokens_of(client.get("/").text)
         assert client.post("/", data=valid_form(token)).status_code == 429
     assert stored_rows(database)["requests"] == 2
 
@@ -185,7 +185,7 @@ def test_submissions_are_rate_limited_per_address(settings: Settings, database: 
 def test_mistakes_do_not_lock_a_person_out(settings: Settings, database: Database) -> None:
     settings = settings.model_copy(update={"submissions_per_ip_per_hour": 1})
     with TestClient(create_app(settings, database=database)) as client:
-        token = csrf_of(client.get("/").text)
+        token = tokens_of(client.get("/").text)
         for _ in range(5):
             assert client.post("/", data=valid_form(token, signature="")).status_code == 422
         file_request(client)
@@ -202,6 +202,6 @@ def test_confirmation_claims_an_email_only_when_email_is_configured(
     for smtp_host, claimed in ((None, False), ("127.0.0.1", True)):
         configured = settings.model_copy(update={"smtp_host": smtp_host})
         with TestClient(create_app(configured, database=database)) as client:
-            token = csrf_of(client.get("/").text)
+            token = tokens_of(client.get("/").text)
             page = client.post("/", data=valid_form(token))
         assert ("We sent a confirmation" in page.text) is claimed

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import create_app
-from tests.web.public.support import csrf_of, stored_rows, valid_form
+from tests.web.public.support import stored_rows, tokens_of, valid_form
 
 FIELDS = [
     "requester.representative",
@@ -72,7 +72,7 @@ def test_any_post_gets_a_page_and_only_valid_ones_are_stored(
     roomy: TestClient, database: Database, changes: dict[str, str]
 ) -> None:
     before = stored_rows(database)["requests"]
-    token = csrf_of(roomy.get("/").text)
+    token = tokens_of(roomy.get("/").text)
     page = roomy.post("/", data=valid_form(token, **changes))
     assert page.status_code in (200, 400, 422)
     after = stored_rows(database)["requests"]

@@ -34,9 +34,12 @@ def test_status_history_add_information_and_withdraw(
     )
     assert page.status_code == 200 and "We added your information" in page.text
     assert "You added information." in page.text
-    # Withdrawing needs the explicit tick.
+    # The first press explains, in plain words, what withdrawing does; only confirming does it.
     page = client.post("/status/withdraw", data={"csrf_token": token})
-    assert "Tick the box" in page.text
+    assert page.context["confirm_withdraw"] is True  # type: ignore[attr-defined]
+    assert 'id="withdraw-confirm"' in page.text
+    assert "Content we already removed stays removed." in page.text
+    assert 'data-status="received"' in page.text
     page = client.post("/status/withdraw", data={"csrf_token": token, "confirm": "yes"})
     assert 'data-status="withdrawn"' in page.text and "You withdrew your request." in page.text
     with database.session() as session:

@@ -19,6 +19,7 @@ from rescind.cases.errors import (
     InvalidDecision,
     NotAllowed,
 )
+from rescind.cases.intake import signature_of
 from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.validation import CHANNELS, LANGUAGES
 from rescind.config import Settings
@@ -154,6 +155,8 @@ def case_page(
             "name": sealer.open(case.requester_name_enc),
             "email": sealer.open(case.requester_email_enc),
             "phone": sealer.open(case.requester_phone_enc) if case.requester_phone_enc else None,
+            # Sealed like the contact details since 0007; shown and audited with them.
+            "signature": signature_of(settings, case),
         }
         audit.record(
             staff.db,
@@ -161,6 +164,7 @@ def case_page(
             "request.contact_view",
             subject_type="request",
             subject_id=case.case_number,
+            detail={"fields": ["name", "email", "phone", "signature"]},
         )
     origins = _media_origins(settings)
     now = utcnow()

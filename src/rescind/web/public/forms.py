@@ -18,6 +18,12 @@ from rescind.store.statuses import Channel
 
 FORM_ITEM_ROWS = 3
 HONEYPOT_FIELD = "website"
+# One-time token of a rendered form: the case it files keeps its digest, so a reload or a
+# double submit finds that case instead of filing another one.
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name, not a secret
+FORM_TOKEN_S = 24 * 3600
+# A language button posts the form to itself under this name: what was typed is shown again.
+SWITCH_LANGUAGE_FIELD = "switch_language"
 # The statement a requester affirms by ticking the box (stored in their language).
 GOOD_FAITH_TEXT = N_(
     "I have a good-faith belief that the images I identified were published without the "
@@ -33,6 +39,7 @@ FIELD_LABELS = {
     "requester.email": N_("Email address"),
     "requester.phone": N_("Phone number"),
     "signature": N_("Signature"),
+    "minor": N_("Age when the images were made"),
     "signed_on": N_("Date"),
     "language": N_("Language"),
     "channel": N_("Channel"),
@@ -67,6 +74,10 @@ ERROR_MESSAGES = {
     "invalid_choice": N_("Choose one of the options."),
     "csrf": N_("This form expired. Please check your answers and send it again."),
     "honeypot": N_("This form could not be accepted. Please send it again."),
+    "busy": N_(
+        "We are receiving many requests right now. Your answers are kept below: please wait a "
+        "few minutes, then send the form again."
+    ),
 }
 ITEM_PATH = re.compile(r"^items\[(\d+)\]\.(\w+)$")
 _HEX_SPLIT = re.compile(r"[\s,;]+")
@@ -141,4 +152,5 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
         ),
         supporting_info=_one(form, "supporting_info"),
         items=items,
+        minor=_one(form, "minor"),
     )

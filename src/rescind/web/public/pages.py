@@ -14,6 +14,29 @@ from rescind.web.deps import services_of
 from rescind.web.templating import negotiate_language, page_context, remember_language
 
 
+@dataclass(frozen=True)
+class HelpLink:
+    """A support organisation shown on the public pages."""
+
+    label: str
+    url: str
+
+
+def help_links(setting: str, language: str) -> list[HelpLink]:
+    """The entries of `help_links` (`lang|label|url;...`) for `language` (`*`: every language).
+
+    Malformed entries and addresses other than http(s) are skipped, never shown."""
+    links = []
+    for entry in setting.split(";"):
+        parts = [part.strip() for part in entry.split("|")]
+        if len(parts) != 3 or not all(parts):
+            continue
+        lang, label, url = parts
+        if lang in ("*", language) and url.startswith(("https://", "http://")):
+            links.append(HelpLink(label, url))
+    return links
+
+
 @dataclass
 class Page:
     """One public page being answered: its language and CSRF token."""
@@ -36,6 +59,8 @@ class Page:
             **page_context(self.language),
             "csrf_token": self.csrf_token,
             "platform_name": services.settings.platform_name,
+            "help_links": help_links(services.settings.help_links, self.language),
+            "quick_exit_url": services.settings.quick_exit_url,
             **context,
         }
         response: Response = services.templates.TemplateResponse(

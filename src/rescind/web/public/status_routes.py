@@ -27,6 +27,7 @@ from rescind.web.sessions import Signer
 router = APIRouter(include_in_schema=False)
 CASE_COOKIE = "rescind_case"
 CASE_SESSION_S = 30 * 60
+SESSION_VERSION = 2
 
 
 def _signer(request: Request) -> Signer:
@@ -40,9 +41,14 @@ def _csrf_ok(p: Page, form: FormData) -> bool:
     )
 
 
-def _signed_in_case_id(request: Request) -> int | None:
+def _signed_in_handle(request: Request) -> str | None:
+    """The handle of the signed-in case. Sessions name a case by its random handle: an
+    old-format session (a row id), or one signed with any other key, is refused."""
     payload = _signer(request).loads(request.cookies.get(CASE_COOKIE))
-    return int(payload["rid"]) if payload and isinstance(payload.get("rid"), int) else None
+    if not payload or payload.get("v") != SESSION_VERSION:
+        return None
+    handle = payload.get("case")
+    return handle if isinstance(handle, str) else None
 
 
 def _lookup_page(p: Page, error: str | None = None, status_code: int = 200) -> Response:
@@ -69,11 +75,11 @@ def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Re
 @router.get("/status")
 def status_page(p: PageDep, db: DatabaseDep) -> Response:
     """The signed-in case, or the lookup form."""
-    case_id = _signed_in_case_id(p.request)
-    if case_id is not None:
+    handle = _signed_in_handle(p.request)
+    if handle is not None:
         with db.session() as session:
             try:
-                case = requester.get_case(session, case_id)
+                case = requester.get_case(session, handle)
                 return _case_page(p, case)
             except CaseNotFound:
                 pass
@@ -108,7 +114,7 @@ def status_lookup(p: PageDep, form: FormDep, db: DatabaseDep, settings: Settings
         response = _case_page(p, case)
     response.set_cookie(
         CASE_COOKIE,
-        _signer(p.request).dumps({"rid": case.id}, CASE_SESSION_S),
+        _signer(p.request).dumps({"v": SESSION_VERSION, "case": case.handle}, CASE_SESSION_S),
         max_age=CASE_SESSION_S,
         httponly=True,
         samesite="strict",
@@ -118,59 +124,55 @@ def status_lookup(p: PageDep, form: FormDep, db: DatabaseDep, settings: Settings
     return response
 
 
-def _signed_in_or_lookup(p: Page, form: FormData) -> int | Response:
+def _signed_in_or_lookup(p: Page, form: FormData) -> str | Response:
     if not _csrf_ok(p, form):
         return _lookup_page(p, error_message(p.t, FieldError("csrf", "csrf")), 403)
-    case_id = _signed_in_case_id(p.request)
-    if case_id is None:
+    handle = _signed_in_handle(p.request)
+    if handle is None:
         return _lookup_page(
             p, p.t.gettext("Your session ended. Enter your case number and secret again."), 401
         )
-    return case_id
+    return handle
 
 
 @router.post("/status/info")
 def add_information(p: PageDep, form: FormDep, db: DatabaseDep) -> Response:
     """Add information to the case."""
-    case_id = _signed_in_or_lookup(p, form)
-    if isinstance(case_id, Response):
-        return case_id
+    handle = _signed_in_or_lookup(p, form)
+    if isinstance(handle, Response):
+        return handle
     text = form.get("information")
     with db.session() as session:
-        case = requester.get_case(session, case_id)
+        case = requester.get_case(session, handle)
         try:
             requester.add_information(session, case, text if isinstance(text, str) else None)
         except InvalidRequest as exc:
             session.rollback()
-            case = requester.get_case(session, case_id)
+            case = requester.get_case(session, handle)
             return _case_page(
                 p, case, {"info_error": error_message(p.t, exc.errors[0]), "information": text}
             )
         except CaseClosed:
             session.rollback()
-            case = requester.get_case(session, case_id)
+            case = requester.get_case(session, handle)
             return _case_page(p, case)
     return RedirectResponse("/status?done=info", status_code=303)
 
 
 @router.post("/status/withdraw")
 def withdraw(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
-    """Withdraw the request (asks for an explicit confirmation tick)."""
-    case_id = _signed_in_or_lookup(p, form)
-    if isinstance(case_id, Response):
-        return case_id
+    """Withdraw the request. The first press shows what withdrawing does, in plain words, and
+    asks to confirm; only the confirmation (`confirm=yes`) withdraws."""
+    handle = _signed_in_or_lookup(p, form)
+    if isinstance(handle, Response):
+        return handle
     with db.session() as session:
-        case = requester.get_case(session, case_id)
+        try:
+            case = requester.get_case(session, handle)
+        except CaseNotFound:
+            return _lookup_page(p)
         if form.get("confirm") != "yes":
-            return _case_page(
-                p,
-                case,
-                {
-                    "withdraw_error": p.t.gettext(
-                        "Tick the box to confirm that you want to withdraw your request."
-                    )
-                },
-            )
+            return _case_page(p, case, {"confirm_withdraw": True})
         with contextlib.suppress(CaseClosed):
             requester.withdraw(
                 session, settings, case, on_withdraw=services_of(p.request.app).on_withdraw

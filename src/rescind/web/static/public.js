@@ -1,5 +1,70 @@
-// Progressive enhancement of the request form: an "add another item" button.
-// The form works without JavaScript (three item rows are always there).
+// Progressive enhancement of the public pages. Everything works without JavaScript: the
+// quick-exit button is a link, the secret downloads from the server, the language buttons
+// post the form.
+
+// Quick exit: leave for a neutral site, replacing this page in the history so Back does not
+// return here. Escape pressed twice (within a second) does the same.
+(function () {
+  "use strict";
+  var exit = document.getElementById("quick-exit");
+  if (!exit) { return; }
+  var target = exit.getAttribute("data-url");
+  var leaving = false;
+  function leave(event) {
+    if (event) { event.preventDefault(); }
+    leaving = true;
+    window.location.replace(target);
+  }
+  exit.addEventListener("click", leave);
+  var lastEscape = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var now = Date.now();
+    if (now - lastEscape < 1000) { leave(event); }
+    lastEscape = now;
+  });
+  window.rescindLeaving = function () { return leaving; };
+})();
+
+// The confirmation page: copy, print, and a warning before leaving an unsaved secret.
+(function () {
+  "use strict";
+  var codes = document.getElementById("codes");
+  if (!codes) { return; }
+  var saved = false;
+  function markSaved() { saved = true; }
+  var copy = document.getElementById("copy-secret");
+  if (copy && navigator.clipboard) {
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(copy.getAttribute("data-text")).then(function () {
+        markSaved();
+        copy.textContent = copy.getAttribute("data-done");
+      });
+    });
+  }
+  var print = document.getElementById("print-secret");
+  if (print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { markSaved(); window.print(); });
+  }
+  var download = document.getElementById("download-secret");
+  if (download) { download.addEventListener("click", markSaved); }
+  var done = document.getElementById("secret-saved");
+  if (done) { done.addEventListener("click", markSaved); }
+  // Moving between this page's own forms (check my request) keeps the secret on this device.
+  Array.prototype.forEach.call(document.querySelectorAll("form"), function (form) {
+    form.addEventListener("submit", markSaved);
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (saved || (window.rescindLeaving && window.rescindLeaving())) { return; }
+    event.preventDefault();
+    event.returnValue = codes.getAttribute("data-unsaved-warning");
+    return event.returnValue;
+  });
+})();
+
+// The request form: an "add another item" button (three rows are always there without it).
 (function () {
   "use strict";
   var rows = document.getElementById("item-rows");
@@ -47,6 +112,11 @@
     if (index + 1 >= max) { add.hidden = true; }
   });
 
-  var summary = document.getElementById("error-summary");
+})();
+
+(function () {
+  "use strict";
+  var summary = document.getElementById("error-summary") ||
+    document.getElementById("withdraw-confirm");
   if (summary) { summary.focus(); }
 })();
