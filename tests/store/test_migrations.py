@@ -116,7 +116,7 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
 
 
 # The migration giving cases their random handle and sealed signature (re-chained at merge).
-PERSON = "0007"
+PERSON = "0005"
 
 
 def test_person_migration_gives_old_cases_handles_and_keeps_their_signatures(

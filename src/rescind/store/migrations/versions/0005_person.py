@@ -14,7 +14,7 @@ under-18 answer and its child-safety flag, room for an NCMEC report reference
 - `minor_answer`, `child_safety`: the answer to "under 18 when it was made?" and the flag it
   raises; `ncmec_report_id`, `ncmec_reported_at`: nullable, for a later report.
 
-Revision ID: 0007
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-04 22:00:00
 """
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
