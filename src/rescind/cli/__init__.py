@@ -9,6 +9,7 @@ import typer
 
 from rescind.cli.apikeys import apikey_app
 from rescind.cli.audit import audit_app
+from rescind.cli.bank import bank_app
 from rescind.cli.common import load_settings
 from rescind.cli.db import db_app
 from rescind.cli.media import hash_command
@@ -40,3 +41,4 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(bank_app, name="bank")

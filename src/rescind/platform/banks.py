@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -219,3 +219,49 @@ def withdraw_entries(session: Session, entries: Iterable[BankEntry]) -> int:
         session.flush()
         _append_changes(session, changed, "remove")
     return len(changed)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """One signal to bank in bulk (an imported or pulled entry)."""
+
+    signal_type: str
+    value: str
+    quality: int | None = None
+    t: float | None = None
+    group_key: str | None = None
+    provenance: dict[str, Any] | None = None
+
+
+def add_entries(
+    session: Session, bank: Bank, rows: Sequence[NewEntry], *, source: str
+) -> list[int]:
+    """Bank many signals at once and publish them on the change feed; returns their ids in
+    order. The values must be validated already (rescind.exchange parses them strictly)."""
+    if not rows:
+        return []
+    now = utcnow()
+    ids = list(
+        session.scalars(
+            insert(BankEntry).returning(BankEntry.id, sort_by_parameter_order=True),
+            [
+                {
+                    "bank_id": bank.id,
+                    "signal_type": r.signal_type,
+                    "value": r.value,
+                    "quality": r.quality,
+                    "t": r.t,
+                    "group_key": r.group_key,
+                    "source": source,
+                    "status": BankEntryStatus.ACTIVE,
+                    "provenance": r.provenance,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r in rows
+            ],
+        )
+    )
+    lock_feed(session)
+    session.execute(insert(BankChange), [{"entry_id": i, "op": "add", "at": now} for i in ids])
+    return ids
