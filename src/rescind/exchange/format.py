@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,8 @@ OPINIONS = (POSITIVE, NEGATIVE)
 ACTIVE, WITHDRAWN = "active", "withdrawn"
 STATUSES = (ACTIVE, WITHDRAWN)
 MAX_LINE_BYTES = 4096
-_REF_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:")
+_REF = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_HEX = {n: re.compile(f"[0-9a-f]{{{n}}}") for n in (32, 64)}
 _FIELDS = frozenset(
     {"v", "id", "type", "value", "quality", "t", "group", "opinion", "status", "source",
      "created_at", "updated_at"}
@@ -94,7 +96,7 @@ def _iso(at: datetime | None) -> str | None:
 def _ref(value: object, what: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
-    if not isinstance(value, str) or not 1 <= len(value) <= 64 or set(value) - _REF_CHARS:
+    if not isinstance(value, str) or not _REF.fullmatch(value):
         raise ValueError(f"{what} must be 1-64 characters of [A-Za-z0-9-_.:]")
     return value
 
@@ -124,16 +126,17 @@ def entry_from_json(obj: object) -> ExchangeEntry:
     quoting a hash)."""
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
-    unknown = set(obj) - _FIELDS
-    if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if not obj.keys() <= _FIELDS:
+        raise ValueError(f"unknown field(s): {', '.join(sorted(set(obj) - _FIELDS))}")
     if obj.get("v") != VERSION:
         raise ValueError(f"unsupported format version (this reader knows {VERSION})")
     signal_type = _choice(obj.get("type"), SIGNAL_TYPES, "type")
-    try:
-        value = hex_value(obj.get("value"), HEX_LENGTHS[signal_type], "value")
-    except InvalidSignalError as exc:
-        raise ValueError(f"value: {exc.detail}") from None
+    value = obj.get("value")
+    if not (isinstance(value, str) and _HEX[HEX_LENGTHS[signal_type]].fullmatch(value)):
+        try:  # the common case is already lowercase hex; this names what is wrong
+            value = hex_value(value, HEX_LENGTHS[signal_type], "value")
+        except InvalidSignalError as exc:
+            raise ValueError(f"value: {exc.detail}") from None
     quality = obj.get("quality")
     if quality is not None and (
         isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100
@@ -149,7 +152,7 @@ def entry_from_json(obj: object) -> ExchangeEntry:
     else:
         group = _ref(group, "group", optional=True)
     source = obj.get("source")
-    if not isinstance(source, dict) or set(source) - _SOURCE_FIELDS:
+    if not isinstance(source, dict) or not source.keys() <= _SOURCE_FIELDS:
         raise ValueError("source must be an object with instance, bank, case")
     bank = source.get("bank")
     if bank is not None and (not isinstance(bank, str) or not 1 <= len(bank) <= 120):

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import cast
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
@@ -174,7 +175,14 @@ def _apply_chunk(
     if not latest:
         return
     known: dict[tuple[str, str], tuple[ExchangeLink, BankEntryStatus]] = {}
-    keys = list(latest)
+    origins = {origin for origin, _ in latest}
+    seen_before = session.scalar(
+        select(ExchangeLink.id)
+        .where(ExchangeLink.bank_id == bank.id, ExchangeLink.origin.in_(origins))
+        .limit(1)
+    )
+    # A first import from a source has nothing to look up (the common, bulk case).
+    keys = list(latest) if seen_before is not None else []
     for start in range(0, len(keys), 500):
         part = keys[start : start + 500]
         for link, status in session.execute(
@@ -242,6 +250,6 @@ def _apply_chunk(
                 }
             )
         if fresh:
-            session.execute(insert(ExchangeLink), fresh)
+            session.execute(cast(Table, ExchangeLink.__table__).insert(), fresh)
         session.flush()
         report.added += len(new)
