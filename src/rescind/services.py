@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from rescind.cases import jobs as cases_jobs
+from rescind.exchange import pull as exchange_pull
 from rescind.jobs import JobRegistry
 from rescind.platform import webhooks as platform_webhooks
 
@@ -14,4 +15,5 @@ def build_job_registry() -> JobRegistry:
     registry = JobRegistry()
     cases_jobs.register(registry)
     platform_webhooks.register(registry)
+    exchange_pull.register(registry)
     return registry

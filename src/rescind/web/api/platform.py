@@ -14,7 +14,7 @@ from rescind.platform.banks import ensure_default_banks
 from rescind.platform.runtime import runtime_for
 from rescind.store import Database
 from rescind.web import metrics
-from rescind.web.api import actions, banks, check, content
+from rescind.web.api import actions, banks, check, content, exchange
 
 log = logging.getLogger("rescind.web")
 
@@ -24,7 +24,7 @@ def include_platform_api(app: FastAPI, settings: Settings, db: Database) -> None
     runtime = runtime_for(db.engine, settings)
     app.state.platform = runtime
     app.state.metrics = metrics.PlatformMetrics(runtime, db)
-    for module in (check, content, actions, banks):
+    for module in (check, content, actions, banks, exchange):
         app.include_router(module.router)
     app.include_router(metrics.router)
 
