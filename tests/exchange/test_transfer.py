@@ -161,3 +161,20 @@ def test_vpdq_frames_share_a_group_and_keep_their_times() -> None:
     with pytest.raises(FormatError) as err:
         list(READERS["vpdq"](["0,90,abc,0.0\n"]))
     assert err.value.line == 1
+
+
+def test_imported_entries_keep_comparable_times(ready: Database, settings: Settings) -> None:
+    """Bulk-inserted rows store times as the ORM does: `--since` finds them, and only them."""
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    with ready.session() as session:
+        bank = get_bank(session, "ncii")
+        apply_entries(session, bank, read_lines([_line(1, secrets.token_hex(32))]), source="import")
+    with ready.session() as session:
+        bank = get_bank(session, "ncii")
+        entry = session.scalars(select(BankEntry)).one()
+        assert entry.created_at.tzinfo is not None and entry.created_at >= before
+        assert len(list(export_entries(session, settings, bank, "me", since=before))) == 1
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        assert list(export_entries(session, settings, bank, "me", since=later)) == []

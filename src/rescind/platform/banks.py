@@ -7,6 +7,7 @@ transaction, so `seq` order is commit order and a follower never skips a row tha
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from rescind.config import Settings
 from rescind.platform.errors import BankConflictError, InvalidSignalError, UnknownBankError
 from rescind.platform.registry import CONTROL_CHARACTERS
 from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
+from rescind.store.bulk import insert_rows
 from rescind.store.columns import utcnow
 from rescind.store.models import Bank, BankChange, BankEntry
 from rescind.store.statuses import BankEntryStatus
@@ -260,31 +262,23 @@ def add_entries(
     else:
         first = (session.scalar(select(func.max(BankEntry.id))) or 0) + 1
         ids = list(range(first, first + n))
-    table = cast(Table, BankEntry.__table__)
-    session.execute(
-        table.insert(),
-        [
-            {
-                "id": i,
-                "bank_id": bank.id,
-                "signal_type": r.signal_type,
-                "value": r.value,
-                "quality": r.quality,
-                "t": r.t,
-                "group_key": r.group_key,
-                "source": source,
-                "status": BankEntryStatus.ACTIVE,
-                "request_id": None,
-                "provenance": r.provenance,
-                "created_at": now,
-                "updated_at": now,
-            }
+    insert_rows(
+        session,
+        cast(Table, BankEntry.__table__),
+        ("id", "bank_id", "signal_type", "value", "quality", "t", "group_key", "provenance"),
+        (
+            (i, bank.id, r.signal_type, r.value, r.quality, r.t, r.group_key,
+             None if r.provenance is None else json.dumps(r.provenance))
             for i, r in zip(ids, rows, strict=True)
-        ],
-    )
+        ),
+        {"source": source, "status": BankEntryStatus.ACTIVE, "created_at": now, "updated_at": now},
+    )  # fmt: skip
     lock_feed(session)
-    session.execute(
-        cast(Table, BankChange.__table__).insert(),
-        [{"entry_id": i, "op": "add", "at": now} for i in ids],
+    insert_rows(
+        session,
+        cast(Table, BankChange.__table__),
+        ("entry_id",),
+        ((i,) for i in ids),
+        {"op": "add", "at": now},
     )
     return ids
