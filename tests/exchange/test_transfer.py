@@ -178,3 +178,24 @@ def test_imported_entries_keep_comparable_times(ready: Database, settings: Setti
         assert len(list(export_entries(session, settings, bank, "me", since=before))) == 1
         later = datetime.now(UTC) + timedelta(minutes=1)
         assert list(export_entries(session, settings, bank, "me", since=later)) == []
+
+
+def test_batches_see_each_other(ready: Database) -> None:
+    """Across batches: a re-import finds every link; an id repeated far apart in one file is
+    refused whole rather than banked twice."""
+    values = [secrets.token_hex(32) for _ in range(23)]
+    lines = [_line(i, v) for i, v in enumerate(values)]
+    with ready.session() as session:
+        bank = get_bank(session, "ncii")
+        assert apply_entries(session, bank, read_lines(lines), source="import", batch=5).added == 23
+    with ready.session() as session:
+        bank = get_bank(session, "ncii")
+        again = apply_entries(session, bank, read_lines(lines), source="import", batch=5)
+    assert (again.added, again.unchanged) == (0, 23)
+    twice = [_line(i, secrets.token_hex(32), source={"instance": "other", "bank": None,
+             "case": None}) for i in (1, 2, 3, 4, 5, 6, 1)]  # fmt: skip
+    with pytest.raises(ExchangeError, match="appears twice"), ready.session() as session:
+        apply_entries(
+            session, get_bank(session, "ncii"), read_lines(twice), source="import", batch=3
+        )
+    assert _active(ready) == 23

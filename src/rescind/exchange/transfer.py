@@ -18,7 +18,7 @@ from datetime import datetime
 from itertools import islice
 from typing import cast
 
-from sqlalchemy import Table, select, text, tuple_
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
@@ -148,9 +148,10 @@ def apply_entries(
     wanted = NEGATIVE if bank.kind == "allow" else POSITIVE
     report = ImportReport()
     iterator = iter(entries)
+    fresh: dict[str, set[str] | None] = {}  # per source: None, or the ids this call added
     with _large_cache(session):
         while chunk := list(islice(iterator, batch)):
-            _apply_batch(session, bank, chunk, wanted, other_opinion, source, report)
+            _apply_batch(session, bank, chunk, wanted, other_opinion, source, report, fresh)
             if progress is not None:
                 progress(len(chunk))
     return report
@@ -180,6 +181,7 @@ def _apply_batch(
     other_opinion: str,
     source: str,
     report: ImportReport,
+    fresh_origins: dict[str, set[str] | None],
 ) -> None:
     report.read += len(chunk)
     latest: dict[tuple[str, str], ExchangeEntry] = {}
@@ -194,7 +196,7 @@ def _apply_batch(
                 field="opinion",
             )
         latest[(entry.source.instance, entry.id)] = entry  # a later line is a later state
-    _apply_chunk(session, bank, latest, source, report)
+    _apply_chunk(session, bank, latest, source, report, fresh_origins)
 
 
 def _apply_chunk(
@@ -203,29 +205,42 @@ def _apply_chunk(
     latest: dict[tuple[str, str], ExchangeEntry],
     source: str,
     report: ImportReport,
+    fresh_origins: dict[str, set[str] | None],
 ) -> None:
     if not latest:
         return
     known: dict[tuple[str, str], tuple[ExchangeLink, BankEntryStatus]] = {}
-    origins = {origin for origin, _ in latest}
-    seen_before = session.scalar(
-        select(ExchangeLink.id)
-        .where(ExchangeLink.bank_id == bank.id, ExchangeLink.origin.in_(origins))
-        .limit(1)
-    )
-    # A first import from a source has nothing to look up (the common, bulk case).
-    keys = list(latest) if seen_before is not None else []
-    for start in range(0, len(keys), 500):
-        part = keys[start : start + 500]
-        for link, status in session.execute(
-            select(ExchangeLink, BankEntry.status)
-            .join(BankEntry, BankEntry.id == ExchangeLink.entry_id)
-            .where(
-                ExchangeLink.bank_id == bank.id,
-                tuple_(ExchangeLink.origin, ExchangeLink.remote_id).in_(part),
+    by_origin: dict[str, list[str]] = {}
+    for origin, remote_id in latest:
+        fresh_ids = fresh_origins.get(origin)
+        if fresh_ids is None and origin not in fresh_origins:
+            had_links = session.scalar(
+                select(ExchangeLink.id)
+                .where(ExchangeLink.bank_id == bank.id, ExchangeLink.origin == origin)
+                .limit(1)
             )
-        ):
-            known[(link.origin, link.remote_id)] = (link, status)
+            # A source this bank never heard of has nothing to look up (the bulk case): only
+            # what this import added itself can come back, and that is remembered here.
+            fresh_ids = set() if had_links is None else None
+            fresh_origins[origin] = fresh_ids
+        if fresh_ids is None:
+            by_origin.setdefault(origin, []).append(remote_id)
+        elif remote_id in fresh_ids:
+            raise ExchangeError(
+                f"entry id {remote_id!r} of {origin!r} appears twice, far apart", field="id"
+            )
+    for origin, remote_ids in by_origin.items():
+        for start in range(0, len(remote_ids), 500):
+            for link, status in session.execute(
+                select(ExchangeLink, BankEntry.status)
+                .join(BankEntry, BankEntry.id == ExchangeLink.entry_id)
+                .where(
+                    ExchangeLink.bank_id == bank.id,
+                    ExchangeLink.origin == origin,
+                    ExchangeLink.remote_id.in_(remote_ids[start : start + 500]),
+                )
+            ):
+                known[(link.origin, link.remote_id)] = (link, status)
     new: list[tuple[tuple[str, str], ExchangeEntry]] = []
     relinked: list[ExchangeLink] = []
     to_withdraw: list[int] = []
@@ -272,6 +287,9 @@ def _apply_chunk(
                 old.entry_id = entry_id
                 continue
             fresh.append((key[0], key[1], entry_id, entry.source.bank, entry.source.case))
+            added_here = fresh_origins.get(key[0])
+            if added_here is not None:
+                added_here.add(key[1])
         if fresh:
             insert_rows(
                 session,
