@@ -57,6 +57,8 @@ def test_the_feed_is_signed_granted_and_carries_withdrawals(
     body = {"entry_id": str(shared), "verdict": "not_ncii", "note": "a painting"}
     stranger = {"Authorization": f"Bearer {other}"}
     assert api.client.post("/v1/exchange/feedback", json=body, headers=stranger).status_code == 404
+    huge = body | {"entry_id": "9" * 40}
+    assert api.client.post("/v1/exchange/feedback", json=huge, headers=peer).status_code == 404
     r = api.client.post("/v1/exchange/feedback", json=body, headers=peer)
     assert r.status_code == 201, r.text
     assert (

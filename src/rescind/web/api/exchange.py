@@ -66,7 +66,7 @@ def feed(
     request: Request,
     session: SessionDep,
     caller: ExchangeCaller,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
     banks: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
@@ -117,7 +117,7 @@ def feedback(body: FeedbackIn, session: SessionDep, caller: ExchangeCaller) -> F
 def feedback_list(
     session: SessionDep,
     caller: ReviewCaller,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[FeedbackOut]:
     """Verdicts partners sent on the entries we shared, in arrival order."""
