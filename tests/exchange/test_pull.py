@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -178,3 +179,36 @@ def test_partner_urls_stay_outside_our_network(url: str, allow: bool, refused: b
             check_partner_url(url, allow_private=allow)
     else:
         assert check_partner_url(url, allow_private=allow) == url.rstrip("/")
+
+
+def test_a_real_hanging_partner_is_cut_off(
+    database: Database, settings: Settings, source: Identity
+) -> None:
+    """A partner on loopback that accepts the connection and never answers."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tests.e2e.servers import serve_in_thread
+
+    async def hang(_request: Request) -> Response:
+        await asyncio.sleep(3)
+        return Response(b"")
+
+    app = Starlette(routes=[Route("/v1/exchange/feed", hang)])
+    fast = settings.model_copy(update={"exchange_allow_private": True, "exchange_timeout_s": 0.5})
+    with serve_in_thread(app) as url:
+        with database.session() as session:
+            partner_id = add_partner(
+                session, fast, "slow", url, api_key="k", public_key=source.public_key
+            ).id
+        started = time.monotonic()
+        result = pull_partner(database.engine, fast, partner_id)
+        assert time.monotonic() - started < 5
+    assert result.error is not None and "timeout" in result.error
+    with database.session() as session:
+        partner = get_partner(session, "slow")
+        assert partner.cursor == 0 and "timeout" in (partner.last_error or "")
