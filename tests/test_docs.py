@@ -143,7 +143,7 @@ def test_unknown_command_is_caught() -> None:
     assert _unknown_command("rescind user add", root) is None
     assert _unknown_command("rescind hash path to file", root) is None
     assert _unknown_command("rescind user frobnicate", root) == "rescind user frobnicate"
-    assert _unknown_command("rescind partner add", root) == "rescind partner"
+    assert _unknown_command("rescind frobnicator add", root) == "rescind frobnicator"
 
 
 # HTTP routes

@@ -153,6 +153,18 @@ class Settings(BaseSettings):
         gt=0.0,
         description="A job whose worker died is run again after this many seconds.",
     )
+    # Hash exchange between instances (docs/exchange.md)
+    exchange_pull_s: float = Field(
+        300.0, gt=0.0, description="How often the worker pulls each partner's feed (seconds)."
+    )
+    exchange_timeout_s: float = Field(
+        20.0, gt=0.0, description="Timeout of one request to a partner (connect and read)."
+    )
+    exchange_allow_private: bool = Field(
+        False,
+        description="Allow partner URLs on private and loopback addresses (tests, private "
+        "networks); link-local and cloud metadata addresses are always refused.",
+    )
     # Public pages and console: abuse limits (per process; see docs/requests.md)
     submissions_per_ip_per_hour: int = Field(
         10, description="Removal requests one address may file per hour on the public form."

@@ -12,6 +12,7 @@ from rescind.cases.enforcement import RemovalEnforcer, withdraw_hashes
 from rescind.cases.requester import WithdrawHook
 from rescind.cases.review import EnforceHook
 from rescind.config import Settings
+from rescind.exchange import pull as exchange_pull
 from rescind.jobs import JobRegistry
 from rescind.platform import webhooks as platform_webhooks
 from rescind.platform.runtime import PlatformRuntime
@@ -60,4 +61,5 @@ def build_job_registry() -> JobRegistry:
     registry.add_periodic(
         "audit.verify", audit_checkpoints.VERIFY_EVERY_S, audit_checkpoints.verify_task
     )
+    exchange_pull.register(registry)
     return registry

@@ -6,7 +6,7 @@ from datetime import timedelta
 from enum import StrEnum
 from itertools import cycle
 
-from sqlalchemy import column, func, insert, select, table
+from sqlalchemy import column, func, insert, inspect, select, table
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rescind.store.columns import utcnow
@@ -138,8 +138,12 @@ def add_every_status(session: Session, *, legacy: bool = False) -> None:
 
 
 def row_counts(session: Session) -> dict[str, int]:
-    """How many rows each table holds."""
-    return {
+    """How many rows each non-empty table holds (tables a later migration adds may not be
+    there yet, and are empty after it)."""
+    present = set(inspect(session.connection()).get_table_names())
+    counts = {
         name: session.scalar(select(func.count()).select_from(table)) or 0
         for name, table in Base.metadata.tables.items()
+        if name in present
     }
+    return {name: n for name, n in counts.items() if n}

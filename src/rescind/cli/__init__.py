@@ -9,9 +9,12 @@ import typer
 
 from rescind.cli.apikeys import apikey_app
 from rescind.cli.audit import audit_app
+from rescind.cli.bank import bank_app
 from rescind.cli.common import load_settings
 from rescind.cli.db import db_app
+from rescind.cli.exchange import exchange_app
 from rescind.cli.media import hash_command
+from rescind.cli.partner import partner_app
 from rescind.cli.serve import serve, worker
 from rescind.cli.users import first_login, user_app
 from rescind.cli.webhooks import webhook_app
@@ -40,3 +43,6 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(bank_app, name="bank")
+app.add_typer(partner_app, name="partner")
+app.add_typer(exchange_app, name="exchange")

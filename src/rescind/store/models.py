@@ -393,6 +393,13 @@ class Partner(Base):
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Exchange (migration 0006): the partner's identity, what we pull and how it is judged.
+    public_key: Mapped[str | None] = mapped_column(String(64))  # Ed25519, base64
+    banks: Mapped[str | None] = mapped_column(String(1000))  # comma separated; None = all granted
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"))  # where its entries land
+    last_pull_at: Mapped[datetime | None]
+    last_ok_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Job(Base):
@@ -428,3 +435,44 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # How `hash` was made: "sha256" (unkeyed, before 0004) | "hmac-sha256" (keyed).
     scheme: Mapped[str] = mapped_column(String(16), server_default="sha256")
+
+
+# --- Hash exchange (rescind.exchange; migration 0006) -----------------------------------------
+
+
+class ExchangeLink(Base):
+    """Where an imported entry came from: the source instance's own reference for it, so a
+    later update or withdrawal from the same source finds the same local entry."""
+
+    __tablename__ = "exchange_links"
+    __table_args__ = (UniqueConstraint("bank_id", "origin", "remote_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    origin: Mapped[str] = mapped_column(String(64))  # source instance id
+    remote_id: Mapped[str] = mapped_column(String(64))  # the source's reference of the entry
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id"), index=True)
+    source_bank: Mapped[str | None] = mapped_column(String(120))
+    case_ref: Mapped[str | None] = mapped_column(String(64))  # keyed hash, never a case number
+
+
+class ExchangeGrant(Base):
+    """Which of our banks an `exchange` API key may read through the feed."""
+
+    __tablename__ = "exchange_grants"
+    __table_args__ = (UniqueConstraint("api_key_id", "bank_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExchangeFeedback(Base):
+    """A partner reviewer's verdict on one of our shared entries (`ncii` or `not_ncii`)."""
+
+    __tablename__ = "exchange_feedback"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id"), index=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    verdict: Mapped[str] = mapped_column(String(20))  # ncii | not_ncii
+    note: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,197 @@
+"""The Rescind exchange format, version 1: JSON Lines, one bank entry per line (docs/exchange.md).
+
+Parsing is strict: an unknown or missing field, a malformed hash, a wrong version, anything
+that is not one JSON object per line is a `FormatError` naming the line. Whoever applies a
+file does so in one transaction, so a bad line anywhere leaves nothing imported.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rescind.exchange.errors import FormatError
+from rescind.platform.errors import InvalidSignalError
+from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, hex_value
+
+VERSION = 1
+HEX_LENGTHS = {PDQ: 64, PDQ_CUT: 64, VIDEO_PDQ: 64, MD5: 32, SHA256: 64}
+SIGNAL_TYPES = tuple(HEX_LENGTHS)
+POSITIVE, NEGATIVE = "positive", "negative"  # NCII / a "not NCII" verdict
+OPINIONS = (POSITIVE, NEGATIVE)
+ACTIVE, WITHDRAWN = "active", "withdrawn"
+STATUSES = (ACTIVE, WITHDRAWN)
+MAX_LINE_BYTES = 4096
+_REF = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_HEX = {n: re.compile(f"[0-9a-f]{{{n}}}") for n in (32, 64)}
+_FIELDS = frozenset(
+    {"v", "id", "type", "value", "quality", "t", "group", "opinion", "status", "source",
+     "created_at", "updated_at"}
+)  # fmt: skip
+_SOURCE_FIELDS = frozenset({"instance", "bank", "case"})
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where an entry comes from: instance id, bank name there, and a keyed hash of its case
+    (never the case number itself)."""
+
+    instance: str
+    bank: str | None = None
+    case: str | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeEntry:
+    """One shared signal: its identity at the source (`id`), the signal, the source's opinion
+    and the entry's status there."""
+
+    id: str
+    signal_type: str
+    value: str
+    source: Provenance
+    quality: int | None = None
+    t: float | None = None
+    group: str | None = None
+    opinion: str = POSITIVE
+    status: str = ACTIVE
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the JSON object of one line (also a feed page item)."""
+        return {
+            "v": VERSION,
+            "id": self.id,
+            "type": self.signal_type,
+            "value": self.value,
+            "quality": self.quality,
+            "t": self.t,
+            "group": self.group,
+            "opinion": self.opinion,
+            "status": self.status,
+            "source": {
+                "instance": self.source.instance,
+                "bank": self.source.bank,
+                "case": self.source.case,
+            },
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+    def to_line(self) -> str:
+        """One line of a `.jsonl` file, newline included."""
+        return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True) + "\n"
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _ref(value: object, what: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not _REF.fullmatch(value):
+        raise ValueError(f"{what} must be 1-64 characters of [A-Za-z0-9-_.:]")
+    return value
+
+
+def _time(value: object, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be an ISO 8601 time")
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{what} must be an ISO 8601 time") from None
+    if at.tzinfo is None:
+        raise ValueError(f"{what} must carry a time zone")
+    return at.astimezone(UTC)
+
+
+def _choice(value: object, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def entry_from_json(obj: object) -> ExchangeEntry:
+    """A validated entry from a decoded JSON object; ValueError says what is wrong (never
+    quoting a hash)."""
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")
+    if not obj.keys() <= _FIELDS:
+        raise ValueError(f"unknown field(s): {', '.join(sorted(set(obj) - _FIELDS))}")
+    if obj.get("v") != VERSION:
+        raise ValueError(f"unsupported format version (this reader knows {VERSION})")
+    signal_type = _choice(obj.get("type"), SIGNAL_TYPES, "type")
+    value = obj.get("value")
+    if not (isinstance(value, str) and _HEX[HEX_LENGTHS[signal_type]].fullmatch(value)):
+        try:  # the common case is already lowercase hex; this names what is wrong
+            value = hex_value(value, HEX_LENGTHS[signal_type], "value")
+        except InvalidSignalError as exc:
+            raise ValueError(f"value: {exc.detail}") from None
+    quality = obj.get("quality")
+    if quality is not None and (
+        isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100
+    ):
+        raise ValueError("quality must be an integer from 0 to 100")
+    t, group = obj.get("t"), obj.get("group")
+    if signal_type == VIDEO_PDQ:
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise ValueError("a video frame needs t, its time in seconds (>= 0)")
+        group = _ref(group, "group")
+    elif t is not None:
+        raise ValueError("only video_pdq entries have t")
+    else:
+        group = _ref(group, "group", optional=True)
+    source = obj.get("source")
+    if not isinstance(source, dict) or not source.keys() <= _SOURCE_FIELDS:
+        raise ValueError("source must be an object with instance, bank, case")
+    bank = source.get("bank")
+    if bank is not None and (not isinstance(bank, str) or not 1 <= len(bank) <= 120):
+        raise ValueError("source.bank must be a name of 1-120 characters")
+    return ExchangeEntry(
+        id=str(_ref(obj.get("id"), "id")),
+        signal_type=signal_type,
+        value=value,
+        quality=quality,
+        t=None if t is None else float(t),
+        group=group,
+        opinion=_choice(obj.get("opinion"), OPINIONS, "opinion"),
+        status=_choice(obj.get("status"), STATUSES, "status"),
+        source=Provenance(
+            instance=str(_ref(source.get("instance"), "source.instance")),
+            bank=bank,
+            case=_ref(source.get("case"), "source.case", optional=True),
+        ),
+        created_at=_time(obj.get("created_at"), "created_at"),
+        updated_at=_time(obj.get("updated_at"), "updated_at"),
+    )
+
+
+def parse_line(text: str, number: int) -> ExchangeEntry:
+    """One line of a file, or FormatError naming line `number`."""
+    if len(text) > MAX_LINE_BYTES:
+        raise FormatError(number, f"longer than {MAX_LINE_BYTES} characters")
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise FormatError(number, "not valid JSON") from None
+    try:
+        return entry_from_json(obj)
+    except ValueError as exc:
+        raise FormatError(number, str(exc)) from None
+
+
+def read_lines(lines: Iterable[str]) -> Iterator[ExchangeEntry]:
+    """Entries of a `.jsonl` stream; blank lines are allowed, anything else must be an entry."""
+    for number, text in enumerate(lines, start=1):
+        if text.strip():
+            yield parse_line(text, number)

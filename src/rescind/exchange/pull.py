@@ -1,0 +1,268 @@
+"""Pulling partners' feeds: verify each page, apply it all or nothing, then move the cursor.
+
+The worker's periodic task `exchange.pull` pulls every active partner whose last pull is
+`RESCIND_EXCHANGE_PULL_S` old. A page is applied, and the partner's cursor moved to its
+`next`, in one transaction; a page that fails any check (HTTP error, timeout, oversized,
+unsigned, signed by another key, for another cursor, malformed) is refused whole: the error
+(never a hash) goes to the log and to the partner's `last_error` (`rescind partner list`), and
+the cursor stays where it was, so the next pull retries from there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from rescind.config import Settings
+from rescind.exchange.errors import FeedRefusedError, PartnerError
+from rescind.exchange.feed import PAGE_FORMAT, SIGNATURE_HEADER
+from rescind.exchange.format import ExchangeEntry, entry_from_json
+from rescind.exchange.identity import instance_id_of, verify
+from rescind.exchange.netguard import check_partner_url
+from rescind.exchange.partners import sealer
+from rescind.exchange.transfer import ImportReport, apply_entries
+from rescind.jobs import JobRegistry
+from rescind.security import audit
+from rescind.store.columns import utcnow
+from rescind.store.models import Bank, BankEntry, ExchangeLink, Partner
+
+log = logging.getLogger("rescind.exchange")
+
+PULL_TASK = "exchange.pull"
+TICK_S = 2.0  # how often the task looks for due partners; each partner's period is a setting
+MAX_PAGES_PER_PULL = 50
+MAX_PAGE_BYTES = 8 * 1024 * 1024
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class _Target:
+    id: int
+    name: str
+    url: str
+    api_key: str
+    public_key: str
+    banks: str | None
+    cursor: int
+
+
+@dataclass
+class PullResult:
+    """What one pull of one partner did."""
+
+    pages: int = 0
+    applied: int = 0
+    withdrawn: int = 0
+    error: str | None = None
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: int) -> bytes:
+    check_partner_url(target.url, allow_private=settings.exchange_allow_private)
+    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE}
+    if target.banks:
+        params["banks"] = target.banks
+    deadline = time.monotonic() + settings.exchange_timeout_s
+    try:
+        with client.stream(
+            "GET",
+            f"{target.url}/v1/exchange/feed",
+            params=params,
+            headers={"Authorization": f"Bearer {target.api_key}"},
+        ) as response:
+            if response.status_code != 200:
+                raise FeedRefusedError(f"the partner answered HTTP {response.status_code}")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_PAGE_BYTES:
+                    raise FeedRefusedError(f"a page over {MAX_PAGE_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise FeedRefusedError("the partner is too slow (timeout)")
+                chunks.append(chunk)
+            signature = response.headers.get(SIGNATURE_HEADER, "")
+    except httpx.TimeoutException:
+        raise FeedRefusedError("the partner did not answer in time (timeout)") from None
+    except httpx.HTTPError as exc:
+        raise FeedRefusedError(f"cannot reach the partner ({type(exc).__name__})") from None
+    body = b"".join(chunks)
+    scheme, _, value = signature.partition("=")
+    if scheme != "ed25519" or not value:
+        raise FeedRefusedError("the page is not signed")
+    if not verify(target.public_key, body, value):
+        raise FeedRefusedError("bad signature: the page was not signed by the partner's key")
+    return body
+
+
+def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntry], int, bool]:
+    try:
+        page = json.loads(body)
+    except (ValueError, RecursionError):
+        raise FeedRefusedError("the page is not JSON") from None
+    if not isinstance(page, dict) or page.get("format") != PAGE_FORMAT:
+        raise FeedRefusedError(f"not a {PAGE_FORMAT} page")
+    instance = instance_id_of(target.public_key)
+    if page.get("instance") != instance:
+        raise FeedRefusedError("the page names another instance")
+    after, nxt = page.get("after"), page.get("next")
+    if after != cursor:
+        raise FeedRefusedError(f"a page for cursor {after!r}, expected {cursor} (replayed?)")
+    if not isinstance(nxt, int) or isinstance(nxt, bool) or nxt < cursor:
+        raise FeedRefusedError("the page's next cursor goes backwards")
+    items = page.get("entries")
+    if not isinstance(items, list) or len(items) > PAGE_SIZE:
+        raise FeedRefusedError("the page's entries are not a list of at most one page")
+    entries = []
+    for number, item in enumerate(items, start=1):
+        try:
+            entry = entry_from_json(item)
+        except ValueError as exc:
+            raise FeedRefusedError(f"entry {number} of the page: {exc}") from None
+        if entry.source.instance != instance:
+            raise FeedRefusedError(f"entry {number} of the page names another source")
+        entries.append(entry)
+    if entries and nxt == cursor:
+        raise FeedRefusedError("entries without a cursor move")
+    return entries, nxt, bool(page.get("more"))
+
+
+def _apply(
+    engine: Engine, target: _Target, entries: list[ExchangeEntry], cursor: int, nxt: int
+) -> ImportReport | None:
+    with Session(engine) as session, session.begin():
+        partner = session.get(Partner, target.id, with_for_update=True)
+        if partner is None or partner.cursor != cursor or not partner.active:
+            return None  # another worker pulled meanwhile, or the partner was disabled
+        bank = session.get(Bank, partner.bank_id) if partner.bank_id else None
+        if bank is None:
+            raise PartnerError(f"partner {target.name!r} has no bank")
+        report = apply_entries(session, bank, entries, source="partner", other_opinion="skip")
+        partner.cursor = nxt
+        partner.last_ok_at = partner.last_pull_at = utcnow()
+        partner.last_error = None
+        if entries:
+            audit.record(
+                session, "system", "exchange.pulled", subject_type="partner",
+                subject_id=partner.id, detail={"after": cursor, "next": nxt, **report.as_detail()},
+            )  # fmt: skip
+        return report
+
+
+def _record_error(engine: Engine, target: _Target, message: str) -> None:
+    log.warning("pull from partner %s failed: %s", target.name, message)
+    with Session(engine) as session, session.begin():
+        partner = session.get(Partner, target.id)
+        if partner is not None:
+            partner.last_error = message[:500]
+            partner.last_pull_at = utcnow()
+
+
+def pull_partner(
+    engine: Engine, settings: Settings, partner_id: int, *, client: httpx.Client | None = None
+) -> PullResult:
+    """Pull one partner until its feed is exhausted (or MAX_PAGES_PER_PULL pages)."""
+    with Session(engine) as session:
+        row = session.get(Partner, partner_id)
+        if row is None:
+            raise PartnerError(f"no partner {partner_id}")
+        target = _Target(
+            row.id, row.name, row.base_url, sealer(settings).open(row.secret_enc),
+            row.public_key or "", row.banks, row.cursor,
+        )  # fmt: skip
+    own = client is None
+    http = client or httpx.Client(
+        timeout=httpx.Timeout(settings.exchange_timeout_s), follow_redirects=False
+    )
+    result = PullResult()
+    cursor = target.cursor
+    try:
+        for _ in range(MAX_PAGES_PER_PULL):
+            body = _fetch(http, settings, target, cursor)
+            entries, nxt, more = _parse(body, target, cursor)
+            report = _apply(engine, target, entries, cursor, nxt)
+            if report is None:
+                break
+            result.pages += 1
+            result.applied += report.added
+            result.withdrawn += report.withdrawn
+            cursor = nxt
+            if not more:
+                break
+    except (PartnerError, FeedRefusedError) as exc:
+        result.error = exc.detail
+        _record_error(engine, target, exc.detail)
+    except Exception as exc:  # a partner must never stop the others
+        result.error = f"internal error ({type(exc).__name__})"
+        _record_error(engine, target, result.error)
+    finally:
+        if own:
+            http.close()
+    return result
+
+
+def pull_due(session: Session, settings: Settings, now: datetime) -> None:
+    """The periodic task: pull every active partner whose last pull is old enough."""
+    engine = _engine(session)
+    every = timedelta(seconds=settings.exchange_pull_s)
+    due = [
+        p.id
+        for p in session.scalars(select(Partner).where(Partner.active.is_(True)))
+        if p.last_pull_at is None or p.last_pull_at + every <= now
+    ]
+    session.rollback()  # release the read transaction (SQLite) before pulling
+    for partner_id in due:
+        pull_partner(engine, settings, partner_id)
+
+
+def partner_of_entry(session: Session, entry_id: int) -> tuple[Partner, ExchangeLink]:
+    """The partner an imported entry came from, and its link (the partner's reference)."""
+    row = session.execute(
+        select(Partner, ExchangeLink)
+        .join(ExchangeLink, ExchangeLink.bank_id == Partner.bank_id)
+        .join(BankEntry, BankEntry.id == ExchangeLink.entry_id)
+        .where(ExchangeLink.entry_id == entry_id)
+    ).first()
+    if row is None:
+        raise PartnerError(f"entry {entry_id} did not come from a partner", field="entry_id")
+    return row[0], row[1]
+
+
+def send_feedback(
+    session: Session, settings: Settings, entry_id: int, verdict: str, note: str | None = None
+) -> None:
+    """Tell the partner an entry came from what our reviewer found (`ncii` / `not_ncii`)."""
+    partner, link = partner_of_entry(session, entry_id)
+    url = check_partner_url(partner.base_url, allow_private=settings.exchange_allow_private)
+    try:
+        response = httpx.post(
+            f"{url}/v1/exchange/feedback",
+            json={"entry_id": link.remote_id, "verdict": verdict, "note": note},
+            headers={"Authorization": f"Bearer {sealer(settings).open(partner.secret_enc)}"},
+            timeout=settings.exchange_timeout_s,
+            follow_redirects=False,
+        )
+    except httpx.HTTPError as exc:
+        raise PartnerError(f"cannot reach the partner ({type(exc).__name__})") from None
+    if response.status_code != 201:
+        raise PartnerError(f"the partner answered HTTP {response.status_code}")
+    audit.record(
+        session, "cli", "exchange.feedback_sent", subject_type="bank_entry", subject_id=entry_id,
+        detail={"partner": partner.name, "verdict": verdict},
+    )  # fmt: skip
+
+
+def register(registry: JobRegistry) -> None:
+    """Add the pull task to the worker's registry."""
+    registry.add_periodic(PULL_TASK, TICK_S, pull_due)

@@ -1,0 +1,302 @@
+"""Export a bank's entries as exchange entries, and apply exchange entries to a bank.
+
+Applying goes through the bank-entry service (`rescind.platform.banks`), so every matcher picks
+the entries up from the change feed like any other. The caller owns the transaction: a file or
+a feed page is applied in one, so an error anywhere leaves nothing behind. Entries are keyed by
+(source instance, source id) in `exchange_links`: the same entry again changes nothing, its
+withdrawal withdraws the local copy, and a withdrawn entry made active again is banked anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import cast
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.orm import Session
+
+from rescind.config import Settings
+from rescind.exchange.errors import ExchangeError
+from rescind.exchange.format import (
+    ACTIVE,
+    NEGATIVE,
+    POSITIVE,
+    WITHDRAWN,
+    ExchangeEntry,
+    Provenance,
+)
+from rescind.platform.banks import NewEntry, add_entries, withdraw_entries
+from rescind.security.crypto import derive_key
+from rescind.store.bulk import insert_rows
+from rescind.store.models import Bank, BankEntry, ExchangeLink, Request
+from rescind.store.statuses import BankEntryStatus
+
+BATCH = 5000
+BULK_CACHE_KIB = 256 * 1024
+
+
+def case_reference(settings: Settings, case_number: str) -> str:
+    """A keyed hash standing for a case in what we share: the same case gives the same
+    reference (so a partner can tell entries of one case apart), but the case number cannot
+    be recovered or guessed from it without this instance's key."""
+    key = derive_key(settings, "exchange-case-ref")
+    return hmac.new(key, case_number.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def export_entries(
+    session: Session,
+    settings: Settings,
+    bank: Bank,
+    instance_id: str,
+    *,
+    since: datetime | None = None,
+    batch: int = BATCH,
+) -> Iterator[ExchangeEntry]:
+    """Every entry of `bank` (withdrawn ones too, so withdrawals travel), in id order, read in
+    batches; with `since`, only entries changed at or after that time."""
+    opinion = NEGATIVE if bank.kind == "allow" else POSITIVE
+    refs: dict[str, str] = {}
+    last = 0
+    while True:
+        query = (
+            select(BankEntry, Request.case_number)
+            .outerjoin(Request, Request.id == BankEntry.request_id)
+            .where(BankEntry.bank_id == bank.id, BankEntry.id > last)
+            .order_by(BankEntry.id)
+            .limit(batch)
+        )
+        if since is not None:
+            query = query.where(BankEntry.updated_at >= since)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        for entry, case_number in rows:
+            case = None
+            if case_number is not None:
+                case = refs.get(case_number) or refs.setdefault(
+                    case_number, case_reference(settings, case_number)
+                )
+            yield entry_of(entry, instance_id, bank.name, opinion, case)
+        last = rows[-1][0].id
+        session.expunge_all()
+
+
+def entry_of(
+    entry: BankEntry, instance_id: str, bank_name: str, opinion: str, case: str | None
+) -> ExchangeEntry:
+    """The exchange form of one of our bank entries."""
+    return ExchangeEntry(
+        id=str(entry.id),
+        signal_type=entry.signal_type,
+        value=entry.value,
+        quality=entry.quality,
+        t=entry.t,
+        group=entry.group_key,
+        opinion=opinion,
+        status=ACTIVE if entry.status == BankEntryStatus.ACTIVE else WITHDRAWN,
+        source=Provenance(instance_id, bank_name, case),
+        created_at=entry.created_at,
+        updated_at=entry.updated_at,
+    )
+
+
+@dataclass
+class ImportReport:
+    """What applying entries did."""
+
+    read: int = 0
+    added: int = 0
+    withdrawn: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # entries of the other opinion, where the bank takes only one
+
+    def as_detail(self) -> dict[str, int]:
+        """The counts, for the audit log (never a hash)."""
+        return dict(self.__dict__)
+
+
+def _local_group(origin: str, group: str | None) -> str | None:
+    # Groups are the source's; two sources' groups must not merge here.
+    if group is None:
+        return None
+    return hashlib.sha256(f"{origin}\x00{group}".encode()).hexdigest()[:32]
+
+
+def apply_entries(
+    session: Session,
+    bank: Bank,
+    entries: Iterable[ExchangeEntry],
+    *,
+    source: str,
+    other_opinion: str = "refuse",
+    progress: Callable[[int], None] | None = None,
+    batch: int = BATCH,
+) -> ImportReport:
+    """Apply `entries` to `bank` in the caller's transaction.
+
+    A bank of kind `ncii` takes positive entries, an `allow` list negative ones ("not NCII"
+    verdicts). An entry of the other opinion is refused (ExchangeError: the caller rolls back)
+    or, with `other_opinion="skip"`, counted and ignored: a partner's allow-list never
+    silences our own banks.
+    """
+    wanted = NEGATIVE if bank.kind == "allow" else POSITIVE
+    report = ImportReport()
+    iterator = iter(entries)
+    fresh: dict[str, set[str] | None] = {}  # per source: None, or the ids this call added
+    with _large_cache(session):
+        while chunk := list(islice(iterator, batch)):
+            _apply_batch(session, bank, chunk, wanted, other_opinion, source, report, fresh)
+            if progress is not None:
+                progress(len(chunk))
+    return report
+
+
+@contextmanager
+def _large_cache(session: Session) -> Iterator[None]:
+    """On SQLite, a page cache big enough for a bulk import's transaction: with the default
+    (2 MB) every batch spills random index pages to the WAL again, and a million entries take
+    minutes instead of seconds."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    before = session.execute(text("PRAGMA cache_size")).scalar()
+    session.execute(text(f"PRAGMA cache_size = -{BULK_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        session.execute(text(f"PRAGMA cache_size = {int(before or -2000)}"))
+
+
+def _apply_batch(
+    session: Session,
+    bank: Bank,
+    chunk: list[ExchangeEntry],
+    wanted: str,
+    other_opinion: str,
+    source: str,
+    report: ImportReport,
+    fresh_origins: dict[str, set[str] | None],
+) -> None:
+    report.read += len(chunk)
+    latest: dict[tuple[str, str], ExchangeEntry] = {}
+    for position, entry in enumerate(chunk, start=report.read - len(chunk) + 1):
+        if entry.opinion != wanted:
+            if other_opinion == "skip":
+                report.skipped += 1
+                continue
+            raise ExchangeError(
+                f"entry {position}: a {entry.opinion} opinion cannot go into a bank of "
+                f"kind {bank.kind}",
+                field="opinion",
+            )
+        latest[(entry.source.instance, entry.id)] = entry  # a later line is a later state
+    _apply_chunk(session, bank, latest, source, report, fresh_origins)
+
+
+def _apply_chunk(
+    session: Session,
+    bank: Bank,
+    latest: dict[tuple[str, str], ExchangeEntry],
+    source: str,
+    report: ImportReport,
+    fresh_origins: dict[str, set[str] | None],
+) -> None:
+    if not latest:
+        return
+    known: dict[tuple[str, str], tuple[ExchangeLink, BankEntryStatus]] = {}
+    by_origin: dict[str, list[str]] = {}
+    for origin, remote_id in latest:
+        fresh_ids = fresh_origins.get(origin)
+        if fresh_ids is None and origin not in fresh_origins:
+            had_links = session.scalar(
+                select(ExchangeLink.id)
+                .where(ExchangeLink.bank_id == bank.id, ExchangeLink.origin == origin)
+                .limit(1)
+            )
+            # A source this bank never heard of has nothing to look up (the bulk case): only
+            # what this import added itself can come back, and that is remembered here.
+            fresh_ids = set() if had_links is None else None
+            fresh_origins[origin] = fresh_ids
+        if fresh_ids is None:
+            by_origin.setdefault(origin, []).append(remote_id)
+        elif remote_id in fresh_ids:
+            raise ExchangeError(
+                f"entry id {remote_id!r} of {origin!r} appears twice, far apart", field="id"
+            )
+    for origin, remote_ids in by_origin.items():
+        for start in range(0, len(remote_ids), 500):
+            for link, status in session.execute(
+                select(ExchangeLink, BankEntry.status)
+                .join(BankEntry, BankEntry.id == ExchangeLink.entry_id)
+                .where(
+                    ExchangeLink.bank_id == bank.id,
+                    ExchangeLink.origin == origin,
+                    ExchangeLink.remote_id.in_(remote_ids[start : start + 500]),
+                )
+            ):
+                known[(link.origin, link.remote_id)] = (link, status)
+    new: list[tuple[tuple[str, str], ExchangeEntry]] = []
+    relinked: list[ExchangeLink] = []
+    to_withdraw: list[int] = []
+    for key, entry in latest.items():
+        found = known.get(key)
+        active_here = found is not None and found[1] == BankEntryStatus.ACTIVE
+        if entry.status == WITHDRAWN:
+            if active_here:
+                assert found is not None
+                to_withdraw.append(found[0].entry_id)
+                report.withdrawn += 1
+            else:
+                report.unchanged += 1
+        elif active_here:
+            report.unchanged += 1
+        else:
+            new.append((key, entry))
+            if found is not None:
+                relinked.append(found[0])
+    if to_withdraw:
+        rows = session.scalars(select(BankEntry).where(BankEntry.id.in_(to_withdraw))).all()
+        withdraw_entries(session, rows)
+    if new:
+        ids = add_entries(
+            session,
+            bank,
+            [
+                NewEntry(
+                    e.signal_type,
+                    e.value,
+                    e.quality,
+                    e.t,
+                    _local_group(e.source.instance, e.group),
+                )
+                for _, e in new
+            ],
+            source=source,
+        )
+        by_key = {link.origin + "\x00" + link.remote_id: link for link in relinked}
+        fresh: list[tuple[object, ...]] = []
+        for (key, entry), entry_id in zip(new, ids, strict=True):
+            old = by_key.get(key[0] + "\x00" + key[1])
+            if old is not None:
+                old.entry_id = entry_id
+                continue
+            fresh.append((key[0], key[1], entry_id, entry.source.bank, entry.source.case))
+            added_here = fresh_origins.get(key[0])
+            if added_here is not None:
+                added_here.add(key[1])
+        if fresh:
+            insert_rows(
+                session,
+                cast(Table, ExchangeLink.__table__),
+                ("origin", "remote_id", "entry_id", "source_bank", "case_ref"),
+                fresh,
+                {"bank_id": bank.id},
+            )
+        session.flush()
+        report.added += len(new)

@@ -1,0 +1,214 @@
+"""Pulling a partner's feed: pages verified and applied whole, the cursor moved only with
+them, and every kind of bad page refused with a clear error and nothing applied."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from rescind.config import Settings
+from rescind.exchange.errors import UnsafeUrlError
+from rescind.exchange.feed import PAGE_FORMAT, SIGNATURE_HEADER
+from rescind.exchange.format import ExchangeEntry, Provenance
+from rescind.exchange.identity import Identity
+from rescind.exchange.netguard import check_partner_url
+from rescind.exchange.partners import add_partner, get_partner
+from rescind.exchange.pull import pull_partner
+from rescind.store import Database
+from rescind.store.models import Bank, BankEntry
+
+URL = "http://127.0.0.1:9"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture
+def source() -> Identity:
+    return Identity(Ed25519PrivateKey.generate())
+
+
+@pytest.fixture
+def pulling(database: Database, settings: Settings, source: Identity) -> Iterator[Database]:
+    allowed = settings.model_copy(update={"exchange_allow_private": True})
+    with database.session() as session:
+        add_partner(session, allowed, "a", URL, api_key="k", public_key=source.public_key)
+    yield database
+
+
+def _entry(source: Identity, i: int, value: str, status: str = "active") -> dict[str, object]:
+    return ExchangeEntry(
+        id=str(i), signal_type="pdq", value=value, quality=90, status=status,
+        source=Provenance(source.instance_id, "ncii"),
+    ).to_json()  # fmt: skip
+
+
+def _page(
+    source: Identity, after: int, nxt: int, entries: list[dict[str, object]], **extra: object
+) -> dict[str, object]:
+    return {"format": PAGE_FORMAT, "instance": source.instance_id, "after": after,
+            "next": nxt, "more": False, "entries": entries} | extra  # fmt: skip
+
+
+def _serve(body: bytes, signer: Identity | None, status: int = 200) -> Handler:
+    headers = {SIGNATURE_HEADER: f"ed25519={signer.sign(body)}"} if signer else {}
+    return lambda _request: httpx.Response(status, content=body, headers=headers)
+
+
+def _pull(database: Database, settings: Settings, handler: Handler) -> tuple[str | None, int]:
+    allowed = settings.model_copy(update={"exchange_allow_private": True})
+    with database.session() as session:
+        partner_id = get_partner(session, "a").id
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        result = pull_partner(database.engine, allowed, partner_id, client=client)
+    with database.session() as session:
+        partner = get_partner(session, "a")
+        assert partner.last_error == result.error
+        return result.error, partner.cursor
+
+
+def _active(database: Database) -> int:
+    with database.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(BankEntry)
+                .join(Bank, Bank.id == BankEntry.bank_id)
+                .where(Bank.name == "partner-a", BankEntry.status == "active")
+            )
+            or 0
+        )
+
+
+def test_pages_apply_with_their_cursor_and_withdrawals_follow(
+    pulling: Database, settings: Settings, source: Identity
+) -> None:
+    values = [secrets.token_hex(32) for _ in range(3)]
+    body = json.dumps(_page(source, 0, 7, [_entry(source, i, v) for i, v in enumerate(values)]))
+    assert _pull(pulling, settings, _serve(body.encode(), source)) == (None, 7)
+    assert _active(pulling) == 3
+    body = json.dumps(_page(source, 7, 9, [_entry(source, 1, values[1], "withdrawn")]))
+    assert _pull(pulling, settings, _serve(body.encode(), source)) == (None, 9)
+    assert _active(pulling) == 2
+    with pulling.session() as session:
+        assert get_partner(session, "a").last_ok_at is not None
+
+
+def _tampered(source: Identity) -> Handler:
+    """A page signed by the partner, altered on the way (one more entry)."""
+    body = _good(source)
+    headers = {SIGNATURE_HEADER: f"ed25519={source.sign(body)}"}
+    page = json.loads(body)
+    page["entries"].append(_entry(source, 2, secrets.token_hex(32)))
+    return lambda _r: httpx.Response(200, content=json.dumps(page).encode(), headers=headers)
+
+
+def _good(source: Identity) -> bytes:
+    return json.dumps(_page(source, 0, 1, [_entry(source, 1, secrets.token_hex(32))])).encode()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda s: _serve(_good(s), None), "not signed"),
+        (lambda s: _serve(_good(s), Identity(Ed25519PrivateKey.generate())), "bad signature"),
+        (lambda s: _tampered(s), "bad signature"),
+        (lambda s: _serve(b"\x00garbage", s), "not JSON"),
+        (lambda s: _serve(json.dumps(_page(s, 5, 9, [])).encode(), s), "replayed"),
+        (lambda s: _serve(json.dumps({"format": "x"}).encode(), s), "not a rescind-feed/1"),
+        (lambda s: _serve(_good(s), s, status=500), "HTTP 500"),
+        (
+            lambda s: _serve(
+                json.dumps(
+                    _page(s, 0, 3, [_entry(s, 1, secrets.token_hex(32)), {"v": 1, "id": "2"}])
+                ).encode(),
+                s,
+            ),
+            "entry 2 of the page",
+        ),
+    ],
+)
+def test_a_bad_page_is_refused_whole(
+    pulling: Database,
+    settings: Settings,
+    source: Identity,
+    make: Callable[[Identity], Handler],
+    message: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="rescind.exchange"):
+        error, cursor = _pull(pulling, settings, make(source))
+    assert error is not None and message in error
+    assert cursor == 0 and _active(pulling) == 0
+    assert message in caplog.text
+
+
+def test_a_hanging_partner_times_out(
+    pulling: Database, settings: Settings, source: Identity
+) -> None:
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    error, cursor = _pull(pulling, settings, hang)
+    assert error is not None and "timeout" in error and cursor == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "allow", "refused"),
+    [
+        ("http://127.0.0.1:8000", False, True),
+        ("http://127.0.0.1:8000", True, False),
+        ("https://10.1.2.3", False, True),
+        ("http://169.254.169.254/latest", True, True),
+        ("http://[::ffff:169.254.169.254]", True, True),
+        ("http://metadata.google.internal", True, True),
+        ("ftp://203.0.113.9", True, True),
+        ("https://user:pw@8.8.8.8", True, True),
+        ("https://8.8.8.8/rescind/", False, False),
+    ],
+)
+def test_partner_urls_stay_outside_our_network(url: str, allow: bool, refused: bool) -> None:
+    if refused:
+        with pytest.raises(UnsafeUrlError):
+            check_partner_url(url, allow_private=allow)
+    else:
+        assert check_partner_url(url, allow_private=allow) == url.rstrip("/")
+
+
+def test_a_real_hanging_partner_is_cut_off(
+    database: Database, settings: Settings, source: Identity
+) -> None:
+    """A partner on loopback that accepts the connection and never answers."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tests.e2e.servers import serve_in_thread
+
+    async def hang(_request: Request) -> Response:
+        await asyncio.sleep(3)
+        return Response(b"")
+
+    app = Starlette(routes=[Route("/v1/exchange/feed", hang)])
+    fast = settings.model_copy(update={"exchange_allow_private": True, "exchange_timeout_s": 0.5})
+    with serve_in_thread(app) as url:
+        with database.session() as session:
+            partner_id = add_partner(
+                session, fast, "slow", url, api_key="k", public_key=source.public_key
+            ).id
+        started = time.monotonic()
+        result = pull_partner(database.engine, fast, partner_id)
+        assert time.monotonic() - started < 5
+    assert result.error is not None and "timeout" in result.error
+    with database.session() as session:
+        partner = get_partner(session, "slow")
+        assert partner.cursor == 0 and "timeout" in (partner.last_error or "")
