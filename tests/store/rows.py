@@ -5,8 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 from itertools import cycle
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rescind.store.columns import utcnow
@@ -18,18 +31,22 @@ from rescind.store.models import (
     Content,
     Decision,
     Job,
+    Lead,
     Request,
     RequestEvent,
     RequestItem,
     User,
 )
 from rescind.store.statuses import (
+    ActionOutcome,
     ActionStatus,
     BankEntryStatus,
     Channel,
     ContentState,
     DecisionOutcome,
+    ItemStatus,
     JobStatus,
+    LeadStatus,
     RequestStatus,
     Role,
 )
@@ -43,6 +60,9 @@ STATUS_COLUMNS: list[tuple[InstrumentedAttribute[str], type[StrEnum]]] = [
     (BankEntry.status, BankEntryStatus),
     (Content.state, ContentState),
     (Action.status, ActionStatus),
+    (Action.outcome, ActionOutcome),
+    (RequestItem.status, ItemStatus),
+    (Lead.status, LeadStatus),
     (Job.status, JobStatus),
 ]
 
@@ -73,10 +93,14 @@ def add_every_status(session: Session) -> None:
     )
     width = max(len(RequestStatus), len(Channel), len(DecisionOutcome))
     statuses, channels, outcomes = cycle(RequestStatus), cycle(Channel), cycle(DecisionOutcome)
+    item_statuses = cycle(ItemStatus)
+    requests = []
     for number in range(width):
         request = _request(number, next(statuses), next(channels))
         request.decisions = [Decision(outcome=next(outcomes), at=utcnow())]
+        request.items[0].status = next(item_statuses)
         session.add(request)
+        requests.append(request)
     bank = Bank(name="ncii", kind="ncii", pdq_threshold=31, on_match="block", enabled=True)
     session.add(bank)
     session.flush()
@@ -86,10 +110,32 @@ def add_every_status(session: Session) -> None:
         )
         for i, s in enumerate(BankEntryStatus)
     )
-    session.add_all(Content(content_id=f"content-{s}", state=s) for s in ContentState)
+    contents = [Content(content_id=f"content-{s}", state=s) for s in ContentState]
+    session.add_all(contents)
+    action_outcomes = cycle(ActionOutcome)
     session.add_all(
-        Action(type="content.remove", content_id="c", idempotency_key=f"key-{s}", status=s)
+        Action(
+            type="content.remove",
+            content_id="c",
+            idempotency_key=f"key-{s}",
+            status=s,
+            outcome=next(action_outcomes),
+        )
         for s in ActionStatus
+    )
+    session.flush()
+    entry = session.scalars(select(BankEntry)).first()
+    assert entry is not None
+    session.add_all(
+        Lead(
+            request_id=requests[i].id,
+            item_id=requests[i].items[0].id,
+            content_pk=contents[0].id,
+            bank_entry_id=entry.id,
+            distance=0,
+            status=s,
+        )
+        for i, s in enumerate(LeadStatus)
     )
     session.add_all(Job(kind="test", payload={}, status=s) for s in JobStatus)
     session.flush()
@@ -101,3 +147,31 @@ def row_counts(session: Session) -> dict[str, int]:
         name: session.scalar(select(func.count()).select_from(table)) or 0
         for name, table in Base.metadata.tables.items()
     }
+
+
+def _filler(column: Any) -> Any:
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return False
+    if isinstance(kind, Integer):
+        return 0
+    if isinstance(kind, DateTime):
+        return utcnow()
+    if isinstance(kind, LargeBinary):
+        return b"x"
+    if isinstance(kind, JSON):
+        return {}
+    return "x"
+
+
+def insert_raw(conn: Connection, table: str, **values: Any) -> int:
+    """Insert a row into `table` as the schema stands now (any revision): the columns not given
+    and required get a neutral value. Returns the new id."""
+    reflected = Table(table, MetaData(), autoload_with=conn)
+    row = {
+        c.name: _filler(c)
+        for c in reflected.columns
+        if not c.nullable and c.server_default is None and c.name != "id"
+    }
+    row.update(values)
+    return int(conn.execute(insert(reflected).values(**row)).inserted_primary_key[0])
