@@ -16,12 +16,12 @@ from rescind.cases.progress import ItemState, item_progress
 from rescind.cases.users import create_user
 from rescind.cases.validation import ItemInput
 from rescind.config import Settings
-from rescind.platform.actions import mark_done
+from rescind.platform.actions import mark_done, mark_failed
 from rescind.platform.banks import ensure_default_banks
 from rescind.platform.check import check_and_record
 from rescind.platform.signals import PdqHash, Signals
 from rescind.store import Database
-from rescind.store.models import Action, Lead, Request, User
+from rescind.store.models import Action, Job, Lead, Request, User
 from rescind.store.statuses import ActionOutcome
 from tests.cases.support import valid_input
 from tests.platform.helpers import flip, random_pdq
@@ -159,6 +159,24 @@ def test_removed_only_once_every_action_is_confirmed(
         assert case.status == "removed" and case.removed_at == last.confirmed_at
         assert [p.state for p in item_progress(session, case)] == [ItemState.REMOVED] * 2
         assert [e.kind for e in case.events][-1] == "removed"
+        # The requester is told once the platform confirmed, not when the reviewer decided.
+        emails = session.scalars(select(Job).where(Job.kind == "email.requester")).all()
+        assert [j.payload["kind"] for j in emails] == ["received", "remove", "removed"]
+
+
+def test_an_undeliverable_removal_goes_back_to_a_reviewer(
+    settings: Settings, database: Database, ready: RemovalEnforcer
+) -> None:
+    case_id = _file(settings, database, [ItemInput(content_id="post-5")])
+    _decide(settings, database, ready, case_id)
+    (action,) = _actions(database, case_id)
+    with database.session() as session:
+        stored = session.get(Action, action.id)
+        assert stored is not None
+        mark_failed(session, stored)
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None and case.status == "removal_pending" and case.needs_review
 
 
 def test_a_refused_removal_goes_back_to_a_reviewer(

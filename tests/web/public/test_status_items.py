@@ -99,3 +99,27 @@ def test_links_added_later_become_items_for_review(client: TestClient, database:
             "https://platform.example/p/123",
             "https://platform.example/p/789",
         ]
+
+
+def test_an_item_handled_outside_is_never_called_removed(
+    client: TestClient, database: Database
+) -> None:
+    # Hashes that match nothing registered: the reviewer handles the item by other means.
+    number, secret = file_request(client, **{"items[0].url": "", "items[0].pdq": "e" * 64})
+    services = services_of(client.app)  # type: ignore[arg-type]
+    with database.session() as session:
+        user = create_user(session, "rita", "correct horse battery", "reviewer")
+        case = session.scalars(select(Request)).one()
+        review.decide(
+            session,
+            services.settings,
+            case,
+            review.Reviewer.of_user(user),
+            "remove",
+            enforce=services.enforce,
+            items={case.items[0].id: review.ItemChoice(review.ItemStatus.HANDLED_OUTSIDE, "hm")},
+        )
+    html = _page(client, number, secret)
+    assert _states(html) == ["handled_outside"]
+    assert "Removed: the platform confirmed it" not in html
+    assert "Handled by our team by other means" in html
