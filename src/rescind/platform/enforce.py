@@ -208,15 +208,16 @@ def _leads(
     entries: list[BankEntry],
     policy: BankPolicy,
     result: Enforcement,
-    named: set[int],
+    actioned: set[int],
 ) -> None:
-    """Registered items matching the requester's hashes: leads, never actions."""
+    """Registered items matching the requester's hashes: leads, never actions (content already
+    actioned for this request needs no lead)."""
     known = {
         lead.content_pk: lead
         for lead in session.scalars(select(Lead).where(Lead.item_id == item.id))
     }
     for copy in sweep_copies(session, settings, runtime, entries, policy):
-        if copy.content.id in named or copy.content.id in known:
+        if copy.content.id in actioned or copy.content.id in known:
             continue
         lead = Lead(
             request_id=request.id,
@@ -277,7 +278,7 @@ def enforce_removal(
                 mine,
                 policy,
                 result,
-                {c.id for c in named},
+                done,
             )
     audit.record(
         session,
