@@ -48,6 +48,8 @@ def refresh_case(session: Session, request_id: int, *, now: datetime | None = No
     request = session.get(Request, request_id)
     if request is None or request.status != RequestStatus.REMOVAL_PENDING:
         return
+    # A confirmation or a lead decided is news for `GET /v1/requests?updated_since=` pollers.
+    request.updated_at = now or utcnow()
     items = {i.id: i for i in request.items}
     outside = {i.id for i in items.values() if i.status == ItemStatus.HANDLED_OUTSIDE}
     actions = [

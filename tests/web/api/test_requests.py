@@ -214,3 +214,27 @@ def test_a_url_only_item_and_per_item_decisions(
     assert listed.status_code == 200 and listed.json()["items"][0]["case_number"] == number
     bad = client.get("/v1/requests?cursor=nonsense", headers={"Authorization": auth["reader"]})
     assert bad.status_code == 422
+
+
+def test_cases_are_listed_page_by_page(
+    api: tuple[TestClient, dict[str, str]], database: Database
+) -> None:
+    client, auth = api
+    numbers = [
+        client.post("/v1/requests", json=_body(), headers={"Authorization": auth["writer"]}).json()[
+            "case_number"
+        ]
+        for _ in range(3)
+    ]
+    reader = {"Authorization": auth["reader"]}
+    seen: list[str] = []
+    url = "/v1/requests?limit=2&channel=api&overdue=false"
+    while url:
+        page = client.get(url, headers=reader).json()
+        seen += [c["case_number"] for c in page["items"]]
+        url = f"/v1/requests?limit=2&channel=api&cursor={page['next']}" if page["next"] else ""
+    assert seen == numbers
+    assert client.get("/v1/requests?overdue=true", headers=reader).json()["items"] == []
+    later = client.get("/v1/requests?updated_since=2999-01-01T00:00:00Z", headers=reader)
+    assert later.status_code == 200 and later.json() == {"items": [], "next": None}
+    assert client.get("/v1/requests", headers={"Authorization": auth["writer"]}).status_code == 403
