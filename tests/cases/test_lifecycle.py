@@ -269,3 +269,42 @@ def test_a_confirmed_lead_is_actioned_and_its_hashes_block(
         with database.session() as session:
             mark_done(session, action.id)
     assert _status(database, case_id) == "removed"
+
+
+def test_an_item_whose_leads_are_all_dismissed_is_not_removed(
+    settings: Settings, database: Database, ready: RemovalEnforcer
+) -> None:
+    rng = random.Random(11)
+    picture = random_pdq(rng)
+    _register(ready, "look-alike", Signals(pdq=(PdqHash(picture, 90),)))
+    case_id = _file(settings, database, [ItemInput(pdq=[picture])])
+    _decide(settings, database, ready, case_id)
+    reviewer = _reviewer(database)
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        lead = session.scalars(select(Lead)).one()
+        assert case is not None
+        review.decide_lead(session, settings, case, reviewer, lead.id, confirm=False, enforce=ready)
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None
+        # Nothing was removed: not "removed", and back to a reviewer.
+        assert case.status == "removal_pending" and case.needs_review
+        (progress,) = item_progress(session, case)
+        assert progress.state == ItemState.NOT_FOUND
+        review.resolve_item(
+            session,
+            settings,
+            case,
+            reviewer,
+            progress.item.id,
+            review.ItemChoice(review.ItemStatus.HANDLED_OUTSIDE, "not on our platform"),
+            enforce=ready,
+        )
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None and case.status == "removed" and not case.needs_review
+        # No platform confirmed anything: the history and the emails do not say "removed".
+        assert "removed" not in [e.kind for e in case.events]
+        emails = session.scalars(select(Job).where(Job.kind == "email.requester")).all()
+        assert "removed" not in [j.payload["kind"] for j in emails]

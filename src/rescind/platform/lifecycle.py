@@ -51,33 +51,50 @@ def refresh_case(session: Session, request_id: int, *, now: datetime | None = No
     # A confirmation or a lead decided is news for `GET /v1/requests?updated_since=` pollers.
     request.updated_at = now or utcnow()
     items = {i.id: i for i in request.items}
-    outside = {i.id for i in items.values() if i.status == ItemStatus.HANDLED_OUTSIDE}
+    # Items handled outside Rescind or rejected after the decision: their actions no longer
+    # hold the case open.
+    settled_by_reviewer = (ItemStatus.HANDLED_OUTSIDE, ItemStatus.REJECTED)
+    outside = {i.id for i in items.values() if i.status in settled_by_reviewer}
     actions = [
         a
         for a in session.scalars(select(Action).where(Action.request_id == request.id))
         if a.item_id not in outside
     ]
-    unconfirmed_leads = session.scalar(
-        select(Lead.id)
-        .where(Lead.request_id == request.id, Lead.status == LeadStatus.UNCONFIRMED)
-        .limit(1)
+    waiting_leads = set(
+        session.scalars(
+            select(Lead.item_id).where(
+                Lead.request_id == request.id, Lead.status == LeadStatus.UNCONFIRMED
+            )
+        )
     )
     pending_items = any(i.status == ItemStatus.PENDING for i in items.values())
-    if any(action_came_back(a) for a in actions):
+    # An item to remove whose leads were all dismissed removed nothing: it is not "removed".
+    actioned = {a.item_id for a in actions}
+    led_nowhere = [
+        i
+        for i in items.values()
+        if i.status == ItemStatus.REMOVE and i.id not in actioned and i.id not in waiting_leads
+    ]
+    if None in actioned:
+        led_nowhere = []  # actions from before 0006 name no item: they speak for every item
+    if any(action_came_back(a) for a in actions) or led_nowhere:
         request.needs_review = True
-    if all(action_settled(a) for a in actions) and unconfirmed_leads is None and not pending_items:
+    settled = all(action_settled(a) for a in actions)
+    if settled and not waiting_leads and not pending_items and not led_nowhere:
         times = [a.confirmed_at for a in actions if a.confirmed_at is not None]
         at = max(times) if times else (now or utcnow())
         request.status = RequestStatus.REMOVED
         request.removed_at = at
         request.closed_at = at
         request.needs_review = False
-        request.events.append(RequestEvent(kind="removed", detail=None, public=True, at=at))
-        # The requester's email job (`rescind.cases.notify`, a layer above: named, not imported).
-        enqueue(
-            session,
-            REQUESTER_EMAIL_JOB,
-            {"request_id": request.id, "kind": "removed"},
-            unique_key=f"{REQUESTER_EMAIL_JOB}:{request.id}:removed:0",
-        )
+        if times:
+            # Only a platform's confirmation is told as a removal (not items handled outside).
+            request.events.append(RequestEvent(kind="removed", detail=None, public=True, at=at))
+            # The requester's email job (`rescind.cases.notify`, a layer above: named only).
+            enqueue(
+                session,
+                REQUESTER_EMAIL_JOB,
+                {"request_id": request.id, "kind": "removed"},
+                unique_key=f"{REQUESTER_EMAIL_JOB}:{request.id}:removed:0",
+            )
     session.flush()
