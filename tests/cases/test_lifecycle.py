@@ -13,6 +13,7 @@ from rescind.cases.enforcement import RemovalEnforcer
 from rescind.cases.errors import InvalidDecision
 from rescind.cases.intake import submit_request
 from rescind.cases.progress import ItemState, item_progress
+from rescind.cases.requester import add_information
 from rescind.cases.users import create_user
 from rescind.cases.validation import ItemInput
 from rescind.config import Settings
@@ -308,3 +309,37 @@ def test_an_item_whose_leads_are_all_dismissed_is_not_removed(
         assert "removed" not in [e.kind for e in case.events]
         emails = session.scalars(select(Job).where(Job.kind == "email.requester")).all()
         assert "removed" not in [j.payload["kind"] for j in emails]
+
+
+def test_a_link_added_during_the_removal_becomes_an_item_to_decide(
+    settings: Settings, database: Database, ready: RemovalEnforcer
+) -> None:
+    case_id = _file(settings, database, [ItemInput(content_id="post-1")])
+    _decide(settings, database, ready, case_id)
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None
+        add_information(session, case, "It is also at https://mirror.example/x/2 (a copy).")
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None and case.needs_review and case.status == "removal_pending"
+        new = case.items[-1]
+        assert (new.url, new.status) == ("https://mirror.example/x/2", "pending")
+        review.resolve_item(
+            session,
+            settings,
+            case,
+            _reviewer(database),
+            new.id,
+            review.ItemChoice(review.ItemStatus.REMOVE),
+            enforce=ready,
+        )
+    actions = _actions(database, case_id)
+    assert [(a.content_id, a.url) for a in actions] == [
+        ("post-1", None),
+        (None, "https://mirror.example/x/2"),
+    ]
+    for action in actions:
+        with database.session() as session:
+            mark_done(session, action.id)
+    assert _status(database, case_id) == "removed"
