@@ -6,16 +6,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from rescind.cases import review
-from rescind.cases.enforcement import enforce
+from rescind.cases.enforcement import RemovalEnforcer
 from rescind.cases.intake import submit_request
 from rescind.cases.validation import ItemInput
 from rescind.config import Settings
+from rescind.platform.runtime import PlatformRuntime
 from rescind.store import Database
 from rescind.store.models import AuditEvent
 from tests.cases.support import valid_input
 
 
 def test_removal_events_name_the_case_number(settings: Settings, database: Database) -> None:
+    enforce = RemovalEnforcer(PlatformRuntime(settings, database.engine))
     with database.session() as session:
         sub = submit_request(
             session, settings, valid_input(items=[ItemInput(content_id="post-42")])
