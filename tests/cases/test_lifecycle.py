@@ -21,8 +21,10 @@ from rescind.platform.actions import mark_done, mark_failed
 from rescind.platform.banks import ensure_default_banks
 from rescind.platform.check import check_and_record
 from rescind.platform.signals import PdqHash, Signals
+from rescind.platform.upload_leads import leads_from_uploads
 from rescind.store import Database
-from rescind.store.models import Action, Job, Lead, Request, User
+from rescind.store.columns import utcnow
+from rescind.store.models import Action, Content, Job, Lead, Request, User
 from rescind.store.statuses import ActionOutcome
 from tests.cases.support import valid_input
 from tests.platform.helpers import flip, random_pdq
@@ -343,3 +345,28 @@ def test_a_link_added_during_the_removal_becomes_an_item_to_decide(
         with database.session() as session:
             mark_done(session, action.id)
     assert _status(database, case_id) == "removed"
+
+
+def test_an_upload_matching_a_requester_hash_becomes_a_lead(
+    settings: Settings, database: Database, ready: RemovalEnforcer
+) -> None:
+    rng = random.Random(12)
+    picture = random_pdq(rng)
+    _register(ready, "first-upload", Signals(pdq=(PdqHash(picture, 90),)))
+    case_id = _file(settings, database, [ItemInput(pdq=[picture])])
+    _decide(settings, database, ready, case_id)
+    ready.runtime.sync_all()
+    # A new upload of the picture: held for review, and a lead for the case's reviewer.
+    assert _register(ready, "second-upload", Signals(pdq=(PdqHash(picture, 90),))) == "review"
+    with database.session() as session:
+        leads_from_uploads(session, settings, utcnow())
+        leads_from_uploads(session, settings, utcnow())  # idempotent
+    with database.session() as session:
+        contents = session.scalars(
+            select(Content.content_id)
+            .join(Lead, Lead.content_pk == Content.id)
+            .where(Lead.request_id == case_id)
+            .order_by(Lead.id)
+        ).all()
+        assert contents == ["first-upload", "second-upload"]
+        assert session.scalars(select(Action)).all() == []
