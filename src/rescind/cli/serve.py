@@ -16,8 +16,10 @@ from rescind.cli.common import DbOption, load_settings
 from rescind.config import Settings
 
 
-def _warn_without_endpoint(settings: Settings) -> None:
-    """Removal actions need somewhere to go: say so at start when no endpoint is configured."""
+def _check_endpoints(settings: Settings) -> None:
+    """Removal actions need somewhere to go: say so at start when no endpoint is configured;
+    when one is (perhaps just set in the environment), send the actions that waited for it."""
+    from rescind.platform.actions import deliver_waiting_now
     from rescind.platform.endpoints import active_endpoints
     from rescind.store import Database
 
@@ -25,6 +27,7 @@ def _warn_without_endpoint(settings: Settings) -> None:
     try:
         with database.session() as session:
             if active_endpoints(session, settings):
+                deliver_waiting_now(session)
                 return
     finally:
         database.dispose()
@@ -70,7 +73,7 @@ def serve(
         overrides["web_processes"] = processes
     settings = load_settings(db, **overrides)
     upgrade_database(settings)
-    _warn_without_endpoint(settings)
+    _check_endpoints(settings)
     run_worker = settings.embedded_worker and not no_worker
     # No access log: request paths carry case numbers, and logging every check costs throughput.
     options: dict[str, Any] = {
