@@ -145,9 +145,13 @@ class RescindClient:
         result: list[dict[str, Any]] = self._call("GET", "/v1/actions", params=params)
         return result
 
-    def mark_done(self, action_id: int) -> dict[str, Any]:
-        """Confirm an action was taken (for platforms without webhooks)."""
-        result: dict[str, Any] = self._call("POST", f"/v1/actions/{action_id}/done")
+    def mark_done(
+        self, action_id: int, outcome: str = "removed", note: str | None = None
+    ) -> dict[str, Any]:
+        """Confirm what the platform did with an action: `removed`, `not_found`, `not_ours` or
+        `refused` (with an optional note)."""
+        body = {"outcome": outcome, **({"note": note} if note else {})}
+        result: dict[str, Any] = self._call("POST", f"/v1/actions/{action_id}/done", json=body)
         return result
 
     def create_request(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -247,9 +251,14 @@ class AsyncRescindClient:
         result: list[dict[str, Any]] = await self._call("GET", "/v1/actions", params=params)
         return result
 
-    async def mark_done(self, action_id: int) -> dict[str, Any]:
-        """Confirm an action was taken."""
-        result: dict[str, Any] = await self._call("POST", f"/v1/actions/{action_id}/done")
+    async def mark_done(
+        self, action_id: int, outcome: str = "removed", note: str | None = None
+    ) -> dict[str, Any]:
+        """Confirm what the platform did with an action (see `RescindClient.mark_done`)."""
+        body = {"outcome": outcome, **({"note": note} if note else {})}
+        result: dict[str, Any] = await self._call(
+            "POST", f"/v1/actions/{action_id}/done", json=body
+        )
         return result
 
     async def aclose(self) -> None:

@@ -14,6 +14,7 @@ from rescind.cases.review import EnforceHook
 from rescind.config import Settings
 from rescind.exchange import pull as exchange_pull
 from rescind.jobs import JobRegistry
+from rescind.platform import upload_leads
 from rescind.platform import webhooks as platform_webhooks
 from rescind.platform.runtime import PlatformRuntime
 from rescind.security import audit_checkpoints
@@ -53,6 +54,7 @@ def build_job_registry() -> JobRegistry:
     registry = JobRegistry()
     cases_jobs.register(registry)
     platform_webhooks.register(registry)
+    upload_leads.register(registry)
     registry.add_periodic(
         "audit.checkpoint",
         audit_checkpoints.CHECKPOINT_EVERY_S,

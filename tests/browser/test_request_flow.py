@@ -29,10 +29,10 @@ TEXT = {
         "withdraw": "Annuler ma demande…",
         "confirm": "Oui, annuler ma demande",
         "withdrawn": "Demande annulée",
-        "removed": "Contenu retiré",
+        "removal_pending": "Retrait en cours : nous attendons la confirmation de la plateforme",
         "required": "Ce champ est obligatoire.",
         "ack": "Numéro de dossier",
-        "decided": "retiré le contenu signalé",
+        "decided": "décidé de retirer le contenu signalé",
     },
     "id": {
         "me": "Saya sendiri",
@@ -50,10 +50,10 @@ TEXT = {
         "withdraw": "Batalkan…",
         "confirm": "Ya, batalkan permintaan saya",
         "withdrawn": "Dibatalkan",
-        "removed": "Konten dihapus",
+        "removal_pending": "Penghapusan sedang diproses: menunggu konfirmasi dari platform",
         "required": "Bagian ini wajib diisi.",
         "ack": "Nomor kasus",
-        "decided": "menghapus konten yang Anda laporkan",
+        "decided": "memutuskan untuk menghapus konten yang Anda laporkan",
     },
 }
 
@@ -144,10 +144,11 @@ def test_reviewer_decides_and_the_requester_sees_it(page: Page, live: Live) -> N
     console.get_by_label("Remove: the request is valid").check()
     expect(console.locator("#reason-field")).to_be_hidden()
     console.get_by_role("button", name="Record decision").click()
-    expect(console.locator("#case-status")).to_have_text("actioned")
+    expect(console.locator("#case-status")).to_have_text("removal_pending")
     reviewer.close()
     _open_status(page, live, "fr", number, secret)
-    expect(page.locator("#case-status")).to_have_text(t["removed"])
+    # Decided, not removed: nothing says "removed" before the platform confirms.
+    expect(page.locator("#case-status")).to_have_text(t["removal_pending"])
     live.run_jobs()
     decided = [m for m in live.smtp.messages if number in str(m["Subject"])][-1]
     assert t["decided"] in body_of(decided)

@@ -67,9 +67,12 @@ def test_remove_is_enforced_in_the_same_transaction(
     case_id, alice, _ = _setup(settings, database)
     calls: list[int] = []
 
-    def enforce_spy(session: Any, s: Settings, request: Request) -> None:
-        calls.append(request.id)
-        enforce(session, s, request)
+    class EnforceSpy(RemovalEnforcer):
+        def __call__(self, session: Any, s: Settings, request: Request) -> None:
+            calls.append(request.id)
+            super().__call__(session, s, request)
+
+    enforce_spy = EnforceSpy(enforce.runtime)
 
     with database.session() as session:
         case = session.get(Request, case_id)
@@ -86,7 +89,8 @@ def test_remove_is_enforced_in_the_same_transaction(
     assert calls == [case_id]
     with database.session() as session:
         case = session.get(Request, case_id)
-        assert case is not None and case.status == "actioned" and case.closed_at is not None
+        # Decided, not removed: the platform has not confirmed the action for the URL yet.
+        assert case is not None and case.status == "removal_pending" and case.closed_at is None
         decision = session.scalars(select(Decision)).one()
         assert (decision.outcome, decision.reviewer_id, decision.automated) == (
             "remove",
@@ -200,5 +204,5 @@ def test_a_removal_cannot_be_decided_or_withdrawn_without_its_hook(
         assert case is not None
         withdraw(session, settings, case)  # type: ignore[call-arg]
     with database.session() as session:
-        assert session.scalars(select(Request)).one().status == "actioned"
+        assert session.scalars(select(Request)).one().status == "removal_pending"
         assert {e.status for e in session.scalars(select(BankEntry))} == {"active"}

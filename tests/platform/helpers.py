@@ -31,7 +31,8 @@ def hamming(a: str, b: str) -> int:
 
 
 def make_request(session: Session, case_number: str, items: list[dict[str, object]]) -> Request:
-    """A removal request with `items` (RequestItem fields), as intake would store it."""
+    """A removal request with `items` (RequestItem fields), as intake would store it, its items
+    decided `remove` unless they say otherwise."""
     now = utcnow()
     request = Request(
         case_number=case_number,
@@ -45,7 +46,7 @@ def make_request(session: Session, case_number: str, items: list[dict[str, objec
         requester_name_enc=b"x",
         requester_email_enc=b"x",
         secret_hash="x",
-        items=[RequestItem(**item) for item in items],  # type: ignore[arg-type]
+        items=[RequestItem(**{"status": "remove", **item}) for item in items],  # type: ignore[arg-type]
     )
     session.add(request)
     session.flush()

@@ -28,6 +28,9 @@ class Receiver:
         # Run after recording a delivery, before answering: lets a test break the sender's
         # world (its database) in the middle of a delivery.
         self.on_delivery: Callable[[], None] | None = None
+        # The JSON body to answer a delivery with (200), e.g. {"outcome": "removed"}: the
+        # platform confirming by its answer. None: an empty 204 (delivered only).
+        self.answer: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -60,15 +63,25 @@ class Receiver:
                     self.send_response(receiver.fail_with)
                     self.end_headers()
                     return
+                event = json.loads(body)
                 with receiver._lock:
-                    receiver.deliveries.append(json.loads(body))
+                    receiver.deliveries.append(event)
                 receiver.arrived.set()
                 if receiver.on_delivery is not None:
                     receiver.on_delivery()
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
-                self.send_response(204)
+                answer = receiver.answer(event) if receiver.answer is not None else None
+                if answer is None:
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, *_args: object) -> None:
                 pass

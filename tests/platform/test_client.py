@@ -74,7 +74,8 @@ def test_async_client(settings: Settings, database: Database) -> None:
             assert await rescind.register([{"content_id": "b", "md5": "3" * 32}]) == 1
             pending = await rescind.actions(status="pending")
             assert [a["content_id"] for a in pending] == ["x1"]
-            assert (await rescind.mark_done(action.id))["status"] == "done"
+            done = await rescind.mark_done(action.id, "not_found")
+            assert (done["status"], done["outcome"]) == ("confirmed", "not_found")
             with pytest.raises(RescindError):
                 await rescind.mark_done(999)
 

@@ -1,4 +1,5 @@
-"""A "remove" decision banks the item, finds exactly its copies, and writes one action each."""
+"""A "remove" decision actions what each item names, finds exactly its copies, and writes one
+action each; the requester's own hashes only ever produce leads for a reviewer."""
 
 from __future__ import annotations
 
@@ -64,22 +65,27 @@ def test_removal_banks_sweeps_and_writes_one_action_per_copy(
         )
         result = enforce_removal(session, settings, request, runtime=runtime)
         assert {c.content_id for c in result.named} == {"orig"}
-        assert {c.content_id for c in result.copies} == {"near", "edge", "md5copy"}
+        # Copies of the registered content the reviewer decided on are actioned; the MD5 the
+        # requester typed is their word only: its match is a lead.
+        assert {c.content_id for c in result.copies} == {"near", "edge"}
         assert {c.content_id for c in result.review} == {"blurry"}
+        leads = [session.get(Content, lead.content_pk) for lead in result.leads]
+        assert [c.content_id for c in leads if c is not None] == ["md5copy"]
         actioned = sorted(a.content_id for a in result.actions)
-        assert actioned == ["edge", "gone-42", "md5copy", "near", "orig"]
+        assert actioned == ["edge", "gone-42", "near", "orig"]
     with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Action)) == 5
-        assert session.scalar(select(func.count()).select_from(Job)) == 5
+        assert session.scalar(select(func.count()).select_from(Action)) == 4
+        assert session.scalar(select(func.count()).select_from(Job)) == 4
         entries = session.scalar(select(func.count()).select_from(BankEntry))
         assert entries and entries == session.scalar(select(func.count()).select_from(BankChange))
-        assert session.scalar(select(func.count()).select_from(Match)) == 5
+        assert session.scalar(select(func.count()).select_from(Match)) == 4
         # Running it again (a retried decision) changes nothing.
         request = session.get(type(request), request.id)
         assert request is not None
         again = enforce_removal(session, settings, request, runtime=runtime)
         assert {a.id for a in again.actions} == {a.id for a in result.actions}
-        assert session.scalar(select(func.count()).select_from(Action)) == 5
+        assert again.leads == []  # the lead exists already
+        assert session.scalar(select(func.count()).select_from(Action)) == 4
 
     # The bank entry is effective for new uploads, with the case number, after one sync.
     runtime.sync_all()

@@ -64,6 +64,7 @@ def test_delivery_is_signed_logged_and_settles(
         "id",
         "type",
         "content_id",
+        "url",
         "case_number",
         "idempotency_key",
         "created_at",
@@ -146,9 +147,39 @@ def test_mark_done_stops_delivery(
 ) -> None:
     action_id = _action(database)
     with database.session() as session:
-        assert mark_done(session, action_id).status == "done"
+        action = mark_done(session, action_id)
+        assert (action.status, action.outcome) == ("confirmed", "removed")
+        assert action.confirmed_at is not None
     _worker(settings, database, receiver).run_once()
     assert receiver.deliveries == []
+
+
+def test_a_json_answer_confirms_and_any_other_answer_only_delivers(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    answers = {"c1": {"outcome": "not_found", "note": "already gone"}, "c2": {"outcome": "?"}}
+    receiver.answer = lambda event: answers.get(event["content_id"])
+    first, second, third = (_action(database, c) for c in ("c1", "c2", "c3"))
+    _worker(settings, database, receiver).run_once()
+    with database.session() as session:
+        confirmed = session.get(Action, first)
+        assert confirmed is not None and confirmed.status == "confirmed"
+        assert (confirmed.outcome, confirmed.outcome_note) == ("not_found", "already gone")
+        assert confirmed.confirmed_at is not None
+        for other in (second, third):  # an invalid outcome, an empty 204: delivered only
+            action = session.get(Action, other)
+            assert action is not None and (action.status, action.outcome) == ("delivered", None)
+
+
+def test_adding_an_endpoint_sends_waiting_actions_at_once(
+    settings: Settings, database: Database, receiver: Receiver
+) -> None:
+    action_id = _action(database)
+    Worker(settings, database, build_job_registry()).run_once()  # no endpoint: waits an hour
+    with database.session() as session:
+        add_endpoint(session, settings, receiver.url, SECRET)
+    Worker(settings, database, build_job_registry()).run_once()
+    assert [d["id"] for d in receiver.deliveries] == [action_id]
 
 
 def test_without_endpoints_actions_wait_for_mark_done(

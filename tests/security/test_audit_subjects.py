@@ -17,6 +17,7 @@ from tests.cases.support import valid_input
 
 
 def test_removal_events_name_the_case_number(settings: Settings, database: Database) -> None:
+    enforce = RemovalEnforcer(PlatformRuntime(settings, database.engine))
     with database.session() as session:
         sub = submit_request(
             session, settings, valid_input(items=[ItemInput(content_id="post-42")])

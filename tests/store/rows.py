@@ -5,8 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 from itertools import cycle
+from typing import Any
 
-from sqlalchemy import column, func, insert, inspect, select, table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rescind.store.columns import utcnow
@@ -18,19 +32,23 @@ from rescind.store.models import (
     Content,
     Decision,
     Job,
+    Lead,
     Request,
     RequestEvent,
     RequestItem,
     User,
 )
 from rescind.store.statuses import (
+    ActionOutcome,
     ActionStatus,
     BankEntryStatus,
     Channel,
     ChildSafetyFlag,
     ContentState,
     DecisionOutcome,
+    ItemStatus,
     JobStatus,
+    LeadStatus,
     MinorAnswer,
     RequestStatus,
     Role,
@@ -45,29 +63,13 @@ STATUS_COLUMNS: list[tuple[InstrumentedAttribute[str], type[StrEnum]]] = [
     (BankEntry.status, BankEntryStatus),
     (Content.state, ContentState),
     (Action.status, ActionStatus),
+    (Action.outcome, ActionOutcome),
+    (RequestItem.status, ItemStatus),
+    (Lead.status, LeadStatus),
     (Job.status, JobStatus),
     (Request.minor_answer, MinorAnswer),
     (Request.child_safety, ChildSafetyFlag),
 ]
-# Added by migration 0007: a database at an older revision has no such columns.
-LATER_STATUS_COLUMNS = {"requests.minor_answer", "requests.child_safety"}
-# The columns `requests` had from 0001 to 0004, for rows written into an older schema.
-_LEGACY_REQUEST_COLUMNS = (
-    "case_number",
-    "status",
-    "channel",
-    "received_at",
-    "deadline_at",
-    "language",
-    "signature",
-    "good_faith_statement",
-    "requester_name_enc",
-    "requester_email_enc",
-    "representative",
-    "secret_hash",
-    "risk_level",
-    "updated_at",
-)
 
 
 def _request(number: int, status: RequestStatus, channel: Channel) -> Request:
@@ -89,36 +91,23 @@ def _request(number: int, status: RequestStatus, channel: Channel) -> Request:
     )
 
 
-def _add_legacy_request(session: Session, request: Request, outcome: DecisionOutcome) -> None:
-    # Core insert of the old columns only: the ORM would write columns the schema lacks yet.
-    values = {name: getattr(request, name) for name in _LEGACY_REQUEST_COLUMNS}
-    values.update(representative=False, risk_level=0, updated_at=request.received_at)
-    legacy = table("requests", *(column(name) for name in values), column("id"))
-    values["status"], values["channel"] = str(values["status"]), str(values["channel"])
-    request_id = session.execute(insert(legacy).values(values).returning(legacy.c.id)).scalar_one()
-    session.add(Decision(request_id=request_id, outcome=outcome, at=utcnow()))
-    session.add(RequestItem(request_id=request_id, url=request.items[0].url))
-    session.add(RequestEvent(request_id=request_id, kind="received", public=True, at=utcnow()))
-
-
-def add_every_status(session: Session, *, legacy: bool = False) -> None:
-    """One row per value of each status (the other statuses of the row cycling along).
-
-    `legacy`: the database is at a revision before 0007 (no under-18 columns)."""
+def add_every_status(session: Session) -> None:
+    """One row per value of each status (the other statuses of the row cycling along)."""
     session.add_all(
         User(username=f"user-{role}", password_hash="x", role=role, active=True) for role in Role
     )
     width = max(len(RequestStatus), len(Channel), len(DecisionOutcome))
     statuses, channels, outcomes = cycle(RequestStatus), cycle(Channel), cycle(DecisionOutcome)
+    item_statuses = cycle(ItemStatus)
     answers, flags = cycle(MinorAnswer), cycle(ChildSafetyFlag)
+    requests = []
     for number in range(width):
         request = _request(number, next(statuses), next(channels))
-        if legacy:
-            _add_legacy_request(session, request, next(outcomes))
-            continue
-        request.minor_answer, request.child_safety = next(answers), next(flags)
         request.decisions = [Decision(outcome=next(outcomes), at=utcnow())]
+        request.items[0].status = next(item_statuses)
+        request.minor_answer, request.child_safety = next(answers), next(flags)
         session.add(request)
+        requests.append(request)
     bank = Bank(name="ncii", kind="ncii", pdq_threshold=31, on_match="block", enabled=True)
     session.add(bank)
     session.flush()
@@ -128,10 +117,32 @@ def add_every_status(session: Session, *, legacy: bool = False) -> None:
         )
         for i, s in enumerate(BankEntryStatus)
     )
-    session.add_all(Content(content_id=f"content-{s}", state=s) for s in ContentState)
+    contents = [Content(content_id=f"content-{s}", state=s) for s in ContentState]
+    session.add_all(contents)
+    action_outcomes = cycle(ActionOutcome)
     session.add_all(
-        Action(type="content.remove", content_id="c", idempotency_key=f"key-{s}", status=s)
+        Action(
+            type="content.remove",
+            content_id="c",
+            idempotency_key=f"key-{s}",
+            status=s,
+            outcome=next(action_outcomes),
+        )
         for s in ActionStatus
+    )
+    session.flush()
+    entry = session.scalars(select(BankEntry)).first()
+    assert entry is not None
+    session.add_all(
+        Lead(
+            request_id=requests[i].id,
+            item_id=requests[i].items[0].id,
+            content_pk=contents[0].id,
+            bank_entry_id=entry.id,
+            distance=0,
+            status=s,
+        )
+        for i, s in enumerate(LeadStatus)
     )
     session.add_all(Job(kind="test", payload={}, status=s) for s in JobStatus)
     session.flush()
@@ -147,3 +158,31 @@ def row_counts(session: Session) -> dict[str, int]:
         if name in present
     }
     return {name: n for name, n in counts.items() if n}
+
+
+def _filler(column: Any) -> Any:
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return False
+    if isinstance(kind, Integer):
+        return 0
+    if isinstance(kind, DateTime):
+        return utcnow()
+    if isinstance(kind, LargeBinary):
+        return b"x"
+    if isinstance(kind, JSON):
+        return {}
+    return "x"
+
+
+def insert_raw(conn: Connection, table: str, **values: Any) -> int:
+    """Insert a row into `table` as the schema stands now (any revision): the columns not given
+    and required get a neutral value. Returns the new id."""
+    reflected = Table(table, MetaData(), autoload_with=conn)
+    row = {
+        c.name: _filler(c)
+        for c in reflected.columns
+        if not c.nullable and c.server_default is None and c.name != "id"
+    }
+    row.update(values)
+    return int(conn.execute(insert(reflected).values(**row)).inserted_primary_key[0])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import CheckConstraint, inspect, select, text
+from sqlalchemy import CheckConstraint, Connection, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from rescind.config import Settings
 from rescind.store import Database, upgrade_database
 from rescind.store.db import alembic_config, make_engine
 from rescind.store.models import AuditEvent, Base, Request
-from tests.store.rows import LATER_STATUS_COLUMNS, STATUS_COLUMNS, add_every_status, row_counts
+from tests.store.rows import STATUS_COLUMNS, insert_raw
 
 # The migration adding the status CHECK constraints (re-chained ids: change it here only).
 STATUS_CONSTRAINTS = "0003"
@@ -60,7 +61,52 @@ def test_migrations_build_the_models_check_constraints(database: Database) -> No
         assert _values(sql) == {member.value for member in enum}
 
 
-def test_status_constraints_upgrade_a_database_with_rows_of_every_status(
+# Every value the status columns held before the constraints (0003) and the lifecycle (0007).
+LEGACY_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "users": {"role": ("admin", "reviewer", "auditor")},
+    "requests": {
+        "status": ("received", "in_review", "need_info", "actioned", "rejected", "withdrawn")
+    },
+    "decisions": {"outcome": ("remove", "reject", "need_info")},
+    "bank_entries": {"status": ("active", "withdrawn")},
+    "contents": {"state": ("live", "removed", "blocked")},
+    "actions": {"status": ("pending", "delivered", "done", "failed")},
+    "jobs": {"status": ("queued", "running", "done", "failed")},
+}
+
+
+def _legacy_rows(conn: Connection) -> dict[str, int]:
+    """Rows of every legacy value, plus the cases the lifecycle migration tells apart: a removal
+    every action of which was done (now "removed"), one with an action still pending, and one
+    that queued no action (both "removal_pending", the last flagged for review)."""
+    ids: dict[str, int] = {}
+    for table, columns in LEGACY_VALUES.items():
+        for column, values in columns.items():
+            for n, value in enumerate(values):
+                extra: dict[str, Any] = {}
+                if table == "requests":
+                    extra = {"case_number": f"RSC-OLD-{n:04d}", "channel": "api"}
+                if table == "users":
+                    extra = {"username": f"user-{value}"}
+                if table == "contents":
+                    extra = {"content_id": f"content-{value}"}
+                if table == "actions":
+                    extra = {"idempotency_key": f"key-{value}"}
+                if table == "decisions":
+                    extra = {"request_id": ids.get("requests:received", 0)}
+                if table == "bank_entries":
+                    extra = {"bank_id": insert_raw(conn, "banks", name=f"b-{value}")}
+                ids[f"{table}:{value}"] = insert_raw(conn, table, **{column: value, **extra})
+    old = {"status": "actioned", "channel": "api"}
+    done = insert_raw(conn, "requests", case_number="RSC-OLD-DONE", **old)
+    waiting = insert_raw(conn, "requests", case_number="RSC-OLD-WAIT", **old)
+    insert_raw(conn, "request_items", request_id=done, url="https://p.example/1")
+    insert_raw(conn, "actions", idempotency_key="k-done", status="done", request_id=done)
+    insert_raw(conn, "actions", idempotency_key="k-wait", status="pending", request_id=waiting)
+    return {"done": done, "waiting": waiting, "none": ids["requests:actioned"]}
+
+
+def test_status_migrations_upgrade_a_database_with_rows_of_every_legacy_status(
     blank_db_url: str,
 ) -> None:
     settings = Settings(environment="test", database_url=blank_db_url)
@@ -69,26 +115,43 @@ def test_status_constraints_upgrade_a_database_with_rows_of_every_status(
     assert isinstance(before, str)
     upgrade_database(settings, before)
     engine = make_engine(blank_db_url, pooled=False)
+    tables = [*LEGACY_VALUES, "request_items", "banks"]
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in tables}
+
     try:
-        with Session(engine) as session:
-            add_every_status(session, legacy=True)
-            session.commit()
-            counts = row_counts(session)
+        with engine.begin() as conn:
+            cases = _legacy_rows(conn)
+        before_counts = counts()
         upgrade_database(settings)
-        with Session(engine) as session:
-            # Nothing lost: SQLite rebuilds `requests`, whose drop could cascade to its children.
-            assert row_counts(session) == counts
-            for column, enum in STATUS_COLUMNS:
-                if f"{column.class_.__tablename__}.{column.key}" in LATER_STATUS_COLUMNS:
-                    continue  # rows written before 0007 hold no under-18 answer
-                assert set(session.scalars(select(column).distinct())) == set(enum)
+        # Nothing lost: SQLite rebuilds `requests`, whose drop could cascade to its children.
+        assert counts() == before_counts
+        with engine.connect() as conn:
+            status = {
+                key: tuple(
+                    conn.execute(
+                        text("SELECT status, needs_review, removed_at FROM requests WHERE id = :i"),
+                        {"i": rid},
+                    ).one()
+                )
+                for key, rid in cases.items()
+            }
+            actions = set(conn.execute(text("SELECT DISTINCT status FROM actions")).scalars())
+            items = set(conn.execute(text("SELECT DISTINCT status FROM request_items")).scalars())
+        assert status["done"][0] == "removed" and status["done"][2] is not None
+        assert status["waiting"][:2] == ("removal_pending", False)
+        assert status["none"][:2] == ("removal_pending", True)
+        assert actions == {"pending", "delivered", "confirmed", "failed"}
+        assert items == {"remove"}
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("UPDATE jobs SET status = 'bogus'"))
         command.downgrade(cfg, before)
         with engine.begin() as conn:
             conn.execute(text("UPDATE jobs SET status = 'bogus'"))  # no constraint any more
-        with Session(engine) as session:
-            assert row_counts(session) == counts
+            old = set(conn.execute(text("SELECT DISTINCT status FROM requests")).scalars())
+        assert counts() == before_counts and "actioned" in old
     finally:
         engine.dispose()
 
@@ -129,21 +192,28 @@ def test_person_migration_gives_old_cases_handles_and_keeps_their_signatures(
     upgrade_database(settings, before)
     engine = make_engine(blank_db_url, pooled=False)
     try:
-        with Session(engine) as session:
-            add_every_status(session, legacy=True)
-            session.commit()
-            counts = row_counts(session)
+        with engine.begin() as conn:
+            for n in range(3):
+                rid = insert_raw(
+                    conn,
+                    "requests",
+                    case_number=f"RSC-OLD-{n:04d}",
+                    status="received",
+                    channel="public_form",
+                    signature="Test Person",
+                )
+                insert_raw(conn, "request_items", request_id=rid, url=f"https://p.example/{n}")
         upgrade_database(settings)
         with Session(engine) as session:
-            assert row_counts(session) == counts
             cases = list(session.scalars(select(Request)))
             handles = {case.handle for case in cases}
+            assert len(cases) == 3
             assert len(handles) == len(cases) and all(len(h) >= 40 for h in handles)
             for case in cases:
                 assert case.signature_enc is None and case.child_safety == "none"
                 assert signature_of(settings, case) == "Test Person"
         command.downgrade(cfg, before)
-        with Session(engine) as session:
-            assert row_counts(session) == counts
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM requests")).scalar_one() == 3
     finally:
         engine.dispose()

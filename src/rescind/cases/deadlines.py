@@ -13,6 +13,7 @@ from rescind.config import Settings
 from rescind.security import audit
 from rescind.store.models import Request
 from rescind.store.statuses import (
+    CLOCK_RUNNING_STATUSES,
     CLOSED_REQUEST_STATUSES,
     OPEN_REQUEST_STATUSES,
     Channel,
@@ -66,9 +67,10 @@ class Clock:
 
 
 def clock(request: Request, now: datetime) -> Clock:
-    """The case's clock at `now` (a closed case is never overdue)."""
+    """The case's clock at `now`: it runs until the platform confirmed the removal (a case
+    decided "remove" whose removal is still pending can be overdue)."""
     left = int((request.deadline_at - now).total_seconds())
-    is_open = request.status in OPEN_STATUSES
+    is_open = request.status in CLOCK_RUNNING_STATUSES
     return Clock(left, is_open and left < 0, risk_level_at(request, now) if is_open else 0)
 
 
@@ -80,7 +82,7 @@ def escalate(session: Session, settings: Settings, now: datetime) -> int:
     """
     rows = session.scalars(
         select(Request)
-        .where(Request.status.in_(OPEN_STATUSES), Request.risk_level < 2)
+        .where(Request.status.in_(CLOCK_RUNNING_STATUSES), Request.risk_level < 2)
         .order_by(Request.deadline_at)
         .with_for_update(skip_locked=True)
     )

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.platform.banks import withdraw_entries
-from rescind.platform.enforce import enforce_removal
+from rescind.platform.enforce import ItemPlan, confirm_lead, enforce_removal, plan_removal
 from rescind.platform.runtime import PlatformRuntime
 from rescind.security import audit
-from rescind.store.models import BankEntry, Request
+from rescind.store.models import BankEntry, Lead, Request
 from rescind.store.statuses import BankEntryStatus
 
 
@@ -29,6 +29,14 @@ class RemovalEnforcer:
         """Bank the request's hashes, sweep for copies, queue removals (the decision's
         transaction)."""
         enforce_removal(session, settings, request, runtime=self.runtime)
+
+    def plan(self, session: Session, settings: Settings, request: Request) -> list[ItemPlan]:
+        """What removing each item would do now: actions, leads, or nothing."""
+        return plan_removal(session, settings, request, runtime=self.runtime)
+
+    def confirm_lead(self, session: Session, settings: Settings, lead: Lead, actor: str) -> None:
+        """Action a confirmed lead and sweep its copies."""
+        confirm_lead(session, settings, lead, actor, runtime=self.runtime)
 
 
 def withdraw_hashes(session: Session, settings: Settings, request: Request) -> None:

@@ -26,7 +26,8 @@ REVIEWERS_EMAIL = "email.reviewers"
 
 _SUBJECTS = {
     "received": N_("We received your removal request %(case)s"),
-    "remove": N_("Request %(case)s: the content was removed"),
+    "remove": N_("Request %(case)s: the removal is under way"),
+    "removed": N_("Request %(case)s: the platform confirmed the removal"),
     "reject": N_("Request %(case)s: we could not act on your request"),
     "need_info": N_("Request %(case)s: we need more information"),
     "withdrawn": N_("Request %(case)s was withdrawn"),
@@ -40,8 +41,13 @@ _BODIES = {
         "your case number and the secret shown when you filed. We cannot send the secret again."
     ),
     "remove": N_(
-        "We reviewed your request and removed the content you reported. We also look for "
-        "identical copies on our platform and remove them."
+        "We reviewed your request and decided to remove the content you reported. The removal "
+        "is under way, and we also look for identical copies. The status page shows when the "
+        "platform confirms each removal."
+    ),
+    "removed": N_(
+        "The platform confirmed that the content you reported was removed. The status page "
+        "shows what happened to each item."
     ),
     "reject": N_("We reviewed your request and could not act on it.\n\nReason: %(reason)s"),
     "need_info": N_(

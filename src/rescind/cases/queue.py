@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, case, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from rescind.cases.deadlines import OPEN_STATUSES
@@ -25,6 +25,9 @@ class QueueFilter:
     language: str | None = None
     assigned_to_id: int | None = None
     limit: int = 200
+    # Also cases whose removal came back (refused, not the platform's, undeliverable) or that
+    # got a new item: they need a reviewer again.
+    with_flagged: bool = False
 
 
 def list_queue(session: Session, flt: QueueFilter) -> list[Request]:
@@ -32,7 +35,10 @@ def list_queue(session: Session, flt: QueueFilter) -> list[Request]:
     deadline first."""
     query = select(Request).options(selectinload(Request.items))
     statuses = [s for s in flt.statuses if s in STATUSES] or list(OPEN_STATUSES)
-    query = query.where(Request.status.in_(statuses))
+    shown: ColumnElement[bool] = Request.status.in_(statuses)
+    if flt.with_flagged:
+        shown = or_(shown, Request.needs_review.is_(True))
+    query = query.where(shown)
     if flt.channel:
         query = query.where(Request.channel == flt.channel)
     if flt.language:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Protocol
 
@@ -17,8 +18,15 @@ from rescind.config import Settings
 from rescind.security import audit
 from rescind.security.passwords import verify_secret
 from rescind.store.columns import utcnow
-from rescind.store.models import Request, RequestEvent
-from rescind.store.statuses import RequestStatus
+from rescind.store.models import Request, RequestEvent, RequestItem
+from rescind.store.statuses import ItemStatus, RequestStatus
+
+# Links in added information become items of the case, reviewed like the first ones.
+_LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+MAX_ADDED_LINKS = 20
+MAX_URL = 2048
+# A case whose removal is under way still takes new links (a new copy the person found).
+ACCEPTS_INFORMATION = (*OPEN_STATUSES, RequestStatus.REMOVAL_PENDING)
 
 
 class WithdrawHook(Protocol):
@@ -70,8 +78,12 @@ def get_case(session: Session, handle: str) -> Request:
 def add_information(
     session: Session, request: Request, text: str | None, *, now: datetime | None = None
 ) -> RequestEvent:
-    """Attach more information from the requester; a case waiting on them goes back to review."""
-    if request.status not in OPEN_STATUSES:
+    """Attach more information from the requester; a case waiting on them goes back to review.
+
+    Each new link in the text becomes an item of the case, pending a reviewer's decision (a case
+    whose removal is under way is flagged for review: it is not removed until the new item is
+    decided)."""
+    if request.status not in ACCEPTS_INFORMATION:
         raise CaseClosed()
     value = clean(text)
     errors = validate_text("information", value, MAX_SUPPORTING, required=True, multiline=True)
@@ -80,6 +92,7 @@ def add_information(
     now = now or utcnow()
     event = RequestEvent(kind="info_added", detail={"text": value}, public=True, at=now)
     request.events.append(event)
+    _add_links(request, value or "")
     if request.status == RequestStatus.NEED_INFO:
         request.status = (
             RequestStatus.IN_REVIEW if request.assigned_to_id else RequestStatus.RECEIVED
@@ -94,6 +107,20 @@ def add_information(
         subject_id=request.case_number,
     )
     return event
+
+
+def _add_links(request: Request, text: str) -> None:
+    known = {item.url for item in request.items if item.url}
+    added = 0
+    for match in _LINK.finditer(text):
+        url = match.group(0).rstrip(".,;:!?)]")
+        if url in known or len(url) > MAX_URL or added >= MAX_ADDED_LINKS:
+            continue
+        known.add(url)
+        request.items.append(RequestItem(url=url, status=ItemStatus.PENDING))
+        added += 1
+    if added and request.status == RequestStatus.REMOVAL_PENDING:
+        request.needs_review = True
 
 
 def withdraw(
@@ -114,7 +141,7 @@ def withdraw(
     if request.status == RequestStatus.WITHDRAWN:
         raise CaseClosed()
     now = now or utcnow()
-    was_actioned = request.status == RequestStatus.ACTIONED
+    was_actioned = request.status in (RequestStatus.REMOVAL_PENDING, RequestStatus.REMOVED)
     request.status = RequestStatus.WITHDRAWN
     request.closed_at = now
     request.updated_at = now

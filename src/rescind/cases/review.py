@@ -6,6 +6,7 @@ reviewers acting at once cannot both win: the loser gets `ClaimConflict` and rel
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,14 +20,16 @@ from rescind.cases.errors import CaseClosed, ClaimConflict, InvalidDecision, Not
 from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.validation import MAX_STATEMENT, clean, validate_text
 from rescind.config import Settings
+from rescind.platform.enforce import ItemPlan, dismiss_lead
+from rescind.platform.lifecycle import refresh_case
 from rescind.security import audit
 from rescind.store.columns import utcnow
-from rescind.store.models import Decision, Request, RequestEvent, User
-from rescind.store.statuses import DecisionOutcome, RequestStatus, Role
+from rescind.store.models import Decision, Lead, Request, RequestEvent, User
+from rescind.store.statuses import DecisionOutcome, ItemStatus, LeadStatus, RequestStatus, Role
 
 OUTCOMES = tuple(DecisionOutcome)
 _STATUS_AFTER = {
-    DecisionOutcome.REMOVE: RequestStatus.ACTIONED,
+    DecisionOutcome.REMOVE: RequestStatus.REMOVAL_PENDING,
     DecisionOutcome.REJECT: RequestStatus.REJECTED,
     DecisionOutcome.NEED_INFO: RequestStatus.NEED_INFO,
 }
@@ -35,13 +38,32 @@ DECIDING_ROLES = (Role.ADMIN, Role.REVIEWER)
 
 class EnforceHook(Protocol):
     """Takes the depiction down in the decision's transaction: banks the hashes, sweeps for
-    copies, queues the removal actions (`rescind.cases.enforcement.RemovalEnforcer`).
+    copies, queues the removal actions, lists leads (`rescind.cases.enforcement.RemovalEnforcer`).
 
     A required parameter of `decide`, never optional: a caller that forgot it would record a
     removal that removes nothing."""
 
     def __call__(self, session: Session, settings: Settings, request: Request, /) -> None:
-        """Apply a removal decision to `request`, in `session`'s transaction."""
+        """Apply a removal decision to the items of `request` decided `remove`."""
+
+    def plan(self, session: Session, settings: Settings, request: Request, /) -> list[ItemPlan]:
+        """What removing each item would do now (writes nothing)."""
+
+    def confirm_lead(self, session: Session, settings: Settings, lead: Lead, actor: str, /) -> None:
+        """Action a lead a reviewer confirmed, and sweep it for copies."""
+
+
+# What a reviewer may decide for one item of a case decided "remove".
+ITEM_CHOICES = (ItemStatus.REMOVE, ItemStatus.REJECTED, ItemStatus.HANDLED_OUTSIDE)
+
+
+@dataclass(frozen=True)
+class ItemChoice:
+    """A per-item decision: remove it, reject it, or record it handled outside Rescind (then
+    `note` says how)."""
+
+    status: ItemStatus
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,13 +173,18 @@ def decide(
     note: str | None = None,
     message_to_requester: str | None = None,
     enforce: EnforceHook,
+    items: Mapping[int, ItemChoice] | None = None,
     automated: bool = False,
     now: datetime | None = None,
 ) -> Decision:
     """Record a decision and apply it: remove (then `enforce`), reject, or ask for information.
 
-    The clock keeps running through need_info. A case assigned to someone else raises
-    `ClaimConflict`; an unassigned case is claimed by the decision.
+    `items` decides items one by one (by item id) for a "remove"; the others take the case's
+    outcome. An item to remove that would lead nowhere (no action, no lead: see
+    `EnforceHook.plan`) is refused: the reviewer marks it handled outside Rescind, with a note,
+    or asks for more information. The clock keeps running through need_info and until the
+    platform confirmed the removal. A case assigned to someone else raises `ClaimConflict`; an
+    unassigned case is claimed by the decision.
     """
     if reviewer.role not in DECIDING_ROLES:
         raise NotAllowed()
@@ -166,6 +193,9 @@ def decide(
     note, message = clean(note), clean(message_to_requester)
     reason_code = clean(reason_code)
     _check(outcome, reason_code, note, message)
+    statuses = _item_statuses(request, outcome, items or {})
+    if outcome == DecisionOutcome.REMOVE:
+        _check_plan(request, statuses, enforce.plan(session, settings, request))
     now = now or utcnow()
     mine = (
         or_(Request.assigned_to_id.is_(None), Request.assigned_to_id == reviewer.user_id)
@@ -173,7 +203,8 @@ def decide(
         else Request.assigned_to_id.is_(None)
     )
     new_status = _STATUS_AFTER[DecisionOutcome(outcome)]
-    closed = outcome != DecisionOutcome.NEED_INFO
+    # A removal closes the case when the platform confirmed it (`refresh_case`), not now.
+    closed = outcome == DecisionOutcome.REJECT
     result = session.execute(
         update(Request)
         .where(Request.id == request.id, Request.status.in_(OPEN_STATUSES), mine)
@@ -209,9 +240,14 @@ def decide(
             at=now,
         )
     )
+    for item in request.items:
+        choice = statuses.get(item.id)
+        if choice is not None:
+            item.status, item.decision_note, item.decided_at = choice.status, choice.note, now
     session.flush()
     if outcome == DecisionOutcome.REMOVE:
         enforce(session, settings, request)
+        refresh_case(session, request.id, now=now)
     audit.record(
         session,
         reviewer.actor,
@@ -223,7 +259,126 @@ def decide(
             "outcome": outcome,
             "reason_code": decision.reason_code,
             "automated": automated,
+            "items": {str(k): v.status for k, v in statuses.items()},
         },
     )
     notify.notify_requester(session, request, outcome, decision=decision)
     return decision
+
+
+def _item_statuses(
+    request: Request, outcome: str, choices: Mapping[int, ItemChoice]
+) -> dict[int, ItemChoice]:
+    """Each item's decision: the per-item choice, or the case's outcome (none for need_info)."""
+    ids = {item.id for item in request.items}
+    unknown = sorted(set(choices) - ids)
+    if unknown:
+        raise InvalidDecision(f"no item {unknown[0]} in this case")
+    if outcome == DecisionOutcome.NEED_INFO:
+        if choices:
+            raise InvalidDecision("items are decided with remove or reject, not need_info")
+        return {}
+    default = ItemStatus.REMOVE if outcome == DecisionOutcome.REMOVE else ItemStatus.REJECTED
+    result: dict[int, ItemChoice] = {}
+    for item in request.items:
+        choice = choices.get(item.id, ItemChoice(default))
+        note = clean(choice.note)
+        if choice.status not in ITEM_CHOICES:
+            raise InvalidDecision(f"an item is decided {', '.join(ITEM_CHOICES)}")
+        if outcome == DecisionOutcome.REJECT and choice.status != ItemStatus.REJECTED:
+            raise InvalidDecision("a rejected case rejects every item: decide remove instead")
+        if choice.status == ItemStatus.HANDLED_OUTSIDE and not note:
+            raise InvalidDecision("say in a note how an item was handled outside Rescind")
+        if validate_text("note", note, MAX_STATEMENT, required=False, multiline=True):
+            raise InvalidDecision(f"note: at most {MAX_STATEMENT} characters, no markup")
+        result[item.id] = ItemChoice(choice.status, note)
+    if outcome == DecisionOutcome.REMOVE and all(
+        c.status == ItemStatus.REJECTED for c in result.values()
+    ):
+        raise InvalidDecision("every item is rejected: reject the case instead")
+    return result
+
+
+def _check_plan(
+    request: Request, statuses: Mapping[int, ItemChoice], plans: Sequence[ItemPlan]
+) -> None:
+    """Refuse to "remove" an item that would lead nowhere: it could never be removed."""
+    by_item = {p.item_id: p for p in plans}
+    for number, item in enumerate(request.items, start=1):
+        plan = by_item.get(item.id)
+        choice = statuses.get(item.id)
+        if choice and choice.status == ItemStatus.REMOVE and (plan is None or plan.nothing):
+            raise InvalidDecision(
+                f"item {number} leads to no content: mark it handled outside Rescind "
+                "with a note, reject it, or ask for more information"
+            )
+
+
+def decide_lead(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    reviewer: Reviewer,
+    lead_id: int,
+    *,
+    confirm: bool,
+    enforce: EnforceHook,
+) -> Lead:
+    """Confirm (action it, sweep its copies) or dismiss a lead of a case being removed."""
+    if reviewer.role not in DECIDING_ROLES:
+        raise NotAllowed()
+    lead = session.get(Lead, lead_id)
+    if lead is None or lead.request_id != request.id:
+        raise InvalidDecision(f"no lead {lead_id} in this case")
+    if request.status != RequestStatus.REMOVAL_PENDING or lead.status != LeadStatus.UNCONFIRMED:
+        raise CaseClosed()
+    if confirm:
+        enforce.confirm_lead(session, settings, lead, reviewer.actor)
+    else:
+        dismiss_lead(session, lead, reviewer.actor)
+    return lead
+
+
+def resolve_item(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    reviewer: Reviewer,
+    item_id: int,
+    choice: ItemChoice,
+    *,
+    enforce: EnforceHook,
+) -> None:
+    """Decide one item of a case whose removal is under way: an item the requester added since
+    (remove it, reject it, or handle it outside), or an item whose removal came back (refused,
+    not the platform's, undelivered: handled outside or rejected, with a note). An item handled
+    outside or rejected no longer holds the case open; the case's review flag is cleared."""
+    if reviewer.role not in DECIDING_ROLES:
+        raise NotAllowed()
+    if request.status != RequestStatus.REMOVAL_PENDING:
+        raise CaseClosed()
+    item = next((i for i in request.items if i.id == item_id), None)
+    if item is None:
+        raise InvalidDecision(f"no item {item_id} in this case")
+    note = clean(choice.note)
+    if choice.status == ItemStatus.REMOVE:
+        if item.status != ItemStatus.PENDING:
+            raise InvalidDecision("only a new item can be decided remove now")
+        plans = enforce.plan(session, settings, request)
+        _check_plan(request, {item.id: ItemChoice(ItemStatus.REMOVE)}, plans)
+    elif choice.status not in (ItemStatus.HANDLED_OUTSIDE, ItemStatus.REJECTED) or not note:
+        raise InvalidDecision("an item is resolved handled outside or rejected, with a note")
+    item.status, item.decision_note, item.decided_at = choice.status, note, utcnow()
+    request.needs_review = any(i.status == ItemStatus.PENDING for i in request.items)
+    session.flush()
+    if choice.status == ItemStatus.REMOVE:
+        enforce(session, settings, request)
+    audit.record(
+        session,
+        reviewer.actor,
+        "request.item_resolved",
+        subject_type="request",
+        subject_id=request.case_number,
+        detail={"item_id": item.id, "status": choice.status},
+    )
+    refresh_case(session, request.id)

@@ -16,6 +16,30 @@ from rescind.cli.common import DbOption, load_settings
 from rescind.config import Settings
 
 
+def _check_endpoints(settings: Settings) -> None:
+    """Removal actions need somewhere to go: say so at start when no endpoint is configured;
+    when one is (perhaps just set in the environment), send the actions that waited for it."""
+    from rescind.platform.actions import deliver_waiting_now
+    from rescind.platform.endpoints import active_endpoints
+    from rescind.store import Database
+
+    database = Database(settings)
+    try:
+        with database.session() as session:
+            if active_endpoints(session, settings):
+                deliver_waiting_now(session)
+                return
+    finally:
+        database.dispose()
+    typer.secho(
+        "warning: no webhook endpoint is configured: removal actions wait until the platform "
+        "confirms them with POST /v1/actions/{id}/done, or until an endpoint is added "
+        "(RESCIND_WEBHOOK_URL, or `rescind webhook add URL`: waiting actions then go out).",
+        err=True,
+        fg=typer.colors.YELLOW,
+    )
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
@@ -49,6 +73,7 @@ def serve(
         overrides["web_processes"] = processes
     settings = load_settings(db, **overrides)
     upgrade_database(settings)
+    _check_endpoints(settings)
     run_worker = settings.embedded_worker and not no_worker
     # No access log: request paths carry case numbers, and logging every check costs throughput.
     options: dict[str, Any] = {

@@ -30,6 +30,13 @@ NCII_BANK = "ncii"
 ALLOW_BANK = "allow"
 KINDS = ("ncii", "allow")
 ON_MATCH = ("block", "review")
+# Sources of bank entries made for a request: the registry signals of content a reviewer decided
+# on (`request`), the hashes a requester sent (`requester`: they ask for review at most, a
+# stranger's hash never blocks by itself), and those hashes once a reviewer confirmed one of
+# their matches (`requester_confirmed`).
+REQUEST_SOURCE = "request"
+REQUESTER_SOURCE = "requester"
+CONFIRMED_REQUESTER_SOURCE = "requester_confirmed"
 _FEED_LOCK_KEY = 0x5245_5343_4246  # "RESCBF": serialises writers of bank_changes
 
 
@@ -209,6 +216,21 @@ def add_signals(
     session.flush()
     _append_changes(session, entries, "add")
     return entries
+
+
+def confirm_requester_entries(session: Session, entries: Iterable[BankEntry]) -> int:
+    """A reviewer tied these requester hashes to reported content: they may block from now on
+    (every matcher re-reads them from the change feed)."""
+    changed = [
+        e for e in entries if e.source == REQUESTER_SOURCE and e.status == BankEntryStatus.ACTIVE
+    ]
+    for entry in changed:
+        entry.source = CONFIRMED_REQUESTER_SOURCE
+        entry.updated_at = utcnow()
+    if changed:
+        session.flush()
+        _append_changes(session, changed, "update")
+    return len(changed)
 
 
 def withdraw_entries(session: Session, entries: Iterable[BankEntry]) -> int:

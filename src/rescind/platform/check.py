@@ -2,8 +2,10 @@
 
 The verdict is the strictest outcome over the banks matched: `block`, `review` or `allow`.
 An allow-list match ("not NCII") overrides everything. A PDQ match where either hash has a
-quality below the minimum never blocks on its own; it asks for review at most. Callers get the
-bank and case reference of each match, never a distance (the API must not be a distance oracle).
+quality below the minimum never blocks on its own; it asks for review at most, and so does a
+hash a requester supplied until a reviewer confirmed one of its matches (`Hit.review_only`).
+Callers get the bank and case reference of each match, never a distance (the API must not be a
+distance oracle).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def judge(hits: Sequence[Hit]) -> tuple[str, tuple[MatchRef, ...]]:
     refs: set[MatchRef] = set()
     for hit in hits:
         outcome = hit.bank.on_match
-        if hit.low_quality and outcome == BLOCK:
+        if (hit.low_quality or hit.review_only) and outcome == BLOCK:
             outcome = REVIEW
         if _RANK[outcome] > _RANK[verdict]:
             verdict = outcome

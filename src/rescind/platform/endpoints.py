@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
+from rescind.platform.actions import deliver_waiting_now
 from rescind.platform.errors import InvalidSignalError
 from rescind.security.crypto import Sealer
 from rescind.store.models import WebhookEndpoint
@@ -44,13 +45,15 @@ def secret_sealer(settings: Settings) -> Sealer:
 def add_endpoint(
     session: Session, settings: Settings, url: str, secret: str | None = None
 ) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint; returns it and its secret (generated when not given)."""
+    """Register an endpoint; returns it and its secret (generated when not given). Actions that
+    waited for an endpoint are scheduled to go out at once."""
     if not url.startswith(("https://", "http://")) or len(url) > 2048:
         raise InvalidSignalError("the URL must start with https:// or http://", field="url")
     secret = secret or secrets.token_urlsafe(32)
     row = WebhookEndpoint(url=url, secret_enc=secret_sealer(settings).seal(secret), active=True)
     session.add(row)
     session.flush()
+    deliver_waiting_now(session)
     return row, secret
 
 

@@ -1,7 +1,17 @@
-"""Enforcing a "remove" decision: bank the reported items, sweep for copies, write actions.
+"""Enforcing a "remove" decision: every item leads somewhere, and a stranger's hash alone never
+removes anything.
 
-Everything happens in the caller's transaction (the reviewer's decision), so the decision, the
-bank entries, the matches and the outbox rows commit together or not at all.
+Per item decided `remove`:
+- content the registry knows (by content id or URL): one action for it; its registered
+  signals, which a reviewer has seen, are banked and swept: copies are actioned too;
+- a content id the registry never saw: one action by that id; a URL it never saw: one action
+  carrying only the URL (content id null), which the platform resolves;
+- hashes the requester supplied: banked as `requester` entries (review at upload, never block)
+  and swept; every registered item they match becomes a `Lead` for a reviewer to confirm.
+  No action is written for a lead until a reviewer confirms it (`confirm_lead`).
+
+`plan_removal` says the same per item before the decision, without writing anything.
+Everything happens in the caller's transaction: the decision and its effects commit together.
 """
 
 from __future__ import annotations
@@ -13,32 +23,59 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.platform.actions import REMOVE, create_action
-from rescind.platform.banks import NCII_BANK, ensure_default_banks, get_bank, policy_of
+from rescind.platform.banks import (
+    NCII_BANK,
+    REQUEST_SOURCE,
+    REQUESTER_SOURCE,
+    BankPolicy,
+    confirm_requester_entries,
+    ensure_default_banks,
+    get_bank,
+    policy_of,
+)
 from rescind.platform.banks import add_signals as bank_signals
 from rescind.platform.check import record_matches
 from rescind.platform.errors import InvalidSignalError
+from rescind.platform.lifecycle import refresh_case
 from rescind.platform.matcher import Hit
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals, hex_value, parse_pdq
 from rescind.platform.sweep import sweep_copies
 from rescind.security import audit
-from rescind.store.models import Action, BankEntry, Content, Request, RequestItem
-from rescind.store.statuses import ContentState
+from rescind.store.columns import utcnow
+from rescind.store.models import Action, Bank, BankEntry, Content, Lead, Request, RequestItem
+from rescind.store.statuses import BankEntryStatus, ContentState, ItemStatus, LeadStatus
 
 
 @dataclass
 class Enforcement:
-    """What a removal did: entries banked, items named, copies found, actions written."""
+    """What a removal did: entries banked, items named, copies found, leads, actions written."""
 
     entries: list[BankEntry] = field(default_factory=list)
     named: list[Content] = field(default_factory=list)
     copies: list[Content] = field(default_factory=list)
     review: list[Content] = field(default_factory=list)  # low-quality matches: not actioned
+    leads: list[Lead] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
 
 
-def _item_signals(item: RequestItem) -> Signals:
+@dataclass(frozen=True)
+class ItemPlan:
+    """What removing one item will do: the targets actioned (content ids, or URLs the platform
+    must resolve), and the registered items its hashes match (leads for a reviewer)."""
+
+    item_id: int
+    targets: tuple[str, ...]
+    leads: tuple[str, ...]
+
+    @property
+    def nothing(self) -> bool:
+        """Removing this item would neither action nor find anything."""
+        return not self.targets and not self.leads
+
+
+def item_signals(item: RequestItem) -> Signals:
     """The hashes a requester sent with an item (validated at intake; bad ones are skipped)."""
     pdq: list[PdqHash] = []
     for i, value in enumerate(item.pdq or []):
@@ -64,50 +101,66 @@ def _named_contents(session: Session, item: RequestItem) -> list[Content]:
         found += session.scalars(
             select(Content).where(Content.url == item.url, Content.forgotten_at.is_(None))
         )
-    return found
+    return list({c.id: c for c in found}.values())
 
 
-def enforce_removal(
+def _direct_targets(session: Session, item: RequestItem) -> list[tuple[str | None, str | None]]:
+    """(content id, url) of what the item names directly."""
+    named = _named_contents(session, item)
+    if named:
+        return [(c.content_id, None) for c in named]
+    if item.content_id:
+        return [(item.content_id, None)]
+    if item.url:
+        return [(None, item.url)]
+    return []
+
+
+def _transient_entries(signals: Signals) -> list[BankEntry]:
+    """Unsaved entries standing for `signals`, to search the registry without banking."""
+    entries = [
+        BankEntry(signal_type="pdq", value=h.hash, quality=h.quality, t=h.t) for h in signals.pdq
+    ]
+    entries += [BankEntry(signal_type="md5", value=v) for v in (signals.md5,) if v]
+    entries += [BankEntry(signal_type="sha256", value=v) for v in (signals.sha256,) if v]
+    return entries
+
+
+def plan_removal(
+    session: Session, settings: Settings, request: Request, *, runtime: PlatformRuntime
+) -> list[ItemPlan]:
+    """Per item, what a "remove" would do now; writes nothing."""
+    ensure_default_banks(session, settings)
+    policy = policy_of(get_bank(session, NCII_BANK))
+    plans = []
+    for item in request.items:
+        direct = _direct_targets(session, item)
+        targets = tuple(cid or url or "" for cid, url in direct)
+        own = item_signals(item)
+        leads: tuple[str, ...] = ()
+        if not own.empty:
+            copies = sweep_copies(session, settings, runtime, _transient_entries(own), policy)
+            leads = tuple(
+                c.content.content_id for c in copies if c.content.content_id not in targets
+            )
+        plans.append(ItemPlan(item.id, targets, leads))
+    return plans
+
+
+def _sweep_and_action(
     session: Session,
     settings: Settings,
-    request: Request,
-    *,
     runtime: PlatformRuntime,
-) -> Enforcement:
-    """Bank the request's items in the NCII bank, sweep `runtime`'s registry index, write one
-    `content.remove` action per item named or copy found. Never commits; idempotent."""
-    ensure_default_banks(session, settings)
-    bank = get_bank(session, NCII_BANK)
-    policy = policy_of(bank)
-    result = Enforcement()
-    named: dict[int, Content] = {}
-    for item in request.items:
-        own = _item_signals(item)
-        provenance = {"request_item_id": item.id}
-        if not own.empty:
-            result.entries += bank_signals(
-                session, bank, own, source="request", request_id=request.id, provenance=provenance
-            )
-        for content in _named_contents(session, item):
-            named[content.id] = content
-            stored = signals_of(session, content.id)
-            if not stored.empty:
-                result.entries += bank_signals(
-                    session,
-                    bank,
-                    stored,
-                    source="request",
-                    request_id=request.id,
-                    provenance={**provenance, "content_pk": content.id},
-                )
-    copies = sweep_copies(session, settings, runtime, result.entries, policy)
-    by_entry = {e.id: e for e in result.entries}
-    # Keyed by the platform's id: an item naming content we never registered is still actioned.
-    targets: dict[str, Content | None] = {c.content_id: c for c in named.values()}
-    for item in request.items:
-        if item.content_id:
-            targets.setdefault(item.content_id, None)
-    for copy in copies:
+    request: Request,
+    item: RequestItem,
+    entries: list[BankEntry],
+    policy: BankPolicy,
+    result: Enforcement,
+    skip: set[int],
+) -> None:
+    """Sweep reviewer-backed entries for copies; action every actionable copy."""
+    by_entry = {e.id: e for e in entries}
+    for copy in sweep_copies(session, settings, runtime, entries, policy):
         entry = by_entry[copy.entry_id]
         hit = Hit(
             copy.entry_id,
@@ -119,18 +172,114 @@ def enforce_removal(
             request.case_number,
         )
         record_matches(session, copy.content, [hit], "sweep")
-        if copy.actionable:
-            targets.setdefault(copy.content.content_id, copy.content)
-            if copy.content.id not in named:
-                result.copies.append(copy.content)
-        elif copy.content.id not in named:
-            result.review.append(copy.content)
-    result.named = list(named.values())
-    for content_id, target in targets.items():
-        if target is not None and target.state == ContentState.REMOVED:
+        if copy.content.id in skip:
             continue
-        action, _ = create_action(session, REMOVE, content_id, request_id=request.id)
-        result.actions.append(action)
+        if not copy.actionable:
+            result.review.append(copy.content)
+            continue
+        result.copies.append(copy.content)
+        skip.add(copy.content.id)
+        _action(session, request, item, copy.content.content_id, None, copy.content, result)
+
+
+def _action(
+    session: Session,
+    request: Request,
+    item: RequestItem,
+    content_id: str | None,
+    url: str | None,
+    content: Content | None,
+    result: Enforcement,
+) -> None:
+    if content is not None and content.state == ContentState.REMOVED:
+        return
+    action, _ = create_action(
+        session, REMOVE, content_id, url=url, request_id=request.id, item_id=item.id
+    )
+    result.actions.append(action)
+
+
+def _leads(
+    session: Session,
+    settings: Settings,
+    runtime: PlatformRuntime,
+    request: Request,
+    item: RequestItem,
+    entries: list[BankEntry],
+    policy: BankPolicy,
+    result: Enforcement,
+    actioned: set[int],
+) -> None:
+    """Registered items matching the requester's hashes: leads, never actions (content already
+    actioned for this request needs no lead)."""
+    known = {
+        lead.content_pk: lead
+        for lead in session.scalars(select(Lead).where(Lead.item_id == item.id))
+    }
+    for copy in sweep_copies(session, settings, runtime, entries, policy):
+        if copy.content.id in actioned or copy.content.id in known:
+            continue
+        lead = Lead(
+            request_id=request.id,
+            item_id=item.id,
+            content_pk=copy.content.id,
+            bank_entry_id=copy.entry_id,
+            distance=copy.distance,
+            status=LeadStatus.UNCONFIRMED,
+            created_at=utcnow(),
+        )
+        session.add(lead)
+        known[copy.content.id] = lead
+        result.leads.append(lead)
+    session.flush()
+
+
+def enforce_removal(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    *,
+    runtime: PlatformRuntime,
+) -> Enforcement:
+    """Action, bank and sweep every item decided `remove` (see the module docstring). Never
+    commits; idempotent."""
+    ensure_default_banks(session, settings)
+    bank = get_bank(session, NCII_BANK)
+    policy = policy_of(bank)
+    result = Enforcement()
+    done: set[int] = set()  # content pks actioned for this request
+    for item in request.items:
+        if item.status != ItemStatus.REMOVE:
+            continue
+        named = _named_contents(session, item)
+        reviewed: list[BankEntry] = []
+        for content in named:
+            result.named.append(content)
+            done.add(content.id)
+            _action(session, request, item, content.content_id, None, content, result)
+            stored = signals_of(session, content.id)
+            if not stored.empty:
+                reviewed += _bank(session, bank, stored, REQUEST_SOURCE, request, item, content)
+        if not named and (item.content_id or item.url):
+            cid = item.content_id
+            _action(session, request, item, cid, None if cid else item.url, None, result)
+        result.entries += reviewed
+        _sweep_and_action(session, settings, runtime, request, item, reviewed, policy, result, done)
+        own = item_signals(item)
+        if not own.empty:
+            mine = _bank(session, bank, own, REQUESTER_SOURCE, request, item, None)
+            result.entries += mine
+            _leads(
+                session,
+                settings,
+                runtime,
+                request,
+                item,
+                mine,
+                policy,
+                result,
+                done,
+            )
     audit.record(
         session,
         "system",
@@ -142,7 +291,111 @@ def enforce_removal(
             "named": len(result.named),
             "copies": len(result.copies),
             "review": len(result.review),
+            "leads": len(result.leads),
             "actions": len(result.actions),
         },
     )
     return result
+
+
+def _bank(
+    session: Session,
+    bank: Bank,
+    signals: Signals,
+    source: str,
+    request: Request,
+    item: RequestItem,
+    content: Content | None,
+) -> list[BankEntry]:
+    """Bank `signals` for `item` once: a retried decision reuses the entries it made."""
+    provenance: dict[str, int] = {"request_item_id": item.id}
+    if content is not None:
+        provenance["content_pk"] = content.id
+    existing = [
+        e
+        for e in session.scalars(
+            select(BankEntry).where(
+                BankEntry.request_id == request.id,
+                BankEntry.status == BankEntryStatus.ACTIVE,
+                BankEntry.source.in_((source, f"{source}_confirmed")),
+            )
+        )
+        if e.provenance
+        and all(e.provenance.get(k) == v for k, v in provenance.items())
+        and (content is not None or "content_pk" not in e.provenance)
+    ]
+    if existing:
+        return existing
+    return bank_signals(
+        session, bank, signals, source=source, request_id=request.id, provenance=provenance
+    )
+
+
+def confirm_lead(
+    session: Session,
+    settings: Settings,
+    lead: Lead,
+    actor: str,
+    *,
+    runtime: PlatformRuntime,
+) -> Enforcement:
+    """A reviewer confirmed the lead depicts the reported item: action it, bank its registered
+    signals and sweep them for copies (actioned as for named content), and let the requester's
+    hashes of that item block from now on."""
+    result = Enforcement()
+    if lead.status != LeadStatus.UNCONFIRMED:
+        return result
+    request = session.get(Request, lead.request_id)
+    item = session.get(RequestItem, lead.item_id)
+    content = session.get(Content, lead.content_pk)
+    assert request is not None and item is not None and content is not None
+    lead.status = LeadStatus.CONFIRMED
+    lead.decided_by, lead.decided_at = actor, utcnow()
+    ensure_default_banks(session, settings)
+    bank = get_bank(session, NCII_BANK)
+    policy = policy_of(bank)
+    _action(session, request, item, content.content_id, None, content, result)
+    stored = signals_of(session, content.id)
+    if not stored.empty:
+        reviewed = _bank(session, bank, stored, REQUEST_SOURCE, request, item, content)
+        result.entries += reviewed
+        _sweep_and_action(
+            session, settings, runtime, request, item, reviewed, policy, result, {content.id}
+        )
+    mine = session.scalars(
+        select(BankEntry).where(
+            BankEntry.request_id == request.id, BankEntry.source == REQUESTER_SOURCE
+        )
+    )
+    confirm_requester_entries(
+        session, [e for e in mine if (e.provenance or {}).get("request_item_id") == item.id]
+    )
+    _lead_audit(session, actor, "lead.confirm", request, lead, len(result.actions))
+    refresh_case(session, request.id)
+    return result
+
+
+def dismiss_lead(session: Session, lead: Lead, actor: str) -> None:
+    """A reviewer judged the lead is not the reported item: nothing is actioned for it."""
+    if lead.status != LeadStatus.UNCONFIRMED:
+        return
+    request = session.get(Request, lead.request_id)
+    assert request is not None
+    lead.status = LeadStatus.DISMISSED
+    lead.decided_by, lead.decided_at = actor, utcnow()
+    session.flush()
+    _lead_audit(session, actor, "lead.dismiss", request, lead, 0)
+    refresh_case(session, request.id)
+
+
+def _lead_audit(
+    session: Session, actor: str, what: str, request: Request, lead: Lead, actions: int
+) -> None:
+    audit.record(
+        session,
+        actor,
+        what,
+        subject_type="request",
+        subject_id=request.case_number,
+        detail={"lead_id": lead.id, "actions": actions},
+    )

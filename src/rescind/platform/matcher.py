@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.media.video_match import moment, shares
-from rescind.platform.banks import BankPolicy, policy_of
+from rescind.platform.banks import REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
     MD5,
     PDQ,
@@ -38,8 +38,10 @@ from rescind.store.models import Bank, BankChange, BankEntry, Request
 from rescind.store.statuses import BankEntryStatus
 
 SYNC_BATCH = 50_000
-# id, bank id, signal type, value, quality, group key, request id, case number, status, t
-_Row = tuple[int, int, str, str, int | None, str | None, int | None, str | None, str, float | None]
+# id, bank id, signal type, value, quality, group key, request id, case number, status, t, source
+_Row = tuple[
+    int, int, str, str, int | None, str | None, int | None, str | None, str, float | None, str
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class EntryRef:
     request_id: int | None
     case_number: str | None
     t: float | None = None  # a video frame's time (seconds)
+    # A requester's hash no reviewer has tied to reported content yet: review, never block.
+    review_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class Hit:
     low_quality: bool  # PDQ quality below the minimum on either side: review at most
     request_id: int | None
     case_number: str | None
+    review_only: bool = False
 
 
 def _low(quality: int | None, minimum: int) -> bool:
@@ -126,6 +131,7 @@ class Matcher:
             Request.case_number,
             BankEntry.status,
             BankEntry.t,
+            BankEntry.source,
         )
 
     def _load_all(self, session: Session) -> int:
@@ -179,13 +185,31 @@ class Matcher:
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
         for row in rows:
-            entry_id, bank_id, signal_type, value, quality, group_key, req_id, case, status, t = row
+            (
+                entry_id,
+                bank_id,
+                signal_type,
+                value,
+                quality,
+                group_key,
+                req_id,
+                case,
+                status,
+                t,
+                source,
+            ) = row
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)
             if status == BankEntryStatus.ACTIVE:
                 case = None if case is None else sys.intern(case)
-                self.entries[eid] = EntryRef(bank_id, st, quality, group_key, req_id, case, t)
+                known = eid in self.entries
+                review_only = source == REQUESTER_SOURCE
+                self.entries[eid] = EntryRef(
+                    bank_id, st, quality, group_key, req_id, case, t, review_only
+                )
+                if known:
+                    continue  # an update of an indexed entry (a reviewer confirmed it)
                 if st in adds:
                     adds[st][0].append(eid)
                     adds[st][1].append(val)
@@ -236,7 +260,16 @@ class Matcher:
         low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and (
             _low(query_quality, minimum) or _low(ref.quality, minimum)
         )
-        return Hit(entry_id, bank, ref.signal_type, distance, low, ref.request_id, ref.case_number)
+        return Hit(
+            entry_id,
+            bank,
+            ref.signal_type,
+            distance,
+            low,
+            ref.request_id,
+            ref.case_number,
+            ref.review_only,
+        )
 
     def match(self, signals: Signals) -> list[Hit]:
         """Every bank entry the signals match under each bank's policy (best hit per entry)."""

@@ -3,7 +3,9 @@
 Each POST carries `Rescind-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 An attempt runs as a job (`action.deliver`) holding the action's row lock (`FOR UPDATE SKIP
 LOCKED` on PostgreSQL), so two workers never deliver one action at the same time. A 2xx from
-every endpoint settles the action.
+every endpoint marks the action delivered; a 2xx answer whose JSON body names an `outcome`
+(`{"outcome": "removed"}`) confirms it as well. Any other answer body means "delivered" only:
+the platform confirms later with `POST /v1/actions/{id}/done`.
 
 Retries have one owner, the action's schedule (`attempts`, `next_attempt_at`): a failed attempt,
 whatever went wrong with the POST, schedules the next one with exponential backoff and jitter
@@ -36,15 +38,16 @@ from rescind.jobs.queue import backoff_delay
 from rescind.jobs.runner import JobRegistry
 from rescind.platform.actions import (
     DELIVER_JOB,
-    DELIVERED,
-    FAILED,
     PENDING,
+    confirm,
+    mark_delivered,
+    mark_failed,
     schedule_delivery,
-    settle,
 )
 from rescind.platform.endpoints import Endpoint, active_endpoints
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, ActionAttempt, Job, Request
+from rescind.store.statuses import ActionOutcome
 
 log = logging.getLogger("rescind.webhooks")
 
@@ -77,6 +80,7 @@ def event_body(action: Action, case_number: str | None) -> bytes:
         "id": action.id,
         "type": action.type,
         "content_id": action.content_id,
+        "url": action.url,
         "case_number": case_number,
         "idempotency_key": action.idempotency_key,
         "created_at": action.created_at.isoformat(),
@@ -84,7 +88,27 @@ def event_body(action: Action, case_number: str | None) -> bytes:
     return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
 
 
-def _post(client: httpx.Client, endpoint: Endpoint, body: bytes) -> tuple[int | None, str | None]:
+MAX_ANSWER_BYTES = 4096
+
+
+def answer_outcome(response: httpx.Response) -> tuple[ActionOutcome | None, str | None]:
+    """The outcome and note a 2xx answer's JSON body reports; (None, None) for any other body
+    (empty, not JSON, too long, no valid outcome): the action is then delivered only."""
+    body = response.content
+    if not body or len(body) > MAX_ANSWER_BYTES:
+        return None, None
+    try:
+        data = json.loads(body)
+        outcome = ActionOutcome(str(data["outcome"]))
+    except (ValueError, TypeError, KeyError):
+        return None, None
+    note = data.get("note")
+    return outcome, note if isinstance(note, str) else None
+
+
+def _post(
+    client: httpx.Client, endpoint: Endpoint, body: bytes
+) -> tuple[int | None, str | None, tuple[ActionOutcome | None, str | None]]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Rescind-Webhooks/1",
@@ -95,10 +119,10 @@ def _post(client: httpx.Client, endpoint: Endpoint, body: bytes) -> tuple[int | 
     except Exception as exc:
         # Anything the POST raises (not only httpx.HTTPError: a malformed endpoint URL raises
         # InvalidURL) is a failed attempt for the action's schedule, not a crash of the job.
-        return None, type(exc).__name__
+        return None, type(exc).__name__, (None, None)
     if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}"
+        return response.status_code, None, answer_outcome(response)
+    return response.status_code, f"HTTP {response.status_code}", (None, None)
 
 
 def deliver_action(
@@ -138,12 +162,15 @@ def deliver_action(
     own_client = client is None
     http = client or httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False)
     errors = []
+    answers: list[tuple[ActionOutcome, str | None]] = []
     try:
         for endpoint in endpoints:
             if endpoint.url in acked:
                 continue
             started = time.perf_counter()
-            status, error = _post(http, endpoint, body)
+            status, error, (outcome, note) = _post(http, endpoint, body)
+            if outcome is not None:
+                answers.append((outcome, note))
             session.add(
                 ActionAttempt(
                     action_id=action.id,
@@ -160,8 +187,12 @@ def deliver_action(
         if own_client:
             http.close()
     action.attempts += 1
+    if answers:
+        # The platform said what it did: that stands even if another endpoint failed.
+        confirm(session, action, answers[0][0], note=answers[0][1])
+        return
     if not errors:
-        settle(session, action, DELIVERED)
+        mark_delivered(session, action)
         return
     retry_later(session, settings, action, "; ".join(errors))
 
@@ -172,7 +203,7 @@ def retry_later(session: Session, settings: Settings, action: Action, error: str
     action.last_error = error[:500]
     now = utcnow()
     if now - action.created_at > timedelta(hours=settings.webhook_retry_hours):
-        action.status = FAILED
+        mark_failed(session, action)
         log.warning(
             "action %s undelivered after %s attempts: giving up", action.id, action.attempts
         )

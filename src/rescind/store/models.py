@@ -19,19 +19,23 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rescind.store.columns import EnumString, UTCDateTime, enum_check, utcnow
 from rescind.store.statuses import (
+    ActionOutcome,
     ActionStatus,
     BankEntryStatus,
     Channel,
     ChildSafetyFlag,
     ContentState,
     DecisionOutcome,
+    ItemStatus,
     JobStatus,
+    LeadStatus,
     MinorAnswer,
     RequestStatus,
     Role,
@@ -135,6 +139,11 @@ class Request(Base):
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     risk_level: Mapped[int] = mapped_column(Integer, default=0)  # 0 ok, 1 at 24h, 2 at 40h
     closed_at: Mapped[datetime | None]
+    # When the platform confirmed the last action: the Act's deadline is met at this time.
+    removed_at: Mapped[datetime | None]
+    # A removal came back (refused, not ours, undeliverable) or new information arrived after
+    # the decision: the queue shows the case to a reviewer again.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # --- added by 0007 -----------------------------------------------------------------------
     # Random name of the case in the requester's status-page session (never the row id).
@@ -168,6 +177,7 @@ class RequestItem(Base):
     """One reported depiction: where it is and/or its hashes (hashed on the requester's device)."""
 
     __tablename__ = "request_items"
+    __table_args__ = (enum_check("status", ItemStatus),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     url: Mapped[str | None] = mapped_column(String(2048))
@@ -176,6 +186,11 @@ class RequestItem(Base):
     md5: Mapped[str | None] = mapped_column(String(32))
     sha256: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ItemStatus] = mapped_column(
+        EnumString(ItemStatus), default=ItemStatus.PENDING, server_default="pending"
+    )
+    decision_note: Mapped[str | None] = mapped_column(Text)  # why handled outside, rejected
+    decided_at: Mapped[datetime | None]
 
     request: Mapped[Request] = relationship(back_populates="items")
 
@@ -344,17 +359,24 @@ class WebhookEndpoint(Base):
 
 
 class Action(Base):
-    """Transactional outbox: an action the platform must take, delivered at least once."""
+    """Transactional outbox: an action the platform must take, delivered at least once.
+
+    It names registered content (`content_id`) or, for content the registry never saw, only
+    the `url` the requester gave: the platform resolves it."""
 
     __tablename__ = "actions"
     __table_args__ = (
         Index("ix_actions_due", "status", "next_attempt_at"),
         enum_check("status", ActionStatus),
+        enum_check("outcome", ActionOutcome),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     type: Mapped[str] = mapped_column(String(40))  # content.remove | content.restore | ...
-    content_id: Mapped[str] = mapped_column(String(255))
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(String(2048))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    # The reported item this action serves (named, copy of, or confirmed lead of it).
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("request_items.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[ActionStatus] = mapped_column(
         EnumString(ActionStatus), default=ActionStatus.PENDING
@@ -362,7 +384,33 @@ class Action(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    outcome: Mapped[ActionOutcome | None] = mapped_column(EnumString(ActionOutcome))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lead(Base):
+    """Registry content matched by a hash the requester supplied. A stranger's hash never
+    removes anything by itself: only a lead a reviewer confirmed becomes an action."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("item_id", "content_pk"),
+        enum_check("status", LeadStatus),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("request_items.id"), index=True)
+    content_pk: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"))
+    bank_entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id"))
+    distance: Mapped[int] = mapped_column(Integer)
+    status: Mapped[LeadStatus] = mapped_column(
+        EnumString(LeadStatus), default=LeadStatus.UNCONFIRMED
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

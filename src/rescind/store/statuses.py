@@ -11,12 +11,15 @@ from enum import StrEnum
 
 
 class RequestStatus(StrEnum):
-    """Where a removal request stands. `actioned`: the removal was decided and is under way."""
+    """Where a removal request stands. `removal_pending`: a reviewer decided to remove, and the
+    platform has not yet confirmed every action (or a lead awaits a reviewer); `removed`: the
+    platform confirmed every action (`removed` or `not_found`), nothing is left pending."""
 
     RECEIVED = "received"
     IN_REVIEW = "in_review"
     NEED_INFO = "need_info"
-    ACTIONED = "actioned"
+    REMOVAL_PENDING = "removal_pending"
+    REMOVED = "removed"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
@@ -30,6 +33,31 @@ OPEN_REQUEST_STATUSES: tuple[RequestStatus, ...] = (
 CLOSED_REQUEST_STATUSES: tuple[RequestStatus, ...] = tuple(
     s for s in RequestStatus if s not in OPEN_REQUEST_STATUSES
 )
+# The removal clock runs until the platform confirmed the removal, not until a reviewer decided.
+CLOCK_RUNNING_STATUSES: tuple[RequestStatus, ...] = (
+    *OPEN_REQUEST_STATUSES,
+    RequestStatus.REMOVAL_PENDING,
+)
+
+
+class ItemStatus(StrEnum):
+    """What was decided for one reported depiction.
+
+    `remove`: actioned (actions and/or leads); `handled_outside`: the reviewer dealt with it by
+    other means (with a note), because Rescind could not lead anywhere from it."""
+
+    PENDING = "pending"
+    REMOVE = "remove"
+    REJECTED = "rejected"
+    HANDLED_OUTSIDE = "handled_outside"
+
+
+class LeadStatus(StrEnum):
+    """Registry content matched by a requester's hash: nothing is actioned until confirmed."""
+
+    UNCONFIRMED = "unconfirmed"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
 
 
 class Channel(StrEnum):
@@ -93,12 +121,26 @@ class ContentState(StrEnum):
 
 
 class ActionStatus(StrEnum):
-    """An outbox action: `done` once the platform confirmed it (or an operator marked it)."""
+    """An outbox action: `delivered` once an endpoint answered 2xx, `confirmed` once the platform
+    said what it did (`ActionOutcome`), `failed` when delivery gave up."""
 
     PENDING = "pending"
     DELIVERED = "delivered"
-    DONE = "done"
+    CONFIRMED = "confirmed"
     FAILED = "failed"
+
+
+class ActionOutcome(StrEnum):
+    """What the platform reports it did with an action."""
+
+    REMOVED = "removed"
+    NOT_FOUND = "not_found"
+    NOT_OURS = "not_ours"
+    REFUSED = "refused"
+
+
+# Outcomes after which the depiction is no longer on the platform.
+GONE_OUTCOMES: tuple[ActionOutcome, ...] = (ActionOutcome.REMOVED, ActionOutcome.NOT_FOUND)
 
 
 class JobStatus(StrEnum):

@@ -16,7 +16,13 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from rescind.locale import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, translations
-from rescind.store.statuses import OPEN_REQUEST_STATUSES, DecisionOutcome, RequestStatus, Role
+from rescind.store.statuses import (
+    OPEN_REQUEST_STATUSES,
+    DecisionOutcome,
+    ItemStatus,
+    RequestStatus,
+    Role,
+)
 
 LANG_COOKIE = "rescind_lang"
 
@@ -32,6 +38,7 @@ def build_templates() -> Jinja2Templates:
     # Templates compare against the one definition of each status, never a copied literal.
     env.globals.update(
         RequestStatus=RequestStatus,
+        ItemStatus=ItemStatus,
         OPEN_REQUEST_STATUSES=OPEN_REQUEST_STATUSES,
         DecisionOutcome=DecisionOutcome,
         Role=Role,

@@ -168,10 +168,19 @@ def test_actions_can_be_listed_and_marked_done(api: Api, database: Database) -> 
     assert [(a["id"], a["content_id"], a["status"]) for a in pending] == [
         (action.id, "c9", "pending")
     ]
+    # No body: "removed" (the route's meaning before outcomes existed).
     done = api.client.post(f"/v1/actions/{action.id}/done", headers=api.content)
-    assert done.status_code == 200 and done.json()["status"] == "done"
-    again = api.client.post(f"/v1/actions/{action.id}/done", headers=api.content)
-    assert again.json()["status"] == "done"
+    assert done.status_code == 200 and done.json()["status"] == "confirmed"
+    assert done.json()["outcome"] == "removed" and done.json()["confirmed_at"]
+    # The first confirmation stands.
+    again = api.client.post(
+        f"/v1/actions/{action.id}/done", json={"outcome": "refused"}, headers=api.content
+    )
+    assert (again.json()["status"], again.json()["outcome"]) == ("confirmed", "removed")
+    invalid = api.client.post(
+        f"/v1/actions/{action.id}/done", json={"outcome": "gone"}, headers=api.content
+    )
+    assert invalid.status_code == 422
     assert api.client.post("/v1/actions/999/done", headers=api.content).status_code == 404
     assert api.client.get("/v1/actions?status=pending", headers=api.content).json() == []
     assert api.client.post(f"/v1/actions/{action.id}/done", headers=api.check).status_code == 403

@@ -28,6 +28,7 @@ def api(settings: Settings, database: Database) -> Iterator[tuple[TestClient, di
                 ("reader", {"requests:read"}),
                 ("reviewer", {"review", "requests:read"}),
                 ("checker", {"check"}),
+                ("platform", {"content"}),
             )
         }
     with TestClient(create_app(settings, database=database)) as client:
@@ -77,8 +78,27 @@ def test_file_read_and_decide(api: tuple[TestClient, dict[str, str]], database: 
     )
     assert decided.status_code == 200, decided.text
     case = decided.json()
-    assert case["status"] == "actioned" and case["decisions"][0]["outcome"] == "remove"
-    assert [a["content_id"] for a in case["actions"]] == ["p-1"]
+    # Decided, not removed: the platform has not confirmed yet.
+    assert case["status"] == "removal_pending" and case["decisions"][0]["outcome"] == "remove"
+    assert case["removed_at"] is None and case["items"][0]["state"] == "removal_pending"
+    (action,) = case["actions"]
+    assert (action["content_id"], action["url"], action["status"]) == ("p-1", None, "pending")
+    # The requester's hashes match nothing registered: no lead, and never an action.
+    assert case["leads"] == []
+    confirmed = client.post(
+        f"/v1/actions/{action['id']}/done",
+        json={"outcome": "removed", "note": "taken down"},
+        headers={"Authorization": auth["platform"]},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["status"], confirmed.json()["outcome"]) == ("confirmed", "removed")
+    case = client.get(f"/v1/requests/{number}", headers={"Authorization": auth["reader"]}).json()
+    assert case["status"] == "removed" and case["removed_at"] == case["actions"][0]["confirmed_at"]
+    assert case["items"][0]["state"] == "removed"
+    listed = client.get(
+        "/v1/requests?status=removed", headers={"Authorization": auth["reader"]}
+    ).json()
+    assert [c["case_number"] for c in listed["items"]] == [number] and listed["next"] is None
     again = client.post(
         f"/v1/requests/{number}/decision",
         json={"outcome": "reject"},
@@ -153,3 +173,68 @@ def test_scopes_are_enforced(api: tuple[TestClient, dict[str, str]], database: D
         headers={"Authorization": auth["reviewer"]},
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "reason"
+
+
+def test_a_url_only_item_and_per_item_decisions(
+    api: tuple[TestClient, dict[str, str]], database: Database
+) -> None:
+    client, auth = api
+    items = [{"url": "https://platform.example/never-seen"}, {"pdq": ["c" * 64]}]
+    number = client.post(
+        "/v1/requests", json=_body(items=items), headers={"Authorization": auth["writer"]}
+    ).json()["case_number"]
+    reviewer = {"Authorization": auth["reviewer"]}
+    plan = client.get(f"/v1/requests/{number}/plan", headers=reviewer).json()
+    first, second = (i["item_id"] for i in plan["items"])
+    assert plan["actions"] == 1 and plan["leads"] == 0 and plan["nothing"] == [second]
+    refused = client.post(
+        f"/v1/requests/{number}/decision", json={"outcome": "remove"}, headers=reviewer
+    )
+    assert refused.status_code == 422 and "item 2 leads to no content" in refused.text
+    decided = client.post(
+        f"/v1/requests/{number}/decision",
+        json={
+            "outcome": "remove",
+            "items": [{"id": second, "outcome": "handled_outside", "note": "sent to StopNCII"}],
+        },
+        headers=reviewer,
+    )
+    assert decided.status_code == 200, decided.text
+    case = decided.json()
+    (action,) = case["actions"]
+    assert (action["content_id"], action["url"], action["item_id"]) == (
+        None,
+        "https://platform.example/never-seen",
+        first,
+    )
+    assert [i["status"] for i in case["items"]] == ["remove", "handled_outside"]
+    listed = client.get(
+        "/v1/requests?status=removal_pending&limit=1", headers={"Authorization": auth["reader"]}
+    )
+    assert listed.status_code == 200 and listed.json()["items"][0]["case_number"] == number
+    bad = client.get("/v1/requests?cursor=nonsense", headers={"Authorization": auth["reader"]})
+    assert bad.status_code == 422
+
+
+def test_cases_are_listed_page_by_page(
+    api: tuple[TestClient, dict[str, str]], database: Database
+) -> None:
+    client, auth = api
+    numbers = [
+        client.post("/v1/requests", json=_body(), headers={"Authorization": auth["writer"]}).json()[
+            "case_number"
+        ]
+        for _ in range(3)
+    ]
+    reader = {"Authorization": auth["reader"]}
+    seen: list[str] = []
+    url = "/v1/requests?limit=2&channel=api&overdue=false"
+    while url:
+        page = client.get(url, headers=reader).json()
+        seen += [c["case_number"] for c in page["items"]]
+        url = f"/v1/requests?limit=2&channel=api&cursor={page['next']}" if page["next"] else ""
+    assert seen == numbers
+    assert client.get("/v1/requests?overdue=true", headers=reader).json()["items"] == []
+    later = client.get("/v1/requests?updated_since=2999-01-01T00:00:00Z", headers=reader)
+    assert later.status_code == 200 and later.json() == {"items": [], "next": None}
+    assert client.get("/v1/requests", headers={"Authorization": auth["writer"]}).status_code == 403

@@ -149,7 +149,7 @@ def test_decisions_from_the_console(
     page = rita.post(path, data={"csrf_token": "forged", "outcome": "remove"})
     assert page.context["error"] == "expired"  # type: ignore[attr-defined]
     page = rita.post(path, data={"csrf_token": token, "outcome": "remove", "note": "valid"})
-    assert page.context["case"].status == "actioned"  # type: ignore[attr-defined]
+    assert page.context["case"].status == "removal_pending"  # type: ignore[attr-defined]
     with database.session() as session:
         decisions = list(session.scalars(select(Decision).order_by(Decision.id)))
         assert [(d.outcome, d.reviewer_id, d.automated) for d in decisions] == [

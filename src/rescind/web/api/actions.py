@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.platform.actions import list_actions, mark_done
+from rescind.platform.actions import list_actions, mark_done, parse_outcome
 from rescind.platform.errors import PlatformError
 from rescind.security import audit
 from rescind.store.models import Action, Request
 from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import problem
 from rescind.web.api.openapi import api_doc
-from rescind.web.api.schemas import ActionOut
+from rescind.web.api.schemas import ActionDoneIn, ActionOut
 from rescind.web.deps import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -31,12 +31,15 @@ def _out(session: Session, actions: list[Action]) -> list[ActionOut]:
             id=a.id,
             type=a.type,
             content_id=a.content_id,
+            url=a.url,
             case_number=cases.get(a.request_id) if a.request_id is not None else None,
             idempotency_key=a.idempotency_key,
             status=a.status,
+            outcome=a.outcome,
             attempts=a.attempts,
             created_at=a.created_at.isoformat(),
             delivered_at=a.delivered_at.isoformat() if a.delivered_at else None,
+            confirmed_at=a.confirmed_at.isoformat() if a.confirmed_at else None,
         )
         for a in actions
     ]
@@ -51,7 +54,7 @@ def _out(session: Session, actions: list[Action]) -> list[ActionOut]:
 def actions(
     session: SessionDep,
     caller: ContentCaller,
-    status: Annotated[str | None, Query(pattern="^(pending|delivered|done|failed)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|delivered|confirmed|failed)$")] = None,
     after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ActionOut]:
@@ -62,16 +65,27 @@ def actions(
 @router.post(
     "/actions/{action_id}/done",
     response_model=ActionOut,
-    summary="Mark an action done",
+    summary="Confirm what was done",
     **api_doc("content", 404, 422),
 )
-def done(action_id: int, session: SessionDep, caller: ContentCaller) -> ActionOut:
-    """The platform took the action by other means; stops further deliveries. Idempotent."""
+def done(
+    action_id: int, session: SessionDep, caller: ContentCaller, body: ActionDoneIn | None = None
+) -> ActionOut:
+    """The platform says what it did: `{"outcome": "removed" | "not_found" | "not_ours" |
+    "refused", "note"?}`. A call without a body means "removed" (what this route meant before
+    outcomes existed). Stops further deliveries. The first confirmation stands: a repeated call
+    changes nothing."""
+    body = body or ActionDoneIn()
     try:
-        action = mark_done(session, action_id)
+        action = mark_done(session, action_id, parse_outcome(body.outcome), body.note)
     except PlatformError as exc:
         raise problem(exc) from None
     audit.record(
-        session, caller.actor, "action.marked_done", subject_type="action", subject_id=action.id
+        session,
+        caller.actor,
+        "action.confirmed",
+        subject_type="action",
+        subject_id=action.id,
+        detail={"outcome": action.outcome},
     )
     return _out(session, [action])[0]

@@ -3,11 +3,15 @@ public form and the console)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
 from rescind.cases import queue, review
@@ -20,16 +24,31 @@ from rescind.cases.errors import (
     InvalidRequest,
 )
 from rescind.cases.intake import submit_request
+from rescind.cases.progress import item_progress
 from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.validation import ItemInput, RequestInput
 from rescind.locale import translations
 from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
-from rescind.store.statuses import Channel, DecisionOutcome, Role
+from rescind.store.statuses import (
+    CLOCK_RUNNING_STATUSES,
+    Channel,
+    DecisionOutcome,
+    ItemStatus,
+    RequestStatus,
+    Role,
+)
 from rescind.web.api.auth import RequestsReadCaller, RequestsWriteCaller, ReviewCaller
 from rescind.web.api.openapi import api_doc
-from rescind.web.api.schemas import CaseOut, RequestCreatedOut
+from rescind.web.api.schemas import (
+    CaseListOut,
+    CaseOut,
+    CasePlanOut,
+    CaseSummaryOut,
+    ItemPlanOut,
+    RequestCreatedOut,
+)
 from rescind.web.deps import ServicesDep, SessionDep, SettingsDep
 from rescind.web.problems import ProblemError, field_problem
 from rescind.web.public.forms import error_message, field_label
@@ -70,9 +89,19 @@ class RequestIn(BaseModel):
     items: list[ItemIn] = Field(default_factory=list, max_length=100)
 
 
+class ItemDecisionIn(BaseModel):
+    """One item's decision in a "remove": remove it, reject it, or record it handled outside
+    Rescind (a note says how: required)."""
+
+    id: int = Field(description="The item's id (`items[].id` of the case).")
+    outcome: Literal["remove", "rejected", "handled_outside"]
+    note: str | None = Field(None, max_length=10000)
+
+
 class DecisionIn(BaseModel):
     """A decision. `reason`: a reject reason code, or free text (then code `other`, and the text
-    is what the requester is told unless `message` is given)."""
+    is what the requester is told unless `message` is given). `items` decides items one by one
+    in a "remove" (unlisted items are removed); without it the outcome applies to every item."""
 
     outcome: str
     reason: str | None = None
@@ -80,6 +109,21 @@ class DecisionIn(BaseModel):
     note: str | None = None
     message: str | None = None
     automated: bool = False
+    items: list[ItemDecisionIn] = Field(default_factory=list, max_length=100)
+
+
+class LeadDecisionIn(BaseModel):
+    """`POST /v1/requests/{case}/leads/{id}` body."""
+
+    decision: Literal["confirm", "dismiss"]
+
+
+class ItemResolutionIn(BaseModel):
+    """`POST /v1/requests/{case}/items/{id}` body: decide an item of a case whose removal is
+    under way (an item added since, or one whose removal came back)."""
+
+    outcome: Literal["remove", "rejected", "handled_outside"]
+    note: str | None = Field(None, max_length=10000)
 
 
 def _s(value: str | None) -> str | None:
@@ -153,9 +197,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def case_json(session: Any, case: Case) -> dict[str, Any]:
+def case_json(session: Session, case: Case) -> dict[str, Any]:
     """The API's view of a case (no contact details)."""
     found = queue.enforcement(session, case)
+    progress = item_progress(session, case)
     state = clock(case, utcnow())
     return {
         "case_number": case.case_number,
@@ -166,17 +211,23 @@ def case_json(session: Any, case: Case) -> dict[str, Any]:
         "received_at": _iso(case.received_at),
         "deadline_at": _iso(case.deadline_at),
         "closed_at": _iso(case.closed_at),
+        "removed_at": _iso(case.removed_at),
+        "needs_review": case.needs_review,
         "overdue": state.overdue,
         "risk_level": case.risk_level,
         "items": [
             {
-                "url": i.url,
-                "content_id": i.content_id,
-                "pdq": i.pdq or [],
-                "md5": i.md5,
-                "sha256": i.sha256,
+                "id": p.item.id,
+                "url": p.item.url,
+                "content_id": p.item.content_id,
+                "pdq": p.item.pdq or [],
+                "md5": p.item.md5,
+                "sha256": p.item.sha256,
+                "status": p.item.status,
+                "state": p.state,
+                "note": p.item.decision_note,
             }
-            for i in case.items
+            for p in progress
         ],
         "decisions": [
             {
@@ -200,18 +251,106 @@ def case_json(session: Any, case: Case) -> dict[str, Any]:
         ],
         "actions": [
             {
+                "id": a.id,
                 "type": a.type,
+                "item_id": a.item_id,
                 "content_id": a.content_id,
+                "url": a.url,
                 "status": a.status,
+                "outcome": a.outcome,
                 "attempts": a.attempts,
                 "delivered_at": _iso(a.delivered_at),
+                "confirmed_at": _iso(a.confirmed_at),
             }
             for a in found.actions
+        ],
+        "leads": [
+            {
+                "id": lead.id,
+                "item_id": lead.item_id,
+                "content_id": lead.content_id,
+                "url": lead.url,
+                "status": lead.status,
+            }
+            for p in progress
+            for lead in p.leads
         ],
     }
 
 
-def _find(session: Any, case_number: str) -> Case:
+def _cursor(case: Case) -> str:
+    raw = f"{case.updated_at.isoformat()}|{case.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, case_id = raw.split("|")
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed, int(case_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise field_problem("Invalid cursor", "cursor", "not a cursor from this API") from exc
+
+
+@router.get(
+    "",
+    response_model=CaseListOut,
+    summary="List cases",
+    **api_doc("requests:read", 422),
+)
+def list_requests(
+    caller: RequestsReadCaller,
+    session: SessionDep,
+    status: Annotated[RequestStatus | None, Query()] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="Only cases past their deadline.")] = None,
+    updated_since: Annotated[datetime | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """Cases in the order they last changed, oldest change first: poll with `updated_since`,
+    page with `cursor` (the `next` of the previous page)."""
+    query = select(Case)
+    if status is not None:
+        query = query.where(Case.status == status)
+    if channel is not None:
+        query = query.where(Case.channel == channel)
+    now = utcnow()
+    if overdue is not None:
+        late = and_(Case.status.in_(CLOCK_RUNNING_STATUSES), Case.deadline_at < now)
+        query = query.where(late if overdue else ~late)
+    if updated_since is not None:
+        if updated_since.tzinfo is None:
+            raise field_problem("Invalid time", "updated_since", "give a time zone (Z or +00:00)")
+        query = query.where(Case.updated_at >= updated_since)
+    if cursor:
+        at, case_id = _after(cursor)
+        query = query.where(
+            or_(Case.updated_at > at, and_(Case.updated_at == at, Case.id > case_id))
+        )
+    cases = list(session.scalars(query.order_by(Case.updated_at, Case.id).limit(limit + 1)))
+    page = cases[:limit]
+    items = [
+        CaseSummaryOut(
+            case_number=c.case_number,
+            status=c.status,
+            channel=c.channel,
+            received_at=c.received_at.isoformat(),
+            deadline_at=c.deadline_at.isoformat(),
+            removed_at=_iso(c.removed_at),
+            updated_at=c.updated_at.isoformat(),
+            overdue=clock(c, now).overdue,
+            needs_review=c.needs_review,
+        )
+        for c in page
+    ]
+    return CaseListOut(items=items, next=_cursor(page[-1]) if len(cases) > limit else None)
+
+
+def _find(session: Session, case_number: str) -> Case:
     try:
         return queue.find_case(session, case_number)
     except CaseNotFound as exc:
@@ -262,6 +401,7 @@ def decide_request(
             note = note or reason
             if body.outcome == DecisionOutcome.REJECT:
                 code, message = "other", message or reason
+    items = {i.id: review.ItemChoice(ItemStatus(i.outcome), _s(i.note)) for i in body.items}
     try:
         review.decide(
             session,
@@ -274,6 +414,7 @@ def decide_request(
             message_to_requester=message,
             automated=body.automated,
             enforce=services.enforce,
+            items=items,
         )
     except InvalidDecision as exc:
         raise field_problem("Invalid decision", "reason", exc.message) from exc
@@ -281,4 +422,97 @@ def decide_request(
         raise ProblemError(409, "Case closed", f"the case is {case.status}") from exc
     except ClaimConflict as exc:
         raise ProblemError(409, "Case assigned", "a reviewer holds this case") from exc
+    return case_json(session, case)
+
+
+@router.get(
+    "/{case_number}/plan",
+    response_model=CasePlanOut,
+    summary="What a removal would do",
+    **api_doc("review", 404, 422),
+)
+def plan_request(
+    case_number: str, caller: ReviewCaller, session: SessionDep, services: ServicesDep
+) -> Any:
+    """Per item, before deciding: the actions a removal would write, the leads it would list,
+    and the items that would produce nothing (they cannot be decided "remove")."""
+    case = _find(session, case_number)
+    plans = services.enforce.plan(session, services.settings, case)
+    return CasePlanOut(
+        items=[
+            ItemPlanOut(
+                item_id=p.item_id, actions=list(p.targets), leads=list(p.leads), nothing=p.nothing
+            )
+            for p in plans
+        ],
+        actions=sum(len(p.targets) for p in plans),
+        leads=sum(len(p.leads) for p in plans),
+        nothing=[p.item_id for p in plans if p.nothing],
+    )
+
+
+@router.post(
+    "/{case_number}/leads/{lead_id}",
+    response_model=CaseOut,
+    summary="Confirm or dismiss a lead",
+    **api_doc("review", 404, 409, 422),
+)
+def decide_lead(
+    case_number: str,
+    lead_id: int,
+    body: LeadDecisionIn,
+    caller: ReviewCaller,
+    session: SessionDep,
+    services: ServicesDep,
+) -> Any:
+    """Confirm a lead (its content is actioned and swept for copies) or dismiss it."""
+    case = _find(session, case_number)
+    try:
+        review.decide_lead(
+            session,
+            services.settings,
+            case,
+            review.Reviewer(caller.actor, Role.REVIEWER),
+            lead_id,
+            confirm=body.decision == "confirm",
+            enforce=services.enforce,
+        )
+    except InvalidDecision as exc:
+        raise ProblemError(404, "Not found", exc.message) from exc
+    except CaseClosed as exc:
+        raise ProblemError(409, "Lead decided", "the lead or the case is decided") from exc
+    return case_json(session, case)
+
+
+@router.post(
+    "/{case_number}/items/{item_id}",
+    response_model=CaseOut,
+    summary="Decide one item of a removal under way",
+    **api_doc("review", 404, 409, 422),
+)
+def resolve_item(
+    case_number: str,
+    item_id: int,
+    body: ItemResolutionIn,
+    caller: ReviewCaller,
+    session: SessionDep,
+    services: ServicesDep,
+) -> Any:
+    """An item added after the decision (remove, reject, handled outside), or one whose removal
+    came back (handled outside or rejected, with a note)."""
+    case = _find(session, case_number)
+    try:
+        review.resolve_item(
+            session,
+            services.settings,
+            case,
+            review.Reviewer(caller.actor, Role.REVIEWER),
+            item_id,
+            review.ItemChoice(ItemStatus(body.outcome), _s(body.note)),
+            enforce=services.enforce,
+        )
+    except InvalidDecision as exc:
+        raise field_problem("Invalid decision", "outcome", exc.message) from exc
+    except CaseClosed as exc:
+        raise ProblemError(409, "Case not being removed", f"the case is {case.status}") from exc
     return case_json(session, case)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,17 +77,30 @@ class ContentBatchOut(BaseModel):
 
 
 class ActionOut(BaseModel):
-    """An action in the outbox."""
+    """An action in the outbox: it names registered content (`content_id`), or only the `url`
+    a requester gave for content never registered (the platform resolves it)."""
 
     id: int
     type: str
-    content_id: str
+    content_id: str | None
+    url: str | None
     case_number: str | None
     idempotency_key: str
-    status: str
+    status: str = Field(description="pending, delivered, confirmed or failed.")
+    outcome: str | None = Field(description="removed, not_found, not_ours or refused.")
     attempts: int
     created_at: str
     delivered_at: str | None
+    confirmed_at: str | None
+
+
+class ActionDoneIn(BaseModel):
+    """`POST /v1/actions/{id}/done` body: what the platform did."""
+
+    outcome: Literal["removed", "not_found", "not_ours", "refused"] = Field(
+        "removed", description="removed, not_found, not_ours or refused."
+    )
+    note: str | None = Field(None, max_length=1000)
 
 
 class BankIn(BaseModel):
@@ -140,13 +153,20 @@ class RequestCreatedOut(BaseModel):
 
 
 class CaseItemOut(BaseModel):
-    """One reported depiction."""
+    """One reported depiction, what was decided for it and where it stands."""
 
+    id: int
     url: str | None
     content_id: str | None
     pdq: list[str]
     md5: str | None
     sha256: str | None
+    status: str = Field(description="pending, remove, rejected or handled_outside.")
+    state: str = Field(
+        description="awaiting_review, removal_pending, searching, removed, not_found, "
+        "came_back, handled_outside, not_removed or withdrawn."
+    )
+    note: str | None
 
 
 class CaseDecisionOut(BaseModel):
@@ -172,11 +192,66 @@ class CaseCopyOut(BaseModel):
 class CaseActionOut(BaseModel):
     """An action taken for the case."""
 
+    id: int
     type: str
-    content_id: str
+    item_id: int | None
+    content_id: str | None
+    url: str | None
     status: str
+    outcome: str | None
     attempts: int
     delivered_at: IsoTime | None
+    confirmed_at: IsoTime | None
+
+
+class CaseLeadOut(BaseModel):
+    """Registered content matched by the requester's hashes: actioned only once confirmed."""
+
+    id: int
+    item_id: int
+    content_id: str
+    url: str | None
+    status: str = Field(description="unconfirmed, confirmed or dismissed.")
+
+
+class ItemPlanOut(BaseModel):
+    """What removing one item would do now."""
+
+    item_id: int
+    actions: list[str] = Field(description="Content ids, or URLs the platform must resolve.")
+    leads: list[str] = Field(description="Registered content its hashes match: for review.")
+    nothing: bool = Field(description="True: it leads nowhere and cannot be removed.")
+
+
+class CasePlanOut(BaseModel):
+    """`GET /v1/requests/{case}/plan`: per item, what a "remove" decision would do."""
+
+    items: list[ItemPlanOut]
+    actions: int
+    leads: int
+    nothing: list[int] = Field(description="Ids of items that would produce nothing.")
+
+
+class CaseSummaryOut(BaseModel):
+    """A case in a list."""
+
+    case_number: str
+    status: str
+    channel: str
+    received_at: IsoTime
+    deadline_at: IsoTime
+    removed_at: IsoTime | None
+    updated_at: IsoTime
+    overdue: bool
+    needs_review: bool
+
+
+class CaseListOut(BaseModel):
+    """`GET /v1/requests`: a page of cases, most recently updated last; `next` is the cursor of
+    the next page (null on the last)."""
+
+    items: list[CaseSummaryOut]
+    next: str | None
 
 
 class CaseOut(BaseModel):
@@ -190,9 +265,12 @@ class CaseOut(BaseModel):
     received_at: IsoTime
     deadline_at: IsoTime
     closed_at: IsoTime | None
+    removed_at: IsoTime | None = Field(description="When the platform confirmed the removal.")
+    needs_review: bool = Field(description="A removal came back: a reviewer must look again.")
     overdue: bool
     risk_level: int = Field(description="0 on time, 1 past 24 h, 2 past 40 h.")
     items: list[CaseItemOut]
     decisions: list[CaseDecisionOut]
     copies: list[CaseCopyOut]
     actions: list[CaseActionOut]
+    leads: list[CaseLeadOut]

@@ -20,14 +20,16 @@ from rescind.cases.errors import (
     NotAllowed,
 )
 from rescind.cases.intake import signature_of
+from rescind.cases.progress import item_progress
 from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.validation import CHANNELS, LANGUAGES
 from rescind.config import Settings
+from rescind.platform.endpoints import active_endpoints
 from rescind.security import audit
 from rescind.security.crypto import Sealer
 from rescind.store.columns import utcnow
 from rescind.store.models import User
-from rescind.store.statuses import DecisionOutcome
+from rescind.store.statuses import DecisionOutcome, ItemStatus, RequestStatus
 from rescind.web.console.auth_routes import FormDep
 from rescind.web.console.deps import Staff, StaffDep
 from rescind.web.console.session import console_t, csrf_ok, render
@@ -53,6 +55,7 @@ def _usernames(staff: Staff) -> dict[int, str]:
 def queue_page(
     request: Request,
     staff: StaffDep,
+    settings: SettingsDep,
     status: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's way to read repeated params
     channel: str = "",
     language: str = "",
@@ -64,6 +67,8 @@ def queue_page(
         channel=channel if channel in CHANNELS else None,
         language=language if language in LANGUAGES else None,
         assigned_to_id=staff.user.id if mine else None,
+        # Cases whose removal came back are open again for a reviewer.
+        with_flagged=not status,
     )
     now = utcnow()
     cases = queue.list_queue(staff.db, flt)
@@ -86,6 +91,7 @@ def queue_page(
             "statuses": queue.STATUSES,
             "channels": CHANNELS,
             "languages_all": LANGUAGES,
+            "no_endpoint": not active_endpoints(staff.db, settings),
         },
         user=staff.user,
         session=staff.session,
@@ -131,6 +137,7 @@ def case_page(
     case_number: str,
     staff: StaffDep,
     settings: SettingsDep,
+    services: ServicesDep,
     contact: int = 0,
     done: str = "",
     error: str = "",
@@ -169,13 +176,25 @@ def case_page(
     origins = _media_origins(settings)
     now = utcnow()
     state = clock(case, now)
+    can_decide = staff.can_decide and case.status in OPEN_STATUSES
+    pending_items = any(i.status == ItemStatus.PENDING for i in case.items)
+    plans = (
+        {p.item_id: p for p in services.enforce.plan(staff.db, settings, case)}
+        if staff.can_decide and (case.status in OPEN_STATUSES or pending_items)
+        else {}
+    )
     context: dict[str, Any] = {
         "case": case,
         "clock": state,
         "countdown": countdown(state.seconds_left),
         "names": _usernames(staff),
         "contact": details,
-        "can_decide": staff.can_decide and case.status in OPEN_STATUSES,
+        "can_decide": can_decide,
+        "can_resolve": staff.can_decide and case.status == RequestStatus.REMOVAL_PENDING,
+        "progress": item_progress(staff.db, case),
+        "plans": plans,
+        "item_choices": review.ITEM_CHOICES,
+        "no_endpoint": not active_endpoints(staff.db, settings),
         "can_see_contact": staff.can_decide,
         "enforcement": queue.enforcement(staff.db, case),
         "related": queue.related_cases(staff.db, case),
@@ -247,6 +266,11 @@ def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesD
 
     try:
         case = queue.find_case(staff.db, case_number)
+        items = {
+            item.id: review.ItemChoice(ItemStatus(choice), value(f"item-{item.id}-note"))
+            for item in case.items
+            if (choice := value(f"item-{item.id}")) in review.ITEM_CHOICES
+        }
         review.decide(
             staff.db,
             services.settings,
@@ -259,6 +283,7 @@ def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesD
             note=value("note"),
             message_to_requester=value("message"),
             enforce=services.enforce,
+            items=items if value("outcome") == DecisionOutcome.REMOVE else None,
         )
     except InvalidDecision as exc:
         staff.db.rollback()
@@ -270,3 +295,60 @@ def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesD
         staff.db.rollback()
         return _back(case_number, error="not_allowed")
     return _back(case_number, done="decided")
+
+
+@router.post("/cases/{case_number}/leads/{lead_id}")
+def decide_lead(
+    case_number: str, lead_id: int, form: FormDep, staff: StaffDep, services: ServicesDep
+) -> Response:
+    """Confirm a lead (it is actioned and swept for copies) or dismiss it."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+    try:
+        case = queue.find_case(staff.db, case_number)
+        review.decide_lead(
+            staff.db,
+            services.settings,
+            case,
+            staff.reviewer,
+            lead_id,
+            confirm=form.get("decision") == "confirm",
+            enforce=services.enforce,
+        )
+    except InvalidDecision as exc:
+        staff.db.rollback()
+        return _back(case_number, error="invalid", detail=exc.message)
+    except (CaseClosed, NotAllowed, CaseNotFound):
+        staff.db.rollback()
+        return _back(case_number, error="not_allowed")
+    return _back(case_number, done="lead")
+
+
+@router.post("/cases/{case_number}/items/{item_id}")
+def resolve_item(
+    case_number: str, item_id: int, form: FormDep, staff: StaffDep, services: ServicesDep
+) -> Response:
+    """Decide one item of a removal under way (added later, or whose removal came back)."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+    choice, note = form.get("outcome"), form.get("note")
+    try:
+        case = queue.find_case(staff.db, case_number)
+        if choice not in review.ITEM_CHOICES:
+            raise InvalidDecision("choose what to do with the item")
+        review.resolve_item(
+            staff.db,
+            services.settings,
+            case,
+            staff.reviewer,
+            item_id,
+            review.ItemChoice(ItemStatus(str(choice)), note if isinstance(note, str) else None),
+            enforce=services.enforce,
+        )
+    except InvalidDecision as exc:
+        staff.db.rollback()
+        return _back(case_number, error="invalid", detail=exc.message)
+    except (CaseClosed, NotAllowed, CaseNotFound):
+        staff.db.rollback()
+        return _back(case_number, error="not_allowed")
+    return _back(case_number, done="item")

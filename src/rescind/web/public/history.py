@@ -6,6 +6,7 @@ import gettext
 from dataclasses import dataclass
 from datetime import datetime
 
+from rescind.cases.progress import ItemProgress, ItemState
 from rescind.cases.reasons import reason_text
 from rescind.locale import N_
 from rescind.store.models import Request
@@ -15,7 +16,8 @@ STATUS_TEXT: dict[str, str] = {
     RequestStatus.RECEIVED: N_("Received: waiting for a reviewer"),
     RequestStatus.IN_REVIEW: N_("In review"),
     RequestStatus.NEED_INFO: N_("We need more information from you"),
-    RequestStatus.ACTIONED: N_("Removed"),
+    RequestStatus.REMOVAL_PENDING: N_("Removal pending: waiting for the platform to confirm"),
+    RequestStatus.REMOVED: N_("Removed: the platform confirmed it"),
     RequestStatus.REJECTED: N_("Not removed"),
     RequestStatus.WITHDRAWN: N_("Withdrawn"),
 }
@@ -24,10 +26,44 @@ EVENT_TEXT = {
     "in_review": N_("A reviewer started working on your request."),
     "info_added": N_("You added information."),
     "decision_need_info": N_("We asked you for more information. The deadline does not change."),
-    "decision_remove": N_("We removed the content you reported and look for identical copies."),
+    "decision_remove": N_(
+        "We decided to remove the content you reported and look for identical copies. "
+        "The removal is under way."
+    ),
+    "removed": N_("The platform confirmed the removal."),
     "decision_reject": N_("We could not act on your request."),
     "withdrawn": N_("You withdrew your request."),
 }
+
+
+ITEM_TEXT: dict[str, str] = {
+    ItemState.AWAITING_REVIEW: N_("Waiting for a reviewer"),
+    ItemState.REMOVAL_PENDING: N_("Removal pending: waiting for the platform to confirm"),
+    ItemState.SEARCHING: N_("Possible copies found: a reviewer is checking them"),
+    ItemState.REMOVED: N_("Removed: the platform confirmed it"),
+    ItemState.NOT_FOUND: N_("No copy found on the platform"),
+    ItemState.CAME_BACK: N_("The removal did not go through: a reviewer is looking at it again"),
+    ItemState.HANDLED_OUTSIDE: N_("Handled by our team by other means"),
+    ItemState.NOT_REMOVED: N_("Not removed"),
+    ItemState.WITHDRAWN: N_("Withdrawn"),
+}
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    """One reported item on the status page: what the person gave, and its state in words."""
+
+    number: int
+    url: str | None
+    state: str
+    text: str
+
+
+def item_lines(t: gettext.NullTranslations, progress: list[ItemProgress]) -> list[ItemLine]:
+    """The case's items with their state in plain words (never "removed" while pending)."""
+    return [
+        ItemLine(p.number, p.item.url, p.state, t.gettext(ITEM_TEXT[p.state])) for p in progress
+    ]
 
 
 @dataclass(frozen=True)

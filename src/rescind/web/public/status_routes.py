@@ -7,18 +7,20 @@ import contextlib
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.orm import object_session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from rescind.cases import requester
 from rescind.cases.errors import CaseClosed, CaseNotFound, FieldError, InvalidRequest
+from rescind.cases.progress import ItemState, item_progress
 from rescind.cases.reasons import reason_text
 from rescind.store.models import Request as Case
-from rescind.store.statuses import OPEN_REQUEST_STATUSES
+from rescind.store.statuses import RequestStatus
 from rescind.web.deps import DatabaseDep, SettingsDep, services_of
 from rescind.web.public.forms import error_message
-from rescind.web.public.history import public_history, status_text
+from rescind.web.public.history import ITEM_TEXT, item_lines, public_history, status_text
 from rescind.web.public.intake_routes import FormDep, PageDep
 from rescind.web.public.pages import Page, client_ip
 from rescind.web.security import CSRF_FIELD, secure_cookies
@@ -57,16 +59,25 @@ def _lookup_page(p: Page, error: str | None = None, status_code: int = 200) -> R
 
 def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Response:
     last = case.decisions[-1] if case.decisions else None
+    session = object_session(case)
+    items = item_lines(p.t, item_progress(session, case)) if session is not None else []
+    status = status_text(p.t, case.status)
+    if case.status == RequestStatus.REMOVED and not any(
+        i.state == ItemState.REMOVED for i in items
+    ):
+        # Every item was handled by other means: the platform confirmed no removal here.
+        status = p.t.gettext(ITEM_TEXT[ItemState.HANDLED_OUTSIDE])
     return p.render(
         "public/status.html",
         {
             "case": case,
             "history": public_history(p.t, case),
-            "status_text": status_text(p.t, case.status),
+            "items": items,
+            "status_text": status,
             "done": p.request.query_params.get("done"),
             "reason": reason_text(p.t, last.reason_code if last else None),
             "last_message": last.message_to_requester if last else None,
-            "is_open": case.status in OPEN_REQUEST_STATUSES,
+            "is_open": case.status in requester.ACCEPTS_INFORMATION,
             **(context or {}),
         },
     )
