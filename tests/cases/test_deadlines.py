@@ -1,5 +1,7 @@
 """The removal clock, each boundary pinned: escalation at exactly 24 h and 40 h of the 48 h
-window, the regulator's 24 h window, and closed cases never escalated nor shown overdue."""
+window, the regulator's 24 h window, cases whose clock stopped (closed, or removed) never
+escalated nor shown overdue, and a decided removal the platform has not confirmed yet still on the
+clock."""
 
 from __future__ import annotations
 
@@ -14,12 +16,16 @@ from rescind.config import Settings
 from rescind.store import Database
 from rescind.store.models import AuditEvent, Job, Request
 from rescind.store.statuses import (
-    CLOSED_REQUEST_STATUSES,
+    CLOCK_RUNNING_STATUSES,
     OPEN_REQUEST_STATUSES,
     Channel,
     RequestStatus,
 )
 from tests.cases.support import valid_input
+
+# The clock stops at a confirmed removal, a rejection or a withdrawal; `removal_pending` (the
+# reviewer decided, the platform has not confirmed) is still on it.
+CLOCK_STOPPED = tuple(s for s in RequestStatus if s not in CLOCK_RUNNING_STATUSES)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
@@ -84,7 +90,7 @@ def test_an_open_case_is_overdue_only_after_its_deadline() -> None:
         )
 
 
-@pytest.mark.parametrize("status", CLOSED_REQUEST_STATUSES)
+@pytest.mark.parametrize("status", CLOCK_STOPPED)
 def test_a_closed_case_is_never_overdue_nor_at_risk(status: RequestStatus) -> None:
     state = deadlines.clock(_case(status=status, risk_level=2), T0 + 100 * H)
     assert state == deadlines.Clock(-52 * 3600, False, 0)
@@ -134,7 +140,7 @@ def test_a_late_worker_escalates_straight_to_the_level_reached(
     assert _escalations(database) == (1, 1, [2])
 
 
-@pytest.mark.parametrize("status", CLOSED_REQUEST_STATUSES)
+@pytest.mark.parametrize("status", CLOCK_STOPPED)
 def test_closed_cases_are_never_escalated(
     settings: Settings, database: Database, status: RequestStatus
 ) -> None:
@@ -146,3 +152,14 @@ def test_closed_cases_are_never_escalated(
     with database.session() as session:
         session.execute(update(Request).values(status=RequestStatus.NEED_INFO))
         assert deadlines.escalate(session, settings, received + 45 * H) == 1
+
+
+def test_a_removal_not_yet_confirmed_stays_on_the_clock(
+    settings: Settings, database: Database
+) -> None:
+    assert RequestStatus.REMOVAL_PENDING not in CLOCK_STOPPED
+    received = _submitted(settings, database, RequestStatus.REMOVAL_PENDING)
+    with database.session() as session:
+        assert deadlines.escalate(session, settings, received + 45 * H) == 1
+    state = deadlines.clock(_case(status=RequestStatus.REMOVAL_PENDING), T0 + 49 * H)
+    assert state.overdue
