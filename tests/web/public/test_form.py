@@ -76,6 +76,8 @@ SQL = "'; DROP TABLE requests; --"
         ({"items[0].content_id": SQL}, "items-0-content_id", "identifiant de contenu"),
         ({"items[0].content_id": "c" * 300}, "items-0-content_id", "trop long"),
         ({"items[0].pdq": "abc"}, "items-0-url", "64 caractères"),
+        ({"items[0].pdq": " ".join(["a" * 64] * 44 + ["0" * 63])}, "items-0-url", "64 caract"),
+        ({"items[0].pdq": " ".join(["a" * 64] * 129)}, "items-0-url", "128 au maximum"),
         ({"items[0].md5": "g" * 32}, "items-0-url", "32 caractères"),
         ({"items[0].sha256": "a" * 65}, "items-0-url", "64 caractères"),
         ({"good_faith_statement": ""}, "good_faith_statement", "obligatoire"),
@@ -170,6 +172,25 @@ def test_hashes_posted_with_the_form_are_kept(client: TestClient, database: Data
     with database.session() as session:
         item = session.scalars(select(RequestItem)).one()
         assert item.pdq == [pdq, "b" * 64] and item.md5 == "c" * 32 and item.url is None
+
+
+def test_a_picture_and_its_bank_views_or_a_videos_frames_fit_one_item(
+    client: TestClient, database: Database
+) -> None:
+    from sqlalchemy import select
+
+    from rescind.cases.validation import MAX_PDQ_PER_ITEM
+    from rescind.store.models import RequestItem
+
+    picture = [f"{i:064x}" for i in range(45)]
+    video = [f"{i:064x}" for i in range(100, 100 + MAX_PDQ_PER_ITEM)]
+    file_request(
+        client,
+        **{"items[0].pdq": " ".join(picture), "items[1].pdq": " ".join(video)},
+    )
+    with database.session() as session:
+        items = session.scalars(select(RequestItem).order_by(RequestItem.id)).all()
+        assert [item.pdq for item in items] == [picture, video]
 
 
 def test_submissions_are_rate_limited_per_address(settings: Settings, database: Database) -> None:
