@@ -226,3 +226,25 @@ def test_confirmation_claims_an_email_only_when_email_is_configured(
             token = tokens_of(client.get("/").text)
             page = client.post("/", data=valid_form(token))
         assert ("We sent a confirmation" in page.text) is claimed
+
+
+def test_the_file_area_is_hidden_without_javascript_and_posts_no_file(
+    client: TestClient,
+) -> None:
+    page = client.get("/?lang=en").text
+    area = re.search(r'<section class="device-files" id="device-files" hidden[^>]*>', page)
+    assert area and 'data-max-pdq="128"' in area.group(0)
+    assert "<noscript>" in page and "needs JavaScript, which is turned off" in page
+    file_input = re.search(r'<input type="file"[^>]*>', page)
+    assert file_input and " name=" not in file_input.group(0)
+    assert '<script type="module" src="/static/public.js"></script>' in page
+    assert client.get("/static/request-files.js").status_code == 200
+
+
+def test_hashes_sent_back_after_an_error_are_shown_as_attached(client: TestClient) -> None:
+    token = tokens_of(client.get("/?lang=en").text)
+    form = valid_form(token, **{"items[1].md5": "c" * 32, "signature": ""})
+    page = client.post("/?lang=en", data=form)
+    assert page.status_code == 422
+    assert page.text.count("The fingerprints of a file you chose are attached") == 1
+    assert 'value="' + "c" * 32 + '"' in page.text
