@@ -202,3 +202,36 @@ def test_without_javascript_the_form_sends_addresses_and_says_why_no_files(
         expect(page).to_have_url(f"{live.base_url}/received")
     finally:
         context.close()
+
+
+def test_hashes_survive_a_language_switch_and_sending_waits_for_hashing(
+    page: Page, live: Live, media: dict[str, bytes], tmp_path: Path
+) -> None:
+    page.goto(f"{live.base_url}/?lang=en")
+    _fill(page, url="https://platform.example/p/2")
+    _choose(page, {"cat.jpg": media["cat.jpg"]})
+    expect(page.locator("#file-list .file-state")).to_contain_text("Ready", timeout=60_000)
+    page.locator("button[name=switch_language][value=fr]").click()
+    expect(page.locator(".attached")).to_have_text(
+        "Les empreintes d'un fichier que vous avez choisi sont jointes à cet élément."
+    )
+    # Sending while a file is being hashed waits (the person is told, nothing is posted).
+    long_clip = write_video(tmp_path / "long.mp4", moving_frames(40, 5, (320, 240)), 5, gop=5)
+    _choose(page, {"long.mp4": long_clip.read_bytes()})
+    expect(page.locator("#hash-progress")).to_be_visible()
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(page.locator("#hash-status")).to_have_text(
+        "Veuillez attendre que les empreintes soient prêtes, ou annulez."
+    )
+    expect(page.locator("#hash-cancel")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(page).to_have_url(f"{live.base_url}/received")
+    case_number = page.locator("#case-number").inner_text().strip()
+    with live.database.session() as session:
+        case = session.scalars(select(Case).where(Case.case_number == case_number)).one()
+        items = [(i.url, bool(i.pdq), i.md5) for i in case.items]
+    assert items == [
+        ("https://platform.example/p/2", False, None),
+        (None, True, hashlib.md5(media["cat.jpg"]).hexdigest()),
+    ]
