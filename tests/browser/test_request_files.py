@@ -235,3 +235,29 @@ def test_hashes_survive_a_language_switch_and_sending_waits_for_hashing(
         ("https://platform.example/p/2", False, None),
         (None, True, hashlib.md5(media["cat.jpg"]).hexdigest()),
     ]
+
+
+def test_which_hashes_an_item_carries(page: Page, live: Live) -> None:
+    page.goto(f"{live.base_url}/?lang=en")
+    got = page.evaluate(
+        """async (max) => {
+          const { itemHashes } = await import("/static/request-files.js");
+          const h = (i, quality) => ({ hash: i.toString(16).padStart(64, "0"), quality });
+          const picture = { kind: "image", pdq: [h(1, 20)],
+            views: [h(2, 90), h(3, 10), h(2, 90), h(0, 0), h(4, 60)] };
+          const frames = Array.from({ length: 300 }, (_, i) => h(i + 1, 80));
+          return {
+            picture: itemHashes(picture, max),
+            video: itemHashes({ kind: "video", pdq: frames }, max),
+            dark: itemHashes({ kind: "video", pdq: [h(7, 5), h(8, 0)] }, max),
+          };
+        }""",
+        MAX_PDQ_PER_ITEM,
+    )
+    # The picture's own hash even when weak; weak and repeated views left out.
+    assert got["picture"] == [f"{i:064x}" for i in (1, 2, 4)]
+    # A long video's frames spread evenly over the limit, from its first second.
+    assert len(got["video"]) == MAX_PDQ_PER_ITEM and len(set(got["video"])) == MAX_PDQ_PER_ITEM
+    assert got["video"][0] == f"{1:064x}" and got["video"][-1] >= f"{290:064x}"
+    # All frames weak: kept (a reviewer sees them as leads), the empty hash never.
+    assert got["dark"] == [f"{7:064x}", f"{8:064x}"]

@@ -8,18 +8,23 @@ import { hashFile } from "./hasher.js";
 const THUMB_PX = 96;
 const ANNOUNCE_EVERY_MS = 5000; // how often the live region repeats progress
 const ZERO = "0".repeat(64);
+const MIN_QUALITY = 50; // media/robust.py MIN_QUALITY
 
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
 }
 
 /** The hashes one item carries: a picture's PDQ hash then its bank views, or a video's
- * frames spread evenly over at most `max`; duplicates and empty (zero-quality) views left out. */
+ * frames spread evenly over at most `max`. The form carries no quality, so weak hashes
+ * (quality < 50: flat or dark views and frames, which match too much) are left out, but for
+ * the picture's own hash, and a video's frames when all are weak; duplicates once. */
 export function itemHashes(result, max) {
   const all = result.kind === "image" ? [result.pdq[0], ...(result.views || [])] : result.pdq;
+  const strong = all.filter((h, i) => h && h.quality >= MIN_QUALITY
+    || (result.kind === "image" && i === 0));
   const seen = new Set();
   const unique = [];
-  for (const h of all) {
+  for (const h of strong.length ? strong : all) {
     if (!h || h.hash === ZERO || seen.has(h.hash)) continue;
     seen.add(h.hash);
     unique.push(h.hash);
@@ -62,7 +67,7 @@ async function thumbnail(file, kind) {
         URL.revokeObjectURL(url);
       }
     } else {
-      const bitmap = await createImageBitmap(file);
+      const bitmap = await createImageBitmap(file, { resizeWidth: THUMB_PX * 2 });
       draw(bitmap, bitmap.width, bitmap.height);
       bitmap.close();
     }
@@ -117,7 +122,7 @@ export function enhance(area) {
   }
 
   function add(file) {
-    if (usedRows() + entries.length >= maxItems) {
+    if (usedRows() + entries.filter((e) => e.state !== "failed").length >= maxItems) {
       say(fill(area.dataset.msgFull, { max: maxItems }));
       return;
     }
