@@ -27,7 +27,9 @@ MAX_URL = 2048
 MAX_CONTENT_ID = 255
 MAX_DESCRIPTION = 1000
 MAX_ITEMS = 20
-MAX_PDQ_PER_ITEM = 8
+# A picture hashed on the device brings its PDQ hash and its ~40 bank views; a video one hash
+# per distinct second (the page spreads a longer video's hashes over this many).
+MAX_PDQ_PER_ITEM = 128
 
 _EMAIL_RE = re.compile(
     r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,63}$"

@@ -115,6 +115,7 @@ def test_file_read_and_decide(api: tuple[TestClient, dict[str, str]], database: 
         ({"requester": None}, ["requester.name", "requester.email"]),
         ({"items": []}, ["items"]),
         ({"items": [{"pdq": ["xyz"]}]}, ["items[0].pdq"]),
+        ({"items": [{"pdq": ["a" * 64] * 129}]}, ["items[0].pdq"]),
         (
             {"signature": None, "good_faith_statement": None, "requester": None, "items": []},
             ["items", "good_faith_statement", "requester.name", "requester.email", "signature"],

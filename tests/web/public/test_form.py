@@ -76,6 +76,8 @@ SQL = "'; DROP TABLE requests; --"
         ({"items[0].content_id": SQL}, "items-0-content_id", "identifiant de contenu"),
         ({"items[0].content_id": "c" * 300}, "items-0-content_id", "trop long"),
         ({"items[0].pdq": "abc"}, "items-0-url", "64 caractères"),
+        ({"items[0].pdq": " ".join(["a" * 64] * 44 + ["0" * 63])}, "items-0-url", "64 caract"),
+        ({"items[0].pdq": " ".join(["a" * 64] * 129)}, "items-0-url", "128 au maximum"),
         ({"items[0].md5": "g" * 32}, "items-0-url", "32 caractères"),
         ({"items[0].sha256": "a" * 65}, "items-0-url", "64 caractères"),
         ({"good_faith_statement": ""}, "good_faith_statement", "obligatoire"),
@@ -172,6 +174,25 @@ def test_hashes_posted_with_the_form_are_kept(client: TestClient, database: Data
         assert item.pdq == [pdq, "b" * 64] and item.md5 == "c" * 32 and item.url is None
 
 
+def test_a_picture_and_its_bank_views_or_a_videos_frames_fit_one_item(
+    client: TestClient, database: Database
+) -> None:
+    from sqlalchemy import select
+
+    from rescind.cases.validation import MAX_PDQ_PER_ITEM
+    from rescind.store.models import RequestItem
+
+    picture = [f"{i:064x}" for i in range(45)]
+    video = [f"{i:064x}" for i in range(100, 100 + MAX_PDQ_PER_ITEM)]
+    file_request(
+        client,
+        **{"items[0].pdq": " ".join(picture), "items[1].pdq": " ".join(video)},
+    )
+    with database.session() as session:
+        items = session.scalars(select(RequestItem).order_by(RequestItem.id)).all()
+        assert [item.pdq for item in items] == [picture, video]
+
+
 def test_submissions_are_rate_limited_per_address(settings: Settings, database: Database) -> None:
     settings = settings.model_copy(update={"submissions_per_ip_per_hour": 2})
     with TestClient(create_app(settings, database=database)) as client:
@@ -205,3 +226,25 @@ def test_confirmation_claims_an_email_only_when_email_is_configured(
             token = tokens_of(client.get("/").text)
             page = client.post("/", data=valid_form(token))
         assert ("We sent a confirmation" in page.text) is claimed
+
+
+def test_the_file_area_is_hidden_without_javascript_and_posts_no_file(
+    client: TestClient,
+) -> None:
+    page = client.get("/?lang=en").text
+    area = re.search(r'<section class="device-files" id="device-files" hidden[^>]*>', page)
+    assert area and 'data-max-pdq="128"' in area.group(0)
+    assert "<noscript>" in page and "needs JavaScript, which is turned off" in page
+    file_input = re.search(r'<input type="file"[^>]*>', page)
+    assert file_input and " name=" not in file_input.group(0)
+    assert '<script type="module" src="/static/public.js"></script>' in page
+    assert client.get("/static/request-files.js").status_code == 200
+
+
+def test_hashes_sent_back_after_an_error_are_shown_as_attached(client: TestClient) -> None:
+    token = tokens_of(client.get("/?lang=en").text)
+    form = valid_form(token, **{"items[1].md5": "c" * 32, "signature": ""})
+    page = client.post("/?lang=en", data=form)
+    assert page.status_code == 422
+    assert page.text.count("The fingerprints of a file you chose are attached") == 1
+    assert 'value="' + "c" * 32 + '"' in page.text

@@ -70,7 +70,9 @@ class ItemIn(BaseModel):
 
     url: str | None = None
     content_id: str | None = None
-    pdq: list[str] = Field(default_factory=list, max_length=64)
+    # A bound on the body only: validation refuses more than MAX_PDQ_PER_ITEM per item with a
+    # field error, the same path as the public form's.
+    pdq: list[str] = Field(default_factory=list, max_length=1024)
     md5: str | None = None
     sha256: str | None = None
     description: str | None = None

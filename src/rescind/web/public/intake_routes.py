@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from rescind.cases.errors import FieldError, InvalidRequest
 from rescind.cases.intake import case_for_form_token, submit_request
-from rescind.cases.validation import MAX_ITEMS
+from rescind.cases.validation import MAX_ITEMS, MAX_PDQ_PER_ITEM
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.store.models import Request as Case
@@ -106,6 +106,7 @@ def _render_form(
             "field_errors": by_field,
             "item_rows": rows,
             "max_items": MAX_ITEMS,
+            "max_pdq": MAX_PDQ_PER_ITEM,
             "good_faith_text": p.t.gettext(GOOD_FAITH_TEXT),
             "today": datetime.now(UTC).date().isoformat(),
             "deadline_hours": services_of(p.request.app).settings.request_deadline_hours,

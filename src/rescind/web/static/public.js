@@ -1,6 +1,6 @@
-// Progressive enhancement of the public pages. Everything works without JavaScript: the
-// quick-exit button is a link, the secret downloads from the server, the language buttons
-// post the form.
+// Progressive enhancement of the public pages (a module script). Everything works without
+// JavaScript: the quick-exit button is a link, the secret downloads from the server, the
+// language buttons post the form; only hashing files on the device needs it.
 
 // Quick exit: leave for a neutral site, replacing this page in the history so Back does not
 // return here. Escape pressed twice (within a second) does the same.
@@ -119,4 +119,12 @@
   var summary = document.getElementById("error-summary") ||
     document.getElementById("withdraw-confirm");
   if (summary) { summary.focus(); }
+})();
+
+// The request form's file area (hashing on this device): loaded only where the form is.
+(function () {
+  "use strict";
+  var area = document.getElementById("device-files");
+  if (!area) { return; }
+  import("./request-files.js").then(function (files) { files.enhance(area); });
 })();
