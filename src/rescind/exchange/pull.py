@@ -32,6 +32,7 @@ from rescind.exchange.transfer import ImportReport, apply_entries
 from rescind.jobs import JobRegistry
 from rescind.security import audit
 from rescind.store.columns import utcnow
+from rescind.store.db import instance_session
 from rescind.store.models import Bank, BankEntry, ExchangeLink, Partner
 
 log = logging.getLogger("rescind.exchange")
@@ -139,9 +140,14 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
 
 
 def _apply(
-    engine: Engine, target: _Target, entries: list[ExchangeEntry], cursor: int, nxt: int
+    engine: Engine,
+    settings: Settings,
+    target: _Target,
+    entries: list[ExchangeEntry],
+    cursor: int,
+    nxt: int,
 ) -> ImportReport | None:
-    with Session(engine) as session, session.begin():
+    with instance_session(engine, settings) as session, session.begin():
         partner = session.get(Partner, target.id, with_for_update=True)
         if partner is None or partner.cursor != cursor or not partner.active:
             return None  # another worker pulled meanwhile, or the partner was disabled
@@ -160,9 +166,9 @@ def _apply(
         return report
 
 
-def _record_error(engine: Engine, target: _Target, message: str) -> None:
+def _record_error(engine: Engine, settings: Settings, target: _Target, message: str) -> None:
     log.warning("pull from partner %s failed: %s", target.name, message)
-    with Session(engine) as session, session.begin():
+    with instance_session(engine, settings) as session, session.begin():
         partner = session.get(Partner, target.id)
         if partner is not None:
             partner.last_error = message[:500]
@@ -173,7 +179,7 @@ def pull_partner(
     engine: Engine, settings: Settings, partner_id: int, *, client: httpx.Client | None = None
 ) -> PullResult:
     """Pull one partner until its feed is exhausted (or MAX_PAGES_PER_PULL pages)."""
-    with Session(engine) as session:
+    with instance_session(engine, settings) as session:
         row = session.get(Partner, partner_id)
         if row is None:
             raise PartnerError(f"no partner {partner_id}")
@@ -191,7 +197,7 @@ def pull_partner(
         for _ in range(MAX_PAGES_PER_PULL):
             body = _fetch(http, settings, target, cursor)
             entries, nxt, more = _parse(body, target, cursor)
-            report = _apply(engine, target, entries, cursor, nxt)
+            report = _apply(engine, settings, target, entries, cursor, nxt)
             if report is None:
                 break
             result.pages += 1
@@ -202,10 +208,10 @@ def pull_partner(
                 break
     except (PartnerError, FeedRefusedError) as exc:
         result.error = exc.detail
-        _record_error(engine, target, exc.detail)
+        _record_error(engine, settings, target, exc.detail)
     except Exception as exc:  # a partner must never stop the others
         result.error = f"internal error ({type(exc).__name__})"
-        _record_error(engine, target, result.error)
+        _record_error(engine, settings, target, result.error)
     finally:
         if own:
             http.close()

@@ -62,6 +62,12 @@ def session_settings(session: Session) -> Settings:
     return settings
 
 
+def instance_session(engine: Engine, settings: Settings) -> Session:
+    """A session on `engine` that knows its instance's settings, as `Database`'s sessions do
+    (the audit chain's key comes from them), for code handed an engine rather than a Database."""
+    return Session(engine, info={_SETTINGS_INFO: settings})
+
+
 class Database:
     """The database of one Rescind instance: an engine and a session factory."""
 
