@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from rescind.cases import notify
@@ -131,6 +131,60 @@ def claim(
         subject_type="request",
         subject_id=request.case_number,
         detail={"previous_assignee_id": expected_assignee_id},
+    )
+
+
+def assign(
+    session: Session,
+    request: Request,
+    reviewer: Reviewer,
+    assignee_id: int,
+    *,
+    expected_assignee_id: int | None,
+    now: datetime | None = None,
+) -> User:
+    """Hand the case to a colleague: an active reviewer or admin. Optimistic like `claim`:
+    fails with `ClaimConflict` if the assignment changed since the page was loaded; audited."""
+    if reviewer.role not in DECIDING_ROLES or reviewer.user_id is None:
+        raise NotAllowed()
+    if request.status not in OPEN_STATUSES:
+        raise CaseClosed()
+    assignee = session.get(User, assignee_id)
+    if assignee is None or not assignee.active or assignee.role not in DECIDING_ROLES:
+        raise InvalidDecision("assign the case to an active reviewer")
+    expected = (
+        Request.assigned_to_id.is_(None)
+        if expected_assignee_id is None
+        else Request.assigned_to_id == expected_assignee_id
+    )
+    result = session.execute(
+        update(Request)
+        .where(Request.id == request.id, expected, Request.status.in_(OPEN_STATUSES))
+        .values(assigned_to_id=assignee.id, updated_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(request)
+    if not getattr(result, "rowcount", 0):
+        raise ClaimConflict(_assignee_name(session, request.assigned_to_id))
+    audit.record(
+        session,
+        reviewer.actor,
+        "request.assign",
+        subject_type="request",
+        subject_id=request.case_number,
+        detail={"previous_assignee_id": expected_assignee_id, "assignee_id": assignee.id},
+    )
+    return assignee
+
+
+def active_reviewers(session: Session) -> list[User]:
+    """Who a case can be assigned to: active reviewers and admins, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(DECIDING_ROLES))
+            .order_by(User.username)
+        )
     )
 
 

@@ -171,6 +171,9 @@ class Request(Base):
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestEvent.id"
     )
+    notes: Mapped[list[CaseNote]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="CaseNote.id"
+    )
 
 
 class RequestItem(Base):
@@ -225,6 +228,21 @@ class RequestEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     request: Mapped[Request] = relationship(back_populates="events")
+
+
+class CaseNote(Base):
+    """A reviewer's internal note on a case: staff only, never shown to the requester."""
+
+    __tablename__ = "case_notes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="notes")
 
 
 # --- Banks -------------------------------------------------------------------------------------

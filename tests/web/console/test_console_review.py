@@ -1,0 +1,137 @@
+"""Reviewer essentials: internal notes, assigning a colleague, searching the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from rescind.cases.intake import submit_request
+from rescind.cases.validation import ItemInput
+from rescind.config import Settings
+from rescind.store import Database
+from rescind.store.models import AuditEvent, CaseNote
+from tests.cases.support import valid_input
+from tests.web.console.conftest import token_of
+
+SignedIn = Callable[[str], TestClient]
+
+
+def _audit(database: Database, action: str) -> list[AuditEvent]:
+    with database.session() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_internal_notes_show_author_and_time_to_staff_only(
+    signed_in: SignedIn,
+    case_number: str,
+    database: Database,
+    staff: dict[str, int],
+    app_factory: Callable[[], TestClient],
+) -> None:
+    rita = signed_in("rita")
+    token = token_of(rita.get(f"/console/cases/{case_number}").text)
+    path = f"/console/cases/{case_number}/notes"
+    empty = rita.post(path, data={"csrf_token": token, "body": "   "})
+    assert empty.context["error"] == "invalid"  # type: ignore[attr-defined]
+    page = rita.post(path, data={"csrf_token": token, "body": "Same uploader as last week."})
+    assert page.context["done"] == "noted"  # type: ignore[attr-defined]
+    # A colleague, and an auditor, read it with its author and time.
+    for who in ("remy", "aude"):
+        text = signed_in(who).get(f"/console/cases/{case_number}").text
+        assert "Same uploader as last week." in text and 'class="note-author">rita<' in text
+    # An auditor reads notes but does not write them.
+    aude = signed_in("aude")
+    refused = aude.post(path, data={"csrf_token": token_of(aude.get("/console").text), "body": "x"})
+    assert refused.context["error"] == "not_allowed"  # type: ignore[attr-defined]
+    with database.session() as session:
+        notes = list(session.scalars(select(CaseNote)))
+    assert [(n.author_id, n.body) for n in notes] == [
+        (staff["rita"], "Same uploader as last week.")
+    ]
+    [event] = _audit(database, "request.note")
+    assert event.actor == f"user:{staff['rita']}" and "uploader" not in str(event.detail)
+    # The requester's status page never shows it.
+    with app_factory() as public:
+        assert "Same uploader" not in public.get("/status").text
+
+
+def test_assign_a_case_to_a_colleague(
+    signed_in: SignedIn, case_number: str, database: Database, staff: dict[str, int]
+) -> None:
+    rita, remy = signed_in("rita"), signed_in("remy")
+    page = rita.get(f"/console/cases/{case_number}")
+    choices = [u.username for u in page.context["colleagues"]]  # type: ignore[attr-defined]
+    assert choices == ["ada", "remy"]  # active reviewers and admins, not the auditor, not me
+    path = f"/console/cases/{case_number}/assign"
+    stale_token = token_of(remy.get(f"/console/cases/{case_number}").text)
+    done = rita.post(
+        path,
+        data={
+            "csrf_token": token_of(page.text),
+            "assignee": str(staff["remy"]),
+            "expected_assignee": "",
+        },
+    )
+    assert done.context["done"] == "assigned"  # type: ignore[attr-defined]
+    assert 'id="assignee">remy<' in done.text
+    # Someone acting on the old assignment loses, and is told who has it.
+    stale = remy.post(
+        path,
+        data={"csrf_token": stale_token, "assignee": str(staff["ada"]), "expected_assignee": ""},
+    )
+    assert stale.context["error"] == "conflict"  # type: ignore[attr-defined]
+    # Not to an auditor.
+    bad = rita.post(
+        path,
+        data={
+            "csrf_token": token_of(page.text),
+            "assignee": str(staff["aude"]),
+            "expected_assignee": str(staff["remy"]),
+        },
+    )
+    assert bad.context["error"] == "invalid"  # type: ignore[attr-defined]
+    [event] = _audit(database, "request.assign")
+    assert event.actor == f"user:{staff['rita']}"
+    assert event.detail == {"previous_assignee_id": None, "assignee_id": staff["remy"]}
+    mine = remy.get("/console?mine=1").context["rows"]  # type: ignore[attr-defined]
+    assert [r["case"].case_number for r in mine] == [case_number]
+
+
+def test_search_the_queue_by_number_url_content_id_and_email(
+    signed_in: SignedIn, settings: Settings, database: Database
+) -> None:
+    with database.session() as session:
+        mine = submit_request(
+            session,
+            settings,
+            valid_input(
+                email="Sam.Doe@example.org",
+                items=[ItemInput(url="https://platform.example/p/4711_x", content_id="vid-4711")],
+            ),
+        )
+        other = submit_request(session, settings, valid_input(email="kim@example.org"))
+        numbers = (mine.case_number, other.case_number)
+
+    rita = signed_in("rita")
+
+    def found(q: str) -> list[str]:
+        page = rita.get("/console", params={"q": q})
+        return [r["case"].case_number for r in page.context["rows"]]  # type: ignore[attr-defined]
+
+    assert found(numbers[0].lower().replace("-", " ")) == [numbers[0]]
+    assert found(" sam.doe@EXAMPLE.org ") == [numbers[0]]
+    assert found("nobody@example.org") == []
+    assert found("vid-4711") == [numbers[0]]
+    assert found("https://platform.example/p/4711_x") == [numbers[0]]
+    assert found("p/4711_") == [numbers[0]]  # part of an address; `_` is no wildcard
+    assert found("p/4711%") == []
+    assert set(found("platform.example/p/")) == set(numbers)
+    page = rita.get("/console", params={"q": "sam.doe@example.org"})
+    assert "sam.doe" not in page.text.replace('value="sam.doe@example.org"', "")
+    # The typed address is neither logged in the audit chain nor stored.
+    with database.session() as session:
+        assert not any(
+            "sam.doe" in str(e.detail).lower() for e in session.scalars(select(AuditEvent))
+        )
