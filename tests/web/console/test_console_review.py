@@ -135,3 +135,21 @@ def test_search_the_queue_by_number_url_content_id_and_email(
         assert not any(
             "sam.doe" in str(e.detail).lower() for e in session.scalars(select(AuditEvent))
         )
+
+
+def test_a_case_that_may_concern_a_minor_stands_out_to_reviewers(
+    signed_in: SignedIn, settings: Settings, database: Database
+) -> None:
+    with database.session() as session:
+        adult = submit_request(session, settings, valid_input(minor="no")).case_number
+        flagged = submit_request(session, settings, valid_input(minor="yes")).case_number
+    rita = signed_in("rita")
+    queue_page = rita.get("/console")
+    rows = queue_page.context["rows"]  # type: ignore[attr-defined]
+    assert [r["case"].case_number for r in rows] == [flagged, adult]
+    assert queue_page.text.count('class="case-row child-safety"') == 1
+    assert queue_page.text.count("Under 18?") == 1
+    page = rita.get(f"/console/cases/{flagged}")
+    assert 'id="child-safety"' in page.text
+    assert "Possible child sexual abuse material" in page.text and "(answer: yes)" in page.text
+    assert 'id="child-safety"' not in rita.get(f"/console/cases/{adult}").text

@@ -215,6 +215,8 @@ def case_json(session: Session, case: Case) -> dict[str, Any]:
         "closed_at": _iso(case.closed_at),
         "removed_at": _iso(case.removed_at),
         "needs_review": case.needs_review,
+        "child_safety": str(case.child_safety),
+        "minor_answer": str(case.minor_answer) if case.minor_answer else None,
         "overdue": state.overdue,
         "risk_level": case.risk_level,
         "items": [
