@@ -12,8 +12,9 @@ from rescind.cases.validation import ItemInput
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.store.models import AuditEvent, CaseNote
+from rescind.web import create_app
 from tests.cases.support import valid_input
-from tests.web.console.conftest import token_of
+from tests.web.console.conftest import sign_in, token_of
 
 SignedIn = Callable[[str], TestClient]
 
@@ -153,3 +154,17 @@ def test_a_case_that_may_concern_a_minor_stands_out_to_reviewers(
     assert 'id="child-safety"' in page.text
     assert "Possible child sexual abuse material" in page.text and "(answer: yes)" in page.text
     assert 'id="child-safety"' not in rita.get(f"/console/cases/{adult}").text
+
+
+def test_the_console_says_when_email_is_off(
+    settings: Settings, database: Database, staff: dict[str, int]
+) -> None:
+    for smtp_host, off in ((None, True), ("127.0.0.1", False)):
+        configured = settings.model_copy(update={"smtp_host": smtp_host})
+        with TestClient(create_app(configured, database=database)) as client:
+            assert 'id="email-off"' not in client.get("/console/login").text
+            assert sign_in(client, "rita") == 303
+            for path in ("/console", "/console/account"):
+                page = client.get(path).text
+                assert ('id="email-off"' in page) is off
+                assert ("no emails go to requesters or reviewers" in page) is off
