@@ -210,6 +210,8 @@ class Decision(Base):
     reason_code: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     message_to_requester: Mapped[str | None] = mapped_column(Text)
+    # A canned reply (rescind.cases.reasons.CANNED_REPLIES), shown translated; added by 0008.
+    reply_code: Mapped[str | None] = mapped_column(String(64))
     automated: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

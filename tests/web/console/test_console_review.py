@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from rescind.cases.intake import submit_request
+from rescind.cases.reasons import CANNED_REPLIES
 from rescind.cases.validation import ItemInput
 from rescind.config import Settings
+from rescind.locale import LANGUAGES, translations
 from rescind.store import Database
 from rescind.store.models import AuditEvent, CaseNote
 from rescind.web import create_app
@@ -168,3 +170,70 @@ def test_the_console_says_when_email_is_off(
                 page = client.get(path).text
                 assert ('id="email-off"' in page) is off
                 assert ("no emails go to requesters or reviewers" in page) is off
+
+
+def _status_page(client: TestClient, number: str, secret: str) -> str:
+    token = token_of(client.get("/status").text)
+    page = client.post(
+        "/status", data={"csrf_token": token, "case_number": number, "secret": secret}
+    )
+    assert page.status_code == 200
+    return page.text.replace("&#39;", "'")
+
+
+def test_a_canned_reply_reaches_the_person_in_their_language(
+    signed_in: SignedIn,
+    settings: Settings,
+    database: Database,
+    app_factory: Callable[[], TestClient],
+) -> None:
+    reply = CANNED_REPLIES["need_location"].text
+    rita = signed_in("rita")
+    for language in LANGUAGES:
+        with database.session() as session:
+            filed = submit_request(session, settings, valid_input(language=language))
+        number, secret = filed.case_number, filed.secret
+        assert secret
+        token = token_of(rita.get(f"/console/cases/{number}").text)
+        page = rita.post(
+            f"/console/cases/{number}/decision",
+            data={
+                "csrf_token": token,
+                "outcome": "need_info",
+                "reply": "need_location",
+                "message": "The second link opens a profile.",
+            },
+        )
+        assert page.context["case"].status == "need_info"  # type: ignore[attr-defined]
+        with app_factory() as public:
+            # The person's browser asks for their language, as when they filed.
+            public.headers["accept-language"] = language
+            text = _status_page(public, number, secret)
+        expected = translations(language).gettext(reply)
+        assert expected in text and 'id="team-reply"' in text
+        assert (expected == reply) is (language == "en")
+        assert "The second link opens a profile." in text
+
+
+def test_a_reply_must_fit_the_decision(signed_in: SignedIn, case_number: str) -> None:
+    rita = signed_in("rita")
+    token = token_of(rita.get(f"/console/cases/{case_number}").text)
+    path = f"/console/cases/{case_number}/decision"
+    wrong = rita.post(
+        path,
+        data={"csrf_token": token, "outcome": "need_info", "reply": "reject_duplicate"},
+    )
+    assert wrong.context["error"] == "invalid"  # type: ignore[attr-defined]
+    assert "need_location" in wrong.context["error_detail"]  # type: ignore[attr-defined]
+    # A canned reply alone is enough for a rejection with reason "other".
+    done = rita.post(
+        path,
+        data={
+            "csrf_token": token,
+            "outcome": "reject",
+            "reason_code": "other",
+            "reply": "reject_not_intimate",
+        },
+    )
+    assert done.context["case"].status == "rejected"  # type: ignore[attr-defined]
+    assert "<td>reject_not_intimate</td>" in done.text

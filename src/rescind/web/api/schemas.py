@@ -174,6 +174,9 @@ class CaseDecisionOut(BaseModel):
 
     outcome: str
     reason_code: str | None
+    reply_code: str | None = Field(
+        description="The canned reply the requester read in their language, if any."
+    )
     automated: bool
     reviewer_id: int | None
     at: IsoTime

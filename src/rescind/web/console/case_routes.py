@@ -21,7 +21,7 @@ from rescind.cases.errors import (
 )
 from rescind.cases.intake import signature_of
 from rescind.cases.progress import item_progress
-from rescind.cases.reasons import REJECT_REASONS
+from rescind.cases.reasons import CANNED_REPLIES, REJECT_REASONS
 from rescind.cases.validation import CHANNELS, LANGUAGES
 from rescind.config import Settings
 from rescind.platform.endpoints import active_endpoints
@@ -208,6 +208,7 @@ def case_page(
         "related": queue.related_cases(staff.db, case),
         "previews": {i.id: _previewable(i.url, origins) for i in case.items},
         "reasons": REJECT_REASONS,
+        "replies": CANNED_REPLIES,
         "colleagues": [u for u in review.active_reviewers(staff.db) if u.id != staff.user.id],
         "done": done,
         "error": error,
@@ -337,6 +338,7 @@ def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesD
             else None,
             note=value("note"),
             message_to_requester=value("message"),
+            reply_code=value("reply") or None,
             enforce=services.enforce,
             items=items if value("outcome") == DecisionOutcome.REMOVE else None,
         )

@@ -1,6 +1,7 @@
-"""reviewer essentials (issue 18): internal case notes
+"""reviewer essentials (issue 18): internal case notes, canned replies
 
 - case_notes: a reviewer's note on a case, staff only, with its author and time.
+- decisions: `reply_code`, the canned reply the reviewer picked (shown in the person's language).
 
 Revision ID: 0008
 Revises: 0007
@@ -41,7 +42,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_notes") as batch:
         batch.create_index(batch.f("ix_case_notes_request_id"), ["request_id"], unique=False)
+    with op.batch_alter_table("decisions") as batch:
+        batch.add_column(sa.Column("reply_code", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("decisions") as batch:
+        batch.drop_column("reply_code")
     op.drop_table("case_notes")
