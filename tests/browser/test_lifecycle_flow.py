@@ -47,7 +47,7 @@ def test_plan_leads_confirmations_and_the_truth_on_the_status_page(
         # 1. The person files: a web address, and a picture hashed on their device.
         page.goto(f"{live.base_url}/?lang=en")
         page.get_by_label("Me", exact=True).check()
-        page.get_by_label("No", exact=True).check()
+        page.get_by_label("No", exact=True).check()  # not under 18 (a required answer)
         page.get_by_label("Item 1: web address").fill(NEVER_SEEN)
         page.evaluate("h => { document.getElementById('items-1-pdq').value = h; }", picture)
         page.get_by_label("I have a good-faith belief", exact=False).check()

@@ -47,6 +47,7 @@ def test_decision_email_carries_the_reason_and_message(
             "reject",
             reason_code="not_found",
             message_to_requester="Tautan mati.",
+            reply_code="reject_not_found",
             enforce=enforce,
         )
     run_jobs(settings, database)
@@ -54,6 +55,9 @@ def test_decision_email_carries_the_reason_and_message(
     body = body_of(smtp.messages[1])
     assert "Tautan mati." in body
     assert "Kami tidak dapat menemukan" in body
+    # The canned reply, in the person's language, before the reviewer's own words.
+    reply = "Kami sudah memeriksa alamat yang Anda berikan"
+    assert reply in body and body.index(reply) < body.index("Tautan mati.")
 
 
 def test_escalation_marks_risk_once_per_level_and_emails_reviewers(

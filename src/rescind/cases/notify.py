@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.cases.mailer import send_email
-from rescind.cases.reasons import reason_text
+from rescind.cases.reasons import reason_text, reply_text
 from rescind.config import Settings
 from rescind.jobs import enqueue
 from rescind.locale import N_, translations
@@ -111,8 +111,9 @@ def render_requester_email(
     }
     subject = t.gettext(_SUBJECTS[kind]) % params
     parts = [t.gettext(_BODIES[kind]) % params]
-    if decision is not None and decision.message_to_requester:
-        message = decision.message_to_requester
+    if decision is not None and (decision.reply_code or decision.message_to_requester):
+        said = [reply_text(t, decision.reply_code), decision.message_to_requester or ""]
+        message = "\n\n".join(s for s in said if s)
         parts.append(t.gettext(_REVIEWER_MESSAGE) % {"message": message})
     parts.append(t.gettext(_FOOTER) % params)
     return subject, "\n\n".join(parts) + "\n"

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 from rescind.cases.deadlines import OPEN_STATUSES
 from rescind.cases.errors import CaseNotFound
 from rescind.cases.identifiers import normalize_case_number
-from rescind.store.models import Action, Content, Match, Request
+from rescind.config import Settings
+from rescind.security.crypto import requester_digest
+from rescind.store.models import Action, Content, Match, Request, RequestItem
 from rescind.store.statuses import ChildSafetyFlag, RequestStatus
 
 STATUSES = tuple(RequestStatus)
@@ -59,6 +61,33 @@ def find_case(session: Session, case_number: str) -> Request:
     if request is None:
         raise CaseNotFound()
     return request
+
+
+def search_cases(
+    session: Session, settings: Settings, text: str, limit: int = 200
+) -> list[Request]:
+    """Cases of any status found by case number, reported URL (or part of one), platform
+    content id, or requester email. The email is compared through its keyed digest
+    (`requester_digest`): nothing is decrypted, and the typed address is not kept."""
+    text = text.strip()[:2048]
+    if not text:
+        return []
+    query = select(Request).options(selectinload(Request.items))
+    number = normalize_case_number(text) if len(text) <= 64 else None
+    if number:
+        where: ColumnElement[bool] = Request.case_number == number
+    elif "@" in text and " " not in text and "/" not in text:
+        where = Request.requester_digest == requester_digest(settings, text)
+    else:
+        items = select(RequestItem.request_id).where(
+            or_(
+                RequestItem.content_id == text,
+                RequestItem.url.contains(text, autoescape=True),
+            )
+        )
+        where = Request.id.in_(items)
+    order = (Request.deadline_at.desc(), Request.id.desc())
+    return list(session.scalars(query.where(where).order_by(*order).limit(limit)))
 
 
 def related_cases(session: Session, request: Request, limit: int = 20) -> list[Request]:

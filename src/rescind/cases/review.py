@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from rescind.cases import notify
 from rescind.cases.deadlines import OPEN_STATUSES
 from rescind.cases.errors import CaseClosed, ClaimConflict, InvalidDecision, NotAllowed
-from rescind.cases.reasons import REJECT_REASONS
+from rescind.cases.reasons import CANNED_REPLIES, REJECT_REASONS
 from rescind.cases.validation import MAX_STATEMENT, clean, validate_text
 from rescind.config import Settings
 from rescind.platform.enforce import ItemPlan, dismiss_lead
@@ -134,6 +134,60 @@ def claim(
     )
 
 
+def assign(
+    session: Session,
+    request: Request,
+    reviewer: Reviewer,
+    assignee_id: int,
+    *,
+    expected_assignee_id: int | None,
+    now: datetime | None = None,
+) -> User:
+    """Hand the case to a colleague: an active reviewer or admin. Optimistic like `claim`:
+    fails with `ClaimConflict` if the assignment changed since the page was loaded; audited."""
+    if reviewer.role not in DECIDING_ROLES or reviewer.user_id is None:
+        raise NotAllowed()
+    if request.status not in OPEN_STATUSES:
+        raise CaseClosed()
+    assignee = session.get(User, assignee_id)
+    if assignee is None or not assignee.active or assignee.role not in DECIDING_ROLES:
+        raise InvalidDecision("assign the case to an active reviewer")
+    expected = (
+        Request.assigned_to_id.is_(None)
+        if expected_assignee_id is None
+        else Request.assigned_to_id == expected_assignee_id
+    )
+    result = session.execute(
+        update(Request)
+        .where(Request.id == request.id, expected, Request.status.in_(OPEN_STATUSES))
+        .values(assigned_to_id=assignee.id, updated_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(request)
+    if not getattr(result, "rowcount", 0):
+        raise ClaimConflict(_assignee_name(session, request.assigned_to_id))
+    audit.record(
+        session,
+        reviewer.actor,
+        "request.assign",
+        subject_type="request",
+        subject_id=request.case_number,
+        detail={"previous_assignee_id": expected_assignee_id, "assignee_id": assignee.id},
+    )
+    return assignee
+
+
+def active_reviewers(session: Session) -> list[User]:
+    """Who a case can be assigned to: active reviewers and admins, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(DECIDING_ROLES))
+            .order_by(User.username)
+        )
+    )
+
+
 def release(session: Session, request: Request, reviewer: Reviewer) -> None:
     """Give the case back to the queue (only its assignee can)."""
     if request.assigned_to_id != reviewer.user_id or reviewer.user_id is None:
@@ -148,15 +202,26 @@ def release(session: Session, request: Request, reviewer: Reviewer) -> None:
     )
 
 
-def _check(outcome: str, reason_code: str | None, note: str | None, message: str | None) -> None:
+def _check(
+    outcome: str, reason_code: str | None, note: str | None, message: str | None, reply: str | None
+) -> None:
     if outcome not in OUTCOMES:
         raise InvalidDecision(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if reply is not None and (
+        reply not in CANNED_REPLIES or CANNED_REPLIES[reply].outcome != outcome
+    ):
+        fitting = [c for c, r in CANNED_REPLIES.items() if r.outcome == outcome]
+        raise InvalidDecision(
+            f"reply must be one of {', '.join(fitting)}" if fitting else "no reply fits a removal"
+        )
     if outcome == DecisionOutcome.REJECT and reason_code not in REJECT_REASONS:
         raise InvalidDecision(f"a rejection needs a reason: {', '.join(REJECT_REASONS)}")
-    if outcome == DecisionOutcome.REJECT and reason_code == "other" and not message:
-        raise InvalidDecision("reason 'other' needs a message to the requester")
-    if outcome == DecisionOutcome.NEED_INFO and not message:
-        raise InvalidDecision("say what information is needed in the message to the requester")
+    if outcome == DecisionOutcome.REJECT and reason_code == "other" and not (message or reply):
+        raise InvalidDecision("reason 'other' needs a reply or a message to the requester")
+    if outcome == DecisionOutcome.NEED_INFO and not (message or reply):
+        raise InvalidDecision(
+            "say what information is needed: pick a reply or write a message to the requester"
+        )
     for name, value in (("note", note), ("message", message)):
         if validate_text(name, value, MAX_STATEMENT, required=False, multiline=True):
             raise InvalidDecision(f"{name}: at most {MAX_STATEMENT} characters, no markup")
@@ -172,6 +237,7 @@ def decide(
     reason_code: str | None = None,
     note: str | None = None,
     message_to_requester: str | None = None,
+    reply_code: str | None = None,
     enforce: EnforceHook,
     items: Mapping[int, ItemChoice] | None = None,
     automated: bool = False,
@@ -182,17 +248,19 @@ def decide(
     `items` decides items one by one (by item id) for a "remove"; the others take the case's
     outcome. An item to remove that would lead nowhere (no action, no lead: see
     `EnforceHook.plan`) is refused: the reviewer marks it handled outside Rescind, with a note,
-    or asks for more information. The clock keeps running through need_info and until the
-    platform confirmed the removal. A case assigned to someone else raises `ClaimConflict`; an
-    unassigned case is claimed by the decision.
+    or asks for more information. `reply_code` picks a canned reply (`CANNED_REPLIES`, for
+    reject or need_info) the person reads in their language, before the reviewer's `message`.
+    The clock keeps running through need_info and until the platform confirmed the removal. A
+    case assigned to someone else raises `ClaimConflict`; an unassigned case is claimed by the
+    decision.
     """
     if reviewer.role not in DECIDING_ROLES:
         raise NotAllowed()
     if request.status not in OPEN_STATUSES:
         raise CaseClosed()
     note, message = clean(note), clean(message_to_requester)
-    reason_code = clean(reason_code)
-    _check(outcome, reason_code, note, message)
+    reason_code, reply_code = clean(reason_code), clean(reply_code)
+    _check(outcome, reason_code, note, message, reply_code)
     statuses = _item_statuses(request, outcome, items or {})
     if outcome == DecisionOutcome.REMOVE:
         _check_plan(request, statuses, enforce.plan(session, settings, request))
@@ -228,6 +296,7 @@ def decide(
         reason_code=reason_code if outcome == DecisionOutcome.REJECT else (reason_code or None),
         note=note,
         message_to_requester=message,
+        reply_code=reply_code,
         automated=automated,
         at=now,
     )
@@ -235,7 +304,7 @@ def decide(
     request.events.append(
         RequestEvent(
             kind=f"decision_{outcome}",
-            detail={"reason_code": decision.reason_code, "message": message},
+            detail={"reason_code": decision.reason_code, "reply": reply_code, "message": message},
             public=True,
             at=now,
         )
@@ -258,6 +327,7 @@ def decide(
             "decision_id": decision.id,
             "outcome": outcome,
             "reason_code": decision.reason_code,
+            "reply_code": reply_code,
             "automated": automated,
             "items": {str(k): v.status for k, v in statuses.items()},
         },

@@ -171,6 +171,9 @@ class Request(Base):
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestEvent.id"
     )
+    notes: Mapped[list[CaseNote]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="CaseNote.id"
+    )
 
 
 class RequestItem(Base):
@@ -207,6 +210,8 @@ class Decision(Base):
     reason_code: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     message_to_requester: Mapped[str | None] = mapped_column(Text)
+    # A canned reply (rescind.cases.reasons.CANNED_REPLIES), shown translated; added by 0008.
+    reply_code: Mapped[str | None] = mapped_column(String(64))
     automated: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -225,6 +230,21 @@ class RequestEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     request: Mapped[Request] = relationship(back_populates="events")
+
+
+class CaseNote(Base):
+    """A reviewer's internal note on a case: staff only, never shown to the requester."""
+
+    __tablename__ = "case_notes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="notes")
 
 
 # --- Banks -------------------------------------------------------------------------------------

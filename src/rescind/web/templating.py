@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 from rescind.locale import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, translations
 from rescind.store.statuses import (
     OPEN_REQUEST_STATUSES,
+    ChildSafetyFlag,
     DecisionOutcome,
     ItemStatus,
     RequestStatus,
@@ -42,6 +43,7 @@ def build_templates() -> Jinja2Templates:
         OPEN_REQUEST_STATUSES=OPEN_REQUEST_STATUSES,
         DecisionOutcome=DecisionOutcome,
         Role=Role,
+        ChildSafetyFlag=ChildSafetyFlag,
     )
     return Jinja2Templates(env=env)
 

@@ -10,11 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from rescind.cases.intake import submit_request
 from rescind.config import Settings
 from rescind.platform.apikeys import create_api_key
 from rescind.store import Database
 from rescind.store.models import Request
 from rescind.web import create_app
+from tests.cases.support import valid_input
 
 
 @pytest.fixture
@@ -239,3 +241,21 @@ def test_cases_are_listed_page_by_page(
     later = client.get("/v1/requests?updated_since=2999-01-01T00:00:00Z", headers=reader)
     assert later.status_code == 200 and later.json() == {"items": [], "next": None}
     assert client.get("/v1/requests", headers={"Authorization": auth["writer"]}).status_code == 403
+
+
+def test_a_case_that_may_concern_a_minor_says_so(
+    api: tuple[TestClient, dict[str, str]], settings: Settings, database: Database
+) -> None:
+    client, auth = api
+    with database.session() as session:
+        flagged = submit_request(session, settings, valid_input(minor="not_sure")).case_number
+        adult = submit_request(session, settings, valid_input(minor="no")).case_number
+    headers = {"Authorization": auth["reader"]}
+    case = client.get(f"/v1/requests/{flagged}", headers=headers).json()
+    assert (case["child_safety"], case["minor_answer"]) == ("possible", "not_sure")
+    case = client.get(f"/v1/requests/{adult}", headers=headers).json()
+    assert (case["child_safety"], case["minor_answer"]) == ("none", "no")
+    created = client.post("/v1/requests", json=_body(), headers={"Authorization": auth["writer"]})
+    number = created.json()["case_number"]
+    case = client.get(f"/v1/requests/{number}", headers=headers).json()
+    assert (case["child_safety"], case["minor_answer"]) == ("none", None)

@@ -224,8 +224,14 @@ def test_confirmation_claims_an_email_only_when_email_is_configured(
         configured = settings.model_copy(update={"smtp_host": smtp_host})
         with TestClient(create_app(configured, database=database)) as client:
             token = tokens_of(client.get("/").text)
+            form_page = client.get("/?lang=en").text
             page = client.post("/", data=valid_form(token))
+            french = client.get("/?lang=fr").text
         assert ("We sent a confirmation" in page.text) is claimed
+        # The request page promises emails only when they go out, in every language.
+        assert ("We email you when we receive" in form_page) is claimed
+        assert ('id="no-email"' in form_page) is not claimed
+        assert ("Nous n'envoyons pas d'e-mails" in french.replace("&#39;", "'")) is not claimed
 
 
 def test_the_file_area_is_hidden_without_javascript_and_posts_no_file(

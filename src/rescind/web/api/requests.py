@@ -103,13 +103,16 @@ class ItemDecisionIn(BaseModel):
 class DecisionIn(BaseModel):
     """A decision. `reason`: a reject reason code, or free text (then code `other`, and the text
     is what the requester is told unless `message` is given). `items` decides items one by one
-    in a "remove" (unlisted items are removed); without it the outcome applies to every item."""
+    in a "remove" (unlisted items are removed); without it the outcome applies to every item.
+    `reply`: a canned reply code (`rescind.cases.reasons.CANNED_REPLIES`) the requester reads
+    in their language, with `message` after it."""
 
     outcome: str
     reason: str | None = None
     reason_code: str | None = None
     note: str | None = None
     message: str | None = None
+    reply: str | None = None
     automated: bool = False
     items: list[ItemDecisionIn] = Field(default_factory=list, max_length=100)
 
@@ -215,6 +218,8 @@ def case_json(session: Session, case: Case) -> dict[str, Any]:
         "closed_at": _iso(case.closed_at),
         "removed_at": _iso(case.removed_at),
         "needs_review": case.needs_review,
+        "child_safety": str(case.child_safety),
+        "minor_answer": str(case.minor_answer) if case.minor_answer else None,
         "overdue": state.overdue,
         "risk_level": case.risk_level,
         "items": [
@@ -235,6 +240,7 @@ def case_json(session: Session, case: Case) -> dict[str, Any]:
             {
                 "outcome": d.outcome,
                 "reason_code": d.reason_code,
+                "reply_code": d.reply_code,
                 "automated": d.automated,
                 "reviewer_id": d.reviewer_id,
                 "at": _iso(d.at),
@@ -414,6 +420,7 @@ def decide_request(
             reason_code=code,
             note=note,
             message_to_requester=message,
+            reply_code=_s(body.reply),
             automated=body.automated,
             enforce=services.enforce,
             items=items,

@@ -174,6 +174,9 @@ class CaseDecisionOut(BaseModel):
 
     outcome: str
     reason_code: str | None
+    reply_code: str | None = Field(
+        description="The canned reply the requester read in their language, if any."
+    )
     automated: bool
     reviewer_id: int | None
     at: IsoTime
@@ -267,6 +270,13 @@ class CaseOut(BaseModel):
     closed_at: IsoTime | None
     removed_at: IsoTime | None = Field(description="When the platform confirmed the removal.")
     needs_review: bool = Field(description="A removal came back: a reviewer must look again.")
+    child_safety: str = Field(
+        description="`possible`: the person may have been under 18 when the imagery was made "
+        "(possible child sexual abuse material: reviewed first, on a shorter clock); else `none`."
+    )
+    minor_answer: str | None = Field(
+        description="The requester's answer to the under-18 question: yes, no, not_sure or null."
+    )
     overdue: bool
     risk_level: int = Field(description="0 on time, 1 past 24 h, 2 past 40 h.")
     items: list[CaseItemOut]

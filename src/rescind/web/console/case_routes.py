@@ -10,7 +10,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rescind.cases import queue, review
+from rescind.cases import notes, queue, review
 from rescind.cases.deadlines import OPEN_STATUSES, clock
 from rescind.cases.errors import (
     CaseClosed,
@@ -21,7 +21,7 @@ from rescind.cases.errors import (
 )
 from rescind.cases.intake import signature_of
 from rescind.cases.progress import item_progress
-from rescind.cases.reasons import REJECT_REASONS
+from rescind.cases.reasons import CANNED_REPLIES, REJECT_REASONS
 from rescind.cases.validation import CHANNELS, LANGUAGES
 from rescind.config import Settings
 from rescind.platform.endpoints import active_endpoints
@@ -60,8 +60,10 @@ def queue_page(
     channel: str = "",
     language: str = "",
     mine: int = 0,
+    q: str = "",
 ) -> Response:
-    """Open cases, the nearest deadline first, with filters."""
+    """Open cases, the nearest deadline first, with filters; or, with `q`, the cases of any
+    status found by case number, URL, content id or requester email."""
     flt = queue.QueueFilter(
         statuses=tuple(status) or OPEN_STATUSES,
         channel=channel if channel in CHANNELS else None,
@@ -71,7 +73,12 @@ def queue_page(
         with_flagged=not status,
     )
     now = utcnow()
-    cases = queue.list_queue(staff.db, flt)
+    search = q.strip()[:2048]
+    cases = (
+        queue.search_cases(staff.db, settings, search)
+        if search
+        else queue.list_queue(staff.db, flt)
+    )
     names = _usernames(staff)
     rows = [
         {
@@ -88,6 +95,7 @@ def queue_page(
         {
             "rows": rows,
             "filter": flt,
+            "search": search,
             "statuses": queue.STATUSES,
             "channels": CHANNELS,
             "languages_all": LANGUAGES,
@@ -200,6 +208,8 @@ def case_page(
         "related": queue.related_cases(staff.db, case),
         "previews": {i.id: _previewable(i.url, origins) for i in case.items},
         "reasons": REJECT_REASONS,
+        "replies": CANNED_REPLIES,
+        "colleagues": [u for u in review.active_reviewers(staff.db) if u.id != staff.user.id],
         "done": done,
         "error": error,
         "error_detail": detail[:300],
@@ -242,6 +252,52 @@ def claim(case_number: str, form: FormDep, staff: StaffDep) -> Response:
     return _back(case_number, done="claimed")
 
 
+@router.post("/cases/{case_number}/assign")
+def assign(case_number: str, form: FormDep, staff: StaffDep) -> Response:
+    """Hand the case to a colleague (fails if the assignment changed since the page loaded)."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+    expected, assignee = form.get("expected_assignee"), form.get("assignee")
+    if not (isinstance(assignee, str) and assignee.isdigit()):
+        return _back(case_number, error="invalid", detail="choose a colleague")
+    try:
+        case = queue.find_case(staff.db, case_number)
+        review.assign(
+            staff.db,
+            case,
+            staff.reviewer,
+            int(assignee),
+            expected_assignee_id=int(expected)
+            if isinstance(expected, str) and expected.isdigit()
+            else None,
+        )
+    except InvalidDecision as exc:
+        return _back(case_number, error="invalid", detail=exc.message)
+    except ClaimConflict:
+        return _back(case_number, error="conflict")
+    except (CaseClosed, NotAllowed, CaseNotFound):
+        return _back(case_number, error="not_allowed")
+    return _back(case_number, done="assigned")
+
+
+@router.post("/cases/{case_number}/notes")
+def add_note(case_number: str, form: FormDep, staff: StaffDep) -> Response:
+    """Add an internal note to the case (staff only, audited)."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+    body = form.get("body")
+    try:
+        case = queue.find_case(staff.db, case_number)
+        notes.add_note(staff.db, case, staff.reviewer, body if isinstance(body, str) else None)
+    except InvalidDecision as exc:
+        staff.db.rollback()
+        return _back(case_number, error="invalid", detail=exc.message)
+    except (NotAllowed, CaseNotFound):
+        staff.db.rollback()
+        return _back(case_number, error="not_allowed")
+    return _back(case_number, done="noted")
+
+
 @router.post("/cases/{case_number}/release")
 def release(case_number: str, form: FormDep, staff: StaffDep) -> Response:
     """Put the case back in the queue."""
@@ -282,6 +338,7 @@ def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesD
             else None,
             note=value("note"),
             message_to_requester=value("message"),
+            reply_code=value("reply") or None,
             enforce=services.enforce,
             items=items if value("outcome") == DecisionOutcome.REMOVE else None,
         )

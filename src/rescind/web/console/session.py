@@ -127,6 +127,7 @@ def render(
         "user": user,
         "csrf_token": session.csrf if session else "",
         "platform_name": services.settings.platform_name,
+        "email_enabled": bool(services.settings.smtp_host),
         **context,
     }
     response: Response = services.templates.TemplateResponse(

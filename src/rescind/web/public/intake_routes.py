@@ -260,7 +260,7 @@ def confirmation(p: PageDep, db: DatabaseDep, settings: SettingsDep) -> Response
     they saved it; a reload or a language switch shows it again there. Anyone else (say, with
     a replayed form) sees that the request was received, and nothing about it."""
     receipt = receipts.read_receipt(p.request, settings)
-    context: dict[str, Any] = {"email_enabled": bool(settings.smtp_host), "receipt": None}
+    context: dict[str, Any] = {"receipt": None}
     if receipt is not None:
         with db.session() as session:
             case = session.scalar(select(Case).where(Case.handle == receipt.handle))

@@ -61,6 +61,8 @@ class Page:
             "platform_name": services.settings.platform_name,
             "help_links": help_links(services.settings.help_links, self.language),
             "quick_exit_url": services.settings.quick_exit_url,
+            # Without an SMTP server no page may promise an email.
+            "email_enabled": bool(services.settings.smtp_host),
             **context,
         }
         response: Response = services.templates.TemplateResponse(

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from rescind.cases import requester
 from rescind.cases.errors import CaseClosed, CaseNotFound, FieldError, InvalidRequest
 from rescind.cases.progress import ItemState, item_progress
-from rescind.cases.reasons import reason_text
+from rescind.cases.reasons import reason_text, reply_text
 from rescind.store.models import Request as Case
 from rescind.store.statuses import RequestStatus
 from rescind.web.deps import DatabaseDep, SettingsDep, services_of
@@ -76,6 +76,7 @@ def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Re
             "status_text": status,
             "done": p.request.query_params.get("done"),
             "reason": reason_text(p.t, last.reason_code if last else None),
+            "last_reply": reply_text(p.t, last.reply_code if last else None),
             "last_message": last.message_to_requester if last else None,
             "is_open": case.status in requester.ACCEPTS_INFORMATION,
             **(context or {}),
