@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from rescind.jobs import enqueue
 from rescind.platform.errors import ActionNotFoundError, InvalidSignalError
+from rescind.platform.lifecycle import REMOVE as REMOVE  # the action types, re-exported
+from rescind.platform.lifecycle import RESTORE as RESTORE
 from rescind.platform.lifecycle import refresh_case
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, Content
 from rescind.store.statuses import GONE_OUTCOMES, ActionOutcome, ActionStatus, ContentState
 
-REMOVE = "content.remove"
 DELIVER_JOB = "action.deliver"
 PENDING, DELIVERED, CONFIRMED, FAILED = (
     ActionStatus.PENDING,

@@ -28,6 +28,9 @@ from rescind.store.statuses import (
 )
 
 REQUESTER_EMAIL_JOB = "email.requester"
+# The action types (`rescind.platform.actions`): only removals hold a case open or settle it.
+REMOVE = "content.remove"
+RESTORE = "content.restore"
 
 
 def action_settled(action: Action) -> bool:
@@ -58,7 +61,7 @@ def refresh_case(session: Session, request_id: int, *, now: datetime | None = No
     actions = [
         a
         for a in session.scalars(select(Action).where(Action.request_id == request.id))
-        if a.item_id not in outside
+        if a.type == REMOVE and a.item_id not in outside
     ]
     waiting_leads = set(
         session.scalars(
