@@ -259,3 +259,36 @@ def test_a_case_that_may_concern_a_minor_says_so(
     number = created.json()["case_number"]
     case = client.get(f"/v1/requests/{number}", headers=headers).json()
     assert (case["child_safety"], case["minor_answer"]) == ("none", None)
+
+
+def test_restore_through_the_api(
+    api: tuple[TestClient, dict[str, str]], database: Database
+) -> None:
+    client, auth = api
+    items = [{"url": "https://platform.example/never-seen"}]
+    number = client.post(
+        "/v1/requests", json=_body(items=items), headers={"Authorization": auth["writer"]}
+    ).json()["case_number"]
+    reviewer = {"Authorization": auth["reviewer"]}
+    decided = client.post(
+        f"/v1/requests/{number}/decision", json={"outcome": "remove"}, headers=reviewer
+    )
+    assert decided.status_code == 200, decided.text
+    url = f"/v1/requests/{number}/restore"
+    reader = {"Authorization": auth["reader"]}
+    assert client.post(url, json={"reason": "x"}, headers=reader).status_code == 403
+    empty = client.post(url, json={"reason": "  "}, headers=reviewer)
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "reason"
+    restored = client.post(url, json={"reason": "removed in error"}, headers=reviewer)
+    assert restored.status_code == 200, restored.text
+    types = [(a["type"], a["url"]) for a in restored.json()["actions"]]
+    target = "https://platform.example/never-seen"
+    assert types == [("content.remove", target), ("content.restore", target)]
+    again = client.post(url, json={"reason": "again"}, headers=reviewer)
+    assert again.status_code == 200 and len(again.json()["actions"]) == 2
+    assert (
+        client.post(
+            "/v1/requests/RSC-0000-0000-0000/restore", json={"reason": "x"}, headers=reviewer
+        ).status_code
+        == 404
+    )

@@ -26,6 +26,7 @@ from rescind.cases.errors import (
 from rescind.cases.intake import submit_request
 from rescind.cases.progress import item_progress
 from rescind.cases.reasons import REJECT_REASONS
+from rescind.cases.restore import restore_removed
 from rescind.cases.validation import ItemInput, RequestInput
 from rescind.locale import translations
 from rescind.security import audit
@@ -129,6 +130,12 @@ class ItemResolutionIn(BaseModel):
 
     outcome: Literal["remove", "rejected", "handled_outside"]
     note: str | None = Field(None, max_length=10000)
+
+
+class RestoreIn(BaseModel):
+    """`POST /v1/requests/{case}/restore` body: why what the case removed is restored."""
+
+    reason: str = Field(..., max_length=2000, description="Why (withdrawn, removed in error).")
 
 
 def _s(value: str | None) -> str | None:
@@ -524,4 +531,26 @@ def resolve_item(
         raise field_problem("Invalid decision", "outcome", exc.message) from exc
     except CaseClosed as exc:
         raise ProblemError(409, "Case not being removed", f"the case is {case.status}") from exc
+    return case_json(session, case)
+
+
+@router.post(
+    "/{case_number}/restore",
+    response_model=CaseOut,
+    summary="Restore what a case removed",
+    **api_doc("review", 404, 422),
+)
+def restore_request(
+    case_number: str, body: RestoreIn, caller: ReviewCaller, session: SessionDep
+) -> Any:
+    """One `content.restore` action per content the case's removals named (delivered like
+    removals), the content live again, the case's hashes withdrawn; audited with the reason.
+    Idempotent: a second restore writes nothing."""
+    case = _find(session, case_number)
+    try:
+        restore_removed(
+            session, case, review.Reviewer(caller.actor, Role.REVIEWER), _s(body.reason)
+        )
+    except InvalidDecision as exc:
+        raise field_problem("Invalid restore", "reason", exc.message) from exc
     return case_json(session, case)
