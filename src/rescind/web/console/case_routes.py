@@ -22,6 +22,7 @@ from rescind.cases.errors import (
 from rescind.cases.intake import signature_of
 from rescind.cases.progress import item_progress
 from rescind.cases.reasons import CANNED_REPLIES, REJECT_REASONS
+from rescind.cases.restore import removal_actions, restore_removed
 from rescind.cases.validation import CHANNELS, LANGUAGES
 from rescind.config import Settings
 from rescind.platform.endpoints import active_endpoints
@@ -199,6 +200,7 @@ def case_page(
         "contact": details,
         "can_decide": can_decide,
         "can_resolve": staff.can_decide and case.status == RequestStatus.REMOVAL_PENDING,
+        "can_restore": staff.can_decide and bool(removal_actions(staff.db, case)),
         "progress": item_progress(staff.db, case),
         "plans": plans,
         "item_choices": review.ITEM_CHOICES,
@@ -409,3 +411,21 @@ def resolve_item(
         staff.db.rollback()
         return _back(case_number, error="not_allowed")
     return _back(case_number, done="item")
+
+
+@router.post("/cases/{case_number}/restore")
+def restore(case_number: str, form: FormDep, staff: StaffDep) -> Response:
+    """Restore what the case removed (withdrawn, or removed in error), with a required reason."""
+    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
+        return _back(case_number, error="expired")
+    reason = form.get("reason")
+    try:
+        case = queue.find_case(staff.db, case_number)
+        restore_removed(staff.db, case, staff.reviewer, reason if isinstance(reason, str) else None)
+    except InvalidDecision as exc:
+        staff.db.rollback()
+        return _back(case_number, error="invalid", detail=exc.message)
+    except (NotAllowed, CaseNotFound):
+        staff.db.rollback()
+        return _back(case_number, error="not_allowed")
+    return _back(case_number, done="restored")
