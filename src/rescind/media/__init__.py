@@ -43,6 +43,7 @@ from rescind.media.vpdq_text import (
     parse_vpdq,
     parse_vpdq_line,
 )
+from rescind.media.warmup import warm_up
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -75,4 +76,5 @@ __all__ = [
     "pdq_array_to_hex",
     "pdq_bits_to_hex",
     "pdq_hex_to_array",
+    "warm_up",
 ]

@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rescind.config import Settings
+from rescind.index import warm_up as index_warm_up
+from rescind.media import warm_up as media_warm_up
 from rescind.platform.matcher import Matcher
 from rescind.platform.registry_index import RegistryIndex
 from rescind.platform.registry_writer import RegistryWriter
@@ -37,6 +39,8 @@ class PlatformRuntime:
         self._thread: threading.Thread | None = None
         self._users = 0
         self._lock = threading.Lock()
+        # Set once the matching and hashing kernels are compiled or loaded (see `_compile`).
+        self.ready = threading.Event()
 
     def fresh(self, max_age_s: float | None = None) -> bool:
         """Whether the matcher is loaded and was synced within `max_age_s` (default: two
@@ -62,7 +66,18 @@ class PlatformRuntime:
             self.registry.sync(session)
             session.rollback()  # end the read transaction: do not pin an old snapshot
 
+    def _compile(self) -> None:
+        # Every kernel a check, a sweep or a media upload runs, compiled (first install) or
+        # loaded from numba's cache before the server says it is ready (`ready`, `/readyz`).
+        try:
+            index_warm_up()
+            media_warm_up()
+        except Exception as exc:  # never keep a server from serving: it compiles on use then
+            log.warning("kernel warm-up failed: %s", type(exc).__name__)
+        self.ready.set()
+
     def _poll(self, warm_registry: bool) -> None:
+        self._compile()
         first = True
         while not self._stop.is_set():
             try:

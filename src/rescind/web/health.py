@@ -19,14 +19,18 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(db: DatabaseDep, response: Response) -> dict[str, str]:
-    """The process can reach its database and the schema is migrated."""
+def readyz(services: ServicesDep, db: DatabaseDep, response: Response) -> dict[str, str]:
+    """The process can reach its database, the schema is migrated, and the matching and
+    hashing kernels are compiled (a fresh install compiles them at start, not on a check)."""
     try:
         with db.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception as exc:  # any database failure means "not ready"
         response.status_code = 503
         return {"status": "unavailable", "detail": type(exc).__name__}
+    if not services.runtime.ready.is_set():
+        response.status_code = 503
+        return {"status": "starting", "detail": "compiling the matching kernels"}
     return {"status": "ready", "schema": str(version)}
 
 
