@@ -237,3 +237,24 @@ def test_a_reply_must_fit_the_decision(signed_in: SignedIn, case_number: str) ->
     )
     assert done.context["case"].status == "rejected"  # type: ignore[attr-defined]
     assert "<td>reject_not_intimate</td>" in done.text
+
+
+def test_ids_that_are_not_plain_numbers_are_refused_clearly(
+    signed_in: SignedIn, case_number: str, staff: dict[str, int]
+) -> None:
+    rita = signed_in("rita")
+    page = rita.get(f"/console/cases/{case_number}")
+    path = f"/console/cases/{case_number}/assign"
+    # Unicode digits pass str.isdigit() but not int(); a number past 64 bits fits no row id.
+    for bad in ("²", "١٢", "9" * 30, "-1", " 3"):
+        refused = rita.post(
+            path,
+            data={"csrf_token": token_of(page.text), "assignee": bad, "expected_assignee": ""},
+        )
+        assert refused.status_code == 200, bad
+        assert refused.context["error"] == "invalid"  # type: ignore[attr-defined]
+        claimed = rita.post(
+            f"/console/cases/{case_number}/claim",
+            data={"csrf_token": token_of(page.text), "expected_assignee": bad},
+        )
+        assert claimed.status_code == 200, bad

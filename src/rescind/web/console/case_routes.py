@@ -7,6 +7,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -224,6 +225,15 @@ def case_page(
     return response
 
 
+def _form_id(form: FormData, name: str) -> int | None:
+    """A row id posted in `name`, or None: ASCII digits only (`str.isdigit` also passes "²",
+    which `int` refuses) and short enough for a 64-bit column."""
+    value = form.get(name)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 def _back(case_number: str, **params: str) -> RedirectResponse:
     query = "&".join(f"{k}={quote(v)}" for k, v in params.items())
     return RedirectResponse(
@@ -236,16 +246,13 @@ def claim(case_number: str, form: FormDep, staff: StaffDep) -> Response:
     """Take the case (optimistic: fails if someone else took it since the page was loaded)."""
     if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
         return _back(case_number, error="expired")
-    expected = form.get("expected_assignee")
     try:
         case = queue.find_case(staff.db, case_number)
         review.claim(
             staff.db,
             case,
             staff.reviewer,
-            expected_assignee_id=int(expected)
-            if isinstance(expected, str) and expected.isdigit()
-            else None,
+            expected_assignee_id=_form_id(form, "expected_assignee"),
         )
     except ClaimConflict:
         return _back(case_number, error="conflict")
@@ -259,8 +266,8 @@ def assign(case_number: str, form: FormDep, staff: StaffDep) -> Response:
     """Hand the case to a colleague (fails if the assignment changed since the page loaded)."""
     if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
         return _back(case_number, error="expired")
-    expected, assignee = form.get("expected_assignee"), form.get("assignee")
-    if not (isinstance(assignee, str) and assignee.isdigit()):
+    assignee = _form_id(form, "assignee")
+    if assignee is None:
         return _back(case_number, error="invalid", detail="choose a colleague")
     try:
         case = queue.find_case(staff.db, case_number)
@@ -268,10 +275,8 @@ def assign(case_number: str, form: FormDep, staff: StaffDep) -> Response:
             staff.db,
             case,
             staff.reviewer,
-            int(assignee),
-            expected_assignee_id=int(expected)
-            if isinstance(expected, str) and expected.isdigit()
-            else None,
+            assignee,
+            expected_assignee_id=_form_id(form, "expected_assignee"),
         )
     except InvalidDecision as exc:
         return _back(case_number, error="invalid", detail=exc.message)
