@@ -43,7 +43,8 @@ def record_feedback(
     a key learns nothing about entries it was not given)."""
     if verdict not in VERDICTS:
         raise InvalidSignalError("verdict must be ncii or not_ncii", field="verdict")
-    number = int(entry_ref) if entry_ref.isdigit() and len(entry_ref) <= 18 else None
+    plain = entry_ref.isascii() and entry_ref.isdigit() and len(entry_ref) <= 18  # not "²"
+    number = int(entry_ref) if plain else None
     entry = session.get(BankEntry, number) if number is not None else None
     if entry is None or entry.bank_id not in granted:
         raise PartnerError("no such shared entry", field="entry_id")

@@ -57,7 +57,7 @@ def too_large(limit: int) -> ProblemError:
 def check_length(request: Request, limit: int) -> None:
     """Refuse early when the declared length is already over the limit."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
 
 

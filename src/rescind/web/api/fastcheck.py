@@ -126,7 +126,7 @@ def _json_bearer(headers: list[tuple[bytes, bytes]], limit: int) -> str | None:
         elif name == b"content-type":
             json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
         elif name == b"content-length":
-            if not value.isdigit() or int(value) > limit:
+            if not (value.isascii() and value.isdigit()) or int(value) > limit:
                 return None
         elif name == b"transfer-encoding":
             return None

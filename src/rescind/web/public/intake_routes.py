@@ -46,7 +46,11 @@ PageDep = Annotated[Page, Depends(page)]
 async def posted_form(request: Request) -> FormData:
     """The posted form, refused above `MAX_FORM_BYTES` (no file uploads on public pages)."""
     length = request.headers.get("content-length")
-    if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
+    if (
+        length is None
+        or not (length.isascii() and length.isdigit())
+        or int(length) > MAX_FORM_BYTES
+    ):
         raise HTTPException(413, "Request too large")
     return await request.form(max_files=0, max_fields=400, max_part_size=MAX_FORM_BYTES)
 
