@@ -108,10 +108,14 @@ class RescindClient:
         md5: str | None = None,
         sha256: str | None = None,
         video_pdq: Sequence[str | dict[str, Any]] | None = None,
+        vpdq: str | None = None,
     ) -> dict[str, Any]:
-        """Check an upload by its hashes: `{"content_id", "verdict", "matches"}`."""
+        """Check an upload by its hashes: `{"content_id", "verdict", "matches"}`.
+
+        A video's frames go as `video_pdq` entries or as `vpdq`, the text Meta's vPDQ
+        writes (`frame,quality,hash,timestamp` lines)."""
         m, p, kw = _Calls.check(
-            content_id, url, pdq=pdq, md5=md5, sha256=sha256, video_pdq=video_pdq
+            content_id, url, pdq=pdq, md5=md5, sha256=sha256, video_pdq=video_pdq, vpdq=vpdq
         )
         result: dict[str, Any] = self._call(m, p, **kw)
         return result
@@ -213,10 +217,11 @@ class AsyncRescindClient:
         md5: str | None = None,
         sha256: str | None = None,
         video_pdq: Sequence[str | dict[str, Any]] | None = None,
+        vpdq: str | None = None,
     ) -> dict[str, Any]:
-        """Check an upload by its hashes."""
+        """Check an upload by its hashes (see `Client.check`)."""
         m, p, kw = _Calls.check(
-            content_id, url, pdq=pdq, md5=md5, sha256=sha256, video_pdq=video_pdq
+            content_id, url, pdq=pdq, md5=md5, sha256=sha256, video_pdq=video_pdq, vpdq=vpdq
         )
         result: dict[str, Any] = await self._call(m, p, **kw)
         return result

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from rescind.cli import app
-from rescind.media import hamming_distance
+from rescind.media import PdqHash, frames_from_hashes, hamming_distance, parse_vpdq
 from tests.media.conftest import VideoMaker, encode, photo
 
 
@@ -116,3 +116,48 @@ def test_same_picture_in_two_formats_gives_near_hashes(tmp_path: Path) -> None:
     _, [png, webp], _ = run(str(tmp_path))
     distance = hamming_distance(png["pdq"][0]["hash"], webp["pdq"][0]["hash"])  # type: ignore[index]
     assert distance <= 16
+
+
+def test_vpdq_format_prints_a_videos_frames_as_vpdq_lines(make_video: VideoMaker) -> None:
+    video = make_video(seconds=3)
+    _, [line], _ = run(str(video))
+    result = CliRunner().invoke(app, ["hash", "--format", "vpdq", str(video)])
+    assert result.exit_code == 0, result.stderr
+    frames = parse_vpdq(result.stdout)
+    assert [f.frame_number for f in frames] == [0, 1, 2]
+    assert [f.timestamp for f in frames] == [0.0, 1.0, 2.0]
+    assert [(f.hash, f.quality) for f in frames] == [
+        (e["hash"], e["quality"])
+        for e in line["pdq"]  # type: ignore[attr-defined]
+    ]
+    assert result.stdout.splitlines()[0].endswith(",0.000")
+
+
+def test_vpdq_writes_one_file_per_video_and_refuses_pictures(
+    tmp_path: Path, make_video: VideoMaker
+) -> None:
+    video = make_video(seconds=2)
+    image = tmp_path / "a.png"
+    image.write_bytes(encode(photo("coffee"), "PNG"))
+    many = CliRunner().invoke(app, ["hash", "--format", "vpdq", str(video), str(image)])
+    assert many.exit_code == 2  # several files need --out-dir: lines carry no file name
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["hash", "--format", "vpdq", "--out-dir", str(out), str(video), str(image)]
+    )
+    assert result.exit_code == 1
+    assert "picture" in result.stderr
+    assert len(parse_vpdq((out / f"{video.name}.vpdq.txt").read_text())) == 2
+    assert not (out / "a.png.vpdq.txt").exists()
+
+
+def test_vpdq_lines_expand_a_collapsed_shot_to_every_sampled_second() -> None:
+    still = PdqHash("ab" * 32, 90, t=1.0, t_end=3.0)
+    frames = frames_from_hashes([PdqHash("cd" * 32, 80, t=0.0), still], fps=1.0)
+    assert [(f.frame_number, f.timestamp) for f in frames] == [
+        (0, 0.0),
+        (1, 1.0),
+        (2, 2.0),
+        (3, 3.0),
+    ]
+    assert {f.hash for f in frames[1:]} == {"ab" * 32}

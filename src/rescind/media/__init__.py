@@ -21,6 +21,8 @@ from rescind.media.hashing import (
     hash_file,
     hash_path,
     iter_media_paths,
+    vpdq_file,
+    vpdq_path,
 )
 from rescind.media.image import hash_image, hash_image_bytes
 from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
@@ -40,6 +42,7 @@ from rescind.media.vpdq_text import (
     VpdqFrame,
     format_vpdq,
     format_vpdq_line,
+    frames_from_hashes,
     parse_vpdq,
     parse_vpdq_line,
 )
@@ -62,6 +65,7 @@ __all__ = [
     "VpdqFrame",
     "format_vpdq",
     "format_vpdq_line",
+    "frames_from_hashes",
     "hamming_distance",
     "hash_bytes",
     "hash_file",
@@ -76,5 +80,7 @@ __all__ = [
     "pdq_array_to_hex",
     "pdq_bits_to_hex",
     "pdq_hex_to_array",
+    "vpdq_file",
+    "vpdq_path",
     "warm_up",
 ]

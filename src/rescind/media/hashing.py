@@ -14,6 +14,7 @@ from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
 from rescind.media.pdq import PdqHash
 from rescind.media.sniff import sniff
 from rescind.media.video import hash_video
+from rescind.media.vpdq_text import VpdqFrame, format_vpdq, frames_from_hashes
 
 _READ_CHUNK = 1024 * 1024
 
@@ -107,6 +108,42 @@ def hash_path(
     return MediaHashes(kind, md5.hexdigest(), sha256.hexdigest(), pdq)
 
 
+def vpdq_path(
+    path: str | Path, *, fps: float = 1.0, limits: MediaLimits = DEFAULT_LIMITS
+) -> list[VpdqFrame]:
+    """A video's frames as vPDQ lines: every sampled frame, none collapsed, as vPDQ writes.
+
+    Raises :class:`UnsupportedMedia` for a picture (vPDQ is a video format), other
+    :class:`MediaError` for bad input and :class:`OSError` when the file cannot be read.
+    """
+    path = Path(path)
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsupportedMedia("not a regular file")
+    if info.st_size > limits.max_bytes:
+        raise MediaTooLarge(f"file is {info.st_size} bytes; the limit is {limits.max_bytes}")
+    with path.open("rb") as fh:
+        if _kind(fh.read(64)) != "video":
+            raise UnsupportedMedia("vPDQ lines are for videos; this file is a picture")
+    return frames_from_hashes(hash_video(path, fps=fps, limits=limits, collapse=False), fps)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, MediaError):
+        return str(exc)
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, OSError):
+        return f"cannot read file: {exc.strerror or exc}"
+    raise exc
+
+
 def hash_file(
     path: str | Path,
     *,
@@ -122,17 +159,19 @@ def hash_file(
     out: dict[str, Any] = {"path": str(path)}
     try:
         out.update(hash_path(path, dihedral=dihedral, fps=fps, limits=limits).to_dict())
-    except MediaError as exc:
-        out["error"] = str(exc)
-    except IsADirectoryError:
-        out["error"] = "is a directory"
-    except FileNotFoundError:
-        out["error"] = "no such file"
-    except PermissionError:
-        out["error"] = "permission denied"
-    except OSError as exc:
-        out["error"] = f"cannot read file: {exc.strerror or exc}"
+    except (MediaError, OSError) as exc:
+        out["error"] = _describe(exc)
     return out
+
+
+def vpdq_file(
+    path: str | Path, *, fps: float = 1.0, limits: MediaLimits = DEFAULT_LIMITS
+) -> tuple[str, str | None]:
+    """``rescind hash --format vpdq`` for one file: (vPDQ text, None) or ("", error)."""
+    try:
+        return format_vpdq(vpdq_path(path, fps=fps, limits=limits)), None
+    except (MediaError, OSError) as exc:
+        return "", _describe(exc)
 
 
 def iter_media_paths(paths: list[Path]) -> list[Path]:

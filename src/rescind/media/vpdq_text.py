@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rescind.media.errors import MediaError
+from rescind.media.pdq import PdqHash
 
 TIMESTAMP_DECIMALS = 3  # vpdqio's TIMESTAMP_OUTPUT_PRECISION
 _INTEGER = re.compile(r"[0-9]+")
@@ -52,6 +53,29 @@ def format_vpdq_line(frame: VpdqFrame) -> str:
 def format_vpdq(frames: Iterable[VpdqFrame]) -> str:
     """vPDQ's text for a video: one line per frame, each ending in a newline."""
     return "".join(format_vpdq_line(frame) + "\n" for frame in frames)
+
+
+def frames_from_hashes(hashes: Iterable[PdqHash], fps: float) -> list[VpdqFrame]:
+    """vPDQ frames for a video's sampled frame hashes (each with its time ``t``).
+
+    vPDQ numbers a line by the frame's index in the decoded stream; Rescind samples by time
+    and does not keep that index, so the number written is the sample's index at ``fps``
+    (``round(t * fps)``): 0, 1, 2... at one frame a second. vPDQ's matching reads only the
+    hashes and qualities, so the number changes no match. A run collapsed to one hash with
+    ``t_end`` is written out again as one line per sampled time, as vPDQ writes it.
+    """
+    if not fps > 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    out: list[VpdqFrame] = []
+    for h in hashes:
+        if h.t is None:
+            raise VpdqFormatError("a vPDQ line needs the frame's time; this hash has none")
+        first = round(h.t * fps)
+        last = round(h.t_end * fps) if h.t_end is not None else first
+        for number in range(first, last + 1):
+            t = h.t if number == first else number / fps
+            out.append(VpdqFrame(number, h.quality, h.hash, t))
+    return out
 
 
 def parse_vpdq_line(line: str, line_number: int | None = None) -> VpdqFrame:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rescind.media import VpdqFormatError, parse_vpdq
 from rescind.platform.errors import InvalidSignalError
 
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -98,17 +99,38 @@ def parse_pdq(value: object, where: str) -> PdqHash:
     return PdqHash(hex_value(value, 64, where))
 
 
+def _vpdq_frames(text: str, where: str) -> list[object]:
+    if text.count("\n") > MAX_FRAMES:
+        raise InvalidSignalError(f"at most {MAX_FRAMES} frame hashes", field=where)
+    try:
+        frames = parse_vpdq(text)
+    except VpdqFormatError as exc:
+        raise InvalidSignalError(str(exc), field=where) from None
+    return [{"hash": f.hash, "quality": f.quality, "t": f.timestamp} for f in frames]
+
+
 def parse_signals(
     *,
     pdq: Iterable[object] | None = None,
     md5: object = None,
     sha256: object = None,
     video_pdq: Iterable[object] | None = None,
+    vpdq: str | None = None,
     prefix: str = "",
 ) -> Signals:
-    """Validate raw API values; field names in errors are prefixed with `prefix`."""
+    """Validate raw API values; field names in errors are prefixed with `prefix`.
+
+    ``vpdq`` is a video's frames as Meta vPDQ's text lines (``frame,quality,hash,timestamp``),
+    the other way to send what ``video_pdq`` holds; a body gives one or the other.
+    """
     pdq_list = list(pdq or [])
     frame_list = list(video_pdq or [])
+    if vpdq is not None:
+        if frame_list:
+            raise InvalidSignalError(
+                "send video frames as video_pdq or as vpdq lines, not both", field=f"{prefix}vpdq"
+            )
+        frame_list = _vpdq_frames(vpdq, f"{prefix}vpdq")
     if len(pdq_list) > MAX_PDQ:
         raise InvalidSignalError(f"at most {MAX_PDQ} PDQ hashes", field=f"{prefix}pdq")
     if len(frame_list) > MAX_FRAMES:

@@ -109,9 +109,23 @@ def test_video_clip_and_long_video_both_directions(api: Api) -> None:
     assert _check(api, "other", video_pdq=unrelated)["verdict"] == "allow"
 
 
+def test_video_frames_as_vpdq_lines_match_like_video_pdq(api: Api) -> None:
+    banked = [random_pdq(RNG) for _ in range(10)]
+    lines = "".join(f"{i * 30},100,{h},{i}.000\n" for i, h in enumerate(banked))
+    _bank(api, vpdq=lines)  # banked from a vPDQ file, as Meta's vpdq tool writes it
+    clip = [flip(h, 4, RNG) for h in banked[3:7]]
+    text = "".join(f"{i},90,{h},{i + 3}.000\n" for i, h in enumerate(clip))
+    assert _check(api, "clip", vpdq=text)["verdict"] == "block"
+    unrelated = "".join(f"{i},90,{random_pdq(RNG)},{i}.0\n" for i in range(10))
+    assert _check(api, "other", vpdq=unrelated)["verdict"] == "allow"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
+        ({"content_id": "x", "vpdq": "0,100," + "a" * 64}, "vpdq"),
+        ({"content_id": "x", "vpdq": "0,100," + "a" * 64 + ",nan"}, "vpdq"),
+        ({"content_id": "x", "vpdq": "0,100,x,0.0", "video_pdq": ["a" * 64]}, "vpdq"),
         ({"content_id": "x", "pdq": ["abc"]}, "pdq.0"),
         ({"content_id": "x", "pdq": ["g" * 64]}, "pdq.0"),
         ({"content_id": "x", "pdq": ["a" * 65]}, "pdq.0"),

@@ -155,7 +155,7 @@ def _bank_signals(
             bank = get_bank(session, name)
             if signals.empty:
                 raise InvalidSignalError(
-                    "send at least one of pdq, md5, sha256, video_pdq", field="pdq"
+                    "send at least one of pdq, md5, sha256, video_pdq, vpdq", field="pdq"
                 )
         except PlatformError as exc:
             raise problem(exc) from None

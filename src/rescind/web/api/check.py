@@ -79,7 +79,8 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
             content_id, url, signals = item.content_id, item.url, item.signals
         if signals.empty:
             raise InvalidSignalError(
-                "send at least one of pdq, md5, sha256, video_pdq, or a media file", field="pdq"
+                "send at least one of pdq, md5, sha256, video_pdq, vpdq, or a media file",
+                field="pdq",
             )
         result = await run_in_threadpool(_check, services.runtime, content_id, url, signals)
     except PlatformError as exc:

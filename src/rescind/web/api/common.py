@@ -35,6 +35,7 @@ def signals_of(body: SignalsIn, prefix: str = "") -> Signals:
         md5=body.md5,
         sha256=body.sha256,
         video_pdq=[p if isinstance(p, str) else p.model_dump() for p in body.video_pdq or []],
+        vpdq=body.vpdq,
         prefix=prefix,
     )
 

@@ -20,6 +20,8 @@ class PdqIn(BaseModel):
 
 
 PdqList = list[str | PdqIn]
+# 36,000 vPDQ lines (rescind.platform.signals.MAX_FRAMES) of at most ~90 characters each.
+VPDQ_TEXT_LIMIT = 36_000 * 96
 
 
 class SignalsIn(BaseModel):
@@ -30,6 +32,12 @@ class SignalsIn(BaseModel):
     sha256: str | None = Field(None, description="SHA-256 of the file (64 hex).")
     video_pdq: PdqList | None = Field(
         None, description="Video frame hashes (about one per second), `{hash, t}` or hex."
+    )
+    vpdq: str | None = Field(
+        None,
+        max_length=VPDQ_TEXT_LIMIT,
+        description="The same frames as Meta vPDQ's text lines `frame,quality,hash,timestamp` "
+        "(one per line); instead of video_pdq.",
     )
 
 
