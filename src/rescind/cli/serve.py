@@ -86,6 +86,10 @@ def serve(
         "server_header": False,
         # uvicorn's protocol, writing each response in one piece.
         "http": HTTP_PROTOCOL,
+        # X-Forwarded-For/-Proto only from RESCIND_TRUSTED_PROXIES (the app reads them the same
+        # way, rescind.web.forwarded); never uvicorn's default of trusting loopback.
+        "proxy_headers": bool(settings.trusted_proxy_networks),
+        "forwarded_allow_ips": [str(net) for net in settings.trusted_proxy_networks],
     }
     if settings.web_processes == 1:
         uvicorn.run(create_app(settings, run_worker=run_worker), **options)
