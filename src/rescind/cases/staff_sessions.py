@@ -18,7 +18,8 @@ from rescind.security.crypto import DecryptionError, Sealer
 from rescind.store.columns import utcnow
 from rescind.store.models import StaffSession, User
 
-# last_seen is written at most this often: a page view is not a database write.
+# last_seen is written at most this often (and at least ten times per idle timeout): a page
+# view is not always a database write.
 _TOUCH_EVERY = timedelta(seconds=30)
 
 
@@ -70,7 +71,8 @@ def find(
     user = session.get(User, record.user_id)
     if user is None or not user.active:
         return None
-    if now - record.last_seen >= _TOUCH_EVERY:
+    idle = timedelta(minutes=settings.console_idle_minutes)
+    if now - record.last_seen >= min(_TOUCH_EVERY, idle / 10):
         record.last_seen = now
     return record, user
 
