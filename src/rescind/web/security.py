@@ -72,12 +72,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         no_store = not str(scope.get("path", "")).startswith("/static/")
-        secure = secure_cookie(Request(scope), self.settings)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if secure:
+                # Worked out only for answers that set a cookie (not for API answers).
+                if any(name.lower() == b"set-cookie" for name, _ in headers) and secure_cookie(
+                    Request(scope), self.settings
+                ):
                     headers = [_secure(h) for h in headers]
                 names = {k.lower() for k, _ in headers}
                 extra = api_headers(hsts=self.hsts, no_store=no_store)
