@@ -103,9 +103,13 @@ def backoff_wait(settings: Settings, user: User, now: datetime | None = None) ->
 
 
 def _failed(session: Session, user: User | None, now: datetime, reason: str | None = None) -> None:
-    if user is not None:
-        user.failed_logins += 1
-        user.last_failed_login_at = now
+    if user is not None:  # in SQL: concurrent failures each count
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1, last_failed_login_at=now)
+            .execution_options(synchronize_session=False)
+        )
     audit.record(
         session,
         "anonymous",
@@ -166,7 +170,7 @@ def authenticate(
     user = session.scalar(select(User).where(User.username == username.strip()[:120]))
     ok = verify_secret(user.password_hash if user else None, password[:1024])
     if user is None or not user.active:
-        _failed(session, None if user is None else user, now)
+        _failed(session, user, now)
         return LoginResult(None)
     wait = 0.0 if known_user_id == user.id else backoff_wait(settings, user, now)
     if wait and user.totp_secret_enc is None:

@@ -139,3 +139,19 @@ def test_one_address_cannot_drain_the_global_submission_bucket(
     with TestClient(app, client=PROXY, headers={"X-Forwarded-For": "192.0.2.1"}) as person:
         file_request(person)
     assert stored_rows(database)["requests"] == 3
+
+
+def test_a_known_browser_is_not_held_back_by_others_at_its_address(
+    settings: Settings, database: Database, staff: dict[str, int]
+) -> None:
+    """An office behind one address: someone there using up the address's attempts does not
+    stop a reviewer whose browser signed in before."""
+    app = _app(settings, database, logins_per_ip_per_hour=3)
+    rita = _browser(app, "192.0.2.50")
+    assert rita.sign_in("rita")[0] == 303  # at home, yesterday
+    rita.address = "203.0.113.5"
+    colleague = _browser(app, "203.0.113.5")
+    codes = [colleague.sign_in("remy", "wrong password!!")[0] for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert _browser(app, "203.0.113.5").sign_in("remy")[0] == 429  # the address is spent
+    assert rita.sign_in("rita")[0] == 303

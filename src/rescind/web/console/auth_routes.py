@@ -78,11 +78,12 @@ def login(request: Request, form: FormDep, db: SessionDep, settings: SettingsDep
         return _login_page(request, t.gettext("The form expired. Please sign in again."), 403)
     limits = services.limits
     username = _str(form, "username").strip()[:120]
-    address = client_key(request, settings)
     known = known_user(request)
-    # A known browser is counted by itself, wherever it is; anyone else by address.
-    pair = f"{username.casefold()}|{f'known:{known}' if known is not None else address}"
-    if not limits.login_ip.allow(address) or not limits.login_pair.has_token(pair):
+    # A known browser is counted by itself, wherever it is (a colleague failing behind the
+    # same office address does not use up its budget); anyone else by address.
+    origin = f"known:{known}" if known is not None else client_key(request, settings)
+    pair = f"{username.casefold()}|{origin}"
+    if not limits.login_ip.allow(origin) or not limits.login_pair.has_token(pair):
         return _login_page(request, t.gettext("Too many attempts. Try again later."), 429)
     result = users.authenticate(
         db,
