@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
@@ -36,8 +36,12 @@ def _hash(token: str) -> str:
 
 
 def start(session: Session, settings: Settings, user: User, now: datetime | None = None) -> Started:
-    """Open a sign-in for `user`."""
+    """Open a sign-in for `user` (and forget the user's sign-ins past their lifetime)."""
     now = now or utcnow()
+    # Ended sign-ins are of no further use (sign-ins and failures are in the audit log).
+    session.execute(
+        delete(StaffSession).where(StaffSession.user_id == user.id, StaffSession.expires_at < now)
+    )
     token = secrets.token_urlsafe(32)
     record = StaffSession(
         token_hash=_hash(token),

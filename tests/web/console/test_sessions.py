@@ -10,10 +10,12 @@ from collections.abc import Callable
 
 import pyotp
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from rescind.cases.users import find_user, set_active, set_password
 from rescind.config import Settings
 from rescind.store import Database
+from rescind.store.models import StaffSession
 from rescind.web import create_app
 from tests.web.console.conftest import sign_in, token_of
 
@@ -87,6 +89,8 @@ def test_the_absolute_lifetime_is_not_renewed_by_activity(
         assert not _in(rita)
         assert not _in(copy)
         assert sign_in(rita, "rita") == 303
+    with database.session() as session:  # the ended sign-in was forgotten
+        assert session.scalar(select(func.count()).select_from(StaffSession)) == 1
 
 
 def test_an_idle_sign_in_ends(
