@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -216,6 +217,9 @@ def bench_check(opts: argparse.Namespace) -> None:
         f"filled bank {opts.bank:,} + registry {opts.registry:,} in {time.perf_counter() - t:.0f} s"
     )
     env = rescind_env(settings.sqlalchemy_url, tmp)
+    metrics_token = secrets.token_urlsafe(16)
+    env["RESCIND_METRICS_TOKEN"] = metrics_token
+    scrape = {"Authorization": f"Bearer {metrics_token}"}
     proc, base = serve(env, tmp / "server.log", "--no-worker", "--processes", str(opts.processes))
     rows = []
     try:
@@ -223,7 +227,9 @@ def bench_check(opts: argparse.Namespace) -> None:
         while time.monotonic() < deadline:  # wait until every process holds every entry
             ready = 0
             for _ in range(4 * opts.processes):  # connections land on any process
-                ready += _loaded(httpx.get(f"{base}/metrics").text, opts.bank, opts.registry)
+                ready += _loaded(
+                    httpx.get(f"{base}/metrics", headers=scrape).text, opts.bank, opts.registry
+                )
             if ready == 4 * opts.processes:
                 break
             time.sleep(2)

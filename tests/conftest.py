@@ -88,10 +88,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+# The bearer token /metrics wants in tests (`settings`), and the header that sends it.
+METRICS_TOKEN = "test-metrics-token"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    """Test settings on the parametrised database."""
-    return Settings(environment="test", data_dir=tmp_path / "data", database_url=db_url)
+    """Test settings on the parametrised database (/metrics readable with `METRICS_TOKEN`)."""
+    return Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        metrics_token=METRICS_TOKEN,
+    )
 
 
 @pytest.fixture

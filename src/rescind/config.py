@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where a dev or test install keeps the secret key it generated for itself (under data_dir).
@@ -43,6 +44,22 @@ def _generated_key(data: dict[str, Any]) -> SecretStr:
     if data.get("environment") == "production":
         raise ValueError(_PRODUCTION_KEY)
     return instance_secret_key(Path(data.get("data_dir") or "rescind-data"))
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(text: str) -> tuple[IPNetwork, ...]:
+    """The networks in a comma-separated list of addresses and CIDR networks."""
+    networks = []
+    for part in text.split(","):
+        part = part.strip()
+        if part:
+            try:
+                networks.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {part[:60]!r}") from None
+    return tuple(networks)
 
 
 # Support for people filing requests: only real organisations' public home pages.
@@ -193,8 +210,43 @@ class Settings(BaseSettings):
         description="Neutral page the public pages' quick-exit button (or Escape twice) "
         "leaves to, replacing the page in the browser's history.",
     )
-    console_session_hours: int = Field(
-        8, description="How long a console sign-in lasts before the reviewer signs in again."
+    console_session_hours: float = Field(
+        12.0,
+        gt=0.0,
+        description="Absolute lifetime of a console sign-in (hours): the reviewer signs in "
+        "again after it, however active they were.",
+    )
+    console_idle_minutes: float = Field(
+        60.0,
+        gt=0.0,
+        description="A console sign-in ends after this many minutes without a request.",
+    )
+    login_backoff_after: int = Field(
+        5,
+        ge=1,
+        description="Failed console sign-ins in a row (from anywhere) after which the account "
+        "slows down: each further attempt waits a delay that doubles, up to "
+        "login_backoff_max_seconds. A browser that signed in before, or a right password "
+        "with a right TOTP code, is not slowed.",
+    )
+    login_backoff_max_seconds: float = Field(
+        300.0, gt=0.0, description="Longest wait between sign-in attempts on a slowed account."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (e.g. 127.0.0.1,10.0.0.0/8) of the "
+        "reverse proxies in front of Rescind: X-Forwarded-For and X-Forwarded-Proto are "
+        "believed only from them. Empty trusts no proxy, not even one on loopback.",
+    )
+    https: bool = Field(
+        False,
+        description="The site is served over https (set it when a proxy terminates TLS): every "
+        "cookie gets Secure. Also implied by an https public_base_url.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a Prometheus scraper sends to read /metrics; unset, /metrics "
+        "answers 404.",
     )
 
     @model_validator(mode="after")
@@ -205,6 +257,17 @@ class Settings(BaseSettings):
         ):
             raise ValueError(_PRODUCTION_KEY)
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        proxy_networks(value)  # raises ValueError on a name that is not an address or network
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """`trusted_proxies`, parsed."""
+        return proxy_networks(self.trusted_proxies)
 
     @property
     def sqlalchemy_url(self) -> str:

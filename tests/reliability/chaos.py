@@ -138,8 +138,16 @@ class Cluster:
     """PostgreSQL, 2 servers (`serve --no-worker`), 2 workers and a webhook receiver; each can
     be killed and started again."""
 
-    def __init__(self, root: Path, *, servers: int = 2, workers: int = 2) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        servers: int = 2,
+        workers: int = 2,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
+        self.settings = settings or {}  # more RESCIND_* settings for every process
         # Durable settings (fsync, synchronous commit): a crash of the database must not lose
         # what it acknowledged.
         self.pg = PostgresCluster(durable=True)
@@ -187,6 +195,7 @@ class Cluster:
             matcher_poll_s="0.5",
             worker_lease_s="3",
             web_processes="1",
+            **self.settings,
         )
         for name in self.procs:
             self.launch(name)

@@ -10,6 +10,7 @@ webhook delivered to a local receiver. Everything is stopped at the end.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -104,7 +105,14 @@ def main() -> None:
     if not Path(NGINX).exists():
         sys.exit("nginx not found: apt-get install nginx (Debian), then run again")
     root = Path(tempfile.mkdtemp(prefix="rescind-prod-check-"))
-    cluster = Cluster(root, servers=2, workers=1)
+    metrics_token = secrets.token_urlsafe(16)
+    # As deploy/systemd/rescind-web@.service and rescind.env.example set them.
+    cluster = Cluster(
+        root,
+        servers=2,
+        workers=1,
+        settings={"trusted_proxies": "127.0.0.1", "metrics_token": metrics_token},
+    )
     nginx: subprocess.Popen[bytes] | None = None
     step = "start"
     try:
@@ -130,6 +138,16 @@ def main() -> None:
         assert answer.status_code == 301
         assert answer.headers["location"].startswith("https://127.0.0.1")
         print("ok  http:// redirects to https://")
+        step = "cookies"
+        cookies = httpx.get(f"{proxy}/", verify=cert).headers.get_list("set-cookie")
+        assert cookies and all("; Secure" in c for c in cookies), cookies
+        print("ok  cookies are Secure behind the TLS proxy (its X-Forwarded-Proto is trusted)")
+        step = "metrics"
+        assert httpx.get(f"{proxy}/metrics", verify=cert).status_code == 401
+        scrape = {"Authorization": f"Bearer {metrics_token}"}
+        answer = httpx.get(f"{proxy}/metrics", verify=cert, headers=scrape)
+        assert answer.status_code == 200 and "rescind_bank_entries" in answer.text
+        print("ok  /metrics: 401 without the token, 200 with it")
         step = "check"
         platform = httpx.Client(
             base_url=proxy, verify=cert, headers={"Authorization": f"Bearer {platform_key}"}

@@ -40,6 +40,14 @@ def _check_endpoints(settings: Settings) -> None:
     )
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: X-Forwarded-For/-Proto only from RESCIND_TRUSTED_PROXIES (the
+    app reads them the same way, `rescind.web.forwarded`), never uvicorn's default of trusting
+    any loopback peer (or FORWARDED_ALLOW_IPS from the environment)."""
+    networks = [str(net) for net in settings.trusted_proxy_networks]
+    return {"proxy_headers": bool(networks), "forwarded_allow_ips": networks}
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
@@ -86,6 +94,7 @@ def serve(
         "server_header": False,
         # uvicorn's protocol, writing each response in one piece.
         "http": HTTP_PROTOCOL,
+        **proxy_options(settings),
     }
     if settings.web_processes == 1:
         uvicorn.run(create_app(settings, run_worker=run_worker), **options)

@@ -83,7 +83,7 @@ def _change_user(db: str | None, username: str, what: str) -> None:
 
 @user_app.command("disable")
 def user_disable(username: str, db: DbOption = None) -> None:
-    """Disable a user (their console session ends at once)."""
+    """Disable a user (every console sign-in of theirs ends at once)."""
     _change_user(db, username, "disable")
 
 
@@ -101,7 +101,7 @@ def user_reset_totp(username: str, db: DbOption = None) -> None:
 
 @user_app.command("password")
 def user_password(username: str, db: DbOption = None) -> None:
-    """Set a new password for a user (asks for it)."""
+    """Set a new password for a user (asks for it); their console sign-ins end."""
     _change_user(db, username, "password")
 
 

@@ -84,6 +84,29 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The TOTP time-step of the last code accepted: a code (or an older one) never works twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Failed sign-ins in a row (reset by a success): the account's slow-down.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_login_at: Mapped[datetime | None]
+
+
+class StaffSession(Base):
+    """One console sign-in, held by the server so it can end: the cookie carries a random id,
+    this row only its SHA-256. Ends at `expires_at` (absolute), after idle time since
+    `last_seen`, or at `revoked_at` (sign-out, password change, account disabled)."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    # A TOTP secret shown for enrolment and not yet confirmed (sealed like the enrolled ones).
+    totp_pending_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ApiKey(Base):

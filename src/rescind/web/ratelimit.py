@@ -42,6 +42,17 @@ class RateLimiter:
             return allowed
 
 
+# One address never gets more than this share of a global bucket: draining it for everyone
+# takes at least this many clients (IPv6 addresses count per /64, `rescind.web.forwarded`).
+ADDRESS_SHARE = 10
+# Failed sign-ins one address may make at one account per hour.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = 10
+
+
+def _share(per_address: int, global_: int) -> int:
+    return max(1, min(per_address, global_ // ADDRESS_SHARE))
+
+
 class Limits:
     """The limits of one app: public submissions, status lookups, console logins."""
 
@@ -54,12 +65,17 @@ class Limits:
         logins_per_ip: int,
     ) -> None:
         hour = 3600.0
+        per_ip = _share(submissions_per_ip, submissions_global)
         # Stored requests are limited; attempts (including ones with mistakes) get ten times
         # more room, so a person correcting a form is never locked out but hammering is.
-        self.attempt_ip = RateLimiter(submissions_per_ip * 10, hour)
-        self.submit_ip = RateLimiter(submissions_per_ip, hour)
+        self.attempt_ip = RateLimiter(per_ip * 10, hour)
+        self.submit_ip = RateLimiter(per_ip, hour)
         self.submit_all = RateLimiter(submissions_global, hour)
-        self.lookup_ip = RateLimiter(lookups_per_ip, hour)
-        self.lookup_all = RateLimiter(max(lookups_per_ip * 100, 1000), hour)
+        lookups_global = max(lookups_per_ip * 100, 1000)
+        self.lookup_ip = RateLimiter(_share(lookups_per_ip, lookups_global), hour)
+        self.lookup_all = RateLimiter(lookups_global, hour)
+        # Sign-in: attempts per address, and failures per (account, address). No limit per
+        # account alone (anyone could lock the account): the account slows down instead
+        # (`rescind.cases.users.backoff_wait`), and that a known browser or TOTP passes.
         self.login_ip = RateLimiter(logins_per_ip, hour)
-        self.login_user = RateLimiter(max(logins_per_ip // 2, 5), hour)
+        self.login_pair = RateLimiter(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, hour)

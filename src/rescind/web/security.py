@@ -1,4 +1,5 @@
-"""Security headers on every response, and CSRF tokens for every form.
+"""Security headers (and `Secure` cookies over https) on every response, and CSRF tokens for
+every form.
 
 CSRF is a signed double-submit: a random cookie, and in the form an HMAC of it under the secret
 key, so an attacker who can plant a cookie still cannot produce the matching form token.
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rescind.config import Settings
+from rescind.web.forwarded import secure_cookie
 from rescind.web.sessions import Signer
 
 CSRF_COOKIE = "rescind_csrf"
@@ -29,13 +31,11 @@ CSP = (
 )
 
 
-def secure_cookies(settings: Settings) -> bool:
-    """Cookies get `Secure` when the service is reached over https."""
-    return settings.public_base_url.startswith("https://")
+def api_headers(*, hsts: bool, no_store: bool = True) -> list[tuple[bytes, bytes]]:
+    """The headers `SecurityHeaders` adds to a response (unless it set them itself).
 
-
-def api_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
-    """The headers `SecurityHeaders` adds to a response that is not an HTML page."""
+    `no-store` on everything but static files: API answers carry verdicts, case numbers, keys'
+    names; pages carry secrets and contact details. No cache, shared or private, keeps them."""
     headers = [
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"no-referrer"),
@@ -44,32 +44,45 @@ def api_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
         (b"content-security-policy", CSP.encode()),
     ]
+    if no_store:
+        headers.append((b"cache-control", b"no-store"))
     if hsts:
         headers.append((b"strict-transport-security", b"max-age=31536000"))
     return headers
 
 
-class SecurityHeaders:
-    """ASGI middleware adding CSP and friends, and `no-store` on every HTML page."""
+def _secure(header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    name, value = header
+    if name.lower() != b"set-cookie" or b"; secure" in value.lower():
+        return header
+    return name, value + b"; Secure"
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+
+class SecurityHeaders:
+    """ASGI middleware adding CSP and friends, `no-store` on everything but static files, and
+    `Secure` on every cookie when the site is https (by setting, or this request came over it)."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
-        self.hsts = hsts
+        self.settings = settings
+        self.hsts = settings.public_base_url.startswith("https://")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        no_store = not str(scope.get("path", "")).startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                # Worked out only for answers that set a cookie (not for API answers).
+                if any(name.lower() == b"set-cookie" for name, _ in headers) and secure_cookie(
+                    Request(scope), self.settings
+                ):
+                    headers = [_secure(h) for h in headers]
                 names = {k.lower() for k, _ in headers}
-                extra = api_headers(hsts=self.hsts)
-                content_type = dict(headers).get(b"content-type", b"")
-                if content_type.startswith(b"text/html") and b"cache-control" not in names:
-                    # Pages can show case numbers, secrets and contact details.
-                    extra.append((b"cache-control", b"no-store"))
+                extra = api_headers(hsts=self.hsts, no_store=no_store)
                 message["headers"] = headers + [h for h in extra if h[0] not in names]
             await send(message)
 
@@ -81,7 +94,6 @@ class Csrf:
 
     def __init__(self, settings: Settings) -> None:
         self._signer = Signer(settings, "csrf")
-        self._secure = secure_cookies(settings)
 
     def token_for(self, request: Request) -> tuple[str, str | None]:
         """(form token, new cookie value or None when the browser already has one)."""
@@ -99,7 +111,6 @@ class Csrf:
                 cookie,
                 httponly=True,
                 samesite="strict",
-                secure=self._secure,
                 path="/",
             )
 

@@ -17,7 +17,7 @@ from rescind.web.security import SecurityHeaders
 
 def install_ui(app: FastAPI, settings: Settings) -> None:
     """Mount static files, add security headers, and include the public, console and API routes."""
-    app.add_middleware(SecurityHeaders, hsts=settings.public_base_url.startswith("https://"))
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("rescind.web") / "static")),

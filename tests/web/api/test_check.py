@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from rescind.store import Database
 from rescind.store.models import Content, ContentSignal, Match
+from tests.conftest import METRICS
 from tests.platform.helpers import flip, random_pdq
 from tests.web.api.platform_fixtures import Api
 
@@ -171,7 +172,7 @@ def test_unknown_bank_is_404(api: Api) -> None:
 
 
 def _fast_checks(api: Api) -> float:
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=METRICS).text
     line = next(x for x in metrics.splitlines() if x.startswith("rescind_checks_fast_path_total"))
     return float(line.split()[1])
 

@@ -20,6 +20,7 @@ from rescind.platform.actions import REMOVE, create_action
 from rescind.store import Database
 from rescind.store.models import BankEntry, Content, ContentSignal
 from rescind.web.deps import services_of
+from tests.conftest import METRICS
 from tests.e2e import media
 from tests.platform.helpers import hamming
 from tests.web.api.platform_fixtures import Api
@@ -188,7 +189,7 @@ def test_actions_can_be_listed_and_marked_done(api: Api, database: Database) -> 
 
 def test_metrics_count_checks(api: Api) -> None:
     api.client.post("/v1/check", json={"content_id": "m", "md5": "1" * 32}, headers=api.check)
-    text = api.client.get("/metrics").text
+    text = api.client.get("/metrics", headers=METRICS).text
     assert 'rescind_checks_total{verdict="allow"} 1.0' in text
     assert "rescind_bank_entries" in text and "rescind_check_seconds_bucket" in text
     assert io.StringIO(text).readline().startswith("#")

@@ -3,6 +3,7 @@ audited views, claims that do not collide, decisions, the audit log and its expo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -69,14 +70,17 @@ def test_totp_enrolment_then_required_at_sign_in(
         "/console/account/totp", data={"csrf_token": token_of(page.text), "code": "000000"}
     )
     assert bad.status_code == 422
+    enrolled_at = time.time()
     good = client.post(
         "/console/account/totp",
-        data={"csrf_token": token_of(page.text), "code": pyotp.TOTP(secret).now()},
+        data={"csrf_token": token_of(page.text), "code": pyotp.TOTP(secret).at(enrolled_at)},
     )
     assert good.context["enabled"] is True  # type: ignore[attr-defined]
     with app_factory() as fresh:
         assert sign_in(fresh, "rita") == 401
-        assert sign_in(fresh, "rita", code=pyotp.TOTP(secret).now()) == 303
+        # The code that confirmed enrolment is used up; the next one works.
+        assert sign_in(fresh, "rita", code=pyotp.TOTP(secret).at(enrolled_at)) == 401
+        assert sign_in(fresh, "rita", code=pyotp.TOTP(secret).at(enrolled_at + 30)) == 303
 
 
 def test_queue_is_ordered_by_deadline_with_overdue_shown(

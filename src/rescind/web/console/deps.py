@@ -9,11 +9,12 @@ from fastapi import Depends
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from rescind.cases import staff_sessions
 from rescind.cases.review import Reviewer
 from rescind.store.models import User
 from rescind.store.statuses import Role
-from rescind.web.console.session import ConsoleSession, LoginRequired, read_session
-from rescind.web.deps import SessionDep
+from rescind.web.console.session import ConsoleSession, LoginRequired, session_token
+from rescind.web.deps import SessionDep, SettingsDep
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,14 @@ class Staff:
         return Reviewer.of_user(self.user)
 
 
-def current_staff(request: Request, db: SessionDep) -> Staff:
-    """The signed-in, active user (re-read every request so deactivation takes effect)."""
-    session = read_session(request)
-    if session is None:
+def current_staff(request: Request, db: SessionDep, settings: SettingsDep) -> Staff:
+    """The signed-in, active user of a live sign-in (looked up on every request, so sign-out,
+    a password change, deactivation and expiry take effect at once)."""
+    found = staff_sessions.find(db, settings, session_token(request))
+    if found is None:
         raise LoginRequired()
-    user = db.get(User, session.user_id)
-    if user is None or not user.active or not session.matches(user):
-        raise LoginRequired()
-    return Staff(db, user, session)
+    record, user = found
+    return Staff(db, user, ConsoleSession(record))
 
 
 StaffDep = Annotated[Staff, Depends(current_staff)]

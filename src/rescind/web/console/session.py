@@ -1,11 +1,15 @@
-"""Console sign-in state: a signed, HttpOnly, SameSite=Strict cookie carrying the user id, a
-session-bound CSRF token and a fingerprint of the password hash; the user row is re-read on every
-request, so disabling a user or changing their password ends their sessions at once."""
+"""Console sign-in state. The `rescind_console` cookie (HttpOnly, SameSite=Strict, `Secure`
+over https) carries only a random id; the sign-in itself is a `console_sessions` row
+(`rescind.cases.staff_sessions`) with its CSRF token, so signing out, a password change or a
+disabled account ends it for every copy of the cookie.
+
+A second cookie, `rescind_known` (signed, the user id only, on /console/login), marks a browser
+that signed in to an account before: it is not slowed down when others fail to sign in to that
+account (`rescind.cases.users.authenticate`)."""
 
 from __future__ import annotations
 
 import gettext
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -14,14 +18,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rescind.cases import staff_sessions
 from rescind.locale import translations
-from rescind.store.models import User
+from rescind.store.models import StaffSession, User
 from rescind.web.deps import services_of
-from rescind.web.security import secure_cookies
-from rescind.web.sessions import Signer
 from rescind.web.templating import page_context
 
 SESSION_COOKIE = "rescind_console"
+KNOWN_COOKIE = "rescind_known"
+KNOWN_S = 180 * 86400
 
 
 class LoginRequired(Exception):
@@ -30,75 +35,54 @@ class LoginRequired(Exception):
 
 @dataclass(frozen=True)
 class ConsoleSession:
-    """The signed-in user, their CSRF token and a fingerprint of their password hash."""
+    """The request's sign-in (its server-side record)."""
 
-    user_id: int
-    csrf: str
-    credential: str
-    totp_pending: str | None = None
+    record: StaffSession
 
-    def matches(self, user: User) -> bool:
-        """False once the user's password changed: every older session ends."""
-        return hmac.compare_digest(self.credential, credential_fingerprint(user))
+    @property
+    def csrf(self) -> str:
+        """The sign-in's CSRF token, posted back by every console form."""
+        return self.record.csrf
 
 
-def credential_fingerprint(user: User) -> str:
-    """A short digest of the password hash (changes with the password, reveals nothing)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+def session_token(request: Request) -> str | None:
+    """The random id in the request's cookie."""
+    return request.cookies.get(SESSION_COOKIE)
 
 
-def _signer(request: Request) -> Signer:
-    return services_of(request.app).console_signer
-
-
-def read_session(request: Request) -> ConsoleSession | None:
-    """The session in the request's cookie, if valid."""
-    data = _signer(request).loads(request.cookies.get(SESSION_COOKIE))
-    if (
-        not data
-        or not isinstance(data.get("uid"), int)
-        or not isinstance(data.get("csrf"), str)
-        or not isinstance(data.get("cred"), str)
-    ):
-        return None
-    pending = data.get("totp")
-    return ConsoleSession(
-        data["uid"], data["csrf"], data["cred"], pending if isinstance(pending, str) else None
-    )
-
-
-def write_session(
-    request: Request,
-    response: Response,
-    user: User,
-    *,
-    csrf: str | None = None,
-    totp_pending: str | None = None,
-) -> None:
-    """Start (or update) the console session."""
+def start_session(request: Request, response: Response, started: staff_sessions.Started) -> None:
+    """Give the browser the new sign-in's id, and mark it as known for the account."""
     settings = services_of(request.app).settings
-    max_age = settings.console_session_hours * 3600
-    payload: dict[str, Any] = {
-        "uid": user.id,
-        "csrf": csrf or secrets.token_urlsafe(24),
-        "cred": credential_fingerprint(user),
-    }
-    if totp_pending:
-        payload["totp"] = totp_pending
     response.set_cookie(
         SESSION_COOKIE,
-        _signer(request).dumps(payload, max_age),
-        max_age=max_age,
+        started.token,
+        max_age=int(settings.console_session_hours * 3600),
         httponly=True,
         samesite="strict",
-        secure=secure_cookies(settings),
         path="/console",
     )
+    response.set_cookie(
+        KNOWN_COOKIE,
+        services_of(request.app).console_signer.dumps(
+            {"uid": started.record.user_id, "n": secrets.token_urlsafe(12)}, KNOWN_S
+        ),
+        max_age=KNOWN_S,
+        httponly=True,
+        samesite="strict",
+        path="/console/login",
+    )
+
+
+def known_user(request: Request) -> int | None:
+    """The account this browser signed in to before, if any."""
+    data = services_of(request.app).console_signer.loads(request.cookies.get(KNOWN_COOKIE))
+    uid = data.get("uid") if data else None
+    return uid if isinstance(uid, int) else None
 
 
 def end_session(response: Response) -> None:
-    """Sign out."""
-    response.delete_cookie(SESSION_COOKIE, path="/console")
+    """Drop the sign-in cookie (the record is revoked by the caller)."""
+    response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
 
 
 def csrf_ok(session: ConsoleSession, token: object) -> bool:

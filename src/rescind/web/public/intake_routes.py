@@ -20,6 +20,7 @@ from rescind.config import Settings
 from rescind.store import Database
 from rescind.store.models import Request as Case
 from rescind.web.deps import DatabaseDep, SettingsDep, services_of
+from rescind.web.forwarded import client_key
 from rescind.web.public import receipts
 from rescind.web.public.forms import (
     FORM_ITEM_ROWS,
@@ -34,7 +35,7 @@ from rescind.web.public.forms import (
     field_label,
     parse_request_form,
 )
-from rescind.web.public.pages import Page, client_ip, page
+from rescind.web.public.pages import Page, page
 from rescind.web.security import CSRF_COOKIE, CSRF_FIELD
 from rescind.web.sessions import Signer
 
@@ -183,7 +184,7 @@ def submit_form(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDe
     if replayed is not None:
         return replayed
     limits = services.limits
-    ip = client_ip(p.request)
+    ip = client_key(p.request, services.settings)
     if (
         not limits.attempt_ip.allow(ip)
         or not limits.submit_ip.has_token(ip)

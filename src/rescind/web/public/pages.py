@@ -78,8 +78,3 @@ def page(request: Request) -> Page:
     language, explicit = negotiate_language(request)
     token, new_cookie = services_of(request.app).csrf.token_for(request)
     return Page(request, language, explicit, token, new_cookie)
-
-
-def client_ip(request: Request) -> str:
-    """The caller's address (uvicorn's --proxy-headers sets it from a trusted proxy)."""
-    return request.client.host if request.client else "unknown"

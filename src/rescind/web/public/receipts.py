@@ -28,7 +28,6 @@ from starlette.responses import Response
 
 from rescind.config import Settings
 from rescind.security.crypto import DecryptionError, Sealer, derive_key
-from rescind.web.security import secure_cookies
 
 RECEIPT_COOKIE = "rescind_receipt"
 RECEIPT_PATH = "/received"
@@ -54,7 +53,6 @@ def set_receipt(response: Response, settings: Settings, handle: str, secret: str
         max_age=RECEIPT_S,
         httponly=True,
         samesite="strict",
-        secure=secure_cookies(settings),
         path=RECEIPT_PATH,
     )
 

@@ -19,11 +19,12 @@ from rescind.cases.reasons import reason_text, reply_text
 from rescind.store.models import Request as Case
 from rescind.store.statuses import RequestStatus
 from rescind.web.deps import DatabaseDep, SettingsDep, services_of
+from rescind.web.forwarded import client_key
 from rescind.web.public.forms import error_message
 from rescind.web.public.history import ITEM_TEXT, item_lines, public_history, status_text
 from rescind.web.public.intake_routes import FormDep, PageDep
-from rescind.web.public.pages import Page, client_ip
-from rescind.web.security import CSRF_FIELD, secure_cookies
+from rescind.web.public.pages import Page
+from rescind.web.security import CSRF_FIELD
 from rescind.web.sessions import Signer
 
 router = APIRouter(include_in_schema=False)
@@ -104,7 +105,8 @@ def status_lookup(p: PageDep, form: FormDep, db: DatabaseDep, settings: Settings
     if not _csrf_ok(p, form):
         return _lookup_page(p, error_message(p.t, FieldError("csrf", "csrf")), 403)
     limits = services_of(p.request.app).limits
-    if not limits.lookup_ip.allow(client_ip(p.request)) or not limits.lookup_all.allow("*"):
+    address = client_key(p.request, settings)
+    if not limits.lookup_ip.allow(address) or not limits.lookup_all.allow("*"):
         return p.render("public/busy.html", {}, status_code=429)
     number, secret = form.get("case_number"), form.get("secret")
     with db.session() as session:
@@ -130,7 +132,6 @@ def status_lookup(p: PageDep, form: FormDep, db: DatabaseDep, settings: Settings
         max_age=CASE_SESSION_S,
         httponly=True,
         samesite="strict",
-        secure=secure_cookies(settings),
         path="/status",
     )
     return response
