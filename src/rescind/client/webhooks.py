@@ -65,10 +65,15 @@ def verify_signature(
 
 
 def parse_webhook(
-    secret: str | Sequence[str], header: str | None, body: bytes, *, tolerance_s: float = 300
+    secret: str | Sequence[str],
+    header: str | None,
+    body: bytes,
+    *,
+    tolerance_s: float = 300,
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """Verify, then decode a webhook body: `{"id", "type", "content_id", "case_number",
-    "idempotency_key", "created_at"}`."""
-    verify_signature(secret, header, body, tolerance_s=tolerance_s)
+    """Verify (as `verify_signature`), then decode a webhook body: `{"id", "type",
+    "content_id", "case_number", "idempotency_key", "created_at"}`."""
+    verify_signature(secret, header, body, tolerance_s=tolerance_s, now=now)
     event: dict[str, Any] = json.loads(body)
     return event
