@@ -111,3 +111,13 @@ def test_parse_webhook_verifies_then_decodes() -> None:
         parse_webhook(SECRET, f"t={t - 20},v1={_v1(t - 20)}", BODY, tolerance_s=10)
     with pytest.raises(WebhookVerificationError):
         parse_webhook("other", f"t={t},v1={_v1(t)}", BODY)
+
+
+def test_parse_webhook_refuses_deliveries_older_than_five_minutes_by_default() -> None:
+    for offset in (-300, 300):
+        t = NOW + offset
+        assert parse_webhook(SECRET, f"t={t},v1={_v1(t)}", BODY, now=NOW)["id"] == 7
+    for offset in (-301, 301):
+        t = NOW + offset
+        with pytest.raises(WebhookVerificationError, match="tolerance"):
+            parse_webhook(SECRET, f"t={t},v1={_v1(t)}", BODY, now=NOW)

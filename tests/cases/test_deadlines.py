@@ -163,3 +163,8 @@ def test_a_removal_not_yet_confirmed_stays_on_the_clock(
         assert deadlines.escalate(session, settings, received + 45 * H) == 1
     state = deadlines.clock(_case(status=RequestStatus.REMOVAL_PENDING), T0 + 49 * H)
     assert state.overdue
+
+
+def test_any_positive_window_however_short_escalates() -> None:
+    short = Request(received_at=T0, deadline_at=T0 + timedelta(seconds=1))
+    assert deadlines.risk_level_at(short, T0 + timedelta(seconds=1)) == 2

@@ -8,14 +8,14 @@ from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from rescind.client import WebhookVerificationError, verify_signature
 from rescind.config import Settings
 from rescind.jobs import Worker
 from rescind.platform.actions import REMOVE, create_action, mark_done
 from rescind.platform.endpoints import add_endpoint
-from rescind.platform.webhooks import retry_delay, signature_header
+from rescind.platform.webhooks import redeliver_orphans, retry_delay, signature_header
 from rescind.services import build_job_registry
 from rescind.store import Database
 from rescind.store.columns import utcnow
@@ -333,3 +333,38 @@ def test_a_delivery_whose_database_dies_mid_attempt_is_delivered_again(
     with database.session() as session:
         action = session.get(Action, action_id)
         assert action is not None and action.status == "delivered"
+
+
+def test_the_orphan_sweep_retries_only_pending_due_actions_without_a_delivery_job(
+    settings: Settings, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Four actions whose delivery jobs are gone (as after a crash), then one whose job is live.
+    orphan, not_due, delivered, scheduled = (_action(database, f"c{i}") for i in range(4))
+    now = utcnow()
+    with database.session() as session:
+        session.execute(delete(Job).where(Job.unique_key.not_like(f"%:{scheduled}:%")))
+        session.execute(
+            update(Action).where(Action.id == orphan).values(attempts=3, next_attempt_at=now)
+        )
+        session.execute(
+            update(Action)
+            .where(Action.id == not_due)
+            .values(next_attempt_at=now + timedelta(microseconds=1))
+        )
+        session.execute(
+            update(Action)
+            .where(Action.id == delivered)
+            .values(status="delivered", next_attempt_at=now)
+        )
+    with caplog.at_level("WARNING", logger="rescind"), database.session() as session:
+        redeliver_orphans(session, settings, now)
+    with database.session() as session:
+        attempts = {a.id: (a.attempts, a.last_error) for a in session.scalars(select(Action))}
+        jobs = list(session.scalars(select(Job.unique_key)))
+    assert attempts[orphan] == (4, "delivery interrupted")  # the lost attempt counts
+    assert attempts[not_due] == (0, None)
+    assert attempts[delivered] == (0, None)
+    assert attempts[scheduled] == (0, None)
+    assert sorted(int(k.split(":")[1]) for k in jobs) == sorted([orphan, scheduled])
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"action {orphan}: its delivery job crashed; retrying on schedule"]

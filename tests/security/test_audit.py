@@ -4,6 +4,7 @@ catch what a whole chain cannot show: removed newest rows, a chain recomputed fr
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import stat
 from datetime import timedelta
@@ -15,10 +16,12 @@ from pydantic import SecretStr
 from sqlalchemy import delete, select, update
 
 from rescind.config import Settings
-from rescind.security.audit import UNKEYED, record, verify_chain
+from rescind.security.audit import UNKEYED, Anchor, AuditKeys, record, verify_chain
 from rescind.security.audit_checkpoints import (
     checkpoint_dir,
+    last_verification,
     load_checkpoints,
+    record_verification,
     verify_audit,
     write_checkpoint,
 )
@@ -212,3 +215,89 @@ def test_no_checkpoint_dir_is_not_an_error(
     with database.session() as session:
         result = verify_audit(session, settings)
     assert result.ok and result.chain.anchors == 0
+
+
+def _anchor(database: Database, index: int, label: str) -> Anchor:
+    event = _events(database)[index]
+    return Anchor(event.id, event.hash, index + 1, label)
+
+
+def test_a_report_names_the_newest_checkpointed_event_that_was_removed(
+    database: Database,
+) -> None:
+    ids = _fill(database, 6)
+    anchors = [_anchor(database, 3, "cp-older"), _anchor(database, 5, "cp-newer")]
+    with database.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id >= ids[3]))
+    with database.session() as session:
+        report = verify_chain(session, anchors=anchors)
+    assert (report.ok, report.events, report.first_bad_id) == (False, 3, ids[5])
+    assert report.problem == (
+        f"the newest events were removed: checkpoint cp-newer names event {ids[5]}, "
+        f"the chain ends at {ids[2]}"
+    )
+
+
+def test_an_emptied_log_is_reported_against_its_checkpoint(database: Database) -> None:
+    ids = _fill(database, 2)
+    anchors = [_anchor(database, 1, "cp-1")]
+    with database.session() as session:
+        session.execute(delete(AuditEvent))
+    with database.session() as session:
+        report = verify_chain(session, anchors=anchors)
+    assert (report.ok, report.events, report.first_bad_id) == (False, 0, ids[1])
+    assert report.problem is not None and report.problem.endswith("the chain ends at nothing")
+
+
+def test_a_checkpointed_event_missing_inside_the_chain_is_named(database: Database) -> None:
+    # A checkpoint naming an id the chain never had below its head (e.g. the log restored from
+    # another instance's backup): the oldest such anchor is reported.
+    ids = _fill(database, 3)
+    events = _events(database)
+    anchors = [
+        Anchor(ids[0] - 1, events[0].hash, 1, "cp-b"),
+        Anchor(ids[0] - 2, events[0].hash, 1, "cp-a"),
+    ]
+    with database.session() as session:
+        report = verify_chain(session, anchors=anchors)
+    assert (report.ok, report.events, report.first_bad_id) == (False, 3, ids[0] - 2)
+    assert report.problem == "event named by checkpoint cp-a is missing"
+
+
+def test_checkpoint_files_are_signed_over_their_canonical_json(
+    database: Database, settings: Settings
+) -> None:
+    # The format is documented so another tool can check a checkpoint: HMAC-SHA256 with the
+    # checkpoint key over the body without "mac", keys sorted, no spaces.
+    _fill(database)
+    _checkpoint(database, settings)
+    [path] = checkpoint_dir(settings).glob("cp-*.json")
+    body = json.loads(path.read_text())
+    mac = body.pop("mac")
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    key = AuditKeys.from_settings(settings).checkpoint
+    assert mac == hmac.new(key, canonical, hashlib.sha256).hexdigest()
+
+
+def test_the_recorded_verification_says_what_was_found(
+    database: Database, settings: Settings
+) -> None:
+    ids = _fill(database)
+    _checkpoint(database, settings)
+    with database.session() as session:
+        record_verification(session, "system", verify_audit(session, settings))
+    _set(database, ids[1], detail={"n": 42})
+    with database.session() as session:
+        record_verification(session, "admin:1", verify_audit(session, settings))
+        record(session, "user:1", "request.view", subject_type="request", subject_id=1)
+    with database.session() as session:
+        latest = last_verification(session)
+        assert latest is not None and latest.actor == "admin:1"
+        assert latest.detail == {
+            "ok": False,
+            "events": 2,
+            "first_bad_id": ids[1],
+            "problem": "row content altered (or a different secret key)",
+            "checkpoints": 1,
+            "bad_checkpoint_files": 0,
+        }

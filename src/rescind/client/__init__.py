@@ -9,17 +9,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from rescind.client.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookVerificationError,
+    parse_webhook,
+    verify_signature,
+)
+
 __all__ = [
+    "SIGNATURE_HEADER",
     "AsyncRescindClient",
     "RescindClient",
     "RescindError",
@@ -27,8 +31,6 @@ __all__ = [
     "parse_webhook",
     "verify_signature",
 ]
-
-SIGNATURE_HEADER = "Rescind-Signature"
 
 
 class RescindError(Exception):
@@ -40,10 +42,6 @@ class RescindError(Exception):
         self.detail = body.get("detail")
         self.errors: list[dict[str, str]] = list(body.get("errors") or [])
         super().__init__(f"{status} {self.title}: {self.detail or ''}".strip())
-
-
-class WebhookVerificationError(Exception):
-    """A webhook's signature is missing, wrong, or too old (possible replay)."""
 
 
 def _signals(**values: Any) -> dict[str, Any]:
@@ -275,55 +273,3 @@ class AsyncRescindClient:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
-
-
-def verify_signature(
-    secret: str | Sequence[str],
-    header: str | None,
-    body: bytes,
-    *,
-    tolerance_s: float = 300,
-    now: float | None = None,
-) -> None:
-    """Check a webhook's `Rescind-Signature` header against the raw body.
-
-    `secret` may be several secrets (rotation): any of them may have signed. Deliveries older
-    or newer than `tolerance_s` are refused, so a captured request cannot be replayed later;
-    within the window, deduplicate on the body's `idempotency_key`.
-    Raises WebhookVerificationError.
-    """
-    secrets = [secret] if isinstance(secret, str) else list(secret)
-    if not header:
-        raise WebhookVerificationError("missing Rescind-Signature header")
-    t: int | None = None
-    signatures: list[bytes] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        # ASCII only: `str.isdigit` accepts digits such as "²" that `int` refuses, and
-        # `hmac.compare_digest` raises on non-ASCII text; both are a malformed header here.
-        if not value.isascii():
-            continue
-        if key == "t" and value.isdigit():
-            t = int(value)
-        elif key == "v1" and value:
-            signatures.append(value.encode())
-    if t is None or not signatures:
-        raise WebhookVerificationError("malformed Rescind-Signature header")
-    if abs((time.time() if now is None else now) - t) > tolerance_s:
-        raise WebhookVerificationError("timestamp outside the tolerance window (replay?)")
-    signed = f"{t}.".encode() + body
-    for s in secrets:
-        expected = hmac.new(s.encode(), signed, hashlib.sha256).hexdigest().encode()
-        if any(hmac.compare_digest(expected, given) for given in signatures):
-            return
-    raise WebhookVerificationError("no signature matches")
-
-
-def parse_webhook(
-    secret: str | Sequence[str], header: str | None, body: bytes, *, tolerance_s: float = 300
-) -> dict[str, Any]:
-    """Verify, then decode a webhook body: `{"id", "type", "content_id", "case_number",
-    "idempotency_key", "created_at"}`."""
-    verify_signature(secret, header, body, tolerance_s=tolerance_s)
-    event: dict[str, Any] = json.loads(body)
-    return event
