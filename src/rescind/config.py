@@ -193,6 +193,12 @@ class Settings(BaseSettings):
         description="Neutral page the public pages' quick-exit button (or Escape twice) "
         "leaves to, replacing the page in the browser's history.",
     )
+    appeal_window_days: int = Field(
+        183,
+        ge=183,
+        description="How long after a decision the uploader (through the platform) or the "
+        "requester may appeal it, in days; at least six months (DSA Art. 20).",
+    )
     console_session_hours: int = Field(
         8, description="How long a console sign-in lasts before the reviewer signs in again."
     )

@@ -33,6 +33,15 @@ EVENT_TEXT = {
     "removed": N_("The platform confirmed the removal."),
     "decision_reject": N_("We could not act on your request."),
     "withdrawn": N_("You withdrew your request."),
+    "appeal_filed": N_("You asked for another review of our decision."),
+    "appeal_upheld": N_(
+        "Another reviewer agreed to look at your request again. The review starts again."
+    ),
+    "appeal_dismissed": N_("Another reviewer looked at your request again: the decision stands."),
+    "restored_on_appeal": N_(
+        "The person who posted the content appealed, and another reviewer decided it should "
+        "not have been removed: the platform is asked to put it back."
+    ),
 }
 
 
