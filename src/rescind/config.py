@@ -224,6 +224,19 @@ class Settings(BaseSettings):
         description="How long a CyberTipline report and the reported hashes are preserved "
         "(days; US law requires one year).",
     )
+    # Retention (docs/operator-guide.md "Retention")
+    contact_retention_days: int = Field(
+        180,
+        ge=1,
+        description="Days after a case closed (and no appeal of it is open) before the "
+        "requester's name, email, phone, signature and supporting information are erased.",
+    )
+    job_retention_days: int = Field(
+        30,
+        ge=1,
+        description="Days before finished jobs, webhook delivery attempts and the registry rows "
+        "of content deleted on the platform are pruned.",
+    )
     console_session_hours: int = Field(
         8, description="How long a console sign-in lasts before the reviewer signs in again."
     )

@@ -122,8 +122,8 @@ def render_requester_email(
 def send_requester_email(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
     """Job handler: render and send one requester email."""
     request = session.get(Request, int(payload["request_id"]))
-    if request is None:
-        return
+    if request is None or request.contact_purged_at is not None:
+        return  # contact details erased by retention: nobody to write to
     decision = (
         session.get(Decision, int(payload["decision_id"])) if "decision_id" in payload else None
     )
