@@ -39,6 +39,7 @@ class StandIn:
     # (arrived, release): a /finish sets `arrived` once the report is finished and waits for
     # `release` before answering, so a test can kill the caller in between.
     finish_pause: tuple[threading.Event, threading.Event] | None = None
+    submit_pause: tuple[threading.Event, threading.Event] | None = None  # the same for /submit
     next_id: int = 9_000_001
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -112,6 +113,10 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                 state.reports[report_id] = Filed(report_id, body.decode())
                 lose = state.lose_submit_answers > 0
                 state.lose_submit_answers -= int(lose)
+            if state.submit_pause is not None:
+                arrived, release = state.submit_pause
+                arrived.set()
+                release.wait(60)
             if lose:
                 self._hang_up()
                 return

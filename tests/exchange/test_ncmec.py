@@ -74,6 +74,11 @@ def _due_now(database: Database) -> None:
         session.execute(update(Job).where(Job.status == "queued").values(run_at=utcnow()))
 
 
+def _attempted_long_ago(database: Database) -> None:
+    with database.session() as session:
+        session.execute(update(TiplineReport).values(attempted_at=utcnow() - timedelta(minutes=10)))
+
+
 def _audited(database: Database, prefix: str) -> list[str]:
     with database.session() as session:
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id))
@@ -154,6 +159,12 @@ def test_a_lost_submit_answer_is_never_resent_until_an_admin_checks(
     _decide_flagged(settings, database)
     run_jobs(settings, database)
     assert _report(database).state == "submitting"
+    # Within the submit's own timeout another worker may still be waiting for the answer:
+    # nothing happens. After it, the answer is known lost.
+    _due_now(database)
+    run_jobs(settings, database)
+    assert _report(database).state == "submitting" and standin.state.submits == 1
+    _attempted_long_ago(database)
     for _ in range(3):
         _due_now(database)
         run_jobs(settings, database)
@@ -243,3 +254,30 @@ def test_a_worker_killed_between_submit_and_finish_files_one_report(
     assert _report(database).state == "finished"
     assert state.submits == 1 and len(state.reports) == 1
     assert next(iter(state.reports.values())).finished == 1
+
+
+def test_two_workers_at_once_send_the_report_once(
+    settings: Settings, database: Database, standin: NcmecStandIn
+) -> None:
+    """Two jobs for the same report (its own and the hourly resumption) run at once: the
+    compare-and-set from `queued` lets one send it; the other backs off."""
+    settings = _configured(settings, standin.url)
+    _decide_flagged(settings, database)  # queued; its job is not run here
+    report_id = _report(database).id
+    arrived, release = threading.Event(), threading.Event()
+    standin.state.submit_pause = (arrived, release)
+    outcome: list[object] = []
+
+    def first() -> None:
+        with database.session() as session:
+            outcome.append(ncmec.advance(session, settings, report_id))
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert arrived.wait(30)
+    with database.session() as session, pytest.raises(ncmec.SubmitInFlight):
+        ncmec.advance(session, settings, report_id)
+    release.set()
+    thread.join(30)
+    assert outcome == ["finished"]
+    assert standin.state.submits == 1 and len(standin.state.reports) == 1

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
@@ -159,6 +159,15 @@ def default_client(settings: Settings) -> TiplineClient:
     )
 
 
+class SubmitInFlight(Exception):
+    """Another worker is submitting this report right now: try again later."""
+
+
+def _in_flight_for(settings: Settings) -> timedelta:
+    # A submit still running after its timeout (connect and read) plus a margin has ended.
+    return timedelta(seconds=2 * settings.ncmec_timeout_s + 5)
+
+
 class _Step:
     """Transactions of their own, committed as each step ends."""
 
@@ -195,18 +204,34 @@ def _record(session: Session, report: TiplineReport, action: str, **detail: Any)
 
 def _submit(step: _Step, report_pk: int, client: TiplineClient) -> bool:
     """Send the report once; True when NCMEC gave its id (state `submitted`)."""
+    now = utcnow()
     with step.tx() as session:
         report = session.get(TiplineReport, report_pk)
         assert report is not None
         if report.state == TiplineState.SUBMITTING:
+            started = report.attempted_at or now
+            if now - started < _in_flight_for(step.settings):
+                # Another worker's submit may still be waiting for its answer.
+                raise SubmitInFlight(f"report {report_pk} is being submitted")
             # Sent before, answer never recorded: NCMEC may hold it. Never resend blindly.
             report.state = TiplineState.NEEDS_CHECK
             _record(session, report, "ncmec.report.needs_check")
             return False
         if report.state != TiplineState.QUEUED:
             return report.state == TiplineState.SUBMITTED
-        report.state = TiplineState.SUBMITTING
-        report.attempts += 1
+        # Compare and set: of two workers holding jobs for this report, one sends it.
+        won = session.execute(
+            update(TiplineReport)
+            .where(TiplineReport.id == report_pk, TiplineReport.state == TiplineState.QUEUED)
+            .values(
+                state=TiplineState.SUBMITTING,
+                attempts=TiplineReport.attempts + 1,
+                attempted_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(won, "rowcount", 0):
+            raise SubmitInFlight(f"report {report_pk} was taken by another worker")
         xml = report.report_xml
     try:
         ncmec_id = client.submit(xml)

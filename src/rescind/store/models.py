@@ -598,6 +598,7 @@ class TiplineReport(Base):
     report_xml: Mapped[str] = mapped_column(Text)
     ncmec_report_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempted_at: Mapped[datetime | None]  # when the last submit was sent
     last_error: Mapped[str | None] = mapped_column(String(200))  # a type or NCMEC code only
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]

@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("report_xml", sa.Text(), nullable=False),
         sa.Column("ncmec_report_id", sa.String(length=64), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("attempted_at", UTC, nullable=True),
         sa.Column("last_error", sa.String(length=200), nullable=True),
         sa.Column("created_at", UTC, nullable=False),
         sa.Column("submitted_at", UTC, nullable=True),
