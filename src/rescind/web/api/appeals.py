@@ -33,18 +33,22 @@ def _problem(exc: AppealError) -> ProblemError:
 def _out(session: Session, appeal: Appeal) -> AppealOut:
     request = session.get(Request, appeal.request_id) if appeal.request_id else None
     restores: list[int] = []
-    if appeal.decided_at is not None and appeal.status == "upheld":
-        restores = list(
-            session.scalars(
-                select(Action.id)
-                .where(
-                    Action.type == RESTORE,
-                    Action.request_id == appeal.request_id,
-                    Action.created_at >= appeal.decided_at,
-                )
-                .order_by(Action.id)
-            )
+    action = session.get(Action, appeal.action_id) if appeal.action_id else None
+    if appeal.decided_at is not None and appeal.status == "upheld" and action is not None:
+        query = select(Action.id).where(
+            Action.type == RESTORE,
+            Action.created_at >= appeal.decided_at,
+            Action.request_id.is_(None)
+            if appeal.request_id is None
+            else Action.request_id == appeal.request_id,
         )
+        if appeal.request_id is None:  # a removal no case asked for: its own content only
+            query = query.where(
+                Action.content_id == action.content_id
+                if action.content_id
+                else Action.url == action.url
+            )
+        restores = list(session.scalars(query.order_by(Action.id)))
     return AppealOut(
         id=appeal.id,
         kind=appeal.kind,
