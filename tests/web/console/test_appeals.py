@@ -16,10 +16,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from rescind.cases.intake import submit_request
+from rescind.cases.progress import item_progress
 from rescind.config import Settings
 from rescind.platform.apikeys import create_api_key
 from rescind.store import Database
-from rescind.store.models import Action, Appeal, AuditEvent, BankEntry, Request
+from rescind.store.models import Action, Appeal, AuditEvent, BankChange, BankEntry, Request
 from tests.cases.support import valid_input
 from tests.web.console.conftest import token_of
 from tests.web.public.support import csrf_of, file_request
@@ -113,6 +114,13 @@ def test_uploader_appeal_upheld_by_another_reviewer_restores_and_is_confirmed(
     assert confirmed.json()["status"] == "confirmed"
     history = remy.get(f"/console/cases/{number}").text
     assert "restored_on_appeal" in history
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        # The person's item reads "put back", never "removed" or "removal pending".
+        assert [p.state for p in item_progress(session, case)] == ["restored"]
+        withdrawals = session.scalars(select(BankChange).where(BankChange.op == "remove")).all()
+        # Each withdrawn entry is on the change feed partners pull.
+        assert len(withdrawals) == len(session.scalars(select(BankEntry)).all())
     actions = _audited(database)
     for event in ("appeal.file", "appeal.list", "appeal.uphold", "request.restore", "appeal.view"):
         assert event in actions

@@ -55,6 +55,7 @@ ITEM_TEXT: dict[str, str] = {
     ItemState.HANDLED_OUTSIDE: N_("Handled by our team by other means"),
     ItemState.NOT_REMOVED: N_("Not removed"),
     ItemState.WITHDRAWN: N_("Withdrawn"),
+    ItemState.RESTORED: N_("Put back: a reviewer decided it should not have been removed"),
 }
 
 

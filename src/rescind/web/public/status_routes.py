@@ -69,8 +69,10 @@ def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Re
     if case.status == RequestStatus.REMOVED and not any(
         i.state == ItemState.REMOVED for i in items
     ):
-        # Every item was handled by other means: the platform confirmed no removal here.
-        status = p.t.gettext(ITEM_TEXT[ItemState.HANDLED_OUTSIDE])
+        # Nothing stays removed: put back after a review, or handled by other means.
+        restored = any(i.state == ItemState.RESTORED for i in items)
+        shown = ItemState.RESTORED if restored else ItemState.HANDLED_OUTSIDE
+        status = p.t.gettext(ITEM_TEXT[shown])
     return p.render(
         "public/status.html",
         {
