@@ -164,7 +164,7 @@ class CaseItemOut(BaseModel):
     status: str = Field(description="pending, remove, rejected or handled_outside.")
     state: str = Field(
         description="awaiting_review, removal_pending, searching, removed, not_found, "
-        "came_back, handled_outside, not_removed or withdrawn."
+        "came_back, handled_outside, not_removed, withdrawn or restored (a reviewer put it back)."
     )
     note: str | None
 
