@@ -8,16 +8,25 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.cases.appeals import decide_appeal, file_removal_appeal, original_deciders
+from rescind.cases.appeals import (
+    decide_appeal,
+    file_rejection_appeal,
+    file_removal_appeal,
+    original_deciders,
+)
+from rescind.cases.enforcement import RemovalEnforcer
 from rescind.cases.errors import CaseClosed, NotAllowed
-from rescind.cases.review import Reviewer
+from rescind.cases.intake import submit_request
+from rescind.cases.review import Reviewer, decide
 from rescind.cases.users import create_user
 from rescind.config import Settings
 from rescind.platform.actions import REMOVE, RESTORE, create_action, mark_done
 from rescind.platform.banks import NCII_BANK, ensure_default_banks, get_bank
+from rescind.platform.runtime import PlatformRuntime
 from rescind.store import Database
 from rescind.store.models import Action, Appeal, BankEntry, Content, Lead, Request
 from rescind.store.statuses import ContentState, Role
+from tests.cases.support import SmtpServer, body_of, run_jobs, valid_input
 from tests.platform.helpers import make_request
 
 
@@ -97,3 +106,37 @@ def _any_entry(session: Session, settings: Settings) -> int:
     session.add(entry)
     session.flush()
     return entry.id
+
+
+def test_the_requester_is_told_the_reasoned_decision_in_their_language(
+    settings: Settings, database: Database, remy: Reviewer, smtp: SmtpServer
+) -> None:
+    settings = smtp.settings(settings)
+    with database.session() as session:
+        rita = Reviewer.of_user(create_user(session, "rita", "correct horse battery", "reviewer"))
+        filed = submit_request(session, settings, valid_input(language="fr"))
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        decide(
+            session,
+            settings,
+            case,
+            rita,
+            "reject",
+            reason_code="not_intimate",
+            enforce=RemovalEnforcer(PlatformRuntime(settings, database.engine)),
+        )
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        appeal = file_rejection_appeal(session, settings, case, "C'est bien moi.")
+        with pytest.raises(NotAllowed):
+            decide_appeal(session, settings, appeal, rita, False, "no")
+        decide_appeal(session, settings, appeal, remy, False, "La photo ne montre personne.")
+    run_jobs(settings, database)
+    (message,) = [m for m in smtp.messages if "la décision est maintenue" in str(m["Subject"])]
+    assert filed.case_number in str(message["Subject"])
+    assert "La photo ne montre personne." in body_of(message)
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        assert case.status == "rejected"
+        assert [e.kind for e in case.events][-2:] == ["appeal_filed", "appeal_dismissed"]

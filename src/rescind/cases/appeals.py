@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rescind.cases import notify
 from rescind.cases.deadlines import deadline_for
 from rescind.cases.errors import CaseClosed, InvalidDecision, NotAllowed
 from rescind.cases.restore import Restoration, restore_removed
@@ -273,7 +274,9 @@ def _restore_uncased(session: Session, action: Action) -> Restoration:
     return result
 
 
-def _reopen(session: Session, settings: Settings, request: Request, now: datetime) -> None:
+def _reopen(
+    session: Session, settings: Settings, request: Request, now: datetime, why: str
+) -> None:
     request.status = RequestStatus.IN_REVIEW
     request.closed_at = None
     request.assigned_to_id = None
@@ -286,7 +289,9 @@ def _reopen(session: Session, settings: Settings, request: Request, now: datetim
     for item in request.items:
         if item.status == ItemStatus.REJECTED:
             item.status, item.decided_at = ItemStatus.PENDING, None
-    request.events.append(RequestEvent(kind="appeal_upheld", detail=None, public=True, at=now))
+    request.events.append(
+        RequestEvent(kind="appeal_upheld", detail={"reason": why}, public=True, at=now)
+    )
 
 
 def decide_appeal(
@@ -332,13 +337,15 @@ def decide_appeal(
             restoration = _restore_uncased(session, action)
         result = AppealDecision(appeal, restoration=restoration)
     elif upheld and request is not None:
-        _reopen(session, settings, request, now)
+        _reopen(session, settings, request, now, why)
         result = AppealDecision(appeal, reopened=True)
     elif request is not None and appeal.kind == AppealKind.REJECTION:
         request.events.append(
-            RequestEvent(kind="appeal_dismissed", detail=None, public=True, at=now)
+            RequestEvent(kind="appeal_dismissed", detail={"reason": why}, public=True, at=now)
         )
     session.flush()
+    if appeal.kind == AppealKind.REJECTION and request is not None:
+        notify.notify_requester_of_appeal(session, request, appeal)
     audit.record(
         session,
         reviewer.actor,

@@ -220,4 +220,5 @@ def test_requester_asks_for_another_review_and_the_case_is_reopened(
     assert number in queue.text
     page = person.get("/status")
     assert "Another reviewer agreed to look at your request again." in page.text
+    assert "the ID shows it is her" in page.text  # the reasoned decision, in their history
     assert 'data-status="in_review"' in page.text

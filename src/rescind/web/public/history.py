@@ -45,6 +45,9 @@ EVENT_TEXT = {
 }
 
 
+# An appeal's decision is told with the reviewer's reason (DSA Art. 20: a reasoned decision).
+APPEAL_DECIDED = ("appeal_upheld", "appeal_dismissed")
+
 ITEM_TEXT: dict[str, str] = {
     ItemState.AWAITING_REVIEW: N_("Waiting for a reviewer"),
     ItemState.REMOVAL_PENDING: N_("Removal pending: waiting for the platform to confirm"),
@@ -99,5 +102,7 @@ def public_history(t: gettext.NullTranslations, case: Request) -> list[HistoryLi
         detail = None
         if event.kind == "decision_reject" and event.detail:
             detail = reason_text(t, event.detail.get("reason_code")) or None
+        if event.kind in APPEAL_DECIDED and event.detail:
+            detail = event.detail.get("reason") or None  # the reviewer's own words
         lines.append(HistoryLine(event.at, t.gettext(EVENT_TEXT[event.kind]), detail))
     return lines
