@@ -248,6 +248,50 @@ class Settings(BaseSettings):
         description="Bearer token a Prometheus scraper sends to read /metrics; unset, /metrics "
         "answers 404.",
     )
+    appeal_window_days: int = Field(
+        183,
+        ge=183,
+        description="How long after a decision the uploader (through the platform) or the "
+        "requester may appeal it, in days; at least six months (DSA Art. 20).",
+    )
+    # NCMEC CyberTipline (docs/operator-guide.md "Reports to NCMEC")
+    ncmec_url: str | None = Field(
+        None,
+        description="Base URL of NCMEC's CyberTipline Reporting API (e.g. "
+        "https://report.cybertip.org/ispws); unset, reports are prepared and preserved but "
+        "wait unsent.",
+    )
+    ncmec_username: str | None = Field(None, description="CyberTipline API user name.")
+    ncmec_password: SecretStr | None = Field(None, description="CyberTipline API password.")
+    ncmec_reporter_name: str = Field(
+        "Trust and Safety",
+        description="The reporting person NCMEC may contact, first and last name.",
+    )
+    ncmec_reporter_email: str = Field(
+        "rescind@localhost", description="The reporting person's email address."
+    )
+    ncmec_timeout_s: float = Field(
+        30.0, gt=0.0, description="Timeout of one call to the CyberTipline API (seconds)."
+    )
+    ncmec_preserve_days: int = Field(
+        365,
+        ge=365,
+        description="How long a CyberTipline report and the reported hashes are preserved "
+        "(days; US law requires one year).",
+    )
+    # Retention (docs/operator-guide.md "Retention")
+    contact_retention_days: int = Field(
+        180,
+        ge=1,
+        description="Days after a case closed (and no appeal of it is open) before the "
+        "requester's name, email, phone, signature and supporting information are erased.",
+    )
+    job_retention_days: int = Field(
+        30,
+        ge=1,
+        description="Days before finished jobs, webhook delivery attempts and the registry rows "
+        "of content deleted on the platform are pruned.",
+    )
 
     @model_validator(mode="after")
     def _refuse_a_weak_secret_in_production(self) -> Settings:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from rescind.store.columns import utcnow
 from rescind.store.models import (
     Action,
+    Appeal,
     Bank,
     BankEntry,
     Base,
@@ -36,11 +37,14 @@ from rescind.store.models import (
     Request,
     RequestEvent,
     RequestItem,
+    TiplineReport,
     User,
 )
 from rescind.store.statuses import (
     ActionOutcome,
     ActionStatus,
+    AppealKind,
+    AppealStatus,
     BankEntryStatus,
     Channel,
     ChildSafetyFlag,
@@ -52,6 +56,7 @@ from rescind.store.statuses import (
     MinorAnswer,
     RequestStatus,
     Role,
+    TiplineState,
 )
 
 # Every status-like column and its enum; test_statuses checks no typed column is missing here.
@@ -69,6 +74,9 @@ STATUS_COLUMNS: list[tuple[InstrumentedAttribute[str], type[StrEnum]]] = [
     (Job.status, JobStatus),
     (Request.minor_answer, MinorAnswer),
     (Request.child_safety, ChildSafetyFlag),
+    (Appeal.kind, AppealKind),
+    (Appeal.status, AppealStatus),
+    (TiplineReport.state, TiplineState),
 ]
 
 
@@ -145,6 +153,15 @@ def add_every_status(session: Session) -> None:
         for i, s in enumerate(LeadStatus)
     )
     session.add_all(Job(kind="test", payload={}, status=s) for s in JobStatus)
+    kinds = cycle(AppealKind)
+    session.add_all(
+        Appeal(kind=next(kinds), status=s, filed_by="requester", statement="x")
+        for s in AppealStatus
+    )
+    session.add_all(
+        TiplineReport(request_id=requests[i].id, state=s, report_xml="<report/>", attempts=0)
+        for i, s in enumerate(TiplineState)
+    )
     session.flush()
 
 

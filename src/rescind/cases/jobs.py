@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from rescind.cases import deadlines, notify
+from rescind.cases import deadlines, notify, retention
 from rescind.config import Settings
 from rescind.jobs.runner import JobRegistry
 
@@ -24,3 +24,4 @@ def register(registry: JobRegistry) -> None:
     registry.add_handler(notify.REQUESTER_EMAIL, notify.send_requester_email)
     registry.add_handler(notify.REVIEWERS_EMAIL, notify.send_reviewers_email)
     registry.add_periodic("cases.escalate", ESCALATE_EVERY_S, _escalate)
+    retention.register(registry)

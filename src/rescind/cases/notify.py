@@ -18,7 +18,7 @@ from rescind.config import Settings
 from rescind.jobs import enqueue
 from rescind.locale import N_, translations
 from rescind.security.crypto import Sealer
-from rescind.store.models import Decision, Request, User
+from rescind.store.models import Appeal, Decision, Request, User
 from rescind.store.statuses import OPEN_REQUEST_STATUSES, Role
 
 REQUESTER_EMAIL = "email.requester"
@@ -31,6 +31,8 @@ _SUBJECTS = {
     "reject": N_("Request %(case)s: we could not act on your request"),
     "need_info": N_("Request %(case)s: we need more information"),
     "withdrawn": N_("Request %(case)s was withdrawn"),
+    "appeal_upheld": N_("Request %(case)s: we are reviewing your request again"),
+    "appeal_dismissed": N_("Request %(case)s: the decision stands after another review"),
 }
 _BODIES = {
     "received": N_(
@@ -58,6 +60,15 @@ _BODIES = {
         "Your request was withdrawn as you asked. If you need help again, you can file a new "
         "request at any time."
     ),
+    "appeal_upheld": N_(
+        "You asked for another review of our decision. Another reviewer, who did not take the "
+        "first decision, agreed to look at your request again: the review starts again, and "
+        "the status page shows its progress."
+    ),
+    "appeal_dismissed": N_(
+        "You asked for another review of our decision. Another reviewer, who did not take the "
+        "first decision, looked at your request again and the decision stands."
+    ),
 }
 _REVIEWER_MESSAGE = N_("Message from our team:\n\n%(message)s")
 _FOOTER = N_(
@@ -74,6 +85,17 @@ def notify_requester(
         payload["decision_id"] = decision.id
     key = f"{REQUESTER_EMAIL}:{request.id}:{kind}:{decision.id if decision else 0}"
     enqueue(session, REQUESTER_EMAIL, payload, unique_key=key)
+
+
+def notify_requester_of_appeal(session: Session, request: Request, appeal: Appeal) -> None:
+    """Queue an email telling the requester how their appeal was decided, with the reason."""
+    kind = f"appeal_{appeal.status}"
+    enqueue(
+        session,
+        REQUESTER_EMAIL,
+        {"request_id": request.id, "kind": kind, "appeal_id": appeal.id},
+        unique_key=f"{REQUESTER_EMAIL}:{request.id}:{kind}:appeal-{appeal.id}",
+    )
 
 
 def notify_reviewers(session: Session, request: Request, risk_level: int) -> None:
@@ -98,7 +120,12 @@ def notify_reviewers_child_safety(session: Session, request: Request) -> None:
 
 
 def render_requester_email(
-    settings: Settings, request: Request, kind: str, decision: Decision | None
+    settings: Settings,
+    request: Request,
+    kind: str,
+    decision: Decision | None,
+    *,
+    message: str | None = None,
 ) -> tuple[str, str]:
     """Subject and body of a requester email, in the request's language."""
     t = translations(request.language)
@@ -113,7 +140,9 @@ def render_requester_email(
     parts = [t.gettext(_BODIES[kind]) % params]
     if decision is not None and (decision.reply_code or decision.message_to_requester):
         said = [reply_text(t, decision.reply_code), decision.message_to_requester or ""]
-        message = "\n\n".join(s for s in said if s)
+        joined = "\n\n".join(s for s in said if s)
+        parts.append(t.gettext(_REVIEWER_MESSAGE) % {"message": joined})
+    elif message:  # an appeal's reason, in the reviewer's words
         parts.append(t.gettext(_REVIEWER_MESSAGE) % {"message": message})
     parts.append(t.gettext(_FOOTER) % params)
     return subject, "\n\n".join(parts) + "\n"
@@ -122,12 +151,19 @@ def render_requester_email(
 def send_requester_email(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
     """Job handler: render and send one requester email."""
     request = session.get(Request, int(payload["request_id"]))
-    if request is None:
-        return
+    if request is None or request.contact_purged_at is not None:
+        return  # contact details erased by retention: nobody to write to
     decision = (
         session.get(Decision, int(payload["decision_id"])) if "decision_id" in payload else None
     )
-    subject, body = render_requester_email(settings, request, str(payload["kind"]), decision)
+    appeal = session.get(Appeal, int(payload["appeal_id"])) if "appeal_id" in payload else None
+    subject, body = render_requester_email(
+        settings,
+        request,
+        str(payload["kind"]),
+        decision,
+        message=appeal.reason if appeal is not None else None,
+    )
     email = Sealer(settings).open(request.requester_email_enc)
     send_email(settings, [email], subject, body)
 

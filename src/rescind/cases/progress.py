@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rescind.platform.lifecycle import action_came_back, action_settled
+from rescind.platform.lifecycle import RESTORE, action_came_back, action_settled
 from rescind.store.models import Action, Content, Lead, Request, RequestItem
 from rescind.store.statuses import ItemStatus, LeadStatus, RequestStatus
 
@@ -28,6 +28,7 @@ class ItemState(StrEnum):
     HANDLED_OUTSIDE = "handled_outside"
     NOT_REMOVED = "not_removed"
     WITHDRAWN = "withdrawn"
+    RESTORED = "restored"  # a reviewer restored it (an upheld appeal, or removed in error)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ def _state(
 ) -> ItemState:
     if request.status == RequestStatus.WITHDRAWN:
         return ItemState.WITHDRAWN
+    if any(a.type == RESTORE for a in actions):
+        return ItemState.RESTORED
     if item.status == ItemStatus.PENDING:
         return ItemState.AWAITING_REVIEW
     if item.status == ItemStatus.REJECTED:

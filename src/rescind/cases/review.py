@@ -20,6 +20,7 @@ from rescind.cases.errors import CaseClosed, ClaimConflict, InvalidDecision, Not
 from rescind.cases.reasons import CANNED_REPLIES, REJECT_REASONS
 from rescind.cases.validation import MAX_STATEMENT, clean, validate_text
 from rescind.config import Settings
+from rescind.exchange import ncmec
 from rescind.platform.enforce import ItemPlan, dismiss_lead
 from rescind.platform.lifecycle import refresh_case
 from rescind.security import audit
@@ -317,6 +318,8 @@ def decide(
     if outcome == DecisionOutcome.REMOVE:
         enforce(session, settings, request)
         refresh_case(session, request.id, now=now)
+        # A reviewer found the flagged content is what was reported: report it to NCMEC.
+        ncmec.queue_report(session, settings, request, now=now)
     audit.record(
         session,
         reviewer.actor,

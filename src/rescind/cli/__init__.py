@@ -9,6 +9,7 @@ import typer
 
 from rescind.cli.apikeys import apikey_app
 from rescind.cli.audit import audit_app
+from rescind.cli.backup import backup, restore
 from rescind.cli.bank import bank_app
 from rescind.cli.common import load_settings
 from rescind.cli.db import db_app
@@ -38,6 +39,8 @@ app.command()(serve)
 app.command()(worker)
 app.command("hash")(hash_command)
 app.command("first-login")(first_login)
+app.command()(backup)
+app.command()(restore)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")

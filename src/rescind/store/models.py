@@ -28,6 +28,8 @@ from rescind.store.columns import EnumString, UTCDateTime, enum_check, utcnow
 from rescind.store.statuses import (
     ActionOutcome,
     ActionStatus,
+    AppealKind,
+    AppealStatus,
     BankEntryStatus,
     Channel,
     ChildSafetyFlag,
@@ -39,6 +41,7 @@ from rescind.store.statuses import (
     MinorAnswer,
     RequestStatus,
     Role,
+    TiplineState,
 )
 
 NAMING_CONVENTION = {
@@ -184,6 +187,9 @@ class Request(Base):
     # Room for a report to NCMEC's CyberTipline; nothing files one yet.
     ncmec_report_id: Mapped[str | None] = mapped_column(String(64))
     ncmec_reported_at: Mapped[datetime | None]
+    # --- added by 0012 -----------------------------------------------------------------------
+    # When the retention job erased the contact details (`rescind.cases.retention`).
+    contact_purged_at: Mapped[datetime | None]
 
     items: Mapped[list[RequestItem]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestItem.id"
@@ -567,3 +573,72 @@ class ExchangeFeedback(Base):
     verdict: Mapped[str] = mapped_column(String(20))  # ncii | not_ncii
     note: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Appeals, CyberTipline reports, preservation (migration 0012) -----------------------------
+
+
+class Appeal(Base):
+    """A complaint against a decision (DSA Art. 20): an uploader's against a removal action
+    (filed by the platform), or a requester's against the rejection of their request. Decided
+    by a reviewer other than the one who made the original decision."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        enum_check("kind", AppealKind),
+        enum_check("status", AppealStatus),
+        UniqueConstraint("action_id"),
+        UniqueConstraint("decision_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[AppealKind] = mapped_column(EnumString(AppealKind))
+    status: Mapped[AppealStatus] = mapped_column(
+        EnumString(AppealStatus), default=AppealStatus.OPEN, index=True
+    )
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    # The removal appealed (kind removal) or the rejection appealed (kind rejection).
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    statement: Mapped[str | None] = mapped_column(Text)  # erased with the case's contact details
+    filed_by: Mapped[str] = mapped_column(String(200))  # apikey:<id> | requester
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TiplineReport(Base):
+    """One CyberTipline report per case flagged as possibly involving a minor
+    (`rescind.exchange.ncmec`): its state is written before and after each call to NCMEC."""
+
+    __tablename__ = "tipline_reports"
+    __table_args__ = (enum_check("state", TiplineState), UniqueConstraint("request_id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    state: Mapped[TiplineState] = mapped_column(
+        EnumString(TiplineState), default=TiplineState.QUEUED
+    )
+    report_xml: Mapped[str] = mapped_column(Text)
+    ncmec_report_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempted_at: Mapped[datetime | None]  # when the last submit was sent
+    last_error: Mapped[str | None] = mapped_column(String(200))  # a type or NCMEC code only
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class Preservation(Base):
+    """What US law (18 U.S.C. 2258A(h)) requires a provider to keep for a year after a
+    CyberTipline report: the report and the reported content's hashes and locations. Admins
+    only, every read audited; never touched by the retention purge before `expires_at`."""
+
+    __tablename__ = "preservations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("tipline_reports.id"), unique=True)
+    case_number: Mapped[str] = mapped_column(String(32))
+    report_xml: Mapped[str] = mapped_column(Text)
+    hashes: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"items": [{url, md5, sha256, pdq}]}
+    preserved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -150,3 +150,35 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class AppealKind(StrEnum):
+    """Who complains (DSA Art. 20): `removal`, an uploader (through the platform) about a
+    removal action; `rejection`, a requester about the rejection of their request."""
+
+    REMOVAL = "removal"
+    REJECTION = "rejection"
+
+
+class AppealStatus(StrEnum):
+    """An appeal waits (`open`) until a reviewer other than the original decision maker
+    upholds it (the decision is reversed) or dismisses it (the decision stands)."""
+
+    OPEN = "open"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class TiplineState(StrEnum):
+    """A CyberTipline report's progress through NCMEC's API, recorded before and after each
+    call so a retry never files it twice: `queued` (nothing sent), `submitting` (the report
+    was being sent: NCMEC may hold it), `submitted` (NCMEC gave its report id), `finished`
+    (NCMEC confirmed the finish), `needs_check` (a submit whose answer was lost: an admin
+    checks with NCMEC before anything is sent again), `failed` (NCMEC refused the report)."""
+
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    FINISHED = "finished"
+    NEEDS_CHECK = "needs_check"
+    FAILED = "failed"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from rescind.platform.banks import ensure_default_banks
-from rescind.web.api import actions, banks, check, content, exchange
+from rescind.web.api import actions, appeals, banks, check, content, exchange
 from rescind.web.deps import AppServices
 
 log = logging.getLogger("rescind.web")
@@ -18,7 +18,7 @@ log = logging.getLogger("rescind.web")
 
 def include_platform_api(app: FastAPI) -> None:
     """Add the platform routes to `app`."""
-    for module in (check, content, actions, banks, exchange):
+    for module in (check, content, actions, appeals, banks, exchange):
         app.include_router(module.router)
 
 

@@ -172,7 +172,7 @@ class CaseItemOut(BaseModel):
     status: str = Field(description="pending, remove, rejected or handled_outside.")
     state: str = Field(
         description="awaiting_review, removal_pending, searching, removed, not_found, "
-        "came_back, handled_outside, not_removed or withdrawn."
+        "came_back, handled_outside, not_removed, withdrawn or restored (a reviewer put it back)."
     )
     note: str | None
 
@@ -292,3 +292,32 @@ class CaseOut(BaseModel):
     copies: list[CaseCopyOut]
     actions: list[CaseActionOut]
     leads: list[CaseLeadOut]
+
+
+class AppealIn(BaseModel):
+    """`POST /v1/appeals` body: the uploader's complaint against a removal, sent by the
+    platform."""
+
+    action_id: int = Field(
+        ge=1, le=2**63 - 1, description="The removal action (`content.remove`) appealed."
+    )
+    statement: str = Field(
+        max_length=5000, description="The uploader's statement, in their words (required)."
+    )
+
+
+class AppealOut(BaseModel):
+    """An appeal and where it stands."""
+
+    id: int
+    kind: str = Field(description="removal (an uploader's) or rejection (a requester's).")
+    status: str = Field(description="open, upheld (the decision is reversed) or dismissed.")
+    action_id: int | None
+    case_number: str | None
+    filed_at: IsoTime
+    decided_at: IsoTime | None
+    reason: str | None = Field(description="Why the reviewer upheld or dismissed it.")
+    restore_action_ids: list[int] = Field(
+        description="The `content.restore` actions an upheld appeal sent, to confirm like "
+        "removals (`POST /v1/actions/{id}/done`)."
+    )

@@ -166,7 +166,7 @@ def case_page(
         subject_id=case.case_number,
     )
     details: dict[str, str | None] | None = None
-    if contact and staff.can_decide:
+    if contact and staff.can_decide and case.contact_purged_at is None:
         sealer = Sealer(settings)
         details = {
             "name": sealer.open(case.requester_name_enc),

@@ -6,13 +6,21 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rescind.web.console import audit_routes, auth_routes, case_routes
+from rescind.web.console import (
+    appeal_routes,
+    audit_routes,
+    auth_routes,
+    case_routes,
+    ncmec_routes,
+)
 from rescind.web.console.session import LoginRequired
 
 router = APIRouter()
 router.include_router(auth_routes.router)
 router.include_router(case_routes.router)
 router.include_router(audit_routes.router)
+router.include_router(appeal_routes.router)
+router.include_router(ncmec_routes.router)
 
 
 def install_login_redirect(app: FastAPI) -> None:

@@ -33,8 +33,20 @@ EVENT_TEXT = {
     "removed": N_("The platform confirmed the removal."),
     "decision_reject": N_("We could not act on your request."),
     "withdrawn": N_("You withdrew your request."),
+    "appeal_filed": N_("You asked for another review of our decision."),
+    "appeal_upheld": N_(
+        "Another reviewer agreed to look at your request again. The review starts again."
+    ),
+    "appeal_dismissed": N_("Another reviewer looked at your request again: the decision stands."),
+    "restored_on_appeal": N_(
+        "The person who posted the content appealed, and another reviewer decided it should "
+        "not have been removed: the platform is asked to put it back."
+    ),
 }
 
+
+# An appeal's decision is told with the reviewer's reason (DSA Art. 20: a reasoned decision).
+APPEAL_DECIDED = ("appeal_upheld", "appeal_dismissed")
 
 ITEM_TEXT: dict[str, str] = {
     ItemState.AWAITING_REVIEW: N_("Waiting for a reviewer"),
@@ -46,6 +58,7 @@ ITEM_TEXT: dict[str, str] = {
     ItemState.HANDLED_OUTSIDE: N_("Handled by our team by other means"),
     ItemState.NOT_REMOVED: N_("Not removed"),
     ItemState.WITHDRAWN: N_("Withdrawn"),
+    ItemState.RESTORED: N_("Put back: a reviewer decided it should not have been removed"),
 }
 
 
@@ -89,5 +102,7 @@ def public_history(t: gettext.NullTranslations, case: Request) -> list[HistoryLi
         detail = None
         if event.kind == "decision_reject" and event.detail:
             detail = reason_text(t, event.detail.get("reason_code")) or None
+        if event.kind in APPEAL_DECIDED and event.detail:
+            detail = event.detail.get("reason") or None  # the reviewer's own words
         lines.append(HistoryLine(event.at, t.gettext(EVENT_TEXT[event.kind]), detail))
     return lines

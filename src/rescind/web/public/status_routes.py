@@ -4,6 +4,7 @@ adds information or withdraws. A short signed cookie (path /status) keeps them s
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,7 +13,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rescind.cases import requester
+from rescind.cases import appeals, requester
 from rescind.cases.errors import CaseClosed, CaseNotFound, FieldError, InvalidRequest
 from rescind.cases.progress import ItemState, item_progress
 from rescind.cases.reasons import reason_text, reply_text
@@ -61,13 +62,18 @@ def _lookup_page(p: Page, error: str | None = None, status_code: int = 200) -> R
 def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Response:
     last = case.decisions[-1] if case.decisions else None
     session = object_session(case)
+    settings = services_of(p.request.app).settings
+    rejection = appeals.rejection_of(case)
+    can_appeal = session is not None and appeals.can_appeal_rejection(session, settings, case)
     items = item_lines(p.t, item_progress(session, case)) if session is not None else []
     status = status_text(p.t, case.status)
     if case.status == RequestStatus.REMOVED and not any(
         i.state == ItemState.REMOVED for i in items
     ):
-        # Every item was handled by other means: the platform confirmed no removal here.
-        status = p.t.gettext(ITEM_TEXT[ItemState.HANDLED_OUTSIDE])
+        # Nothing stays removed: put back after a review, or handled by other means.
+        restored = any(i.state == ItemState.RESTORED for i in items)
+        shown = ItemState.RESTORED if restored else ItemState.HANDLED_OUTSIDE
+        status = p.t.gettext(ITEM_TEXT[shown])
     return p.render(
         "public/status.html",
         {
@@ -80,6 +86,10 @@ def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Re
             "last_reply": reply_text(p.t, last.reply_code if last else None),
             "last_message": last.message_to_requester if last else None,
             "is_open": case.status in requester.ACCEPTS_INFORMATION,
+            "can_appeal": can_appeal,
+            "appeal_until": rejection.at + timedelta(days=settings.appeal_window_days)
+            if rejection is not None
+            else None,
             **(context or {}),
         },
     )
@@ -170,6 +180,36 @@ def add_information(p: PageDep, form: FormDep, db: DatabaseDep) -> Response:
             case = requester.get_case(session, handle)
             return _case_page(p, case)
     return RedirectResponse("/status?done=info", status_code=303)
+
+
+@router.post("/status/appeal")
+def appeal(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """Ask for another review of a rejected request (DSA Art. 20), with a statement."""
+    handle = _signed_in_or_lookup(p, form)
+    if isinstance(handle, Response):
+        return handle
+    text = form.get("statement")
+    with db.session() as session:
+        try:
+            case = requester.get_case(session, handle)
+        except CaseNotFound:
+            return _lookup_page(p)
+        try:
+            appeals.file_rejection_appeal(
+                session, settings, case, text if isinstance(text, str) else None
+            )
+        except appeals.AppealError:
+            session.rollback()
+            case = requester.get_case(session, handle)
+            message = p.t.gettext(
+                "Tell us in a few words why we should look again (at most 5000 characters)."
+            )
+            return _case_page(p, case, {"appeal_error": message, "statement": text})
+        except CaseClosed:
+            session.rollback()
+            case = requester.get_case(session, handle)
+            return _case_page(p, case)
+    return RedirectResponse("/status?done=appeal", status_code=303)
 
 
 @router.post("/status/withdraw")
