@@ -13,6 +13,7 @@ from rescind.cases.requester import WithdrawHook
 from rescind.cases.review import EnforceHook
 from rescind.config import Settings
 from rescind.exchange import pull as exchange_pull
+from rescind.exchange import stopncii
 from rescind.jobs import JobRegistry
 from rescind.platform import upload_leads
 from rescind.platform import webhooks as platform_webhooks
@@ -64,4 +65,5 @@ def build_job_registry() -> JobRegistry:
         "audit.verify", audit_checkpoints.VERIFY_EVERY_S, audit_checkpoints.verify_task
     )
     exchange_pull.register(registry)
+    stopncii.register(registry)
     return registry
