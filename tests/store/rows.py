@@ -36,6 +36,7 @@ from rescind.store.models import (
     Request,
     RequestEvent,
     RequestItem,
+    StopNCIIHash,
     User,
 )
 from rescind.store.statuses import (
@@ -52,6 +53,7 @@ from rescind.store.statuses import (
     MinorAnswer,
     RequestStatus,
     Role,
+    StopNCIIHashStatus,
 )
 
 # Every status-like column and its enum; test_statuses checks no typed column is missing here.
@@ -69,6 +71,7 @@ STATUS_COLUMNS: list[tuple[InstrumentedAttribute[str], type[StrEnum]]] = [
     (Job.status, JobStatus),
     (Request.minor_answer, MinorAnswer),
     (Request.child_safety, ChildSafetyFlag),
+    (StopNCIIHash.status, StopNCIIHashStatus),
 ]
 
 
@@ -145,6 +148,13 @@ def add_every_status(session: Session) -> None:
         for i, s in enumerate(LeadStatus)
     )
     session.add_all(Job(kind="test", payload={}, status=s) for s in JobStatus)
+    session.add_all(
+        StopNCIIHash(
+            digest=f"{i:064x}", signal_type="VideoTMK", value="v", supported=False, status=s,
+            cases={}, last_modified=0,
+        )
+        for i, s in enumerate(StopNCIIHashStatus)
+    )  # fmt: skip
     session.flush()
 
 
