@@ -8,6 +8,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import skimage.data
@@ -401,3 +402,23 @@ def test_the_adapter_is_off_unless_configured(database: Database, settings: Sett
     }
     refused = runner.invoke(cli, ["exchange", "stopncii", "pull"], env=env)
     assert refused.exit_code == 2 and "not configured" in refused.output
+
+
+def test_the_worker_pulls_stopncii_on_its_period(
+    database: Database, on: Settings, standin: StandIn
+) -> None:
+    value = secrets.token_hex(32)
+    standin.add_case("case-1", value)
+    worker = Worker(on.model_copy(update={"stopncii_pull_s": 3600.0}), database,
+                    build_job_registry())  # fmt: skip
+    worker.ensure_periodics()
+    worker.run_once(limit=50)
+    assert len(standin.fetches) == 1 and _state(database)[1] == 1
+    # Due again only after RESCIND_STOPNCII_PULL_S: the task's next turns do not fetch.
+    with database.session() as session:
+        stopncii.pull_due(session, worker.settings, stopncii.utcnow())
+    assert len(standin.fetches) == 1
+    with database.session() as session:
+        later = stopncii.utcnow() + timedelta(hours=2)
+        stopncii.pull_due(session, worker.settings, later)
+    assert len(standin.fetches) == 2

@@ -50,7 +50,7 @@ def withdraw_hashes(session: Session, settings: Settings, request: Request) -> N
         )
     )
     count = withdraw_entries(session, list(entries))
-    stopncii.queue_withdrawal(session, settings, request)
+    stopncii.queue_withdrawal(session, request)
     audit.record(
         session,
         "system",

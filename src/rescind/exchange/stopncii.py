@@ -553,15 +553,15 @@ def queue_submission(session: Session, settings: Settings, request: Request) -> 
     return job is not None
 
 
-def queue_withdrawal(session: Session, settings: Settings, request: Request) -> bool:
-    """After a case was withdrawn: tell StopNCII (feedback `Withdrawn`) about the hashes we
-    shared for it. Nothing is sent for a case we never shared."""
+def queue_withdrawal(session: Session, request: Request) -> bool:
+    """After a case was withdrawn or restored: tell StopNCII (feedback `Withdrawn`) about the
+    hashes we shared for it. Nothing is sent for a case we never shared."""
     shared = session.scalar(
         select(Job.id).where(
             Job.kind == SUBMIT_JOB, Job.unique_key.startswith(f"{SUBMIT_JOB}:{request.id}:")
         )
     )
-    if shared is None or not configured(settings) or not settings.stopncii_feedback_key:
+    if shared is None:
         return False
     job = enqueue(
         session, WITHDRAW_JOB, {"request_id": request.id},
