@@ -422,3 +422,25 @@ def test_the_worker_pulls_stopncii_on_its_period(
         later = stopncii.utcnow() + timedelta(hours=2)
         stopncii.pull_due(session, worker.settings, later)
     assert len(standin.fetches) == 2
+
+
+def test_a_backlog_is_pulled_in_slices_without_waiting_for_the_period(
+    database: Database, on: Settings, standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stopncii, "MAX_PAGES_PER_PULL", 2)
+    standin.page_cap = 2
+    for i in range(9):
+        standin.add_case(f"case-{i}", secrets.token_hex(32))
+    result = _pull(database, on)
+    assert (result.pages, result.backlog, _state(database)[1]) == (2, True, 4)
+    slow = on.model_copy(update={"stopncii_pull_s": 3600.0})
+    with database.session() as session:
+        stopncii.pull_due(session, slow, stopncii.utcnow())  # due at once: more records wait
+    # (A slice starts at the last change the previous one covered: that record comes again.)
+    assert _state(database)[1] == 7
+    with database.session() as session:
+        stopncii.pull_due(session, slow, stopncii.utcnow())
+    assert _state(database)[1] == 9
+    with database.session() as session:
+        stopncii.pull_due(session, slow, stopncii.utcnow())  # drained: waits for its period
+    assert len(standin.fetches) == 6

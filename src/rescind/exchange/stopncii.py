@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 from threatexchange.exchanges.clients.stopncii import api as tx
 
@@ -109,10 +109,16 @@ def _endpoint(settings: Settings, endpoint: tx.StopNCIIEndpoint) -> str:
     return f"{base}/{endpoint.value}"
 
 
+CASE_KEY_PURPOSE = "stopncii-case"
+
+
+def _case_ref(key: bytes, case_id: str) -> str:
+    return hmac.new(key, case_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def case_digest(settings: Settings, case_id: str) -> str:
     """A keyed digest standing for a StopNCII case id in our database."""
-    key = derive_key(settings, "stopncii-case")
-    return hmac.new(key, case_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return _case_ref(derive_key(settings, CASE_KEY_PURPOSE), case_id)
 
 
 def hash_digest(signal_type: str, value: str) -> str:
@@ -284,57 +290,76 @@ def apply_page(session: Session, settings: Settings, bank: Bank, page: Page) -> 
     latest: dict[str, tx.StopNCIIHashRecord] = {}
     for record in page.records:
         latest[hash_digest(record.signalType.value, record.hashValue)] = record
+    digests = list(latest)
     known = {
         row.digest: row
-        for start in range(0, len(latest), 500)
+        for start in range(0, len(digests), 500)
         for row in session.scalars(
-            select(StopNCIIHash).where(StopNCIIHash.digest.in_(list(latest)[start : start + 500]))
+            select(StopNCIIHash).where(StopNCIIHash.digest.in_(digests[start : start + 500]))
         )
     }
     entry_ids = [row.entry_id for row in known.values() if row.entry_id is not None]
-    entries = {
-        e.id: e for e in session.scalars(select(BankEntry).where(BankEntry.id.in_(entry_ids)))
+    active_entries = {
+        e.id: e
+        for start in range(0, len(entry_ids), 500)
+        for e in session.scalars(
+            select(BankEntry).where(
+                BankEntry.id.in_(entry_ids[start : start + 500]),
+                BankEntry.status == BankEntryStatus.ACTIVE,
+            )
+        )
     }
-    to_add: list[StopNCIIHash] = []
+    case_key = derive_key(settings, CASE_KEY_PURPOSE)
+    now = utcnow()
+    fresh: list[dict[str, Any]] = []  # hashes never seen: inserted in bulk below
+    to_bank: list[tuple[str, str, dict[str, Any] | StopNCIIHash]] = []
     to_withdraw: list[BankEntry] = []
     for digest, record in latest.items():
-        row = known.get(digest)
-        if row is None:
-            row = StopNCIIHash(digest=digest, entry_id=None)
-            session.add(row)
         withdrawn = is_withdrawn(record)
-        row.signal_type = record.signalType.value
-        row.value = record.hashValue
-        row.supported = record.signalType in SUPPORTED
-        row.status = StopNCIIHashStatus.WITHDRAWN if withdrawn else StopNCIIHashStatus.ACTIVE
-        row.cases = {case_digest(settings, c): s.value for c, s in record.caseNumbers.items()}
-        row.last_modified = record.lastModtimestamp
-        row.updated_at = utcnow()
-        if not row.supported:
+        supported = record.signalType in SUPPORTED
+        fields: dict[str, Any] = {
+            "signal_type": record.signalType.value,
+            "value": record.hashValue,
+            "supported": supported,
+            "status": StopNCIIHashStatus.WITHDRAWN if withdrawn else StopNCIIHashStatus.ACTIVE,
+            "cases": {_case_ref(case_key, c): st.value for c, st in record.caseNumbers.items()},
+            "last_modified": record.lastModtimestamp,
+            "updated_at": now,
+        }
+        row = known.get(digest)
+        target: dict[str, Any] | StopNCIIHash
+        if row is None:
+            target = {"digest": digest, "entry_id": None, **fields}
+            fresh.append(target)
+            entry = None
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            target = row
+            entry = active_entries.get(row.entry_id) if row.entry_id is not None else None
+        if not supported:
             report.unsupported += 1
-            continue
-        entry = entries.get(row.entry_id) if row.entry_id is not None else None
-        active_here = entry is not None and entry.status == BankEntryStatus.ACTIVE
-        if withdrawn and active_here:
-            assert entry is not None
+        elif withdrawn and entry is not None:
             to_withdraw.append(entry)
             report.withdrawn += 1
-        elif not withdrawn and not active_here:
-            to_add.append(row)
+        elif not withdrawn and entry is None:
+            to_bank.append((SUPPORTED[record.signalType], record.hashValue, target))
             report.added += 1
         else:
             report.unchanged += 1
     if to_withdraw:
         withdraw_entries(session, to_withdraw)
-    if to_add:
+    if to_bank:
         ids = add_entries(
-            session,
-            bank,
-            [NewEntry(SUPPORTED[tx.StopNCIISignalType(r.signal_type)], r.value) for r in to_add],
-            source=SOURCE,
+            session, bank, [NewEntry(kind, value) for kind, value, _ in to_bank], source=SOURCE
         )
-        for row, entry_id in zip(to_add, ids, strict=True):
-            row.entry_id = entry_id
+        for (_kind, _value, target), entry_id in zip(to_bank, ids, strict=True):
+            if isinstance(target, dict):
+                target["entry_id"] = entry_id
+            else:
+                target.entry_id = entry_id
+    if fresh:
+        session.execute(insert(StopNCIIHash), fresh)
     session.flush()
     return report
 
@@ -351,6 +376,7 @@ class PullResult:
     withdrawn: int = 0
     unsupported: int = 0
     error: str | None = None
+    backlog: bool = False  # stopped at MAX_PAGES_PER_PULL with more to come
 
 
 def _client(settings: Settings) -> httpx.Client:
@@ -404,6 +430,13 @@ def _apply(engine: Engine, settings: Settings, page: Page, checkpoint: int) -> P
         return report
 
 
+def _due_again(engine: Engine, settings: Settings) -> None:
+    # More records wait (a first pull, a large change): the next pull is due on the task's
+    # next tick, so the backlog drains in slices and other jobs run in between.
+    with instance_session(engine, settings) as session, session.begin():
+        source_state(session, settings).last_pull_at = None
+
+
 def _record_error(engine: Engine, settings: Settings, message: str) -> None:
     log.warning("pull from StopNCII failed: %s", message)
     with instance_session(engine, settings) as session, session.begin():
@@ -417,8 +450,9 @@ def _record_error(engine: Engine, settings: Settings, message: str) -> None:
 
 
 def pull(engine: Engine, settings: Settings, *, client: httpx.Client | None = None) -> PullResult:
-    """Pull StopNCII from our checkpoint until it has no more records (or MAX_PAGES_PER_PULL
-    pages). Each page is applied whole with the checkpoint's move, or not at all."""
+    """Pull StopNCII from our checkpoint until it has no more records, or MAX_PAGES_PER_PULL
+    pages (then the next pull is due at once). Each page is applied whole with the
+    checkpoint's move, or not at all."""
     if not configured(settings):
         raise StopNCIIError("StopNCII is not configured (RESCIND_STOPNCII_URL, _KEY, _FETCH_KEY)")
     with instance_session(engine, settings) as session, session.begin():
@@ -440,6 +474,9 @@ def pull(engine: Engine, settings: Settings, *, client: httpx.Client | None = No
             checkpoint, token = page.next_checkpoint, page.next_token
             if not page.more:
                 break
+        else:
+            result.backlog = True
+            _due_again(engine, settings)
     except ExchangeError as exc:
         result.error = exc.detail
         _record_error(engine, settings, exc.detail)
