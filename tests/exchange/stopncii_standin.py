@@ -54,6 +54,7 @@ class StandIn:
     """The stand-in's state: records by (signal type, hash), and what it received."""
 
     records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    by_case: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     submitted: list[dict[str, Any]] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     fetches: list[dict[str, str]] = field(default_factory=list)
@@ -76,15 +77,16 @@ class StandIn:
                  "CSPFeedbacks": []},
             )  # fmt: skip
             record["caseNumbers"][case_id] = "Active"
+            self.by_case.setdefault(case_id, []).append((signal_type, value))
             self._touch(record)
 
     def set_case(self, case_id: str, status: str) -> None:
         """A case changed status (Withdrawn, Deleted...): every hash of it changes."""
         with self.lock:
-            for record in self.records.values():
-                if case_id in record["caseNumbers"]:
-                    record["caseNumbers"][case_id] = status
-                    self._touch(record)
+            for key in self.by_case.get(case_id, []):
+                record = self.records[key]
+                record["caseNumbers"][case_id] = status
+                self._touch(record)
 
     def _touch(self, record: dict[str, Any]) -> None:
         record["lastModtimestamp"] = self._tick()
