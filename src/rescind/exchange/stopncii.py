@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 from threatexchange.exchanges.clients.stopncii import api as tx
@@ -91,7 +92,7 @@ def configured(settings: Settings) -> bool:
     return bool(settings.stopncii_url and settings.stopncii_key)
 
 
-def _headers(settings: Settings, function_key: Any) -> dict[str, str]:
+def _headers(settings: Settings, function_key: SecretStr | None) -> dict[str, str]:
     # The two keys StopNCII's API (Azure API Management) wants, as threatexchange sends them.
     if not configured(settings) or function_key is None:
         raise StopNCIIError("StopNCII is not configured (RESCIND_STOPNCII_* settings)")
@@ -547,7 +548,10 @@ def status(session: Session, settings: Settings) -> Status:
 
 
 def _post(
-    settings: Settings, endpoint: tx.StopNCIIEndpoint, key: Any, payload: dict[str, Any]
+    settings: Settings,
+    endpoint: tx.StopNCIIEndpoint,
+    key: SecretStr | None,
+    payload: dict[str, Any],
 ) -> None:
     url = _endpoint(settings, endpoint)
     headers = _headers(settings, key)
