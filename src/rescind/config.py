@@ -182,6 +182,33 @@ class Settings(BaseSettings):
         description="Allow partner URLs on private and loopback addresses (tests, private "
         "networks); link-local and cloud metadata addresses are always refused.",
     )
+    # StopNCII.org (docs/exchange.md): unset URL disables the adapter
+    stopncii_url: str | None = Field(
+        None,
+        description="Base URL of the StopNCII.org hash exchange API (https://api.stopncii.org/v1); "
+        "unset disables pulling from and sharing with StopNCII. Only this host is contacted.",
+    )
+    stopncii_key: SecretStr | None = Field(
+        None,
+        description="StopNCII subscription key (sent as Ocp-Apim-Subscription-Key on every "
+        "request).",
+    )
+    stopncii_fetch_key: SecretStr | None = Field(
+        None, description="StopNCII function key of the FetchHashes endpoint (pulling hashes)."
+    )
+    stopncii_submit_key: SecretStr | None = Field(
+        None,
+        description="StopNCII function key of SubmitHashes (sharing our consented cases' hashes); "
+        "unset: nothing is submitted.",
+    )
+    stopncii_feedback_key: SecretStr | None = Field(
+        None,
+        description="StopNCII function key of SubmitFeedback (our reviewers' Blocked / NotBlocked "
+        "verdicts); unset: no feedback is sent.",
+    )
+    stopncii_pull_s: float = Field(
+        900.0, gt=0.0, description="How often the worker pulls StopNCII's hashes (seconds)."
+    )
     # Public pages and console: abuse limits (per process; see docs/requests.md)
     submissions_per_ip_per_hour: int = Field(
         10, description="Removal requests one address may file per hour on the public form."

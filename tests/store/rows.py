@@ -37,6 +37,7 @@ from rescind.store.models import (
     Request,
     RequestEvent,
     RequestItem,
+    StopNCIIHash,
     TiplineReport,
     User,
 )
@@ -56,6 +57,7 @@ from rescind.store.statuses import (
     MinorAnswer,
     RequestStatus,
     Role,
+    StopNCIIHashStatus,
     TiplineState,
 )
 
@@ -77,6 +79,7 @@ STATUS_COLUMNS: list[tuple[InstrumentedAttribute[str], type[StrEnum]]] = [
     (Appeal.kind, AppealKind),
     (Appeal.status, AppealStatus),
     (TiplineReport.state, TiplineState),
+    (StopNCIIHash.status, StopNCIIHashStatus),
 ]
 
 
@@ -162,6 +165,13 @@ def add_every_status(session: Session) -> None:
         TiplineReport(request_id=requests[i].id, state=s, report_xml="<report/>", attempts=0)
         for i, s in enumerate(TiplineState)
     )
+    session.add_all(
+        StopNCIIHash(
+            digest=f"{i:064x}", signal_type="VideoTMK", value="v", supported=False, status=s,
+            cases={}, last_modified=0,
+        )
+        for i, s in enumerate(StopNCIIHashStatus)
+    )  # fmt: skip
     session.flush()
 
 

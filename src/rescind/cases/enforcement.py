@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
+from rescind.exchange import stopncii
 from rescind.platform.banks import withdraw_entries
 from rescind.platform.enforce import ItemPlan, confirm_lead, enforce_removal, plan_removal
 from rescind.platform.runtime import PlatformRuntime
@@ -27,8 +28,9 @@ class RemovalEnforcer:
 
     def __call__(self, session: Session, settings: Settings, request: Request) -> None:
         """Bank the request's hashes, sweep for copies, queue removals (the decision's
-        transaction)."""
+        transaction); share the hashes with StopNCII.org if the person consented."""
         enforce_removal(session, settings, request, runtime=self.runtime)
+        stopncii.queue_submission(session, settings, request)
 
     def plan(self, session: Session, settings: Settings, request: Request) -> list[ItemPlan]:
         """What removing each item would do now: actions, leads, or nothing."""
@@ -48,6 +50,7 @@ def withdraw_hashes(session: Session, settings: Settings, request: Request) -> N
         )
     )
     count = withdraw_entries(session, list(entries))
+    stopncii.queue_withdrawal(session, request)
     audit.record(
         session,
         "system",

@@ -131,6 +131,7 @@ def submit_request(
         requester_phone_enc=sealer.seal(data.phone) if data.phone else None,
         requester_digest=requester_digest(settings, data.email),
         representative=bool(data.representative),
+        share_consent=bool(data.share_consent),
         secret_hash=hash_secret(secret),
         risk_level=0,
         updated_at=now,
@@ -161,6 +162,7 @@ def submit_request(
             "language": request.language,
             "items": len(request.items),
             "representative": request.representative,
+            "share_consent": request.share_consent,
             "child_safety": request.child_safety.value,
         },
     )

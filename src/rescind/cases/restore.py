@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from rescind.cases.errors import InvalidDecision, NotAllowed
 from rescind.cases.review import DECIDING_ROLES, Reviewer
 from rescind.cases.validation import clean
+from rescind.exchange import stopncii
 from rescind.platform.actions import REMOVE, RESTORE, create_action
 from rescind.platform.banks import withdraw_entries
 from rescind.security import audit
@@ -97,6 +98,8 @@ def restore_removed(
         )
     )
     result.entries = withdraw_entries(session, list(active))
+    if result.entries:
+        stopncii.queue_withdrawal(session, request)  # if we shared them with StopNCII
     session.flush()
     if not result.nothing:
         audit.record(

@@ -78,6 +78,8 @@ class RequestInput:
     items: list[ItemInput]
     # "Was the person under 18 when the imagery was made?": yes | no | not_sure.
     minor: str | None = None
+    # The person agreed that the case's hashes may go to StopNCII.org (never assumed).
+    share_consent: bool = False
 
 
 def clean(value: str | None) -> str | None:

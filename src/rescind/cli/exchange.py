@@ -74,7 +74,8 @@ def exchange_feedback(
     note: Annotated[str | None, typer.Option(help="Why (no personal data).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Send our reviewer's verdict on a partner's entry back to that partner."""
+    """Send our reviewer's verdict on a partner's (or StopNCII's) entry back to its source."""
+    from rescind.exchange import stopncii
     from rescind.exchange.pull import send_feedback
     from rescind.platform.errors import PlatformError
 
@@ -83,8 +84,53 @@ def exchange_feedback(
         raise typer.Exit(2)
     try:
         with open_database(db) as (settings, database), database.session() as session:
-            send_feedback(session, settings, entry_id, verdict, note)
+            if stopncii.record_of_entry(session, entry_id) is not None:
+                stopncii.send_verdict(session, settings, entry_id, verdict)
+            else:
+                send_feedback(session, settings, entry_id, verdict, note)
     except PlatformError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"sent {verdict} on entry {entry_id}")
+
+
+stopncii_app = typer.Typer(
+    help="StopNCII.org: pull its hashes, see the adapter's state.", no_args_is_help=True
+)
+exchange_app.add_typer(stopncii_app, name="stopncii")
+
+
+@stopncii_app.command("pull")
+def stopncii_pull(db: DbOption = None) -> None:
+    """Pull StopNCII's hashes now (the worker does so every RESCIND_STOPNCII_PULL_S seconds)."""
+    from rescind.exchange import stopncii
+
+    with open_database(db) as (settings, database):
+        if not stopncii.configured(settings):
+            typer.echo("error: StopNCII is not configured (RESCIND_STOPNCII_URL, _KEY)", err=True)
+            raise typer.Exit(2)
+        result = stopncii.pull(database.engine, settings)
+    typer.echo(
+        f"stopncii: {result.pages} pages, {result.added} added, {result.withdrawn} withdrawn, "
+        f"{result.unsupported} unsupported (kept, not matched)"
+    )
+    if result.error:
+        typer.echo(f"error: {result.error}", err=True)
+        raise typer.Exit(1)
+
+
+@stopncii_app.command("status")
+def stopncii_status(db: DbOption = None) -> None:
+    """Checkpoint, last pull, last error, and the hashes held by type and status (no hash)."""
+    from rescind.exchange import stopncii
+
+    with open_database(db) as (settings, database), database.session() as session:
+        state = stopncii.status(session, settings)
+    ok = state.last_ok_at.isoformat() if state.last_ok_at else "never"
+    typer.echo(
+        f"configured={'yes' if state.configured else 'no'}\tcheckpoint={state.checkpoint}\t"
+        f"last_ok={ok}\terror={state.last_error or '-'}"
+    )
+    for (signal_type, status, supported), count in sorted(state.counts.items()):
+        flag = "" if supported else "\tunsupported (kept, not matched)"
+        typer.echo(f"{signal_type}\t{status}\t{count}{flag}")

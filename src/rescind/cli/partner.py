@@ -50,10 +50,19 @@ def partner_add(
 
 @partner_app.command("list")
 def partner_list(db: DbOption = None) -> None:
-    """Partners with their cursor, last successful pull and last error (never their keys)."""
+    """Partners with their cursor, last successful pull and last error (never their keys);
+    StopNCII too when it is configured."""
+    from rescind.exchange import stopncii
     from rescind.exchange.partners import list_partners
 
-    with open_database(db) as (_settings, database), database.session() as session:
+    with open_database(db) as (settings, database), database.session() as session:
+        if stopncii.configured(settings):
+            s = stopncii.status(session, settings)
+            ok = s.last_ok_at.isoformat() if s.last_ok_at else "never"
+            typer.echo(
+                f"stopncii\t{settings.stopncii_url}\tactive\tcheckpoint={s.checkpoint}\t"
+                f"last_ok={ok}\tunsupported={s.unsupported}\terror={s.last_error or '-'}"
+            )
         for p in list_partners(session):
             state = "active" if p.active else "disabled"
             ok = p.last_ok_at.isoformat() if p.last_ok_at else "never"

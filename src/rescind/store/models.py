@@ -41,6 +41,7 @@ from rescind.store.statuses import (
     MinorAnswer,
     RequestStatus,
     Role,
+    StopNCIIHashStatus,
     TiplineState,
 )
 
@@ -190,6 +191,9 @@ class Request(Base):
     # --- added by 0012 -----------------------------------------------------------------------
     # When the retention job erased the contact details (`rescind.cases.retention`).
     contact_purged_at: Mapped[datetime | None]
+    # --- added by 0013 -----------------------------------------------------------------------
+    # The person agreed that the case's hashes may be shared with StopNCII.org (never assumed).
+    share_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     items: Mapped[list[RequestItem]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestItem.id"
@@ -642,3 +646,40 @@ class Preservation(Base):
     hashes: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"items": [{url, md5, sha256, pdq}]}
     preserved_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- External hash exchanges (rescind.exchange.stopncii; migration 0013) ----------------------
+
+
+class ExchangeSource(Base):
+    """An outside hash exchange we pull (`stopncii`): its checkpoint, the bank its hashes land
+    in, and the state of its last pull (shown to operators, never a hash)."""
+
+    __tablename__ = "exchange_sources"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"))
+    checkpoint: Mapped[int] = mapped_column(BigInteger, default=0)  # the source's own cursor
+    last_pull_at: Mapped[datetime | None]
+    last_ok_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class StopNCIIHash(Base):
+    """One hash record of StopNCII.org as last pulled, kept whatever its type: an ImagePDQ or
+    VideoMD5 record also has a bank entry (`entry_id`); a type we cannot match (VideoTMK, ...)
+    is kept with `supported` false, so it is counted and shown rather than silently dropped."""
+
+    __tablename__ = "stopncii_hashes"
+    __table_args__ = (enum_check("status", StopNCIIHashStatus),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of type and value
+    signal_type: Mapped[str] = mapped_column(String(20))  # StopNCII's name: ImagePDQ, VideoTMK...
+    value: Mapped[str] = mapped_column(Text)
+    supported: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[StopNCIIHashStatus] = mapped_column(EnumString(StopNCIIHashStatus))
+    # Keyed digest of each StopNCII case id -> its status there (Active, Withdrawn, ...).
+    cases: Mapped[dict[str, Any]]
+    last_modified: Mapped[int] = mapped_column(BigInteger)  # the record's lastModtimestamp
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("bank_entries.id"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

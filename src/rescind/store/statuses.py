@@ -112,6 +112,14 @@ class BankEntryStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class StopNCIIHashStatus(StrEnum):
+    """A hash StopNCII.org shared with us: `withdrawn` once every case behind it is Withdrawn or
+    Deleted (rescind.exchange.stopncii)."""
+
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
 class ContentState(StrEnum):
     """What Rescind knows of a registered piece of platform content."""
 

@@ -292,3 +292,18 @@ def test_restore_through_the_api(
         ).status_code
         == 404
     )
+
+
+def test_consent_to_share_with_stopncii_is_asked_never_assumed(
+    api: tuple[TestClient, dict[str, str]], database: Database
+) -> None:
+    client, auth = api
+    writer, reader = {"Authorization": auth["writer"]}, {"Authorization": auth["reader"]}
+    silent = client.post("/v1/requests", json=_body(), headers=writer).json()["case_number"]
+    agreed = client.post("/v1/requests", json=_body(share_consent=True), headers=writer)
+    assert agreed.status_code == 201
+    refused = client.post("/v1/requests", json=_body(share_consent="maybe"), headers=writer)
+    assert refused.status_code == 422 and _count(database) == 2
+    number = agreed.json()["case_number"]
+    assert client.get(f"/v1/requests/{silent}", headers=reader).json()["share_consent"] is False
+    assert client.get(f"/v1/requests/{number}", headers=reader).json()["share_consent"] is True

@@ -254,3 +254,25 @@ def test_hashes_sent_back_after_an_error_are_shown_as_attached(client: TestClien
     assert page.status_code == 422
     assert page.text.count("The fingerprints of a file you chose are attached") == 1
     assert 'value="' + "c" * 32 + '"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", "I agree that the fingerprints"), ("fr", "empreintes de ces images soient partagées"),
+     ("de", "Ich bin einverstanden")],
+)  # fmt: skip
+def test_sharing_with_stopncii_is_an_unticked_choice_in_plain_words(
+    client: TestClient, database: Database, lang: str, words: str
+) -> None:
+    from sqlalchemy import select
+
+    from rescind.store.models import Request
+
+    page = client.get(f"/?lang={lang}")
+    box = re.search(r'<input type="checkbox" id="share-consent"[^>]*>', page.text)
+    assert box is not None and "checked" not in box.group(0) and words in page.text
+    file_request(client)
+    file_request(client, share_consent="yes")
+    with database.session() as session:
+        consents = list(session.scalars(select(Request.share_consent).order_by(Request.id)))
+    assert consents == [False, True]

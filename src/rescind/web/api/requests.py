@@ -90,6 +90,11 @@ class RequestIn(BaseModel):
     good_faith_statement: str | None = None
     supporting_info: str | None = None
     items: list[ItemIn] = Field(default_factory=list, max_length=100)
+    share_consent: bool = Field(
+        False,
+        description="The person agreed that the case's hashes are shared with StopNCII.org "
+        "(only PDQ hashes, once the case is decided; never contact details). Default false.",
+    )
 
 
 class ItemDecisionIn(BaseModel):
@@ -155,6 +160,7 @@ def _to_input(body: RequestIn) -> RequestInput:
         signed_on=_s(body.signed_on),
         good_faith_statement=_s(body.good_faith_statement),
         supporting_info=_s(body.supporting_info),
+        share_consent=body.share_consent,
         items=[
             ItemInput(
                 url=_s(i.url),
@@ -220,6 +226,7 @@ def case_json(session: Session, case: Case) -> dict[str, Any]:
         "channel": case.channel,
         "language": case.language,
         "representative": case.representative,
+        "share_consent": case.share_consent,
         "received_at": _iso(case.received_at),
         "deadline_at": _iso(case.deadline_at),
         "closed_at": _iso(case.closed_at),

@@ -273,6 +273,9 @@ class CaseOut(BaseModel):
     channel: str
     language: str
     representative: bool
+    share_consent: bool = Field(
+        False, description="The person agreed to share the case's hashes with StopNCII.org."
+    )
     received_at: IsoTime
     deadline_at: IsoTime
     closed_at: IsoTime | None

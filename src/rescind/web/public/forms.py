@@ -153,4 +153,5 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
         supporting_info=_one(form, "supporting_info"),
         items=items,
         minor=_one(form, "minor"),
+        share_consent=_one(form, "share_consent") == "yes",
     )
