@@ -17,6 +17,7 @@ PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
 # What each problem status means on /v1, as the OpenAPI document tells a platform engineer.
 _PROBLEM_MEANINGS = {
+    400: "The body could not be parsed (not JSON, or nested too deeply): nothing was changed.",
     401: "No `Authorization: Bearer <key>` header, or the key is unknown or revoked.",
     403: "The key lacks the scope this operation needs.",
     404: "What the path names does not exist.",

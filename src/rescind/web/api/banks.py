@@ -35,7 +35,7 @@ from rescind.web.api.common import (
 )
 from rescind.web.api.openapi import api_doc, media_form, schema_ref
 from rescind.web.api.schemas import BankIn, BankOut, BankPatch, EntriesIn, EntriesOut
-from rescind.web.deps import SessionDep, get_db, get_settings
+from rescind.web.deps import RowId, SessionDep, get_db, get_settings
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 
@@ -179,7 +179,7 @@ def _bank_signals(
     summary="Withdraw an entry",
     **api_doc("review", 404, 422),
 )
-def withdraw(name: str, entry_id: int, session: SessionDep, caller: ReviewCaller) -> Response:
+def withdraw(name: str, entry_id: RowId, session: SessionDep, caller: ReviewCaller) -> Response:
     """Withdraw an entry; it stops matching on every server within seconds."""
     try:
         bank = get_bank(session, name)

@@ -50,7 +50,7 @@ from rescind.web.api.schemas import (
     ItemPlanOut,
     RequestCreatedOut,
 )
-from rescind.web.deps import ServicesDep, SessionDep, SettingsDep
+from rescind.web.deps import RowId, ServicesDep, SessionDep, SettingsDep
 from rescind.web.problems import ProblemError, field_problem
 from rescind.web.public.forms import error_message, field_label
 
@@ -475,7 +475,7 @@ def plan_request(
 )
 def decide_lead(
     case_number: str,
-    lead_id: int,
+    lead_id: RowId,
     body: LeadDecisionIn,
     caller: ReviewCaller,
     session: SessionDep,
@@ -508,7 +508,7 @@ def decide_lead(
 )
 def resolve_item(
     case_number: str,
-    item_id: int,
+    item_id: RowId,
     body: ItemResolutionIn,
     caller: ReviewCaller,
     session: SessionDep,
