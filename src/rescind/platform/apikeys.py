@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rescind.security.text import unsafe_in_identifier
 from rescind.store.columns import utcnow
 from rescind.store.models import ApiKey
 
@@ -64,6 +65,8 @@ def create_api_key(session: Session, name: str, scopes: frozenset[str]) -> tuple
     """Create a key; returns the row and the key itself (shown once, never stored)."""
     if not name.strip() or len(name) > 120:
         raise ApiKeyError("a key needs a name of 1-120 characters")
+    if unsafe_in_identifier(name):
+        raise ApiKeyError("a key name must not contain control or invisible formatting characters")
     parse_scopes(",".join(scopes))
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
