@@ -62,3 +62,21 @@ def test_ids_beyond_64_bits_are_refused_not_a_server_error(api: Api, database: D
         f"/v1/actions/{largest}/done", json={"outcome": "removed"}, headers=headers
     )
     assert response.status_code == 404
+
+
+def test_a_frame_time_that_is_not_a_finite_number_is_refused(api: Api, database: Database) -> None:
+    """`NaN` and `Infinity` are not JSON but Python reads them; `1e400` is JSON and reads as
+    infinity. A frame at such a time would be stored and break every answer naming it."""
+    headers = _everything(database)
+    frame = '{"hash": "' + "ab" * 32 + '", "t": %s}'
+    for value in ("NaN", "Infinity", "-Infinity", "1e400"):
+        for path, body in (
+            ("/v1/check", '{"content_id": "v", "video_pdq": [%s]}' % (frame % value)),
+            (
+                "/v1/content",
+                '{"items": [{"content_id": "v", "video_pdq": [%s]}]}' % (frame % value),
+            ),
+        ):
+            response = api.client.post(path, content=body.encode(), headers=headers)
+            assert response.status_code == 422, (path, value, response.text)
+    assert _count(database, Content) == 0

@@ -97,6 +97,11 @@ def nested_deeper_than(raw: bytes, limit: int) -> bool:
     return bool(np.cumsum(steps).max() > limit)
 
 
+def _refuse_constant(name: str) -> Any:
+    """`NaN`, `Infinity` and `-Infinity` are Python's extensions, not JSON."""
+    raise ValueError(f"{name} is not JSON")
+
+
 async def read_json(request: Request, model: type[BaseModel], limit: int) -> Any:
     """Parse and validate a JSON body of at most `limit` bytes (422 problem on errors)."""
     chunks = [c async for c in capped_stream(request, limit)]
@@ -109,7 +114,7 @@ async def read_json(request: Request, model: type[BaseModel], limit: int) -> Any
             errors=[{"field": "body", "message": f"nested over {JSON_DEPTH_LIMIT} levels"}],
         )
     try:
-        raw = json.loads(body)
+        raw = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise ProblemError(
             422,
