@@ -20,7 +20,18 @@ from rescind.security.text import unsafe_in_identifier
 from rescind.store.columns import utcnow
 from rescind.store.models import ApiKey
 
-SCOPES = ("check", "content", "requests:write", "requests:read", "review", "exchange")
+# `requests:regulator` lets a key file requests on the `regulator` channel (a 24-hour clock,
+# first in the queue) besides `requests:write`: a platform's own key must not jump the queue.
+REGULATOR_SCOPE = "requests:regulator"
+SCOPES = (
+    "check",
+    "content",
+    "requests:write",
+    REGULATOR_SCOPE,
+    "requests:read",
+    "review",
+    "exchange",
+)
 KEY_PREFIX = "rsk"
 # `last_used_at` is written at most this often per key: enough to tell a live key from an
 # abandoned one, without a write per verification.

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from rescind.platform.apikeys import SCOPES, create_api_key
 from rescind.store import Database
-from rescind.store.models import BankEntry, Content
+from rescind.store.models import BankEntry, Content, Request
 from tests.web.api.platform_fixtures import Api
 
 
@@ -80,3 +80,38 @@ def test_a_frame_time_that_is_not_a_finite_number_is_refused(api: Api, database:
             response = api.client.post(path, content=body.encode(), headers=headers)
             assert response.status_code == 422, (path, value, response.text)
     assert _count(database, Content) == 0
+
+
+def test_the_regulator_channel_needs_its_own_scope(api: Api, database: Database) -> None:
+    """A 24-hour clock and the head of the queue are for regulators' keys only."""
+    with database.session() as session:
+        _, writer = create_api_key(session, "platform", frozenset({"requests:write"}))
+        _, regulator = create_api_key(
+            session, "esafety", frozenset({"requests:write", "requests:regulator"})
+        )
+    body = {
+        "language": "en",
+        "channel": "regulator",
+        "requester": {"name": "A B", "email": "a@example.com", "representative": True},
+        "signature": "A B",
+        "good_faith_statement": "I believe in good faith that this shows her without consent.",
+        "items": [{"url": "https://example.com/x"}],
+    }
+    refused = api.client.post(
+        "/v1/requests", json=body, headers={"Authorization": f"Bearer {writer}"}
+    )
+    assert refused.status_code == 403, refused.text
+    assert "requests:regulator" in refused.json()["detail"]
+    assert _count(database, Request) == 0
+    ok = api.client.post(
+        "/v1/requests", json=body, headers={"Authorization": f"Bearer {regulator}"}
+    )
+    assert ok.status_code == 201, ok.text
+    api_body = {**body, "channel": "api"}
+    plain = api.client.post(
+        "/v1/requests", json=api_body, headers={"Authorization": f"Bearer {writer}"}
+    )
+    assert plain.status_code == 201
+    with database.session() as session:
+        channels = sorted(session.scalars(select(Request.channel)))
+    assert channels == ["api", "regulator"]

@@ -18,9 +18,7 @@ from tests.web.api.schema_fuzz import fuzz, loaded_schema
 EXAMPLES = 25
 
 
-def test_every_operation_answers_as_its_schema_says(
-    sqlite_template: Path, tmp_path: Path
-) -> None:
+def test_every_operation_answers_as_its_schema_says(sqlite_template: Path, tmp_path: Path) -> None:
     shutil.copyfile(sqlite_template, tmp_path / "rescind.db")
     settings = Settings(
         environment="test",

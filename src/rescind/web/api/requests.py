@@ -29,6 +29,7 @@ from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.restore import restore_removed
 from rescind.cases.validation import ItemInput, RequestInput
 from rescind.locale import translations
+from rescind.platform.apikeys import REGULATOR_SCOPE
 from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
@@ -179,7 +180,13 @@ def _to_input(body: RequestIn) -> RequestInput:
 def create_request(
     body: RequestIn, caller: RequestsWriteCaller, session: SessionDep, settings: SettingsDep
 ) -> JSONResponse:
-    """File a removal request; answers with the case number and its secret (shown once)."""
+    """File a removal request; answers with the case number and its secret (shown once).
+    The `regulator` channel (24-hour clock, first in the queue) also needs the
+    `requests:regulator` scope."""
+    if body.channel == Channel.REGULATOR and REGULATOR_SCOPE not in caller.scopes:
+        raise ProblemError(
+            403, "Forbidden", f"the regulator channel needs a key with the {REGULATOR_SCOPE} scope"
+        )
     try:
         submission = submit_request(session, settings, _to_input(body), actor=caller.actor)
     except InvalidRequest as exc:
