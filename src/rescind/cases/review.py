@@ -216,6 +216,9 @@ def _check(
         )
     if outcome == DecisionOutcome.REJECT and reason_code not in REJECT_REASONS:
         raise InvalidDecision(f"a rejection needs a reason: {', '.join(REJECT_REASONS)}")
+    if reason_code is not None and reason_code not in REJECT_REASONS:
+        # stored on the decision and shown to reviewers: a known code whatever the outcome
+        raise InvalidDecision(f"reason code must be one of {', '.join(REJECT_REASONS)}")
     if outcome == DecisionOutcome.REJECT and reason_code == "other" and not (message or reply):
         raise InvalidDecision("reason 'other' needs a reply or a message to the requester")
     if outcome == DecisionOutcome.NEED_INFO and not (message or reply):
