@@ -189,7 +189,10 @@ def active_reviewers(session: Session) -> list[User]:
 
 
 def release(session: Session, request: Request, reviewer: Reviewer) -> None:
-    """Give the case back to the queue (only its assignee can)."""
+    """Give the case back to the queue (only its assignee can, and only while it is open: a
+    closed case is reopened by its own routes, restore or a new request, never by this one)."""
+    if request.status not in OPEN_STATUSES:
+        raise CaseClosed()
     if request.assigned_to_id != reviewer.user_id or reviewer.user_id is None:
         raise ClaimConflict(_assignee_name(session, request.assigned_to_id))
     request.assigned_to_id = None

@@ -314,6 +314,8 @@ def release(case_number: str, form: FormDep, staff: StaffDep) -> Response:
         review.release(staff.db, queue.find_case(staff.db, case_number), staff.reviewer)
     except (ClaimConflict, CaseNotFound):
         return _back(case_number, error="conflict")
+    except CaseClosed:
+        return _back(case_number, error="not_allowed")
     return _back(case_number, done="released")
 
 
