@@ -90,8 +90,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    """Test settings on the parametrised database."""
-    return Settings(environment="test", data_dir=tmp_path / "data", database_url=db_url)
+    """Test settings on the parametrised database. Webhook receivers in tests listen on
+    loopback, which production refuses unless allowed (tests/platform/test_endpoint_urls.py
+    checks the refusal with the allowance off)."""
+    return Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        webhook_allow_private=True,
+    )
 
 
 @pytest.fixture

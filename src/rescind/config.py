@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     # Webhooks
     webhook_url: str | None = Field(None, description="Default endpoint receiving action webhooks.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC secret signing webhooks.")
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook endpoints on private and loopback addresses (tests, a "
+        "platform on the same private network); link-local and cloud metadata addresses are "
+        "always refused. Checked when an endpoint is added and again before each delivery.",
+    )
     # Limits
     max_upload_bytes: int = Field(50 * 1024 * 1024, description="Largest accepted media upload.")
     # Matching
