@@ -27,7 +27,8 @@ _PROBLEM_MEANINGS = {
     409: "The operation conflicts with the current state.",
     413: "The body is over the limit (`detail` gives it in bytes).",
     422: "The request is invalid: `errors` names each field at fault.",
-    503: "The database is briefly unavailable; nothing was changed: retry after `Retry-After`.",
+    503: "The database is briefly unavailable, or (media uploads) every decode slot is taken; "
+    "nothing was changed: retry after `Retry-After`.",
 }
 
 

@@ -35,7 +35,8 @@ def problem(exc: PlatformError) -> ProblemError:
     """The problem+json error for a service error."""
     if exc.status == 422:
         return field_problem(exc.title, exc.field or "body", exc.detail)
-    return ProblemError(exc.status, exc.title, exc.detail)
+    headers = {"Retry-After": "2"} if exc.status == 503 else None
+    return ProblemError(exc.status, exc.title, exc.detail, headers=headers)
 
 
 def signals_of(body: SignalsIn, prefix: str = "") -> Signals:
@@ -140,6 +141,10 @@ async def read_media_form(request: Request, limit: int) -> tuple[dict[str, str],
         max_fields=10,
         max_part_size=64 * 1024,
     )
+    # Starlette spools a file over 1 MiB to the shared temp directory, where the upload (a
+    # person's intimate picture, possibly) sits in clear while it is received: keep it in
+    # memory instead, as the bytes are read into memory for hashing anyway (at most `limit`).
+    parser.spool_max_size = limit + 1
     try:
         form = await parser.parse()
     except MultiPartException as exc:
