@@ -116,6 +116,8 @@ mutation: $(STAMP)
 	$(BIN)/mutmut run --max-children 2 >/dev/null || true
 	$(BIN)/python -m tests.reliability.mutation_report
 
-## Mutation testing, then 10 minutes of load under faults (the short form runs in `make test`).
+## Mutation testing, schemathesis against /openapi.json with 500 cases per operation, then 10
+## minutes of load under faults (the short forms run in `make test`).
 reliability: $(STAMP) system-deps mutation
+	$(BIN)/python -m tests.reliability.schema_fuzz --examples 500
 	$(BIN)/python -m tests.reliability.chaos --duration 600

@@ -95,12 +95,15 @@ METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    """Test settings on the parametrised database (/metrics readable with `METRICS_TOKEN`)."""
+    """Test settings on the parametrised database. Webhook receivers in tests listen on
+    loopback, which production refuses unless allowed (tests/platform/test_endpoint_urls.py
+    checks the refusal with the allowance off); /metrics is readable with `METRICS_TOKEN`."""
     return Settings(
         environment="test",
         data_dir=tmp_path / "data",
         database_url=db_url,
         metrics_token=METRICS_TOKEN,
+        webhook_allow_private=True,
     )
 
 

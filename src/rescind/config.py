@@ -131,8 +131,23 @@ class Settings(BaseSettings):
     # Webhooks
     webhook_url: str | None = Field(None, description="Default endpoint receiving action webhooks.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC secret signing webhooks.")
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook endpoints on private and loopback addresses (tests, a "
+        "platform on the same private network); link-local and cloud metadata addresses are "
+        "always refused. Checked when an endpoint is added and again before each delivery.",
+    )
     # Limits
     max_upload_bytes: int = Field(50 * 1024 * 1024, description="Largest accepted media upload.")
+    media_decode_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Media uploads (checks, bank entries) decoded at once per server; more "
+        "wait up to `media_decode_wait_s`, then get 503 with Retry-After. Hash checks never wait.",
+    )
+    media_decode_wait_s: float = Field(
+        1.0, ge=0.0, description="How long a media upload waits for a decode slot before a 503."
+    )
     # Matching
     pdq_threshold: int = Field(31, description="Default PDQ match distance (bits of 256).")
     pdq_min_quality: int = Field(50, description="PDQ hashes below this quality never block alone.")

@@ -87,6 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
             public_base_url=f"http://127.0.0.1:{port}",
             console_media_origins=media_origin,
             submissions_per_ip_per_hour=100,
+            webhook_allow_private=True,  # the webhook receiver listens on loopback
         )
     )
     database = Database(settings)

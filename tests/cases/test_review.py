@@ -17,7 +17,7 @@ from rescind.cases.users import create_user
 from rescind.config import Settings
 from rescind.security.audit import verify_chain
 from rescind.store import Database
-from rescind.store.models import Action, BankEntry, Decision, Job, Request
+from rescind.store.models import Action, AuditEvent, BankEntry, Decision, Job, Request
 from tests.cases.support import valid_input
 
 
@@ -206,3 +206,28 @@ def test_a_removal_cannot_be_decided_or_withdrawn_without_its_hook(
     with database.session() as session:
         assert session.scalars(select(Request)).one().status == "removal_pending"
         assert {e.status for e in session.scalars(select(BankEntry))} == {"active"}
+
+
+def test_a_closed_case_cannot_be_released(
+    settings: Settings, database: Database, enforce: RemovalEnforcer
+) -> None:
+    """Releasing hands a case back to the queue: a rejected (closed) case stays with the
+    reviewer who decided it, and nothing is audited as a release."""
+    case_id, alice, _ = _setup(settings, database)
+    reviewer = _reviewer(database, alice)
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None
+        review.claim(session, case, reviewer, expected_assignee_id=None)
+        review.decide(
+            session, settings, case, reviewer, "reject", reason_code="duplicate", enforce=enforce
+        )
+    with pytest.raises(CaseClosed), database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None
+        review.release(session, case, reviewer)
+    with database.session() as session:
+        case = session.get(Request, case_id)
+        assert case is not None and case.status == "rejected" and case.assigned_to_id == alice
+        actions = session.scalars(select(AuditEvent.action)).all()
+        assert "request.release" not in actions

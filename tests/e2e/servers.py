@@ -30,6 +30,8 @@ def rescind_env(db_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
         "RESCIND_ENVIRONMENT": "test",
         "RESCIND_DATABASE_URL": db_url,
         "RESCIND_DATA_DIR": str(data_dir),
+        # webhook receivers in tests listen on loopback (refused unless allowed)
+        "RESCIND_WEBHOOK_ALLOW_PRIVATE": "true",
     }
     env |= {f"RESCIND_{k.upper()}": v for k, v in settings.items()}
     return env

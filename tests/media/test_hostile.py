@@ -67,8 +67,38 @@ def test_decompression_bomb_is_refused_from_the_header() -> None:
 def test_pillows_own_bomb_warning_never_escapes() -> None:
     # 95 MP is above Pillow's warning threshold (89 MP) but within our limit: the warning
     # must not surface (pytest turns warnings into errors); the empty pixel data is corrupt.
+    # (Without the pixels-per-byte rule, which refuses such a file from its header.)
     with pytest.raises(CorruptMedia):
-        hash_bytes(png_with_header(9_500, 10_000))
+        hash_bytes(png_with_header(9_500, 10_000), limits=MediaLimits(max_pixels_per_byte=10**9))
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """A sound 1-bit PNG of one flat colour: a few KiB for any size (row by row, never the
+    whole picture in memory), every pixel decodable."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    row = b"\x00" + b"\xff" * -(-width // 8)
+    packer = zlib.compressobj(9)
+    rows = [packer.compress(row * 1000) for _ in range(height // 1000)]
+    idat = b"".join(rows) + packer.compress(row * (height % 1000)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_a_huge_picture_in_a_tiny_file_is_refused_before_decoding() -> None:
+    """Issue 22: 10,900 x 11,000 pixels (under the 120 MP cap) in a file of a few KiB took
+    ~1 GB and 20-30 s to decode. Over 16 MP, a file must hold a byte per 256 pixels."""
+    bomb = flat_png(10_900, 11_000)
+    assert len(bomb) < 200 * 1024
+    started = time.perf_counter()
+    with pytest.raises(MediaTooLarge, match="pixels per byte"):
+        hash_bytes(bomb)
+    assert time.perf_counter() - started < 0.5
+    # a flat picture of an ordinary size still hashes, however well it compresses
+    assert hash_bytes(flat_png(4_000, 4_000)).pdq
 
 
 def test_absurd_aspect_ratio_is_too_large() -> None:

@@ -190,7 +190,10 @@ def active_reviewers(session: Session) -> list[User]:
 
 
 def release(session: Session, request: Request, reviewer: Reviewer) -> None:
-    """Give the case back to the queue (only its assignee can)."""
+    """Give the case back to the queue (only its assignee can, and only while it is open: a
+    closed case is reopened by its own routes, restore or a new request, never by this one)."""
+    if request.status not in OPEN_STATUSES:
+        raise CaseClosed()
     if request.assigned_to_id != reviewer.user_id or reviewer.user_id is None:
         raise ClaimConflict(_assignee_name(session, request.assigned_to_id))
     request.assigned_to_id = None
@@ -217,6 +220,9 @@ def _check(
         )
     if outcome == DecisionOutcome.REJECT and reason_code not in REJECT_REASONS:
         raise InvalidDecision(f"a rejection needs a reason: {', '.join(REJECT_REASONS)}")
+    if reason_code is not None and reason_code not in REJECT_REASONS:
+        # stored on the decision and shown to reviewers: a known code whatever the outcome
+        raise InvalidDecision(f"reason code must be one of {', '.join(REJECT_REASONS)}")
     if outcome == DecisionOutcome.REJECT and reason_code == "other" and not (message or reply):
         raise InvalidDecision("reason 'other' needs a reply or a message to the requester")
     if outcome == DecisionOutcome.NEED_INFO and not (message or reply):

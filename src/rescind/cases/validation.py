@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from rescind.cases.errors import FieldError
+from rescind.security.text import SPOOFING_CHARACTERS, unsafe_in_identifier
 from rescind.store.statuses import Channel, MinorAnswer
 
 LANGUAGES = ("en", "fr", "it", "id", "es", "de")
@@ -107,7 +108,11 @@ def _text(
         errors.append(FieldError(path, "too_long", {"max": max_len}))
     elif _MARKUP_RE.search(value):
         errors.append(FieldError(path, "markup"))
-    elif _CONTROL_RE.search(value) or (not multiline and ("\n" in value or "\r" in value)):
+    elif _CONTROL_RE.search(value) or (
+        not multiline and ("\n" in value or "\r" in value or SPOOFING_CHARACTERS.search(value))
+    ):
+        # one-line fields are names, addresses and signatures: no bidirectional override,
+        # isolate or zero-width space in them (security/text.py says why joiners are kept)
         errors.append(FieldError(path, "control"))
 
 
@@ -124,7 +129,8 @@ def _url(errors: list[FieldError], path: str, value: str) -> None:
     if len(value) > MAX_URL:
         errors.append(FieldError(path, "too_long", {"max": MAX_URL}))
         return
-    parts = urlsplit(value) if not re.search(r"[\s\x00-\x1f\x7f<>\"'`]", value) else None
+    hostile = re.search(r"[\s\x00-\x1f\x7f<>\"'`]", value) or unsafe_in_identifier(value)
+    parts = urlsplit(value) if not hostile else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         errors.append(FieldError(path, "invalid_url"))
 

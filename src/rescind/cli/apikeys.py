@@ -17,7 +17,8 @@ def apikey_create(
     scopes: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: check, content, requests:write, requests:read, review, exchange."
+            help="Comma-separated: check, content, requests:write, requests:regulator, "
+            "requests:read, review, exchange."
         ),
     ] = "check",
     db: DbOption = None,

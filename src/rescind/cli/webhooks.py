@@ -35,15 +35,18 @@ def webhook_add(
 
 @webhook_app.command("list")
 def webhook_list(db: DbOption = None) -> None:
-    """List webhook endpoints (never their secrets)."""
+    """List webhook endpoints (never their secrets, nor credentials in their URLs)."""
     from rescind.platform.endpoints import list_endpoints
+    from rescind.security.addresses import redact_url
 
     with open_database(db) as (settings, database):
         if settings.webhook_url:
-            typer.echo(f"-\t{settings.webhook_url}\tactive (RESCIND_WEBHOOK_URL)")
+            shown = redact_url(settings.webhook_url)
+            typer.echo(f"-\t{shown}\tactive (RESCIND_WEBHOOK_URL)")
         with database.session() as session:
             for row in list_endpoints(session):
-                typer.echo(f"{row.id}\t{row.url}\t{'active' if row.active else 'disabled'}")
+                state = "active" if row.active else "disabled"
+                typer.echo(f"{row.id}\t{redact_url(row.url)}\t{state}")
 
 
 @webhook_app.command("disable")

@@ -8,53 +8,27 @@ so the only hosts contacted are the configured ones.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from rescind.exchange.errors import UnsafeUrlError
+from rescind.security.addresses import UnsafeAddress, check_http_url
 
-_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
-
-
-def _refusal(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool
-) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_link_local or address.is_multicast or address.is_unspecified:
-        return "a link-local, multicast or unspecified address (cloud metadata lives there)"
-    if address.is_reserved:
-        return "a reserved address"
-    if (address.is_private or address.is_loopback) and not allow_private:
-        return "a private or loopback address (set RESCIND_EXCHANGE_ALLOW_PRIVATE to allow)"
-    return None
+_SETTING = "RESCIND_EXCHANGE_ALLOW_PRIVATE"
 
 
 def check_partner_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
     """`url` normalised (no trailing slash), or UnsafeUrlError saying why we refuse it."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise UnsafeUrlError("a partner URL is http(s)://host[:port][/path]", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeUrlError("a partner URL is http(s)://host[:port][/path]", field="url")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise UnsafeUrlError("a partner URL carries no credentials, query or fragment", field="url")
-    host = parts.hostname.lower()
-    if host in _METADATA_HOSTS:
-        raise UnsafeUrlError("refused: a cloud metadata host", field="url")
     try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        addresses = []
-        if resolve:
-            try:
-                infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-            except OSError:
-                raise UnsafeUrlError(
-                    "the partner's host name does not resolve", field="url"
-                ) from None
-            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    for address in addresses:
-        why = _refusal(address, allow_private)
-        if why is not None:
-            raise UnsafeUrlError(f"refused: the partner's host is {why}", field="url")
+        check_http_url(url, allow_private=allow_private, setting=_SETTING, resolve=resolve)
+    except UnsafeAddress as exc:
+        why = str(exc).replace("the host", "the partner's host")
+        raise UnsafeUrlError(why, field="url") from None
     return url.strip().rstrip("/")

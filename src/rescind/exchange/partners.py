@@ -45,7 +45,8 @@ def add_partner(
 ) -> Partner:
     """Configure a partner and create the bank its entries land in (kind `ncii`, action on a
     match `review` unless told otherwise)."""
-    if not name or len(name) > 100 or not name.replace("-", "").replace("_", "").isalnum():
+    plain = name.replace("-", "").replace("_", "")
+    if not name or len(name) > 100 or not (plain.isascii() and plain.isalnum()):
         raise InvalidSignalError("a partner name is 1-100 of [A-Za-z0-9-_]", field="name")
     try:
         decode_public_key_bytes(public_key)

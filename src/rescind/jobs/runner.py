@@ -142,7 +142,8 @@ class Worker:
                 self.worker_id,
                 status=queue.FAILED if give_up else queue.QUEUED,
                 run_at=utcnow() + timedelta(seconds=queue.backoff_delay(attempts)),
-                last_error=f"{type(exc).__name__}: {str(exc)[:500]}",
+                # the type only: a message may carry requester data (a refused address...)
+                last_error=type(exc).__name__,
             )
 
     def run_forever(self) -> None:

@@ -142,6 +142,15 @@ def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
         raise MediaTooLarge(
             f"image is {width}x{height} = {width * height} pixels; the limit is {limits.max_pixels}"
         )
+    if (
+        width * height > limits.ratio_free_pixels
+        and width * height > len(data) * limits.max_pixels_per_byte
+    ):
+        raise MediaTooLarge(
+            f"image declares {width}x{height} pixels in {len(data)} bytes: over "
+            f"{limits.max_pixels_per_byte} pixels per byte above {limits.ratio_free_pixels} "
+            "pixels, a decompression bomb rather than a picture"
+        )
     return image
 
 

@@ -21,6 +21,15 @@ class MediaLimits:
     """Largest image area (width x height) decoded; covers 108 MP phone photos."""
     max_dimension: int = 40_000
     """Largest image width or height."""
+    ratio_free_pixels: int = 16_000_000
+    """Images up to this area are decoded whatever their file size (a few hundred MB and
+    well under a second at worst); larger ones must also pass `max_pixels_per_byte`."""
+    max_pixels_per_byte: int = 256
+    """Above `ratio_free_pixels`, most pixels declared per byte of file. Photos hold 0.5-8
+    pixels per byte (PNG ~0.5-2, JPEG ~6-8: scikit-image's samples), scans of text tens;
+    only flat synthetic pictures go beyond hundreds, and at 120 MP from 113 KiB (~1,000 per
+    byte) such a file costs ~1 GB and 20-30 s of decoding per request: it is refused from
+    its header, before any pixel is decoded."""
     max_video_seconds: float = 6 * 3600.0
     """Longest video (by timestamps) hashed."""
     max_video_frames: int = 1_500_000

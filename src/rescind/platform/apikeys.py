@@ -16,10 +16,22 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rescind.security.text import unsafe_in_identifier
 from rescind.store.columns import utcnow
 from rescind.store.models import ApiKey
 
-SCOPES = ("check", "content", "requests:write", "requests:read", "review", "exchange")
+# `requests:regulator` lets a key file requests on the `regulator` channel (a 24-hour clock,
+# first in the queue) besides `requests:write`: a platform's own key must not jump the queue.
+REGULATOR_SCOPE = "requests:regulator"
+SCOPES = (
+    "check",
+    "content",
+    "requests:write",
+    REGULATOR_SCOPE,
+    "requests:read",
+    "review",
+    "exchange",
+)
 KEY_PREFIX = "rsk"
 # `last_used_at` is written at most this often per key: enough to tell a live key from an
 # abandoned one, without a write per verification.
@@ -64,6 +76,8 @@ def create_api_key(session: Session, name: str, scopes: frozenset[str]) -> tuple
     """Create a key; returns the row and the key itself (shown once, never stored)."""
     if not name.strip() or len(name) > 120:
         raise ApiKeyError("a key needs a name of 1-120 characters")
+    if unsafe_in_identifier(name):
+        raise ApiKeyError("a key name must not contain control or invisible formatting characters")
     parse_scopes(",".join(scopes))
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"

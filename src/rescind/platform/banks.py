@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.platform.errors import BankConflictError, InvalidSignalError, UnknownBankError
-from rescind.platform.registry import CONTROL_CHARACTERS
 from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
+from rescind.security.text import unsafe_in_identifier
 from rescind.store.bulk import insert_rows
 from rescind.store.columns import utcnow
 from rescind.store.models import Bank, BankChange, BankEntry
@@ -96,11 +96,11 @@ def _check_policy(threshold: int | None, on_match: str | None, kind: str | None)
 
 def get_bank(session: Session, name: str) -> Bank:
     """The bank called `name`, or UnknownBankError."""
-    # A name with a control character names no bank (create_bank refuses them); PostgreSQL
-    # would refuse it even in a comparison.
+    # A name with a control or invisible character names no bank (create_bank refuses them);
+    # PostgreSQL would refuse a NUL even in a comparison.
     bank = (
         None
-        if CONTROL_CHARACTERS.search(name)
+        if unsafe_in_identifier(name)
         else session.scalar(select(Bank).where(Bank.name == name))
     )
     if bank is None:
@@ -120,8 +120,11 @@ def create_bank(
     _check_policy(threshold, on_match, kind)
     if not name or len(name) > 120:
         raise InvalidSignalError("a bank name has 1-120 characters", field="name")
-    if CONTROL_CHARACTERS.search(name):
-        raise InvalidSignalError("a bank name must not contain control characters", field="name")
+    if unsafe_in_identifier(name):
+        raise InvalidSignalError(
+            "a bank name must not contain control or invisible formatting characters",
+            field="name",
+        )
     if session.scalar(select(Bank.id).where(Bank.name == name)) is not None:
         raise BankConflictError(f"a bank called {name!r} exists", field="name")
     bank = Bank(name=name, kind=kind, pdq_threshold=threshold, on_match=on_match, enabled=True)

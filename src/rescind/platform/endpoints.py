@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.platform.actions import deliver_waiting_now
 from rescind.platform.errors import InvalidSignalError
+from rescind.security.addresses import UnsafeAddress, check_http_url, redact_url
 from rescind.security.crypto import Sealer
 from rescind.store.models import WebhookEndpoint
 
@@ -22,6 +23,7 @@ from rescind.store.models import WebhookEndpoint
 # associated data derived from this label; they still open (see `Sealer`), so no migration
 # (which could not read the secret key anyway) has to rewrite them.
 _LEGACY_LABEL = b"rescind webhook endpoint secrets"
+_SETTING = "RESCIND_WEBHOOK_ALLOW_PRIVATE"
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,32 @@ def add_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it and its secret (generated when not given). Actions that
     waited for an endpoint are scheduled to go out at once."""
-    if not url.startswith(("https://", "http://")) or len(url) > 2048:
-        raise InvalidSignalError("the URL must start with https:// or http://", field="url")
+    if len(url) > 2048:
+        raise InvalidSignalError("the URL has at most 2048 characters", field="url")
+    url = url.strip()
+    check_endpoint_url(settings, url)
     secret = secret or secrets.token_urlsafe(32)
     row = WebhookEndpoint(url=url, secret_enc=secret_sealer(settings).seal(secret), active=True)
     session.add(row)
     session.flush()
     deliver_waiting_now(session)
     return row, secret
+
+
+def check_endpoint_url(settings: Settings, url: str) -> None:
+    """Refuse (InvalidSignalError) a URL we must not POST to: not http(s), a link-local or
+    metadata address, or a private or loopback one unless `webhook_allow_private`. Resolves
+    the host: called when an endpoint is added and before every delivery (DNS can change). A
+    name that does not resolve passes (a POST to it cannot connect)."""
+    try:
+        check_http_url(
+            url,
+            allow_private=settings.webhook_allow_private,
+            setting=_SETTING,
+            unresolved_ok=True,
+        )
+    except UnsafeAddress as exc:
+        raise InvalidSignalError(f"{exc}: {redact_url(url)}", field="url") from None
 
 
 def list_endpoints(session: Session) -> list[WebhookEndpoint]:

@@ -55,3 +55,10 @@ class EntryNotFoundError(PlatformError):
 
     status = 404
     title = "Unknown bank entry"
+
+
+class DecodeBusyError(PlatformError):
+    """Every media decode slot is taken: retry shortly (hash checks are not affected)."""
+
+    status = 503
+    title = "Busy"

@@ -6,9 +6,9 @@ one write path is `registry_writer.write_batch`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -23,14 +23,13 @@ from rescind.platform.signals import (
     PdqHash,
     Signals,
 )
+from rescind.security.text import unsafe_in_identifier
 from rescind.store.columns import utcnow
 from rescind.store.models import Content, ContentSignal
 
 MAX_CONTENT_ID = 255
 MAX_URL = 2048
-# C0 control characters and DEL: never part of an id or a URL. PostgreSQL cannot store a NUL
-# at all and SQLite would store it as given, so both backends refuse them here alike.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+URL_SCHEMES = ("http", "https")
 
 
 @dataclass(frozen=True)
@@ -46,20 +45,32 @@ def check_content_id(content_id: object, where: str = "content_id") -> str:
     """`content_id` if it is a usable id (1-255 characters), else InvalidSignalError."""
     if not isinstance(content_id, str) or not content_id or len(content_id) > MAX_CONTENT_ID:
         raise InvalidSignalError("content_id must have 1-255 characters", field=where)
-    if CONTROL_CHARACTERS.search(content_id):
-        raise InvalidSignalError("content_id must not contain control characters", field=where)
+    if unsafe_in_identifier(content_id):
+        raise InvalidSignalError(
+            "content_id must not contain control or invisible formatting characters", field=where
+        )
     return content_id
 
 
 def check_url(url: object, where: str = "url") -> str | None:
-    """`url` if absent or a plausible http(s) URL of at most 2048 characters."""
+    """`url` if absent or a plausible http(s) URL of at most 2048 characters: a `javascript:`
+    or `file:` URL would reach reviewers' screens and the platform's webhooks as a link."""
     if url is None:
         return None
     if not isinstance(url, str) or len(url) > MAX_URL or not url.strip():
         raise InvalidSignalError("url must have 1-2048 characters", field=where)
     url = url.strip()
-    if CONTROL_CHARACTERS.search(url):
-        raise InvalidSignalError("url must not contain control characters", field=where)
+    if unsafe_in_identifier(url):
+        raise InvalidSignalError(
+            "url must not contain control or invisible formatting characters", field=where
+        )
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed "[" in the host
+        parts, host = None, None
+    if parts is None or parts.scheme.lower() not in URL_SCHEMES or not host:
+        raise InvalidSignalError("url must be an http:// or https:// URL with a host", field=where)
     return url
 
 

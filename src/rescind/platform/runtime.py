@@ -12,6 +12,8 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rescind.config import Settings
 from rescind.index import warm_up as index_warm_up
 from rescind.media import warm_up as media_warm_up
+from rescind.platform.errors import DecodeBusyError
 from rescind.platform.matcher import Matcher
 from rescind.platform.registry_index import RegistryIndex
 from rescind.platform.registry_writer import RegistryWriter
@@ -41,6 +44,23 @@ class PlatformRuntime:
         self._lock = threading.Lock()
         # Set once the matching and hashing kernels are compiled or loaded (see `_compile`).
         self.ready = threading.Event()
+        # Decoding is where a hostile upload spends memory and CPU (a large picture costs
+        # hundreds of MB): a few at a time, and the others are told to come back.
+        self._decodes = threading.BoundedSemaphore(settings.media_decode_concurrency)
+
+    @contextmanager
+    def decode_slot(self) -> Iterator[None]:
+        """Hold one of `media_decode_concurrency` decode slots, waiting at most
+        `media_decode_wait_s` for one (DecodeBusyError then)."""
+        if not self._decodes.acquire(timeout=self.settings.media_decode_wait_s):
+            raise DecodeBusyError(
+                f"{self.settings.media_decode_concurrency} media uploads are being decoded; "
+                "retry shortly"
+            )
+        try:
+            yield
+        finally:
+            self._decodes.release()
 
     def fresh(self, max_age_s: float | None = None) -> bool:
         """Whether the matcher is loaded and was synced within `max_age_s` (default: two

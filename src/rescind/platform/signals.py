@@ -6,6 +6,7 @@ SHA-256 64. A PDQ hash may carry its quality (0-100) and, for video frames, its 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -89,8 +90,12 @@ def parse_pdq(value: object, where: str) -> PdqHash:
     """A PDQ hash from `"<64 hex>"` or `{"hash", "quality"?, "t"?}`."""
     if isinstance(value, Mapping):
         t = value.get("t")
-        if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or t < 0):
-            raise InvalidSignalError("t must be a non-negative number of seconds", field=where)
+        if t is not None and (
+            isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0
+        ):
+            raise InvalidSignalError(
+                "t must be a finite, non-negative number of seconds", field=f"{where}.t"
+            )
         return PdqHash(
             hex_value(value.get("hash"), 64, f"{where}.hash"),
             _quality(value.get("quality"), f"{where}.quality"),

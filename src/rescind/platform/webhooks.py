@@ -44,7 +44,9 @@ from rescind.platform.actions import (
     mark_failed,
     schedule_delivery,
 )
-from rescind.platform.endpoints import Endpoint, active_endpoints
+from rescind.platform.endpoints import Endpoint, active_endpoints, check_endpoint_url
+from rescind.platform.errors import InvalidSignalError
+from rescind.security.addresses import redact_url
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, ActionAttempt, Job, Request
 from rescind.store.statuses import ActionOutcome
@@ -125,6 +127,21 @@ def _post(
     return response.status_code, f"HTTP {response.status_code}", (None, None)
 
 
+UNSAFE_ENDPOINT = "UnsafeEndpoint"
+
+
+def _guarded_post(
+    settings: Settings, client: httpx.Client, endpoint: Endpoint, body: bytes
+) -> tuple[int | None, str | None, tuple[ActionOutcome | None, str | None]]:
+    """`_post`, unless the endpoint's host now resolves to an address we must not contact
+    (checked at each delivery: DNS can change after the endpoint was added)."""
+    try:
+        check_endpoint_url(settings, endpoint.url)
+    except InvalidSignalError:
+        return None, UNSAFE_ENDPOINT, (None, None)
+    return _post(client, endpoint, body)
+
+
 def deliver_action(
     session: Session,
     settings: Settings,
@@ -165,16 +182,20 @@ def deliver_action(
     answers: list[tuple[ActionOutcome, str | None]] = []
     try:
         for endpoint in endpoints:
-            if endpoint.url in acked:
+            # attempts name the endpoint without the credentials its URL may carry
+            shown = redact_url(endpoint.url)
+            if shown in acked or endpoint.url in acked:
                 continue
             started = time.perf_counter()
-            status, error, (outcome, note) = _post(http, endpoint, body)
+            status, error, (outcome, note) = _guarded_post(settings, http, endpoint, body)
+            if error == UNSAFE_ENDPOINT:
+                log.warning("action %s: endpoint %s refused: unsafe address", action.id, shown)
             if outcome is not None:
                 answers.append((outcome, note))
             session.add(
                 ActionAttempt(
                     action_id=action.id,
-                    endpoint=endpoint.url,
+                    endpoint=shown,
                     at=utcnow(),
                     status_code=status,
                     error=error,

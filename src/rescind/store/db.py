@@ -28,18 +28,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, pooled: bool = True) -> Engine:
-    """An engine for `url` with the per-backend settings Rescind relies on."""
+    """An engine for `url` with the per-backend settings Rescind relies on.
+
+    `hide_parameters`: a database error's message (logged with its traceback) names the
+    statement but not its parameters, which hold what people sent us (names, supporting
+    information, case numbers, secret hashes)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
+            hide_parameters=True,
             **({} if pooled else {"poolclass": NullPool}),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if not pooled:
-        return create_engine(url, poolclass=NullPool)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, poolclass=NullPool, hide_parameters=True)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 # The `Session.info` entry holding the Settings the session's Database was built from. Services

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
@@ -79,3 +79,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 # scope="function": commit before the response is sent, so what a client was told is durable.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# The largest row id SQLite's INTEGER and PostgreSQL's bigint hold: a larger one in a path or a
+# query is refused (422) before it reaches the database driver (which fails on it).
+ROW_ID_MAX = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="A row id (1 to 2^63-1).")]

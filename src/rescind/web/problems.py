@@ -3,27 +3,32 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
 # What each problem status means on /v1, as the OpenAPI document tells a platform engineer.
 _PROBLEM_MEANINGS = {
+    400: "The body could not be parsed (not JSON, or nested too deeply): nothing was changed.",
     401: "No `Authorization: Bearer <key>` header, or the key is unknown or revoked.",
     403: "The key lacks the scope this operation needs.",
     404: "What the path names does not exist.",
     409: "The operation conflicts with the current state.",
     413: "The body is over the limit (`detail` gives it in bytes).",
     422: "The request is invalid: `errors` names each field at fault.",
-    503: "The database is briefly unavailable; nothing was changed: retry after `Retry-After`.",
+    503: "The database is briefly unavailable, or (media uploads) every decode slot is taken; "
+    "nothing was changed: retry after `Retry-After`.",
 }
 
 
@@ -164,7 +169,27 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         return problem_response(503, "Service unavailable", detail, headers=headers)
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        # Any other database error (a constraint violated, a statement refused): our fault,
+        # and a 500. Logged here by type, SQLSTATE and route only: the exception's own text
+        # (which a server logs with its traceback) carries PostgreSQL's DETAIL, and that
+        # repeats the failing row: a requester's name, supporting information, case number.
+        assert isinstance(exc, DBAPIError)
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", "")
+        log.error(
+            "database error %s (%s) on %s %s",
+            type(exc.orig).__name__,
+            code,
+            request.method,
+            getattr(request.scope.get("route"), "path", "?"),
+        )
+        detail = "the server could not complete this; nothing was changed"
+        if not request.url.path.startswith("/v1"):
+            return PlainTextResponse(f"Server error: {detail}", status_code=500)
+        return problem_response(500, "Server error", detail)
+
     app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(OperationalError, on_database_away)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -307,3 +307,27 @@ def test_consent_to_share_with_stopncii_is_asked_never_assumed(
     number = agreed.json()["case_number"]
     assert client.get(f"/v1/requests/{silent}", headers=reader).json()["share_consent"] is False
     assert client.get(f"/v1/requests/{number}", headers=reader).json()["share_consent"] is True
+
+
+@pytest.mark.parametrize("outcome", ["remove", "reject", "need_info"])
+def test_an_unknown_reason_code_is_refused_whatever_the_outcome(
+    api: tuple[TestClient, dict[str, str]], database: Database, outcome: str
+) -> None:
+    """A reason code is stored on the decision and shown to reviewers: only known codes, for
+    every outcome (it was checked for rejections only)."""
+    client, auth = api
+    number = client.post(
+        "/v1/requests", json=_body(), headers={"Authorization": auth["writer"]}
+    ).json()["case_number"]
+    body = {"outcome": outcome, "reason_code": "<b>made-up</b>", "message": "Please say where."}
+    refused = client.post(
+        f"/v1/requests/{number}/decision", json=body, headers={"Authorization": auth["reviewer"]}
+    )
+    assert refused.status_code == 422, refused.text
+    case = client.get(f"/v1/requests/{number}", headers={"Authorization": auth["reader"]}).json()
+    assert case["decisions"] == [] and case["status"] == "received"
+    known = {**body, "reason_code": "duplicate"}
+    decided = client.post(
+        f"/v1/requests/{number}/decision", json=known, headers={"Authorization": auth["reviewer"]}
+    )
+    assert decided.status_code == 200, decided.text

@@ -276,3 +276,17 @@ def test_sharing_with_stopncii_is_an_unticked_choice_in_plain_words(
     with database.session() as session:
         consents = list(session.scalars(select(Request.share_consent).order_by(Request.id)))
     assert consents == [False, True]
+
+
+@pytest.mark.parametrize("index", ["9" * 5000, "٣", "00000000000000000000000000001"])
+def test_an_absurd_item_index_is_ignored_not_a_server_error(
+    client: TestClient, database: Database, index: str
+) -> None:
+    """A field name `items[N].url` with thousands of digits (over Python's int limit) or
+    non-ASCII digits names no row of the form: the rows shown stay within the form's bounds."""
+    token = tokens_of(client.get("/").text)
+    form = valid_form(token, **{"items[0].url": ""})
+    form[f"items[{index}].url"] = "https://example.com/x"
+    page = client.post("/", data=form)
+    assert page.status_code == 422, page.text[:300]
+    assert stored_rows(database) == NOTHING

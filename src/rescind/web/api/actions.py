@@ -16,7 +16,7 @@ from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import problem
 from rescind.web.api.openapi import api_doc
 from rescind.web.api.schemas import ActionDoneIn, ActionOut
-from rescind.web.deps import SessionDep
+from rescind.web.deps import ROW_ID_MAX, RowId, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 
@@ -55,7 +55,7 @@ def actions(
     session: SessionDep,
     caller: ContentCaller,
     status: Annotated[str | None, Query(pattern="^(pending|delivered|confirmed|failed)$")] = None,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ActionOut]:
     """Actions in id order; poll `status=pending` when webhooks are not used."""
@@ -69,7 +69,7 @@ def actions(
     **api_doc("content", 404, 422),
 )
 def done(
-    action_id: int, session: SessionDep, caller: ContentCaller, body: ActionDoneIn | None = None
+    action_id: RowId, session: SessionDep, caller: ContentCaller, body: ActionDoneIn | None = None
 ) -> ActionOut:
     """The platform says what it did: `{"outcome": "removed" | "not_found" | "not_ours" |
     "refused", "note"?}`. A call without a body means "removed" (what this route meant before

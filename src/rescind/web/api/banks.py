@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rescind.media import MediaLimits
 from rescind.platform.apikeys import ApiPrincipal
 from rescind.platform.banks import (
     add_signals,
@@ -19,6 +20,7 @@ from rescind.platform.banks import (
 )
 from rescind.platform.errors import EntryNotFoundError, InvalidSignalError, PlatformError
 from rescind.platform.media_signals import MediaError, bank_signals_from_media, media_limits
+from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals
 from rescind.security import audit
 from rescind.store.models import Bank, BankEntry
@@ -35,7 +37,7 @@ from rescind.web.api.common import (
 )
 from rescind.web.api.openapi import api_doc, media_form, schema_ref
 from rescind.web.api.schemas import BankIn, BankOut, BankPatch, EntriesIn, EntriesOut
-from rescind.web.deps import SessionDep, get_db, get_settings
+from rescind.web.deps import RowId, SessionDep, get_db, get_settings, services_of
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 
@@ -134,10 +136,15 @@ async def add_entries(request: Request, name: str, caller: ReviewCaller) -> Entr
         _, data = await read_media_form(request, settings.max_upload_bytes)
         try:
             signals = await run_in_threadpool(
-                bank_signals_from_media, data, media_limits(settings.max_upload_bytes)
+                _decoded,
+                services_of(request.app).runtime,
+                data,
+                media_limits(settings.max_upload_bytes),
             )
         except MediaError as exc:
             raise media_problem(exc) from None
+        except PlatformError as exc:  # every decode slot taken: 503
+            raise problem(exc) from None
     else:
         body: EntriesIn = await read_json(request, EntriesIn, JSON_BODY_LIMIT)
         try:
@@ -145,6 +152,11 @@ async def add_entries(request: Request, name: str, caller: ReviewCaller) -> Entr
         except PlatformError as exc:
             raise problem(exc) from None
     return await run_in_threadpool(_bank_signals, request, name, signals, caller)
+
+
+def _decoded(runtime: PlatformRuntime, data: bytes, limits: MediaLimits) -> Signals:
+    with runtime.decode_slot():
+        return bank_signals_from_media(data, limits)
 
 
 def _bank_signals(
@@ -179,7 +191,7 @@ def _bank_signals(
     summary="Withdraw an entry",
     **api_doc("review", 404, 422),
 )
-def withdraw(name: str, entry_id: int, session: SessionDep, caller: ReviewCaller) -> Response:
+def withdraw(name: str, entry_id: RowId, session: SessionDep, caller: ReviewCaller) -> Response:
     """Withdraw an entry; it stops matching on every server within seconds."""
     try:
         bank = get_bank(session, name)

@@ -20,7 +20,7 @@ from rescind.security import audit
 from rescind.web.api.auth import ExchangeCaller, ReviewCaller
 from rescind.web.api.common import problem
 from rescind.web.api.openapi import api_doc
-from rescind.web.deps import SessionDep, get_settings
+from rescind.web.deps import ROW_ID_MAX, SessionDep, get_settings
 
 router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 
@@ -66,7 +66,7 @@ def feed(
     request: Request,
     session: SessionDep,
     caller: ExchangeCaller,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    after: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
     banks: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
@@ -117,7 +117,7 @@ def feedback(body: FeedbackIn, session: SessionDep, caller: ExchangeCaller) -> F
 def feedback_list(
     session: SessionDep,
     caller: ReviewCaller,
-    after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[FeedbackOut]:
     """Verdicts partners sent on the entries we shared, in arrival order."""

@@ -73,6 +73,8 @@ def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.get("responses", {})
+            if "requestBody" in operation:  # FastAPI answers 400 to a body it cannot parse
+                responses.setdefault("400", problem_responses(400)[400])
             if "application/json" in responses.get("422", {}).get("content", {}):
                 responses["422"] = problem_responses(422)[422]
     for name in ("HTTPValidationError", "ValidationError"):

@@ -29,6 +29,7 @@ from rescind.cases.reasons import REJECT_REASONS
 from rescind.cases.restore import restore_removed
 from rescind.cases.validation import ItemInput, RequestInput
 from rescind.locale import translations
+from rescind.platform.apikeys import REGULATOR_SCOPE
 from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Request as Case
@@ -50,7 +51,7 @@ from rescind.web.api.schemas import (
     ItemPlanOut,
     RequestCreatedOut,
 )
-from rescind.web.deps import ServicesDep, SessionDep, SettingsDep
+from rescind.web.deps import RowId, ServicesDep, SessionDep, SettingsDep
 from rescind.web.problems import ProblemError, field_problem
 from rescind.web.public.forms import error_message, field_label
 
@@ -185,7 +186,13 @@ def _to_input(body: RequestIn) -> RequestInput:
 def create_request(
     body: RequestIn, caller: RequestsWriteCaller, session: SessionDep, settings: SettingsDep
 ) -> JSONResponse:
-    """File a removal request; answers with the case number and its secret (shown once)."""
+    """File a removal request; answers with the case number and its secret (shown once).
+    The `regulator` channel (24-hour clock, first in the queue) also needs the
+    `requests:regulator` scope."""
+    if body.channel == Channel.REGULATOR and REGULATOR_SCOPE not in caller.scopes:
+        raise ProblemError(
+            403, "Forbidden", f"the regulator channel needs a key with the {REGULATOR_SCOPE} scope"
+        )
     try:
         submission = submit_request(session, settings, _to_input(body), actor=caller.actor)
     except InvalidRequest as exc:
@@ -482,7 +489,7 @@ def plan_request(
 )
 def decide_lead(
     case_number: str,
-    lead_id: int,
+    lead_id: RowId,
     body: LeadDecisionIn,
     caller: ReviewCaller,
     session: SessionDep,
@@ -515,7 +522,7 @@ def decide_lead(
 )
 def resolve_item(
     case_number: str,
-    item_id: int,
+    item_id: RowId,
     body: ItemResolutionIn,
     caller: ReviewCaller,
     session: SessionDep,

@@ -16,7 +16,9 @@ class PdqIn(BaseModel):
 
     hash: str = Field(description="64 hex characters.")
     quality: int | None = Field(None, description="PDQ quality 0-100, when known.")
-    t: float | None = Field(None, description="Seconds into the video, for a frame hash.")
+    t: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Seconds into the video, for a frame hash."
+    )
 
 
 PdqList = list[str | PdqIn]

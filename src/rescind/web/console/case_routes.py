@@ -35,7 +35,7 @@ from rescind.store.statuses import DecisionOutcome, ItemStatus, RequestStatus
 from rescind.web.console.auth_routes import FormDep
 from rescind.web.console.deps import Staff, StaffDep
 from rescind.web.console.session import console_t, csrf_ok, render
-from rescind.web.deps import ServicesDep, SettingsDep
+from rescind.web.deps import RowId, ServicesDep, SettingsDep
 from rescind.web.security import CSP, CSRF_FIELD
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -314,6 +314,8 @@ def release(case_number: str, form: FormDep, staff: StaffDep) -> Response:
         review.release(staff.db, queue.find_case(staff.db, case_number), staff.reviewer)
     except (ClaimConflict, CaseNotFound):
         return _back(case_number, error="conflict")
+    except CaseClosed:
+        return _back(case_number, error="not_allowed")
     return _back(case_number, done="released")
 
 
@@ -363,7 +365,7 @@ def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesD
 
 @router.post("/cases/{case_number}/leads/{lead_id}")
 def decide_lead(
-    case_number: str, lead_id: int, form: FormDep, staff: StaffDep, services: ServicesDep
+    case_number: str, lead_id: RowId, form: FormDep, staff: StaffDep, services: ServicesDep
 ) -> Response:
     """Confirm a lead (it is actioned and swept for copies) or dismiss it."""
     if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
@@ -390,7 +392,7 @@ def decide_lead(
 
 @router.post("/cases/{case_number}/items/{item_id}")
 def resolve_item(
-    case_number: str, item_id: int, form: FormDep, staff: StaffDep, services: ServicesDep
+    case_number: str, item_id: RowId, form: FormDep, staff: StaffDep, services: ServicesDep
 ) -> Response:
     """Decide one item of a removal under way (added later, or whose removal came back)."""
     if not csrf_ok(staff.session, form.get(CSRF_FIELD)):

@@ -79,8 +79,16 @@ ERROR_MESSAGES = {
         "few minutes, then send the form again."
     ),
 }
-ITEM_PATH = re.compile(r"^items\[(\d+)\]\.(\w+)$")
+# ASCII digits only (`\d` alone takes any script's digits); see `item_row` for long ones.
+ITEM_PATH = re.compile(r"^items\[([0-9]+)\]\.(\w+)$")
+_ROW_DIGITS = 6
 _HEX_SPLIT = re.compile(r"[\s,;]+")
+
+
+def item_row(digits: str) -> int:
+    """The 0-based row an `items[N]` index names. An index of thousands of digits (which `int`
+    refuses past 4,300) is simply past every limit: it counts as one row too many."""
+    return int(digits) if len(digits) <= _ROW_DIGITS else 10**_ROW_DIGITS
 
 
 def field_id(path: str) -> str:
@@ -92,7 +100,7 @@ def field_label(t: gettext.NullTranslations, path: str) -> str:
     """The translated label of a field path."""
     match = ITEM_PATH.match(path)
     if match and match.group(2) in ITEM_LABELS:
-        return t.gettext(ITEM_LABELS[match.group(2)]) % {"n": int(match.group(1)) + 1}
+        return t.gettext(ITEM_LABELS[match.group(2)]) % {"n": item_row(match.group(1)) + 1}
     return t.gettext(FIELD_LABELS.get(path, path))
 
 
@@ -121,7 +129,7 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
     items: list[ItemInput] = []
     rows = max(
         [FORM_ITEM_ROWS]
-        + [int(m.group(1)) + 1 for k in form if (m := ITEM_PATH.match(k)) is not None]
+        + [item_row(m.group(1)) + 1 for k in form if (m := ITEM_PATH.match(k)) is not None]
     )
     for i in range(min(rows, MAX_ITEMS + 1)):
         md5, sha256 = _hashes(form, f"items[{i}].md5"), _hashes(form, f"items[{i}].sha256")

@@ -33,6 +33,7 @@ from rescind.web.public.forms import (
     error_message,
     field_id,
     field_label,
+    item_row,
     parse_request_form,
 )
 from rescind.web.public.pages import Page, page
@@ -92,7 +93,7 @@ def _render_form(
     for key in values:
         match = ITEM_PATH.match(key)
         if match:
-            rows = max(rows, min(int(match.group(1)) + 1, MAX_ITEMS))
+            rows = max(rows, min(item_row(match.group(1)) + 1, MAX_ITEMS))
     shown: list[dict[str, Any]] = [
         {
             "field": e.field,
