@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy import delete, select, update
 
 from rescind.config import Settings
-from rescind.security.audit import UNKEYED, Anchor, AuditKeys, record, verify_chain
+from rescind.security.audit import UNKEYED, Anchor, AuditKeys, ChainReport, record, verify_chain
 from rescind.security.audit_checkpoints import (
     checkpoint_dir,
     last_verification,
@@ -350,3 +350,44 @@ def test_the_recorded_verification_says_what_was_found(
             "checkpoints": 1,
             "bad_checkpoint_files": 0,
         }
+
+
+def test_each_break_is_reported_with_its_row_position_and_kind(database: Database) -> None:
+    ids = _fill(database, 6)
+    _set(database, ids[3], scheme=UNKEYED)  # a row claiming the old, unkeyed scheme
+    with database.session() as session:
+        assert verify_chain(session) == ChainReport(
+            False, 4, ids[3], "unkeyed row after the chain was keyed"
+        )
+    _set(database, ids[2], detail={"n": 99})
+    with database.session() as session:
+        assert verify_chain(session) == ChainReport(
+            False, 3, ids[2], "row content altered (or a different secret key)"
+        )
+    with database.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id == ids[1]))
+    with database.session() as session:
+        assert verify_chain(session) == ChainReport(
+            False, 2, ids[2], "previous row missing or altered"
+        )
+
+
+def test_an_empty_log_verifies_with_no_head(database: Database) -> None:
+    with database.session() as session:
+        report = verify_chain(session)
+    assert report == ChainReport(True, 0)
+    assert report.head_id is None
+
+
+def test_a_rewritten_chain_is_named_at_the_checkpointed_row(
+    database: Database, settings: Settings
+) -> None:
+    ids = _fill(database)
+    _checkpoint(database, settings)
+    [path] = checkpoint_dir(settings).glob("cp-*.json")
+    _recompute_unkeyed(database)
+    with database.session() as session:
+        chain = verify_audit(session, settings).chain
+    assert chain == ChainReport(
+        False, 5, ids[4], f"differs from checkpoint {path.name} (chain rewritten)"
+    )
