@@ -19,6 +19,7 @@ from rescind.store.statuses import (
     CLOCK_RUNNING_STATUSES,
     OPEN_REQUEST_STATUSES,
     Channel,
+    ChildSafetyFlag,
     RequestStatus,
 )
 from tests.cases.support import valid_input
@@ -168,3 +169,47 @@ def test_a_removal_not_yet_confirmed_stays_on_the_clock(
 def test_any_positive_window_however_short_escalates() -> None:
     short = Request(received_at=T0, deadline_at=T0 + timedelta(seconds=1))
     assert deadlines.risk_level_at(short, T0 + timedelta(seconds=1)) == 2
+
+
+@pytest.mark.parametrize(
+    ("channel", "flag", "hours"),
+    [
+        (Channel.PUBLIC_FORM, ChildSafetyFlag.NONE, 48),
+        (Channel.PUBLIC_FORM, ChildSafetyFlag.POSSIBLE, 24),
+        (Channel.REGULATOR, ChildSafetyFlag.NONE, 24),
+        (Channel.REGULATOR, ChildSafetyFlag.POSSIBLE, 24),
+    ],
+)
+def test_a_possible_minor_runs_on_the_shorter_clock_never_a_longer_one(
+    channel: Channel, flag: ChildSafetyFlag, hours: int
+) -> None:
+    settings = Settings(minor_deadline_hours=24)
+    assert deadlines.deadline_for(settings, channel, T0, child_safety=flag) == T0 + hours * H
+    slow = Settings(minor_deadline_hours=36)  # a minor's clock never runs past the channel's
+    assert (
+        deadlines.deadline_for(slow, Channel.REGULATOR, T0, child_safety=ChildSafetyFlag.POSSIBLE)
+        == T0 + 24 * H
+    )
+
+
+def test_every_case_due_is_escalated_each_audited_by_case_number(
+    settings: Settings, database: Database
+) -> None:
+    # The case with the earliest deadline is not due: the ones after it are still examined.
+    late = _submitted(settings, database, RequestStatus.RECEIVED)
+    with database.session() as session:
+        first = session.scalars(select(Request).order_by(Request.id)).first()
+        assert first is not None
+        # A regulator notice received later: earlier deadline, but not at 24h of its 24 yet.
+        first.received_at, first.deadline_at = late + 20 * H, late + 44 * H
+    for _ in range(2):
+        _submitted(settings, database, RequestStatus.IN_REVIEW)
+    with database.session() as session:
+        assert deadlines.escalate(session, settings, late + 30 * H) == 2
+        events = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.action == "request.escalate"))
+        )
+        numbers = list(session.scalars(select(Request.case_number).order_by(Request.id)))
+    assert sorted(e.subject_id or "" for e in events) == sorted(numbers[1:])
+    assert {(e.actor, e.subject_type) for e in events} == {("system", "request")}
+    assert [e.detail for e in events] == [{"risk_level": 1}] * 2

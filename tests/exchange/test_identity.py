@@ -64,3 +64,15 @@ def test_only_the_exact_signature_of_the_exact_bytes_verifies(tmp_path: Path) ->
     assert not verify(identity.public_key, b"page", signature + "\n")
     other = load_identity(_settings(tmp_path / "other"))
     assert not verify(other.public_key, b"page", signature)
+
+
+@pytest.mark.parametrize("bad", ["", "not base64!", "QUJD", "A" * 43 + "=\n" + "A"])
+def test_a_public_key_must_be_32_bytes_of_strict_base64(bad: str) -> None:
+    with pytest.raises(ValueError, match="a public key is 44 characters of base64"):
+        instance_id_of(bad)
+
+
+def test_a_public_key_with_stray_characters_is_refused_not_cleaned(tmp_path: Path) -> None:
+    key = load_identity(_settings(tmp_path)).public_key
+    with pytest.raises(ValueError, match="a public key is 44 characters of base64"):
+        instance_id_of(key[:20] + "!" + key[20:])

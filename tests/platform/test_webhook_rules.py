@@ -7,6 +7,7 @@ import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, update
@@ -16,10 +17,12 @@ from rescind.jobs import Worker
 from rescind.platform import webhooks
 from rescind.platform.actions import REMOVE, create_action
 from rescind.platform.endpoints import add_endpoint
+from rescind.platform.webhooks import MAX_ANSWER_BYTES, answer_outcome
 from rescind.services import build_job_registry
 from rescind.store import Database
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, ActionAttempt, Job
+from rescind.store.statuses import ActionOutcome
 from tests.platform.receiver import Receiver
 
 SECRET = "whsec-rules"
@@ -209,3 +212,22 @@ def _action_for(database: Database, content_id: str) -> int:
     with database.session() as session:
         action, _ = create_action(session, REMOVE, content_id, request_id=None)
         return action.id
+
+
+def _answer(body: bytes) -> httpx.Response:
+    return httpx.Response(200, content=body)
+
+
+def test_a_webhook_answer_confirms_only_with_a_known_outcome_in_at_most_4_kib() -> None:
+    payload = b'{"outcome": "removed", "note": "gone"}'
+    assert answer_outcome(_answer(payload)) == (ActionOutcome.REMOVED, "gone")
+    padded = payload[:-1] + b" " * (MAX_ANSWER_BYTES - len(payload)) + b"}"
+    assert len(padded) == MAX_ANSWER_BYTES
+    assert answer_outcome(_answer(padded)) == (ActionOutcome.REMOVED, "gone")
+    assert answer_outcome(_answer(padded + b" ")) == (None, None)
+    assert answer_outcome(_answer(b'{"outcome": "removed", "note": 5}')) == (
+        ActionOutcome.REMOVED,
+        None,
+    )
+    for other in (b"", b"ok", b'{"outcome": "deleted"}', b'{"status": "removed"}', b"[1]"):
+        assert answer_outcome(_answer(other)) == (None, None)

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy import delete, select, update
 
 from rescind.config import Settings
-from rescind.security.audit import UNKEYED, Anchor, AuditKeys, record, verify_chain
+from rescind.security.audit import UNKEYED, Anchor, AuditKeys, ChainReport, record, verify_chain
 from rescind.security.audit_checkpoints import (
     checkpoint_dir,
     last_verification,
@@ -215,6 +215,55 @@ def test_no_checkpoint_dir_is_not_an_error(
     with database.session() as session:
         result = verify_audit(session, settings)
     assert result.ok and result.chain.anchors == 0
+    assert (result.files.checkpoints, result.files.problems) == ([], [])
+
+
+def test_checkpoints_accumulate_in_a_folder_made_on_first_use(
+    settings: Settings, database: Database, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"data_dir": tmp_path / "new" / "data"})
+    written = []
+    for _ in range(2):
+        _fill(database, 1)
+        with database.session() as session:
+            checkpoint = write_checkpoint(session, settings)
+            assert checkpoint is not None
+            written.append(checkpoint)
+    events = _events(database)
+    assert [(c.event_id, c.hash, c.events) for c in written] == [
+        (events[0].id, events[0].hash, 1),
+        (events[1].id, events[1].hash, 2),
+    ]
+    for c in written:  # cp-<event id, 12 digits>-<time in microseconds>.json
+        assert c.name == f"cp-{c.event_id:012d}-{int(c.at.timestamp() * 1_000_000)}.json"
+    assert load_checkpoints(settings).checkpoints == written
+
+
+def _rewrite(path: Path, key: bytes, **changes: Any) -> None:
+    body = json.loads(path.read_text())
+    body.pop("mac")
+    body.update(changes)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    body["mac"] = hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    path.write_text(json.dumps(body))
+
+
+@pytest.mark.parametrize("change", ["renamed", "format"])
+def test_a_checkpoint_whose_name_or_format_disagrees_is_a_problem(
+    database: Database, settings: Settings, change: str
+) -> None:
+    # Even correctly signed (by someone holding the key), a file must say what its name says.
+    _fill(database)
+    _checkpoint(database, settings)
+    [path] = checkpoint_dir(settings).glob("cp-*.json")
+    key = AuditKeys.from_settings(settings).checkpoint
+    if change == "renamed":
+        path.rename(path.with_name("cp-000000000001-1.json"))
+    else:
+        _rewrite(path, key, format=2)
+    files = load_checkpoints(settings)
+    assert files.checkpoints == []
+    assert [p.split(": ", 1)[1] for p in files.problems] == ["file name and content disagree"]
 
 
 def _anchor(database: Database, index: int, label: str) -> Anchor:
@@ -301,3 +350,44 @@ def test_the_recorded_verification_says_what_was_found(
             "checkpoints": 1,
             "bad_checkpoint_files": 0,
         }
+
+
+def test_each_break_is_reported_with_its_row_position_and_kind(database: Database) -> None:
+    ids = _fill(database, 6)
+    _set(database, ids[3], scheme=UNKEYED)  # a row claiming the old, unkeyed scheme
+    with database.session() as session:
+        assert verify_chain(session) == ChainReport(
+            False, 4, ids[3], "unkeyed row after the chain was keyed"
+        )
+    _set(database, ids[2], detail={"n": 99})
+    with database.session() as session:
+        assert verify_chain(session) == ChainReport(
+            False, 3, ids[2], "row content altered (or a different secret key)"
+        )
+    with database.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id == ids[1]))
+    with database.session() as session:
+        assert verify_chain(session) == ChainReport(
+            False, 2, ids[2], "previous row missing or altered"
+        )
+
+
+def test_an_empty_log_verifies_with_no_head(database: Database) -> None:
+    with database.session() as session:
+        report = verify_chain(session)
+    assert report == ChainReport(True, 0)
+    assert report.head_id is None
+
+
+def test_a_rewritten_chain_is_named_at_the_checkpointed_row(
+    database: Database, settings: Settings
+) -> None:
+    ids = _fill(database)
+    _checkpoint(database, settings)
+    [path] = checkpoint_dir(settings).glob("cp-*.json")
+    _recompute_unkeyed(database)
+    with database.session() as session:
+        chain = verify_audit(session, settings).chain
+    assert chain == ChainReport(
+        False, 5, ids[4], f"differs from checkpoint {path.name} (chain rewritten)"
+    )
