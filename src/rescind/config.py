@@ -196,6 +196,11 @@ class Settings(BaseSettings):
     console_session_hours: int = Field(
         8, description="How long a console sign-in lasts before the reviewer signs in again."
     )
+    terms_url: str | None = Field(
+        None,
+        description="The platform's terms of service that removals rely on, cited in every "
+        "statement of reasons (DSA Art. 17) and Transparency Database export.",
+    )
 
     @model_validator(mode="after")
     def _refuse_a_weak_secret_in_production(self) -> Settings:
