@@ -17,7 +17,7 @@ when it was computed, so it can be checked against the log later.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -382,8 +382,6 @@ def _missed(session: Session, start: datetime, end: datetime, now: datetime) -> 
 
 def _aware(value: Any) -> datetime | None:
     """min() over a UTC column comes back without its type on SQLite: text or naive."""
-    from datetime import UTC
-
     if value is None:
         return None
     if isinstance(value, str):
@@ -585,3 +583,95 @@ def _copies(session: Session, report: Report, period: ColumnElement[bool]) -> No
     report.copies_by_bucket = {
         copy_bucket_label(low, high): counts[i] for i, (low, high) in enumerate(COPY_BUCKETS)
     }
+
+
+# --- the cases behind a figure ------------------------------------------------------------------
+
+STATUS_FIGURES = {
+    "removed": (RequestStatus.REMOVED,),
+    "rejected": (RequestStatus.REJECTED,),
+    "withdrawn": (RequestStatus.WITHDRAWN,),
+    "removal_pending": (RequestStatus.REMOVAL_PENDING,),
+    "open": (RequestStatus.RECEIVED, RequestStatus.IN_REVIEW, RequestStatus.NEED_INFO),
+}
+
+
+class UnknownFigure(ValueError):
+    """The figure named in a link does not exist."""
+
+
+def case_query(figure: str, start: datetime, end: datetime, now: datetime) -> Select[str, datetime]:
+    """The cases (case number, received at) behind `figure`, in receipt order.
+
+    Figures: received, valid, decided, removed, rejected, rejected:<reason>, withdrawn,
+    removal_pending, open, missed, missed:<clock>, met:<clock>, clock:<clock>, automated,
+    human, leads:confirmed, leads:dismissed, copies, day:<YYYY-MM-DD> (received that UTC day).
+    Raises UnknownFigure."""
+    name, _, arg = figure.partition(":")
+    query = select(Request.case_number, Request.received_at).where(in_period(start, end))
+    if arg and name in ("missed", "met", "clock") and arg not in CLOCKS:
+        raise UnknownFigure(figure)
+    if name == "received" and not arg:
+        pass
+    elif name in STATUS_FIGURES and not arg:
+        query = query.where(Request.status.in_(STATUS_FIGURES[name]))
+    elif name == "rejected":
+        last = (
+            select(Decision.request_id, func.max(Decision.id).label("id"))
+            .where(Decision.outcome == DecisionOutcome.REJECT)
+            .group_by(Decision.request_id)
+            .subquery()
+        )
+        reason = None if arg == "unspecified" else arg
+        query = (
+            query.join(last, last.c.request_id == Request.id)
+            .join(Decision, Decision.id == last.c.id)
+            .where(Request.status == RequestStatus.REJECTED)
+            .where(
+                Decision.reason_code.is_(None) if reason is None else Decision.reason_code == reason
+            )
+        )
+    elif name in ("valid", "decided") and not arg:
+        outcomes = (
+            (DecisionOutcome.REMOVE,)
+            if name == "valid"
+            else (DecisionOutcome.REMOVE, DecisionOutcome.REJECT)
+        )
+        query = query.where(
+            select(Decision.id)
+            .where(Decision.request_id == Request.id, Decision.outcome.in_(outcomes))
+            .exists()
+        )
+    elif name in ("automated", "human") and not arg:
+        query = query.where(
+            select(Decision.id)
+            .where(Decision.request_id == Request.id, Decision.automated == (name == "automated"))
+            .exists()
+        )
+    elif name == "missed":
+        query = query.where(missed_condition(now))
+        if arg:
+            query = query.where(clock_of(Request) == _const(arg))
+    elif name == "met" and arg:
+        query = query.where(
+            Request.status == RequestStatus.REMOVED,
+            Request.removed_at <= Request.deadline_at,
+            clock_of(Request) == _const(arg),
+        )
+    elif name == "clock" and arg:
+        query = query.where(clock_of(Request) == _const(arg))
+    elif name == "leads" and arg in (LeadStatus.CONFIRMED, LeadStatus.DISMISSED):
+        query = query.where(
+            select(Lead.id).where(Lead.request_id == Request.id, Lead.status == arg).exists()
+        )
+    elif name == "copies" and not arg:
+        query = query.where(select(Match.id).where(Match.request_id == Request.id).exists())
+    elif name == "day" and arg:
+        try:
+            day = datetime.strptime(arg, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise UnknownFigure(figure) from None
+        query = query.where(Request.received_at >= day, Request.received_at < day + timedelta(1))
+    else:
+        raise UnknownFigure(figure)
+    return query.order_by(Request.received_at, Request.id)
