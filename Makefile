@@ -44,10 +44,12 @@ docs: $(STAMP)
 install: $(VENV)/.installed
 install-dev: $(STAMP)
 
-## Debian packages the test suite drives for real: Chromium (browser tests), PostgreSQL 15.
+## Debian packages the test suite drives for real: Chromium (browser tests, and the PDF
+## reports it prints), PostgreSQL 15, poppler-utils (the PDF test renders pages with pdftoppm).
 system-deps:
 	@need=""; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	command -v pdftoppm >/dev/null || need="$$need poppler-utils"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \

@@ -76,3 +76,97 @@ def report(
         return
     output.write_bytes(body)
     typer.echo(f"wrote {output} ({len(body)} bytes)", err=True)
+
+
+@report_app.command("transparency-db")
+def transparency_db(
+    start: FromOption = None,
+    end: ToOption = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Directory for the batch files.")
+    ] = Path("transparency-db"),
+    ground: Annotated[
+        str,
+        typer.Option(help="illegal (the law, default) or terms (the platform's terms)."),
+    ] = "illegal",
+    synthetic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--synthetic",
+            help="A case whose imagery is synthetic (adds the deepfake keyword); repeatable.",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Statements of reasons for the EU DSA Transparency Database: one per removal the
+    platform confirmed in [--from, --to), validated against the database's field rules, in
+    files of at most 100 (`batch-00001.json`, the body of one `POST /api/v1/statements`)."""
+    from datetime import datetime
+
+    from rescind.reports.transparency_db import InvalidStatements, export
+    from rescind.security import audit
+
+    if ground not in ("illegal", "terms"):
+        typer.echo("error: --ground must be illegal or terms", err=True)
+        raise typer.Exit(2)
+    since, until = _period(start, end)
+    assert isinstance(since, datetime) and isinstance(until, datetime)
+    with open_database(db) as (settings, database), database.session() as session:
+        try:
+            done = export(
+                session,
+                settings,
+                since,
+                until,
+                output,
+                ground=ground,
+                synthetic=frozenset(synthetic or ()),
+            )
+        except InvalidStatements as exc:
+            typer.echo(f"error: a statement breaks the database's rules: {exc}", err=True)
+            raise typer.Exit(1) from None
+        audit.record(
+            session,
+            "cli",
+            "report.transparency_db",
+            detail={
+                "from": since.isoformat(),
+                "to": until.isoformat(),
+                "statements": done.statements,
+                "files": len(done.files),
+            },
+        )
+    typer.echo(f"{done.statements} statements in {len(done.files)} files under {output}")
+
+
+@report_app.command("dsa-figures")
+def dsa_figures(
+    start: FromOption = None,
+    end: ToOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The DSA Art. 15/24 transparency report figures Rescind holds, as CSV in the sections of
+    the Implementing Regulation (EU) 2024/2835 quantitative template."""
+    from datetime import datetime
+
+    from rescind.reports.dsa_templates import to_csv
+    from rescind.security import audit
+
+    since, until = _period(start, end)
+    assert isinstance(since, datetime) and isinstance(until, datetime)
+    with open_database(db) as (_settings, database), database.session() as session:
+        text = to_csv(session, since, until)
+        audit.record(
+            session,
+            "cli",
+            "report.dsa_figures",
+            detail={"from": since.isoformat(), "to": until.isoformat()},
+        )
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8", newline="")
+        typer.echo(f"wrote {output}", err=True)

@@ -81,7 +81,10 @@ class StatementOfReasons:
 
 
 @dataclass(frozen=True)
-class _Context:
+class CaseContext:
+    """What a statement is made from: the case, its first "remove" decision, the item, and
+    the URL the registry holds for the content."""
+
     request: Request | None
     decision: Decision | None
     item: RequestItem | None
@@ -99,7 +102,7 @@ def _is_named(action: Action, item: RequestItem | None, content_url: str | None)
     )
 
 
-def _facts(action: Action, ctx: _Context, named: bool) -> str:
+def _facts(action: Action, ctx: CaseContext, named: bool) -> str:
     request, decision = ctx.request, ctx.decision
     if request is None:
         return (
@@ -130,7 +133,7 @@ def _facts(action: Action, ctx: _Context, named: bool) -> str:
     return found + decided
 
 
-def statement(action: Action, ctx: _Context, settings: Settings) -> StatementOfReasons:
+def statement(action: Action, ctx: CaseContext, settings: Settings) -> StatementOfReasons:
     """The statement of reasons of one action, from its case's records."""
     named = _is_named(action, ctx.item, ctx.content_url)
     automated = ctx.decision is not None and ctx.decision.automated
@@ -184,7 +187,7 @@ def statements_for(
     )
     out = {}
     for a in actions:
-        ctx = _Context(
+        ctx = CaseContext(
             requests.get(a.request_id) if a.request_id is not None else None,
             decisions.get(a.request_id) if a.request_id is not None else None,
             items.get(a.item_id) if a.item_id is not None else None,

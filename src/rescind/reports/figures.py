@@ -50,6 +50,7 @@ from rescind.store.models import (
 from rescind.store.statuses import (
     CLOCK_RUNNING_STATUSES,
     GONE_OUTCOMES,
+    ActionOutcome,
     ActionStatus,
     Channel,
     ChildSafetyFlag,
@@ -221,7 +222,7 @@ def _named(action: Any, item: Any, content: Any) -> ColumnElement[bool]:
     )
 
 
-def _removal_rows(start: datetime, end: datetime, dialect: str) -> Select[Any]:
+def removal_rows(start: datetime, end: datetime, dialect: str) -> Select[Any]:
     """Every removal action of the period's cases: clock, item, named?, settled?, seconds."""
     a, i, c = aliased(Action), aliased(RequestItem), aliased(Content)
     seconds = epoch(a.confirmed_at, dialect) - epoch(Request.received_at, dialect)
@@ -231,6 +232,7 @@ def _removal_rows(start: datetime, end: datetime, dialect: str) -> Select[Any]:
             a.item_id.label("item_id"),
             case((_named(a, i, c), 1), else_=0).label("named"),
             case((_settled(a), 1), else_=0).label("settled"),
+            case((a.outcome == ActionOutcome.REMOVED, 1), else_=0).label("removed"),
             seconds.label("seconds"),
         )
         .select_from(a)
@@ -244,7 +246,7 @@ def _removal_rows(start: datetime, end: datetime, dialect: str) -> Select[Any]:
 def _item_durations(start: datetime, end: datetime, dialect: str) -> Select[Any]:
     """(clock, seconds) per item: until its last named removal was confirmed; only items
     whose every named removal is settled."""
-    rows = _removal_rows(start, end, dialect).subquery()
+    rows = removal_rows(start, end, dialect).subquery()
     return (
         select(rows.c.clock, func.max(rows.c.seconds).label("seconds"))
         .where(rows.c.named == 1)
@@ -255,11 +257,11 @@ def _item_durations(start: datetime, end: datetime, dialect: str) -> Select[Any]
 
 def _copy_durations(start: datetime, end: datetime, dialect: str) -> Select[Any]:
     """(clock, seconds) per copy whose removal the platform confirmed."""
-    rows = _removal_rows(start, end, dialect).subquery()
+    rows = removal_rows(start, end, dialect).subquery()
     return select(rows.c.clock, rows.c.seconds).where(rows.c.named == 0, rows.c.settled == 1)
 
 
-def _distributions(session: Session, durations: Select[Any]) -> dict[str, Distribution]:
+def distributions(session: Session, durations: Select[*tuple[Any, ...]]) -> dict[str, Distribution]:
     """Per clock: nearest-rank percentiles by window functions, histogram by GROUP BY."""
     d = durations.subquery()
     ranked = select(
@@ -504,8 +506,8 @@ def compute(
 
     _copies(session, report, period)
 
-    items = _distributions(session, _item_durations(start, end, dialect))
-    copies = _distributions(session, _copy_durations(start, end, dialect))
+    items = distributions(session, _item_durations(start, end, dialect))
+    copies = distributions(session, _copy_durations(start, end, dialect))
     met_by_clock = dict(
         session.execute(
             select(clock_of(Request), func.count())

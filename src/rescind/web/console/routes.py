@@ -6,13 +6,14 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rescind.web.console import audit_routes, auth_routes, case_routes
+from rescind.web.console import audit_routes, auth_routes, case_routes, compliance_routes
 from rescind.web.console.session import LoginRequired
 
 router = APIRouter()
 router.include_router(auth_routes.router)
 router.include_router(case_routes.router)
 router.include_router(audit_routes.router)
+router.include_router(compliance_routes.router)
 
 
 def install_login_redirect(app: FastAPI) -> None:
