@@ -118,7 +118,9 @@ def rows(session: Session, start: datetime, end: datetime) -> list[tuple[str, ..
     own = "Own-initiative content moderation"
     actions = removal_rows(start, end, dialect).subquery()
     copies = session.scalar(
-        select(func.count()).where(actions.c.named == 0, actions.c.removed == 1)
+        select(func.count())
+        .select_from(actions)
+        .where(actions.c.named == 0, actions.c.removed == 1)
     )
     row(
         own,

@@ -16,19 +16,30 @@ when it was computed, so it can be checked against the log later.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    MetaData,
     Select,
+    String,
+    Table,
     and_,
     case,
     func,
+    insert,
     literal,
     literal_column,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -213,40 +224,81 @@ def _settled(action: Any) -> ColumnElement[bool]:
     return and_(action.status == ActionStatus.CONFIRMED, action.outcome.in_(GONE_OUTCOMES))
 
 
-def _named(action: Any, item: Any, content: Any) -> ColumnElement[bool]:
-    """The action targets what the item itself named (else it is a copy found for it)."""
+def _named(action: Any, item: Any) -> ColumnElement[bool]:
+    """The action targets what the item itself named (else it is a copy found for it): the
+    same content id or URL, or registered content at the URL the item gave (looked up only
+    when the first two do not settle it)."""
     return or_(
         and_(action.content_id.is_not(None), action.content_id == item.content_id),
         and_(action.url.is_not(None), action.url == item.url),
-        and_(content.url.is_not(None), content.url == item.url),
+        and_(
+            item.url.is_not(None),
+            action.content_id.is_not(None),
+            select(Content.id)
+            .where(Content.content_id == action.content_id, Content.url == item.url)
+            .exists(),
+        ),
     )
 
 
 def removal_rows(start: datetime, end: datetime, dialect: str) -> Select[Any]:
-    """Every removal action of the period's cases: clock, item, named?, settled?, seconds."""
-    a, i, c = aliased(Action), aliased(RequestItem), aliased(Content)
+    """Every removal action of the period's cases: clock, item, named?, settled?, removed?,
+    seconds from receipt to confirmation."""
+    a, i = aliased(Action), aliased(RequestItem)
     seconds = epoch(a.confirmed_at, dialect) - epoch(Request.received_at, dialect)
     return (
         select(
             clock_of(Request).label("clock"),
             a.item_id.label("item_id"),
-            case((_named(a, i, c), 1), else_=0).label("named"),
+            case((_named(a, i), 1), else_=0).label("named"),
             case((_settled(a), 1), else_=0).label("settled"),
-            case((a.outcome == ActionOutcome.REMOVED, 1), else_=0).label("removed"),
+            case((a.outcome == _const(ActionOutcome.REMOVED), 1), else_=0).label("removed"),
             seconds.label("seconds"),
         )
         .select_from(a)
         .join(Request, Request.id == a.request_id)
         .join(i, i.id == a.item_id)
-        .outerjoin(c, c.content_id == a.content_id)
         .where(a.type == REMOVE, in_period(start, end))
     )
 
 
-def _item_durations(start: datetime, end: datetime, dialect: str) -> Select[Any]:
+# The removal rows of one report, read once into a temporary table (private to the
+# connection, outside the database file on SQLite) and aggregated from there several ways.
+_REMOVALS = Table(
+    "rescind_report_removals",
+    MetaData(),
+    Column("clock", String(20)),
+    Column("item_id", BigInteger),
+    Column("named", Integer),
+    Column("settled", Integer),
+    Column("removed", Integer),
+    Column("seconds", Float),
+    prefixes=["TEMPORARY"],
+)
+
+
+@contextmanager
+def removals_table(
+    session: Session, start: datetime, end: datetime, dialect: str
+) -> Iterator[Table]:
+    """The period's removal rows in a temporary table, dropped on the way out."""
+    drop = text(f"DROP TABLE IF EXISTS {_REMOVALS.name}")
+    session.execute(drop)
+    _REMOVALS.create(session.connection())
+    try:
+        session.execute(
+            insert(_REMOVALS).from_select(
+                [c.name for c in _REMOVALS.columns], removal_rows(start, end, dialect)
+            )
+        )
+        yield _REMOVALS
+    finally:
+        session.execute(drop)
+
+
+def _item_durations(rows: Table) -> Select[Any]:
     """(clock, seconds) per item: until its last named removal was confirmed; only items
     whose every named removal is settled."""
-    rows = removal_rows(start, end, dialect).subquery()
     return (
         select(rows.c.clock, func.max(rows.c.seconds).label("seconds"))
         .where(rows.c.named == 1)
@@ -255,9 +307,8 @@ def _item_durations(start: datetime, end: datetime, dialect: str) -> Select[Any]
     )
 
 
-def _copy_durations(start: datetime, end: datetime, dialect: str) -> Select[Any]:
+def _copy_durations(rows: Table) -> Select[Any]:
     """(clock, seconds) per copy whose removal the platform confirmed."""
-    rows = removal_rows(start, end, dialect).subquery()
     return select(rows.c.clock, rows.c.seconds).where(rows.c.named == 0, rows.c.settled == 1)
 
 
@@ -506,8 +557,9 @@ def compute(
 
     _copies(session, report, period)
 
-    items = distributions(session, _item_durations(start, end, dialect))
-    copies = distributions(session, _copy_durations(start, end, dialect))
+    with removals_table(session, start, end, dialect) as rows:
+        items = distributions(session, _item_durations(rows))
+        copies = distributions(session, _copy_durations(rows))
     met_by_clock = dict(
         session.execute(
             select(clock_of(Request), func.count())

@@ -13,8 +13,6 @@ import io
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -124,12 +122,14 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
         ],
         "missed": [
             {
-                **{k: v for k, v in asdict(m).items() if not isinstance(v, datetime)},
-                **{
-                    k: v.isoformat() if v else None
-                    for k, v in asdict(m).items()
-                    if k.endswith("_at")
-                },
+                "case_number": m.case_number,
+                "clock": m.clock,
+                "status": m.status,
+                "received_at": m.received_at.isoformat(),
+                "deadline_at": m.deadline_at.isoformat(),
+                "removed_at": m.removed_at.isoformat() if m.removed_at else None,
+                "decided_at": m.decided_at.isoformat() if m.decided_at else None,
+                "reason": m.reason,
                 "link": links.case(m.case_number),
             }
             for m in report.missed
@@ -335,7 +335,7 @@ def render(report: Report, fmt: str, *, base_url: str, title: str = "Rescind") -
 
     links = Links(report, base_url)
     if fmt == "json":
-        return json.dumps(to_json(report, links), indent=2).encode()
+        return json.dumps(to_json(report, links), indent=1).encode()
     if fmt == "csv":
         return to_csv(report, links).encode()
     html = to_html(report, links, title=title)
