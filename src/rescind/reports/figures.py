@@ -170,6 +170,14 @@ class Report:
     per_day: list[tuple[str, int, int]] = field(default_factory=list)  # day, received, removed
 
     @property
+    def missed_by_reason(self) -> dict[str, int]:
+        """How many cases missed their deadline, by reason (in MISSED_REASONS order)."""
+        counts = {key: 0 for key in MISSED_REASONS}
+        for m in self.missed:
+            counts[m.reason] += 1
+        return {key: n for key, n in counts.items() if n}
+
+    @property
     def copies_per_valid_request(self) -> float | None:
         return self.copies_total / self.valid if self.valid else None
 

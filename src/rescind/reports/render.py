@@ -134,6 +134,7 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
             }
             for m in report.missed
         ],
+        "missed_by_reason": report.missed_by_reason,
         "per_day": [{"day": d, "received": r, "removed": x} for d, r, x in report.per_day],
         "links": {
             key: links.figure(key)
@@ -213,6 +214,8 @@ def to_csv(report: Report, links: Links) -> str:
     for day, received, removed in report.per_day:
         w.writerow(["per_day", f"{day} received", "", received, links.figure(f"day:{day}")])
         w.writerow(["per_day", f"{day} removed", "", removed, ""])
+    for reason, n in report.missed_by_reason.items():
+        w.writerow(["missed_by_reason", reason, "", n, links.figure("missed")])
     for m in report.missed:
         w.writerow(["missed", m.case_number, m.clock, m.reason, links.case(m.case_number)])
     return out.getvalue()
