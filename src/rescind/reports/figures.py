@@ -321,52 +321,56 @@ def _copy_durations(rows: Table) -> Select[Any]:
 
 
 def distributions(session: Session, durations: Select[*tuple[Any, ...]]) -> dict[str, Distribution]:
-    """Per clock: nearest-rank percentiles by window functions, histogram by GROUP BY."""
+    """Per clock: nearest-rank percentiles, maximum and histogram, from one sort.
+
+    Window functions number the durations in order; the query returns only the rows at a
+    percentile's rank, the last row, and the last row below each histogram bound (its rank is
+    how many durations lie below the bound: `lead` shows the next one is not)."""
     d = durations.subquery()
     ranked = select(
         d.c.clock,
         d.c.seconds,
         func.row_number().over(partition_by=d.c.clock, order_by=d.c.seconds).label("rn"),
         func.count().over(partition_by=d.c.clock).label("n"),
+        func.lead(d.c.seconds).over(partition_by=d.c.clock, order_by=d.c.seconds).label("nxt"),
     ).subquery()
-    wanted = [
-        and_(ranked.c.rn * 100 >= p * ranked.c.n, (ranked.c.rn - 1) * 100 < p * ranked.c.n)
-        for _name, p in PERCENTILES
+    rn, n, seconds, nxt = ranked.c.rn, ranked.c.n, ranked.c.seconds, ranked.c.nxt
+    wanted = [and_(rn * 100 >= p * n, (rn - 1) * 100 < p * n) for _name, p in PERCENTILES]
+    bounds = [
+        and_(seconds < _const(h * 3600), or_(nxt.is_(None), nxt >= _const(h * 3600)))
+        for h in BUCKETS_H
     ]
     picked = session.execute(
-        select(ranked.c.clock, ranked.c.rn, ranked.c.n, ranked.c.seconds).where(
-            or_(ranked.c.rn == ranked.c.n, *wanted)
-        )
+        select(ranked.c.clock, rn, n, seconds).where(or_(rn == n, *wanted, *bounds))
     ).all()
-    bucket = case(
-        *[(d.c.seconds < _const(hours * 3600), _const(i)) for i, hours in enumerate(BUCKETS_H)],
-        else_=_const(len(BUCKETS_H)),
-    ).label("bucket")
-    counts = session.execute(select(d.c.clock, bucket, func.count()).group_by(d.c.clock, bucket))
-    histograms: dict[str, list[int]] = {}
-    for clock, index, n in counts:
-        histograms.setdefault(clock, [0] * (len(BUCKETS_H) + 1))[int(index)] = int(n)
     found: dict[str, dict[str, float]] = {}
     totals: dict[str, int] = {}
-    for clock, rn, n, seconds in picked:
+    below: dict[str, list[int]] = {}  # durations under each bound, per clock
+    for clock, rank, count, value in picked:
         values = found.setdefault(clock, {})
-        totals[clock] = int(n)
+        totals[clock] = int(count)
+        under = below.setdefault(clock, [0] * len(BUCKETS_H))
         for name, p in PERCENTILES:
-            if rn * 100 >= p * n and (rn - 1) * 100 < p * n:
-                values[name] = float(seconds)
-        if rn == n:
-            values["max"] = float(seconds)
-    return {
-        clock: Distribution(
+            if rank * 100 >= p * count and (rank - 1) * 100 < p * count:
+                values[name] = float(value)
+        if rank == count:
+            values["max"] = float(value)
+        for i, hours in enumerate(BUCKETS_H):
+            if value < hours * 3600:
+                under[i] = max(under[i], int(rank))
+    out = {}
+    for clock, values in found.items():
+        cumulative = [*below[clock], totals[clock]]
+        buckets = tuple(c - (cumulative[i - 1] if i else 0) for i, c in enumerate(cumulative))
+        out[clock] = Distribution(
             totals[clock],
             values.get("median"),
             values.get("p90"),
             values.get("p99"),
             values.get("max"),
-            tuple(histograms.get(clock, [0] * (len(BUCKETS_H) + 1))),
+            buckets,
         )
-        for clock, values in found.items()
-    }
+    return out
 
 
 # --- missed deadlines ---------------------------------------------------------------------------
