@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -321,54 +322,29 @@ def _copy_durations(rows: Table) -> Select[Any]:
 
 
 def distributions(session: Session, durations: Select[*tuple[Any, ...]]) -> dict[str, Distribution]:
-    """Per clock: nearest-rank percentiles, maximum and histogram, from one sort.
+    """Per clock: nearest-rank percentiles, maximum and histogram of (clock, seconds) rows.
 
-    Window functions number the durations in order; the query returns only the rows at a
-    percentile's rank, the last row, and the last row below each histogram bound (its rank is
-    how many durations lie below the bound: `lead` shows the next one is not)."""
-    d = durations.subquery()
-    ranked = select(
-        d.c.clock,
-        d.c.seconds,
-        func.row_number().over(partition_by=d.c.clock, order_by=d.c.seconds).label("rn"),
-        func.count().over(partition_by=d.c.clock).label("n"),
-        func.lead(d.c.seconds).over(partition_by=d.c.clock, order_by=d.c.seconds).label("nxt"),
-    ).subquery()
-    rn, n, seconds, nxt = ranked.c.rn, ranked.c.n, ranked.c.seconds, ranked.c.nxt
-    wanted = [and_(rn * 100 >= p * n, (rn - 1) * 100 < p * n) for _name, p in PERCENTILES]
-    bounds = [
-        and_(seconds < _const(h * 3600), or_(nxt.is_(None), nxt >= _const(h * 3600)))
-        for h in BUCKETS_H
-    ]
-    picked = session.execute(
-        select(ranked.c.clock, rn, n, seconds).where(or_(rn == n, *wanted, *bounds))
-    ).all()
-    found: dict[str, dict[str, float]] = {}
-    totals: dict[str, int] = {}
-    below: dict[str, list[int]] = {}  # durations under each bound, per clock
-    for clock, rank, count, value in picked:
-        values = found.setdefault(clock, {})
-        totals[clock] = int(count)
-        under = below.setdefault(clock, [0] * len(BUCKETS_H))
-        for name, p in PERCENTILES:
-            if rank * 100 >= p * count and (rank - 1) * 100 < p * count:
-                values[name] = float(value)
-        if rank == count:
-            values["max"] = float(value)
-        for i, hours in enumerate(BUCKETS_H):
-            if value < hours * 3600:
-                under[i] = max(under[i], int(rank))
+    The database selects the durations (joins, grouping); they are sorted here with numpy, one
+    float per row, which measured several times faster than SQLite's window functions over
+    a million rows (and SQLite has no percentile aggregate)."""
+    rows = session.execute(durations).all()
+    if not rows:
+        return {}
+    clocks, seconds = zip(*rows, strict=True)
+    names = np.asarray(clocks, dtype=object)
+    values = np.asarray(seconds, dtype=np.float64)
+    bounds = np.asarray([h * 3600 for h in BUCKETS_H], dtype=np.float64)
     out = {}
-    for clock, values in found.items():
-        cumulative = [*below[clock], totals[clock]]
+    for clock in sorted(set(clocks)):
+        ordered = np.sort(values[names == clock])
+        n = len(ordered)
+        # Nearest rank: the ceil(p * n / 100)-th value, in integers.
+        at = {name: float(ordered[(p * n + 99) // 100 - 1]) for name, p in PERCENTILES}
+        under = [int(c) for c in np.searchsorted(ordered, bounds, side="left")]
+        cumulative = [*under, n]
         buckets = tuple(c - (cumulative[i - 1] if i else 0) for i, c in enumerate(cumulative))
-        out[clock] = Distribution(
-            totals[clock],
-            values.get("median"),
-            values.get("p90"),
-            values.get("p99"),
-            values.get("max"),
-            buckets,
+        out[str(clock)] = Distribution(
+            n, at["median"], at["p90"], at["p99"], float(ordered[-1]), buckets
         )
     return out
 
