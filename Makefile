@@ -9,7 +9,7 @@ LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint lock docs typecheck contracts pytest system-deps install install-dev bench bench-platform clean messages prod-check reliability mutation
+.PHONY: run test lint lock docs typecheck contracts pytest system-deps install install-dev bench bench-platform bench-report clean messages prod-check reliability mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +44,12 @@ docs: $(STAMP)
 install: $(VENV)/.installed
 install-dev: $(STAMP)
 
-## Debian packages the test suite drives for real: Chromium (browser tests), PostgreSQL 15.
+## Debian packages the test suite drives for real: Chromium (browser tests, and the PDF
+## reports it prints), PostgreSQL 15, poppler-utils (the PDF test renders pages with pdftoppm).
 system-deps:
 	@need=""; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	command -v pdftoppm >/dev/null || need="$$need poppler-utils"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
@@ -87,6 +89,11 @@ bench-platform: $(STAMP) system-deps
 	$(BIN)/python bench/platform_api.py media
 	$(BIN)/python bench/platform_api.py sweep
 	$(BIN)/python bench/platform_api.py latency
+
+## The compliance report over 1M generated cases on SQLite (issue 23; generating them takes
+## tens of minutes; `--db PATH` keeps and reuses the database).
+bench-report: $(STAMP)
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -334,6 +334,11 @@ class Settings(BaseSettings):
         description="Days before finished jobs, webhook delivery attempts and the registry rows "
         "of content deleted on the platform are pruned.",
     )
+    terms_url: str | None = Field(
+        None,
+        description="The platform's terms of service that removals rely on, cited in every "
+        "statement of reasons (DSA Art. 17) and Transparency Database export.",
+    )
 
     @model_validator(mode="after")
     def _refuse_a_weak_secret_in_production(self) -> Settings:

@@ -68,6 +68,7 @@ def test_delivery_is_signed_logged_and_settles(
         "case_number",
         "idempotency_key",
         "created_at",
+        "statement_of_reasons",
     }
     assert (event["id"], event["type"], event["content_id"]) == (action_id, "content.remove", "c1")
     with database.session() as session:

@@ -16,6 +16,7 @@ from rescind.cli.db import db_app
 from rescind.cli.exchange import exchange_app
 from rescind.cli.media import hash_command
 from rescind.cli.partner import partner_app
+from rescind.cli.report import report_app
 from rescind.cli.serve import serve, worker
 from rescind.cli.users import first_login, user_app
 from rescind.cli.webhooks import webhook_app
@@ -49,3 +50,4 @@ app.add_typer(webhook_app, name="webhook")
 app.add_typer(bank_app, name="bank")
 app.add_typer(partner_app, name="partner")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(report_app, name="report")

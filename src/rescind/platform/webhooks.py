@@ -46,6 +46,7 @@ from rescind.platform.actions import (
 )
 from rescind.platform.endpoints import Endpoint, active_endpoints, check_endpoint_url
 from rescind.platform.errors import InvalidSignalError
+from rescind.platform.statements import statements_for
 from rescind.security.addresses import redact_url
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, ActionAttempt, Job, Request
@@ -76,8 +77,11 @@ def signature_header(secrets: tuple[str, ...] | list[str], body: bytes, t: int) 
 retry_delay = partial(backoff_delay, base_s=BASE_DELAY_S, cap_s=MAX_DELAY_S, jitter=0.5)
 
 
-def event_body(action: Action, case_number: str | None) -> bytes:
-    """The JSON body of an action's webhook (identical on every retry)."""
+def event_body(
+    action: Action, case_number: str | None, statement: dict[str, Any] | None = None
+) -> bytes:
+    """The JSON body of an action's webhook (identical on every retry), with the statement of
+    reasons (DSA Art. 17) the platform passes on to the uploader."""
     event: dict[str, Any] = {
         "id": action.id,
         "type": action.type,
@@ -86,6 +90,7 @@ def event_body(action: Action, case_number: str | None) -> bytes:
         "case_number": case_number,
         "idempotency_key": action.idempotency_key,
         "created_at": action.created_at.isoformat(),
+        "statement_of_reasons": statement,
     }
     return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
 
@@ -175,7 +180,8 @@ def deliver_action(
         if action.request_id is not None
         else None
     )
-    body = event_body(action, case_number)
+    statement = statements_for(session, settings, [action])[action.id].as_json()
+    body = event_body(action, case_number, statement)
     own_client = client is None
     http = client or httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False)
     errors = []

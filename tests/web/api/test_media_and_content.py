@@ -169,6 +169,9 @@ def test_actions_can_be_listed_and_marked_done(api: Api, database: Database) -> 
     assert [(a["id"], a["content_id"], a["status"]) for a in pending] == [
         (action.id, "c9", "pending")
     ]
+    # With no case behind it, the statement says our own search found it.
+    statement = pending[0]["statement_of_reasons"]
+    assert (statement["restriction"], statement["source"]) == ("removal", "own_initiative")
     # No body: "removed" (the route's meaning before outcomes existed).
     done = api.client.post(f"/v1/actions/{action.id}/done", headers=api.content)
     assert done.status_code == 200 and done.json()["status"] == "confirmed"

@@ -85,6 +85,11 @@ def test_file_read_and_decide(api: tuple[TestClient, dict[str, str]], database: 
     assert case["removed_at"] is None and case["items"][0]["state"] == "removal_pending"
     (action,) = case["actions"]
     assert (action["content_id"], action["url"], action["status"]) == ("p-1", None, "pending")
+    # The DSA statement of reasons: the content was named in a notice, a person decided.
+    statement = action["statement_of_reasons"]
+    assert (statement["source"], statement["automated_detection"]) == ("notice", False)
+    assert statement["automated_decision"] == "not_automated"
+    assert case["case_number"] in statement["facts"]
     # The requester's hashes match nothing registered: no lead, and never an action.
     assert case["leads"] == []
     confirmed = client.post(

@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from rescind.platform.actions import list_actions, mark_done, parse_outcome
 from rescind.platform.errors import PlatformError
+from rescind.platform.statements import statements_for
 from rescind.security import audit
+from rescind.store.db import session_settings
 from rescind.store.models import Action, Request
 from rescind.web.api.auth import ContentCaller
 from rescind.web.api.common import problem
 from rescind.web.api.openapi import api_doc
-from rescind.web.api.schemas import ActionDoneIn, ActionOut
+from rescind.web.api.schemas import ActionDoneIn, ActionOut, StatementOut
 from rescind.web.deps import ROW_ID_MAX, RowId, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -26,6 +28,7 @@ def _out(session: Session, actions: list[Action]) -> list[ActionOut]:
     cases = dict(
         session.execute(select(Request.id, Request.case_number).where(Request.id.in_(ids))).all()
     )
+    statements = statements_for(session, session_settings(session), actions)
     return [
         ActionOut(
             id=a.id,
@@ -40,6 +43,7 @@ def _out(session: Session, actions: list[Action]) -> list[ActionOut]:
             created_at=a.created_at.isoformat(),
             delivered_at=a.delivered_at.isoformat() if a.delivered_at else None,
             confirmed_at=a.confirmed_at.isoformat() if a.confirmed_at else None,
+            statement_of_reasons=StatementOut.model_validate(statements[a.id].as_json()),
         )
         for a in actions
     ]

@@ -30,8 +30,10 @@ from rescind.cases.restore import restore_removed
 from rescind.cases.validation import ItemInput, RequestInput
 from rescind.locale import translations
 from rescind.platform.apikeys import REGULATOR_SCOPE
+from rescind.platform.statements import statements_for
 from rescind.security import audit
 from rescind.store.columns import utcnow
+from rescind.store.db import session_settings
 from rescind.store.models import Request as Case
 from rescind.store.statuses import (
     CLOCK_RUNNING_STATUSES,
@@ -225,6 +227,7 @@ def _iso(value: datetime | None) -> str | None:
 def case_json(session: Session, case: Case) -> dict[str, Any]:
     """The API's view of a case (no contact details)."""
     found = queue.enforcement(session, case)
+    statements = statements_for(session, session_settings(session), found.actions)
     progress = item_progress(session, case)
     state = clock(case, utcnow())
     return {
@@ -290,6 +293,7 @@ def case_json(session: Session, case: Case) -> dict[str, Any]:
                 "attempts": a.attempts,
                 "delivered_at": _iso(a.delivered_at),
                 "confirmed_at": _iso(a.confirmed_at),
+                "statement_of_reasons": statements[a.id].as_json(),
             }
             for a in found.actions
         ],

@@ -86,6 +86,31 @@ class ContentBatchOut(BaseModel):
     registered: int
 
 
+class RedressOut(BaseModel):
+    """A way the uploader can contest the decision."""
+
+    kind: str = Field(description="internal_complaint, out_of_court or court.")
+    description: str
+
+
+class StatementOut(BaseModel):
+    """The statement of reasons (DSA Art. 17) to give the uploader with this action."""
+
+    restriction: str = Field(description="removal or restore.")
+    facts: str = Field(description="The facts and circumstances relied on (no personal data).")
+    source: str = Field(
+        description="notice (the content was named in a notice) or own_initiative (found by "
+        "matching against reported imagery)."
+    )
+    automated_detection: bool = Field(description="Automated means found the content.")
+    automated_decision: str = Field(description="fully, partially or not_automated.")
+    legal_ground: str = Field(description="The law relied on (the TAKE IT DOWN Act).")
+    terms_ground: str = Field(description="The contractual ground (the platform's terms).")
+    terms_url: str | None = Field(description="`RESCIND_TERMS_URL`, when set.")
+    redress: list[RedressOut]
+    decided_at: IsoTime | None = Field(description="When the removal was decided.")
+
+
 class ActionOut(BaseModel):
     """An action in the outbox: it names registered content (`content_id`), or only the `url`
     a requester gave for content never registered (the platform resolves it)."""
@@ -102,6 +127,7 @@ class ActionOut(BaseModel):
     created_at: str
     delivered_at: str | None
     confirmed_at: str | None
+    statement_of_reasons: StatementOut
 
 
 class ActionDoneIn(BaseModel):
@@ -215,6 +241,7 @@ class CaseActionOut(BaseModel):
     attempts: int
     delivered_at: IsoTime | None
     confirmed_at: IsoTime | None
+    statement_of_reasons: StatementOut
 
 
 class CaseLeadOut(BaseModel):

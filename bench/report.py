@@ -1,0 +1,100 @@
+"""Compliance report over a million cases: how long `rescind report` takes to compute and render.
+
+    python bench/report.py [--cases 1000000] [--db PATH] [--formats json csv html]
+
+Generates the cases into a SQLite file (tests/reports/history.py: random fates, items, copies,
+leads, confirmations; kept at --db and reused if it already holds them), then times the
+figures (SQL aggregates) and each format's rendering, and prints the ratio against the target
+of issue 23: a report over 1M cases in under 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.reports.history import START, generate  # noqa: E402
+
+from rescind.config import Settings  # noqa: E402
+from rescind.reports.figures import compute  # noqa: E402
+from rescind.reports.render import render  # noqa: E402
+from rescind.store import Database  # noqa: E402
+from rescind.store.db import upgrade_database  # noqa: E402
+from rescind.store.models import Action, Request  # noqa: E402
+
+TARGET_S = 10.0
+DAYS = 90
+
+
+def _database(path: Path, cases: int) -> tuple[Settings, Database, float]:
+    settings = Settings(
+        environment="dev", data_dir=path.parent / "data", database_url=f"sqlite:///{path}"
+    )
+    database = Database(settings)
+    upgrade_database(settings)  # the schema, as `rescind db upgrade` makes it
+    with database.session() as session:
+        have = session.scalar(select(func.count()).select_from(Request)) or 0
+    took = 0.0
+    if have < cases:
+        assert have == 0, f"{path} holds {have} cases; remove it or give --cases {have}"
+        started = time.perf_counter()
+        with database.session() as session:
+            generate(session, cases, seed=23, days=DAYS)
+        took = time.perf_counter() - started
+    return settings, database, took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--formats", nargs="+", default=["json", "csv", "html"])
+    args = parser.parse_args()
+    path = args.db or Path(tempfile.mkdtemp(prefix="rescind-bench-report-")) / "report.db"
+    settings, database, generated_s = _database(path, args.cases)
+    start, end = START, START + timedelta(days=DAYS)
+    now = end + timedelta(hours=1)  # the report is run just after the period it covers
+    with database.session() as session:
+        actions = session.scalar(select(func.count()).select_from(Action))
+    print(
+        f"database: {path} ({path.stat().st_size / 1e6:.0f} MB), {args.cases} cases, "
+        f"{actions} actions" + (f", generated in {generated_s:.0f} s" if generated_s else "")
+    )
+    print(f"machine: {os.cpu_count()} CPUs (shared with other engineers' runs)")
+    print(f"{'step':<24}{'seconds':>10}   (wall clock)")
+    with database.session() as session:
+        started, cpu = time.perf_counter(), time.process_time()
+        report = compute(session, settings, start, end, now=now)
+        figures_s = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu
+    print(f"{'figures (SQL)':<24}{figures_s:>10.2f}   (this process's CPU: {cpu_s:.2f} s)")
+    worst = figures_s
+    for fmt in args.formats:
+        started = time.perf_counter()
+        body = render(report, fmt, base_url=settings.public_base_url)
+        took = time.perf_counter() - started
+        print(f"{'render ' + fmt:<24}{took:>10.2f}   ({len(body) / 1e6:.1f} MB)")
+        worst = max(worst, figures_s + took)
+    print(
+        f"received {report.received}, valid {report.valid}, removed {report.removed}, "
+        f"missed {len(report.missed)}"
+    )
+    print(
+        f"slowest report (figures + render): {worst:.2f} s; target < {TARGET_S:.0f} s: "
+        f"ratio {TARGET_S / worst:.2f}x"
+    )
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main()

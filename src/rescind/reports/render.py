@@ -1,0 +1,352 @@
+"""A report as JSON, CSV, HTML (with SVG charts and print styles) or PDF.
+
+Every figure links to the console's list of the cases behind it
+(`/console/compliance/cases?from=&to=&figure=`), and every missed deadline to its case; links
+start with `RESCIND_PUBLIC_BASE_URL` so a saved file still leads there. Each format names the
+audit chain head the figures were computed from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from rescind.locale import translations
+from rescind.reports import figures
+from rescind.reports.figures import (
+    BUCKETS_H,
+    CLOCK_NAMES,
+    MISSED_REASONS,
+    Distribution,
+    Report,
+    bucket_label,
+)
+from rescind.reports.svg import Series, bar_chart
+
+FORMATS = ("csv", "json", "html", "pdf")
+CHROMIUM = "/usr/bin/chromium"
+
+
+class PdfUnavailable(RuntimeError):
+    """No Chromium to print the PDF with."""
+
+
+def period_query(report: Report) -> dict[str, str]:
+    return {"from": report.start.isoformat(), "to": report.end.isoformat()}
+
+
+class Links:
+    """Console URLs of the cases behind each figure (absolute from `base`, or relative)."""
+
+    def __init__(self, report: Report, base: str = "") -> None:
+        self.base = base.rstrip("/")
+        self.period = period_query(report)
+
+    def figure(self, key: str) -> str:
+        query = urlencode({**self.period, "figure": key})
+        return f"{self.base}/console/compliance/cases?{query}"
+
+    def case(self, case_number: str) -> str:
+        return f"{self.base}/console/cases/{quote(case_number)}"
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def _distribution_json(d: Distribution) -> dict[str, Any]:
+    return {
+        "count": d.count,
+        "median_h": _hours(d.median),
+        "p90_h": _hours(d.p90),
+        "p99_h": _hours(d.p99),
+        "max_h": _hours(d.max),
+        "histogram": {bucket_label(i): n for i, n in enumerate(d.buckets)},
+    }
+
+
+def to_json(report: Report, links: Links) -> dict[str, Any]:
+    """Every figure, with the links to its cases."""
+    return {
+        "period": {"from": report.start.isoformat(), "to": report.end.isoformat()},
+        "computed_at": report.computed_at.isoformat(),
+        "audit_chain_head": {"id": report.chain_head_id, "hash": report.chain_head_hash},
+        "requests": {
+            "received": report.received,
+            "valid": report.valid,
+            "decided": report.decided,
+            "removed": report.removed,
+            "rejected": report.rejected,
+            "rejected_by_reason": report.rejected_by_reason,
+            "withdrawn": report.withdrawn,
+            "removal_pending": report.removal_pending,
+            "open": report.open,
+        },
+        "decisions": {"automated": report.decisions_automated, "human": report.decisions_human},
+        "leads": {
+            "confirmed": report.leads_confirmed,
+            "dismissed": report.leads_dismissed,
+            "unconfirmed": report.leads_unconfirmed,
+        },
+        "copies": {
+            "total": report.copies_total,
+            "per_valid_request": report.copies_per_valid_request,
+            "max": report.copies_max,
+            "requests_by_copies": report.copies_by_bucket,
+        },
+        "clocks": [
+            {
+                "clock": c.clock,
+                "hours": c.hours,
+                "cases": c.cases,
+                "valid": c.valid,
+                "met": c.met,
+                "missed": c.missed,
+                "time_to_removal": {
+                    "items": _distribution_json(c.items),
+                    "copies": _distribution_json(c.copies),
+                },
+                "links": {"cases": links.figure(f"clock:{c.clock}")},
+            }
+            for c in report.clocks
+        ],
+        "missed": [
+            {
+                "case_number": m.case_number,
+                "clock": m.clock,
+                "status": m.status,
+                "received_at": m.received_at.isoformat(),
+                "deadline_at": m.deadline_at.isoformat(),
+                "removed_at": m.removed_at.isoformat() if m.removed_at else None,
+                "decided_at": m.decided_at.isoformat() if m.decided_at else None,
+                "reason": m.reason,
+                "link": links.case(m.case_number),
+            }
+            for m in report.missed
+        ],
+        "missed_by_reason": report.missed_by_reason,
+        "per_day": [{"day": d, "received": r, "removed": x} for d, r, x in report.per_day],
+        "links": {
+            key: links.figure(key)
+            for key in (
+                "received",
+                "valid",
+                "decided",
+                "removed",
+                "rejected",
+                "withdrawn",
+                "removal_pending",
+                "open",
+                "missed",
+                "automated",
+                "human",
+                "leads:confirmed",
+                "leads:dismissed",
+                "copies",
+            )
+        },
+    }
+
+
+def to_csv(report: Report, links: Links) -> str:
+    """One row per figure: section, figure, clock, value, link (then one row per missed case)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["section", "figure", "clock", "value", "link"])
+    w.writerow(["report", "period_from", "", report.start.isoformat(), ""])
+    w.writerow(["report", "period_to", "", report.end.isoformat(), ""])
+    w.writerow(["report", "computed_at", "", report.computed_at.isoformat(), ""])
+    w.writerow(["report", "audit_chain_head_id", "", report.chain_head_id or "", ""])
+    w.writerow(["report", "audit_chain_head_hash", "", report.chain_head_hash or "", ""])
+    for key in ("received", "valid", "decided", "removed", "rejected", "withdrawn"):
+        w.writerow(["requests", key, "", getattr(report, key), links.figure(key)])
+    w.writerow(
+        ["requests", "removal_pending", "", report.removal_pending, links.figure("removal_pending")]
+    )
+    w.writerow(["requests", "open", "", report.open, links.figure("open")])
+    for reason, n in report.rejected_by_reason.items():
+        w.writerow(["rejected_by_reason", reason, "", n, links.figure(f"rejected:{reason}")])
+    w.writerow(
+        ["decisions", "automated", "", report.decisions_automated, links.figure("automated")]
+    )
+    w.writerow(["decisions", "human", "", report.decisions_human, links.figure("human")])
+    w.writerow(["leads", "confirmed", "", report.leads_confirmed, links.figure("leads:confirmed")])
+    w.writerow(["leads", "dismissed", "", report.leads_dismissed, links.figure("leads:dismissed")])
+    w.writerow(["leads", "unconfirmed", "", report.leads_unconfirmed, ""])
+    w.writerow(["copies", "total", "", report.copies_total, links.figure("copies")])
+    per = report.copies_per_valid_request
+    w.writerow(["copies", "per_valid_request", "", "" if per is None else f"{per:.3f}", ""])
+    w.writerow(["copies", "max", "", report.copies_max, ""])
+    for bucket, n in report.copies_by_bucket.items():
+        w.writerow(["requests_by_copies", bucket, "", n, ""])
+    for c in report.clocks:
+        link = links.figure(f"clock:{c.clock}")
+        w.writerow(["clock", "hours", c.clock, c.hours, ""])
+        w.writerow(["clock", "cases", c.clock, c.cases, link])
+        w.writerow(["clock", "valid", c.clock, c.valid, ""])
+        w.writerow(["clock", "met", c.clock, c.met, links.figure(f"met:{c.clock}")])
+        w.writerow(["clock", "missed", c.clock, c.missed, links.figure(f"missed:{c.clock}")])
+        for what, d in (("items", c.items), ("copies", c.copies)):
+            w.writerow([f"time_to_removal_{what}", "count", c.clock, d.count, link])
+            for name in ("median", "p90", "p99", "max"):
+                value = _hours(getattr(d, name))
+                w.writerow(
+                    [
+                        f"time_to_removal_{what}",
+                        f"{name}_h",
+                        c.clock,
+                        "" if value is None else value,
+                        "",
+                    ]
+                )
+            for i, n in enumerate(d.buckets):
+                w.writerow([f"time_to_removal_{what}", bucket_label(i), c.clock, n, ""])
+    for day, received, removed in report.per_day:
+        w.writerow(["per_day", f"{day} received", "", received, links.figure(f"day:{day}")])
+        w.writerow(["per_day", f"{day} removed", "", removed, ""])
+    for reason, n in report.missed_by_reason.items():
+        w.writerow(["missed_by_reason", reason, "", n, links.figure("missed")])
+    for m in report.missed:
+        w.writerow(["missed", m.case_number, m.clock, m.reason, links.case(m.case_number)])
+    return out.getvalue()
+
+
+def environment() -> Environment:
+    """The report templates, with the console's catalogue (staff read reports)."""
+    env = Environment(
+        loader=FileSystemLoader(str(resources.files("rescind.reports") / "templates")),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["_"] = translations("en", "console").gettext
+    return env
+
+
+def charts(report: Report, links: Links) -> dict[str, Markup]:
+    """The time-to-removal histograms (items, copies) and cases per day, as SVG."""
+    names = [translations("en", "console").gettext(CLOCK_NAMES[c.clock]) for c in report.clocks]
+    labels = [bucket_label(i) for i in range(len(BUCKETS_H) + 1)]
+    out = {}
+    for what, title in (
+        ("items", "Time from receipt to confirmed removal: reported items"),
+        ("copies", "Time from receipt to confirmed removal: copies found"),
+    ):
+        out[what] = bar_chart(
+            translations("en", "console").gettext(title),
+            labels,
+            [
+                Series(
+                    name,
+                    getattr(c, what).buckets,
+                    (links.figure(f"clock:{c.clock}"),) * len(labels),
+                )
+                for name, c in zip(names, report.clocks, strict=True)
+            ],
+        )
+    days = [d for d, _r, _x in report.per_day]
+    out["per_day"] = bar_chart(
+        translations("en", "console").gettext("Cases per day (UTC)"),
+        days,
+        [
+            Series(
+                translations("en", "console").gettext("received"),
+                tuple(r for _d, r, _x in report.per_day),
+                tuple(links.figure(f"day:{d}") for d in days),
+            ),
+            Series(
+                translations("en", "console").gettext("removed (confirmed)"),
+                tuple(x for _d, _r, x in report.per_day),
+                (None,) * len(days),
+            ),
+        ],
+        label_every=max(len(days) // 10, 1),
+    )
+    return out
+
+
+def html_body(report: Report, links: Links, *, missed_limit: int = 1000) -> Markup:
+    """The report's figures and charts, to embed in a page (the console) or a document."""
+    template = environment().get_template("report_body.html")
+    return Markup(  # noqa: S704 - rendered by an autoescaping template
+        template.render(
+            report=report,
+            links=links,
+            charts=charts(report, links),
+            clock_names=CLOCK_NAMES,
+            reasons=MISSED_REASONS,
+            hours=_hours,
+            missed=report.missed[:missed_limit],
+            missed_limit=missed_limit,
+        )
+    )
+
+
+def to_html(report: Report, links: Links, *, title: str = "Rescind") -> str:
+    """A standalone, printable HTML document (styles inline, nothing fetched)."""
+    return (
+        environment()
+        .get_template("report.html")
+        .render(report=report, body=html_body(report, links), platform=title)
+    )
+
+
+def to_pdf(html: str, *, chromium: str = CHROMIUM, timeout_s: float = 120.0) -> bytes:
+    """The HTML printed to PDF by headless Chromium (already a dependency of the browser
+    tests; no PDF library needed). Raises PdfUnavailable without it."""
+    if not (Path(chromium).is_file() or shutil.which(chromium)):
+        raise PdfUnavailable(f"{chromium} not found: install chromium (make system-deps)")
+    with tempfile.TemporaryDirectory(prefix="rescind-report-") as tmp:
+        source, target = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
+        source.write_text(html, encoding="utf-8")
+        subprocess.run(  # noqa: S603 - our own arguments, no shell
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--user-data-dir={tmp}/profile",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={target}",
+                source.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout_s,
+        )
+        if not target.is_file() or target.stat().st_size == 0:
+            raise PdfUnavailable("chromium wrote no PDF")
+        return target.read_bytes()
+
+
+def render(report: Report, fmt: str, *, base_url: str, title: str = "Rescind") -> bytes:
+    """The report in `fmt` (one of FORMATS)."""
+    import json
+
+    links = Links(report, base_url)
+    if fmt == "json":
+        return json.dumps(to_json(report, links), indent=1).encode()
+    if fmt == "csv":
+        return to_csv(report, links).encode()
+    html = to_html(report, links, title=title)
+    if fmt == "html":
+        return html.encode()
+    if fmt == "pdf":
+        return to_pdf(html)
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+
+
+__all__ = ["FORMATS", "Links", "PdfUnavailable", "figures", "render"]
