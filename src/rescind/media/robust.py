@@ -6,9 +6,10 @@ a slight tilt moves the hash by 40-130 bits. This module closes most of that gap
 hashes, never with pixels: hash banks are sensitive (an image can be partly reconstructed from
 its hash bits), so a bank entry holds hashes only, and a few more of them.
 
-- ``bank_signals(image)``: PDQ of the image as given, of the image with flat borders trimmed,
-  and of a fixed set of crops and slight tilts of the untrimmed image (:data:`BANK_VARIANTS`;
-  tilts only for a picture whose own hash is strong). At most 43 hashes.
+- ``bank_signals(image)``: PDQ of the image as given in all 8 orientations, of the image with
+  flat borders trimmed, and of a fixed set of crops and slight tilts of the untrimmed image
+  (:data:`BANK_VARIANTS` and the families after it; tilts only for a picture whose own hash
+  is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
   three centre crops of the trimmed picture (:data:`QUERY_CROPS`): 11 to 27 hashes.
@@ -128,8 +129,12 @@ class MatchResult:
 def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
     """Signals to store for a banked image: full, trimmed (if any border) and the bank views.
 
-    Variants: ``full``, ``trimmed``, ``trimmed_jpeg`` (when the loose trim differs) and the
-    names in :data:`BANK_VARIANTS`. Tilts are left out when the picture's own hash is weak:
+    Variants: ``full``, its 7 other orientations ``full/<orientation>`` (pixels turned, as
+    :func:`query_signals` turns an upload: a platform that sends only the plain hash of a
+    mirrored or turned copy meets one of them), ``trimmed``, ``trimmed_jpeg`` (when the loose
+    trim differs) and the names in :data:`BANK_VARIANTS` and the families defined after it
+    (issue 21's views; docs/matching.md measures each). Tilts are left out when the
+    picture's own hash is weak:
     their black corners would give a flat picture a strong hash that any tilted flat picture
     matches.
 
@@ -140,7 +145,9 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     rgb = as_rgb_array(image)
     work = working_copy(rgb)
     work_luma = luma(work)
-    signals = [_pdq(work_luma if work is rgb else luma(rgb), "full")]
+    # The picture as given in all 8 orientations: a platform that sends only the plain hash
+    # of a mirrored or turned upload meets the banked picture's turned hash.
+    signals = _orientations(work_luma if work is rgb else luma(rgb), "full")
     signals += [_pdq(view, name) for name, view in _trimmed_views(work)]
     # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
     for variant in BANK_VARIANTS:
@@ -252,19 +259,21 @@ def pair_limits(
 ) -> NDArray[np.int32]:
     """The largest distance at which each (query, bank) pair of signals matches; -1: never.
 
-    A pair with a weak extra view matches within ``weak_threshold``. A turned view is not
-    compared with a cut one: a turned view is for a turned copy of the whole picture, and
-    comparing the 7 turns with every crop and tilt doubles the pairs (and the chances of a
-    chance match) for copies that are turned *and* cut, which the views were not built for.
-    A Hamming-index caller does the same with two searches: every query signal at
-    ``threshold`` against the whole views (and weak ones at ``weak_threshold``), the
-    unturned ones against the cut views.
+    A pair with a weak extra view matches within ``weak_threshold``. A view the query turned
+    is compared with the bank's unturned whole views only: a turned view is for a turned copy
+    of the whole picture, and comparing the 7 turns with every crop and tilt doubles the
+    pairs (and the chances of a chance match) for copies that are turned *and* cut, which
+    the views were not built for; turned against turned repeats unturned against unturned.
+    The bank's turned views (``full/rot90``, ...) therefore meet the query's unturned views
+    only, as its crops and tilts do. A Hamming-index caller does the same with two
+    searches: every query signal at ``threshold`` against the whole views (and weak ones at
+    ``weak_threshold``), the unturned ones against the cut and turned views.
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
     weak = ((q | b) & WEAK) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
-    crossed = (((q & TURNED) != 0) & ((b & CUT) != 0)) | (((q & CUT) != 0) & ((b & TURNED) != 0))
+    crossed = ((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)
     return np.where(crossed, -1, limits).astype(np.int32)
 
 

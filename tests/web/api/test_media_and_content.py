@@ -227,7 +227,8 @@ def test_banking_the_image_itself_catches_cropped_copies(
     types = [e.signal_type for e in entries]
     assert types[0] == "pdq" and entries[0].value == plain  # the plain hash, as hash_bytes
     assert types.count("md5") == types.count("sha256") == 1
-    assert 5 <= types.count("pdq_cut") <= 45  # bounded: crops and tilts, hashes only
+    # Bounded: orientations, crops and tilts, hashes only (see docs/matching.md).
+    assert 5 <= types.count("pdq_cut") <= 110
     # The copy is blocked, uploaded or as the plain hash a platform computed itself.
     result = _upload(api, "crop", copy)
     assert result.json()["verdict"] == "block", result.text  # type: ignore[attr-defined]
@@ -280,3 +281,47 @@ def test_weak_picture_copies_are_found_for_review_never_blocked(api: Api) -> Non
             media.jpeg(_padded(Image.fromarray(getattr(skimage.data, name)()).convert("RGB"))),
         )
         assert other.json()["verdict"] == "allow", name  # type: ignore[attr-defined]
+
+
+def _by_hash(api: Api, content_id: str, data: bytes) -> str:
+    """What a platform that hashes uploads itself gets: `rescind hash` of the file, as JSON."""
+    response = api.client.post(
+        "/v1/check",
+        json={"content_id": content_id, "pdq": [hash_bytes(data).pdq[0].hash]},
+        headers=api.check,
+    )
+    assert response.status_code == 200, response.text
+    verdict: str = response.json()["verdict"]
+    return verdict
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        ImageOps.mirror,
+        ImageOps.flip,
+        lambda im: im.transpose(Image.Transpose.ROTATE_90),
+        lambda im: im.transpose(Image.Transpose.ROTATE_180),
+    ],
+    ids=["mirror", "flip", "rot90", "rot180"],
+)
+def test_a_turned_copy_sent_as_its_hash_matches_a_picture_banked_as_a_file(
+    api: Api, database: Database, turn: Callable[[Image.Image], Image.Image]
+) -> None:
+    picture = Image.fromarray(skimage.data.chelsea())
+    original = media.jpeg(picture)
+    copy = media.jpeg(turn(picture))
+    plain = hash_bytes(original).pdq[0].hash
+    assert hamming(hash_bytes(copy).pdq[0].hash, plain) > 31  # plain PDQ cannot find it
+    ids = _bank_media(api, original)
+    # The picture's 7 other orientations are banked, exactly `rescind hash --dihedral`'s.
+    turned = {h.hash for h in hash_bytes(original, dihedral=True).pdq[1:]}
+    with database.session() as session:
+        entries = session.scalars(select(BankEntry).where(BankEntry.id.in_(ids))).all()
+    oriented = {e.value for e in entries if (e.provenance or {}).get("orientation")}
+    assert oriented == turned
+    assert _by_hash(api, "turned-copy", copy) == "block"
+    # Other pictures turned the same way still pass.
+    for name in ("coffee", "astronaut", "rocket"):
+        other = turn(Image.fromarray(getattr(skimage.data, name)()))
+        assert _by_hash(api, f"other-{name}", media.jpeg(other)) == "allow", name
