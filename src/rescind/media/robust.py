@@ -47,6 +47,8 @@ from rescind.media.robust_geometry import (
     RobustInputError,
     Variant,
     as_rgb_array,
+    aspect_crop,
+    aspect_cut,
     centre_crop,
     luma,
     one_side_crop,
@@ -66,6 +68,13 @@ BANK_VARIANTS: tuple[Variant, ...] = (
     *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06, 0.08, 0.10, 0.12)),
     *(Variant(f"tilt{deg:+d}", tilt=float(deg)) for deg in (-6, -5, -4, -3, -2, 2, 3, 4, 5, 6)),
 )
+# Issue 21's families, each kept because it paid on the tuning split (docs/matching.md):
+# feed and thumbnail aspect crops (centred; only those that cut, see MIN_ASPECT_CUT) ...
+ASPECT_VARIANTS: tuple[Variant, ...] = tuple(
+    aspect_crop(w, h) for w, h in ((1, 1), (4, 5), (9, 16), (16, 9))
+)
+# Aspect crops that cut less than this share are left out: the centre crops cover them.
+MIN_ASPECT_CUT = 0.03
 # The query's own centre crops (of the picture with borders trimmed), in its orientation as
 # uploaded: a crop of a crop meets the bank's views between their steps, and a crop drops
 # what was added at the edges (a corner watermark, a caption's first letters).
@@ -150,8 +159,14 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     signals = _orientations(work_luma if work is rgb else luma(rgb), "full")
     signals += [_pdq(view, name) for name, view in _trimmed_views(work)]
     # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
-    for variant in BANK_VARIANTS:
+    height, width = work_luma.shape[:2]
+    for variant in (
+        *BANK_VARIANTS,
+        *ASPECT_VARIANTS,
+    ):
         if variant.tilt and not signals[0].strong:
+            continue
+        if variant.aspect and aspect_cut(height, width, variant.aspect) < MIN_ASPECT_CUT:
             continue
         view = render_variant(work_luma, variant)
         if view is not None:
@@ -353,6 +368,7 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
 
 
 __all__ = [
+    "ASPECT_VARIANTS",
     "BANK_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
