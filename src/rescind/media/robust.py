@@ -50,6 +50,7 @@ from rescind.media.robust_geometry import (
     aspect_crop,
     aspect_cut,
     centre_crop,
+    corner_crop,
     luma,
     one_side_crop,
     render_variant,
@@ -72,6 +73,10 @@ BANK_VARIANTS: tuple[Variant, ...] = (
 # feed and thumbnail aspect crops (centred; only those that cut, see MIN_ASPECT_CUT) ...
 ASPECT_VARIANTS: tuple[Variant, ...] = tuple(
     aspect_crop(w, h) for w, h in ((1, 1), (4, 5), (9, 16), (16, 9))
+)
+# ... a corner cut away (two adjacent sides, 2% steps: PDQ moves ~18 bits per 1% of shift) ...
+CORNER_VARIANTS: tuple[Variant, ...] = tuple(
+    corner_crop(c, f) for c in ("tl", "tr", "bl", "br") for f in (0.02, 0.04, 0.06, 0.08, 0.10)
 )
 # Aspect crops that cut less than this share are left out: the centre crops cover them.
 MIN_ASPECT_CUT = 0.03
@@ -163,6 +168,7 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     for variant in (
         *BANK_VARIANTS,
         *ASPECT_VARIANTS,
+        *CORNER_VARIANTS,
     ):
         if variant.tilt and not signals[0].strong:
             continue
@@ -370,6 +376,7 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
 __all__ = [
     "ASPECT_VARIANTS",
     "BANK_VARIANTS",
+    "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
     "MIN_QUALITY",

@@ -362,6 +362,7 @@ def _sticker(image: Image.Image) -> Image.Image:
 COPIES: dict[str, tuple[Callable[[Image.Image], Image.Image], bool]] = {
     # name: (how the copy was made, whether its plain hash alone finds the banked picture)
     "square": (_square, True),
+    "corner_cut": (_corner_cut, True),
 }
 
 
