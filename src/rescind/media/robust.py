@@ -54,6 +54,7 @@ from rescind.media.robust_geometry import (
     luma,
     one_side_crop,
     render_variant,
+    straightened,
     trim_box,
     trim_copy,
     working_copy,
@@ -77,6 +78,10 @@ ASPECT_VARIANTS: tuple[Variant, ...] = tuple(
 # ... a corner cut away (two adjacent sides, 2% steps: PDQ moves ~18 bits per 1% of shift) ...
 CORNER_VARIANTS: tuple[Variant, ...] = tuple(
     corner_crop(c, f) for c in ("tl", "tr", "bl", "br") for f in (0.02, 0.04, 0.06, 0.08, 0.10)
+)
+# ... straightened tilts (turned and cut to the upright rectangle inside: no black corners) ...
+STRAIGHTENED_VARIANTS: tuple[Variant, ...] = tuple(
+    straightened(float(d)) for d in (-6, -5, -4, -3, -2, 2, 3, 4, 5, 6)
 )
 # Aspect crops that cut less than this share are left out: the centre crops cover them.
 MIN_ASPECT_CUT = 0.03
@@ -169,6 +174,7 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
         *BANK_VARIANTS,
         *ASPECT_VARIANTS,
         *CORNER_VARIANTS,
+        *STRAIGHTENED_VARIANTS,
     ):
         if variant.tilt and not signals[0].strong:
             continue
@@ -383,6 +389,7 @@ __all__ = [
     "MIN_SIDE",
     "ORIENTATIONS",
     "QUERY_CROPS",
+    "STRAIGHTENED_VARIANTS",
     "TURNED",
     "WEAK",
     "WEAK_VIEW_THRESHOLD",

@@ -363,6 +363,7 @@ COPIES: dict[str, tuple[Callable[[Image.Image], Image.Image], bool]] = {
     # name: (how the copy was made, whether its plain hash alone finds the banked picture)
     "square": (_square, True),
     "corner_cut": (_corner_cut, True),
+    "straightened": (_straightened, True),
 }
 
 
