@@ -29,7 +29,7 @@ the whole views only, see :func:`pair_limits`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,6 +82,15 @@ CORNER_VARIANTS: tuple[Variant, ...] = tuple(
 # ... straightened tilts (turned and cut to the upright rectangle inside: no black corners) ...
 STRAIGHTENED_VARIANTS: tuple[Variant, ...] = tuple(
     straightened(float(d)) for d in (-6, -5, -4, -3, -2, 2, 3, 4, 5, 6)
+)
+# ... mirrored crops (a platform that sends one hash of a mirrored, cut copy meets them) ...
+MIRRORED_VARIANTS: tuple[Variant, ...] = tuple(
+    replace(v, name=f"{v.name}/flip_h", mirror=True)
+    for v in (
+        *ASPECT_VARIANTS,
+        *(centre_crop(keep) for keep in (0.96, 0.92, 0.88, 0.84)),
+        *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.04, 0.08)),
+    )
 )
 # Aspect crops that cut less than this share are left out: the centre crops cover them.
 MIN_ASPECT_CUT = 0.03
@@ -175,6 +184,7 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
         *ASPECT_VARIANTS,
         *CORNER_VARIANTS,
         *STRAIGHTENED_VARIANTS,
+        *MIRRORED_VARIANTS,
     ):
         if variant.tilt and not signals[0].strong:
             continue
@@ -387,6 +397,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "MIN_QUALITY",
     "MIN_SIDE",
+    "MIRRORED_VARIANTS",
     "ORIENTATIONS",
     "QUERY_CROPS",
     "STRAIGHTENED_VARIANTS",

@@ -364,6 +364,7 @@ COPIES: dict[str, tuple[Callable[[Image.Image], Image.Image], bool]] = {
     "square": (_square, True),
     "corner_cut": (_corner_cut, True),
     "straightened": (_straightened, True),
+    "mirrored_square": (lambda im: ImageOps.mirror(_square(im)), True),
 }
 
 
