@@ -12,7 +12,8 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
-  three centre crops of the trimmed picture (:data:`QUERY_CROPS`): 11 to 27 hashes.
+  three centre crops and the four halves of the trimmed picture (:data:`QUERY_CROPS`,
+  :data:`HALF_VARIANTS`): 15 to 31 hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
@@ -91,6 +92,14 @@ MIRRORED_VARIANTS: tuple[Variant, ...] = tuple(
         *(centre_crop(keep) for keep in (0.96, 0.92, 0.88, 0.84)),
         *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.04, 0.08)),
     )
+)
+# ... and halves, on both sides: a sticker, logo or caption over one part of the picture
+# leaves the opposite half as it was.
+HALF_VARIANTS: tuple[Variant, ...] = (
+    Variant("half_t", bottom=0.5),
+    Variant("half_b", top=0.5),
+    Variant("half_l", right=0.5),
+    Variant("half_r", left=0.5),
 )
 # Aspect crops that cut less than this share are left out: the centre crops cover them.
 MIN_ASPECT_CUT = 0.03
@@ -184,6 +193,7 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
         *ASPECT_VARIANTS,
         *CORNER_VARIANTS,
         *STRAIGHTENED_VARIANTS,
+        *HALF_VARIANTS,
         *MIRRORED_VARIANTS,
     ):
         if variant.tilt and not signals[0].strong:
@@ -198,12 +208,13 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
 
 def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
     """Signals to query with for an uploaded image: full and trimmed in all 8 orientations,
-    and a few centre crops.
+    a few centre crops and the halves.
 
     Variants: ``full``, ``full/<orientation>``, ``trimmed[/<orientation>]``,
     ``trimmed_jpeg[/<orientation>]`` (orientations named as in :data:`ORIENTATIONS`), and
-    the :data:`QUERY_CROPS` of the tightly trimmed picture (of the full one when it has no
-    border), in the orientation uploaded, e.g. ``crop_c92``.
+    the :data:`QUERY_CROPS` and :data:`HALF_VARIANTS` of the tightly trimmed picture (of
+    the full one when it has no border), in the orientation uploaded, e.g. ``crop_c92``,
+    ``half_t``.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
     is always first.
@@ -219,7 +230,7 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     for name, view in trimmed:
         signals += _orientations(view, name)
     picture = trimmed[0][1] if trimmed else work_luma
-    for variant in QUERY_CROPS:
+    for variant in (*QUERY_CROPS, *HALF_VARIANTS):
         cropped = render_variant(picture, variant)
         if cropped is not None:
             signals.append(_pdq(cropped, variant.name))
@@ -395,6 +406,7 @@ __all__ = [
     "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
+    "HALF_VARIANTS",
     "MIN_QUALITY",
     "MIN_SIDE",
     "MIRRORED_VARIANTS",

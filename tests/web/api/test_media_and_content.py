@@ -365,6 +365,7 @@ COPIES: dict[str, tuple[Callable[[Image.Image], Image.Image], bool]] = {
     "corner_cut": (_corner_cut, True),
     "straightened": (_straightened, True),
     "mirrored_square": (lambda im: ImageOps.mirror(_square(im)), True),
+    "sticker": (_sticker, False),
 }
 
 
