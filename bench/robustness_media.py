@@ -1,8 +1,10 @@
 """Test media for the robustness benchmark: packaged photos, copy transforms, distractors.
 
 Everything here is either a photo shipped inside a package (scikit-image's ``skimage/data``,
-the ``perception`` wheel's ``perception/testing/images``) or generated. Nothing is downloaded
-except, optionally, the ``perception`` wheel itself through pip, into a temporary directory.
+the ``perception`` wheel's ``perception/testing/images``), one of Meta's PDQ reference
+pictures read from a local bare mirror of facebook/ThreatExchange, or generated. Nothing is
+downloaded except, optionally, the ``perception`` wheel itself through pip, into a temporary
+directory.
 """
 
 from __future__ import annotations
