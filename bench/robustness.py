@@ -5,10 +5,15 @@ transforms, and per hashing strategy two figures: recall of copies against their
 false matches between distinct pictures (every pair of distinct photos and their copies, plus
 generated distractors). Plain PDQ (original orientation, threshold 31) is the anchor row.
 
-    .venv/bin/python bench/robustness.py [--distractors N] [--photos N] [--seed N]
+    .venv/bin/python bench/robustness.py [--split tune|held-out] [--distinct N] [--seed N]
 
-``--seed`` shifts the per-photo jitter of the transforms and the distractors: a held-out run
-for parameters chosen on the default one.
+Two photo sets with a fixed split: ``tune`` (scikit-image's photos), where the views and
+their parameters were chosen, and ``held-out`` (the photos of Thorn's ``perception`` wheel and
+Meta's ThreatExchange reference pictures), which report the figures. Two ways of checking: the
+media path (``query_signals`` of the copy, as ``/v1/check`` with a file) and hashes only
+(``rescind hash`` of the copy, as platforms and HMA-style hashers send). Then a false-match
+sweep over thousands of distinct pictures (``--distinct``: generated scenes plus the photos of
+both splits). ``--seed`` shifts the per-photo jitter of the transforms and the distractors.
 
 Single process; writes only to a temporary directory (the ``perception`` wheel, results.json).
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -29,6 +35,10 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from PIL import Image
+
+from rescind.index import HammingIndex
+from rescind.media.pdq import hash_luma, pdq_luma
 from rescind.media.robust import (
     DEFAULT_THRESHOLD,
     MIN_QUALITY,
@@ -44,10 +54,12 @@ from rescind.media.robust import (
     view_kinds,
 )
 from robustness_media import (
+    NEW_TRANSFORMS,
     TRANSFORMS,
     distractors,
     load_perception_photos,
     load_skimage_photos,
+    load_threatexchange_photos,
 )
 
 Keep = Callable[[str], bool]
@@ -70,22 +82,62 @@ def _base(variant: str) -> str:
     return variant.split("/")[0]
 
 
+_WHOLE = ("full", "trimmed", "trimmed_jpeg")
+_CORNER = re.compile(r"crop_(tl|tr|bl|br)(\d+)$")
+
+
+def family(variant: str) -> str:
+    """Which family of views a variant belongs to (the strategies add them one by one)."""
+    base, _, turn = variant.partition("/")
+    if base in _WHOLE:
+        return "turned" if turn else "whole"
+    if turn:
+        return "mirrored"
+    if base.startswith("aspect_"):
+        return "aspect"
+    corner = _CORNER.match(base)
+    if corner:
+        return f"corner{corner.group(2)}"
+    for prefix in ("tiltcrop", "half"):
+        if base.startswith(prefix):
+            return prefix
+    return "cut"
+
+
+def _bank(*families: str) -> Keep:
+    return lambda v: family(v).rstrip("0123456789") in families
+
+
+def _query_old(v: str) -> bool:
+    return family(v) in ("whole", "turned", "cut")
+
+
+_OLD = ("whole", "cut")
+_NEW = ("turned", "aspect", "corner", "tiltcrop", "mirrored")
 STRATEGIES = (
     Strategy("plain PDQ (anchor)", lambda v: v == "full", lambda v: v == "full"),
     Strategy("PDQ, 8 orientations", lambda v: v == "full", lambda v: _base(v) == "full"),
     Strategy(
         "+ trim flat borders",
-        lambda v: v in ("full", "trimmed", "trimmed_jpeg"),
-        lambda v: _base(v) in ("full", "trimmed", "trimmed_jpeg"),
+        lambda v: v in _WHOLE,
+        lambda v: _base(v) in _WHOLE,
     ),
-    Strategy(
-        "+ bank crops/tilts",
-        lambda v: True,
-        lambda v: _base(v) in ("full", "trimmed", "trimmed_jpeg"),
+    Strategy("+ bank crops/tilts", _bank(*_OLD), lambda v: _base(v) in _WHOLE),
+    Strategy("+ query centre crops", _bank(*_OLD), _query_old),
+    Strategy("+ weak views (review only)", _bank(*_OLD), _query_old, weak_views=True),
+    # Issue 21, one family at a time (all with weak views, as the platform runs).
+    *(
+        Strategy(f"+ {name}", _bank(*_OLD, *_NEW[: k + 1]), _query_old, True)
+        for k, name in enumerate(
+            ("bank orientations", "aspect crops", "corner crops", "straightened", "mirrored cuts")
+        )
     ),
-    Strategy("+ query centre crops", lambda v: True, lambda v: True),
-    Strategy("+ weak views (review only)", lambda v: True, lambda v: True, weak_views=True),
+    Strategy("+ halves (both sides)", lambda v: True, lambda v: True, True),
 )
+# Copies with something added around the picture (only the media path can trim it).
+FRAMED = ("pad_", "letterbox", "screenshot", "caption_top", "caption_bottom")
+# A platform that sends hashes: the plain PDQ of the copy against every stored view.
+HASHES_ONLY = Strategy("hashes only (rescind hash)", lambda v: True, lambda v: True, True)
 
 
 @dataclass
@@ -147,26 +199,43 @@ def best_distances(
     return best, best_strong
 
 
+def plain_signal(image: Image.Image) -> list[Signal]:
+    """What a platform that sends hashes sends: ``rescind hash`` of the copy (pdqhash's bits)."""
+    (h,) = hash_luma(pdq_luma(np.asarray(image.convert("RGB"))))
+    return [Signal(bytes.fromhex(h.hash), h.quality, "full")]
+
+
+def load_split(split: str, tmp: Path) -> tuple[dict[str, Image.Image], str]:
+    """The photos of one split: ``tune`` (scikit-image, where parameters were chosen) or
+    ``held-out`` (the perception wheel's photos and Meta's ThreatExchange reference pictures,
+    never looked at while choosing)."""
+    if split == "tune":
+        photos = load_skimage_photos()
+        return photos, f"{len(photos)} scikit-image photos"
+    perception, note = load_perception_photos(tmp)
+    meta, meta_note = load_threatexchange_photos()
+    return {**perception, **meta}, f"{note}; {meta_note}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("tune", "held-out"), default="held-out")
     parser.add_argument("--distractors", type=int, default=300)
+    parser.add_argument(
+        "--distinct", type=int, default=2000, help="generated pictures for the false-match sweep"
+    )
     parser.add_argument("--photos", type=int, default=0, help="use only the first N photos")
     parser.add_argument("--only", default="", help="transforms whose name contains this")
     parser.add_argument("--seed", type=int, default=0, help="shift jitter and distractors")
     args = parser.parse_args()
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="rescind-robustness-"))
-    photos = load_skimage_photos()
-    perception, note = load_perception_photos(tmp)
-    photos.update(perception)
+    photos, note = load_split(args.split, tmp)
     names = sorted(photos)[: args.photos or None]
     images = [photos[n] for n in names]
     extra = distractors(images, args.distractors, seed=7 + args.seed)
     transforms = {k: v for k, v in TRANSFORMS.items() if args.only in k}
-    print(
-        f"photos: {len(names)} ({sum(n.startswith('skimage') for n in names)} skimage, "
-        f"{sum(n.startswith('perception') for n in names)} perception: {note})"
-    )
+    print(f"split {args.split}: {len(names)} photos ({note})")
     print(f"distractors: {len(extra)} generated; transforms: {len(transforms)}; seed {args.seed}")
 
     # Bank: every photo and every distractor. Queries: every copy, photo and distractor.
@@ -175,15 +244,20 @@ def main() -> None:
     t_bank = (time.perf_counter() - t0) / len(bank_items)
     copies: list[tuple[int, str]] = []  # (source photo, transform)
     query_items: list[list[Signal]] = []
+    plain_items: list[list[Signal]] = []  # the same queries as a hashes-only platform sends
     t0 = time.perf_counter()
     for i, im in enumerate(images):
         for tname, transform in transforms.items():
-            query_items.append(query_signals(transform(im, i + args.seed), weak_views=True))
+            copy = transform(im, i + args.seed)
+            query_items.append(query_signals(copy, weak_views=True))
+            plain_items.append(plain_signal(copy))
             copies.append((i, tname))
     for im in images + extra:
         query_items.append(query_signals(im, weak_views=True))
+        plain_items.append(plain_signal(im))
     t_query = (time.perf_counter() - t0) / len(query_items)
     bank, queries = Corpus.build(bank_items), Corpus.build(query_items)
+    plain_queries = Corpus.build(plain_items)
 
     # The entry each query is a copy of (-1: none); a query never counts against itself.
     source = np.array([i for i, _ in copies] + list(range(len(images) + len(extra))))
@@ -201,15 +275,17 @@ def main() -> None:
         f"{'blockable':>9} {'false':>6} {'false blk':>9}"
     )
     print(header)
+    found_of: dict[str, NDArray[np.bool_]] = {}
     chosen = None
-    for strategy in STRATEGIES:
-        best, best_strong = best_distances(queries, bank, strategy)
+    for strategy in (*STRATEGIES, HASHES_ONLY):
+        corpus = plain_queries if strategy is HASHES_ONLY else queries
+        best, best_strong = best_distances(corpus, bank, strategy)
         found = best[np.arange(n_copy), source[:n_copy]] <= threshold
         found_strong = best_strong[np.arange(n_copy), source[:n_copy]] <= threshold
         false_any = int(((best <= threshold) & ~same).sum())
         false_block = int(((best_strong <= threshold) & ~same).sum())
         n_bank = len(bank.select(strategy.bank, strategy.weak_views)) / len(bank_items)
-        n_query = len(queries.select(strategy.query, strategy.weak_views)) / len(query_items)
+        n_query = len(corpus.select(strategy.query, strategy.weak_views)) / len(query_items)
         print(
             f"{strategy.name:30} {n_bank:10.1f} {n_query:11.1f} {found.mean():7.3f} "
             f"{found_strong.mean():9.3f} {false_any:6d} {false_block:9d}"
@@ -226,29 +302,52 @@ def main() -> None:
                 for t in transforms
             },
         }
-        chosen = (strategy, best, found, found_strong)
+        found_of[strategy.name] = found
+        if strategy is STRATEGIES[-1]:
+            chosen = (strategy, best, found, found_strong)
+            if all(strategy.bank(v) for v in bank.variants) and all(
+                strategy.query(v) for v in queries.variants
+            ):
+                check_against_library(queries, bank, best, threshold)
 
     assert chosen is not None
     strategy, best, found, found_strong = chosen
-    check_against_library(queries, bank, best, threshold)
-    anchor = results[STRATEGIES[0].name]["per_transform"]
-    strong_only = results[STRATEGIES[-2].name]["per_transform"]
-    assert isinstance(anchor, dict) and isinstance(strong_only, dict)
+    anchor = found_of[STRATEGIES[0].name]
+    strong_only = found_of[STRATEGIES[4].name]
+    hashes = found_of[HASHES_ONLY.name]
     print(
-        f"\nper transform: recall of the anchor, of {STRATEGIES[-2].name!r} (strong views), "
-        f"of {strategy.name!r}; blockable and median best distance of the last"
+        f"\nper transform (* new in issue 21): recall of the anchor, of {STRATEGIES[4].name!r} "
+        f"(strong views), of {strategy.name!r}, of {HASHES_ONLY.name!r}; blockable and median "
+        "best distance of the media path"
     )
     print(
-        f"{'transform':24} {'anchor':>7} {'strong':>7} {'+weak':>7} {'blockable':>9} "
-        f"{'median d':>8}"
+        f"{'transform':26} {'anchor':>7} {'strong':>7} {'+weak':>7} {'hashes':>7} "
+        f"{'blockable':>9} {'median d':>8} "
+        + " ".join(f"{k:>5}" for k in range(6, len(STRATEGIES)))
     )
     for tname in transforms:
         rows = [k for k, (_, tn) in enumerate(copies) if tn == tname]
         d = best[rows, source[rows]]
+        mark = "*" if tname in NEW_TRANSFORMS else " "
         print(
-            f"{tname:24} {anchor[tname]:7.2f} {strong_only[tname]:7.2f} {found[rows].mean():7.2f} "
-            f"{found_strong[rows].mean():9.2f} {int(np.median(d)):8d}"
+            f"{mark}{tname:25} {anchor[rows].mean():7.2f} {strong_only[rows].mean():7.2f} "
+            f"{found[rows].mean():7.2f} {hashes[rows].mean():7.2f} "
+            f"{found_strong[rows].mean():9.2f} {int(np.median(d)):8d} "
+            + " ".join(f"{found_of[st.name][rows].mean():5.2f}" for st in STRATEGIES[6:])
         )
+    framed = np.array([any(k in tn for k in FRAMED) for _, tn in copies])
+    print(
+        f"hashes only, copies with nothing added around the picture: "
+        f"{hashes[~framed].mean():.3f} ({int((~framed).sum())} copies; a frame, pad, bar or "
+        f"caption strip added around it needs the picture to trim: {hashes[framed].mean():.3f})"
+    )
+    new_rows = np.array([tn in NEW_TRANSFORMS for _, tn in copies])
+    for label, rows in (("issue 21 families", new_rows), ("earlier families", ~new_rows)):
+        if rows.any():
+            print(
+                f"recall on {label}: media {found[rows].mean():.3f}, "
+                f"hashes only {hashes[rows].mean():.3f} ({int(rows.sum())} copies)"
+            )
     kinds = ("gradient", "noise", "shapes", "mosaic")  # the order distractors() cycles through
     entry_names = names + [f"distractor{k}:{kinds[k % 4]}" for k in range(len(extra))]
     query_names = [f"{names[i]}:{t}" for i, t in copies] + entry_names
@@ -266,21 +365,90 @@ def main() -> None:
     print(
         f"\nrecall over copies of photos with PDQ quality >= {MIN_QUALITY} "
         f"({len(images) - len(weak)} photos; {', '.join(names[i] for i in weak) or 'none'} "
-        f"left out): {found[strong_rows].mean():.3f}"
+        f"left out): media {found[strong_rows].mean():.3f}, hashes only "
+        f"{hashes[strong_rows].mean():.3f}"
     )
     by_photo: dict[str, list[str]] = {}
     for k, (i, tname) in enumerate(copies):
         if not found[k]:
             by_photo.setdefault(names[i], []).append(tname)
-    print(f"\nmissed copies ({int((~found).sum())}), by photo:")
+    print(f"\nmissed copies, media path ({int((~found).sum())}), by photo:")
     for name, missed in sorted(by_photo.items(), key=lambda kv: -len(kv[1])):
         print(f"  {name} ({len(missed)}): {', '.join(missed)}")
     print(
         f"cost (shared 2-core machine, one process): bank_signals {t_bank * 1000:.0f} ms/entry, "
-        f"query_signals {t_query * 1000:.0f} ms/check on these <=1411 px images"
+        f"query_signals + plain hash {t_query * 1000:.0f} ms/check on these images"
     )
+    if args.distinct:
+        sweep = false_match_sweep(
+            images, bank_items[: len(images)], query_items[:n_copy], plain_items[:n_copy],
+            [i for i, _ in copies], args.distinct, seed=11 + args.seed,
+        )  # fmt: skip
+        results["false_match_sweep"] = sweep
     (tmp / "results.json").write_text(json.dumps(results, indent=1))
     print(f"results: {tmp / 'results.json'}; total {time.perf_counter() - started:.0f} s")
+
+
+def false_match_sweep(
+    images: list[Image.Image],
+    photo_bank: list[list[Signal]],
+    copy_queries: list[list[Signal]],
+    copy_plain: list[list[Signal]],
+    copy_source: list[int],
+    count: int,
+    seed: int,
+) -> dict[str, int]:
+    """False matches among thousands of distinct pictures: ``count`` generated pictures and
+    the photos of both splits, each banked; every one of them and every copy of the split's
+    photos checked against all of them (media path and hashes only) through a Hamming index
+    at the threshold, each pair then held to :func:`pair_limits`."""
+    t0 = time.perf_counter()
+    others, _ = load_split("tune", Path(tempfile.mkdtemp(prefix="rescind-sweep-")))
+    held, _ = load_split("held-out", Path(tempfile.mkdtemp(prefix="rescind-sweep-")))
+    known = {id(im) for im in images}
+    more = [im for im in (*others.values(), *held.values()) if id(im) not in known]
+    # The split's own photos were loaded again above: leave out equal pixels.
+    own = {np.asarray(im).tobytes()[:4096] for im in images}
+    more = [im for im in more if np.asarray(im).tobytes()[:4096] not in own]
+    generated = distractors(images + more, count, seed=seed)
+    pictures = more + generated
+    bank_items = photo_bank + [bank_signals(im, weak_views=True) for im in pictures]
+    n = len(bank_items)
+    query_items = copy_queries + [query_signals(im, weak_views=True) for im in images + pictures]
+    plain_items = copy_plain + [plain_signal(im) for im in images + pictures]
+    sources = np.array([*copy_source, *range(n)])
+    bank = Corpus.build(bank_items)
+    index = HammingIndex()
+    index.add(np.arange(len(bank.hashes), dtype=np.int64), bank.hashes)
+    out: dict[str, int] = {"pictures": n, "queries": len(query_items)}
+    for label, items in (("media", query_items), ("hashes_only", plain_items)):
+        corpus = Corpus.build(items)
+        found = index.search(corpus.hashes, DEFAULT_THRESHOLD)
+        false: set[tuple[int, int]] = set()
+        blockable: set[tuple[int, int]] = set()
+        for qi, hits in enumerate(found):
+            if not hits:
+                continue
+            ids = np.array([h[0] for h in hits])
+            dist = np.array([h[1] for h in hits])
+            limits = pair_limits(corpus.kinds[qi : qi + 1], bank.kinds[ids])[0]
+            q_owner = int(corpus.owner[qi])
+            for j in np.flatnonzero(dist <= limits):
+                entry = int(bank.owner[ids[j]])
+                if entry != sources[q_owner]:
+                    false.add((q_owner, entry))
+                    if corpus.strong[qi] and bank.strong[ids[j]]:
+                        blockable.add((q_owner, entry))
+        out[f"{label}_false"] = len(false)
+        out[f"{label}_false_blockable"] = len(blockable)
+    print(
+        f"\nfalse-match sweep: {n} distinct pictures banked ({len(images) + len(more)} photos, "
+        f"{len(generated)} generated), {len(query_items)} queries (their own and the copies): "
+        f"media path {out['media_false']} false matches ({out['media_false_blockable']} "
+        f"blockable), hashes only {out['hashes_only_false']} "
+        f"({out['hashes_only_false_blockable']}); {time.perf_counter() - t0:.0f} s"
+    )
+    return out
 
 
 def check_against_library(

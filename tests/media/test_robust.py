@@ -28,7 +28,7 @@ from rescind.media.robust import (
     signals_array,
     view_kinds,
 )
-from rescind.media.robust_geometry import trim_box
+from rescind.media.robust_geometry import render_variant, straightened, trim_box
 
 
 def photo(name: str, side: int = 256) -> Image.Image:
@@ -203,7 +203,11 @@ def test_turned_views_are_not_compared_with_crops_and_tilts() -> None:
     bits = bytes(32)
     turned, cut = Signal(bits, 90, "full/rot90"), Signal(bits, 90, "crop_l6")
     assert match([turned], [cut]) is None
-    assert match([cut], [turned]) is None
+    # A turned view of the query meets no turned view of the bank (that repeats the unturned
+    # pair); the bank's turned views meet the upload as sent, as the platform's cut entries do.
+    assert match([turned], [Signal(bits, 90, "full/flip_h")]) is None
+    assert match([cut], [turned]) is not None
+    assert match([Signal(bits, 90, "full")], [Signal(bits, 90, "crop_c92/flip_h")]) is not None
     assert match([Signal(bits, 90, "trimmed/flip_h")], [Signal(bits, 90, "trimmed")]) is not None
     assert match([Signal(bits, 90, "crop_c92")], [cut]) is not None
 
@@ -321,3 +325,21 @@ def test_hamming_matrix_counts_differing_bits() -> None:
     b = rng.integers(0, 256, (7, 32), dtype=np.uint8)
     naive = np.unpackbits(a[:, None] ^ b[None], axis=2).sum(axis=2)
     assert np.array_equal(hamming_matrix(a, b), naive)
+
+
+def test_feed_crops_are_banked_only_where_they_cut() -> None:
+    square = {s.variant for s in bank_signals(np.asarray(photo("astronaut")))}
+    wide = {s.variant for s in bank_signals(np.asarray(photo("astronaut"))[:, :200])}
+    assert "aspect_1x1" not in square and "aspect_9x16" in square  # a square is its own 1:1
+    assert "aspect_1x1" in wide and "aspect_1x1/flip_h" in wide
+
+
+def test_straightened_views_have_no_black_corners() -> None:
+    flat = np.full((300, 450), 200.0, np.float32)
+    for degrees in (-6.0, 3.0, 6.0):
+        view = render_variant(flat, straightened(degrees))
+        assert view is not None
+        # The turned picture's black corners were cut away (the outermost pixel may still
+        # blend a little of them: the rectangle touches the turned edges).
+        assert view[2:-2, 2:-2].min() > 150, degrees
+        assert abs(view.shape[1] / view.shape[0] - 1.5) < 0.02  # the picture's own shape

@@ -6,12 +6,14 @@ a slight tilt moves the hash by 40-130 bits. This module closes most of that gap
 hashes, never with pixels: hash banks are sensitive (an image can be partly reconstructed from
 its hash bits), so a bank entry holds hashes only, and a few more of them.
 
-- ``bank_signals(image)``: PDQ of the image as given, of the image with flat borders trimmed,
-  and of a fixed set of crops and slight tilts of the untrimmed image (:data:`BANK_VARIANTS`;
-  tilts only for a picture whose own hash is strong). At most 43 hashes.
+- ``bank_signals(image)``: PDQ of the image as given in all 8 orientations, of the image with
+  flat borders trimmed, and of a fixed set of crops and slight tilts of the untrimmed image
+  (:data:`BANK_VARIANTS` and the families after it; tilts only for a picture whose own hash
+  is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
-  three centre crops of the trimmed picture (:data:`QUERY_CROPS`): 11 to 27 hashes.
+  three centre crops and the four halves of the trimmed picture (:data:`QUERY_CROPS`,
+  :data:`HALF_VARIANTS`): 15 to 31 hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
@@ -28,7 +30,7 @@ the whole views only, see :func:`pair_limits`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,10 +48,14 @@ from rescind.media.robust_geometry import (
     RobustInputError,
     Variant,
     as_rgb_array,
+    aspect_crop,
+    aspect_cut,
     centre_crop,
+    corner_crop,
     luma,
     one_side_crop,
     render_variant,
+    straightened,
     trim_box,
     trim_copy,
     working_copy,
@@ -65,6 +71,38 @@ BANK_VARIANTS: tuple[Variant, ...] = (
     *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06, 0.08, 0.10, 0.12)),
     *(Variant(f"tilt{deg:+d}", tilt=float(deg)) for deg in (-6, -5, -4, -3, -2, 2, 3, 4, 5, 6)),
 )
+# Issue 21's families, each kept because it paid on the tuning split (docs/matching.md):
+# feed and thumbnail aspect crops (centred; only those that cut, see MIN_ASPECT_CUT) ...
+ASPECT_VARIANTS: tuple[Variant, ...] = tuple(
+    aspect_crop(w, h) for w, h in ((1, 1), (4, 5), (9, 16), (16, 9))
+)
+# ... a corner cut away (two adjacent sides, 2% steps: PDQ moves ~18 bits per 1% of shift) ...
+CORNER_VARIANTS: tuple[Variant, ...] = tuple(
+    corner_crop(c, f) for c in ("tl", "tr", "bl", "br") for f in (0.02, 0.04, 0.06, 0.08, 0.10)
+)
+# ... straightened tilts (turned and cut to the upright rectangle inside: no black corners) ...
+STRAIGHTENED_VARIANTS: tuple[Variant, ...] = tuple(
+    straightened(float(d)) for d in (-6, -5, -4, -3, -2, 2, 3, 4, 5, 6)
+)
+# ... mirrored crops (a platform that sends one hash of a mirrored, cut copy meets them) ...
+MIRRORED_VARIANTS: tuple[Variant, ...] = tuple(
+    replace(v, name=f"{v.name}/flip_h", mirror=True)
+    for v in (
+        *ASPECT_VARIANTS,
+        *(centre_crop(keep) for keep in (0.96, 0.92, 0.88, 0.84)),
+        *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.04, 0.08)),
+    )
+)
+# ... and halves, on both sides: a sticker, logo or caption over one part of the picture
+# leaves the opposite half as it was.
+HALF_VARIANTS: tuple[Variant, ...] = (
+    Variant("half_t", bottom=0.5),
+    Variant("half_b", top=0.5),
+    Variant("half_l", right=0.5),
+    Variant("half_r", left=0.5),
+)
+# Aspect crops that cut less than this share are left out: the centre crops cover them.
+MIN_ASPECT_CUT = 0.03
 # The query's own centre crops (of the picture with borders trimmed), in its orientation as
 # uploaded: a crop of a crop meets the bank's views between their steps, and a crop drops
 # what was added at the edges (a corner watermark, a caption's first letters).
@@ -128,8 +166,12 @@ class MatchResult:
 def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
     """Signals to store for a banked image: full, trimmed (if any border) and the bank views.
 
-    Variants: ``full``, ``trimmed``, ``trimmed_jpeg`` (when the loose trim differs) and the
-    names in :data:`BANK_VARIANTS`. Tilts are left out when the picture's own hash is weak:
+    Variants: ``full``, its 7 other orientations ``full/<orientation>`` (pixels turned, as
+    :func:`query_signals` turns an upload: a platform that sends only the plain hash of a
+    mirrored or turned copy meets one of them), ``trimmed``, ``trimmed_jpeg`` (when the loose
+    trim differs) and the names in :data:`BANK_VARIANTS` and the families defined after it
+    (issue 21's views; docs/matching.md measures each). Tilts are left out when the
+    picture's own hash is weak:
     their black corners would give a flat picture a strong hash that any tilted flat picture
     matches.
 
@@ -140,11 +182,23 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     rgb = as_rgb_array(image)
     work = working_copy(rgb)
     work_luma = luma(work)
-    signals = [_pdq(work_luma if work is rgb else luma(rgb), "full")]
+    # The picture as given in all 8 orientations: a platform that sends only the plain hash
+    # of a mirrored or turned upload meets the banked picture's turned hash.
+    signals = _orientations(work_luma if work is rgb else luma(rgb), "full")
     signals += [_pdq(view, name) for name, view in _trimmed_views(work)]
     # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
-    for variant in BANK_VARIANTS:
+    height, width = work_luma.shape[:2]
+    for variant in (
+        *BANK_VARIANTS,
+        *ASPECT_VARIANTS,
+        *CORNER_VARIANTS,
+        *STRAIGHTENED_VARIANTS,
+        *HALF_VARIANTS,
+        *MIRRORED_VARIANTS,
+    ):
         if variant.tilt and not signals[0].strong:
+            continue
+        if variant.aspect and aspect_cut(height, width, variant.aspect) < MIN_ASPECT_CUT:
             continue
         view = render_variant(work_luma, variant)
         if view is not None:
@@ -154,12 +208,13 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
 
 def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
     """Signals to query with for an uploaded image: full and trimmed in all 8 orientations,
-    and a few centre crops.
+    a few centre crops and the halves.
 
     Variants: ``full``, ``full/<orientation>``, ``trimmed[/<orientation>]``,
     ``trimmed_jpeg[/<orientation>]`` (orientations named as in :data:`ORIENTATIONS`), and
-    the :data:`QUERY_CROPS` of the tightly trimmed picture (of the full one when it has no
-    border), in the orientation uploaded, e.g. ``crop_c92``.
+    the :data:`QUERY_CROPS` and :data:`HALF_VARIANTS` of the tightly trimmed picture (of
+    the full one when it has no border), in the orientation uploaded, e.g. ``crop_c92``,
+    ``half_t``.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
     is always first.
@@ -175,7 +230,7 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     for name, view in trimmed:
         signals += _orientations(view, name)
     picture = trimmed[0][1] if trimmed else work_luma
-    for variant in QUERY_CROPS:
+    for variant in (*QUERY_CROPS, *HALF_VARIANTS):
         cropped = render_variant(picture, variant)
         if cropped is not None:
             signals.append(_pdq(cropped, variant.name))
@@ -252,19 +307,21 @@ def pair_limits(
 ) -> NDArray[np.int32]:
     """The largest distance at which each (query, bank) pair of signals matches; -1: never.
 
-    A pair with a weak extra view matches within ``weak_threshold``. A turned view is not
-    compared with a cut one: a turned view is for a turned copy of the whole picture, and
-    comparing the 7 turns with every crop and tilt doubles the pairs (and the chances of a
-    chance match) for copies that are turned *and* cut, which the views were not built for.
-    A Hamming-index caller does the same with two searches: every query signal at
-    ``threshold`` against the whole views (and weak ones at ``weak_threshold``), the
-    unturned ones against the cut views.
+    A pair with a weak extra view matches within ``weak_threshold``. A view the query turned
+    is compared with the bank's unturned whole views only: a turned view is for a turned copy
+    of the whole picture, and comparing the 7 turns with every crop and tilt doubles the
+    pairs (and the chances of a chance match) for copies that are turned *and* cut, which
+    the views were not built for; turned against turned repeats unturned against unturned.
+    The bank's turned views (``full/rot90``, ...) therefore meet the query's unturned views
+    only, as its crops and tilts do. A Hamming-index caller does the same with two
+    searches: every query signal at ``threshold`` against the whole views (and weak ones at
+    ``weak_threshold``), the unturned ones against the cut and turned views.
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
     weak = ((q | b) & WEAK) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
-    crossed = (((q & TURNED) != 0) & ((b & CUT) != 0)) | (((q & CUT) != 0) & ((b & TURNED) != 0))
+    crossed = ((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)
     return np.where(crossed, -1, limits).astype(np.int32)
 
 
@@ -344,13 +401,18 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
 
 
 __all__ = [
+    "ASPECT_VARIANTS",
     "BANK_VARIANTS",
+    "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
+    "HALF_VARIANTS",
     "MIN_QUALITY",
     "MIN_SIDE",
+    "MIRRORED_VARIANTS",
     "ORIENTATIONS",
     "QUERY_CROPS",
+    "STRAIGHTENED_VARIANTS",
     "TURNED",
     "WEAK",
     "WEAK_VIEW_THRESHOLD",

@@ -39,6 +39,32 @@ class Variant:
     right: float = 0.0
     bottom: float = 0.0
     tilt: float = 0.0
+    # Width/height of the largest centred crop to keep (after the cuts above); 0: none.
+    aspect: float = 0.0
+    # With a tilt: keep the largest upright rectangle of the view's shape inside the turned
+    # picture (no black corners), as a photo editor's straighten tool does.
+    inscribed: bool = False
+    mirror: bool = False  # mirrored left to right, last
+
+
+def aspect_crop(width: int, height: int) -> Variant:
+    """A variant keeping the largest centred crop of ``width``:``height``, as feeds cut."""
+    return Variant(f"aspect_{width}x{height}", aspect=width / height)
+
+
+def corner_crop(corner: str, fraction: float) -> Variant:
+    """A variant cutting ``fraction`` off the two sides of ``corner``: ``tl``, ``tr``, ``bl``
+    or ``br``."""
+    top = fraction if corner[0] == "t" else 0.0
+    bottom = fraction if corner[0] == "b" else 0.0
+    left = fraction if corner[1] == "l" else 0.0
+    right = fraction if corner[1] == "r" else 0.0
+    return Variant(f"crop_{corner}{round(fraction * 100)}", left, top, right, bottom)
+
+
+def straightened(degrees: float) -> Variant:
+    """A variant turned by ``degrees`` and cut to the upright rectangle inside it."""
+    return Variant(f"tiltcrop{degrees:+g}", tilt=degrees, inscribed=True)
 
 
 def one_side_crop(side: str, fraction: float) -> Variant:
@@ -199,9 +225,37 @@ def render_variant(luma_view: NDArray[np.float32], variant: Variant) -> NDArray[
             variant.tilt, resample=Image.Resampling.BICUBIC, fillcolor=0.0
         )
         view = np.asarray(image, dtype=np.float32)
+        if variant.inscribed:
+            view = _inscribed(view, variant.tilt)
     height, width = view.shape[:2]
     top, bottom = round(height * variant.top), height - round(height * variant.bottom)
     left, right = round(width * variant.left), width - round(width * variant.right)
+    if variant.aspect:
+        h, w = bottom - top, right - left
+        if w / h > variant.aspect:
+            keep = round(h * variant.aspect)
+            left += (w - keep) // 2
+            right = left + keep
+        else:
+            keep = round(w / variant.aspect)
+            top += (h - keep) // 2
+            bottom = top + keep
     if bottom - top < MIN_SIDE or right - left < MIN_SIDE:
         return None
-    return view[top:bottom, left:right]
+    view = view[top:bottom, left:right]
+    return view[:, ::-1] if variant.mirror else view
+
+
+def aspect_cut(height: int, width: int, aspect: float) -> float:
+    """The share of its longer-cut side that :func:`aspect_crop` removes from a picture."""
+    return max(0.0, 1 - (height * aspect) / width, 1 - width / (height * aspect))
+
+
+def _inscribed(view: NDArray[np.float32], degrees: float) -> NDArray[np.float32]:
+    """The largest centred rectangle of ``view``'s shape inside it turned by ``degrees``."""
+    height, width = view.shape[:2]
+    a = np.radians(abs(degrees))
+    k = 1 / (np.cos(a) + np.sin(a) * max(width / height, height / width))
+    h, w = height * k, width * k
+    top, left = round((height - h) / 2), round((width - w) / 2)
+    return view[top : top + round(h), left : left + round(w)]

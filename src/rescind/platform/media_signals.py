@@ -141,11 +141,11 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
 def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     """What to bank for an uploaded file (raises MediaError like `signals_from_media`).
 
-    An image gives its MD5, SHA-256 and plain PDQ hash (exactly `hash_bytes`'s), then the
-    copy-robust bank views of `rescind.media.robust.bank_signals`: the picture with flat
-    borders trimmed (matched like the plain hash) and its crops and slight tilts (`cut`:
-    matched only against uploads as they are, never their turned views). A video gives its
-    frames, as for a check.
+    An image gives its MD5, SHA-256 and plain PDQ hash (exactly `hash_bytes`'s), its 7 other
+    orientations (exactly `hash_bytes(dihedral=True)`'s, `cut`), then the copy-robust bank
+    views of `rescind.media.robust.bank_signals`: the picture with flat borders trimmed
+    (matched like the plain hash) and its crops and slight tilts (`cut`: matched only against
+    uploads as they are, never their turned views). A video gives its frames, as for a check.
     """
     sniffed = sniff(data[:64]) if data else None
     if sniffed is not None and sniffed.kind == "video":
@@ -155,11 +155,21 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     if len(data) > limits.max_bytes:
         raise MediaTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
     decoded = decode_luma(data, limits)
-    plain = hash_luma(decoded.luma, decoded.full_size, decoded.scale, decoded.reverse)[0]
-    pdq = [PdqHash(plain.hash, plain.quality)]
-    seen = {plain.hash}
+    turns = hash_luma(
+        decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
+    )
+    pdq = [PdqHash(turns[0].hash, turns[0].quality)]
+    seen = {turns[0].hash}
+    # The 7 other orientations, exactly `rescind hash --dihedral`'s: a platform that sends
+    # the plain hash of a mirrored or turned upload meets one of them. Banked as cut entries
+    # (they meet uploads as sent, never an upload's own turned views), weak ones included:
+    # the matcher holds a weak cut entry to the weak views' radius.
+    for orientation, h in enumerate(turns[1:], start=1):
+        if h.hash not in seen:
+            seen.add(h.hash)
+            pdq.append(PdqHash(h.hash, h.quality, orientation=orientation, cut=True))
     views = _robust(decoded.luma, partial(bank_signals, weak_views=True))
-    views = [s for s in views if s.variant != "full"]
+    views = [s for s in views if s.variant.partition("/")[0] != "full"]
     for view, kinds in zip(views, view_kinds(views), strict=True):
         # A weak view is kept only as a cut entry: the matcher holds a cut entry below the
         # minimum quality to the weak views' radius (a weak trimmed view is left out).
