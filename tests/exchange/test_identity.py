@@ -66,13 +66,23 @@ def test_only_the_exact_signature_of_the_exact_bytes_verifies(tmp_path: Path) ->
     assert not verify(other.public_key, b"page", signature)
 
 
-@pytest.mark.parametrize("bad", ["", "not base64!", "QUJD", "A" * 43 + "=\n" + "A"])
-def test_a_public_key_must_be_32_bytes_of_strict_base64(bad: str) -> None:
-    with pytest.raises(ValueError, match="a public key is 44 characters of base64"):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("not base64!", "a public key is 44 characters of base64"),
+        ("A" * 43 + "=\n" + "A", "a public key is 44 characters of base64"),
+        ("", "a public key is 44 characters of base64 (32 bytes)"),
+        ("QUJD", "a public key is 44 characters of base64 (32 bytes)"),
+    ],
+)
+def test_a_public_key_must_be_32_bytes_of_strict_base64(bad: str, message: str) -> None:
+    with pytest.raises(ValueError) as refused:
         instance_id_of(bad)
+    assert str(refused.value) == message
 
 
 def test_a_public_key_with_stray_characters_is_refused_not_cleaned(tmp_path: Path) -> None:
     key = load_identity(_settings(tmp_path)).public_key
-    with pytest.raises(ValueError, match="a public key is 44 characters of base64"):
+    with pytest.raises(ValueError) as refused:
         instance_id_of(key[:20] + "!" + key[20:])
+    assert str(refused.value) == "a public key is 44 characters of base64"

@@ -21,6 +21,8 @@ class Receiver:
         self.secret = secret
         self.port = port or free_port()
         self.deliveries: list[dict[str, Any]] = []  # verified bodies, in arrival order
+        # The raw body and headers of each verified delivery, in the same order.
+        self.raw: list[tuple[bytes, dict[str, str]]] = []
         self.rejected = 0
         self.fail_with: int | None = None
         self.delay_s = 0.0  # answer this late (after recording): lets a test kill the sender
@@ -66,6 +68,7 @@ class Receiver:
                 event = json.loads(body)
                 with receiver._lock:
                     receiver.deliveries.append(event)
+                    receiver.raw.append((body, dict(self.headers.items())))
                 receiver.arrived.set()
                 if receiver.on_delivery is not None:
                     receiver.on_delivery()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -71,6 +72,11 @@ def test_delivery_is_signed_logged_and_settles(
         "statement_of_reasons",
     }
     assert (event["id"], event["type"], event["content_id"]) == (action_id, "content.remove", "c1")
+    # Compact JSON with sorted keys (what is signed), announced as JSON, from a named sender.
+    [(raw, headers)] = receiver.raw
+    assert raw == json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    assert headers["Content-Type"] == "application/json"
+    assert headers["User-Agent"] == "Rescind-Webhooks/1"
     with database.session() as session:
         action = session.get(Action, action_id)
         assert action is not None and action.status == "delivered" and action.attempts == 1
@@ -110,7 +116,10 @@ def test_failures_are_retried_with_backoff_until_the_receiver_is_back(
 
 
 def test_gives_up_only_after_the_retry_window(
-    settings: Settings, database: Database, receiver: Receiver
+    settings: Settings,
+    database: Database,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     action_id = _action(database)
     receiver.fail_with = 500
@@ -124,9 +133,11 @@ def test_gives_up_only_after_the_retry_window(
         assert session.get(Action, action_id).status == "pending"  # type: ignore[union-attr]
         session.execute(update(Action).values(created_at=utcnow() - timedelta(hours=73)))
     _make_due(database)
-    worker.run_once()
+    with caplog.at_level("WARNING", logger="rescind"):
+        worker.run_once()
     with database.session() as session:
         assert session.get(Action, action_id).status == "failed"  # type: ignore[union-attr]
+    assert f"action {action_id} undelivered after 2 attempts: giving up" in caplog.messages
 
 
 def test_backoff_grows_with_jitter_and_covers_48_hours() -> None:
