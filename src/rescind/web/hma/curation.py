@@ -53,6 +53,11 @@ def _bank(session: Session, name: str) -> Bank:
         raise hma_error(exc) from None
 
 
+def _check_bank(request: Request, name: str) -> None:
+    with get_db(request).session() as session:
+        _bank(session, name)
+
+
 def _content_id(raw: str) -> int:
     # HMA's route takes an integer id: anything else names no content.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
@@ -191,8 +196,7 @@ async def bank_add_content(
     except PlatformError as exc:
         raise hma_error(exc) from None
     metadata = _metadata(upload.fields.get("metadata"))
-    with get_db(request).session() as session:  # 404 before the work of hashing
-        _bank(session, bank_name)
+    await run_in_threadpool(_check_bank, request, bank_name)  # 404 before hashing
     try:
         signals = await run_in_threadpool(
             bank_signals_from_media, upload.data, media_limits(settings.max_upload_bytes)
