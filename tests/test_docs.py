@@ -168,18 +168,34 @@ def _shape(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path.split("?")[0]).rstrip("/")
 
 
+# The HMA-compatible routes (docs/hma.md): HMA's matching, curation and hashing prefixes.
+HMA_PREFIXES = ("/m/", "/c/", "/h/")
+
+
 @pytest.fixture(scope="module")
-def v1_routes(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
+def app_routes(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
     settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("docs"))
     app = create_app(settings)
-    return {(m, _shape(p)) for m, p in _routes(app.routes) if p.startswith("/v1/")}
+    return {(m, _shape(p)) for m, p in _routes(app.routes)}
 
 
-def _named_routes(text: str) -> set[tuple[str, str]]:
-    """`METHOD /v1/...` in `text`, including `GET /v1/x` / `POST /v1/x` pairs."""
+@pytest.fixture(scope="module")
+def v1_routes(app_routes: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {(m, p) for m, p in app_routes if p.startswith("/v1/")}
+
+
+@pytest.fixture(scope="module")
+def hma_routes(app_routes: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {(m, p) for m, p in app_routes if p.startswith(HMA_PREFIXES)}
+
+
+def _named_routes(text: str, prefixes: tuple[str, ...] = ("/v1/",)) -> set[tuple[str, str]]:
+    """`METHOD /v1/...` (or another of `prefixes`) in `text`, including `GET /v1/x` /
+    `POST /v1/x` pairs."""
+    starts = "|".join(re.escape(p) for p in prefixes)
     return {
         (m.group(1), _shape(m.group(2)))
-        for m in re.finditer(rf"\b({HTTP_METHODS}) (/v1/[^\s`'\",;)]*)", text)
+        for m in re.finditer(rf"\b({HTTP_METHODS}) ((?:{starts})[^\s`'\",;)]*)", text)
     }
 
 
@@ -202,6 +218,18 @@ def _exists(named: tuple[str, str], routes: set[tuple[str, str]]) -> bool:
 def test_every_route_the_docs_name_exists(v1_routes: set[tuple[str, str]]) -> None:
     unknown = sorted(r for r in _named_routes(_all_docs()) if not _exists(r, v1_routes))
     assert unknown == [], "the docs name routes the code does not have"
+
+
+def test_every_hma_route_is_in_the_hma_doc(hma_routes: set[tuple[str, str]]) -> None:
+    assert hma_routes, "no HMA-compatible routes found: the route walk is broken"
+    documented = _named_routes((DOCS / "hma.md").read_text(), HMA_PREFIXES)
+    assert sorted(hma_routes - documented) == [], "document these in docs/hma.md"
+
+
+def test_every_hma_route_the_docs_name_exists(hma_routes: set[tuple[str, str]]) -> None:
+    named = _named_routes(_all_docs(), HMA_PREFIXES)
+    unknown = sorted(r for r in named if not _exists(r, hma_routes))
+    assert unknown == [], "the docs name HMA routes the code does not have"
 
 
 def test_route_shapes_ignore_parameter_names_and_queries() -> None:

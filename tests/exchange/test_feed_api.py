@@ -9,7 +9,9 @@ from rescind.config import Settings
 from rescind.exchange.feed import SIGNATURE_HEADER
 from rescind.exchange.identity import load_identity, verify
 from rescind.exchange.partners import grant_banks
+from rescind.exchange.transfer import export_entries
 from rescind.platform.apikeys import create_api_key
+from rescind.platform.banks import get_bank
 from rescind.store import Database
 from tests.web.api.platform_fixtures import Api, api
 
@@ -71,3 +73,30 @@ def test_the_feed_is_signed_granted_and_carries_withdrawals(
     assert [(f["entry_id"], f["verdict"], f["partner"]) for f in shown] == [
         (shared, "not_ncii", "peer")
     ]
+
+
+def test_a_feed_page_says_each_entry_as_an_export_does(
+    api: Api, database: Database, settings: Settings
+) -> None:
+    """The feed reads raw rows for speed: its entries must be exactly the exchange form of the
+    bank's entries (times in UTC with `Z`, status, opinion, source), withdrawals included."""
+    with database.session() as session:
+        _, key = create_api_key(session, "peer", frozenset({"exchange"}))
+        grant_banks(session, "peer", ["ncii", "allow"])
+    kept = [_bank(api, "ncii", secrets.token_hex(32)) for _ in range(3)]
+    _bank(api, "allow", secrets.token_hex(32))
+    api.client.delete(f"/v1/banks/ncii/entries/{kept[1]}", headers=api.review)
+    r = api.client.get("/v1/exchange/feed", headers={"Authorization": f"Bearer {key}"})
+    served = {e["id"]: e for e in r.json()["entries"]}
+    instance = load_identity(settings).instance_id
+    with database.session() as session:
+        exported = [
+            entry.to_json()
+            for name in ("ncii", "allow")
+            for entry in export_entries(session, settings, get_bank(session, name), instance)
+        ]
+    for entry in exported:
+        assert served[entry["id"]] == entry
+    assert len(served) == len(exported) == 4
+    assert served[str(kept[1])]["status"] == "withdrawn"
+    assert served[str(kept[0])]["created_at"].endswith("Z")

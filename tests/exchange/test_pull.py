@@ -212,3 +212,32 @@ def test_a_real_hanging_partner_is_cut_off(
     with database.session() as session:
         partner = get_partner(session, "slow")
         assert partner.cursor == 0 and "timeout" in (partner.last_error or "")
+
+
+def test_pages_in_a_row_apply_in_order_and_a_bad_one_stops_there(
+    pulling: Database, settings: Settings, source: Identity
+) -> None:
+    """The puller fetches the next page while it applies one: pages still apply in cursor
+    order, each in its own transaction, and a bad page leaves the cursor after the last good
+    one (nothing of it applied)."""
+    pages = {
+        0: _page(source, 0, 10, [_entry(source, i, secrets.token_hex(32)) for i in range(3)],
+                 more=True),
+        10: _page(source, 10, 20, [_entry(source, i, secrets.token_hex(32)) for i in range(3, 5)],
+                  more=True),
+        20: _page(source, 20, 30, [_entry(source, 9, "not a hash")], more=True),
+    }  # fmt: skip
+    asked: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        after = int(request.url.params["after"])
+        asked.append(after)
+        body = json.dumps(pages[after]).encode()
+        return httpx.Response(
+            200, content=body, headers={SIGNATURE_HEADER: f"ed25519={source.sign(body)}"}
+        )
+
+    error, cursor = _pull(pulling, settings, handler)
+    assert error is not None and "entry 1 of the page" in error
+    assert cursor == 20 and _active(pulling) == 5
+    assert asked == [0, 10, 20]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from rescind.exchange.errors import FormatError
@@ -89,7 +90,9 @@ class ExchangeEntry:
         return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True) + "\n"
 
 
+@lru_cache(maxsize=4096)
 def _iso(at: datetime | None) -> str | None:
+    # Cached: entries banked together share their times, and a feed page writes a million.
     return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -209,11 +209,12 @@ def _apply_chunk(
 ) -> None:
     if not latest:
         return
-    known: dict[tuple[str, str], tuple[ExchangeLink, BankEntryStatus]] = {}
-    by_origin: dict[str, list[str]] = {}
+    grouped: dict[str, list[str]] = {}  # origin -> remote ids (a chunk has one or a few)
     for origin, remote_id in latest:
-        fresh_ids = fresh_origins.get(origin)
-        if fresh_ids is None and origin not in fresh_origins:
+        grouped.setdefault(origin, []).append(remote_id)
+    by_origin: dict[str, list[str]] = {}
+    for origin, remote_ids in grouped.items():
+        if origin not in fresh_origins:
             had_links = session.scalar(
                 select(ExchangeLink.id)
                 .where(ExchangeLink.bank_id == bank.id, ExchangeLink.origin == origin)
@@ -221,14 +222,16 @@ def _apply_chunk(
             )
             # A source this bank never heard of has nothing to look up (the bulk case): only
             # what this import added itself can come back, and that is remembered here.
-            fresh_ids = set() if had_links is None else None
-            fresh_origins[origin] = fresh_ids
+            fresh_origins[origin] = set() if had_links is None else None
+        fresh_ids = fresh_origins[origin]
         if fresh_ids is None:
-            by_origin.setdefault(origin, []).append(remote_id)
-        elif remote_id in fresh_ids:
+            by_origin[origin] = remote_ids
+        elif not fresh_ids.isdisjoint(remote_ids):
+            repeated = next(r for r in remote_ids if r in fresh_ids)
             raise ExchangeError(
-                f"entry id {remote_id!r} of {origin!r} appears twice, far apart", field="id"
+                f"entry id {repeated!r} of {origin!r} appears twice, far apart", field="id"
             )
+    known: dict[tuple[str, str], tuple[ExchangeLink, BankEntryStatus]] = {}
     for origin, remote_ids in by_origin.items():
         for start in range(0, len(remote_ids), 500):
             for link, status in session.execute(
@@ -244,7 +247,10 @@ def _apply_chunk(
     new: list[tuple[tuple[str, str], ExchangeEntry]] = []
     relinked: list[ExchangeLink] = []
     to_withdraw: list[int] = []
-    for key, entry in latest.items():
+    if not known:  # the bulk case: every active entry is new, a withdrawal changes nothing
+        new = [item for item in latest.items() if item[1].status != WITHDRAWN]
+        report.unchanged += len(latest) - len(new)
+    for key, entry in latest.items() if known else ():
         found = known.get(key)
         active_here = found is not None and found[1] == BankEntryStatus.ACTIVE
         if entry.status == WITHDRAWN:
@@ -264,39 +270,60 @@ def _apply_chunk(
         rows = session.scalars(select(BankEntry).where(BankEntry.id.in_(to_withdraw))).all()
         withdraw_entries(session, rows)
     if new:
-        ids = add_entries(
-            session,
-            bank,
-            [
-                NewEntry(
-                    e.signal_type,
-                    e.value,
-                    e.quality,
-                    e.t,
-                    _local_group(e.source.instance, e.group),
-                )
-                for _, e in new
-            ],
-            source=source,
-        )
-        by_key = {link.origin + "\x00" + link.remote_id: link for link in relinked}
-        fresh: list[tuple[object, ...]] = []
+        _add_new(session, bank, new, relinked, source, fresh_origins)
+        report.added += len(new)
+
+
+def _add_new(
+    session: Session,
+    bank: Bank,
+    new: list[tuple[tuple[str, str], ExchangeEntry]],
+    relinked: list[ExchangeLink],
+    source: str,
+    fresh_origins: dict[str, set[str] | None],
+) -> None:
+    """Bank the `new` entries and link each to its source reference (a `relinked` link, one
+    whose entry was withdrawn here, points to the new entry instead)."""
+    ids = add_entries(
+        session,
+        bank,
+        [
+            NewEntry(
+                e.signal_type,
+                e.value,
+                e.quality,
+                e.t,
+                None if e.group is None else _local_group(origin, e.group),
+            )
+            for (origin, _), e in new
+        ],
+        source=source,
+    )
+    fresh: list[tuple[str, str, int, str | None, str | None]]
+    if relinked:
+        by_key = {(link.origin, link.remote_id): link for link in relinked}
+        fresh = []
         for (key, entry), entry_id in zip(new, ids, strict=True):
-            old = by_key.get(key[0] + "\x00" + key[1])
+            old = by_key.get(key)
             if old is not None:
                 old.entry_id = entry_id
-                continue
-            fresh.append((key[0], key[1], entry_id, entry.source.bank, entry.source.case))
-            added_here = fresh_origins.get(key[0])
-            if added_here is not None:
-                added_here.add(key[1])
-        if fresh:
-            insert_rows(
-                session,
-                cast(Table, ExchangeLink.__table__),
-                ("origin", "remote_id", "entry_id", "source_bank", "case_ref"),
-                fresh,
-                {"bank_id": bank.id},
-            )
-        session.flush()
-        report.added += len(new)
+            else:
+                fresh.append((key[0], key[1], entry_id, entry.source.bank, entry.source.case))
+    else:
+        fresh = [
+            (origin, remote_id, entry_id, entry.source.bank, entry.source.case)
+            for ((origin, remote_id), entry), entry_id in zip(new, ids, strict=True)
+        ]
+    for origin in {key[0] for key, _ in new}:
+        added_here = fresh_origins.get(origin)
+        if added_here is not None:
+            added_here.update(r[1] for r in fresh if r[0] == origin)
+    if fresh:
+        insert_rows(
+            session,
+            cast(Table, ExchangeLink.__table__),
+            ("origin", "remote_id", "entry_id", "source_bank", "case_ref"),
+            fresh,
+            {"bank_id": bank.id},
+        )
+    session.flush()

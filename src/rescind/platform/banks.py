@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -248,9 +248,9 @@ def withdraw_entries(session: Session, entries: Iterable[BankEntry]) -> int:
     return len(changed)
 
 
-@dataclass(frozen=True)
-class NewEntry:
-    """One signal to bank in bulk (an imported or pulled entry)."""
+class NewEntry(NamedTuple):
+    """One signal to bank in bulk (an imported or pulled entry). A named tuple: a million of
+    them are built per import, at a fraction of a frozen dataclass's cost."""
 
     signal_type: str
     value: str
@@ -287,15 +287,16 @@ def add_entries(
     else:
         first = (session.scalar(select(func.max(BankEntry.id))) or 0) + 1
         ids = list(range(first, first + n))
+    bank_id = bank.id
     insert_rows(
         session,
         cast(Table, BankEntry.__table__),
         ("id", "bank_id", "signal_type", "value", "quality", "t", "group_key", "provenance"),
-        (
-            (i, bank.id, r.signal_type, r.value, r.quality, r.t, r.group_key,
-             None if r.provenance is None else json.dumps(r.provenance))
-            for i, r in zip(ids, rows, strict=True)
-        ),
+        [
+            (i, bank_id, st, value, quality, t, group,
+             None if provenance is None else json.dumps(provenance))
+            for i, (st, value, quality, t, group, provenance) in zip(ids, rows, strict=True)
+        ],
         {"source": source, "status": BankEntryStatus.ACTIVE, "created_at": now, "updated_at": now},
     )  # fmt: skip
     lock_feed(session)
@@ -303,7 +304,7 @@ def add_entries(
         session,
         cast(Table, BankChange.__table__),
         ("entry_id",),
-        ((i,) for i in ids),
+        [(i,) for i in ids],
         {"op": "add", "at": now},
     )
     return ids

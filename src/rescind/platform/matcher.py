@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
@@ -129,7 +129,9 @@ class Matcher:
             BankEntry.group_key,
             BankEntry.request_id,
             Request.case_number,
-            BankEntry.status,
+            # The raw text: comparing with the StrEnum member is the same, and a million rows
+            # skip the column type's per-value conversion.
+            type_coerce(BankEntry.status, String),
             BankEntry.t,
             BankEntry.source,
         )
@@ -138,18 +140,21 @@ class Matcher:
         # Read the feed's position first: entries committed meanwhile are replayed (idempotent).
         self.seq = session.scalar(select(func.max(BankChange.seq))) or 0
         last, total = 0, 0
+        # Core rows on the session's connection: the ORM's row handling costs more than the
+        # rest of a sync when a million entries arrive at once.
+        connection = session.connection()
         while True:
-            rows: list[_Row] = [
-                cast(_Row, tuple(r))
-                for r in session.execute(
+            rows: list[_Row] = cast(
+                list[_Row],
+                connection.execute(
                     select(*self._columns())
                     .select_from(BankEntry)
                     .outerjoin(Request, Request.id == BankEntry.request_id)
                     .where(BankEntry.status == BankEntryStatus.ACTIVE, BankEntry.id > last)
                     .order_by(BankEntry.id)
                     .limit(SYNC_BATCH)
-                )
-            ]
+                ).all(),
+            )
             if not rows:
                 return total
             self._apply(rows)
@@ -158,9 +163,11 @@ class Matcher:
 
     def _follow(self, session: Session) -> int:
         total = 0
+        connection = session.connection()  # Core rows, as in _load_all
         while True:
-            rows = session.execute(
-                select(BankChange.seq, *self._columns())
+            rows = connection.execute(
+                select(*self._columns(), BankChange.seq)
+                .select_from(BankChange)
                 .join(BankEntry, BankEntry.id == BankChange.entry_id)
                 .outerjoin(Request, Request.id == BankEntry.request_id)
                 .where(BankChange.seq > self.seq)
@@ -169,10 +176,11 @@ class Matcher:
             ).all()
             if not rows:
                 return total
-            # An entry's current status decides, whatever the op: replays converge.
-            latest: dict[int, _Row] = {int(r[1]): cast(_Row, tuple(r[1:])) for r in rows}
-            self._apply(list(latest.values()))
-            self.seq = int(rows[-1][0])
+            # An entry's current status decides, whatever the op: replays converge. (The seq
+            # is the last column: `_apply` reads the first eleven.)
+            latest: dict[int, _Row] = {r[0]: cast(_Row, r) for r in rows}
+            self._apply(latest.values())
+            self.seq = int(rows[-1][-1])
             total += len(latest)
 
     def _apply(self, rows: Iterable[_Row]) -> None:
@@ -185,19 +193,8 @@ class Matcher:
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
         for row in rows:
-            (
-                entry_id,
-                bank_id,
-                signal_type,
-                value,
-                quality,
-                group_key,
-                req_id,
-                case,
-                status,
-                t,
-                source,
-            ) = row
+            entry_id, bank_id, signal_type, value, quality, group_key = row[:6]
+            req_id, case, status, t, source = row[6:11]
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)

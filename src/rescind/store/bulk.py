@@ -2,8 +2,10 @@
 
 A million rows through `session.execute(table.insert(), rows)` spend most of their time in
 per-value bind processing. Here each column's bind processor runs once per distinct value
-kind the caller marks constant (`constants`), the rest go to the driver's `executemany` as
-they are: callers pass values that need no processing (ints, floats, str, None).
+kind the caller marks constant (`constants`), the rest go to the driver as they are: callers
+pass values that need no processing (ints, floats, str, None). PostgreSQL gets the rows by
+`COPY ... FROM STDIN` (several times faster than `executemany`), SQLite by `executemany`;
+either way in the session's transaction, so a failure anywhere rolls the whole insert back.
 """
 
 from __future__ import annotations
@@ -31,14 +33,19 @@ def insert_rows(
         column_type = table.c[name].type
         processor = column_type.dialect_impl(dialect).bind_processor(dialect)
         fixed.append(processor(value) if processor else value)
-    names = [table.c[name].name for name in (*columns, *(constants or {}))]  # columns only
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * len(names))
-    # Only the model's own table and column names go into the text; values are parameters.
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"  # noqa: S608
+    names = ", ".join(table.c[name].name for name in (*columns, *(constants or {})))
     tail = tuple(fixed)
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, [(*row, *tail) for row in rows])
+        if dialect.name == "postgresql":
+            # Only the model's own table and column names go into the text; values are data.
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write((*row, *tail))
+            return
+        marks = ", ".join(["?"] * (len(columns) + len(tail)))
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
+        cursor.executemany(sql, [(*row, *tail) for row in rows] if tail else list(rows))
     finally:
         cursor.close()

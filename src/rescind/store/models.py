@@ -296,12 +296,24 @@ class Bank(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# Entries banked as part of an item (partial index): `group_key = ?` or `IN (...)` implies it,
+# so both planners use the index for such queries.
+GROUPED = "group_key IS NOT NULL"
+
+
 class BankEntry(Base):
     """One signal in a bank. Withdrawn entries stay (status) so withdrawals propagate."""
 
     __tablename__ = "bank_entries"
     __table_args__ = (
         Index("ix_bank_entries_signal", "signal_type", "value"),
+        # An item's entries by its key (the HMA-compatible routes withdraw an item whole).
+        Index(
+            "ix_bank_entries_group_key",
+            "group_key",
+            sqlite_where=text(GROUPED),
+            postgresql_where=text(GROUPED),
+        ),
         enum_check("status", BankEntryStatus),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

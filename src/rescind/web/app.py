@@ -21,6 +21,7 @@ from rescind.web.api.openapi import complete_openapi
 from rescind.web.api.platform import include_platform_api, start_platform
 from rescind.web.apidocs import install_api_docs
 from rescind.web.deps import AppServices, services_of
+from rescind.web.hma import include_hma_api
 from rescind.web.keycache import KeyCache
 from rescind.web.metrics import PlatformMetrics
 from rescind.web.problems import install_problem_handlers
@@ -115,6 +116,7 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health.router)
     include_platform_api(app)
+    include_hma_api(app)
     install_ui(app, settings)
     install_api_docs(app)
     return app
