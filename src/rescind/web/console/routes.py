@@ -11,6 +11,7 @@ from rescind.web.console import (
     audit_routes,
     auth_routes,
     case_routes,
+    exchange_routes,
     ncmec_routes,
 )
 from rescind.web.console.session import LoginRequired
@@ -21,6 +22,7 @@ router.include_router(case_routes.router)
 router.include_router(audit_routes.router)
 router.include_router(appeal_routes.router)
 router.include_router(ncmec_routes.router)
+router.include_router(exchange_routes.router)
 
 
 def install_login_redirect(app: FastAPI) -> None:
