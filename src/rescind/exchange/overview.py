@@ -64,7 +64,7 @@ def _host(url: str) -> str:
 
 def partners(session: Session) -> list[PartnerView]:
     """Every partner, by name, with its bank's policy."""
-    policies = dict(session.execute(select(Bank.id, Bank.on_match)).tuples().all())
+    policies = {int(i): str(m) for i, m in session.execute(select(Bank.id, Bank.on_match))}
     return [
         PartnerView(
             p.name,
