@@ -37,10 +37,13 @@ def _drain(worker: Worker) -> None:
         pass
 
 
+@pytest.mark.parametrize("feedback_key", [True, False])
 def test_a_confirmed_lead_on_a_stopncii_hash_sends_blocked_once(
-    database: Database, settings: Settings, standin: StandIn
+    database: Database, settings: Settings, standin: StandIn, feedback_key: bool
 ) -> None:
     on = _configured(settings, standin.url)
+    if not feedback_key:  # verdicts to StopNCII are off: none is queued, none is claimed
+        on = on.model_copy(update={"stopncii_feedback_key": None})
     value = secrets.token_hex(32)
     standin.add_case("case-1", value)
     assert stopncii.pull(database.engine, on).error is None
@@ -90,18 +93,23 @@ def test_a_confirmed_lead_on_a_stopncii_hash_sends_blocked_once(
         )
         assert confirmed.status_code == 200, confirmed.text
     _drain(worker)
+    if not feedback_key:
+        assert standin.feedback == []
+        with database.session() as session:
+            assert session.scalars(select(Job).where(Job.kind == verdicts.JOB)).all() == []
+        return
     assert [(f["hashValue"], f["feedbackValue"]) for f in standin.feedback] == [(value, "Blocked")]
     with database.session() as session:
         create_user(session, "rita", PASSWORD, "reviewer", email="rita@example.org")
     with TestClient(app) as console:
         assert sign_in(console, "rita") == 303
         page = console.get(f"/console/cases/{number}").text
-        assert "Verdict sent to StopNCII: intimate imagery (ncii)" in page
+        assert "Verdict sent to StopNCII.org: intimate imagery (ncii)" in page
     with database.session() as session:
         case = session.scalars(select(Request).where(Request.case_number == number)).one()
         sent = verdicts.verdicts_of_case(session, case.id)
-        assert [(v.source, v.verdict, v.state) for v in sent] == [("StopNCII", "ncii", "done")]
+        assert [(v.source, v.verdict, v.state) for v in sent] == [("StopNCII.org", "ncii", "done")]
         # Applied once: the same verdict on the same entry is never queued again.
         job = session.scalars(select(Job).where(Job.kind == verdicts.JOB)).one()
-        again = verdicts._queue(session, case.id, [int(job.payload["entry_id"])], "ncii")
+        again = verdicts._queue(session, on, case.id, [int(job.payload["entry_id"])], "ncii")
         assert again == 0

@@ -321,7 +321,7 @@ def decide(
         # A reviewer found the flagged content is what was reported: report it to NCMEC.
         ncmec.queue_report(session, settings, request, now=now)
         removed = [i for i in request.items if i.status == ItemStatus.REMOVE]
-        verdicts.queue_for_items(session, request.id, removed)
+        verdicts.queue_for_items(session, settings, request.id, removed)
     audit.record(
         session,
         reviewer.actor,
@@ -412,7 +412,7 @@ def decide_lead(
     else:
         dismiss_lead(session, lead, reviewer.actor)
     # A lead matched through a partner's or StopNCII's entry: tell the source (a job).
-    verdicts.queue_for_lead(session, lead, confirmed=confirm)
+    verdicts.queue_for_lead(session, settings, lead, confirmed=confirm)
     return lead
 
 
@@ -450,7 +450,7 @@ def resolve_item(
     session.flush()
     if choice.status == ItemStatus.REMOVE:
         enforce(session, settings, request)
-        verdicts.queue_for_items(session, request.id, [item])
+        verdicts.queue_for_items(session, settings, request.id, [item])
     audit.record(
         session,
         reviewer.actor,

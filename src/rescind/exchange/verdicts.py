@@ -11,7 +11,8 @@ partner side keeps one verdict per key, entry and verdict (applied once).
 Entries behind a decision: the entry whose match made the lead, and the imported entries that
 matched the lead's content or the item's named content (`matches`). A rejected case sends
 nothing: a rejection says the request was not granted (not the requester's, not enough
-information, ...), not that a matched picture is not intimate imagery.
+information, ...), not that a matched picture is not intimate imagery. Nothing is queued for
+StopNCII without its feedback key (every attempt would be refused).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from rescind.store.models import (
 )
 
 JOB = "exchange.verdict"
+STOPNCII = "StopNCII.org"  # never a partner's name (those have no dot)
 NCII, NOT_NCII = "ncii", "not_ncii"
 
 
@@ -50,7 +52,7 @@ def _key(entry_id: int, verdict: str) -> str:
 
 def sources_of(session: Session, entry_ids: Iterable[int]) -> dict[int, str]:
     """Of `entry_ids`, those imported from a partner or StopNCII: entry id -> the source's
-    name (the partner's name, or "StopNCII")."""
+    name (the partner's name, or STOPNCII)."""
     ids = sorted(set(entry_ids))
     if not ids:
         return {}
@@ -65,7 +67,7 @@ def sources_of(session: Session, entry_ids: Iterable[int]) -> dict[int, str]:
         select(StopNCIIHash.entry_id).where(StopNCIIHash.entry_id.in_(ids))
     ):
         if stopncii_entry is not None:
-            found[int(stopncii_entry)] = "StopNCII"
+            found[int(stopncii_entry)] = STOPNCII
     return found
 
 
@@ -76,9 +78,15 @@ def _matched(session: Session, content_pks: Iterable[int]) -> list[int]:
     return list(session.scalars(select(Match.bank_entry_id).where(Match.content_pk.in_(pks))))
 
 
-def _queue(session: Session, request_id: int, entry_ids: Iterable[int], verdict: str) -> int:
+def _queue(
+    session: Session, settings: Settings, request_id: int, entry_ids: Iterable[int], verdict: str
+) -> int:
+    # StopNCII without its feedback key would refuse every attempt: nothing is queued for it.
+    to_stopncii = stopncii.configured(settings) and settings.stopncii_feedback_key is not None
     queued = 0
-    for entry_id in sorted(sources_of(session, entry_ids)):
+    for entry_id, source in sorted(sources_of(session, entry_ids).items()):
+        if source == STOPNCII and not to_stopncii:
+            continue
         job = enqueue(
             session, JOB, {"entry_id": entry_id, "verdict": verdict, "request_id": request_id},
             unique_key=_key(entry_id, verdict),
@@ -87,11 +95,11 @@ def _queue(session: Session, request_id: int, entry_ids: Iterable[int], verdict:
     return queued
 
 
-def queue_for_lead(session: Session, lead: Lead, *, confirmed: bool) -> int:
+def queue_for_lead(session: Session, settings: Settings, lead: Lead, *, confirmed: bool) -> int:
     """After a reviewer confirmed or dismissed `lead`: queue the verdict for each imported entry
     behind it. Returns how many jobs were queued (0 when none came from outside)."""
     entries = [lead.bank_entry_id, *_matched(session, [lead.content_pk])]
-    return _queue(session, lead.request_id, entries, NCII if confirmed else NOT_NCII)
+    return _queue(session, settings, lead.request_id, entries, NCII if confirmed else NOT_NCII)
 
 
 def _item_contents(session: Session, item: RequestItem) -> list[int]:
@@ -103,11 +111,13 @@ def _item_contents(session: Session, item: RequestItem) -> list[int]:
     return found
 
 
-def queue_for_items(session: Session, request_id: int, items: Iterable[RequestItem]) -> int:
+def queue_for_items(
+    session: Session, settings: Settings, request_id: int, items: Iterable[RequestItem]
+) -> int:
     """After items were decided `remove`: queue `ncii` for each imported entry their named
     content matched."""
     pks = [pk for item in items for pk in _item_contents(session, item)]
-    return _queue(session, request_id, _matched(session, pks), NCII)
+    return _queue(session, settings, request_id, _matched(session, pks), NCII)
 
 
 def send(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
@@ -118,7 +128,7 @@ def send(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
     source = sources_of(session, [entry_id]).get(entry_id)
     if source is None:
         return  # the link is gone (the partner was removed): nothing to tell anyone
-    if source == "StopNCII":
+    if source == STOPNCII:
         stopncii.send_verdict(session, settings, entry_id, verdict, actor="system")
     else:
         send_feedback(session, settings, entry_id, verdict, actor="system")
