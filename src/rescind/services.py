@@ -12,7 +12,7 @@ from rescind.cases.enforcement import RemovalEnforcer, withdraw_hashes
 from rescind.cases.requester import WithdrawHook
 from rescind.cases.review import EnforceHook
 from rescind.config import Settings
-from rescind.exchange import ncmec, stopncii
+from rescind.exchange import ncmec, stopncii, verdicts
 from rescind.exchange import pull as exchange_pull
 from rescind.jobs import JobRegistry
 from rescind.platform import upload_leads
@@ -67,4 +67,5 @@ def build_job_registry() -> JobRegistry:
     exchange_pull.register(registry)
     ncmec.register(registry)
     stopncii.register(registry)
+    verdicts.register(registry)
     return registry

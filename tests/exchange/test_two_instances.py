@@ -1,6 +1,7 @@
 """End to end on two real `rescind serve` processes, each with its own database, on loopback:
 a picture banked on A is matched for review on B after B's worker pulls A's signed feed; once
-withdrawn on A, B allows it after the next pull; B's "not NCII" verdict shows on A."""
+withdrawn on A, B allows it after the next pull; when B's reviewer dismisses a lead found
+through A's entry, B's "not NCII" verdict reaches A by itself and shows there, once."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from sqlalchemy import select
 from rescind.config import Settings
 from rescind.exchange.identity import load_identity
 from rescind.exchange.partners import add_partner, grant_banks
+from rescind.exchange.verdicts import JOB
 from rescind.platform.apikeys import create_api_key
 from rescind.platform.banks import ensure_default_banks
+from rescind.platform.media_signals import media_limits, signals_from_media
 from rescind.store import Database
-from rescind.store.models import BankEntry, ExchangeLink
+from rescind.store.models import BankEntry, ExchangeLink, Job
 from tests.e2e import media
 from tests.e2e.servers import CLI, rescind_env, serve, stop
 
@@ -52,6 +55,8 @@ def test_a_banked_picture_travels_and_its_withdrawal_too(
         grant_banks(session, "partner-b", ["ncii"])
     with b_db.session() as session:
         _, b_check = create_api_key(session, "b-uploads", frozenset({"check"}))
+        _, b_intake = create_api_key(session, "b-intake", frozenset({"requests:write"}))
+        _, b_staff = create_api_key(session, "b-staff", frozenset({"review", "requests:read"}))
     a_public = load_identity(a_settings).public_key  # what `rescind exchange identity` prints
 
     common = {"matcher_poll_s": "0.2", "exchange_pull_s": "1"}
@@ -77,15 +82,20 @@ def test_a_banked_picture_travels_and_its_withdrawal_too(
 
         checks = iter(range(10_000))
 
+        reviewed: list[str] = []  # uploads B answered "review" (they matched A's entries)
+
         def verdict_on_b() -> str:
+            content_id = f"upload-{next(checks)}"
             r = httpx.post(
                 f"{b_url}/v1/check",
                 headers={"Authorization": f"Bearer {b_check}"},
-                data={"content_id": f"upload-{next(checks)}"},
+                data={"content_id": content_id},
                 files={"media": ("u.jpg", picture, "image/jpeg")},
                 timeout=60,
             )
             assert r.status_code == 200, r.text
+            if r.json()["verdict"] == "review":
+                reviewed.append(content_id)
             return str(r.json()["verdict"])
 
         # 2. B pulls A's feed: the same picture uploaded on B goes to review (not block).
@@ -100,7 +110,56 @@ def test_a_banked_picture_travels_and_its_withdrawal_too(
             assert r.status_code == 204
         _wait("the withdrawal on B", lambda: verdict_on_b() == "allow")
 
-        # 4. B's reviewer says "not NCII" on a pulled entry; A sees the verdict.
+        # 4. A person reports the picture on B by its hash; the removal finds B's uploads
+        # (which matched A's entries) as leads; B's reviewer dismisses one: B's worker sends
+        # "not NCII" to A by itself, and A shows it.
+        value = signals_from_media(picture, media_limits(10 * 1024 * 1024)).pdq[0].hash
+        filed = httpx.post(
+            f"{b_url}/v1/requests",
+            headers={"Authorization": f"Bearer {b_intake}"},
+            json={
+                "requester": {"name": "Alex Example", "email": "alex@example.org"},
+                "signature": "Alex Example",
+                "good_faith_statement": "I never consented.",
+                "items": [{"pdq": [value], "description": "a picture of me"}],
+            },
+            timeout=60,
+        )
+        assert filed.status_code == 201, filed.text
+        number = filed.json()["case_number"]
+        staff = {"Authorization": f"Bearer {b_staff}"}
+        decided = httpx.post(
+            f"{b_url}/v1/requests/{number}/decision", json={"outcome": "remove"},
+            headers=staff, timeout=60,
+        )  # fmt: skip
+        assert decided.status_code == 200, decided.text
+        (lead, *_) = [le for le in decided.json()["leads"] if le["content_id"] in reviewed]
+        dismissed = httpx.post(
+            f"{b_url}/v1/requests/{number}/leads/{lead['id']}", json={"decision": "dismiss"},
+            headers=staff, timeout=60,
+        )  # fmt: skip
+        assert dismissed.status_code == 200, dismissed.text
+
+        def shown_on_a() -> list[dict[str, object]]:
+            answer = httpx.get(
+                f"{a_url}/v1/exchange/feedback", headers={"Authorization": f"Bearer {a_review}"}
+            )
+            assert answer.status_code == 200, answer.text
+            found: list[dict[str, object]] = answer.json()
+            return found
+
+        def verdicts_sent() -> bool:
+            with b_db.session() as session:
+                states = set(session.scalars(select(Job.status).where(Job.kind == JOB)))
+            return states == {"done"}
+
+        _wait("B's verdict jobs", verdicts_sent)
+        shown = shown_on_a()
+        assert {(f["verdict"], f["partner"], f["bank"]) for f in shown} == {
+            ("not_ncii", "partner-b", "ncii")
+        }
+        assert {f["entry_id"] for f in shown} <= set(entry_ids)
+        # Sent again by hand (`rescind exchange feedback`): A keeps the verdict once.
         with b_db.session() as session:
             local = session.scalar(
                 select(BankEntry.id).join(ExchangeLink, ExchangeLink.entry_id == BankEntry.id)
@@ -111,13 +170,7 @@ def test_a_banked_picture_travels_and_its_withdrawal_too(
             env=b_env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert sent.returncode == 0, sent.stderr
-        shown = httpx.get(
-            f"{a_url}/v1/exchange/feedback", headers={"Authorization": f"Bearer {a_review}"}
-        ).json()
-        assert [(f["verdict"], f["partner"], f["bank"]) for f in shown] == [
-            ("not_ncii", "partner-b", "ncii")
-        ]
-        assert shown[0]["entry_id"] in entry_ids
+        assert len(shown_on_a()) == len(shown)
         # No hash reached either server's log.
         logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
         with a_db.session() as session:

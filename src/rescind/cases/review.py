@@ -20,7 +20,7 @@ from rescind.cases.errors import CaseClosed, ClaimConflict, InvalidDecision, Not
 from rescind.cases.reasons import CANNED_REPLIES, REJECT_REASONS
 from rescind.cases.validation import MAX_STATEMENT, clean, validate_text
 from rescind.config import Settings
-from rescind.exchange import ncmec
+from rescind.exchange import ncmec, verdicts
 from rescind.platform.enforce import ItemPlan, dismiss_lead
 from rescind.platform.lifecycle import refresh_case
 from rescind.security import audit
@@ -326,6 +326,8 @@ def decide(
         refresh_case(session, request.id, now=now)
         # A reviewer found the flagged content is what was reported: report it to NCMEC.
         ncmec.queue_report(session, settings, request, now=now)
+        removed = [i for i in request.items if i.status == ItemStatus.REMOVE]
+        verdicts.queue_for_items(session, settings, request.id, removed)
     audit.record(
         session,
         reviewer.actor,
@@ -415,6 +417,8 @@ def decide_lead(
         enforce.confirm_lead(session, settings, lead, reviewer.actor)
     else:
         dismiss_lead(session, lead, reviewer.actor)
+    # A lead matched through a partner's or StopNCII's entry: tell the source (a job).
+    verdicts.queue_for_lead(session, settings, lead, confirmed=confirm)
     return lead
 
 
@@ -452,6 +456,7 @@ def resolve_item(
     session.flush()
     if choice.status == ItemStatus.REMOVE:
         enforce(session, settings, request)
+        verdicts.queue_for_items(session, settings, request.id, [item])
     audit.record(
         session,
         reviewer.actor,

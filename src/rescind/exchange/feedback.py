@@ -40,7 +40,9 @@ def record_feedback(
     note: str | None,
 ) -> ExchangeFeedback:
     """Store a partner's verdict on one of the entries its key may read (else PartnerError:
-    a key learns nothing about entries it was not given)."""
+    a key learns nothing about entries it was not given). The same verdict on the same entry
+    from the same key is kept once: a partner that sends again (its answer was lost, its job
+    retried) gets the verdict it already gave."""
     if verdict not in VERDICTS:
         raise InvalidSignalError("verdict must be ncii or not_ncii", field="verdict")
     plain = entry_ref.isascii() and entry_ref.isdigit() and len(entry_ref) <= 18  # not "²"
@@ -48,6 +50,15 @@ def record_feedback(
     entry = session.get(BankEntry, number) if number is not None else None
     if entry is None or entry.bank_id not in granted:
         raise PartnerError("no such shared entry", field="entry_id")
+    same = session.scalar(
+        select(ExchangeFeedback).where(
+            ExchangeFeedback.entry_id == entry.id,
+            ExchangeFeedback.api_key_id == api_key_id,
+            ExchangeFeedback.verdict == verdict,
+        )
+    )
+    if same is not None:
+        return same
     row = ExchangeFeedback(
         entry_id=entry.id, api_key_id=api_key_id, verdict=verdict, note=(note or None)
     )

@@ -257,7 +257,13 @@ def partner_of_entry(session: Session, entry_id: int) -> tuple[Partner, Exchange
 
 
 def send_feedback(
-    session: Session, settings: Settings, entry_id: int, verdict: str, note: str | None = None
+    session: Session,
+    settings: Settings,
+    entry_id: int,
+    verdict: str,
+    note: str | None = None,
+    *,
+    actor: str = "cli",
 ) -> None:
     """Tell the partner an entry came from what our reviewer found (`ncii` / `not_ncii`)."""
     partner, link = partner_of_entry(session, entry_id)
@@ -275,7 +281,7 @@ def send_feedback(
     if response.status_code != 201:
         raise PartnerError(f"the partner answered HTTP {response.status_code}")
     audit.record(
-        session, "cli", "exchange.feedback_sent", subject_type="bank_entry", subject_id=entry_id,
+        session, actor, "exchange.feedback_sent", subject_type="bank_entry", subject_id=entry_id,
         detail={"partner": partner.name, "verdict": verdict},
     )  # fmt: skip
 

@@ -26,6 +26,7 @@ from rescind.cases.reasons import CANNED_REPLIES, REJECT_REASONS
 from rescind.cases.restore import removal_actions, restore_removed
 from rescind.cases.validation import CHANNELS, LANGUAGES
 from rescind.config import Settings
+from rescind.exchange import verdicts
 from rescind.platform.endpoints import active_endpoints
 from rescind.security import audit
 from rescind.security.crypto import Sealer
@@ -208,6 +209,7 @@ def case_page(
         "no_endpoint": not active_endpoints(staff.db, settings),
         "can_see_contact": staff.can_decide,
         "enforcement": queue.enforcement(staff.db, case),
+        "verdicts": verdicts.verdicts_of_case(staff.db, case.id),
         "related": queue.related_cases(staff.db, case),
         "previews": {i.id: _previewable(i.url, origins) for i in case.items},
         "reasons": REJECT_REASONS,

@@ -12,6 +12,7 @@ from rescind.web.console import (
     auth_routes,
     case_routes,
     compliance_routes,
+    exchange_routes,
     ncmec_routes,
 )
 from rescind.web.console.session import LoginRequired
@@ -23,6 +24,7 @@ router.include_router(audit_routes.router)
 router.include_router(appeal_routes.router)
 router.include_router(ncmec_routes.router)
 router.include_router(compliance_routes.router)
+router.include_router(exchange_routes.router)
 
 
 def install_login_redirect(app: FastAPI) -> None:
