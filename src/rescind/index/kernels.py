@@ -68,6 +68,8 @@ AHEAD = 16
 # Table entries (uint16) per 64-byte cache line, and the most lines of one bucket fetched ahead.
 LINE_ENTRIES = 32
 FETCH_LINES = 8
+# Candidates whose row numbers, then codes, are fetched ahead of the one being verified.
+CAND_AHEAD = 8
 
 # Kernels take numpy arrays and return numpy scalars; the typed wrappers live in the callers.
 Array = Any
@@ -352,15 +354,21 @@ def table_search(
                     scratch[CAND_GROUP, ncand] = g
                     ncand += 1
                     hits &= hits - np.uint64(1)
-    # candidates: row numbers, then codes and liveness, each fetched for all before use
-    for c in range(ncand):
-        prefetch(perm, scratch[CAND_POS, c])
-    for c in range(ncand):
-        row = np.int64(perm[scratch[CAND_POS, c]])
-        scratch[CAND_POS, c] = row
-        prefetch(alive, row >> 3)
-        prefetch(codes.reshape(-1), row * 4)
-    for c in range(ncand):
+    # candidates, pipelined: the row number of candidate c + 2 * CAND_AHEAD is fetched, the
+    # code and liveness of c + CAND_AHEAD, and c is verified (a window keeps the loads in
+    # flight without asking for more lines than the core can track at once)
+    for step in range(ncand + 2 * CAND_AHEAD):
+        if step < ncand:
+            prefetch(perm, scratch[CAND_POS, step])
+        ahead = step - CAND_AHEAD
+        if 0 <= ahead < ncand:
+            row = np.int64(perm[scratch[CAND_POS, ahead]])
+            scratch[CAND_POS, ahead] = row
+            prefetch(alive, row >> 3)
+            prefetch(codes.reshape(-1), row * 4)
+        c = step - 2 * CAND_AHEAD
+        if c < 0:
+            continue
         row = scratch[CAND_POS, c]
         if (alive[row >> 3] >> (row & 7)) & 1 == 0:
             continue
@@ -467,26 +475,20 @@ def _decode(queries: Array, qi: int, q: Array) -> None:
 
 
 @kernel
-def search_plan(plan: Array, queries: Array, radius: int, template: Array, work: Array) -> Scalar:
-    """Every live row within ``radius`` of each query, in every part of ``plan``.
-
-    ``queries`` holds 32 bytes per query (``bytes``); ``template`` lists the buckets a query
-    probes at ``radius`` (``segment.probe_template``). ``work`` is int64 of shape
-    ``(WORK_ROWS, capacity)`` with capacity >= the probes: candidate scratch, the hits
-    ``(query, id, distance)``, sorted by query, distance and id, whose number is returned,
-    and per-probe state. When the hits exceed the capacity only the first ones are written
-    (unsorted), and the caller runs again with room for all. Returns -1 when the scratch was
-    too small for some query's candidates (see ``table_search``); the caller retries with
-    more.
-    """
+def _search_queries(
+    plan: Array, queries: Array, radius: int, template: Array, work: Array, lo: int, hi: int,
+    count: int,
+) -> Scalar:  # fmt: skip
+    """Every live row within ``radius`` of queries ``lo .. hi - 1``, in every part of ``plan``,
+    appended (unsorted) to the hits of ``work`` after the first ``count``; returns the new
+    count (see ``emit``), or -1 when the scratch was too small for some query's candidates
+    (see ``table_search``)."""
     parts = plan[0]
     scratch = work[:SCRATCH_ROWS]
     out = work[HIT_QUERY:STATE]
     state = work[STATE:]
-    nq = len(queries) // 32
     q = np.empty(4, np.uint64)
     chunks = np.empty(16, np.int64)
-    count = 0
     # Parts scanned at this radius: blocks of rows stay in cache while every query passes.
     block = 2048
     any_tables = False
@@ -497,14 +499,14 @@ def search_plan(plan: Array, queries: Array, radius: int, template: Array, work:
         n, codes, alive, ids = _rows_of(plan, part)
         for start in range(0, n, block):
             stop = min(n, start + block)
-            for qi in range(nq):
+            for qi in range(lo, hi):
                 _decode(queries, qi, q)
                 count = scan_rows(
                     q, qi, radius, codes[start:stop], alive[start >> 3 :], ids[start:stop],
                     stop - start, count, out,
                 )  # fmt: skip
     if any_tables:
-        for qi in range(nq):
+        for qi in range(lo, hi):
             _decode(queries, qi, q)
             query_chunks(q, chunks)
             for part in range(parts):
@@ -521,9 +523,67 @@ def search_plan(plan: Array, queries: Array, radius: int, template: Array, work:
                 if found == SCAN_INSTEAD:
                     found = scan_rows(q, qi, radius, codes, alive, ids, n, count, out)
                 count = found
-    if count <= out.shape[1]:
-        _sort_hits(out, count)
     return count
+
+
+@kernel
+def search_plan(plan: Array, queries: Array, radius: int, template: Array, work: Array) -> Scalar:
+    """Every live row within ``radius`` of each query, in every part of ``plan``.
+
+    ``queries`` holds 32 bytes per query (``bytes``); ``template`` lists the buckets a query
+    probes at ``radius`` (``segment.probe_template``). ``work`` is int64 of shape
+    ``(WORK_ROWS, capacity)`` with capacity >= the probes: candidate scratch, the hits
+    ``(query, id, distance)``, sorted by query, distance and id, whose number is returned,
+    and per-probe state. When the hits exceed the capacity only the first ones are written
+    (unsorted), and the caller runs again with room for all. Returns -1 when the scratch was
+    too small for some query's candidates (see ``table_search``); the caller retries with
+    more.
+    """
+    count = _search_queries(plan, queries, radius, template, work, 0, len(queries) // 32, 0)
+    if 0 <= count <= work.shape[1]:
+        _sort_hits(work[HIT_QUERY:STATE], count)
+    return count
+
+
+# Queries searched between two checks of the room left for hits in ``search_batch``.
+BATCH_STEP = 32
+# ``search_batch`` status: queries done, hits written, and what the buffer lacked.
+DONE, FOUND, NEED = range(3)
+
+
+@kernel
+def search_batch(
+    plan: Array, queries: Array, radius: int, template: Array, work: Array, start: int,
+    status: Array,
+) -> None:  # fmt: skip
+    """``search_plan`` for a long batch, from query ``start`` on, without ever searching a
+    query twice for room: queries go ``BATCH_STEP`` at a time, and when a step's hits do not
+    fit after those already written, or its candidates overflow the scratch, the call stops
+    before that step. ``status`` (int64, 3) then says how many queries are done
+    (``status[DONE]``, all of ``start`` or more when some fit), how many sorted hits of theirs
+    the buffer holds (``status[FOUND]``), and ``status[NEED]``: the room the step needs (a
+    larger buffer is needed only if that exceeds the capacity), -1 for more scratch, 0 when
+    every query is done. The caller takes the hits and calls again from ``status[DONE]``.
+    """
+    nq = len(queries) // 32
+    cap = work.shape[1]
+    count = 0
+    lo = start
+    status[NEED] = 0
+    while lo < nq:
+        hi = min(nq, lo + BATCH_STEP)
+        found = _search_queries(plan, queries, radius, template, work, lo, hi, count)
+        if found == -1:
+            status[NEED] = -1
+            break
+        if found > cap:
+            status[NEED] = found - count
+            break
+        count = found
+        lo = hi
+    _sort_hits(work[HIT_QUERY:STATE], count)
+    status[DONE] = lo
+    status[FOUND] = count
 
 
 @held_kernel
