@@ -31,11 +31,11 @@ from rescind.index.kernels import (
     OFFS,
     PERM,
     ROWS,
+    STATE,
     TABLE_RADIUS,
     VALS,
     WORK_LIMIT,
     WORK_ROWS,
-    STATE,
     search_batch,
     search_plan_held,
 )
@@ -46,8 +46,11 @@ from rescind.index.segment import (
     table_radius_limit,
 )
 
-# Smallest work buffer (probes, candidates and hits it has room for).
+# Smallest work buffer (probes, candidates and hits it has room for), and the capacity up to
+# which a batched search doubles it whenever its hits fill it (above, it grows only when one
+# step of queries needs more: a buffer of capacity c takes 104 c bytes per thread).
 MIN_CAPACITY = 4096
+GROW_LIMIT = 1 << 16
 
 Hits = tuple[npt.NDArray[np.int64], Ids, npt.NDArray[np.int64]]
 Match = tuple[int, int]
@@ -130,10 +133,13 @@ class SearchPlan:
             if done >= nq:
                 break
             start = done
+            capacity = work.shape[1]
             if need == -1:  # many candidates (a skewed bank): more scratch
-                work = _work_buffer(4 * work.shape[1])[0]
-            elif need > work.shape[1]:  # more hits than room: room for all of them
-                work = _work_buffer(need)[0]
+                work = _work_buffer(4 * capacity)[0]
+            elif need > capacity or capacity < GROW_LIMIT:
+                # more room, so that the step that did not fit (searched once for nothing)
+                # is rarely followed by another
+                work = _work_buffer(max(need, 2 * capacity))[0]
         if not found:
             empty = np.empty(0, np.int64)
             return empty, empty, empty
