@@ -347,7 +347,8 @@ def warm_up() -> None:
     index = HammingIndex()
     index.add(np.arange(codes.shape[0]), codes)
     index.add([-1], codes[0])  # the buffer's scan kernel
-    index.search(codes[:2], 31)
+    index.search(codes[:2], 31)  # the batch kernel
+    index.search_one(codes[0], 31)  # the single-query kernel (keeps the GIL)
 
 
 def _merge(segments: Iterable[Segment], extra: tuple[Ids, Codes] | None = None) -> Segment:
