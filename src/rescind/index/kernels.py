@@ -556,14 +556,15 @@ def search_batch(
     plan: Array, queries: Array, radius: int, template: Array, work: Array, start: int,
     status: Array,
 ) -> None:  # fmt: skip
-    """``search_plan`` for a long batch, from query ``start`` on, without ever searching a
-    query twice for room: queries go ``BATCH_STEP`` at a time, and when a step's hits do not
-    fit after those already written, or its candidates overflow the scratch, the call stops
-    before that step. ``status`` (int64, 3) then says how many queries are done
-    (``status[DONE]``, all of ``start`` or more when some fit), how many sorted hits of theirs
-    the buffer holds (``status[FOUND]``), and ``status[NEED]``: the room the step needs (a
-    larger buffer is needed only if that exceeds the capacity), -1 for more scratch, 0 when
-    every query is done. The caller takes the hits and calls again from ``status[DONE]``.
+    """``search_plan`` for a long batch, from query ``start`` on, without searching it all
+    again when the hits outgrow ``work``: queries go ``BATCH_STEP`` at a time, and when a
+    step's hits do not fit after those already written, or its candidates overflow the
+    scratch, the call stops before that step. ``status`` (int64, 3) then holds the first
+    query not done (``status[DONE]``: ``start`` if not even the first step fitted), how many
+    hits of the queries done the buffer holds, sorted (``status[FOUND]``), and
+    ``status[NEED]``: the room the step that did not fit needs (a larger buffer only if that
+    exceeds the capacity), -1 for more scratch, 0 once every query is done. The caller takes
+    the hits and calls again from ``status[DONE]``: only that step is searched twice.
     """
     nq = len(queries) // 32
     cap = work.shape[1]

@@ -116,9 +116,9 @@ class SearchPlan:
         ``queries`` holds 32 bytes per query (the PDQ bytes, see ``codes``).
 
         One compiled call normally; when the hits outgrow this thread's buffer, the call
-        stops between queries, the hits so far are kept, and the search goes on from there
-        (with a larger buffer only if the next queries need one): no query is searched
-        twice."""
+        stops between steps of queries, the hits so far are kept, and the search goes on
+        from the step that did not fit, with a larger buffer (``kernels.search_batch``):
+        only that step's queries are searched twice, not the whole batch."""
         template = probe_template(radius) if radius <= self.table_radius else _NO_PROBES
         work = _work_buffer(template.shape[1])[0]
         status = np.zeros(3, np.int64)
