@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rescind.index import kernels
+from rescind.index.build import row_width
 from rescind.index.codes import HASH_BYTES, Codes, Ids
 from rescind.index.kernels import (
     ALIVE,
@@ -30,6 +31,7 @@ from rescind.index.kernels import (
     IDS,
     OFFS,
     PERM,
+    PERM_WIDTH,
     ROWS,
     STATE,
     TABLE_RADIUS,
@@ -48,7 +50,7 @@ from rescind.index.segment import (
 
 # Smallest work buffer (probes, candidates and hits it has room for), and the capacity up to
 # which a batched search doubles it whenever its hits fill it (above, it grows only when one
-# step of queries needs more: a buffer of capacity c takes 104 c bytes per thread).
+# step of queries needs more: a buffer of capacity c takes 64 c bytes per thread).
 MIN_CAPACITY = 4096
 GROW_LIMIT = 1 << 16
 
@@ -89,6 +91,7 @@ class SearchPlan:
             record[TABLE_RADIUS] = table_radius_limit(seg)
             if seg.has_tables:
                 record[PERM] = _address(seg.perm)
+                record[PERM_WIDTH] = row_width(len(seg))
                 record[VALS] = _address(seg.vals)
                 record[OFFS] = _address(seg.offs)
                 record[WORK_LIMIT] = query_work_limit(seg)
