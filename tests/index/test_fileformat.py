@@ -11,7 +11,9 @@ import pytest
 from index_reference import random_codes, reference
 
 from rescind.index import HammingIndex, IndexFileError, segment
+from rescind.index.build import row_width
 from rescind.index.fileformat import FORMAT_VERSION, HEADER_SIZE
+from rescind.index.segment import build_segment
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,41 @@ def test_small_segment_with_tables_round_trip(
     index.save(tmp_path / "t.idx")
     loaded = HammingIndex.load(tmp_path / "t.idx")
     assert loaded.search_one(codes[7], 0) == [(7, 0)]
+
+
+def _version_1_file(path: Path, ids: np.ndarray, bank: np.ndarray) -> None:
+    """The file an index of ``ids``/``bank`` had as format version 1 (rows of table A only,
+    as uint32), written from a segment built now."""
+    seg = build_segment(ids, np.ascontiguousarray(bank).view("<u8"))
+    n = len(seg)
+    width = row_width(n)
+    rows = np.zeros((2 * 8, n), np.uint32)
+    for k in range(width):
+        rows |= seg.perm.reshape(16, n, width)[:, :, k].astype(np.uint32) << (8 * k)
+    arrays = [seg.ids, seg.codes, rows[:8], seg.vals, seg.offs]
+    payload = b""
+    for arr in arrays:
+        data = np.ascontiguousarray(arr).tobytes()
+        payload += data + bytes(-len(data) % 64)
+    head = struct.pack("<8sIIQQI", b"RSCNDHIX", 1, 1, n, len(payload), zlib.crc32(payload))
+    head += struct.pack("<I", zlib.crc32(head))
+    path.write_bytes(head + bytes(HEADER_SIZE - len(head)) + payload)
+
+
+def test_version_1_file_is_read_and_its_tables_rebuilt(
+    saved: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    """An index saved before table B carried its rows still loads and searches exactly."""
+    _, ids, bank = saved
+    order = np.argsort(ids)
+    old = tmp_path / "v1.idx"
+    _version_1_file(old, ids[order], bank[order])
+    assert FORMAT_VERSION == 2
+    index = HammingIndex.load(old)
+    assert len(index) == len(ids)
+    queries = np.concatenate([bank[:20], random_codes(np.random.default_rng(3), 5)])
+    expected = [reference(ids, bank, q, 31) for q in queries]
+    assert index.search(queries, 31) == expected
+    index.save(tmp_path / "v2.idx")  # saved again in the current version
+    assert struct.unpack_from("<I", (tmp_path / "v2.idx").read_bytes(), 8)[0] == FORMAT_VERSION
+    assert HammingIndex.load(tmp_path / "v2.idx").search(queries, 31) == expected

@@ -14,6 +14,22 @@ from rescind.index._jit import kernel
 NGROUPS = 8
 NBUCKETS = 1 << 16
 Array = Any
+Scalar = Any
+# Row numbers in the tables take 3 bytes below this many rows, 4 from there on.
+SHORT_ROWS = 1 << 24
+
+
+def row_width(n: int) -> int:
+    """Bytes per row number in the tables of a segment of ``n`` rows."""
+    return 3 if n < SHORT_ROWS else 4
+
+
+@kernel
+def _put_row(perm: Array, at: int, row: Scalar, width: int) -> None:
+    """Store ``row`` as entry ``at`` of the little-endian ``width``-byte row numbers."""
+    pos = at * width
+    for k in range(width):
+        perm[pos + k] = np.uint8((row >> np.uint64(8 * k)) & np.uint64(255))
 
 
 @kernel
@@ -33,13 +49,15 @@ def _radix_pass(src: Array, dst: Array, shift: int, counts: Array) -> None:
 
 
 @kernel
-def build_tables(codes: Array, perm: Array, vals: Array, offs: Array) -> None:
-    """Fill ``perm`` (8, n), ``vals`` (2, 8, n) and ``offs`` (2, 8, 65537) for ``codes`` (n, 4).
+def build_tables(codes: Array, perm: Array, width: int, vals: Array, offs: Array) -> None:
+    """Fill ``perm`` (uint8, 16 * n * width: the rows of table A of each group, then of
+    table B, ``width`` bytes each), ``vals`` (2, 8, n) and ``offs`` (2, 8, 65537) for
+    ``codes`` (n, 4).
 
     Per group, an LSD radix sort (8-bit digits, stable) of ``(A << 16 | B) << 32 | row``
     gives the ``(A, B)`` order with ties by row; two more passes on ``B`` of that order give
-    the ``(B, A)`` order. Byte-wide digits keep the scatter writes in cache, unlike a
-    65,536-way counting sort.
+    the ``(B, A)`` order, each entry keeping its row in the low 32 bits. Byte-wide digits
+    keep the scatter writes in cache, unlike a 65,536-way counting sort.
     """
     n = codes.shape[0]
     elems = np.empty(n, np.uint64)
@@ -71,18 +89,18 @@ def build_tables(codes: Array, perm: Array, vals: Array, offs: Array) -> None:
         _radix_pass(spare, elems, 40, counts[1])
         _radix_pass(elems, spare, 48, counts[2])
         _radix_pass(spare, elems, 56, counts[3])
-        pg = perm[g]
         valb = vals[0, g]
         for j in range(n):
             e = elems[j]
-            pg[j] = e & np.uint64(0xFFFFFFFF)
+            _put_row(perm, g * n + j, e & np.uint64(0xFFFFFFFF), width)
             valb[j] = (e >> np.uint64(32)) & np.uint64(0xFFFF)
             # re-key for the (B, A) order: B in bits 48..63, A in bits 32..47
             a = e >> np.uint64(48)
             b = (e >> np.uint64(32)) & np.uint64(0xFFFF)
-            spare[j] = (b << np.uint64(48)) | (a << np.uint64(32))
+            spare[j] = (b << np.uint64(48)) | (a << np.uint64(32)) | (e & np.uint64(0xFFFFFFFF))
         _radix_pass(spare, elems, 48, counts[0])
         _radix_pass(elems, spare, 56, counts[1])
         vala = vals[1, g]
         for j in range(n):
             vala[j] = (spare[j] >> np.uint64(32)) & np.uint64(0xFFFF)
+            _put_row(perm, (NGROUPS + g) * n + j, spare[j] & np.uint64(0xFFFFFFFF), width)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Iterable
@@ -30,8 +31,11 @@ from rescind.index.segment import Segment, build_segment, pack_alive
 # Rows added in small batches wait in a buffer searched by brute force (a few microseconds)
 # until this many have gathered; then they become a segment with tables.
 DELTA_CAPACITY = 4096
-# Queries per compiled call of a batched search (see ``search``).
+# Queries per compiled call of a batched search on several threads, at most and at least,
+# and about how many slices each thread takes (see ``search``).
 BATCH = 512
+MIN_SLICE = 64
+SLICES_PER_WORKER = 8
 # A segment is merged into the one before it once it holds at least 1/FANOUT of its rows:
 # O(log n) segments and O(log n) rebuilds per row, amortised.
 FANOUT = 4
@@ -169,20 +173,31 @@ class HammingIndex:
         m = queries.shape[0]
         raw = codes_to_bytes(queries).tobytes()
 
-        if workers <= 1 or m <= BATCH:
+        if workers <= 1 or m <= MIN_SLICE:
             return _group(m, *plan.search(raw, r))
 
-        def run(lo: int) -> Hits:
-            qidx, ids, dist = plan.search(raw[HASH_BYTES * lo : HASH_BYTES * (lo + BATCH)], r)
-            return qidx + lo, ids, dist
+        # Slices of queries taken in turn by whichever thread is free, this one included:
+        # costly queries (a dense part of the bank) do not all land on one thread. About
+        # SLICES_PER_WORKER slices per thread balance the load; each costs one compiled call.
+        size = min(BATCH, max(MIN_SLICE, -(-m // (workers * SLICES_PER_WORKER))))
+        starts = list(range(0, m, size))
+        parts: list[Hits | None] = [None] * len(starts)
+        turn = itertools.count()  # next() on it is atomic under the GIL
 
-        # Slices of BATCH queries, taken by whichever thread is free: costly queries (a dense
-        # part of the bank) do not all land on one thread, and the hits of a slice fit the
-        # work buffer of a new thread without searching it again.
-        starts = range(0, m, BATCH)
-        with ThreadPoolExecutor(min(workers, len(starts))) as pool:
-            parts = list(pool.map(run, starts))
-        qidx, ids, dist = (np.concatenate([p[k] for p in parts]) for k in range(3))
+        def drain() -> None:
+            while (k := next(turn)) < len(starts):
+                lo = starts[k]
+                qidx, ids, dist = plan.search(raw[HASH_BYTES * lo : HASH_BYTES * (lo + size)], r)
+                parts[k] = (qidx + lo, ids, dist)
+
+        threads = min(workers, len(starts)) - 1
+        with ThreadPoolExecutor(threads) as pool:
+            helpers = [pool.submit(drain) for _ in range(threads)]
+            drain()
+            for helper in helpers:
+                helper.result()
+        done = [p for p in parts if p is not None]
+        qidx, ids, dist = (np.concatenate([p[k] for p in done]) for k in range(3))
         return _group(m, qidx, ids, dist)
 
     def search_one(self, hash: object, radius: int) -> list[Match]:
@@ -332,7 +347,8 @@ def warm_up() -> None:
     index = HammingIndex()
     index.add(np.arange(codes.shape[0]), codes)
     index.add([-1], codes[0])  # the buffer's scan kernel
-    index.search(codes[:2], 31)
+    index.search(codes[:2], 31)  # the batch kernel
+    index.search_one(codes[0], 31)  # the single-query kernel (keeps the GIL)
 
 
 def _merge(segments: Iterable[Segment], extra: tuple[Ids, Codes] | None = None) -> Segment:

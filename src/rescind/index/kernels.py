@@ -19,18 +19,25 @@ pigeonhole, Norouzi et al.). Inside that group ``dA + dB <= t`` forces ``dA <= t
 
 * table A: entries sorted by ``(A, B)``, bucket ``A``, each entry storing ``B`` (``vals[0]``)
   and its row (``perm``);
-* table B: entries sorted by ``(B, A)``, bucket ``B``, each entry storing only ``A``
-  (``vals[1]``); a hit is resolved to rows through table A (bucket ``A``, entries equal to
-  ``B``).
+* table B: entries sorted by ``(B, A)``, bucket ``B``, each entry storing ``A`` (``vals[1]``)
+  and its row (``perm``, after table A's rows). Before format version 2 table B held no
+  rows and each hit was looked up in table A (its bucket offsets, then a search of the
+  bucket): two to three more random cache lines per hit, ~11% of a near-duplicate query on
+  a clustered bank.
+
+Row numbers take ``width`` bytes (little-endian, read byte by byte): 3 below 2**24 rows, 4
+from there on (``build.row_width``), so rows in both tables cost 48 B per row instead of 64.
 
 Probing the buckets within ``t // 2`` of the query's chunk and testing the stored partner chunk
 (``dA + dB <= t``, 16 entries per vector comparison) rejects about 99% of the entries from
-contiguous memory, so only a few candidates per query touch the full codes. A row is reported
+contiguous memory, so only a few candidates per query touch the full codes (a row number,
+then the code: two dependent random lines). A row is reported
 only from the first group that can find it, so nothing is reported twice and no visited-set
 is needed.
 
 Inside a kernel the tables are flat: ``perm[g * n + j]``, ``vals[(side * 8 + g) * n + j]``,
-``offs[(side * 8 + g) * NB + bucket]`` and ``codes[row, word]``.
+``offs[(side * 8 + g) * NB + bucket]``, the row of entry ``j`` of table ``side * 8 + g`` at
+bytes ``((side * 8 + g) * n + j) * width`` of ``perm``, and ``codes[row, word]``.
 """
 
 from __future__ import annotations
@@ -58,9 +65,6 @@ from rescind.index.build import NBUCKETS, NGROUPS
 VERIFY_COST = 128
 # Bucket offsets per table (one past the last bucket).
 NB = NBUCKETS + 1
-# A table-B hit is resolved in its table-A bucket by a vector scan up to this bucket size,
-# by binary search above it.
-SMALL_BUCKET = 64
 # Buckets whose bounds are read, and lines fetched, this many probes before they are scanned:
 # enough loads in flight to cover memory latency (measured: 16 beats 8, 12 and 24 at 1M and
 # 10M rows once whole buckets are fetched), few enough that none is dropped.
@@ -68,14 +72,16 @@ AHEAD = 16
 # Table entries (uint16) per 64-byte cache line, and the most lines of one bucket fetched ahead.
 LINE_ENTRIES = 32
 FETCH_LINES = 8
+# Candidates whose row numbers, then codes, are fetched ahead of the one being verified.
+CAND_AHEAD = 8
 
 # Kernels take numpy arrays and return numpy scalars; the typed wrappers live in the callers.
 Array = Any
 Scalar = Any
 
 # Rows of the candidate scratch buffer (int64, shape (SCRATCH_ROWS, capacity)).
-CAND_POS, CAND_GROUP, PEND_A, PEND_B, PEND_GROUP, PEND_LO, PEND_HI = range(7)
-SCRATCH_ROWS = 7
+CAND_POS, CAND_GROUP = range(2)
+SCRATCH_ROWS = 2
 # Rows of a probe template (int64, shape (TEMPLATE_ROWS, probes)): the buckets one query
 # probes at a given radius, relative to its own chunks. Per probe: the table, the bits
 # flipped in the query's key chunk, and the partner test ``low <= distance <= low + span``.
@@ -196,6 +202,16 @@ def _first_group(codes: Array, row: int, q: Array, radius: int, g: int) -> Scala
 
 
 @kernel
+def _row_at(perm: Array, at: Scalar, width: int) -> Scalar:
+    """Entry ``at`` of the little-endian ``width``-byte row numbers ``perm`` (uint8)."""
+    pos = at * width
+    row = np.int64(perm[pos]) | (np.int64(perm[pos + 1]) << 8) | (np.int64(perm[pos + 2]) << 16)
+    if width == 4:
+        row |= np.int64(perm[pos + 3]) << 24
+    return row
+
+
+@kernel
 def _low_bits(k: int) -> Scalar:
     """The ``k`` lowest bits set (0 <= k <= 63)."""
     return (np.uint64(1) << np.uint64(k)) - np.uint64(1)
@@ -204,8 +220,8 @@ def _low_bits(k: int) -> Scalar:
 @kernel
 def table_search(
     q: Array, chunks: Array, qi: int, radius: int, template: Array,
-    n: int, codes: Array, alive: Array, ids: Array, perm: Array, vals: Array, offs: Array,
-    work_limit: int, state: Array, scratch: Array, count: int, out: Array,
+    n: int, codes: Array, alive: Array, ids: Array, perm: Array, width: int, vals: Array,
+    offs: Array, work_limit: int, state: Array, scratch: Array, count: int, out: Array,
 ) -> Scalar:  # fmt: skip
     """Every live row within ``radius`` of ``q`` (``chunks``: its 16-bit chunks) through
     the tables of one segment, probing the buckets of ``template``.
@@ -220,9 +236,9 @@ def table_search(
     ``p + 2 * AHEAD`` are fetched, the bounds of ``p + AHEAD`` read and its lines fetched,
     and the first ``2 * LANES`` entries of bucket ``p`` tested, without a branch on the
     data (mispredictions would cost more than the arithmetic). A second pass visits only
-    the buckets with hits (about 4% of them) or longer than that: table-A hits are
-    candidates; table-B hits are pairs ``(A, B)``, resolved afterwards in table A, all
-    together. Then every candidate's row and code are fetched before any is verified.
+    the buckets with hits (about 4% of them) or longer than that: every hit, in table A or
+    B, is a candidate (its entry carries its row). Then the candidates' rows and codes are
+    fetched through a sliding window while they are verified.
     """
     cap = scratch.shape[1]
     nprobes = template.shape[1]
@@ -266,7 +282,6 @@ def table_search(
         second &= _low_bits(min(max(length - LANES, 0), LANES))
         state[STATE_HITS, p] = np.int64(first | (second << np.uint64(LANES)))
     ncand = 0
-    npend = 0
     for p in range(nprobes):
         hits = np.uint64(state[STATE_HITS, p])
         length = state[STATE_LEN, p]
@@ -276,32 +291,17 @@ def table_search(
         g = table & (NGROUPS - 1)
         base = table * n
         lo = state[STATE_LO, p]
-        b = chunks[2 * g + 1] ^ flips[p]  # the bucket of a table-B probe
-        last = np.int64(-1)
         j = lo
         while True:
             while hits:
                 at = j + trailing_zeros(hits)
                 hits &= hits - np.uint64(1)
-                if table < NGROUPS:
-                    if ncand == cap:
-                        return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
-                    scratch[CAND_POS, ncand] = g * n + at
-                    scratch[CAND_GROUP, ncand] = g
-                    ncand += 1
-                else:
-                    a = np.int64(vals[base + at])
-                    if a == last:
-                        continue  # same (A, B) pair: one resolve covers all its rows
-                    last = a
-                    if npend == cap:
-                        return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
-                    scratch[PEND_A, npend] = a
-                    scratch[PEND_B, npend] = b
-                    scratch[PEND_GROUP, npend] = g
-                    prefetch(offs, g * NB + a)
-                    prefetch(offs, g * NB + a + 1)
-                    npend += 1
+                if ncand == cap:
+                    return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
+                # table A and table B carry row numbers alike (perm[table * n + at])
+                scratch[CAND_POS, ncand] = base + at
+                scratch[CAND_GROUP, ncand] = g
+                ncand += 1
             # the rest of a long bucket, LANES entries at a time
             j = lo + 2 * LANES if j == lo else j + LANES
             if j >= lo + length:
@@ -310,57 +310,23 @@ def table_search(
                 vals, base + j, chunks[(2 * g + (table >> 3)) ^ 1],
                 template[TEMPLATE_LOW, p], template[TEMPLATE_SPAN, p],
             ) & _low_bits(min(lo + length - j, LANES))  # fmt: skip
-    if work + VERIFY_COST * (ncand + 2 * npend) > work_limit:
+    if work + VERIFY_COST * ncand > work_limit:
         return SCAN_INSTEAD
-    # resolve the table-B pairs (A, B): the entries equal to B in table-A bucket A
-    for p in range(npend):
-        at = scratch[PEND_GROUP, p] * NB + scratch[PEND_A, p]
-        lo = np.int64(offs[at])
-        scratch[PEND_LO, p] = lo
-        scratch[PEND_HI, p] = np.int64(offs[at + 1])
-        fetch_lines(vals, scratch[PEND_GROUP, p] * n + lo, max(scratch[PEND_HI, p] - lo, LANES))
-    for p in range(npend):
-        g = scratch[PEND_GROUP, p]
-        base = g * n
-        want = scratch[PEND_B, p]
-        lo = scratch[PEND_LO, p]
-        hi = scratch[PEND_HI, p]
-        if hi - lo > SMALL_BUCKET:
-            while lo < hi:  # first entry >= B
-                mid = (lo + hi) >> 1
-                if np.int64(vals[base + mid]) < want:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            hi = scratch[PEND_HI, p]
-            while lo < hi and np.int64(vals[base + lo]) == want:
-                if ncand == cap:
-                    return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
-                scratch[CAND_POS, ncand] = base + lo
-                scratch[CAND_GROUP, ncand] = g
-                ncand += 1
-                lo += 1
-        else:
-            for j in range(lo, hi, LANES):
-                hits = lanes_within(vals, base + j, want, 0, 0)
-                if hi - j < LANES:
-                    hits &= (np.uint64(1) << np.uint64(hi - j)) - np.uint64(1)
-                while hits:
-                    if ncand == cap:
-                        return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
-                    scratch[CAND_POS, ncand] = base + j + trailing_zeros(hits)
-                    scratch[CAND_GROUP, ncand] = g
-                    ncand += 1
-                    hits &= hits - np.uint64(1)
-    # candidates: row numbers, then codes and liveness, each fetched for all before use
-    for c in range(ncand):
-        prefetch(perm, scratch[CAND_POS, c])
-    for c in range(ncand):
-        row = np.int64(perm[scratch[CAND_POS, c]])
-        scratch[CAND_POS, c] = row
-        prefetch(alive, row >> 3)
-        prefetch(codes.reshape(-1), row * 4)
-    for c in range(ncand):
+    # candidates, pipelined: the row number of candidate c + 2 * CAND_AHEAD is fetched, the
+    # code and liveness of c + CAND_AHEAD, and c is verified (a window keeps the loads in
+    # flight without asking for more lines than the core can track at once)
+    for step in range(ncand + 2 * CAND_AHEAD):
+        if step < ncand:
+            prefetch(perm, scratch[CAND_POS, step] * width)
+        ahead = step - CAND_AHEAD
+        if 0 <= ahead < ncand:
+            row = _row_at(perm, scratch[CAND_POS, ahead], width)
+            scratch[CAND_POS, ahead] = row
+            prefetch(alive, row >> 3)
+            prefetch(codes.reshape(-1), row * 4)
+        c = step - 2 * CAND_AHEAD
+        if c < 0:
+            continue
         row = scratch[CAND_POS, c]
         if (alive[row >> 3] >> (row & 7)) & 1 == 0:
             continue
@@ -381,8 +347,8 @@ def table_search(
 
 # Plan layout: a header, then one record per searched part.
 HEADER = 1  # the number of parts
-ROWS, CODES, ALIVE, IDS, PERM, VALS, OFFS, TABLE_RADIUS, WORK_LIMIT = range(9)
-FIELDS = 9
+ROWS, CODES, ALIVE, IDS, PERM, VALS, OFFS, TABLE_RADIUS, WORK_LIMIT, PERM_WIDTH = range(10)
+FIELDS = 10
 
 # Rows of a thread's work buffer (int64, shape (WORK_ROWS, capacity)): the candidate scratch
 # of ``table_search``, the hits (query, id, distance), then the per-probe state.
@@ -410,12 +376,13 @@ def _rows_of(plan: Array, part: int) -> Any:
 def _tables_of(plan: Array, part: int) -> Any:
     """The tables of one part (flat; ``vals`` with its ``LANES`` readable entries after)."""
     n = _part(plan, part, ROWS)
-    perm = carray(address_as_pointer(_part(plan, part, PERM)), NGROUPS * n, np.uint32)
+    width = _part(plan, part, PERM_WIDTH)
+    perm = carray(address_as_pointer(_part(plan, part, PERM)), 2 * NGROUPS * n * width, np.uint8)
     vals = carray(address_as_pointer(_part(plan, part, VALS)), 2 * NGROUPS * n + LANES, np.uint16)
     offs = carray(
         address_as_pointer(_part(plan, part, OFFS)), 2 * NGROUPS * (NBUCKETS + 1), np.uint32
     )
-    return perm, vals, offs
+    return perm, width, vals, offs
 
 
 @kernel
@@ -467,6 +434,58 @@ def _decode(queries: Array, qi: int, q: Array) -> None:
 
 
 @kernel
+def _search_queries(
+    plan: Array, queries: Array, radius: int, template: Array, work: Array, lo: int, hi: int,
+    count: int,
+) -> Scalar:  # fmt: skip
+    """Every live row within ``radius`` of queries ``lo .. hi - 1``, in every part of ``plan``,
+    appended (unsorted) to the hits of ``work`` after the first ``count``; returns the new
+    count (see ``emit``), or -1 when the scratch was too small for some query's candidates
+    (see ``table_search``)."""
+    parts = plan[0]
+    scratch = work[:SCRATCH_ROWS]
+    out = work[HIT_QUERY:STATE]
+    state = work[STATE:]
+    q = np.empty(4, np.uint64)
+    chunks = np.empty(16, np.int64)
+    # Parts scanned at this radius: blocks of rows stay in cache while every query passes.
+    block = 2048
+    any_tables = False
+    for part in range(parts):
+        if radius <= _part(plan, part, TABLE_RADIUS):
+            any_tables = True
+            continue
+        n, codes, alive, ids = _rows_of(plan, part)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            for qi in range(lo, hi):
+                _decode(queries, qi, q)
+                count = scan_rows(
+                    q, qi, radius, codes[start:stop], alive[start >> 3 :], ids[start:stop],
+                    stop - start, count, out,
+                )  # fmt: skip
+    if any_tables:
+        for qi in range(lo, hi):
+            _decode(queries, qi, q)
+            query_chunks(q, chunks)
+            for part in range(parts):
+                if radius > _part(plan, part, TABLE_RADIUS):
+                    continue
+                n, codes, alive, ids = _rows_of(plan, part)
+                perm, width, vals, offs = _tables_of(plan, part)
+                found = table_search(
+                    q, chunks, qi, radius, template, n, codes, alive, ids, perm, width, vals, offs,
+                    _part(plan, part, WORK_LIMIT), state, scratch, count, out,
+                )  # fmt: skip
+                if found == -1:
+                    return -1
+                if found == SCAN_INSTEAD:
+                    found = scan_rows(q, qi, radius, codes, alive, ids, n, count, out)
+                count = found
+    return count
+
+
+@kernel
 def search_plan(plan: Array, queries: Array, radius: int, template: Array, work: Array) -> Scalar:
     """Every live row within ``radius`` of each query, in every part of ``plan``.
 
@@ -479,51 +498,52 @@ def search_plan(plan: Array, queries: Array, radius: int, template: Array, work:
     too small for some query's candidates (see ``table_search``); the caller retries with
     more.
     """
-    parts = plan[0]
-    scratch = work[:SCRATCH_ROWS]
-    out = work[HIT_QUERY:STATE]
-    state = work[STATE:]
-    nq = len(queries) // 32
-    q = np.empty(4, np.uint64)
-    chunks = np.empty(16, np.int64)
-    count = 0
-    # Parts scanned at this radius: blocks of rows stay in cache while every query passes.
-    block = 2048
-    any_tables = False
-    for part in range(parts):
-        if radius <= _part(plan, part, TABLE_RADIUS):
-            any_tables = True
-            continue
-        n, codes, alive, ids = _rows_of(plan, part)
-        for start in range(0, n, block):
-            stop = min(n, start + block)
-            for qi in range(nq):
-                _decode(queries, qi, q)
-                count = scan_rows(
-                    q, qi, radius, codes[start:stop], alive[start >> 3 :], ids[start:stop],
-                    stop - start, count, out,
-                )  # fmt: skip
-    if any_tables:
-        for qi in range(nq):
-            _decode(queries, qi, q)
-            query_chunks(q, chunks)
-            for part in range(parts):
-                if radius > _part(plan, part, TABLE_RADIUS):
-                    continue
-                n, codes, alive, ids = _rows_of(plan, part)
-                perm, vals, offs = _tables_of(plan, part)
-                found = table_search(
-                    q, chunks, qi, radius, template, n, codes, alive, ids, perm, vals, offs,
-                    _part(plan, part, WORK_LIMIT), state, scratch, count, out,
-                )  # fmt: skip
-                if found == -1:
-                    return -1
-                if found == SCAN_INSTEAD:
-                    found = scan_rows(q, qi, radius, codes, alive, ids, n, count, out)
-                count = found
-    if count <= out.shape[1]:
-        _sort_hits(out, count)
+    count = _search_queries(plan, queries, radius, template, work, 0, len(queries) // 32, 0)
+    if 0 <= count <= work.shape[1]:
+        _sort_hits(work[HIT_QUERY:STATE], count)
     return count
+
+
+# Queries searched between two checks of the room left for hits in ``search_batch``.
+BATCH_STEP = 32
+# ``search_batch`` status: queries done, hits written, and what the buffer lacked.
+DONE, FOUND, NEED = range(3)
+
+
+@kernel
+def search_batch(
+    plan: Array, queries: Array, radius: int, template: Array, work: Array, start: int,
+    status: Array,
+) -> None:  # fmt: skip
+    """``search_plan`` for a long batch, from query ``start`` on, without searching it all
+    again when the hits outgrow ``work``: queries go ``BATCH_STEP`` at a time, and when a
+    step's hits do not fit after those already written, or its candidates overflow the
+    scratch, the call stops before that step. ``status`` (int64, 3) then holds the first
+    query not done (``status[DONE]``: ``start`` if not even the first step fitted), how many
+    hits of the queries done the buffer holds, sorted (``status[FOUND]``), and
+    ``status[NEED]``: the room the step that did not fit needs (a larger buffer only if that
+    exceeds the capacity), -1 for more scratch, 0 once every query is done. The caller takes
+    the hits and calls again from ``status[DONE]``: only that step is searched twice.
+    """
+    nq = len(queries) // 32
+    cap = work.shape[1]
+    count = 0
+    lo = start
+    status[NEED] = 0
+    while lo < nq:
+        hi = min(nq, lo + BATCH_STEP)
+        found = _search_queries(plan, queries, radius, template, work, lo, hi, count)
+        if found == -1:
+            status[NEED] = -1
+            break
+        if found > cap:
+            status[NEED] = found - count
+            break
+        count = found
+        lo = hi
+    _sort_hits(work[HIT_QUERY:STATE], count)
+    status[DONE] = lo
+    status[FOUND] = count
 
 
 @held_kernel

@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rescind.index import kernels
-from rescind.index.codes import Codes, Ids
+from rescind.index.build import row_width
+from rescind.index.codes import HASH_BYTES, Codes, Ids
 from rescind.index.kernels import (
     ALIVE,
     CODES,
@@ -30,12 +31,14 @@ from rescind.index.kernels import (
     IDS,
     OFFS,
     PERM,
+    PERM_WIDTH,
     ROWS,
+    STATE,
     TABLE_RADIUS,
     VALS,
     WORK_LIMIT,
     WORK_ROWS,
-    search_plan,
+    search_batch,
     search_plan_held,
 )
 from rescind.index.segment import (
@@ -45,8 +48,11 @@ from rescind.index.segment import (
     table_radius_limit,
 )
 
-# Smallest work buffer (probes, candidates and hits it has room for).
+# Smallest work buffer (probes, candidates and hits it has room for), and the capacity up to
+# which a batched search doubles it whenever its hits fill it (above, it grows only when one
+# step of queries needs more: a buffer of capacity c takes 64 c bytes per thread).
 MIN_CAPACITY = 4096
+GROW_LIMIT = 1 << 16
 
 Hits = tuple[npt.NDArray[np.int64], Ids, npt.NDArray[np.int64]]
 Match = tuple[int, int]
@@ -85,6 +91,7 @@ class SearchPlan:
             record[TABLE_RADIUS] = table_radius_limit(seg)
             if seg.has_tables:
                 record[PERM] = _address(seg.perm)
+                record[PERM_WIDTH] = row_width(len(seg))
                 record[VALS] = _address(seg.vals)
                 record[OFFS] = _address(seg.offs)
                 record[WORK_LIMIT] = query_work_limit(seg)
@@ -109,18 +116,38 @@ class SearchPlan:
 
     def search(self, queries: bytes, radius: int) -> Hits:
         """(query index, id, distance) of every hit, sorted by query, distance and id;
-        ``queries`` holds 32 bytes per query (the PDQ bytes, see ``codes``)."""
+        ``queries`` holds 32 bytes per query (the PDQ bytes, see ``codes``).
+
+        One compiled call normally; when the hits outgrow this thread's buffer, the call
+        stops between steps of queries, the hits so far are kept, and the search goes on
+        from the step that did not fit, with a larger buffer (``kernels.search_batch``):
+        only that step's queries are searched twice, not the whole batch."""
         template = probe_template(radius) if radius <= self.table_radius else _NO_PROBES
         work = _work_buffer(template.shape[1])[0]
+        status = np.zeros(3, np.int64)
+        nq = len(queries) // HASH_BYTES
+        found: list[npt.NDArray[np.int64]] = []
+        start = 0
         while True:
-            count = search_plan(self.table, queries, radius, template, work)
-            if count < 0:  # many candidates (a skewed bank): more scratch
-                work = _work_buffer(4 * work.shape[1])[0]
-            elif count > work.shape[1]:  # more hits than room: again, with room for all
-                work = _work_buffer(count)[0]
-            else:
-                hits = work[HIT_QUERY:, :count].copy()
-                return hits[0], hits[1], hits[2]
+            search_batch(self.table, queries, radius, template, work, start, status)
+            done, count, need = (int(x) for x in status)
+            if count:
+                found.append(work[HIT_QUERY:STATE, :count].copy())
+            if done >= nq:
+                break
+            start = done
+            capacity = work.shape[1]
+            if need == -1:  # many candidates (a skewed bank): more scratch
+                work = _work_buffer(4 * capacity)[0]
+            elif need > capacity or capacity < GROW_LIMIT:
+                # more room, so that the step that did not fit (searched once for nothing)
+                # is rarely followed by another
+                work = _work_buffer(max(need, 2 * capacity))[0]
+        if not found:
+            empty = np.empty(0, np.int64)
+            return empty, empty, empty
+        hits = found[0] if len(found) == 1 else np.concatenate(found, axis=1)
+        return hits[0], hits[1], hits[2]
 
     def search_one(self, query: bytes, radius: int) -> list[Match]:
         """Every ``(id, distance)`` within ``radius`` of one query (32 bytes), sorted.
@@ -147,11 +174,13 @@ class SearchPlan:
             return [(ids[0], dist[0])]
         if 0 < count <= SMALL_RESULT:
             return [(ids[i], dist[i]) for i in range(count)]
+        if 0 < count <= bufs[3]:  # many hits, all in the buffer (sorted): no second search
+            return list(zip(ids[:count].tolist(), dist[:count].tolist(), strict=True))
         _, id_arr, dist_arr = self.search(query, radius)
         return list(zip(id_arr.tolist(), dist_arr.tolist(), strict=True))
 
 
-# Up to this many hits, search_one builds its list item by item.
+# Up to this many hits, search_one builds its list item by item (above, from two lists).
 SMALL_RESULT = 64
 # Probe templates and their lengths by radius, for search_one (``probe_template`` is cached
 # too; a dict lookup is cheaper than its call).

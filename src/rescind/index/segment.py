@@ -4,8 +4,9 @@ A segment never changes after it is built, except that a new *version* of it can
 different liveness bitmap (removal is a tombstone, copied on write). Rows are kept sorted by
 id, so looking an id up is a binary search and no separate id map is stored.
 
-Memory per row: code 32 B + id 8 B + 8 groups x (row 4 B + two 2-byte partner chunks) =
-104 B, plus 4.2 MB of bucket offsets per segment and one liveness bit.
+Memory per row: code 32 B + id 8 B + 8 groups x (two 3-byte rows, one per table, and two
+2-byte partner chunks) = 120 B, plus 4.2 MB of bucket offsets per segment and one liveness
+bit (rows take 4 bytes in segments of 2**24 rows or more: 136 B).
 
 The kernels compare partner chunks 16 at a time and may read up to 15 entries past a bucket,
 so the ``vals`` array of a segment always has ``LANES`` readable entries after its end.
@@ -22,7 +23,7 @@ import numpy.typing as npt
 
 from rescind.index import kernels
 from rescind.index._jit import LANES
-from rescind.index.build import NBUCKETS, NGROUPS, build_tables
+from rescind.index.build import NBUCKETS, NGROUPS, build_tables, row_width
 from rescind.index.codes import Codes, Ids
 
 # The brute-force scan beats the tables once a query is expected to cost this much per
@@ -44,7 +45,7 @@ class Segment:
 
     ids: Ids  # (n,) ascending, unique
     codes: Codes  # (n, 4)
-    perm: npt.NDArray[np.uint32]  # (8, n) rows in (A, B) order per group
+    perm: npt.NDArray[np.uint8]  # (16, n * w) rows of table A, then B, per group (w bytes)
     vals: npt.NDArray[np.uint16]  # (2, 8, n) partner chunk in table A / table B order
     offs: npt.NDArray[np.uint32]  # (2, 8, 65537) bucket starts in table A / table B
     alive: npt.NDArray[np.uint8]  # (ceil(n / 8),) liveness bits, little-endian bit order
@@ -129,14 +130,14 @@ def build_segment(ids: Ids, codes: Codes) -> Segment:
     if n >= 2**32 - 1:
         raise ValueError("a segment holds fewer than 2**32 - 1 rows")
     if n < SMALL_SEGMENT:
-        perm = np.empty((NGROUPS, 0), np.uint32)
+        perm = np.empty((2 * NGROUPS, 0), np.uint8)
         vals = np.empty((2, NGROUPS, 0), np.uint16)
         offs = np.empty((2, NGROUPS, 0), np.uint32)
     else:
-        perm = np.empty((NGROUPS, n), np.uint32)
+        perm = np.empty((2 * NGROUPS, n * row_width(n)), np.uint8)
         vals = np.empty(2 * NGROUPS * n + LANES, np.uint16)[:-LANES].reshape(2, NGROUPS, n)
         offs = np.empty((2, NGROUPS, NBUCKETS + 1), np.uint32)
-        build_tables(codes, perm, vals, offs)
+        build_tables(codes, perm.reshape(-1), row_width(n), vals, offs)
     alive = pack_alive(np.ones(n, dtype=bool))
     return Segment(ids, codes, perm, vals, offs, alive, n)
 

@@ -1,0 +1,134 @@
+"""Exactness on clustered banks: families of near-duplicates, as real banks are (every banked
+picture brings ~40 views within a few bits of each other), with biased bits so that some
+buckets hold whole families. Checked against the brute-force reference through every path:
+single and batched searches on one and several threads, searches whose hits and candidates
+outgrow the work buffers, after removals and replacements, and after save and load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from unittest.mock import patch
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from index_reference import flip, reference
+
+from rescind.index import HammingIndex, hamming, plan, segment
+
+U8 = npt.NDArray[np.uint8]
+
+
+def clustered(rng: np.random.Generator, families: int, size: int, skew: float) -> U8:
+    """``families`` seeds with biased bits, each with ``size`` variants at 0-40 bit flips."""
+    bias = np.clip(0.5 + rng.normal(0, skew, 256), 0.02, 0.98)
+    seeds = np.packbits(rng.random((families, 256)) < bias, axis=1, bitorder="little")
+    return np.array(
+        [
+            flip(seed, rng.choice(256, int(rng.integers(0, 41)), replace=False))
+            for seed in seeds
+            for _ in range(size)
+        ],
+        np.uint8,
+    ).reshape(-1, 32)
+
+
+def near_queries(rng: np.random.Generator, bank: U8, count: int) -> U8:
+    """Stored codes with 0-25 bits flipped: queries inside the families."""
+    picks = rng.integers(0, bank.shape[0], count)
+    return np.array(
+        [flip(bank[i], rng.choice(256, int(rng.integers(0, 26)), replace=False)) for i in picks],
+        np.uint8,
+    ).reshape(-1, 32)
+
+
+@contextmanager
+def tiny_buffers() -> Iterator[None]:
+    """Work buffers just big enough for the probes: every batch outgrows them mid-way."""
+    plan._local.__dict__.clear()
+    with patch.object(plan, "MIN_CAPACITY", 1):
+        yield
+    plan._local.__dict__.clear()
+
+
+def check(index: HammingIndex, model: dict[int, U8], queries: U8, radius: int) -> None:
+    ids = np.array(list(model), np.int64)
+    bank = np.array(list(model.values()), np.uint8).reshape(-1, 32)
+    expected = [reference(ids, bank, q, radius) for q in queries]
+    assert index.search(queries, radius) == expected
+    assert index.search(queries, radius, workers=2) == expected
+    assert [index.search_one(q, radius) for q in queries] == expected
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    families=st.integers(1, 12),
+    size=st.integers(1, 60),
+    skew=st.sampled_from([0.0, 0.15, 0.3]),
+    radius=st.sampled_from([0, 8, 16, 31, 32, 40]),
+    tiny=st.booleans(),
+)
+def test_clustered_banks_through_adds_removes_and_save_load(
+    seed: int, families: int, size: int, skew: float, radius: int, tiny: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    bank = clustered(rng, families, size, skew)
+    n = bank.shape[0]
+    ids = rng.permutation(4 * n)[:n].astype(np.int64)
+    queries = np.concatenate([near_queries(rng, bank, 40), bank[:3]])
+    with (
+        patch.object(segment, "SMALL_SEGMENT", 0),  # tables even for small segments
+        patch.object(hamming, "DELTA_CAPACITY", 64),  # buffer, segments and merges
+        tiny_buffers() if tiny else nullcontext(),
+    ):
+        index = HammingIndex()
+        model: dict[int, U8] = {}
+        for lo in range(0, n, max(1, n // 3)):  # a few adds: segments plus the buffer
+            hi = min(n, lo + max(1, n // 3))
+            index.add(ids[lo:hi], bank[lo:hi])
+            model.update(zip(ids[lo:hi].tolist(), bank[lo:hi], strict=True))
+        check(index, model, queries, radius)
+
+        gone = ids[rng.random(n) < 0.3]  # a third of every family removed
+        assert index.remove(gone) == len(gone)
+        for i in gone.tolist():
+            del model[i]
+        moved = ids[~np.isin(ids, gone)][:5]  # replaced by members of another family
+        if moved.size:
+            index.add(moved, bank[-moved.size :])
+            model.update(zip(moved.tolist(), bank[-moved.size :], strict=True))
+        check(index, model, queries, radius)
+
+        with TemporaryDirectory() as tmp:
+            index.save(Path(tmp) / "bank.idx")
+            loaded = HammingIndex.load(Path(tmp) / "bank.idx")
+        assert len(loaded) == len(model)
+        check(loaded, model, queries, radius)
+
+
+def test_a_family_bigger_than_the_buffers_in_a_long_batch() -> None:
+    """300 near-duplicates of one picture and a batch of 200 queries among them: tens of
+    thousands of hits, far more than a work buffer holds at first, in one and two threads;
+    and single searches with more than 64 hits each."""
+    rng = np.random.default_rng(31)
+    seed = rng.integers(0, 256, 32, dtype=np.uint8)
+    family = np.array([flip(seed, rng.choice(256, int(rng.integers(0, 12)), replace=False))
+                       for _ in range(300)])  # fmt: skip
+    others = clustered(rng, 20, 30, 0.15)
+    bank = np.concatenate([family, others])
+    ids = np.arange(bank.shape[0], dtype=np.int64) * 5
+    index = HammingIndex()
+    index.add(ids, bank)
+    queries = np.concatenate([near_queries(rng, family, 150), near_queries(rng, others, 50)])
+    expected = [reference(ids, bank, q, 31) for q in queries]
+    assert sum(len(e) for e in expected) > 4 * plan.MIN_CAPACITY
+    assert max(len(e) for e in expected) > plan.SMALL_RESULT
+    plan._local.__dict__.clear()
+    assert index.search(queries, 31) == expected
+    assert index.search(queries, 31, workers=2) == expected
+    assert [index.search_one(q, 31) for q in queries] == expected
