@@ -3,7 +3,7 @@
 
 import { Md5, Sha256, toHex } from "./digests.js";
 import { hashVideoFrame } from "./frames.js";
-import { lumaFromRgba, pdqOfLuma } from "./pdq.js";
+import { hashBuffer, jarosz64, lumaFromRgba, MIN_HASHABLE_DIM, pdqOfLuma } from "./pdq.js";
 import { bankViews } from "./views.js";
 
 const CHUNK = 4 << 20; // bytes read at a time for the digests
@@ -62,9 +62,12 @@ async function hashImage(file, progress) {
   const digested = digests(file, (n) => progress((done += n), total));
   const { rgba, width, height } = await decodePicture(file);
   const luma = lumaFromRgba(rgba, width, height);
-  const first = pdqOfLuma(luma, width, height);
+  // The picture's 64x64 buffer, hashed once: its transposed orientations reuse it.
+  const hashable = width >= MIN_HASHABLE_DIM && height >= MIN_HASHABLE_DIM;
+  const buffer = hashable ? jarosz64(luma, width, height) : null;
+  const first = hashable ? hashBuffer(buffer) : pdqOfLuma(luma, width, height);
   progress((done += file.size / 4), total);
-  const views = bankViews(luma, width, height, first);
+  const views = bankViews(luma, width, height, first, buffer);
   progress((done += (3 * file.size) / 4), total);
   const { md5, sha256 } = await digested;
   return { kind: "image", md5, sha256, pdq: [first], views };
