@@ -3,7 +3,7 @@
 
 import { Md5, Sha256, toHex } from "./digests.js";
 import { hashVideoFrame } from "./frames.js";
-import { hashBuffer, jarosz64, lumaFromRgba, MIN_HASHABLE_DIM, pdqOfLuma } from "./pdq.js";
+import { flipBuffers, hashBuffer, lumaFromRgba, pdqOfLuma } from "./pdq.js";
 import { bankViews } from "./views.js";
 
 const CHUNK = 4 << 20; // bytes read at a time for the digests
@@ -62,12 +62,11 @@ async function hashImage(file, progress) {
   const digested = digests(file, (n) => progress((done += n), total));
   const { rgba, width, height } = await decodePicture(file);
   const luma = lumaFromRgba(rgba, width, height);
-  // The picture's 64x64 buffer, hashed once: its transposed orientations reuse it.
-  const hashable = width >= MIN_HASHABLE_DIM && height >= MIN_HASHABLE_DIM;
-  const buffer = hashable ? jarosz64(luma, width, height) : null;
-  const first = hashable ? hashBuffer(buffer) : pdqOfLuma(luma, width, height);
+  // A picture over 256 px a side is filtered once for its own hash and its 7 orientations.
+  const flips = flipBuffers(luma, width, height);
+  const first = flips ? hashBuffer(flips(false, false)) : pdqOfLuma(luma, width, height);
   progress((done += file.size / 4), total);
-  const views = bankViews(luma, width, height, first, buffer);
+  const views = bankViews(luma, width, height, first, flips);
   progress((done += (3 * file.size) / 4), total);
   const { md5, sha256 } = await digested;
   return { kind: "image", md5, sha256, pdq: [first], views };

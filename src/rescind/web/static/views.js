@@ -8,7 +8,13 @@
 // --dihedral` turns them (pixels flipped, pdqhash's filter; a transpose transposes the
 // 64x64 buffer).
 
-import { bandedPdqOfLuma, hashBuffer, jarosz64, MIN_HASHABLE_DIM } from "./pdq.js";
+import {
+  bandedPdqOfLuma,
+  flipBuffers,
+  hashBuffer,
+  jarosz64,
+  MIN_HASHABLE_DIM,
+} from "./pdq.js";
 
 const MIN_SIDE = 16; // the server's robust_geometry.MIN_SIDE
 const WORK_SIDE = 512;
@@ -533,17 +539,24 @@ function transposed(buffer) {
 }
 
 /** The picture's 7 other orientations at full size, as the server banks them
- * (`hash_luma(dihedral=True)`): pdqhash's filter of the flipped pixels, a transpose
- * transposing the 64x64 buffer. Named `full/<orientation>`. */
-export function orientationSignals(luma, width, height, original = null) {
+ * (`hash_luma(dihedral=True)`): pdqhash's filter of the flipped pixels (read from the one
+ * filtered picture where pdq.js flipBuffers can), a transpose transposing the 64x64
+ * buffer. Named `full/<orientation>`. `flips` is flipBuffers' result when the caller has it. */
+export function orientationSignals(luma, width, height, flips = null) {
   if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
     return TURNS.map(([name]) => ({ hash: "0".repeat(64), quality: 0, variant: `full/${name}` }));
   }
-  const buffers = new Map([["false,false", original ?? jarosz64(luma, width, height)]]);
+  const sampled = flips ?? flipBuffers(luma, width, height);
+  const buffers = new Map();
   return TURNS.map(([name, flipRows, flipCols, transpose]) => {
     const key = `${flipRows},${flipCols}`;
     if (!buffers.has(key)) {
-      buffers.set(key, jarosz64(flippedLuma(luma, width, height, flipRows, flipCols), width, height));
+      buffers.set(
+        key,
+        sampled
+          ? sampled(flipRows, flipCols)
+          : jarosz64(flippedLuma(luma, width, height, flipRows, flipCols), width, height),
+      );
     }
     const buffer = buffers.get(key);
     return { ...hashBuffer(transpose ? transposed(buffer) : buffer), variant: `full/${name}` };
@@ -553,11 +566,11 @@ export function orientationSignals(luma, width, height, original = null) {
 /** The views the server banks for a picture (media_signals.bank_signals_from_media): the
  * 7 other orientations at full size (weak ones too), then the bank signals but "full", a
  * weak view kept only when cut (a crop or tilt), each hash once (not repeating `plain`, the
- * picture's own hash; `buffer`, when given, the 64x64 buffer it was hashed from). */
-export function bankViews(luma, width, height, plain, buffer = null) {
+ * picture's own hash; `flips`, when given, flipBuffers' result for the picture). */
+export function bankViews(luma, width, height, plain, flips = null) {
   const seen = new Set([plain.hash]);
   const out = [];
-  for (const signal of orientationSignals(luma, width, height, buffer)) {
+  for (const signal of orientationSignals(luma, width, height, flips)) {
     if (seen.has(signal.hash)) continue;
     seen.add(signal.hash);
     out.push(signal);
