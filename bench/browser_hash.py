@@ -38,6 +38,7 @@ from skimage import data as skdata
 from rescind.config import Settings
 from rescind.media import hamming_distance, hash_file, hash_video, pdq_bits_to_hex
 from rescind.media.image import decode_luma
+from rescind.media.pdq import hash_luma
 from rescind.media.robust import bank_signals
 from rescind.platform.media_signals import _robust
 from rescind.store.db import upgrade_database
@@ -155,13 +156,19 @@ def compare_image(path: Path, got: dict[str, Any]) -> tuple[str, dict[str, int]]
     started = time.perf_counter()
     server = hash_file(path)
     raw = path.read_bytes()
+    # What bank_signals_from_media computes: full-size decode, orientations at full size.
+    decoded = decode_luma(raw, reduce=False)
     views = {
-        s.variant: s for s in _robust(decode_luma(raw).luma, partial(bank_signals, weak_views=True))
+        s.variant: s.hex for s in _robust(decoded.luma, partial(bank_signals, weak_views=True))
     }
+    turns = hash_luma(
+        decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
+    )
+    views.update({f"full/{h.orientation}": h.hash for h in turns[1:]})
     server_s = time.perf_counter() - started
     ours = got["pdq"][0]["hash"]
     per_view = {
-        v["variant"]: hamming_distance(v["hash"], views[v["variant"]].hex) for v in got["views"]
+        v["variant"]: hamming_distance(v["hash"], views[v["variant"]]) for v in got["views"]
     }
     line = (
         f"pdq[0] {hamming_distance(ours, server['pdq'][0]['hash']):3} bits from server, "

@@ -6,15 +6,22 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
+import pdqhash
 import skimage.data
 from PIL import Image, ImageOps
 
 from rescind.config import Settings
-from rescind.media import ORIENTATIONS, hash_bytes, hash_file
+from rescind.media import ORIENTATIONS, hash_bytes, hash_file, pdq_bits_to_hex
+from rescind.media.image import decode_luma
 from rescind.platform.banks import ensure_default_banks
 from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
-from rescind.platform.media_signals import media_limits, signals_from_media
+from rescind.platform.media_signals import (
+    bank_signals_from_media,
+    media_limits,
+    signals_from_media,
+)
 from rescind.platform.registry import get_content, signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.store import Database
@@ -106,3 +113,17 @@ def test_sweep_finds_a_padded_copy_registered_before_the_picture_was_banked(
         leads = {session.get(Content, lead.content_pk) for lead in result.leads}
         assert {c.content_id for c in leads if c is not None} == {"padded"}
         assert result.actions == []
+
+
+def test_a_large_jpeg_is_banked_at_full_size_and_checked_reduced() -> None:
+    """Banking decodes a large JPEG at full size, as a person's browser does (its plain hash
+    is pdqhash's of the full pixels); a check keeps the fast reduced decode."""
+    big = _astronaut().resize((2048, 2048), Image.Resampling.BICUBIC)
+    data = media.jpeg(big)
+    assert decode_luma(data).scale > 1
+    full = decode_luma(data, reduce=False)
+    assert (full.scale, full.luma.shape) == (1, (2048, 2048))
+    bits, _ = pdqhash.compute(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    banked = bank_signals_from_media(data, LIMITS)
+    assert banked.pdq[0].hash == pdq_bits_to_hex(bits)
+    assert signals_from_media(data, LIMITS).pdq[0].hash == hash_bytes(data).pdq[0].hash

@@ -154,8 +154,11 @@ def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
     return image
 
 
-def decode_luma(data: bytes, limits: MediaLimits = DEFAULT_LIMITS) -> DecodedLuma:
-    """Decode an image to luma, reduced in the decoder when it is a large JPEG.
+def decode_luma(
+    data: bytes, limits: MediaLimits = DEFAULT_LIMITS, reduce: bool = True
+) -> DecodedLuma:
+    """Decode an image to luma, reduced in the decoder when it is a large JPEG (unless not
+    ``reduce``: then at full size, as a browser decodes it, for the bank's views).
 
     Raises a :class:`MediaError` subclass for anything that is not a sound, small-enough image.
     """
@@ -167,7 +170,7 @@ def decode_luma(data: bytes, limits: MediaLimits = DEFAULT_LIMITS) -> DecodedLum
         try:
             width, height = image.size
             scale = 1
-            if image.format == "JPEG":
+            if reduce and image.format == "JPEG":
                 for candidate in (8, 4, 2):
                     if min(width, height) // candidate >= MIN_REDUCED_SIDE:
                         scale = candidate

@@ -141,7 +141,9 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
 def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     """What to bank for an uploaded file (raises MediaError like `signals_from_media`).
 
-    An image gives its MD5, SHA-256 and plain PDQ hash (exactly `hash_bytes`'s), its 7 other
+    An image is decoded at full size (a large JPEG too, unlike a check), as a browser
+    decodes it: a requester's device computes the same views (`static/views.js`). It gives
+    its MD5, SHA-256 and plain PDQ hash (`hash_bytes`'s; a large JPEG's at full size), its 7 other
     orientations (exactly `hash_bytes(dihedral=True)`'s, `cut`), then the copy-robust bank
     views of `rescind.media.robust.bank_signals`: the picture with flat borders trimmed
     (matched like the plain hash) and its crops and slight tilts (`cut`: matched only against
@@ -154,7 +156,9 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
         return signals_from_media(data, limits)
     if len(data) > limits.max_bytes:
         raise MediaTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
-    decoded = decode_luma(data, limits)
+    # At full size, not the reduced DCT scale a check decodes a large JPEG at: banking is
+    # rare, and a person's device decodes at full size, so its views agree within 2 bits.
+    decoded = decode_luma(data, limits, reduce=False)
     turns = hash_luma(
         decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
     )

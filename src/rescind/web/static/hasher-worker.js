@@ -3,7 +3,7 @@
 
 import { Md5, Sha256, toHex } from "./digests.js";
 import { hashVideoFrame } from "./frames.js";
-import { lumaFromRgba, pdqOfLuma } from "./pdq.js";
+import { flipBuffers, hashBuffer, lumaFromRgba, pdqOfLuma } from "./pdq.js";
 import { bankViews } from "./views.js";
 
 const CHUNK = 4 << 20; // bytes read at a time for the digests
@@ -62,9 +62,11 @@ async function hashImage(file, progress) {
   const digested = digests(file, (n) => progress((done += n), total));
   const { rgba, width, height } = await decodePicture(file);
   const luma = lumaFromRgba(rgba, width, height);
-  const first = pdqOfLuma(luma, width, height);
+  // A picture over 256 px a side is filtered once for its own hash and its 7 orientations.
+  const flips = flipBuffers(luma, width, height);
+  const first = flips ? hashBuffer(flips(false, false)) : pdqOfLuma(luma, width, height);
   progress((done += file.size / 4), total);
-  const views = bankViews(luma, width, height, first);
+  const views = bankViews(luma, width, height, first, flips);
   progress((done += (3 * file.size) / 4), total);
   const { md5, sha256 } = await digested;
   return { kind: "image", md5, sha256, pdq: [first], views };

@@ -189,6 +189,47 @@ export function jarosz64(luma, width, height) {
   return out;
 }
 
+/** pdqhash's 64x64 buffers of the picture and of its flips, from one filtering (the
+ * server's filters.axis_samples and flip_samples): reversing an axis reverses pdqhash's box,
+ * which is one pixel longer after than before for an even window, so sample i of the
+ * flipped axis is the filtered original at length - 1 - p_i - 2 (- 0 for an odd window).
+ * Returns `buffer(flipRows, flipCols)`, or null for a picture with an axis of 256 px or
+ * less (there a box can meet the far edge: flip the pixels instead). The unflipped buffer
+ * is jarosz64's, to the bit. */
+export function flipBuffers(luma, width, height) {
+  if (windowSize(width) <= 2 || windowSize(height) <= 2) return null;
+  const alongRows = windowSize(width);
+  const alongCols = windowSize(height);
+  const forward = (length) =>
+    Int32Array.from({ length: DIM }, (_, i) => Math.floor(((i + 0.5) * length) / DIM));
+  const back = (p, length) => {
+    const shift = windowSize(length) % 2 === 0 ? 2 : 0;
+    return p.map((v) => Math.min(length - 1, Math.max(0, length - 1 - v - shift)));
+  };
+  const rows = [forward(height)];
+  rows.push(back(rows[0], height));
+  const fwdCols = forward(width);
+  const keep = Int32Array.from([...fwdCols, ...back(fwdCols, width)]);
+  const a = new Float32Array(width * height);
+  const b = new Float32Array(width * height);
+  boxRows(luma, a, height, width, alongRows);
+  boxCols(a, b, height, width, alongCols, new Float32Array(width));
+  const narrow = new Float32Array(height * keep.length);
+  boxRows(b, narrow, height, width, alongRows, keep);
+  const down = a.subarray(0, height * keep.length); // width > 256 > keep.length
+  boxCols(narrow, down, height, keep.length, alongCols, new Float32Array(keep.length));
+  return (flipRows, flipCols) => {
+    const out = new Float32Array(DIM * DIM);
+    const at = flipRows ? rows[1] : rows[0];
+    const from = flipCols ? DIM : 0;
+    for (let i = 0; i < DIM; i++) {
+      const start = at[i] * keep.length + from;
+      out.set(down.subarray(start, start + DIM), i * DIM);
+    }
+    return out;
+  };
+}
+
 // The server's banded filter (rescind.media.pdq.axis_weights and filters.band_pass), which
 // its copy-robust views use (exact=False): the same tent as pdqhash's two box passes, as
 // 64 rows of float32 weights per axis, summed band by band at float32. Not pdqhash's order

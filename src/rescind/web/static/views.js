@@ -3,10 +3,18 @@
 // rescind/platform/media_signals.py banks from (luma rounded to 8 bits, shrunk to at most
 // 512 px with a box filter). Same variant names, same pixels, same float rounding, and
 // hashed on the server's banded filter (pdq.js bandedPdqOfLuma): on the same luma, the
-// server's bits. (The server may start from a JPEG decoded at reduced scale: a large JPEG's
-// views can then differ by a bit or two.)
+// server's bits. The server banks from a JPEG decoded at full size, as the browser decodes
+// it. The picture's 7 other orientations are hashed at full size as `rescind hash
+// --dihedral` turns them (pixels flipped, pdqhash's filter; a transpose transposes the
+// 64x64 buffer).
 
-import { bandedPdqOfLuma, MIN_HASHABLE_DIM } from "./pdq.js";
+import {
+  bandedPdqOfLuma,
+  flipBuffers,
+  hashBuffer,
+  jarosz64,
+  MIN_HASHABLE_DIM,
+} from "./pdq.js";
 
 const MIN_SIDE = 16; // the server's robust_geometry.MIN_SIDE
 const WORK_SIDE = 512;
@@ -18,6 +26,7 @@ const FLAT_SHARE = 0.9;
 const BAR_SHARE = 0.5;
 const MAX_TRIM = 0.9;
 const MIN_QUALITY = 50;
+const MIN_ASPECT_CUT = 0.03; // robust.MIN_ASPECT_CUT: aspect crops that cut less are left out
 const WHOLE_VIEWS = new Set(["full", "trimmed", "trimmed_jpeg"]);
 const f32 = Math.fround;
 
@@ -43,6 +52,30 @@ function oneSideCrop(side, fraction) {
   };
 }
 
+function variant(name, fields) {
+  return { name, left: 0, top: 0, right: 0, bottom: 0, tilt: 0, aspect: 0, ...fields };
+}
+
+/** robust_geometry.aspect_crop: the largest centred crop of width:height. */
+function aspectCrop(width, height) {
+  return variant(`aspect_${width}x${height}`, { aspect: width / height });
+}
+
+/** robust_geometry.corner_crop: `fraction` cut off the two sides of a corner. */
+function cornerCrop(corner, fraction) {
+  return variant(`crop_${corner}${pyRound(fraction * 100)}`, {
+    top: corner[0] === "t" ? fraction : 0,
+    bottom: corner[0] === "b" ? fraction : 0,
+    left: corner[1] === "l" ? fraction : 0,
+    right: corner[1] === "r" ? fraction : 0,
+  });
+}
+
+/** robust_geometry.straightened: turned and cut to the upright rectangle inside. */
+function straightened(degrees) {
+  return variant(`tiltcrop${degrees > 0 ? "+" : ""}${degrees}`, { tilt: degrees, inscribed: true });
+}
+
 /** robust.BANK_VARIANTS, in the server's order. */
 export const BANK_VARIANTS = [
   ...[0.96, 0.92, 0.88, 0.84, 0.8, 0.76].map(centreCrop),
@@ -58,6 +91,52 @@ export const BANK_VARIANTS = [
     tilt: deg,
   })),
 ];
+
+/** robust.ASPECT_VARIANTS */
+export const ASPECT_VARIANTS = [
+  [1, 1],
+  [4, 5],
+  [9, 16],
+  [16, 9],
+].map(([w, h]) => aspectCrop(w, h));
+
+/** robust.CORNER_VARIANTS */
+export const CORNER_VARIANTS = ["tl", "tr", "bl", "br"].flatMap((c) =>
+  [0.02, 0.04, 0.06, 0.08, 0.1].map((f) => cornerCrop(c, f)),
+);
+
+/** robust.STRAIGHTENED_VARIANTS */
+export const STRAIGHTENED_VARIANTS = [-6, -5, -4, -3, -2, 2, 3, 4, 5, 6].map(straightened);
+
+/** robust.MIRRORED_VARIANTS: aspect, centre and one-sided crops, mirrored last. */
+export const MIRRORED_VARIANTS = [
+  ...ASPECT_VARIANTS,
+  ...[0.96, 0.92, 0.88, 0.84].map(centreCrop),
+  ..."ltrb".split("").flatMap((side) => [0.04, 0.08].map((f) => oneSideCrop(side, f))),
+].map((v) => ({ ...v, name: `${v.name}/flip_h`, mirror: true }));
+
+/** robust.HALF_VARIANTS */
+export const HALF_VARIANTS = [
+  variant("half_t", { bottom: 0.5 }),
+  variant("half_b", { top: 0.5 }),
+  variant("half_l", { right: 0.5 }),
+  variant("half_r", { left: 0.5 }),
+];
+
+/** Every family bank_signals renders, in its order. */
+const ALL_VARIANTS = [
+  ...BANK_VARIANTS,
+  ...ASPECT_VARIANTS,
+  ...CORNER_VARIANTS,
+  ...STRAIGHTENED_VARIANTS,
+  ...HALF_VARIANTS,
+  ...MIRRORED_VARIANTS,
+];
+
+/** robust_geometry.aspect_cut: the share of its longer-cut side an aspect crop removes. */
+function aspectCut(height, width, aspect) {
+  return Math.max(0, 1 - (height * aspect) / width, 1 - width / (height * aspect));
+}
 
 /** A grey 8-bit image: {pixels: Uint8Array, width, height}. */
 function grey(pixels, width, height) {
@@ -341,16 +420,62 @@ function rotate(view, degrees) {
   return { luma: out, width, height };
 }
 
-/** robust_geometry.render_variant: the variant's view of a luma image, or null if tiny. */
-function renderVariant(view, variant) {
-  const source = variant.tilt ? rotate(view, variant.tilt) : view;
+/** robust_geometry._inscribed: the largest centred rectangle of the view's shape inside it
+ * turned by `degrees`, as [top, bottom, left, right]. */
+function inscribed(width, height, degrees) {
+  const a = Math.abs(degrees) * (Math.PI / 180);
+  const k = 1 / (Math.cos(a) + Math.sin(a) * Math.max(width / height, height / width));
+  const h = height * k;
+  const w = width * k;
+  const top = pyRound((height - h) / 2);
+  const left = pyRound((width - w) / 2);
+  // numpy clips a slice to the array.
+  return [top, Math.min(height, top + pyRound(h)), left, Math.min(width, left + pyRound(w))];
+}
+
+function mirrored(view) {
+  const { luma, width, height } = view;
+  const out = new Float32Array(width * height);
+  for (let r = 0; r < height; r++) {
+    const row = r * width;
+    for (let c = 0; c < width; c++) out[row + c] = luma[row + width - 1 - c];
+  }
+  return { luma: out, width, height };
+}
+
+/** robust_geometry.render_variant: the variant's view of a luma image, or null if tiny.
+ * `turned` caches the rotations by angle (tilts and straightened tilts share them). */
+function renderVariant(view, v, turned = new Map()) {
+  let source = view;
+  if (v.tilt) {
+    if (!turned.has(v.tilt)) turned.set(v.tilt, rotate(view, v.tilt));
+    source = turned.get(v.tilt);
+    if (v.inscribed) {
+      const [t, b, l, r] = inscribed(source.width, source.height, v.tilt);
+      source = cropLuma(source, t, b, l, r);
+    }
+  }
   const { width, height } = source;
-  const top = pyRound(height * variant.top);
-  const bottom = height - pyRound(height * variant.bottom);
-  const left = pyRound(width * variant.left);
-  const right = width - pyRound(width * variant.right);
+  let top = pyRound(height * v.top);
+  let bottom = height - pyRound(height * v.bottom);
+  let left = pyRound(width * v.left);
+  let right = width - pyRound(width * v.right);
+  if (v.aspect) {
+    const h = bottom - top;
+    const w = right - left;
+    if (w / h > v.aspect) {
+      const keep = pyRound(h * v.aspect);
+      left += Math.floor((w - keep) / 2);
+      right = left + keep;
+    } else {
+      const keep = pyRound(w / v.aspect);
+      top += Math.floor((h - keep) / 2);
+      bottom = top + keep;
+    }
+  }
   if (bottom - top < MIN_SIDE || right - left < MIN_SIDE) return null;
-  return cropLuma(source, top, bottom, left, right);
+  const out = cropLuma(source, top, bottom, left, right);
+  return v.mirror ? mirrored(out) : out;
 }
 
 function pdq(view, variant) {
@@ -375,23 +500,84 @@ export function bankSignals(luma, width, height) {
   if (loose !== null && !same(loose, tight)) {
     signals.push(pdq(greyLuma(cropGrey(work, loose)), "trimmed_jpeg"));
   }
-  for (const variant of BANK_VARIANTS) {
-    if (variant.tilt && signals[0].quality < MIN_QUALITY) continue;
-    const view = renderVariant(workLuma, variant);
-    if (view !== null) signals.push(pdq(view, variant.name));
+  const turned = new Map();
+  for (const v of ALL_VARIANTS) {
+    if (v.tilt && signals[0].quality < MIN_QUALITY) continue;
+    if (v.aspect && aspectCut(work.height, work.width, v.aspect) < MIN_ASPECT_CUT) continue;
+    const view = renderVariant(workLuma, v, turned);
+    if (view !== null) signals.push(pdq(view, v.name));
   }
   return signals;
 }
 
+// rescind.media.pdq ORIENTATIONS and _TURNS: (flip rows, flip columns, transpose).
+const TURNS = [
+  ["rot90", false, true, true],
+  ["rot180", true, true, false],
+  ["rot270", true, false, true],
+  ["flip_v", true, false, false],
+  ["flip_h", false, true, false],
+  ["transpose", false, false, true],
+  ["transverse", true, true, true],
+];
+
+function flippedLuma(luma, width, height, flipRows, flipCols) {
+  const out = new Float32Array(width * height);
+  for (let r = 0; r < height; r++) {
+    const from = (flipRows ? height - 1 - r : r) * width;
+    const to = r * width;
+    if (!flipCols) out.set(luma.subarray(from, from + width), to);
+    else for (let c = 0; c < width; c++) out[to + c] = luma[from + width - 1 - c];
+  }
+  return out;
+}
+
+function transposed(buffer) {
+  const out = new Float32Array(buffer.length);
+  for (let i = 0; i < 64; i++) for (let j = 0; j < 64; j++) out[j * 64 + i] = buffer[i * 64 + j];
+  return out;
+}
+
+/** The picture's 7 other orientations at full size, as the server banks them
+ * (`hash_luma(dihedral=True)`): pdqhash's filter of the flipped pixels (read from the one
+ * filtered picture where pdq.js flipBuffers can), a transpose transposing the 64x64
+ * buffer. Named `full/<orientation>`. `flips` is flipBuffers' result when the caller has it. */
+export function orientationSignals(luma, width, height, flips = null) {
+  if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
+    return TURNS.map(([name]) => ({ hash: "0".repeat(64), quality: 0, variant: `full/${name}` }));
+  }
+  const sampled = flips ?? flipBuffers(luma, width, height);
+  const buffers = new Map();
+  return TURNS.map(([name, flipRows, flipCols, transpose]) => {
+    const key = `${flipRows},${flipCols}`;
+    if (!buffers.has(key)) {
+      buffers.set(
+        key,
+        sampled
+          ? sampled(flipRows, flipCols)
+          : jarosz64(flippedLuma(luma, width, height, flipRows, flipCols), width, height),
+      );
+    }
+    const buffer = buffers.get(key);
+    return { ...hashBuffer(transpose ? transposed(buffer) : buffer), variant: `full/${name}` };
+  });
+}
+
 /** The views the server banks for a picture (media_signals.bank_signals_from_media): the
- * bank signals but "full", a weak view kept only when cut (a crop or tilt), each hash
- * once (not repeating `plain`, the picture's own hash). */
-export function bankViews(luma, width, height, plain) {
+ * 7 other orientations at full size (weak ones too), then the bank signals but "full", a
+ * weak view kept only when cut (a crop or tilt), each hash once (not repeating `plain`, the
+ * picture's own hash; `flips`, when given, flipBuffers' result for the picture). */
+export function bankViews(luma, width, height, plain, flips = null) {
   const seen = new Set([plain.hash]);
   const out = [];
+  for (const signal of orientationSignals(luma, width, height, flips)) {
+    if (seen.has(signal.hash)) continue;
+    seen.add(signal.hash);
+    out.push(signal);
+  }
   for (const signal of bankSignals(luma, width, height)) {
     if (signal.variant === "full") continue;
-    const cut = !WHOLE_VIEWS.has(signal.variant);
+    const cut = !WHOLE_VIEWS.has(signal.variant.split("/")[0]);
     if (seen.has(signal.hash) || (!cut && signal.quality < MIN_QUALITY)) continue;
     seen.add(signal.hash);
     out.push(signal);
