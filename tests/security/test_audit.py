@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import json
 import stat
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 from sqlalchemy import delete, select, update
 
@@ -391,3 +393,40 @@ def test_a_rewritten_chain_is_named_at_the_checkpointed_row(
     assert chain == ChainReport(
         False, 5, ids[4], f"differs from checkpoint {path.name} (chain rewritten)"
     )
+
+
+def test_a_row_hashed_by_the_documented_format_verifies(
+    database: Database, settings: Settings
+) -> None:
+    # The chain's format is fixed, so rows verify after any upgrade: HMAC-SHA256, keyed by
+    # HKDF-SHA256 of the instance secret (salt "rescind-v1", info "audit-chain"), over the
+    # compact JSON list [prev, at (microseconds), actor, action, subject type, subject id,
+    # detail], keys sorted, UTF-8 as is. Computed here independently of rescind.security.
+    secret = "g" * 40
+    fixed = settings.model_copy(update={"secret_key": SecretStr(secret)})
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    detail = {"b": [1, "é"], "a": None}
+    body = ["0" * 64, at.isoformat(timespec="microseconds"), "user:1", "request.view"]
+    body += ["request", "K7Q2-9XWM", detail]
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"rescind-v1", info=b"audit-chain")
+    mac = hmac.new(key.derive(secret.encode()), canonical.encode(), hashlib.sha256).hexdigest()
+    row = AuditEvent(
+        prev_hash="0" * 64,
+        at=at,
+        actor="user:1",
+        action="request.view",
+        subject_type="request",
+        subject_id="K7Q2-9XWM",
+        detail=detail,
+        scheme="hmac-sha256",
+        hash=mac,
+    )
+    instance = Database(fixed)
+    try:
+        with instance.session() as session:
+            session.add(row)
+        with instance.session() as session:
+            assert verify_chain(session) == ChainReport(True, 1)
+    finally:
+        instance.dispose()
