@@ -326,8 +326,10 @@ def test_checkpoint_files_are_signed_over_their_canonical_json(
     body = json.loads(path.read_text())
     mac = body.pop("mac")
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    key = AuditKeys.from_settings(settings).checkpoint
-    assert mac == hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    # The key: HKDF-SHA256 of the instance secret, salt "rescind-v1", info "audit-checkpoint".
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"rescind-v1", info=b"audit-checkpoint")
+    secret = settings.secret_key.get_secret_value().encode()
+    assert mac == hmac.new(key.derive(secret), canonical, hashlib.sha256).hexdigest()
 
 
 def test_the_recorded_verification_says_what_was_found(
@@ -430,3 +432,18 @@ def test_a_row_hashed_by_the_documented_format_verifies(
             assert verify_chain(session) == ChainReport(True, 1)
     finally:
         instance.dispose()
+
+
+def test_an_intact_chain_names_its_head_and_an_event_without_subject_keeps_none(
+    database: Database,
+) -> None:
+    ids = _fill(database, 3)
+    with database.session() as session:
+        event = record(session, "system", "audit.verify")
+        assert event.subject_id is None
+    with database.session() as session:
+        report = verify_chain(session)
+    newest = _events(database)[-1]
+    assert (report.ok, report.events) == (True, 4)
+    assert (report.head_id, report.head_hash) == (newest.id, newest.hash)
+    assert newest.id > ids[-1] and newest.subject_id is None

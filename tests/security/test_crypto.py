@@ -65,3 +65,13 @@ def test_legacy_blobs_open_only_where_a_legacy_format_exists() -> None:
 def test_blobs_too_short_for_any_format_are_refused(size: int) -> None:
     with pytest.raises(DecryptionError, match=r"^unknown blob format$"):
         Sealer(SETTINGS, legacy_label=LABEL).open(b"\x01" * size)
+
+
+def test_contact_details_sealed_by_the_documented_format_open() -> None:
+    # Stored contact details must open after any upgrade: version byte 1, a 12-byte nonce,
+    # AES-256-GCM under HKDF-SHA256(secret, salt "rescind-v1", info "seal:contact") with the
+    # purpose "contact" as associated data. Computed here independently of rescind.security.
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"rescind-v1", info=b"seal:contact")
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(key.derive(b"s" * 40)).encrypt(nonce, b"person@example.org", b"contact")
+    assert Sealer(SETTINGS).open(b"\x01" + nonce + ciphertext) == "person@example.org"
