@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from rescind.exchange.errors import FeedRefusedError, PartnerError
 from rescind.exchange.feed import PAGE_FORMAT, SIGNATURE_HEADER
 from rescind.exchange.format import ExchangeEntry, entry_from_json
 from rescind.exchange.identity import instance_id_of, verify
-from rescind.exchange.netguard import check_partner_url
+from rescind.exchange.netguard import check_partner_url, fetch_page
 from rescind.exchange.partners import sealer
 from rescind.exchange.transfer import ImportReport, apply_entries
 from rescind.jobs import JobRegistry
@@ -78,30 +77,16 @@ def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: in
     params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE}
     if target.banks:
         params["banks"] = target.banks
-    deadline = time.monotonic() + settings.exchange_timeout_s
-    try:
-        with client.stream(
-            "GET",
-            f"{target.url}/v1/exchange/feed",
-            params=params,
-            headers={"Authorization": f"Bearer {target.api_key}"},
-        ) as response:
-            if response.status_code != 200:
-                raise FeedRefusedError(f"the partner answered HTTP {response.status_code}")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_PAGE_BYTES:
-                    raise FeedRefusedError(f"a page over {MAX_PAGE_BYTES} bytes")
-                if time.monotonic() > deadline:
-                    raise FeedRefusedError("the partner is too slow (timeout)")
-                chunks.append(chunk)
-            signature = response.headers.get(SIGNATURE_HEADER, "")
-    except httpx.TimeoutException:
-        raise FeedRefusedError("the partner did not answer in time (timeout)") from None
-    except httpx.HTTPError as exc:
-        raise FeedRefusedError(f"cannot reach the partner ({type(exc).__name__})") from None
-    body = b"".join(chunks)
+    body, headers = fetch_page(
+        client,
+        f"{target.url}/v1/exchange/feed",
+        who="the partner",
+        params=params,
+        headers={"Authorization": f"Bearer {target.api_key}"},
+        max_bytes=MAX_PAGE_BYTES,
+        timeout_s=settings.exchange_timeout_s,
+    )
+    signature = headers.get(SIGNATURE_HEADER, "")
     scheme, _, value = signature.partition("=")
     if scheme != "ed25519" or not value:
         raise FeedRefusedError("the page is not signed")

@@ -44,7 +44,7 @@ from threatexchange.exchanges.clients.stopncii import api as tx
 
 from rescind.config import Settings
 from rescind.exchange.errors import ExchangeError, FeedRefusedError
-from rescind.exchange.netguard import check_partner_url
+from rescind.exchange.netguard import check_partner_url, fetch_page
 from rescind.jobs import JobRegistry
 from rescind.jobs.queue import enqueue
 from rescind.platform.banks import NewEntry, add_entries, create_bank, withdraw_entries
@@ -389,25 +389,16 @@ def _fetch(client: httpx.Client, settings: Settings, start: int, token: str) -> 
     params: dict[str, Any] = {"startTimestamp": start, "pageSize": PAGE_SIZE}
     if token:
         params["nextPageToken"] = token
-    headers = _headers(settings, settings.stopncii_fetch_key)
-    deadline = time.monotonic() + settings.exchange_timeout_s
-    try:
-        with client.stream("GET", url, params=params, headers=headers) as response:
-            if response.status_code != 200:
-                raise FeedRefusedError(f"StopNCII answered HTTP {response.status_code}")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_PAGE_BYTES:
-                    raise FeedRefusedError(f"a page over {MAX_PAGE_BYTES} bytes")
-                if time.monotonic() > deadline:
-                    raise FeedRefusedError("StopNCII is too slow (timeout)")
-                chunks.append(chunk)
-    except httpx.TimeoutException:
-        raise FeedRefusedError("StopNCII did not answer in time (timeout)") from None
-    except httpx.HTTPError as exc:
-        raise FeedRefusedError(f"cannot reach StopNCII ({type(exc).__name__})") from None
-    return b"".join(chunks)
+    body, _ = fetch_page(
+        client,
+        url,
+        who="StopNCII",
+        params=params,
+        headers=_headers(settings, settings.stopncii_fetch_key),
+        max_bytes=MAX_PAGE_BYTES,
+        timeout_s=settings.exchange_timeout_s,
+    )
+    return body
 
 
 def _apply(engine: Engine, settings: Settings, page: Page, checkpoint: int) -> PageReport | None:
