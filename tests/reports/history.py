@@ -3,8 +3,10 @@
 Each case gets a random fate (still open, asking for information, rejected with a reason,
 withdrawn, or valid), and a valid case items named by content id, by URL the registry knows,
 or by URL only, copies found by the sweep, leads confirmed or dismissed, and actions the
-platform confirmed early, late, refused, or not yet. Rows go in with bulk INSERTs, so a
-million cases take minutes, not hours.
+platform confirmed early, late, refused, or not yet. Some rejections are appealed by the
+requester (the case, or one item of a partly removed case), some removals by the uploader
+(upheld ones with their `content.restore`); these draws come from a second random stream.
+Rows go in with bulk INSERTs, so a million cases take minutes, not hours.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rescind.store.models import (
     Action,
+    Appeal,
     Bank,
     BankEntry,
     Content,
@@ -31,6 +34,8 @@ from rescind.store.models import (
 from rescind.store.statuses import (
     ActionOutcome,
     ActionStatus,
+    AppealKind,
+    AppealStatus,
     Channel,
     ChildSafetyFlag,
     DecisionOutcome,
@@ -60,10 +65,37 @@ def _h(rng: random.Random, low: float, high: float) -> timedelta:
     return timedelta(seconds=rng.uniform(low * 3600, high * 3600))
 
 
-def _case(rng: random.Random, ids: Ids, n: int, days: int, bank_entry: int) -> dict[str, list[Any]]:
-    rows: dict[str, list[Any]] = {
-        k: [] for k in ("requests", "items", "decisions", "contents", "actions", "leads", "matches")
-    }
+def _appeal(
+    rows: dict[str, list[Any]], ids: Ids, arng: random.Random, rid: int, at: datetime, **what: Any
+) -> AppealStatus:
+    status = arng.choice(tuple(AppealStatus))
+    rows["appeals"].append(
+        {
+            "id": ids.take("appeals"),
+            "status": status,
+            "request_id": rid,
+            "filed_by": "requester" if what.get("kind") == AppealKind.REJECTION else "apikey:1",
+            "filed_at": at,
+            "decided_at": None if status == AppealStatus.OPEN else at + timedelta(hours=5),
+            "action_id": None,
+            "decision_id": None,
+            "item_id": None,
+            **what,
+        }
+    )
+    return status
+
+
+def _case(
+    rng: random.Random,
+    ids: Ids,
+    n: int,
+    days: int,
+    bank_entry: int,
+    arng: random.Random | None = None,
+) -> dict[str, list[Any]]:
+    arng = arng or random.Random(n)
+    rows: dict[str, list[Any]] = {k: [] for k, _model in TABLES}
     rid = ids.take("requests")
     received = START + timedelta(seconds=rng.uniform(0, days * 86400))
     channel = rng.choice([Channel.PUBLIC_FORM, Channel.API, Channel.REGULATOR, Channel.PARTNER])
@@ -142,6 +174,12 @@ def _case(rng: random.Random, ids: Ids, n: int, days: int, bank_entry: int) -> d
         request["status"] = RequestStatus.REJECTED
         for item in items:
             item["status"] = ItemStatus.REJECTED
+        if arng.random() < 0.15:
+            last = rows["decisions"][-1]
+            _appeal(
+                rows, ids, arng, rid, last["at"] + timedelta(days=2),
+                kind=AppealKind.REJECTION, decision_id=last["id"],
+            )  # fmt: skip
         return rows
     if fate < 0.35:
         request["status"] = RequestStatus.WITHDRAWN
@@ -208,9 +246,18 @@ def _case(rng: random.Random, ids: Ids, n: int, days: int, bank_entry: int) -> d
         )
         return pk, cid
 
+    rejected_item = len(items) > 1 and arng.random() < 0.2  # the case partly removed
     for item in items:
         item["status"] = ItemStatus.REMOVE
         item["decided_at"] = decided
+        if rejected_item and item is items[-1]:
+            item["status"] = ItemStatus.REJECTED
+            if arng.random() < 0.5:
+                _appeal(
+                    rows, ids, arng, rid, decided + timedelta(days=1),
+                    kind=AppealKind.REJECTION, item_id=item["id"],
+                )  # fmt: skip
+            continue
         if item["content_id"]:
             action(item, item["content_id"], None)
         elif rng.random() < 0.5:  # the registry knows the URL: actioned by its content id
@@ -252,6 +299,28 @@ def _case(rng: random.Random, ids: Ids, n: int, days: int, bank_entry: int) -> d
                 action(item, cid, None)
             elif status == LeadStatus.UNCONFIRMED:
                 waiting_lead = True
+    removals = [a for a in rows["actions"] if a["status"] == ActionStatus.CONFIRMED]
+    if removals and arng.random() < 0.06:
+        appealed = arng.choice(removals)
+        at = appealed["confirmed_at"] + timedelta(days=3)
+        status = _appeal(
+            rows, ids, arng, rid, at, kind=AppealKind.REMOVAL, action_id=appealed["id"]
+        )
+        if status == AppealStatus.UPHELD:
+            aid = ids.take("actions")
+            restored = arng.random() < 0.7
+            rows["actions"].append(
+                {
+                    **appealed,
+                    "id": aid,
+                    "type": "content.restore",
+                    "idempotency_key": f"k{aid}",
+                    "status": ActionStatus.CONFIRMED if restored else ActionStatus.PENDING,
+                    "outcome": ActionOutcome.REMOVED if restored else None,
+                    "confirmed_at": at + timedelta(hours=6) if restored else None,
+                    "created_at": at + timedelta(hours=5),
+                }
+            )
     request["needs_review"] = came_back
     if not came_back and not waiting_lead and all(c is not None for c in confirmations):
         done = max(c for c in confirmations if c is not None)
@@ -270,6 +339,7 @@ TABLES = (
     ("actions", Action),
     ("leads", Lead),
     ("matches", Match),
+    ("appeals", Appeal),
 )
 
 
@@ -296,14 +366,14 @@ def generate(
         .returning(BankEntry.id)
     )
     ids = Ids()
-    for table in ("requests", "items", "decisions", "contents", "actions", "leads", "matches"):
-        model = dict(TABLES)[table]
+    arng = random.Random(seed + 1_000_003)  # appeals: a stream of their own
+    for table, model in TABLES:
         ids.next[table] = session.scalar(select(model.id).order_by(model.id.desc()).limit(1)) or 0
     done = 0
     while done < cases:
         pending: dict[str, list[Any]] = {key: [] for key, _ in TABLES}
         for n in range(done, min(cases, done + batch)):
-            for key, values in _case(rng, ids, n, days, int(entry or 0)).items():
+            for key, values in _case(rng, ids, n, days, int(entry or 0), arng).items():
                 pending[key] += values
         for model, values in _defaults(pending):
             # Core INSERT (executemany), not the ORM's bulk path: several times faster.

@@ -14,7 +14,16 @@ from rescind.config import Settings
 from rescind.reports import figures
 from rescind.security import audit
 from rescind.store import Database
-from rescind.store.models import Action, Content, Decision, Lead, Match, Request, RequestItem
+from rescind.store.models import (
+    Action,
+    Appeal,
+    Content,
+    Decision,
+    Lead,
+    Match,
+    Request,
+    RequestItem,
+)
 from rescind.store.statuses import (
     CLOCK_RUNNING_STATUSES,
     GONE_OUTCOMES,
@@ -121,7 +130,18 @@ def _recount(session: Session, start: datetime, end: datetime) -> dict[str, obje
         per_day.setdefault(r.received_at.astimezone(UTC).date().isoformat(), [0, 0])[0] += 1
         if r.status == RequestStatus.REMOVED and r.removed_at:
             per_day.setdefault(r.removed_at.astimezone(UTC).date().isoformat(), [0, 0])[1] += 1
+    appeals = [a for a in session.scalars(select(Appeal)) if a.request_id in ids]
+    restores = [
+        a
+        for a in session.scalars(select(Action))
+        if a.request_id in ids and a.type == "content.restore"
+    ]
     return {
+        "appeals_by_status": Counter(str(a.status) for a in appeals),
+        "appeals_by_kind": Counter(
+            "item_rejection" if a.item_id is not None else str(a.kind) for a in appeals
+        ),
+        "restores": (len(restores), sum(1 for a in restores if a.status == "confirmed")),
         "received": len(cases),
         "removed": status[RequestStatus.REMOVED],
         "rejected": status[RequestStatus.REJECTED],
@@ -207,6 +227,30 @@ def test_figures_match_a_brute_force_recount(settings: Settings, database: Datab
     assert report.missed and all(m.reason in figures.MISSED_REASONS for m in report.missed)
     assert sum(report.missed_by_reason.values()) == len(report.missed)
     assert report.per_day == truth["per_day"]
+    assert {k: n for k, n in report.appeals_by_status.items() if n} == truth["appeals_by_status"]
+    assert {k: n for k, n in report.appeals_by_kind.items() if n} == truth["appeals_by_kind"]
+    assert set(report.appeals_by_kind) == set(figures.APPEAL_KINDS)
+    assert all(report.appeals_by_kind[k] > 0 for k in figures.APPEAL_KINDS)
+    assert (report.restores, report.restores_confirmed) == truth["restores"]
+    assert report.restores > report.restores_confirmed > 0
+    # The cases behind the appeal figures are the cases with such appeals.
+    with database.session() as session:
+        cases = {r.id: r for r in session.scalars(select(Request)) if start <= r.received_at < end}
+        appeals = [a for a in session.scalars(select(Appeal)) if a.request_id in cases]
+        restores = {
+            a.request_id
+            for a in session.scalars(select(Action).where(Action.type == "content.restore"))
+        }
+        for figure, picked in (
+            ("appeals", appeals),
+            ("appeals:upheld", [a for a in appeals if a.status == "upheld"]),
+            ("appeals:item_rejection", [a for a in appeals if a.item_id is not None]),
+            ("appeals:removal", [a for a in appeals if a.kind == "removal"]),
+        ):
+            behind = {n for n, _ in session.execute(figures.case_query(figure, start, end, NOW))}
+            assert behind == {cases[a.request_id].case_number for a in picked}, figure
+        behind = {n for n, _ in session.execute(figures.case_query("restores", start, end, NOW))}
+        assert behind == {cases[i].case_number for i in restores if i in cases}
     items, copies = truth["items"], truth["copies"]
     assert isinstance(items, dict) and isinstance(copies, dict)
     met = truth["met"]

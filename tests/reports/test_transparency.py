@@ -20,7 +20,7 @@ from rescind.config import Settings
 from rescind.platform.statements import CaseContext, statement
 from rescind.reports import transparency_db as tdb
 from rescind.store import Database
-from rescind.store.models import Action, Decision, Request, RequestItem
+from rescind.store.models import Action, Appeal, Decision, Request, RequestItem
 from rescind.store.statuses import Channel, ChildSafetyFlag
 from tests.reports.history import generate
 
@@ -188,6 +188,18 @@ def test_dsa_figures_csv(
         1 for r in cases if r.channel != Channel.REGULATOR and r.child_safety == "none"
     )
     assert float(value[(notices, "median time to take action", "receipt to confirmed removal")]) > 0
+    # Complaints (Art. 20) are the appeals of the period's cases.
+    with database.session() as session:
+        ids = {r.id for r in cases}
+        appeals = [a for a in session.scalars(select(Appeal)) if a.request_id in ids]
+    complaints = "Complaints through the internal complaint-handling system (Art. 20)"
+    received = [
+        int(v) for (s, i, _b), v in value.items() if s == complaints and i == "complaints received"
+    ]
+    assert sum(received) == len(appeals) > 0
+    assert int(value[(complaints, "decisions reversed (complaint upheld)", "all")]) == sum(
+        1 for a in appeals if a.status == "upheld"
+    )
     # What Rescind does not know is empty with a note, never a zero.
     trusted = next(r for r in rows if r["indicator"] == "submitted by trusted flaggers")
     assert trusted["value"] == "" and trusted["note"]

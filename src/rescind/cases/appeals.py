@@ -4,10 +4,11 @@ reviewer other than the one who made the decision, never by automation alone.
 Two kinds. An uploader whose content was removed appeals through the platform
 (`POST /v1/appeals` with the removal action's id and their statement). A requester whose
 request was rejected asks for another review on the status page. Upholding a removal appeal
-reverses the case's removal with the reviewer restore (`rescind.cases.restore`): one
-`content.restore` per content the case removed, delivered and confirmed like removals, and the
-case's bank entries withdrawn (partners' next pull sees the withdrawals). Upholding a
-requester's appeal reopens the case for review on a fresh clock. Every step is audited.
+reverses that removal only (`rescind.cases.restore.restore_appealed`): a `content.restore` for
+the appealed content, delivered and confirmed like removals, the bank entries made from it
+withdrawn (partners' next pull sees the withdrawals), and the copies removed only because they
+matched those entries put back; the case's other items stay removed. Upholding a requester's
+appeal reopens the case for review on a fresh clock. Every step is audited.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from rescind.cases import notify
 from rescind.cases.deadlines import deadline_for
 from rescind.cases.errors import CaseClosed, InvalidDecision, NotAllowed
-from rescind.cases.restore import Restoration, restore_removed
+from rescind.cases.restore import Restoration, restore_appealed
 from rescind.cases.review import DECIDING_ROLES, Reviewer
 from rescind.cases.validation import MAX_STATEMENT, clean, validate_text
 from rescind.config import Settings
@@ -327,14 +328,20 @@ def decide_appeal(
         action = session.get(Action, appeal.action_id)
         assert action is not None
         if request is not None:
-            restoration = restore_removed(
-                session, request, reviewer, f"appeal {appeal.id} upheld: {why}"[:MAX_REASON]
+            restoration = restore_appealed(
+                session, request, action, reviewer, f"appeal {appeal.id} upheld: {why}"
             )
             request.events.append(
-                RequestEvent(kind="restored_on_appeal", detail=None, public=True, at=now)
+                RequestEvent(
+                    kind="restored_on_appeal",
+                    detail={"item_id": action.item_id, "copies": restoration.copies},
+                    public=True,
+                    at=now,
+                )
             )
         else:
             restoration = _restore_uncased(session, action)
+        appeal.restore_action_ids = [a.id for a in restoration.actions]
         result = AppealDecision(appeal, restoration=restoration)
     elif upheld and request is not None:
         _reopen(session, settings, request, now, why)
@@ -357,6 +364,7 @@ def decide_appeal(
             "case_number": request.case_number if request is not None else None,
             "reason": why,
             "restore_actions": len(result.restoration.actions) if result.restoration else 0,
+            "copies_restored": result.restoration.copies if result.restoration else 0,
             "entries_withdrawn": result.restoration.entries if result.restoration else 0,
             "reopened": result.reopened,
         },

@@ -73,8 +73,14 @@ def _state(
 ) -> ItemState:
     if request.status == RequestStatus.WITHDRAWN:
         return ItemState.WITHDRAWN
-    if any(a.type == RESTORE for a in actions):
-        return ItemState.RESTORED
+    restored = {(a.content_id, a.url) for a in actions if a.type == RESTORE}
+    if restored:
+        # Put back only in part (an appeal of one copy): the removals standing tell the state.
+        actions = [
+            a for a in actions if a.type != RESTORE and (a.content_id, a.url) not in restored
+        ]
+        if not actions:
+            return ItemState.RESTORED
     if item.status == ItemStatus.PENDING:
         return ItemState.AWAITING_REVIEW
     if item.status == ItemStatus.REJECTED:

@@ -585,19 +585,29 @@ def queue_submission(session: Session, settings: Settings, request: Request) -> 
     return job is not None
 
 
+def _withdrawn(session: Session, request_id: int) -> list[str]:
+    """The case's PDQ hashes it withdrew and banks under no active entry of it (an appeal may
+    withdraw one item's hashes while the case's others stand)."""
+    withdrawn = set(_shareable(session, request_id, active=False))
+    return sorted(withdrawn - set(_shareable(session, request_id, active=True)))
+
+
 def queue_withdrawal(session: Session, request: Request) -> bool:
-    """After a case was withdrawn or restored: tell StopNCII (feedback `Withdrawn`) about the
-    hashes we shared for it. Nothing is sent for a case we never shared."""
+    """After a case was withdrawn or restored (whole, or one item on appeal): tell StopNCII
+    (feedback `Withdrawn`) about the hashes we shared for it that it no longer holds. Nothing
+    is sent for a case we never shared; one job per set of hashes withdrawn."""
     shared = session.scalar(
         select(Job.id).where(
             Job.kind == SUBMIT_JOB, Job.unique_key.startswith(f"{SUBMIT_JOB}:{request.id}:")
         )
     )
-    if shared is None:
+    hashes = _withdrawn(session, request.id)
+    if shared is None or not hashes:
         return False
+    key = hashlib.sha256("\x00".join(hashes).encode()).hexdigest()[:16]
     job = enqueue(
         session, WITHDRAW_JOB, {"request_id": request.id},
-        unique_key=f"{WITHDRAW_JOB}:{request.id}",
+        unique_key=f"{WITHDRAW_JOB}:{request.id}:{key}",
     )  # fmt: skip
     return job is not None
 
@@ -633,11 +643,12 @@ def submit_case(session: Session, settings: Settings, payload: dict[str, Any]) -
 
 
 def withdraw_case(session: Session, settings: Settings, payload: dict[str, Any]) -> None:
-    """Job handler: tell StopNCII the hashes we shared for a withdrawn case are withdrawn."""
+    """Job handler: tell StopNCII the hashes we shared for a case and withdrew since (the
+    whole case, or an item restored on appeal) are withdrawn."""
     request = session.get(Request, int(payload["request_id"]))
     if request is None:
         return
-    hashes = _shareable(session, request.id, active=False)
+    hashes = _withdrawn(session, request.id)
     if not hashes:
         return
     _send_feedback(settings, hashes, tx.StopNCIICSPFeedbackValue.Withdrawn)

@@ -21,10 +21,20 @@ from datetime import datetime
 from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from rescind.reports.figures import Distribution, distributions, in_period, removal_rows
+from rescind.reports.figures import (
+    APPEAL_ITEM_REJECTION,
+    APPEAL_KINDS,
+    Distribution,
+    appeal_kind,
+    distributions,
+    in_period,
+    removal_rows,
+)
 from rescind.reports.sqltime import epoch
-from rescind.store.models import Decision, Lead, Request
+from rescind.store.models import Appeal, Decision, Lead, Request
 from rescind.store.statuses import (
+    AppealKind,
+    AppealStatus,
     Channel,
     ChildSafetyFlag,
     DecisionOutcome,
@@ -133,7 +143,39 @@ def rows(session: Session, start: datetime, end: datetime) -> list[tuple[str, ..
     row(own, "restriction type", "DECISION_VISIBILITY_CONTENT_REMOVED", copies or 0, "count")
 
     section = "Complaints through the internal complaint-handling system (Art. 20)"
-    row(section, "complaints received", "all", None, "count", "not recorded by this module")
+    appealed = appeal_kind(Appeal).label("kind")
+    complaints = {
+        (str(k), str(st)): n
+        for k, st, n in session.execute(
+            select(appealed, Appeal.status, func.count())
+            .join(Request, Request.id == Appeal.request_id)
+            .where(period)
+            .group_by(appealed, Appeal.status)
+        )
+    }
+    by_whom = {
+        AppealKind.REMOVAL: "by uploaders, against a removal",
+        AppealKind.REJECTION: "by requesters, against a rejected request",
+        APPEAL_ITEM_REJECTION: "by requesters, against a rejected item",
+    }
+    for appeal_kind_name in APPEAL_KINDS:
+        received = sum(n for (k, _st), n in complaints.items() if k == appeal_kind_name)
+        row(section, "complaints received", by_whom[appeal_kind_name], received, "count")
+    for status, words in (
+        (AppealStatus.UPHELD, "decisions reversed (complaint upheld)"),
+        (AppealStatus.DISMISSED, "decisions upheld (complaint dismissed)"),
+        (AppealStatus.OPEN, "complaints pending"),
+    ):
+        total = sum(n for (_k, st), n in complaints.items() if st == status)
+        row(section, words, "all", total, "count")
+    row(
+        section,
+        "complaints decided by automated means",
+        "all",
+        0,
+        "count",
+        "a reviewer other than the one who decided always decides a complaint",
+    )
     section = "Out-of-court dispute settlement (Art. 21)"
     row(section, "disputes submitted", "all", None, "count", "Rescind does not record disputes")
     section = "Suspensions (Art. 23)"

@@ -52,6 +52,7 @@ from rescind.reports.sqltime import epoch, utc_day
 from rescind.store.columns import utcnow
 from rescind.store.models import (
     Action,
+    Appeal,
     AuditEvent,
     Content,
     Decision,
@@ -65,6 +66,8 @@ from rescind.store.statuses import (
     GONE_OUTCOMES,
     ActionOutcome,
     ActionStatus,
+    AppealKind,
+    AppealStatus,
     Channel,
     ChildSafetyFlag,
     DecisionOutcome,
@@ -73,6 +76,11 @@ from rescind.store.statuses import (
 )
 
 REMOVE = "content.remove"  # rescind.platform.lifecycle.REMOVE (a layer below: same value)
+RESTORE = "content.restore"  # rescind.platform.lifecycle.RESTORE
+# Appeals by who complained about what: an item's rejection is a `rejection` appeal naming it.
+APPEAL_ITEM_REJECTION = "item_rejection"
+APPEAL_KINDS: tuple[str, ...] = (AppealKind.REMOVAL, AppealKind.REJECTION, APPEAL_ITEM_REJECTION)
+APPEAL_STATUSES: tuple[str, ...] = tuple(AppealStatus)
 STANDARD, REGULATOR, MINOR = "standard", "regulator", "minor"
 CLOCKS = (STANDARD, REGULATOR, MINOR)
 CLOCK_NAMES = {
@@ -170,6 +178,16 @@ class Report:
     clocks: list[ClockFigures] = field(default_factory=list)
     missed: list[MissedCase] = field(default_factory=list)
     per_day: list[tuple[str, int, int]] = field(default_factory=list)  # day, received, removed
+    # Appeals (DSA Art. 20) of the period's cases, by status and by kind, and the content put
+    # back (`content.restore` actions: an upheld removal appeal, or a reviewer's restore).
+    appeals_by_status: dict[str, int] = field(default_factory=dict)
+    appeals_by_kind: dict[str, int] = field(default_factory=dict)
+    restores: int = 0
+    restores_confirmed: int = 0
+
+    @property
+    def appeals(self) -> int:
+        return sum(self.appeals_by_status.values())
 
     @property
     def missed_by_reason(self) -> dict[str, int]:
@@ -552,6 +570,7 @@ def compute(
             report.leads_unconfirmed = n
 
     _copies(session, report, period)
+    _appeals(session, report, period)
 
     with removals_table(session, start, end, dialect) as rows:
         items = distributions(session, _item_durations(rows))
@@ -600,6 +619,41 @@ def compute(
         days.setdefault(str(day), [0, 0])[1] = n
     report.per_day = [(day, v[0], v[1]) for day, v in sorted(days.items())]
     return report
+
+
+def appeal_kind(appeal: Any) -> ColumnElement[str]:
+    """`removal` (an uploader's), `rejection` (a requester's, of the whole case) or
+    `item_rejection` (a requester's, of one item)."""
+    return case(
+        (appeal.item_id.is_not(None), _const(APPEAL_ITEM_REJECTION)),
+        else_=type_coerce(appeal.kind, String),
+    )
+
+
+def _appeals(session: Session, report: Report, period: ColumnElement[bool]) -> None:
+    """Appeals of the period's cases, and the content they (or a reviewer) put back."""
+    statuses = {str(s): 0 for s in AppealStatus}
+    kinds = {k: 0 for k in APPEAL_KINDS}
+    kind = appeal_kind(Appeal).label("kind")
+    for status, kind_name, n in session.execute(
+        select(Appeal.status, kind, func.count())
+        .join(Request, Request.id == Appeal.request_id)
+        .where(period)
+        .group_by(Appeal.status, kind)
+    ):
+        statuses[str(status)] += n
+        kinds[str(kind_name)] += n
+    report.appeals_by_status = statuses
+    report.appeals_by_kind = kinds
+    for action_status, n in session.execute(
+        select(Action.status, func.count())
+        .join(Request, Request.id == Action.request_id)
+        .where(period, Action.type == RESTORE)
+        .group_by(Action.status)
+    ):
+        report.restores += n
+        if action_status == ActionStatus.CONFIRMED:
+            report.restores_confirmed += n
 
 
 def _copies(session: Session, report: Report, period: ColumnElement[bool]) -> None:
@@ -655,7 +709,8 @@ def case_query(figure: str, start: datetime, end: datetime, now: datetime) -> Se
 
     Figures: received, valid, decided, removed, rejected, rejected:<reason>, withdrawn,
     removal_pending, open, missed, missed:<clock>, met:<clock>, clock:<clock>, automated,
-    human, leads:confirmed, leads:dismissed, copies, day:<YYYY-MM-DD> (received that UTC day).
+    human, leads:confirmed, leads:dismissed, copies, day:<YYYY-MM-DD> (received that UTC day),
+    appeals, appeals:<status>, appeals:<kind>, restores.
     Raises UnknownFigure."""
     name, _, arg = figure.partition(":")
     query = select(Request.case_number, Request.received_at).where(in_period(start, end))
@@ -716,6 +771,19 @@ def case_query(figure: str, start: datetime, end: datetime, now: datetime) -> Se
         )
     elif name == "copies" and not arg:
         query = query.where(select(Match.id).where(Match.request_id == Request.id).exists())
+    elif name == "appeals" and (not arg or arg in APPEAL_STATUSES or arg in APPEAL_KINDS):
+        appealed = select(Appeal.id).where(Appeal.request_id == Request.id)
+        if arg in APPEAL_STATUSES:
+            appealed = appealed.where(Appeal.status == arg)
+        elif arg:
+            appealed = appealed.where(appeal_kind(Appeal) == _const(arg))
+        query = query.where(appealed.exists())
+    elif name == "restores" and not arg:
+        query = query.where(
+            select(Action.id)
+            .where(Action.request_id == Request.id, Action.type == RESTORE)
+            .exists()
+        )
     elif name == "day" and arg:
         try:
             day = datetime.strptime(arg, "%Y-%m-%d").replace(tzinfo=UTC)

@@ -136,6 +136,17 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
         ],
         "missed_by_reason": report.missed_by_reason,
         "per_day": [{"day": d, "received": r, "removed": x} for d, r, x in report.per_day],
+        "appeals": {
+            "total": report.appeals,
+            "by_status": report.appeals_by_status,
+            "by_kind": report.appeals_by_kind,
+            "restores": report.restores,
+            "restores_confirmed": report.restores_confirmed,
+            "links": {
+                key: links.figure(f"appeals:{key}")
+                for key in (*report.appeals_by_status, *report.appeals_by_kind)
+            },
+        },
         "links": {
             key: links.figure(key)
             for key in (
@@ -153,6 +164,8 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
                 "leads:confirmed",
                 "leads:dismissed",
                 "copies",
+                "appeals",
+                "restores",
             )
         },
     }
@@ -214,6 +227,11 @@ def to_csv(report: Report, links: Links) -> str:
     for day, received, removed in report.per_day:
         w.writerow(["per_day", f"{day} received", "", received, links.figure(f"day:{day}")])
         w.writerow(["per_day", f"{day} removed", "", removed, ""])
+    w.writerow(["appeals", "total", "", report.appeals, links.figure("appeals")])
+    for key, n in (*report.appeals_by_status.items(), *report.appeals_by_kind.items()):
+        w.writerow(["appeals", key, "", n, links.figure(f"appeals:{key}")])
+    w.writerow(["restores", "total", "", report.restores, links.figure("restores")])
+    w.writerow(["restores", "confirmed", "", report.restores_confirmed, ""])
     for reason, n in report.missed_by_reason.items():
         w.writerow(["missed_by_reason", reason, "", n, links.figure("missed")])
     for m in report.missed:

@@ -596,8 +596,9 @@ class ExchangeFeedback(Base):
 
 class Appeal(Base):
     """A complaint against a decision (DSA Art. 20): an uploader's against a removal action
-    (filed by the platform), or a requester's against the rejection of their request. Decided
-    by a reviewer other than the one who made the original decision."""
+    (filed by the platform), or a requester's against the rejection of their request or of one
+    item of it (`item_id`). Decided by a reviewer other than the one who made the original
+    decision."""
 
     __tablename__ = "appeals"
     __table_args__ = (
@@ -605,6 +606,7 @@ class Appeal(Base):
         enum_check("status", AppealStatus),
         UniqueConstraint("action_id"),
         UniqueConstraint("decision_id"),
+        UniqueConstraint("item_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[AppealKind] = mapped_column(EnumString(AppealKind))
@@ -615,12 +617,16 @@ class Appeal(Base):
     # The removal appealed (kind removal) or the rejection appealed (kind rejection).
     action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    # The one item whose rejection a requester appealed (migration 0015); its case stands.
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("request_items.id"))
     statement: Mapped[str | None] = mapped_column(Text)  # erased with the case's contact details
     filed_by: Mapped[str] = mapped_column(String(200))  # apikey:<id> | requester
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(Text)
+    # The `content.restore` actions an upheld removal appeal wrote (migration 0015).
+    restore_action_ids: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class TiplineReport(Base):

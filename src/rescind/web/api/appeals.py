@@ -32,9 +32,11 @@ def _problem(exc: AppealError) -> ProblemError:
 
 def _out(session: Session, appeal: Appeal) -> AppealOut:
     request = session.get(Request, appeal.request_id) if appeal.request_id else None
-    restores: list[int] = []
+    restores = list(appeal.restore_action_ids or [])
     action = session.get(Action, appeal.action_id) if appeal.action_id else None
-    if appeal.decided_at is not None and appeal.status == "upheld" and action is not None:
+    if appeal.restore_action_ids is None and appeal.status == "upheld" and action is not None:
+        # Upheld before migration 0015 recorded them: the restores written since, as then.
+        assert appeal.decided_at is not None
         query = select(Action.id).where(
             Action.type == RESTORE,
             Action.created_at >= appeal.decided_at,
