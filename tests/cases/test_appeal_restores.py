@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from rescind.cases.appeals import decide_appeal, file_removal_appeal
+from rescind.cases.enforcement import RemovalEnforcer
 from rescind.cases.progress import ItemState, item_progress
 from rescind.cases.review import Reviewer
 from rescind.cases.users import create_user
@@ -113,9 +114,9 @@ def _removal(database: Database, content_id: str) -> int:
         ).one()
 
 
-def _active_entries(database: Database) -> dict[tuple[str, int | None], int]:
+def _active_entries(database: Database) -> dict[tuple[str, str | None], int]:
     """Active entries per (case, content they were made from)."""
-    counts: dict[tuple[str, int | None], int] = {}
+    counts: dict[tuple[str, str | None], int] = {}
     with database.session() as session:
         for entry, number in session.execute(
             select(BankEntry, Request.case_number)
@@ -123,8 +124,8 @@ def _active_entries(database: Database) -> dict[tuple[str, int | None], int]:
             .where(BankEntry.status == BankEntryStatus.ACTIVE)
         ):
             pk = session.get(Content, (entry.provenance or {}).get("content_pk"))
-            key = (number, pk.content_id if pk else None)  # type: ignore[assignment]
-            counts[key] = counts.get(key, 0) + 1  # type: ignore[index]
+            key = (number, pk.content_id if pk else None)
+            counts[key] = counts.get(key, 0) + 1
     return counts
 
 
@@ -133,7 +134,10 @@ def _uphold(settings: Settings, database: Database, remy: Reviewer, action_id: i
         appeal, _ = file_removal_appeal(
             session, settings, action_id, "That is me, I posted it myself.", "apikey:1"
         )
-        result = decide_appeal(session, settings, appeal, remy, True, "the uploader is the person")
+        enforce = RemovalEnforcer(PlatformRuntime(settings, database.engine))
+        result = decide_appeal(
+            session, settings, appeal, remy, True, "the uploader is the person", enforce=enforce
+        )
         assert result.restoration is not None
         assert appeal.restore_action_ids == [a.id for a in result.restoration.actions]
         return list(appeal.restore_action_ids)

@@ -24,13 +24,25 @@ from rescind.cases import notify
 from rescind.cases.deadlines import deadline_for
 from rescind.cases.errors import CaseClosed, InvalidDecision, NotAllowed
 from rescind.cases.restore import Restoration, restore_appealed
-from rescind.cases.review import DECIDING_ROLES, Reviewer
+from rescind.cases.review import DECIDING_ROLES, EnforceHook, Reviewer
 from rescind.cases.validation import MAX_STATEMENT, clean, validate_text
 from rescind.config import Settings
+from rescind.exchange import verdicts
 from rescind.platform.actions import REMOVE, RESTORE, create_action
+from rescind.platform.lifecycle import refresh_case
 from rescind.security import audit
 from rescind.store.columns import utcnow
-from rescind.store.models import Action, Appeal, Content, Decision, Lead, Request, RequestEvent
+from rescind.store.models import (
+    Action,
+    Appeal,
+    AuditEvent,
+    Content,
+    Decision,
+    Lead,
+    Request,
+    RequestEvent,
+    RequestItem,
+)
 from rescind.store.statuses import (
     AppealKind,
     AppealStatus,
@@ -199,14 +211,112 @@ def file_rejection_appeal(
     return appeal
 
 
+# A case partly removed: some items removed (or on their way), the others rejected.
+PARTLY_REMOVED = (RequestStatus.REMOVAL_PENDING, RequestStatus.REMOVED)
+
+
+def appealable_items(
+    session: Session, settings: Settings, request: Request, now: datetime | None = None
+) -> list[tuple[int, RequestItem, datetime]]:
+    """The items of a partly removed case whose rejection the requester may still appeal:
+    (number on the status page, item, last day of the window), in item order. An item is
+    appealed once; a case rejected whole is appealed whole (`can_appeal_rejection`)."""
+    if request.status not in PARTLY_REMOVED:
+        return []
+    now = now or utcnow()
+    window = timedelta(days=settings.appeal_window_days)
+    appealed = set(
+        session.scalars(
+            select(Appeal.item_id).where(
+                Appeal.request_id == request.id, Appeal.item_id.is_not(None)
+            )
+        )
+    )
+    return [
+        (number, item, item.decided_at + window)
+        for number, item in enumerate(request.items, start=1)
+        if item.status == ItemStatus.REJECTED
+        and item.decided_at is not None
+        and now - item.decided_at <= window
+        and item.id not in appealed
+    ]
+
+
+def file_item_appeal(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    number: int,
+    statement: str | None,
+    *,
+    now: datetime | None = None,
+) -> Appeal:
+    """A requester asks for another review of the rejection of item `number` (1-based, as the
+    status page numbers them) of a partly removed case. Free, within the appeal window of the
+    item's decision, once per item. `CaseClosed` when that item cannot be appealed (not
+    rejected, the case not partly removed, appealed already); `AppealWindowClosed` when the
+    window closed; `AppealError` without a statement. Never commits."""
+    now = now or utcnow()
+    text = _statement(statement)
+    items = list(request.items)
+    if not 1 <= number <= len(items):
+        raise CaseClosed()
+    item = items[number - 1]
+    if (
+        request.status not in PARTLY_REMOVED
+        or item.status != ItemStatus.REJECTED
+        or item.decided_at is None
+    ):
+        raise CaseClosed()
+    _within_window(settings, item.decided_at, now)
+    if session.scalar(select(Appeal.id).where(Appeal.item_id == item.id)) is not None:
+        raise CaseClosed()
+    appeal = Appeal(
+        kind=AppealKind.REJECTION,
+        status=AppealStatus.OPEN,
+        request_id=request.id,
+        item_id=item.id,
+        statement=text,
+        filed_by="requester",
+        filed_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(appeal)
+    except IntegrityError:  # the same item appealed at the same moment: the first stands
+        raise CaseClosed() from None
+    request.events.append(
+        RequestEvent(kind="item_appeal_filed", detail={"item": number}, public=True, at=now)
+    )
+    session.flush()
+    audit.record(
+        session,
+        "requester",
+        "appeal.file",
+        subject_type="appeal",
+        subject_id=appeal.id,
+        detail={"kind": appeal.kind, "case_number": request.case_number, "item_id": item.id},
+    )
+    return appeal
+
+
+def item_number(request: Request, item_id: int | None) -> int | None:
+    """The item's number on the status page (1-based), or None."""
+    for number, item in enumerate(request.items, start=1):
+        if item.id == item_id:
+            return number
+    return None
+
+
 def _case_number(session: Session, request_id: int | None) -> str | None:
     request = session.get(Request, request_id) if request_id is not None else None
     return request.case_number if request is not None else None
 
 
 def original_deciders(session: Session, appeal: Appeal) -> set[int]:
-    """The staff who decided the case appealed: every reviewer who recorded a decision on it
-    or confirmed one of its leads. None of them may decide the appeal."""
+    """The staff who decided the case appealed: every reviewer who recorded a decision on it,
+    decided one of its items since, or decided one of its leads. None of them may decide the
+    appeal (of the case, or of one item of it)."""
     if appeal.request_id is None:
         return set()
     users = {
@@ -216,9 +326,17 @@ def original_deciders(session: Session, appeal: Appeal) -> set[int]:
         )
         if uid is not None
     }
-    for actor in session.scalars(
-        select(Lead.decided_by).where(Lead.request_id == appeal.request_id)
-    ):
+    actors = list(
+        session.scalars(select(Lead.decided_by).where(Lead.request_id == appeal.request_id))
+    )
+    # Whoever decided one item later (an item added since, or whose removal came back).
+    case_number = _case_number(session, appeal.request_id)
+    actors += session.scalars(
+        select(AuditEvent.actor).where(
+            AuditEvent.action == "request.item_resolved", AuditEvent.subject_id == case_number
+        )
+    )
+    for actor in actors:
         if actor and actor.startswith("user:") and actor[5:].isdigit():
             users.add(int(actor[5:]))
     return users
@@ -295,6 +413,44 @@ def _reopen(
     )
 
 
+def _item_back_for_removal(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    appeal: Appeal,
+    now: datetime,
+    why: str,
+    enforce: EnforceHook,
+) -> None:
+    """An upheld appeal of one item's rejection: the item is decided `remove` and enforced
+    like any removal (actions delivered by the outbox, its hashes banked and swept), the case
+    back to `removal_pending` on a fresh clock until the platform confirms."""
+    item = session.get(RequestItem, appeal.item_id)
+    assert item is not None
+    item.status, item.decided_at = ItemStatus.REMOVE, now
+    item.decision_note = f"appeal {appeal.id} upheld"
+    request.status = RequestStatus.REMOVAL_PENDING
+    request.closed_at = request.removed_at = None
+    request.needs_review = False
+    request.deadline_at = deadline_for(
+        settings, request.channel, now, child_safety=request.child_safety
+    )
+    request.risk_level = 0
+    request.updated_at = now
+    request.events.append(
+        RequestEvent(
+            kind="item_appeal_upheld",
+            detail={"reason": why, "item": item_number(request, item.id)},
+            public=True,
+            at=now,
+        )
+    )
+    session.flush()
+    enforce(session, settings, request, only={item.id})
+    verdicts.queue_for_items(session, settings, request.id, [item])
+    refresh_case(session, request.id, now=now)
+
+
 def decide_appeal(
     session: Session,
     settings: Settings,
@@ -303,11 +459,13 @@ def decide_appeal(
     upheld: bool,
     reason: str | None,
     *,
+    enforce: EnforceHook,
     now: datetime | None = None,
 ) -> AppealDecision:
     """Uphold or dismiss `appeal`, with a reason. Only a signed-in reviewer or admin who took
     no part in the decision appealed (`NotAllowed` otherwise: never an API key, so never
-    automation alone); an appeal already decided raises `CaseClosed`. Never commits."""
+    automation alone); an appeal already decided raises `CaseClosed`. An upheld appeal of an
+    item's rejection removes the item with `enforce`. Never commits."""
     if reviewer.role not in DECIDING_ROLES or reviewer.user_id is None:
         raise NotAllowed()
     if reviewer.user_id in original_deciders(session, appeal):
@@ -343,9 +501,20 @@ def decide_appeal(
             restoration = _restore_uncased(session, action)
         appeal.restore_action_ids = [a.id for a in restoration.actions]
         result = AppealDecision(appeal, restoration=restoration)
+    elif upheld and request is not None and appeal.item_id is not None:
+        _item_back_for_removal(session, settings, request, appeal, now, why, enforce)
     elif upheld and request is not None:
         _reopen(session, settings, request, now, why)
         result = AppealDecision(appeal, reopened=True)
+    elif request is not None and appeal.item_id is not None:
+        request.events.append(
+            RequestEvent(
+                kind="item_appeal_dismissed",
+                detail={"reason": why, "item": item_number(request, appeal.item_id)},
+                public=True,
+                at=now,
+            )
+        )
     elif request is not None and appeal.kind == AppealKind.REJECTION:
         request.events.append(
             RequestEvent(kind="appeal_dismissed", detail={"reason": why}, public=True, at=now)
@@ -367,6 +536,7 @@ def decide_appeal(
             "copies_restored": result.restoration.copies if result.restoration else 0,
             "entries_withdrawn": result.restoration.entries if result.restoration else 0,
             "reopened": result.reopened,
+            "item_id": appeal.item_id,
         },
     )
     return result

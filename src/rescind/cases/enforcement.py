@@ -4,6 +4,7 @@ parameters (`enforce=`, `on_withdraw=`); the composition root (`rescind.services
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,10 +27,18 @@ class RemovalEnforcer:
 
     runtime: PlatformRuntime
 
-    def __call__(self, session: Session, settings: Settings, request: Request) -> None:
+    def __call__(
+        self,
+        session: Session,
+        settings: Settings,
+        request: Request,
+        /,
+        only: Collection[int] | None = None,
+    ) -> None:
         """Bank the request's hashes, sweep for copies, queue removals (the decision's
-        transaction); share the hashes with StopNCII.org if the person consented."""
-        enforce_removal(session, settings, request, runtime=self.runtime)
+        transaction), for every item decided `remove` or the items `only` names; share the
+        hashes with StopNCII.org if the person consented."""
+        enforce_removal(session, settings, request, runtime=self.runtime, only=only)
         stopncii.queue_submission(session, settings, request)
 
     def plan(self, session: Session, settings: Settings, request: Request) -> list[ItemPlan]:

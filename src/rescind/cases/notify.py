@@ -33,6 +33,10 @@ _SUBJECTS = {
     "withdrawn": N_("Request %(case)s was withdrawn"),
     "appeal_upheld": N_("Request %(case)s: we are reviewing your request again"),
     "appeal_dismissed": N_("Request %(case)s: the decision stands after another review"),
+    "item_appeal_upheld": N_("Request %(case)s: an item you reported will be removed"),
+    "item_appeal_dismissed": N_(
+        "Request %(case)s: the decision on an item stands after another review"
+    ),
 }
 _BODIES = {
     "received": N_(
@@ -69,6 +73,16 @@ _BODIES = {
         "You asked for another review of our decision. Another reviewer, who did not take the "
         "first decision, looked at your request again and the decision stands."
     ),
+    "item_appeal_upheld": N_(
+        "You asked for another review of our decision not to remove one item of your request. "
+        "Another reviewer, who did not take the first decision, agreed with you: we asked the "
+        "platform to remove it. The status page shows when the platform confirms it."
+    ),
+    "item_appeal_dismissed": N_(
+        "You asked for another review of our decision not to remove one item of your request. "
+        "Another reviewer, who did not take the first decision, looked at it again and the "
+        "decision stands."
+    ),
 }
 _REVIEWER_MESSAGE = N_("Message from our team:\n\n%(message)s")
 _FOOTER = N_(
@@ -89,7 +103,7 @@ def notify_requester(
 
 def notify_requester_of_appeal(session: Session, request: Request, appeal: Appeal) -> None:
     """Queue an email telling the requester how their appeal was decided, with the reason."""
-    kind = f"appeal_{appeal.status}"
+    kind = f"{'item_' if appeal.item_id is not None else ''}appeal_{appeal.status}"
     enqueue(
         session,
         REQUESTER_EMAIL,

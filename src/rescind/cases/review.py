@@ -6,7 +6,7 @@ reviewers acting at once cannot both win: the loser gets `ClaimConflict` and rel
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -44,8 +44,16 @@ class EnforceHook(Protocol):
     A required parameter of `decide`, never optional: a caller that forgot it would record a
     removal that removes nothing."""
 
-    def __call__(self, session: Session, settings: Settings, request: Request, /) -> None:
-        """Apply a removal decision to the items of `request` decided `remove`."""
+    def __call__(
+        self,
+        session: Session,
+        settings: Settings,
+        request: Request,
+        /,
+        only: Collection[int] | None = None,
+    ) -> None:
+        """Apply a removal decision to the items of `request` decided `remove` (or to the
+        items `only` names, decided since)."""
 
     def plan(self, session: Session, settings: Settings, request: Request, /) -> list[ItemPlan]:
         """What removing each item would do now (writes nothing)."""
@@ -455,7 +463,7 @@ def resolve_item(
     request.needs_review = any(i.status == ItemStatus.PENDING for i in request.items)
     session.flush()
     if choice.status == ItemStatus.REMOVE:
-        enforce(session, settings, request)
+        enforce(session, settings, request, only={item.id})
         verdicts.queue_for_items(session, settings, request.id, [item])
     audit.record(
         session,

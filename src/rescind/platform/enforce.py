@@ -16,6 +16,7 @@ Everything happens in the caller's transaction: the decision and its effects com
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -240,16 +241,18 @@ def enforce_removal(
     request: Request,
     *,
     runtime: PlatformRuntime,
+    only: Collection[int] | None = None,
 ) -> Enforcement:
-    """Action, bank and sweep every item decided `remove` (see the module docstring). Never
-    commits; idempotent."""
+    """Action, bank and sweep every item decided `remove` (see the module docstring), or only
+    the items `only` names (an item decided later: the others were enforced then, and what an
+    appeal put back of them must not be banked again). Never commits; idempotent."""
     ensure_default_banks(session, settings)
     bank = get_bank(session, NCII_BANK)
     policy = policy_of(bank)
     result = Enforcement()
     done: set[int] = set()  # content pks actioned for this request
     for item in request.items:
-        if item.status != ItemStatus.REMOVE:
+        if item.status != ItemStatus.REMOVE or (only is not None and item.id not in only):
             continue
         named = _named_contents(session, item)
         reviewed: list[BankEntry] = []

@@ -15,17 +15,18 @@ from rescind.cases.appeals import (
     AppealError,
     decide_appeal,
     get_appeal,
+    item_number,
     open_appeals,
     original_deciders,
 )
 from rescind.cases.errors import CaseClosed, InvalidDecision, NotAllowed
 from rescind.security import audit
-from rescind.store.models import Action, Appeal, Decision, User
+from rescind.store.models import Action, Appeal, Decision, RequestItem, User
 from rescind.store.models import Request as Case
 from rescind.web.console.auth_routes import FormDep
 from rescind.web.console.deps import StaffDep
 from rescind.web.console.session import csrf_ok, render
-from rescind.web.deps import SettingsDep
+from rescind.web.deps import SettingsDep, services_of
 from rescind.web.security import CSRF_FIELD
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -39,6 +40,8 @@ class AppealRow:
     case: Case | None
     action: Action | None
     decision: Decision | None
+    item: RequestItem | None  # the item whose rejection a requester appealed
+    item_number: int | None
     deciders: list[str]
     may_decide: bool
 
@@ -55,12 +58,15 @@ def appeals_page(request: Request, staff: StaffDep) -> Response:
     rows = []
     for appeal in open_appeals(staff.db):
         deciders = original_deciders(staff.db, appeal)
+        case = staff.db.get(Case, appeal.request_id) if appeal.request_id else None
         rows.append(
             AppealRow(
                 appeal=appeal,
-                case=staff.db.get(Case, appeal.request_id) if appeal.request_id else None,
+                case=case,
                 action=staff.db.get(Action, appeal.action_id) if appeal.action_id else None,
                 decision=staff.db.get(Decision, appeal.decision_id) if appeal.decision_id else None,
+                item=staff.db.get(RequestItem, appeal.item_id) if appeal.item_id else None,
+                item_number=item_number(case, appeal.item_id) if case is not None else None,
                 deciders=sorted(names.get(u, str(u)) for u in deciders),
                 may_decide=staff.can_decide and staff.user.id not in deciders,
             )
@@ -81,7 +87,9 @@ def appeals_page(request: Request, staff: StaffDep) -> Response:
 
 
 @router.post("/appeals/{appeal_id}/decision")
-def decide(appeal_id: int, form: FormDep, staff: StaffDep, settings: SettingsDep) -> Response:
+def decide(
+    appeal_id: int, request: Request, form: FormDep, staff: StaffDep, settings: SettingsDep
+) -> Response:
     """Uphold or dismiss an appeal, with a required reason."""
     if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
         return _back(error="expired")
@@ -97,6 +105,7 @@ def decide(appeal_id: int, form: FormDep, staff: StaffDep, settings: SettingsDep
             staff.reviewer,
             outcome == "upheld",
             reason if isinstance(reason, str) else None,
+            enforce=services_of(request.app).enforce,
         )
     except InvalidDecision as exc:
         staff.db.rollback()

@@ -38,6 +38,13 @@ EVENT_TEXT = {
         "Another reviewer agreed to look at your request again. The review starts again."
     ),
     "appeal_dismissed": N_("Another reviewer looked at your request again: the decision stands."),
+    "item_appeal_filed": N_("You asked for another review of our decision on one item."),
+    "item_appeal_upheld": N_(
+        "Another reviewer agreed with you about one item: the platform is asked to remove it."
+    ),
+    "item_appeal_dismissed": N_(
+        "Another reviewer looked at one item again: the decision not to remove it stands."
+    ),
     "restored_on_appeal": N_(
         "The person who posted the content appealed, and another reviewer decided it should "
         "not have been removed: the platform is asked to put it back."
@@ -46,7 +53,13 @@ EVENT_TEXT = {
 
 
 # An appeal's decision is told with the reviewer's reason (DSA Art. 20: a reasoned decision).
-APPEAL_DECIDED = ("appeal_upheld", "appeal_dismissed")
+APPEAL_DECIDED = (
+    "appeal_upheld",
+    "appeal_dismissed",
+    "item_appeal_upheld",
+    "item_appeal_dismissed",
+)
+ITEM_EVENTS = ("item_appeal_filed", "item_appeal_upheld", "item_appeal_dismissed")
 
 ITEM_TEXT: dict[str, str] = {
     ItemState.AWAITING_REVIEW: N_("Waiting for a reviewer"),
@@ -104,5 +117,8 @@ def public_history(t: gettext.NullTranslations, case: Request) -> list[HistoryLi
             detail = reason_text(t, event.detail.get("reason_code")) or None
         if event.kind in APPEAL_DECIDED and event.detail:
             detail = event.detail.get("reason") or None  # the reviewer's own words
+        if event.kind in ITEM_EVENTS and event.detail and event.detail.get("item"):
+            which = t.gettext("Item %(number)s") % {"number": event.detail["item"]}
+            detail = f"{which}. {detail}" if detail else which
         lines.append(HistoryLine(event.at, t.gettext(EVENT_TEXT[event.kind]), detail))
     return lines

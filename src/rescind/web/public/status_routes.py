@@ -87,6 +87,12 @@ def _case_page(p: Page, case: Case, context: dict[str, Any] | None = None) -> Re
             "last_message": last.message_to_requester if last else None,
             "is_open": case.status in requester.ACCEPTS_INFORMATION,
             "can_appeal": can_appeal,
+            "item_appeals": [
+                {"number": number, "label": item.url, "until": until}
+                for number, item, until in appeals.appealable_items(session, settings, case)
+            ]
+            if session is not None
+            else [],
             "appeal_until": rejection.at + timedelta(days=settings.appeal_window_days)
             if rejection is not None
             else None,
@@ -210,6 +216,41 @@ def appeal(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) ->
             case = requester.get_case(session, handle)
             return _case_page(p, case)
     return RedirectResponse("/status?done=appeal", status_code=303)
+
+
+@router.post("/status/appeal-item")
+def appeal_item(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """Ask for another review of one item we did not remove, in a partly removed case (DSA
+    Art. 20), with a statement."""
+    handle = _signed_in_or_lookup(p, form)
+    if isinstance(handle, Response):
+        return handle
+    text, picked = form.get("statement"), form.get("item")
+    number = int(picked) if isinstance(picked, str) and picked.isdigit() else 0
+    with db.session() as session:
+        try:
+            case = requester.get_case(session, handle)
+        except CaseNotFound:
+            return _lookup_page(p)
+        try:
+            appeals.file_item_appeal(
+                session, settings, case, number, text if isinstance(text, str) else None
+            )
+        except appeals.AppealWindowClosed:
+            session.rollback()
+            return _case_page(p, requester.get_case(session, handle))
+        except appeals.AppealError:
+            session.rollback()
+            case = requester.get_case(session, handle)
+            message = p.t.gettext(
+                "Tell us in a few words why we should look again (at most 5000 characters)."
+            )
+            context = {"item_appeal_error": message, "item_statement": text, "picked": number}
+            return _case_page(p, case, context)
+        except CaseClosed:
+            session.rollback()
+            return _case_page(p, requester.get_case(session, handle))
+    return RedirectResponse("/status?done=item_appeal", status_code=303)
 
 
 @router.post("/status/withdraw")
