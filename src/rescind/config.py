@@ -307,10 +307,13 @@ class Settings(BaseSettings):
     ncmec_password: SecretStr | None = Field(None, description="CyberTipline API password.")
     ncmec_reporter_name: str = Field(
         "Trust and Safety",
-        description="The reporting person NCMEC may contact, first and last name.",
+        description="The reporting person NCMEC may contact, first and last name (each at most "
+        "100 characters, as NCMEC's documentation requires).",
     )
     ncmec_reporter_email: str = Field(
-        "rescind@localhost", description="The reporting person's email address."
+        "rescind@localhost",
+        description="The reporting person's email address (NCMEC requires one, well formed, at "
+        "most 255 characters).",
     )
     ncmec_timeout_s: float = Field(
         30.0, gt=0.0, description="Timeout of one call to the CyberTipline API (seconds)."
@@ -348,6 +351,30 @@ class Settings(BaseSettings):
         ):
             raise ValueError(_PRODUCTION_KEY)
         return self
+
+    @field_validator("ncmec_reporter_name")
+    @classmethod
+    def _reporter_name_fits(cls, value: str) -> str:
+        # NCMEC's documentation: firstName and lastName, at most 100 characters each.
+        first, _, last = value.strip().partition(" ")
+        if not first or len(first) > 100 or len(last) > 100:
+            raise ValueError("a first and last name, at most 100 characters each")
+        return value.strip()
+
+    @field_validator("ncmec_reporter_email")
+    @classmethod
+    def _reporter_email_is_well_formed(cls, value: str) -> str:
+        # NCMEC's documentation: well formed, at most 255 characters, 64 before the @.
+        local, at, domain = value.strip().rpartition("@")
+        if (
+            not at
+            or not 0 < len(local) <= 64
+            or not domain
+            or len(value.strip()) > 255
+            or any(c.isspace() or c == "@" for c in local + domain)
+        ):
+            raise ValueError("a well-formed email address (at most 255 characters)")
+        return value.strip()
 
     @field_validator("trusted_proxies")
     @classmethod

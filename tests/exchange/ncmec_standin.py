@@ -3,7 +3,12 @@ endpoints: `POST /submit` (a `<report>` XML body; answers `<reportResponse>` wit
 `responseCode` and the new `reportId`), `POST /finish` (form field `id`; answers
 `<reportDoneResponse>`; an already finished report is code 5102), HTTP basic authentication
 (401 otherwise), and faults a test can inject: an answer lost after the call was recorded (the
-connection closed without a response), or a server error."""
+connection closed without a response), or a server error.
+
+Like NCMEC, it refuses a report that is not well-formed XML (code 4110) or does not validate
+(4100): here against Rescind's schema of the report (schemas/cybertipline-report.xsd, see
+`validation_errors`), plus the documented rule an XSD cannot say (the incident's time is in the
+past). Every report the tests file through the stand-in is thereby validated."""
 
 from __future__ import annotations
 
@@ -11,10 +16,39 @@ import base64
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
 
+from lxml import etree
+
+SCHEMA = Path(__file__).parent / "schemas" / "cybertipline-report.xsd"
+
 USER, PASSWORD = "rescind-test", "stand-in-password"
+
+
+@cache
+def _schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(SCHEMA)))
+
+
+def validation_errors(xml: bytes | str, *, now: datetime | None = None) -> list[str]:
+    """Why `xml` is not a report NCMEC's validation would accept (empty when it is): not well
+    formed, not valid against the schema, or an incident time not in the past."""
+    body = xml.encode() if isinstance(xml, str) else xml
+    try:
+        doc = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        return [f"malformed: {exc}"]
+    schema = _schema()
+    if not schema.validate(doc):
+        return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    at = datetime.fromisoformat(str(doc.findtext("incidentSummary/incidentDateTime")))
+    if at > (now or datetime.now(UTC)):
+        return ["incidentDateTime: must be in the past"]
+    return []
 
 
 @dataclass
@@ -41,6 +75,7 @@ class StandIn:
     finish_pause: tuple[threading.Event, threading.Event] | None = None
     submit_pause: tuple[threading.Event, threading.Event] | None = None  # the same for /submit
     next_id: int = 9_000_001
+    invalid: list[list[str]] = field(default_factory=list)  # why each refused report failed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -87,19 +122,14 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def _submit(self, body: bytes) -> None:
             try:
-                root = ET.fromstring(body)
+                ET.fromstring(body)
             except ET.ParseError:
-                self._send(400, _answer("reportResponse", 4000, None, "Malformed XML submittal"))
+                self._send(400, _answer("reportResponse", 4110, None, "Malformed XML submittal"))
                 return
-            summary = root.find("incidentSummary")
-            valid = (
-                root.tag == "report"
-                and summary is not None
-                and summary.findtext("incidentType")
-                and summary.findtext("incidentDateTime")
-                and root.findtext("reporter/reportingPerson/email")
-            )
-            if not valid:
+            errors = validation_errors(body)
+            if errors:
+                with state.lock:
+                    state.invalid.append(errors)
                 self._send(400, _answer("reportResponse", 4100, None, "Validation failed"))
                 return
             with state.lock:

@@ -10,11 +10,17 @@ hashes, so no file is uploaded: the hashes travel in the web page incident's `ad
 which is what the schema allows without a file. Every answer is a small XML document whose
 `responseCode` is 0 on success.
 
+Every report this module writes is checked in the tests against Rescind's own schema of the
+elements it uses (tests/exchange/schemas/cybertipline-report.xsd: NCMEC's names, order and
+cardinalities, plus the length and format rules of NCMEC's documentation; docs/operator-guide.md,
+"Reports to NCMEC", says what it was derived from).
+
 The real API is reachable only by registered providers; this module is tested against a
 local stand-in of those endpoints (tests/exchange/ncmec_standin.py)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,9 +78,21 @@ class TiplineReportDraft:
     summary: str = ""
 
 
+# Characters XML 1.0 does not allow in a document (C0 controls but tab and line ends, lone
+# surrogates, U+FFFE and U+FFFF). ElementTree writes them as they are, which makes the whole
+# report malformed: NCMEC would refuse it (4110). They carry no meaning in a URL, a content id
+# or a name, so they are dropped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters an XML 1.0 document cannot hold."""
+    return _NOT_XML.sub("", value)
+
+
 def _text(parent: ET.Element, tag: str, value: str, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
-    element.text = value
+    element.text = xml_text(value)
     return element
 
 
@@ -99,7 +117,8 @@ def build_report_xml(draft: TiplineReportDraft) -> str:
         details = ET.SubElement(report, "internetDetails")
         incident = ET.SubElement(details, "webPageIncident")
         for url in item.urls:
-            _text(incident, "url", url)
+            if xml_text(url):
+                _text(incident, "url", url)
         lines = _hash_lines(item)
         if lines:
             _text(incident, "additionalInfo", "\n".join(lines))
