@@ -444,3 +444,50 @@ def test_a_backlog_is_pulled_in_slices_without_waiting_for_the_period(
     with database.session() as session:
         stopncii.pull_due(session, slow, stopncii.utcnow())  # drained: waits for its period
     assert len(standin.fetches) == 6
+
+
+def test_an_upheld_appeal_withdraws_only_that_items_hashes_at_stopncii(
+    database: Database, on: Settings, standin: StandIn
+) -> None:
+    """A consented case of two items shares both hashes; the uploader of the first item's
+    content appeals and another reviewer upholds it: StopNCII hears `Withdrawn` for the first
+    item's hash only, the second stays shared."""
+    from rescind.cases.appeals import decide_appeal, file_removal_appeal
+    from rescind.cases.validation import ItemInput
+    from rescind.platform.actions import mark_done
+    from rescind.store.models import Action
+
+    one, two = secrets.token_hex(32), secrets.token_hex(32)
+    items = [
+        ItemInput(url="https://platform.example/p/1", pdq=[one]),
+        ItemInput(url="https://platform.example/p/2", pdq=[two]),
+    ]
+    with database.session() as session:
+        filed = submit_request(session, on, valid_input(share_consent=True, items=items))
+        alice = create_user(session, "alice", "correct horse battery", "reviewer")
+        bob = create_user(session, "bob", "correct horse battery", "reviewer")
+        case_id, alice_id = filed.request.id, alice.id
+        bob_reviewer = review.Reviewer.of_user(bob)
+    _decide_remove(database, on, case_id, alice_id)
+    worker = Worker(on, database, build_job_registry())
+    while worker.run_once():
+        pass
+    assert sorted(r["hashValue"] for r in standin.submitted) == sorted([one, two])
+    with database.session() as session:
+        removals = list(session.scalars(select(Action).order_by(Action.id)))
+        for action in removals:
+            mark_done(session, action.id)
+        first = next(a for a in removals if a.url == "https://platform.example/p/1")
+        appeal, _ = file_removal_appeal(session, on, first.id, "my own photo", "apikey:1")
+        enforce = RemovalEnforcer(PlatformRuntime(on, database.engine))
+        decide_appeal(session, on, appeal, bob_reviewer, True, "it is hers", enforce=enforce)
+    while worker.run_once():
+        pass
+    assert [(f["hashValue"], f["feedbackValue"]) for f in standin.feedback] == [(one, "Withdrawn")]
+    with database.session() as session:
+        active = session.scalars(
+            select(BankEntry.value).where(
+                BankEntry.request_id == case_id, BankEntry.status == "active"
+            )
+        ).all()
+    assert two in active and one not in active
