@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pdqhash
 import pytest
@@ -48,15 +49,17 @@ until_exact_server = pytest.mark.xfail(
 )
 
 HASH_JS = """
-async ({ files }) => {
-  const { hashFile } = await import("/static/hasher.js");
+async ({ files, path }) => {
+  const { hashFile, _internal } = await import("/static/hasher.js");
+  _internal.videoPath = path || null;
   const out = [];
   for (const [name, b64] of files) {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const started = performance.now();
     try {
       const result = await hashFile(new File([bytes], name));
-      out.push({ name, ms: performance.now() - started, ...result });
+      const ms = performance.now() - started;
+      out.push({ name, ms, path: _internal.lastVideoPath, ...result });
     } catch (error) {
       out.push({ name, error: `${error.name}: ${error.message}` });
     }
@@ -135,10 +138,14 @@ def reference(data: bytes) -> str:
     return pdq_bits_to_hex(bits)
 
 
-def hash_in_browser(page: Page, live: Live, files: dict[str, bytes]) -> dict[str, Any]:
+def hash_in_browser(
+    page: Page, live: Live, files: dict[str, bytes], path: str | None = None
+) -> dict[str, Any]:
+    """`hashFile` of each file in the page; `path` forces a video path ("webcodecs" or
+    "element"), and each result says which path hashed the last video."""
     page.goto(f"{live.base_url}/")
     payload = [[name, base64.b64encode(raw).decode()] for name, raw in files.items()]
-    results = page.evaluate(HASH_JS, {"files": payload})
+    results = page.evaluate(HASH_JS, {"files": payload, "path": path})
     return {r["name"]: r for r in results}
 
 
@@ -295,18 +302,48 @@ def test_bank_views_match_the_servers(
     assert max(worst.values()) <= 2
 
 
+def bframes_video(path: Path, frames: list[Any], fps: int) -> Path:
+    """H.264 with B-frames (presentation order differs from decode order) and one keyframe
+    every 2.5 s, so samples fall between keyframes and need delta frames decoded."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"bf": "3", "g": str(fps * 5 // 2), "keyint_min": str(fps * 5 // 2)}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("way", ["webcodecs", "element"])
 @pytest.mark.parametrize(
     ("name", "codec", "fps"),
-    [("clip.mp4", "libx264", 30), ("clip-2997.mp4", "libx264", 29.97), ("clip.webm", "libvpx", 25)],
+    [
+        ("clip.mp4", "libx264", 30),
+        ("clip-2997.mp4", "libx264", 29.97),
+        ("clip.mov", "libx264", 25),
+        ("clip.webm", "libvpx", 25),
+        ("clip-vp9.webm", "libvpx-vp9", 25),
+        ("clip-bframes.mp4", "libx264", 30),
+    ],
 )
 def test_video_frames_match_the_servers(
-    page: Page, live: Live, tmp_path: Path, name: str, codec: str, fps: float
+    page: Page, live: Live, tmp_path: Path, name: str, codec: str, fps: float, way: str
 ) -> None:
+    """Both ways of decoding on the device (WebCodecs with our demuxer, and the <video>
+    element) sample the server's frames and hash them as the server does."""
     rate = Fraction(fps).limit_denominator(1001)
     frames = moving_frames(6, round(fps), (320, 240))
-    path = write_video(tmp_path / name, frames, rate, codec=codec, gop=round(fps))
-    got = hash_in_browser(page, live, {name: path.read_bytes()})[name]
+    if name == "clip-bframes.mp4":
+        path = bframes_video(tmp_path / name, frames, round(fps))
+    else:
+        path = write_video(
+            tmp_path / name, frames, rate, codec=codec, gop=round(fps), audio=name == "clip.mov"
+        )
+    got = hash_in_browser(page, live, {name: path.read_bytes()}, way)[name]
     assert "error" not in got, got
+    assert got["path"] == way
     assert got["kind"] == "video"
     assert got["md5"] == hashlib.md5(path.read_bytes()).hexdigest()
     server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
