@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pytest
+import skimage.data
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, expect
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from rescind.media import hamming_distance, hash_file
 from rescind.store.models import Request as Case
 from tests.browser.conftest import Live
 from tests.e2e.media import jpeg, reported
-from tests.media.conftest import moving_frames, write_video
+from tests.media.conftest import encode, moving_frames, write_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -287,3 +288,38 @@ def test_which_hashes_an_item_carries(page: Page, live: Live) -> None:
     assert got["video"][0] == f"{1:064x}" and got["video"][-1] >= f"{290:064x}"
     # All frames weak: kept (a reviewer sees them as leads), the empty hash never.
     assert got["dark"] == [f"{7:064x}", f"{8:064x}"]
+
+
+ENGLISH_HEIC = "This device cannot make fingerprints of HEIC pictures"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "it", "id", "es", "de"])
+def test_a_heic_picture_this_browser_cannot_decode_is_named_with_what_to_do(
+    page: Page, live: Live, lang: str
+) -> None:
+    """Chromium decodes no HEIC (the format iPhones take photos in): the page says so in the
+    person's language and tells them to export the picture as JPEG; nothing is sent."""
+    heic = encode(Image.fromarray(skimage.data.chelsea()), "HEIF", quality=80)
+    page.goto(f"{live.base_url}/?lang={lang}")
+    decodes = page.evaluate(
+        """async (bytes) => {
+          try {
+            (await createImageBitmap(new Blob([new Uint8Array(bytes)]))).close();
+            return true;
+          } catch { return false; }
+        }""",
+        list(heic),
+    )
+    page.set_input_files(
+        "#file-input", [{"name": "photo.heic", "mimeType": "image/heic", "buffer": heic}]
+    )
+    state = page.locator("#file-list .file-state")
+    if decodes:  # a browser that decodes HEIC hashes it like any picture
+        expect(state).to_contain_text(re.compile(r"\d"), timeout=60_000)
+        return
+    message = page.locator("#device-files").get_attribute("data-msg-heic") or ""
+    assert "HEIC" in message and "JPEG" in message
+    assert (message.startswith(ENGLISH_HEIC)) == (lang == "en")
+    expect(state).to_have_text(message, timeout=60_000)
+    expect(page.locator("#hash-status")).to_have_text(f"photo.heic: {message}")
+    expect(page.locator("#file-list li.failed")).to_have_count(1)

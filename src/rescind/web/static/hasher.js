@@ -17,12 +17,18 @@ export class HashingError extends Error {
   constructor(code, message) {
     super(message);
     this.name = "HashingError";
-    this.code = code; // "unsupported" | "too_large" | "corrupt" | "failed"
+    this.code = code; // "unsupported" | "heic" | "too_large" | "corrupt" | "failed"
   }
 }
 
 const HEIF_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"]);
 const MOV_ATOMS = new Set(["moov", "mdat", "wide", "free", "skip", "pnot"]);
+
+/** Whether the first bytes are a HEIF picture's (HEIC; AVIF is HEIF too, but decoded). */
+export function isHeic(head) {
+  const text = (from, to) => String.fromCharCode(...head.subarray(from, to));
+  return text(4, 8) === "ftyp" && HEIF_BRANDS.has(text(8, 12));
+}
 
 /** "image" | "video" | null from the first bytes, as the server's media/sniff.py. */
 export function sniffKind(head) {
@@ -153,7 +159,17 @@ export async function hashFile(file, { onProgress, signal } = {}) {
         throw new HashingError("too_large", "the picture is larger than 200 MB");
       }
       let total = 1;
-      const result = await hasher.run("image", file, [], (d, t) => report(d, (total = t)));
+      let result;
+      try {
+        result = await hasher.run("image", file, [], (d, t) => report(d, (total = t)));
+      } catch (error) {
+        // Chromium (and Firefox) do not decode HEIC, the format iPhones take pictures in:
+        // say so, so the page can tell the person to export the picture as JPEG.
+        if (error.code === "unsupported" && isHeic(head)) {
+          throw new HashingError("heic", "this browser cannot decode HEIC pictures");
+        }
+        throw error;
+      }
       report(total, total);
       return result;
     }

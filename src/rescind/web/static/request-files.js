@@ -203,7 +203,11 @@ export function enhance(area) {
       } catch (error) {
         if (error.name === "AbortError") continue; // removed or cancelled: said already
         entry.state = "failed";
-        const key = { unsupported: "msgUnsupported", too_large: "msgTooLarge" }[error.code];
+        const key = {
+          unsupported: "msgUnsupported",
+          heic: "msgHeic",
+          too_large: "msgTooLarge",
+        }[error.code];
         entry.stateEl.textContent = area.dataset[key || "msgFailed"];
         entry.li.classList.add("failed");
         say(`${entry.file.name}: ${entry.stateEl.textContent}`);
