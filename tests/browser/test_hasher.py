@@ -378,3 +378,18 @@ def test_progress_abort_and_errors(page: Page, live: Live, pictures: dict[str, b
     assert outcome["count"] >= 2 and outcome["complete"]
     assert outcome["aborted"] == "AbortError"
     assert outcome["junk"] == "HashingError:unsupported"
+
+
+def test_a_video_webcodecs_cannot_take_falls_back_to_the_video_element(
+    page: Page, live: Live, tmp_path: Path
+) -> None:
+    """A phone's portrait video (stored sideways with a display matrix) is left to the
+    <video> element, which shows it turned as the server hashes it; nothing is lost."""
+    frames = moving_frames(4, 10, (320, 240))
+    path = write_video(tmp_path / "turned.mp4", frames, 10, gop=10, rotation=90)
+    got = hash_in_browser(page, live, {"turned.mp4": path.read_bytes()})["turned.mp4"]
+    assert "error" not in got, got
+    assert got["path"] == "element"
+    server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
+    bits = [hamming_distance(f["hash"], server[round(f["t"], 2)].hash) for f in got["pdq"]]
+    assert len(bits) >= 3 and sum(b <= 2 for b in bits) >= 0.95 * len(bits), bits
