@@ -3,7 +3,8 @@
 // size, its presentation time in ticks, whether it is a keyframe) in decode order, and what a
 // VideoDecoder needs to be configured (codec string, description). Written here from the
 // ISO/IEC 14496-12 and Matroska specifications. Anything it does not know (fragmented MP4,
-// laced or compressed Matroska blocks, an edit list that cuts, a turned track) is an
+// laced or compressed Matroska blocks, an edit list of more than two entries, a mirrored
+// track) is an
 // `Unsupported` error: the caller then decodes with a <video> element instead.
 
 export class Unsupported extends Error {
@@ -152,16 +153,17 @@ function av1Codec(record) {
   return `av01.${profile}.${dec2(level)}${tier}.${dec2(depth)}`;
 }
 
-/** The rotation a track header's matrix turns the picture by, in degrees (0 when plain). */
+/** The clockwise turn (0, 90, 180, 270 degrees) a track header's display matrix asks a player
+ * to give the picture (phones store portrait video sideways); null for any other transform. */
 function tkhdRotation(view, tkhd) {
   const version = view.getUint8(tkhd.start);
   const matrix = tkhd.start + (version === 1 ? 52 : 40);
-  const a = view.getInt32(matrix);
-  const b = view.getInt32(matrix + 4);
-  if (a > 0 && b === 0) return 0;
-  if (a === 0 && b > 0) return 90;
-  if (a < 0 && b === 0) return 180;
-  return 270;
+  const [a, b, c, d] = [0, 4, 12, 16].map((k) => Math.sign(view.getInt32(matrix + k)));
+  if (a === 1 && b === 0 && c === 0 && d === 1) return 0;
+  if (a === 0 && b === 1 && c === -1 && d === 0) return 90;
+  if (a === -1 && b === 0 && c === 0 && d === -1) return 180;
+  if (a === 0 && b === -1 && c === 1 && d === 0) return 270;
+  return null;
 }
 
 async function demuxMp4(source) {
@@ -175,7 +177,8 @@ async function demuxMp4(source) {
     });
   if (!trak) throw new Unsupported("no video track");
   const tkhd = child(view, trak, "tkhd");
-  if (tkhd && tkhdRotation(view, tkhd) !== 0) throw new Unsupported("a turned video track");
+  const rotation = tkhd ? tkhdRotation(view, tkhd) : 0;
+  if (rotation === null) throw new Unsupported("a mirrored or skewed video track");
   const elst = path(view, trak, "edts", "elst");
   if (elst && view.getUint32(elst.start + 4) > 2) throw new Unsupported("an edit list");
   const mdhd = path(view, trak, "mdia", "mdhd");
@@ -254,7 +257,7 @@ async function demuxMp4(source) {
     const bytes = size(s);
     if (bytes > 0) samples.push({ offset: offset[s], size: bytes, pts: pts[s], key: key[s] === 1 });
   }
-  return { ...config, timescale, samples };
+  return { ...config, rotation, timescale, samples };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -430,7 +433,14 @@ async function demuxWebm(source) {
     config = { codec };
   }
   // Block times are in TimecodeScale nanoseconds: ticks of a 1e9 / scale Hz clock.
-  return { ...config, width: track.width, height: track.height, timescale: 1e9 / scale, samples };
+  return {
+    ...config,
+    width: track.width,
+    height: track.height,
+    rotation: 0,
+    timescale: 1e9 / scale,
+    samples,
+  };
 }
 
 /** The video blocks of one cluster into `samples`; returns where the cluster ends. */
@@ -482,8 +492,9 @@ function block(bytes, from, size, base, track) {
 
 // ---------------------------------------------------------------------------------------
 
-/** The video track of `blob` ({codec, description?, width, height, timescale, samples}):
- * samples in decode order, each {offset, size, pts (ticks of timescale), key}. */
+/** The video track of `blob` ({codec, description?, width, height, rotation (clockwise
+ * degrees a player turns it), timescale, samples}): samples in decode order, each {offset,
+ * size, pts (ticks of timescale), key}. */
 export async function demux(blob) {
   const source = new Source(blob);
   const head = await source.read(0, 12);

@@ -114,7 +114,7 @@ export async function webCodecsFrames(file, fps, onPlan, progress) {
       }
       byMicros.delete(frame.timestamp);
       hashed.push(
-        hashVideoFrame(frame).then((h) => {
+        hashVideoFrame(frame, track.rotation / 90).then((h) => {
           progress(++done, total);
           return { ...h, t: Math.round(t * 1000) / 1000 };
         }),
