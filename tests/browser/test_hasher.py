@@ -417,3 +417,39 @@ def test_a_video_webcodecs_cannot_take_falls_back_to_the_video_element(
     server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
     bits = [hamming_distance(f["hash"], server[round(f["t"], 2)].hash) for f in got["pdq"]]
     assert len(bits) >= 3 and sum(b <= 2 for b in bits) >= 0.95 * len(bits), bits
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "codec", "audio", "options"),
+    [
+        # Live WebM: clusters of unknown size, VP9 with Opus interleaved.
+        ("live.webm", "webm", "libvpx-vp9", "libopus", {"live": "1"}),
+        # Matroska with H.264 (B-frames: blocks in decode order) and AAC.
+        ("clip.mkv", "matroska", "libx264", "aac", {}),
+    ],
+)
+def test_matroska_variants_decode_through_webcodecs(
+    page: Page,
+    live: Live,
+    tmp_path: Path,
+    name: str,
+    fmt: str,
+    codec: str,
+    audio: str,
+    options: dict[str, str],
+) -> None:
+    path = tmp_path / name
+    with av.open(str(path), "w", format=fmt, options=options) as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.gop_size = 50
+        container.add_stream(audio, rate=48000)
+        for frame in moving_frames(5, 25, (320, 240)):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    got = hash_in_browser(page, live, {name: path.read_bytes()}, "webcodecs")[name]
+    assert "error" not in got, got
+    assert got["path"] == "webcodecs"
+    server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
+    bits = [hamming_distance(f["hash"], server[round(f["t"], 2)].hash) for f in got["pdq"]]
+    assert len(bits) >= 4 and sum(b <= 2 for b in bits) >= 0.95 * len(bits), bits

@@ -417,6 +417,7 @@ async function demuxWebm(source) {
   const codec = {
     V_VP8: "vp8",
     V_VP9: null,
+    "V_MPEG4/ISO/AVC": null,
     V_AV1: track.privateData ? av1Codec(track.privateData) : null,
   }[track.codecId];
   if (codec === undefined) throw new Unsupported(`no WebCodecs path for ${track.codecId}`);
@@ -426,6 +427,10 @@ async function demuxWebm(source) {
     const head = first ? await source.read(first.offset, 1) : new Uint8Array([0]);
     const profile = vp9Profile(head);
     config = { codec: `vp09.${dec2(profile)}.10.${profile >= 2 ? "10" : "08"}` };
+  } else if (track.codecId === "V_MPEG4/ISO/AVC") {
+    const p = track.privateData;
+    if (!p || p.length < 4) throw new Unsupported("an H.264 track without CodecPrivate");
+    config = { codec: `avc1.${hex2(p[1])}${hex2(p[2])}${hex2(p[3])}`, description: p };
   } else if (track.codecId === "V_AV1") {
     if (!codec) throw new Unsupported("an AV1 track without CodecPrivate");
     config = { codec, description: track.privateData };
