@@ -16,6 +16,7 @@ export class Unsupported extends Error {
 
 const MAX_HEADER_BOX = 256 << 20; // a moov larger than this is not read whole
 const WINDOW = 4 << 20; // bytes a WebM scan reads at a time
+const MAX_SAMPLES = 3 * 3600 * 240; // 3 hours (the cap) at 240 frames per second
 
 const hex2 = (n) => n.toString(16).padStart(2, "0");
 const dec2 = (n) => String(n).padStart(2, "0");
@@ -192,6 +193,7 @@ async function demuxMp4(source) {
   const fixed = view.getUint32(stsz.start + 4);
   const count = view.getUint32(stsz.start + 8);
   if (!fixed && stsz.start + 12 + 4 * count > stsz.end) throw new Unsupported("a damaged stsz");
+  if (count > MAX_SAMPLES) throw new Unsupported("more samples than a video can have");
   const size = (i) => fixed || view.getUint32(stsz.start + 12 + 4 * i);
 
   const dts = new Float64Array(count);
@@ -402,6 +404,7 @@ async function demuxWebm(source) {
     } else if (head.id === ID.cluster) {
       if (!track) throw new Unsupported("a cluster before the tracks");
       at = await readCluster(source, start, end, track, samples);
+      if (samples.length > MAX_SAMPLES) throw new Unsupported("more blocks than a video can have");
       continue;
     }
     if (end === null) {
