@@ -453,3 +453,46 @@ def test_matroska_variants_decode_through_webcodecs(
     server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
     bits = [hamming_distance(f["hash"], server[round(f["t"], 2)].hash) for f in got["pdq"]]
     assert len(bits) >= 4 and sum(b <= 2 for b in bits) >= 0.95 * len(bits), bits
+
+
+def test_the_demuxer_settles_on_damaged_files(page: Page, live: Live, tmp_path: Path) -> None:
+    """Damaged MP4 and WebM headers (bytes flipped, files cut short) make `demux` resolve or
+    reject with an error, never hang or throw something else: hashFile then falls back."""
+    frames = moving_frames(2, 10, (160, 120))
+    files = [
+        write_video(tmp_path / "d.mp4", frames, 10, gop=10, audio=True).read_bytes(),
+        write_video(tmp_path / "d.webm", frames, 10, codec="libvpx", gop=10).read_bytes(),
+    ]
+    rng = np.random.default_rng(19)
+    damaged = []
+    for data in files:
+        for _ in range(60):
+            raw = bytearray(data)
+            for at in rng.integers(0, len(raw), size=int(rng.integers(1, 8))):
+                raw[at] = int(rng.integers(0, 256))
+            damaged.append(bytes(raw))
+        for cut in rng.integers(8, len(data), size=20):
+            damaged.append(data[: int(cut)])
+    page.goto(f"{live.base_url}/")
+    outcome = page.evaluate(
+        """async (files) => {
+          const { demux } = await import("/static/demux.js");
+          const out = { resolved: 0, rejected: 0, odd: [] };
+          for (const b64 of files) {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            try {
+              const track = await demux(new Blob([bytes]));
+              if (!Array.isArray(track.samples)) out.odd.push("no samples");
+              out.resolved++;
+            } catch (error) {
+              if (!(error instanceof Error)) out.odd.push(String(error));
+              out.rejected++;
+            }
+          }
+          return out;
+        }""",
+        [base64.b64encode(d).decode() for d in damaged],
+    )
+    assert outcome["odd"] == []
+    assert outcome["resolved"] + outcome["rejected"] == len(damaged)
+    assert outcome["rejected"] > 0
