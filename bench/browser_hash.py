@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import tempfile
 import threading
 import time
@@ -48,8 +49,10 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 HASH_JS = """
-async (input) => {
-  const { hashFile } = await import("/static/hasher.js");
+async (input, path) => {
+  const { hashFile, _internal } = await import("/static/hasher.js");
+  _internal.videoPath = path;
+  _internal.lastVideoPath = null;
   const file = input.files[0];
   const started = performance.now();
   let longest = 0;
@@ -61,7 +64,7 @@ async (input) => {
   const ms = performance.now() - started;
   await new Promise((r) => setTimeout(r, 50));
   observer.disconnect();
-  return { ms, longest, ...result };
+  return { ms, longest, path: _internal.lastVideoPath, ...result };
 }
 """
 
@@ -76,8 +79,12 @@ def encode(image: Image.Image, fmt: str, **options: Any) -> bytes:
     return buffer.getvalue()
 
 
-def write_video(path: Path, seconds: int, size: tuple[int, int], codec: str, rate: int) -> None:
-    """A coffee photo panning with a moving square and light grain."""
+def write_video(
+    path: Path, seconds: int, size: tuple[int, int], codec: str, rate: int, phone: bool = False
+) -> None:
+    """A coffee photo panning with a moving square and light grain. H.264 has a keyframe
+    every second; `phone` makes it as a phone camera or an editor might: B-frames and a
+    keyframe every 4 s, so most sampled frames need delta frames decoded."""
     width, height = size
     source = np.asarray(photo("coffee").resize((2 * width, 2 * height)))
     rng = np.random.default_rng(7)
@@ -85,7 +92,10 @@ def write_video(path: Path, seconds: int, size: tuple[int, int], codec: str, rat
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(rate))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        if codec == "libx264":
+        if codec == "libx264" and phone:
+            stream.options = {"preset": "veryfast", "crf": "23", "bf": "3"}
+            stream.gop_size = 4 * rate
+        elif codec == "libx264":
             stream.options = {"preset": "ultrafast", "crf": "23"}
             stream.gop_size = rate
         else:
@@ -119,6 +129,9 @@ def make_media(root: Path) -> list[Path]:
     mp4 = root / "coffee-720p-60s.mp4"
     write_video(mp4, 60, (1280, 720), "libx264", 30)
     files.append(mp4)
+    phone = root / "coffee-720p-60s-bframes.mp4"
+    write_video(phone, 60, (1280, 720), "libx264", 30, phone=True)
+    files.append(phone)
     webm = root / "coffee-360p-10s.webm"
     write_video(webm, 10, (640, 360), "libvpx-vp9", 25)
     files.append(webm)
@@ -144,6 +157,28 @@ def served(root: Path) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def tree_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's descendants (the browser's processes)."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parent[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        more = {pid for pid, ppid in parent.items() if ppid in mine and pid not in mine}
+        mine |= more
+        grew = bool(more)
+    mine.discard(os.getpid())
+    return sum(ticks.get(pid, 0) for pid in mine) / os.sysconf("SC_CLK_TCK")
 
 
 def pdqhash_of(path: Path) -> str:
@@ -201,6 +236,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="", help="only files whose name contains this")
     parser.add_argument("--json", type=Path, help="write the device results here")
+    parser.add_argument(
+        "--video-path",
+        choices=("both", "auto", "webcodecs", "element"),
+        default="both",
+        help="how the device decodes videos: WebCodecs, the <video> element, each in turn "
+        "(both), or WebCodecs with the element as fallback (auto)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -215,11 +257,27 @@ def main() -> None:
                 "() => { const i = document.createElement('input'); i.type = 'file';"
                 " i.id = 'bench-file'; document.body.append(i); }"
             )
-            print(f"{'file':26} {'MB':>6} {'device':>9} {'long task':>9}  agreement")
-            for path in files:
+            print(
+                f"{'file':30} {'MB':>6} {'path':>9} {'device':>9} {'cpu':>7} {'long task':>9}  "
+                "agreement"
+            )
+            ways = {
+                "both": ["webcodecs", "element"],
+                "auto": [None],
+                "webcodecs": ["webcodecs"],
+                "element": ["element"],
+            }[args.video_path]
+            runs = [
+                (path, way)
+                for path in files
+                for way in (ways if path.suffix in (".mp4", ".webm", ".mov") else [None])
+            ]
+            for path, way in runs:
                 page.set_input_files("#bench-file", str(path))
-                got = page.eval_on_selector("#bench-file", HASH_JS)
-                results[path.name] = got
+                cpu = tree_cpu_seconds()
+                got = page.eval_on_selector("#bench-file", HASH_JS, way)
+                cpu = tree_cpu_seconds() - cpu
+                results[f"{path.name} {way or ''}".strip()] = got
                 if got["kind"] == "image":
                     line, per_view = compare_image(path, got)
                     for k, v in per_view.items():
@@ -227,8 +285,10 @@ def main() -> None:
                 else:
                     line = compare_video(path, got)
                 size = path.stat().st_size / 1e6
+                ran = got["path"] or "-"
                 print(
-                    f"{path.name:26} {size:6.1f} {got['ms']:7.0f}ms {got['longest']:7.0f}ms  {line}"
+                    f"{path.name:30} {size:6.1f} {ran:>9} {got['ms']:7.0f}ms {cpu:6.1f}s "
+                    f"{got['longest']:7.0f}ms  {line}"
                 )
             browser.close()
         print("max bits per bank view: " + " ".join(f"{k}={v}" for k, v in worst.items()))

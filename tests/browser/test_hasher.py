@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pdqhash
 import pytest
@@ -48,15 +49,17 @@ until_exact_server = pytest.mark.xfail(
 )
 
 HASH_JS = """
-async ({ files }) => {
-  const { hashFile } = await import("/static/hasher.js");
+async ({ files, path }) => {
+  const { hashFile, _internal } = await import("/static/hasher.js");
+  _internal.videoPath = path || null;
   const out = [];
   for (const [name, b64] of files) {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const started = performance.now();
     try {
       const result = await hashFile(new File([bytes], name));
-      out.push({ name, ms: performance.now() - started, ...result });
+      const ms = performance.now() - started;
+      out.push({ name, ms, path: _internal.lastVideoPath, ...result });
     } catch (error) {
       out.push({ name, error: `${error.name}: ${error.message}` });
     }
@@ -135,10 +138,14 @@ def reference(data: bytes) -> str:
     return pdq_bits_to_hex(bits)
 
 
-def hash_in_browser(page: Page, live: Live, files: dict[str, bytes]) -> dict[str, Any]:
+def hash_in_browser(
+    page: Page, live: Live, files: dict[str, bytes], path: str | None = None
+) -> dict[str, Any]:
+    """`hashFile` of each file in the page; `path` forces a video path ("webcodecs" or
+    "element"), and each result says which path hashed the last video."""
     page.goto(f"{live.base_url}/")
     payload = [[name, base64.b64encode(raw).decode()] for name, raw in files.items()]
-    results = page.evaluate(HASH_JS, {"files": payload})
+    results = page.evaluate(HASH_JS, {"files": payload, "path": path})
     return {r["name"]: r for r in results}
 
 
@@ -295,18 +302,48 @@ def test_bank_views_match_the_servers(
     assert max(worst.values()) <= 2
 
 
+def bframes_video(path: Path, frames: list[Any], fps: int) -> Path:
+    """H.264 with B-frames (presentation order differs from decode order) and one keyframe
+    every 2.5 s, so samples fall between keyframes and need delta frames decoded."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"bf": "3", "g": str(fps * 5 // 2), "keyint_min": str(fps * 5 // 2)}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("way", ["webcodecs", "element"])
 @pytest.mark.parametrize(
     ("name", "codec", "fps"),
-    [("clip.mp4", "libx264", 30), ("clip-2997.mp4", "libx264", 29.97), ("clip.webm", "libvpx", 25)],
+    [
+        ("clip.mp4", "libx264", 30),
+        ("clip-2997.mp4", "libx264", 29.97),
+        ("clip.mov", "libx264", 25),
+        ("clip.webm", "libvpx", 25),
+        ("clip-vp9.webm", "libvpx-vp9", 25),
+        ("clip-bframes.mp4", "libx264", 30),
+    ],
 )
 def test_video_frames_match_the_servers(
-    page: Page, live: Live, tmp_path: Path, name: str, codec: str, fps: float
+    page: Page, live: Live, tmp_path: Path, name: str, codec: str, fps: float, way: str
 ) -> None:
+    """Both ways of decoding on the device (WebCodecs with our demuxer, and the <video>
+    element) sample the server's frames and hash them as the server does."""
     rate = Fraction(fps).limit_denominator(1001)
     frames = moving_frames(6, round(fps), (320, 240))
-    path = write_video(tmp_path / name, frames, rate, codec=codec, gop=round(fps))
-    got = hash_in_browser(page, live, {name: path.read_bytes()})[name]
+    if name == "clip-bframes.mp4":
+        path = bframes_video(tmp_path / name, frames, round(fps))
+    else:
+        path = write_video(
+            tmp_path / name, frames, rate, codec=codec, gop=round(fps), audio=name == "clip.mov"
+        )
+    got = hash_in_browser(page, live, {name: path.read_bytes()}, way)[name]
     assert "error" not in got, got
+    assert got["path"] == way
     assert got["kind"] == "video"
     assert got["md5"] == hashlib.md5(path.read_bytes()).hexdigest()
     server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
@@ -341,3 +378,121 @@ def test_progress_abort_and_errors(page: Page, live: Live, pictures: dict[str, b
     assert outcome["count"] >= 2 and outcome["complete"]
     assert outcome["aborted"] == "AbortError"
     assert outcome["junk"] == "HashingError:unsupported"
+
+
+@pytest.mark.parametrize("way", ["webcodecs", "element"])
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_a_phones_turned_video_is_hashed_as_shown(
+    page: Page, live: Live, tmp_path: Path, rotation: int, way: str
+) -> None:
+    """A phone's portrait video is stored sideways with a display matrix: both paths hash
+    the frames turned as a player shows them, as the server does."""
+    frames = moving_frames(4, 10, (320, 240))
+    path = write_video(tmp_path / "turned.mp4", frames, 10, gop=10, rotation=rotation)
+    got = hash_in_browser(page, live, {"turned.mp4": path.read_bytes()}, way)["turned.mp4"]
+    assert "error" not in got, got
+    assert got["path"] == way
+    server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
+    bits = [hamming_distance(f["hash"], server[round(f["t"], 2)].hash) for f in got["pdq"]]
+    assert len(bits) >= 3 and sum(b <= 2 for b in bits) >= 0.95 * len(bits), bits
+
+
+def test_a_video_webcodecs_cannot_take_falls_back_to_the_video_element(
+    page: Page, live: Live, tmp_path: Path
+) -> None:
+    """A fragmented MP4 (what some recorders and streaming tools write) is left by our
+    demuxer to the <video> element, which hashes it as the server does; nothing is lost."""
+    path = tmp_path / "fragmented.mp4"
+    with av.open(str(path), "w", options={"movflags": "frag_keyframe+empty_moov"}) as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        stream.gop_size = 10
+        for frame in moving_frames(4, 10, (320, 240)):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    got = hash_in_browser(page, live, {"f.mp4": path.read_bytes()})["f.mp4"]
+    assert "error" not in got, got
+    assert got["path"] == "element"
+    server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
+    bits = [hamming_distance(f["hash"], server[round(f["t"], 2)].hash) for f in got["pdq"]]
+    assert len(bits) >= 3 and sum(b <= 2 for b in bits) >= 0.95 * len(bits), bits
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "codec", "audio", "options"),
+    [
+        # Live WebM: clusters of unknown size, VP9 with Opus interleaved.
+        ("live.webm", "webm", "libvpx-vp9", "libopus", {"live": "1"}),
+        # Matroska with H.264 (B-frames: blocks in decode order) and AAC.
+        ("clip.mkv", "matroska", "libx264", "aac", {}),
+    ],
+)
+def test_matroska_variants_decode_through_webcodecs(
+    page: Page,
+    live: Live,
+    tmp_path: Path,
+    name: str,
+    fmt: str,
+    codec: str,
+    audio: str,
+    options: dict[str, str],
+) -> None:
+    path = tmp_path / name
+    with av.open(str(path), "w", format=fmt, options=options) as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.gop_size = 50
+        container.add_stream(audio, rate=48000)
+        for frame in moving_frames(5, 25, (320, 240)):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    got = hash_in_browser(page, live, {name: path.read_bytes()}, "webcodecs")[name]
+    assert "error" not in got, got
+    assert got["path"] == "webcodecs"
+    server = {round(h.t or 0.0, 2): h for h in hash_video(path, collapse=False)}
+    bits = [hamming_distance(f["hash"], server[round(f["t"], 2)].hash) for f in got["pdq"]]
+    assert len(bits) >= 4 and sum(b <= 2 for b in bits) >= 0.95 * len(bits), bits
+
+
+def test_the_demuxer_settles_on_damaged_files(page: Page, live: Live, tmp_path: Path) -> None:
+    """Damaged MP4 and WebM headers (bytes flipped, files cut short) make `demux` resolve or
+    reject with an error, never hang or throw something else: hashFile then falls back."""
+    frames = moving_frames(2, 10, (160, 120))
+    files = [
+        write_video(tmp_path / "d.mp4", frames, 10, gop=10, audio=True).read_bytes(),
+        write_video(tmp_path / "d.webm", frames, 10, codec="libvpx", gop=10).read_bytes(),
+    ]
+    rng = np.random.default_rng(19)
+    damaged = []
+    for data in files:
+        for _ in range(60):
+            raw = bytearray(data)
+            for at in rng.integers(0, len(raw), size=int(rng.integers(1, 8))):
+                raw[at] = int(rng.integers(0, 256))
+            damaged.append(bytes(raw))
+        for cut in rng.integers(8, len(data), size=20):
+            damaged.append(data[: int(cut)])
+    page.goto(f"{live.base_url}/")
+    outcome = page.evaluate(
+        """async (files) => {
+          const { demux } = await import("/static/demux.js");
+          const out = { resolved: 0, rejected: 0, odd: [] };
+          for (const b64 of files) {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            try {
+              const track = await demux(new Blob([bytes]));
+              if (!Array.isArray(track.samples)) out.odd.push("no samples");
+              out.resolved++;
+            } catch (error) {
+              if (!(error instanceof Error)) out.odd.push(String(error));
+              out.rejected++;
+            }
+          }
+          return out;
+        }""",
+        [base64.b64encode(d).decode() for d in damaged],
+    )
+    assert outcome["odd"] == []
+    assert outcome["resolved"] + outcome["rejected"] == len(damaged)
+    assert outcome["rejected"] > 0

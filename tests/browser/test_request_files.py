@@ -16,16 +16,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pytest
+import skimage.data
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, expect
 from sqlalchemy import select
 
-from rescind.cases.validation import MAX_PDQ_PER_ITEM
+from rescind.cases.validation import MAX_PDQ_PER_ITEM, MAX_VIEWS_PER_ITEM
 from rescind.media import hamming_distance, hash_file
 from rescind.store.models import Request as Case
 from tests.browser.conftest import Live
 from tests.e2e.media import jpeg, reported
-from tests.media.conftest import moving_frames, write_video
+from tests.media.conftest import encode, moving_frames, write_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -113,15 +114,21 @@ def test_nothing_but_hashes_leaves_the_page(
         match = re.fullmatch(r"items\[(\d+)\]\.(\w+)", key)
         if match and value:
             posted.setdefault(int(match.group(1)), {})[match.group(2)] = value
-    # The cat first, then the clip: each item carries only its hashes.
-    assert [sorted(v) for v in posted.values()] == [["md5", "pdq", "sha256"]] * 2
+    # The cat first, then the clip: each item carries only its hashes (the cat's views too).
+    assert [sorted(v) for v in posted.values()] == [
+        ["md5", "pdq", "sha256", "views"],
+        ["md5", "pdq", "sha256"],
+    ]
     cat, clip = (posted[i] for i in sorted(posted))
     for item, name in ((cat, "cat.jpg"), (clip, "clip.mp4")):
         assert item["md5"] == hashlib.md5(media[name]).hexdigest()
         assert item["sha256"] == hashlib.sha256(media[name]).hexdigest()
         assert all(HEX64.match(h) for h in item["pdq"].split(" "))
     cat_pdq, clip_pdq = cat["pdq"].split(" "), clip["pdq"].split(" ")
-    assert 20 <= len(cat_pdq) <= MAX_PDQ_PER_ITEM  # the picture's hash and its bank views
+    assert len(cat_pdq) == 1  # the picture's hash; its bank views go by name
+    views = cat["views"].split(" ")
+    assert 20 <= len(views) <= MAX_VIEWS_PER_ITEM
+    assert all(re.fullmatch(r"[a-z0-9_+\-/]+:[0-9]{1,3}:[0-9a-f]{64}", v) for v in views)
     assert 3 <= len(clip_pdq) <= 6  # one hash per distinct second of a 5 s clip
     (tmp_path / "cat.jpg").write_bytes(media["cat.jpg"])
     server = hash_file(tmp_path / "cat.jpg")
@@ -131,10 +138,14 @@ def test_nothing_but_hashes_leaves_the_page(
     with live.database.session() as session:
         case = session.scalars(select(Case).where(Case.case_number == case_number)).one()
         items = [(i.url, i.pdq, i.md5, i.sha256) for i in case.items]
+        stored_views = [
+            f"{v['variant']}:{v['quality']}:{v['hash']}" for v in case.items[0].views or []
+        ]
     assert items == [
         (None, cat_pdq, cat["md5"], cat["sha256"]),
         (None, clip_pdq, clip["md5"], clip["sha256"]),
     ]
+    assert stored_views == views
 
 
 def test_a_file_can_be_removed_and_hashing_cancelled(
@@ -240,24 +251,75 @@ def test_hashes_survive_a_language_switch_and_sending_waits_for_hashing(
 def test_which_hashes_an_item_carries(page: Page, live: Live) -> None:
     page.goto(f"{live.base_url}/?lang=en")
     got = page.evaluate(
-        """async (max) => {
-          const { itemHashes } = await import("/static/request-files.js");
-          const h = (i, quality) => ({ hash: i.toString(16).padStart(64, "0"), quality });
+        """async ([max, maxViews]) => {
+          const { itemHashes, itemViews } = await import("/static/request-files.js");
+          const h = (i, quality, variant) => ({
+            hash: i.toString(16).padStart(64, "0"), quality, variant });
           const picture = { kind: "image", pdq: [h(1, 20)],
-            views: [h(2, 90), h(3, 10), h(2, 90), h(0, 0), h(4, 60)] };
+            views: [h(2, 90, "full/rot90"), h(3, 10, "crop_c92"), h(2, 90, "full/rot90"),
+                    h(0, 0, "tilt+6"), h(4, 60, "trimmed")] };
+          const many = { kind: "image", pdq: [h(1, 80)],
+            views: Array.from({ length: 200 }, (_, i) => h(i + 2, 80, `v${i}`)) };
           const frames = Array.from({ length: 300 }, (_, i) => h(i + 1, 80));
           return {
             picture: itemHashes(picture, max),
+            views: itemViews(picture, maxViews),
+            many: itemViews(many, maxViews).length,
             video: itemHashes({ kind: "video", pdq: frames }, max),
+            videoViews: itemViews({ kind: "video", pdq: frames, views: [] }, maxViews),
             dark: itemHashes({ kind: "video", pdq: [h(7, 5), h(8, 0)] }, max),
           };
         }""",
-        MAX_PDQ_PER_ITEM,
+        [MAX_PDQ_PER_ITEM, MAX_VIEWS_PER_ITEM],
     )
-    # The picture's own hash even when weak; weak and repeated views left out.
-    assert got["picture"] == [f"{i:064x}" for i in (1, 2, 4)]
+    # The picture's own hash even when weak; its views by name, each name once, as the
+    # server's rule banks them (weak and empty ones too: the server decides what to keep).
+    assert got["picture"] == [f"{1:064x}"]
+    assert got["views"] == [
+        f"full:20:{1:064x}",
+        f"full/rot90:90:{2:064x}",
+        f"crop_c92:10:{3:064x}",
+        f"tilt+6:0:{0:064x}",
+        f"trimmed:60:{4:064x}",
+    ]
+    assert got["many"] == MAX_VIEWS_PER_ITEM and got["videoViews"] == []
     # A long video's frames spread evenly over the limit, from its first second.
     assert len(got["video"]) == MAX_PDQ_PER_ITEM and len(set(got["video"])) == MAX_PDQ_PER_ITEM
     assert got["video"][0] == f"{1:064x}" and got["video"][-1] >= f"{290:064x}"
     # All frames weak: kept (a reviewer sees them as leads), the empty hash never.
     assert got["dark"] == [f"{7:064x}", f"{8:064x}"]
+
+
+ENGLISH_HEIC = "This device cannot make fingerprints of HEIC pictures"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "it", "id", "es", "de"])
+def test_a_heic_picture_this_browser_cannot_decode_is_named_with_what_to_do(
+    page: Page, live: Live, lang: str
+) -> None:
+    """Chromium decodes no HEIC (the format iPhones take photos in): the page says so in the
+    person's language and tells them to export the picture as JPEG; nothing is sent."""
+    heic = encode(Image.fromarray(skimage.data.chelsea()), "HEIF", quality=80)
+    page.goto(f"{live.base_url}/?lang={lang}")
+    decodes = page.evaluate(
+        """async (bytes) => {
+          try {
+            (await createImageBitmap(new Blob([new Uint8Array(bytes)]))).close();
+            return true;
+          } catch { return false; }
+        }""",
+        list(heic),
+    )
+    page.set_input_files(
+        "#file-input", [{"name": "photo.heic", "mimeType": "image/heic", "buffer": heic}]
+    )
+    state = page.locator("#file-list .file-state")
+    if decodes:  # a browser that decodes HEIC hashes it like any picture
+        expect(state).to_contain_text(re.compile(r"\d"), timeout=60_000)
+        return
+    message = page.locator("#device-files").get_attribute("data-msg-heic") or ""
+    assert "HEIC" in message and "JPEG" in message
+    assert (message.startswith(ENGLISH_HEIC)) == (lang == "en")
+    expect(state).to_have_text(message, timeout=60_000)
+    expect(page.locator("#hash-status")).to_have_text(f"photo.heic: {message}")
+    expect(page.locator("#file-list li.failed")).to_have_count(1)

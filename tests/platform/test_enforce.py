@@ -11,6 +11,7 @@ from rescind.config import Settings
 from rescind.platform.banks import ensure_default_banks
 from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
+from rescind.platform.media_signals import bank_signals_from_media, media_limits
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import EXACT_TYPES, PdqHash, Signals
 from rescind.platform.sweep import exact_match_query
@@ -24,6 +25,7 @@ from rescind.store.models import (
     Job,
     Match,
 )
+from tests.e2e.media import jpeg, reported
 from tests.platform.helpers import flip, make_request, random_pdq
 
 
@@ -123,3 +125,44 @@ def test_exact_hash_lookup_is_an_index_lookup(database: Database) -> None:
             plan = conn.exec_driver_sql(f"EXPLAIN {sql}", compiled.params).all()
             detail = " ".join(str(row[0]) for row in plan)
     assert "ix_content_signals_exact" in detail, detail
+
+
+def test_a_requesters_views_are_banked_as_a_file_banks_them(
+    settings: Settings, database: Database
+) -> None:
+    """The views a requester's device sent by name become the entries `POST /v1/banks/{name}/
+    entries` makes from the file: same types (`pdq_cut` for orientations, crops and tilts, `pdq`
+    for trimmed views, weak ones only when cut), same qualities, variant names kept; a view
+    that is not well formed (validated at intake already) is skipped, never banked."""
+    runtime = PlatformRuntime(settings, database.engine)
+    server = bank_signals_from_media(jpeg(reported()), media_limits(10**8))
+    views = [{"variant": s.variant, "quality": s.quality, "hash": s.hash} for s in server.pdq]
+    # What only a hostile store could hold: never banked.
+    views += [
+        {"variant": "nonsense", "quality": 90, "hash": "a" * 64},
+        {"variant": "crop_c92", "quality": 101, "hash": "b" * 64},
+        {"variant": "crop_c88", "quality": 90, "hash": "z" * 64},
+    ]
+    # A weak trimmed view: left out (kept only when cut), as for a file.
+    views.append({"variant": "trimmed_jpeg", "quality": 20, "hash": "c" * 64})
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        request = make_request(
+            session,
+            "RSC-TEST-0002",
+            [{"url": "https://p.example/x", "pdq": [server.pdq[0].hash], "views": views}],
+        )
+        enforce_removal(session, settings, request, runtime=runtime)
+        entries = session.scalars(
+            select(BankEntry).where(
+                BankEntry.request_id == request.id, BankEntry.signal_type.like("pdq%")
+            )
+        ).all()
+        got = [
+            (e.signal_type, e.value, e.quality, (e.provenance or {}).get("variant"))
+            for e in entries
+        ]
+        assert {e.source for e in entries} == {"requester"}
+    expected = [("pdq_cut" if s.cut else "pdq", s.hash, s.quality, s.variant) for s in server.pdq]
+    assert sorted(got) == sorted(expected)
+    assert any(v == "full/rot90" for *_, v in got) and any(v == "tilt+4" for *_, v in got)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from rescind.cases import notify
 from rescind.cases.deadlines import deadline_for
 from rescind.cases.errors import InvalidRequest
 from rescind.cases.identifiers import new_case_number, new_status_secret
-from rescind.cases.validation import RequestInput, validate
+from rescind.cases.validation import RequestInput, parse_views, validate
 from rescind.config import Settings
 from rescind.security import audit
 from rescind.security.crypto import Sealer, derive_key, requester_digest
@@ -141,6 +141,7 @@ def submit_request(
             url=item.url,
             content_id=item.content_id,
             pdq=list(item.pdq) or None,
+            views=[asdict(v) for v in parse_views(item.views) or []] or None,
             md5=item.md5,
             sha256=item.sha256,
             description=item.description,

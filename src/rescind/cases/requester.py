@@ -148,8 +148,8 @@ def withdraw(
     request.events.append(RequestEvent(kind="withdrawn", detail=None, public=True, at=now))
     erased = 0
     for item in request.items:
-        if item.pdq or item.md5 or item.sha256:
-            item.pdq, item.md5, item.sha256 = None, None, None
+        if item.pdq or item.views or item.md5 or item.sha256:
+            item.pdq, item.views, item.md5, item.sha256 = None, None, None, None
             erased += 1
     session.flush()
     on_withdraw(session, settings, request)

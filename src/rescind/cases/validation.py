@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from rescind.cases.errors import FieldError
+from rescind.media.robust import BANK_VARIANT_NAMES
 from rescind.security.text import SPOOFING_CHARACTERS, unsafe_in_identifier
 from rescind.store.statuses import Channel, MinorAnswer
 
@@ -31,6 +32,10 @@ MAX_ITEMS = 20
 # A picture hashed on the device brings its PDQ hash and its ~40 bank views; a video one hash
 # per distinct second (the page spreads a longer video's hashes over this many).
 MAX_PDQ_PER_ITEM = 128
+# A picture's bank views from the device, each `<variant>:<quality>:<hash>`: one per variant
+# name the server's bank views have (`rescind.media.robust.BANK_VARIANT_NAMES`), at most.
+MAX_VIEWS_PER_ITEM = len(BANK_VARIANT_NAMES)
+_VIEW_RE = re.compile(r"^([a-z0-9_+\-/]{1,32}):([0-9]{1,3}):([0-9a-f]{64})$")
 
 _EMAIL_RE = re.compile(
     r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,63}$"
@@ -54,11 +59,19 @@ class ItemInput:
     md5: str | None = None
     sha256: str | None = None
     description: str | None = None
+    # A picture's bank views as the device sends them: `<variant>:<quality>:<hash>`.
+    views: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         """True when the row carries nothing at all (an unused form row)."""
         return not (
-            self.url or self.content_id or self.pdq or self.md5 or self.sha256 or self.description
+            self.url
+            or self.content_id
+            or self.pdq
+            or self.md5
+            or self.sha256
+            or self.description
+            or self.views
         )
 
 
@@ -81,6 +94,48 @@ class RequestInput:
     minor: str | None = None
     # The person agreed that the case's hashes may go to StopNCII.org (never assumed).
     share_consent: bool = False
+
+
+@dataclass(frozen=True)
+class ViewInput:
+    """One bank view of a picture, as validated: its variant name, quality and PDQ hash."""
+
+    variant: str
+    quality: int
+    hash: str
+
+
+def parse_view(token: str) -> ViewInput | None:
+    """A view token `<variant>:<quality>:<hash>` with a known variant name, a quality from 0
+    to 100 and 64 hex characters; None when it is anything else."""
+    match = _VIEW_RE.match(token)
+    if match is None or match.group(1) not in BANK_VARIANT_NAMES:
+        return None
+    quality = int(match.group(2))
+    return ViewInput(match.group(1), quality, match.group(3)) if quality <= 100 else None
+
+
+def parse_views(tokens: list[str]) -> list[ViewInput] | None:
+    """Every view of an item, or None when one is not a view or a variant comes twice."""
+    views = [parse_view(t) for t in tokens]
+    if any(v is None for v in views):
+        return None
+    valid = [v for v in views if v is not None]
+    return valid if len({v.variant for v in valid}) == len(valid) else None
+
+
+def _views(errors: list[FieldError], base: str, item: ItemInput) -> None:
+    """A picture's views: bounded, each well formed, and the picture's own hash among the
+    item's hashes (its `full` view says its quality)."""
+    if not item.views:
+        return
+    if len(item.views) > MAX_VIEWS_PER_ITEM:
+        errors.append(FieldError(f"{base}.views", "too_many", {"max": MAX_VIEWS_PER_ITEM}))
+        return
+    views = parse_views(item.views)
+    full = [v for v in views or [] if v.variant == "full"]
+    if views is None or len(full) != 1 or full[0].hash not in item.pdq:
+        errors.append(FieldError(f"{base}.views", "invalid_view"))
 
 
 def clean(value: str | None) -> str | None:
@@ -148,6 +203,8 @@ def _item(errors: list[FieldError], i: int, item: ItemInput) -> None:
         errors.append(FieldError(f"{base}.pdq", "too_many", {"max": MAX_PDQ_PER_ITEM}))
     elif any(not _HEX64.match(h) for h in item.pdq):
         errors.append(FieldError(f"{base}.pdq", "invalid_pdq"))
+    else:
+        _views(errors, base, item)
     if item.md5 is not None and not _HEX32.match(item.md5):
         errors.append(FieldError(f"{base}.md5", "invalid_md5"))
     if item.sha256 is not None and not _HEX64.match(item.sha256):

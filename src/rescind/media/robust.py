@@ -112,6 +112,24 @@ WEAK_VIEW_THRESHOLD = 16
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view.
 WEAK, TURNED, CUT = 1, 2, 4
 _WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
+# Every variant name `bank_signals` can give: what a device may send as a picture's views.
+BANK_VARIANT_NAMES: frozenset[str] = frozenset(
+    (
+        *_WHOLE_VIEWS,
+        *(f"full/{name}" for name in ORIENTATIONS[1:]),
+        *(
+            v.name
+            for v in (
+                *BANK_VARIANTS,
+                *ASPECT_VARIANTS,
+                *CORNER_VARIANTS,
+                *STRAIGHTENED_VARIANTS,
+                *HALF_VARIANTS,
+                *MIRRORED_VARIANTS,
+            )
+        ),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +421,7 @@ def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
 __all__ = [
     "ASPECT_VARIANTS",
     "BANK_VARIANTS",
+    "BANK_VARIANT_NAMES",
     "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",

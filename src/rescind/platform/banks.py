@@ -170,6 +170,8 @@ def _entry(bank: Bank, signal_type: str, value: str, h: PdqHash | None, **common
     provenance = dict(common.pop("provenance") or {})
     if h is not None and h.orientation:
         provenance["orientation"] = h.orientation
+    if h is not None and h.variant:
+        provenance["variant"] = h.variant
     return BankEntry(
         bank_id=bank.id,
         signal_type=signal_type,

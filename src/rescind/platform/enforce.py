@@ -16,6 +16,7 @@ Everything happens in the caller's transaction: the decision and its effects com
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
+from rescind.media.robust import BANK_VARIANT_NAMES
 from rescind.platform.actions import REMOVE, create_action
 from rescind.platform.banks import (
     NCII_BANK,
@@ -39,6 +41,7 @@ from rescind.platform.check import record_matches
 from rescind.platform.errors import InvalidSignalError
 from rescind.platform.lifecycle import refresh_case
 from rescind.platform.matcher import Hit
+from rescind.platform.media_signals import bank_views
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals, hex_value, parse_pdq
@@ -47,6 +50,8 @@ from rescind.security import audit
 from rescind.store.columns import utcnow
 from rescind.store.models import Action, Bank, BankEntry, Content, Lead, Request, RequestItem
 from rescind.store.statuses import BankEntryStatus, ContentState, ItemStatus, LeadStatus
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass
@@ -77,13 +82,32 @@ class ItemPlan:
 
 
 def item_signals(item: RequestItem) -> Signals:
-    """The hashes a requester sent with an item (validated at intake; bad ones are skipped)."""
+    """The hashes a requester sent with an item (validated at intake; bad ones are skipped).
+
+    A picture hashed on the device also sent its bank views by variant name: its own hash
+    takes the quality of its `full` view, and the views are banked by the rule that banks
+    the same views computed from a file (`media_signals.bank_views`), names kept."""
+    views = [
+        (v["variant"], v["hash"], v["quality"])
+        for v in item.views or []
+        if isinstance(v, dict)
+        and v.get("variant") in BANK_VARIANT_NAMES
+        and isinstance(v.get("hash"), str)
+        and _HEX64.match(v["hash"])
+        and isinstance(v.get("quality"), int)
+        and 0 <= v["quality"] <= 100
+    ]
+    full = {h: q for variant, h, q in views if variant == "full"}
     pdq: list[PdqHash] = []
     for i, value in enumerate(item.pdq or []):
         try:
-            pdq.append(parse_pdq(value, f"pdq.{i}"))
+            h = parse_pdq(value, f"pdq.{i}")
         except InvalidSignalError:
             continue
+        pdq.append(PdqHash(h.hash, full[h.hash], variant="full") if h.hash in full else h)
+    plain = next((h for h in pdq if h.variant == "full"), None)
+    if plain is not None:
+        pdq += [h for h in bank_views(plain, views) if h.hash not in {p.hash for p in pdq}]
 
     def exact(value: str | None, length: int) -> str | None:
         try:

@@ -13,7 +13,7 @@ moments, not hashes). See docs/matching.md.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 import numpy as np
@@ -39,6 +39,7 @@ from rescind.platform.signals import MAX_FRAMES, PdqHash, Signals
 __all__ = [
     "MediaError",
     "bank_signals_from_media",
+    "bank_views",
     "media_limits",
     "robust_pdq",
     "signals_from_media",
@@ -162,29 +163,61 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     turns = hash_luma(
         decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
     )
-    pdq = [PdqHash(turns[0].hash, turns[0].quality)]
-    seen = {turns[0].hash}
-    # The 7 other orientations, exactly `rescind hash --dihedral`'s: a platform that sends
-    # the plain hash of a mirrored or turned upload meets one of them. Banked as cut entries
-    # (they meet uploads as sent, never an upload's own turned views), weak ones included:
-    # the matcher holds a weak cut entry to the weak views' radius.
-    for orientation, h in enumerate(turns[1:], start=1):
-        if h.hash not in seen:
-            seen.add(h.hash)
-            pdq.append(PdqHash(h.hash, h.quality, orientation=orientation, cut=True))
-    views = _robust(decoded.luma, partial(bank_signals, weak_views=True))
-    views = [s for s in views if s.variant.partition("/")[0] != "full"]
-    for view, kinds in zip(views, view_kinds(views), strict=True):
-        # A weak view is kept only as a cut entry: the matcher holds a cut entry below the
-        # minimum quality to the weak views' radius (a weak trimmed view is left out).
-        if view.hex not in seen and (kinds & CUT or not kinds & WEAK):
-            seen.add(view.hex)
-            pdq.append(PdqHash(view.hex, view.quality, cut=bool(kinds & CUT)))
+    plain = PdqHash(turns[0].hash, turns[0].quality, variant="full")
+    views = [
+        (f"full/{ORIENTATIONS[orientation]}", h.hash, h.quality)
+        for orientation, h in enumerate(turns[1:], start=1)
+    ]
+    # The working copy's own orientations are left out: the full-size ones above stand.
+    views += [
+        (s.variant, s.hex, s.quality)
+        for s in _robust(decoded.luma, partial(bank_signals, weak_views=True))
+        if s.variant.partition("/")[0] != "full"
+    ]
+    pdq = [plain, *bank_views(plain, views)]
     return Signals(
         pdq=tuple(pdq),
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def bank_views(plain: PdqHash, views: Iterable[tuple[str, str, int]]) -> list[PdqHash]:
+    """The entries to bank for a picture's views `(variant, hex, quality)` beside its own
+    hash `plain`: the rule of `bank_signals_from_media`, for the views a server computes from
+    a file and those a requester's device computed (`static/views.js`, the same names).
+
+    The 7 other orientations (`full/<orientation>`, exactly `rescind hash --dihedral`'s)
+    are banked as cut entries: a platform that sends the plain hash of a mirrored or turned
+    upload meets one of them, and they never meet an upload's own turned views; weak ones
+    too (the matcher holds a weak cut entry to the weak views' radius). Of the other views,
+    trimmed ones are matched like the plain hash and crops and tilts (`cut`) only against
+    uploads as they are; a weak view is kept only as a cut entry. `full` itself is `plain`.
+    Each hash once, in the order given; every entry keeps its variant's name.
+    """
+    named = [Signal(bytes.fromhex(h), quality, variant) for variant, h, quality in views]
+    seen = {plain.hash}
+    out = []
+    for view, kinds in zip(named, view_kinds(named), strict=True):
+        base, _, turned = view.variant.partition("/")
+        if base == "full":
+            if not turned:
+                continue
+            entry = PdqHash(
+                view.hex,
+                view.quality,
+                orientation=ORIENTATIONS.index(turned),
+                cut=True,
+                variant=view.variant,
+            )
+        elif kinds & CUT or not kinds & WEAK:
+            entry = PdqHash(view.hex, view.quality, cut=bool(kinds & CUT), variant=view.variant)
+        else:
+            continue
+        if entry.hash not in seen:
+            seen.add(entry.hash)
+            out.append(entry)
+    return out
 
 
 def _robust(

@@ -219,6 +219,8 @@ class RequestItem(Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     content_id: Mapped[str | None] = mapped_column(String(255), index=True)
     pdq: Mapped[list[str] | None] = mapped_column(JSON)
+    # A picture's bank views from the device: [{"variant", "quality", "hash"}] (validated).
+    views: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     md5: Mapped[str | None] = mapped_column(String(32))
     sha256: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)

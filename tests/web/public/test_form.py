@@ -60,6 +60,8 @@ def _check_rejected(
 
 
 SCRIPT = "<script>alert(1)</script>"
+A64, B64, C64 = "a" * 64, "b" * 64, "c" * 64
+VIEWS = "vues de cette image"
 SQL = "'; DROP TABLE requests; --"
 
 
@@ -79,6 +81,24 @@ SQL = "'; DROP TABLE requests; --"
         ({"items[0].pdq": " ".join(["a" * 64] * 44 + ["0" * 63])}, "items-0-url", "64 caract"),
         ({"items[0].pdq": " ".join(["a" * 64] * 129)}, "items-0-url", "128 au maximum"),
         ({"items[0].md5": "g" * 32}, "items-0-url", "32 caractères"),
+        *(
+            ({"items[0].pdq": A64, "items[0].views": f"full:90:{A64} {bad}"}, "items-0-url", VIEWS)
+            for bad in (
+                f"nonsense:90:{B64}",  # a variant the server never banks
+                f"crop_c92:90:{B64[:-1]}z",  # not a hash
+                f"crop_c92:101:{B64}",  # a quality past 100
+                f"crop_c92:-1:{B64}",
+                f"crop_c92:90:{B64} crop_c92:80:{C64}",  # one variant twice
+                f"<script>:90:{B64}",
+            )
+        ),
+        ({"items[0].pdq": B64, "items[0].views": f"full:90:{A64}"}, "items-0-url", VIEWS),
+        ({"items[0].views": f"crop_c92:90:{A64}"}, "items-0-url", VIEWS),
+        (
+            {"items[0].pdq": A64, "items[0].views": " ".join([f"full:90:{A64}"] * 105)},
+            "items-0-url",
+            "104 au maximum",
+        ),
         ({"items[0].sha256": "a" * 65}, "items-0-url", "64 caractères"),
         ({"good_faith_statement": ""}, "good_faith_statement", "obligatoire"),
         ({"supporting_info": "x" * 10001}, "supporting_info", "trop long"),
@@ -191,6 +211,23 @@ def test_a_picture_and_its_bank_views_or_a_videos_frames_fit_one_item(
     with database.session() as session:
         items = session.scalars(select(RequestItem).order_by(RequestItem.id)).all()
         assert [item.pdq for item in items] == [picture, video]
+
+
+def test_a_pictures_views_are_kept_by_name(client: TestClient, database: Database) -> None:
+    from sqlalchemy import select
+
+    from rescind.store.models import RequestItem
+
+    views = f"full:71:{A64} full/rot90:40:{B64}\ncrop_c92:88:{C64}"
+    file_request(client, **{"items[0].pdq": A64, "items[0].views": views, "items[0].url": ""})
+    with database.session() as session:
+        item = session.scalars(select(RequestItem)).one()
+        assert item.pdq == [A64]
+        assert item.views == [
+            {"variant": "full", "quality": 71, "hash": A64},
+            {"variant": "full/rot90", "quality": 40, "hash": B64},
+            {"variant": "crop_c92", "quality": 88, "hash": C64},
+        ]
 
 
 def test_submissions_are_rate_limited_per_address(settings: Settings, database: Database) -> None:

@@ -52,6 +52,7 @@ ITEM_LABELS = {
     "pdq": N_("Item %(n)s: image fingerprint"),
     "md5": N_("Item %(n)s: file fingerprint (MD5)"),
     "sha256": N_("Item %(n)s: file fingerprint (SHA-256)"),
+    "views": N_("Item %(n)s: fingerprints of the picture's views"),
     "description": N_("Item %(n)s: description"),
 }
 ERROR_MESSAGES = {
@@ -66,6 +67,10 @@ ERROR_MESSAGES = {
     "invalid_pdq": N_("An image fingerprint is 64 hexadecimal characters."),
     "invalid_md5": N_("An MD5 fingerprint is 32 hexadecimal characters."),
     "invalid_sha256": N_("A SHA-256 fingerprint is 64 hexadecimal characters."),
+    "invalid_view": N_(
+        "The fingerprints of this picture's views could not be read. Remove the file and "
+        "choose it again."
+    ),
     "item_unlocatable": N_("Give a web address, a content id or a fingerprint."),
     "invalid_email": N_("Enter a valid email address, like name@example.com."),
     "invalid_phone": N_("Enter a phone number with digits only (and + ( ) - if needed)."),
@@ -124,6 +129,14 @@ def _hashes(form: FormData, name: str) -> list[str]:
     return values
 
 
+def _tokens(form: FormData, name: str) -> list[str]:
+    values: list[str] = []
+    for raw in form.getlist(name):
+        if isinstance(raw, str):
+            values += raw.split()
+    return values
+
+
 def parse_request_form(form: FormData, language: str, t: gettext.NullTranslations) -> RequestInput:
     """The request a person posted, in the shape the intake service validates."""
     items: list[ItemInput] = []
@@ -138,6 +151,7 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
                 url=_one(form, f"items[{i}].url"),
                 content_id=_one(form, f"items[{i}].content_id"),
                 pdq=_hashes(form, f"items[{i}].pdq"),
+                views=_tokens(form, f"items[{i}].views"),
                 md5=md5[0] if len(md5) == 1 else (" ".join(md5) or None),
                 sha256=sha256[0] if len(sha256) == 1 else (" ".join(sha256) or None),
             )

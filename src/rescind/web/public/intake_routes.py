@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from rescind.cases.errors import FieldError, InvalidRequest
 from rescind.cases.intake import case_for_form_token, submit_request
-from rescind.cases.validation import MAX_ITEMS, MAX_PDQ_PER_ITEM
+from rescind.cases.validation import MAX_ITEMS, MAX_PDQ_PER_ITEM, MAX_VIEWS_PER_ITEM
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.store.models import Request as Case
@@ -75,7 +75,7 @@ def _anchor(field: str) -> str:
     # Hashes travel in hidden inputs: point the person at the item's visible address field.
     if field == "items":
         return field_id("items[0].url")
-    if field.endswith((".pdq", ".md5", ".sha256")):
+    if field.endswith((".pdq", ".views", ".md5", ".sha256")):
         return field_id(field.rsplit(".", 1)[0] + ".url")
     return field_id(field)
 
@@ -113,6 +113,7 @@ def _render_form(
             "item_rows": rows,
             "max_items": MAX_ITEMS,
             "max_pdq": MAX_PDQ_PER_ITEM,
+            "max_views": MAX_VIEWS_PER_ITEM,
             "good_faith_text": p.t.gettext(GOOD_FAITH_TEXT),
             "today": datetime.now(UTC).date().isoformat(),
             "deadline_hours": services_of(p.request.app).settings.request_deadline_hours,

@@ -34,12 +34,34 @@ function drawnLuma(frame) {
   return { luma: lumaFromRgba(rgba, width, height), width, height, limited: false };
 }
 
-/** {hash, quality} of a VideoFrame (closed here). */
-export async function hashVideoFrame(frame) {
+/** The luma turned clockwise by `turns` quarter turns, as the server turns a frame a display
+ * matrix turns (np.rot90 of the luma plane). */
+function turnedLuma({ luma, width, height, limited }, turns) {
+  if (turns === 2) {
+    const out = new Float32Array(width * height);
+    for (let i = 0; i < out.length; i++) out[i] = luma[out.length - 1 - i];
+    return { luma: out, width, height, limited };
+  }
+  const out = new Float32Array(width * height);
+  for (let r = 0; r < width; r++) {
+    for (let c = 0; c < height; c++) {
+      // One clockwise turn: out[r][c] = in[h-1-c][r]; three: out[r][c] = in[c][w-1-r].
+      out[r * height + c] =
+        turns === 1 ? luma[(height - 1 - c) * width + r] : luma[c * width + (width - 1 - r)];
+    }
+  }
+  return { luma: out, width: height, height: width, limited };
+}
+
+/** {hash, quality} of a VideoFrame (closed here); `turns`: clockwise quarter turns the
+ * container asks a player to give the picture (a frame decoded from its track carries none). */
+export async function hashVideoFrame(frame, turns = 0) {
   try {
     const turned = (frame.rotation || 0) !== 0 || frame.flip === true;
-    const { luma, width, height, limited } =
+    let plane =
       YUV.has(frame.format) && !turned ? await planeLuma(frame) : drawnLuma(frame);
+    if (turns % 4) plane = turnedLuma(plane, turns % 4);
+    const { luma, width, height, limited } = plane;
     if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
       return { hash: "0".repeat(64), quality: 0 };
     }

@@ -5,6 +5,7 @@ import { Md5, Sha256, toHex } from "./digests.js";
 import { hashVideoFrame } from "./frames.js";
 import { flipBuffers, hashBuffer, lumaFromRgba, pdqOfLuma } from "./pdq.js";
 import { bankViews } from "./views.js";
+import { Fallback, webCodecsFrames } from "./webcodecs.js";
 
 const CHUNK = 4 << 20; // bytes read at a time for the digests
 const WEBCRYPTO_MAX = 256 << 20; // above this, SHA-256 streams here instead of in one piece
@@ -81,7 +82,26 @@ async function hashFrame({ frame, t }) {
   return { ...(await hashVideoFrame(frame)), t };
 }
 
-const handlers = { image: hashImage, bytes: hashBytes, frame: hashFrame };
+/** A video's sampled frames through WebCodecs; a "fallback" error when this path cannot. */
+async function hashVideoTrack({ file, fps, maxSeconds }, progress) {
+  try {
+    return await webCodecsFrames(
+      file,
+      fps,
+      (_, chosen) => {
+        if (chosen.duration > maxSeconds) {
+          throw new HashError("too_large", `the video is longer than ${maxSeconds / 3600} hours`);
+        }
+      },
+      progress,
+    );
+  } catch (error) {
+    if (error instanceof Fallback) throw new HashError("fallback", error.message);
+    throw error;
+  }
+}
+
+const handlers = { image: hashImage, bytes: hashBytes, frame: hashFrame, video: hashVideoTrack };
 
 onmessage = async (event) => {
   const { id, type, payload } = event.data;

@@ -1,7 +1,8 @@
 // Device hashing for the public request page: hashFile(file) gives the file's MD5,
 // SHA-256 and PDQ hashes (and the picture's bank views) computed in this browser, in a
 // module worker, as our server computes them (rescind hash). Nothing but hashes leaves the
-// page: the file is read by the worker and, for a video, decoded by a <video> element here.
+// page: the file is read by the worker and, for a video, decoded there with WebCodecs
+// (webcodecs.js), or by a <video> element here when WebCodecs cannot decode it.
 
 const WORKER_URL = new URL("./hasher-worker.js", import.meta.url);
 const FPS = 1; // one frame per second, as the server samples
@@ -16,12 +17,18 @@ export class HashingError extends Error {
   constructor(code, message) {
     super(message);
     this.name = "HashingError";
-    this.code = code; // "unsupported" | "too_large" | "corrupt" | "failed"
+    this.code = code; // "unsupported" | "heic" | "too_large" | "corrupt" | "failed"
   }
 }
 
 const HEIF_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"]);
 const MOV_ATOMS = new Set(["moov", "mdat", "wide", "free", "skip", "pnot"]);
+
+/** Whether the first bytes are a HEIF picture's (HEIC; AVIF is HEIF too, but decoded). */
+export function isHeic(head) {
+  const text = (from, to) => String.fromCharCode(...head.subarray(from, to));
+  return text(4, 8) === "ftyp" && HEIF_BRANDS.has(text(8, 12));
+}
 
 /** "image" | "video" | null from the first bytes, as the server's media/sniff.py. */
 export function sniffKind(head) {
@@ -152,7 +159,17 @@ export async function hashFile(file, { onProgress, signal } = {}) {
         throw new HashingError("too_large", "the picture is larger than 200 MB");
       }
       let total = 1;
-      const result = await hasher.run("image", file, [], (d, t) => report(d, (total = t)));
+      let result;
+      try {
+        result = await hasher.run("image", file, [], (d, t) => report(d, (total = t)));
+      } catch (error) {
+        // Chromium (and Firefox) do not decode HEIC, the format iPhones take pictures in:
+        // say so, so the page can tell the person to export the picture as JPEG.
+        if (error.code === "unsupported" && isHeic(head)) {
+          throw new HashingError("heic", "this browser cannot decode HEIC pictures");
+        }
+        throw error;
+      }
       report(total, total);
       return result;
     }
@@ -222,7 +239,50 @@ async function frameInterval(video, signal) {
   return gaps.length ? gaps[gaps.length >> 1] : 1 / 30;
 }
 
+/** A video's frames and digests: through WebCodecs in the worker (webcodecs.js) when this
+ * browser can decode the file's track that way, else with a <video> element here. */
 async function hashVideo(file, hasher, report, signal) {
+  const byteUnits = Math.ceil(file.size / (4 << 20));
+  let bytesDone = 0;
+  let framesDone = 0;
+  let frameUnits = Math.max(1, Math.round(file.size / (1 << 20))); // until the frames are known
+  const update = () => report(bytesDone + framesDone, byteUnits + frameUnits);
+  const frameStep = (done, total) => {
+    framesDone = done;
+    frameUnits = total;
+    update();
+  };
+  // The digests run in the worker while the frames are decoded.
+  const digests = hasher.run("bytes", file, [], () => {
+    bytesDone++;
+    update();
+  });
+  digests.catch(() => {}); // awaited below; a failure of the frames is reported first
+  let frames = null;
+  if (_internal.videoPath !== "element") {
+    try {
+      frames = await hasher.run("video", { file, fps: FPS, maxSeconds: MAX_VIDEO_SECONDS }, [], frameStep);
+      _internal.lastVideoPath = "webcodecs";
+    } catch (error) {
+      // Any other failure of this path (a file the demuxer or decoder cannot take) falls
+      // back to the <video> element; cancelling and a video over the caps do not.
+      if (error.name === "AbortError" || error.code === "too_large" || _internal.videoPath === "webcodecs") {
+        throw error;
+      }
+      framesDone = 0;
+    }
+  }
+  if (frames === null) {
+    frames = await elementFrames(file, hasher, frameStep, signal);
+    _internal.lastVideoPath = "element";
+  }
+  const { md5, sha256 } = await digests;
+  frames.sort((a, b) => a.t - b.t);
+  return { kind: "video", md5, sha256, pdq: collapse(frames), views: [] };
+}
+
+/** The sampled frames, seeking a <video> element to each second and hashing what it shows. */
+async function elementFrames(file, hasher, frameStep, signal) {
   const url = URL.createObjectURL(file);
   const video = document.createElement("video");
   video.muted = true;
@@ -246,11 +306,8 @@ async function hashVideo(file, hasher, report, signal) {
     const tolerance = Math.min(interval / 2, 0.5 / FPS);
     // A sample for each second k up to the last frame (at about duration - interval).
     const samples = Math.floor((duration - interval + tolerance) * FPS) + 1;
-    const units = samples + Math.ceil(file.size / (4 << 20));
     let done = 0;
-    const step = () => report(++done, units);
-    // The digests run in the worker while frames are captured here.
-    const digests = hasher.run("bytes", file, [], () => step());
+    const step = () => frameStep(++done, samples);
     const pending = [];
     let last = null;
     for (let k = 0; k < samples; k++) {
@@ -267,10 +324,7 @@ async function hashVideo(file, hasher, report, signal) {
       const frame = new VideoFrame(video, { timestamp: Math.round((t ?? target) * 1e6) });
       pending.push(hasher.run("frame", { frame, t: Math.round((t ?? target) * 1000) / 1000 }, [frame]).then((h) => (step(), h)));
     }
-    const frames = await Promise.all(pending);
-    const { md5, sha256 } = await digests;
-    frames.sort((a, b) => a.t - b.t);
-    return { kind: "video", md5, sha256, pdq: collapse(frames), views: [] };
+    return await Promise.all(pending);
   } finally {
     video.removeAttribute("src");
     video.load();
@@ -288,4 +342,6 @@ function collapse(frames) {
   return out;
 }
 
-export const _internal = { collapse, sniffKind };
+// For tests and the benchmark: `videoPath` forces "element" or "webcodecs" (default: WebCodecs
+// with the <video> element as fallback); `lastVideoPath` says which path hashed the last video.
+export const _internal = { collapse, sniffKind, videoPath: null, lastVideoPath: null };

@@ -14,14 +14,13 @@ function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
 }
 
-/** The hashes one item carries: a picture's PDQ hash then its bank views, or a video's
- * frames spread evenly over at most `max`. The form carries no quality, so weak hashes
- * (quality < 50: flat or dark views and frames, which match too much) are left out, but for
- * the picture's own hash, and a video's frames when all are weak; duplicates once. */
+/** The PDQ hashes one item carries: a picture's own hash (its bank views go separately, by
+ * name: itemViews), or a video's frames spread evenly over at most `max`. Weak frames
+ * (quality < 50: flat or dark, they match too much) are left out but when all are weak;
+ * the empty hash never; duplicates once. */
 export function itemHashes(result, max) {
-  const all = result.kind === "image" ? [result.pdq[0], ...(result.views || [])] : result.pdq;
-  const strong = all.filter((h, i) => h && h.quality >= MIN_QUALITY
-    || (result.kind === "image" && i === 0));
+  const all = result.kind === "image" ? [result.pdq[0]] : result.pdq;
+  const strong = all.filter((h) => h && (h.quality >= MIN_QUALITY || result.kind === "image"));
   const seen = new Set();
   const unique = [];
   for (const h of strong.length ? strong : all) {
@@ -30,8 +29,24 @@ export function itemHashes(result, max) {
     unique.push(h.hash);
   }
   if (unique.length <= max) return unique;
-  if (result.kind === "image") return unique.slice(0, max);
   return Array.from({ length: max }, (_, i) => unique[Math.floor((i * unique.length) / max)]);
+}
+
+/** A picture's bank views as the form posts them, `<variant>:<quality>:<hash>`: its own hash
+ * as `full` (saying its quality), then every view hashFile computed, each name once, at most
+ * `max`. The server banks them by the rule it banks the same views of a file with. */
+export function itemViews(result, max) {
+  const own = result.kind === "image" ? result.pdq[0] : null;
+  if (!own || own.hash === ZERO) return [];
+  const names = new Set(["full"]);
+  const tokens = [`full:${own.quality}:${own.hash}`];
+  for (const view of result.views || []) {
+    if (tokens.length >= max) break;
+    if (!view || names.has(view.variant)) continue;
+    names.add(view.variant);
+    tokens.push(`${view.variant}:${view.quality}:${view.hash}`);
+  }
+  return tokens;
 }
 
 /** A small picture of the file on a canvas: nothing leaves the page, no URL outlives it. */
@@ -100,6 +115,7 @@ export function enhance(area) {
   const status = document.getElementById("hash-status");
   const maxItems = parseInt(rows.dataset.max, 10) || 20;
   const maxPdq = parseInt(area.dataset.maxPdq, 10) || 128;
+  const maxViews = parseInt(area.dataset.maxViews, 10) || 104;
   const entries = []; // {file, kind, li, state: waiting|hashing|ready|failed, result, abort}
   let running = null;
   let lastAnnounce = 0;
@@ -179,13 +195,19 @@ export function enhance(area) {
           },
         });
         entry.hashes = itemHashes(entry.result, maxPdq);
+        entry.views = itemViews(entry.result, maxViews);
         entry.state = "ready";
-        entry.stateEl.textContent = fill(area.dataset.msgReady, { n: entry.hashes.length });
+        const count = new Set([...entry.hashes, ...entry.views.map((v) => v.slice(-64))]).size;
+        entry.stateEl.textContent = fill(area.dataset.msgReady, { n: count });
         say(`${entry.file.name}: ${entry.stateEl.textContent}`);
       } catch (error) {
         if (error.name === "AbortError") continue; // removed or cancelled: said already
         entry.state = "failed";
-        const key = { unsupported: "msgUnsupported", too_large: "msgTooLarge" }[error.code];
+        const key = {
+          unsupported: "msgUnsupported",
+          heic: "msgHeic",
+          too_large: "msgTooLarge",
+        }[error.code];
         entry.stateEl.textContent = area.dataset[key || "msgFailed"];
         entry.li.classList.add("failed");
         say(`${entry.file.name}: ${entry.stateEl.textContent}`);
@@ -244,6 +266,7 @@ export function enhance(area) {
       if (!row) break; // over the limit: the server says so for the items it got
       const index = row.getAttribute("data-index");
       row.querySelector(`#items-${index}-pdq`).value = entry.hashes.join(" ");
+      row.querySelector(`#items-${index}-views`).value = entry.views.join(" ");
       row.querySelector(`#items-${index}-md5`).value = entry.result.md5;
       row.querySelector(`#items-${index}-sha256`).value = entry.result.sha256;
       entry.state = "posted";
