@@ -413,6 +413,17 @@ def _reopen(
     )
 
 
+def _item_still_rejected(session: Session, appeal: Appeal) -> bool:
+    item = session.get(RequestItem, appeal.item_id)
+    request = session.get(Request, appeal.request_id) if appeal.request_id else None
+    return (
+        item is not None
+        and request is not None
+        and item.status == ItemStatus.REJECTED
+        and request.status in PARTLY_REMOVED
+    )
+
+
 def _item_back_for_removal(
     session: Session,
     settings: Settings,
@@ -472,6 +483,8 @@ def decide_appeal(
         raise NotAllowed()
     if appeal.status != AppealStatus.OPEN:
         raise CaseClosed()
+    if upheld and appeal.item_id is not None and not _item_still_rejected(session, appeal):
+        raise CaseClosed()  # withdrawn, or the item decided otherwise since: nothing to reverse
     why = clean(reason)
     if why is None:
         raise InvalidDecision("an appeal decision needs a reason")
