@@ -70,7 +70,7 @@ def _register(runtime: PlatformRuntime, content_id: str, pdq: str) -> None:
     )
 
 
-def _removed_cases(settings: Settings, database: Database) -> None:
+def _removed_cases(settings: Settings, database: Database, *, confirm: bool = True) -> None:
     """R-MAIN removes `orig-a` (item 1, with its copies `copy-a` and `twin`) and `orig-b`
     (item 2, with `copy-b`); then R-TWIN removes `twin` in its own name. `copy-a` and `twin`
     are 20 bits from `orig-a` on disjoint bits: 40 from each other, beyond the threshold."""
@@ -98,7 +98,7 @@ def _removed_cases(settings: Settings, database: Database) -> None:
             request.status = "removal_pending"
             enforce_removal(session, settings, request, runtime=runtime)
             for action in session.scalars(select(Action).where(Action.type == REMOVE)):
-                if action.status == "pending":
+                if action.status == "pending" and confirm:
                     mark_done(session, action.id)
 
 
@@ -107,10 +107,16 @@ def _states(database: Database) -> dict[str, ContentState]:
         return dict(session.execute(select(Content.content_id, Content.state)).all())  # type: ignore[arg-type]
 
 
-def _removal(database: Database, content_id: str) -> int:
+def _removal(database: Database, content_id: str, case: str = "R-MAIN") -> int:
     with database.session() as session:
         return session.scalars(
-            select(Action.id).where(Action.type == REMOVE, Action.content_id == content_id)
+            select(Action.id)
+            .join(Request, Request.id == Action.request_id)
+            .where(
+                Action.type == REMOVE,
+                Action.content_id == content_id,
+                Request.case_number == case,
+            )
         ).one()
 
 
@@ -245,7 +251,7 @@ def test_an_item_whose_every_removal_was_put_back_withdraws_its_requester_hashes
         enforce_removal(session, settings, request, runtime=runtime)
         for action in session.scalars(select(Action).where(Action.type == REMOVE)):
             mark_done(session, action.id)
-    _uphold(settings, database, remy, _removal(database, "solo"))
+    _uphold(settings, database, remy, _removal(database, "solo", "R-SOLO"))
     with database.session() as session:
         case = session.scalars(select(Request)).one()
         first, second = case.items
@@ -262,3 +268,15 @@ def test_an_item_whose_every_removal_was_put_back_withdraws_its_requester_hashes
             first.id
         )
         assert second.id is not None
+
+
+def test_copies_whose_removal_is_still_pending_are_put_back_too(
+    settings: Settings, database: Database, remy: Reviewer
+) -> None:
+    """Appealed before the platform confirmed anything: the copy's removal is on its way, so
+    it gets its restore as well (the platform ends with it up), and `twin` stays removed."""
+    _removed_cases(settings, database, confirm=False)
+    restores = _uphold(settings, database, remy, _removal(database, "orig-a"))
+    with database.session() as session:
+        written = {session.get(Action, i).content_id for i in restores}  # type: ignore[union-attr]
+    assert written == {"orig-a", "copy-a"}

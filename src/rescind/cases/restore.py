@@ -248,7 +248,7 @@ def restore_appealed(
                 if other.content_id is not None
                 else None
             )
-            if copy is None or copy.id in sources or copy.state != ContentState.REMOVED:
+            if copy is None or copy.id in sources:  # a removal still pending is put back too
                 continue
             if any(_named_by(i, copy) for i in request.items):
                 continue
