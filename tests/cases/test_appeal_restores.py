@@ -188,7 +188,8 @@ def test_an_upheld_appeal_of_the_original_puts_back_it_and_its_copies_only(
             select(AuditEvent).where(AuditEvent.action == "request.restore")
         ).one()
         assert event.detail is not None
-        assert (event.detail["copies"], event.detail["copies_kept"]) == (1, 1)
+        assert (event.detail["copies"], event.detail["kept"]) == (1, 1)
+        assert event.detail["appealed_kept"] is False
         assert event.detail["entries_withdrawn"] == before[("R-MAIN", "orig-a")]
         upheld = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "appeal.uphold")
@@ -274,9 +275,16 @@ def test_copies_whose_removal_is_still_pending_are_put_back_too(
     settings: Settings, database: Database, remy: Reviewer
 ) -> None:
     """Appealed before the platform confirmed anything: the copy's removal is on its way, so
-    it gets its restore as well (the platform ends with it up), and `twin` stays removed."""
+    it gets its restore as well, and `twin` stays removed. R-TWIN's sweep, run while `orig-a`
+    was not yet confirmed removed, removed `orig-a` in its own name too: that removal stands,
+    so no restore is sent for `orig-a` (the audit says it was kept)."""
     _removed_cases(settings, database, confirm=False)
     restores = _uphold(settings, database, remy, _removal(database, "orig-a"))
     with database.session() as session:
         written = {session.get(Action, i).content_id for i in restores}  # type: ignore[union-attr]
-    assert written == {"orig-a", "copy-a"}
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "request.restore")
+        ).one()
+    assert written == {"copy-a"}
+    assert event.detail is not None and event.detail["appealed_kept"] is True
+    assert _removal(database, "orig-a", "R-TWIN")  # the removal that stands

@@ -502,14 +502,15 @@ def decide_appeal(
             restoration = restore_appealed(
                 session, request, action, reviewer, f"appeal {appeal.id} upheld: {why}"
             )
-            request.events.append(
-                RequestEvent(
-                    kind="restored_on_appeal",
-                    detail={"item_id": action.item_id, "copies": restoration.copies},
-                    public=True,
-                    at=now,
+            if restoration.actions:  # something is put back (not when another case holds it)
+                request.events.append(
+                    RequestEvent(
+                        kind="restored_on_appeal",
+                        detail={"item_id": action.item_id, "copies": restoration.copies},
+                        public=True,
+                        at=now,
+                    )
                 )
-            )
         else:
             restoration = _restore_uncased(session, action)
         appeal.restore_action_ids = [a.id for a in restoration.actions]
@@ -547,6 +548,7 @@ def decide_appeal(
             "reason": why,
             "restore_actions": len(result.restoration.actions) if result.restoration else 0,
             "copies_restored": result.restoration.copies if result.restoration else 0,
+            "kept_by_another_case": bool(result.restoration and result.restoration.appealed_kept),
             "entries_withdrawn": result.restoration.entries if result.restoration else 0,
             "reopened": result.reopened,
             "item_id": appeal.item_id,
