@@ -70,7 +70,7 @@ def _register(runtime: PlatformRuntime, content_id: str, pdq: str) -> None:
     )
 
 
-def _removed_cases(settings: Settings, database: Database) -> None:
+def _removed_cases(settings: Settings, database: Database, *, confirm: bool = True) -> None:
     """R-MAIN removes `orig-a` (item 1, with its copies `copy-a` and `twin`) and `orig-b`
     (item 2, with `copy-b`); then R-TWIN removes `twin` in its own name. `copy-a` and `twin`
     are 20 bits from `orig-a` on disjoint bits: 40 from each other, beyond the threshold."""
@@ -98,7 +98,7 @@ def _removed_cases(settings: Settings, database: Database) -> None:
             request.status = "removal_pending"
             enforce_removal(session, settings, request, runtime=runtime)
             for action in session.scalars(select(Action).where(Action.type == REMOVE)):
-                if action.status == "pending":
+                if action.status == "pending" and confirm:
                     mark_done(session, action.id)
 
 
@@ -107,10 +107,16 @@ def _states(database: Database) -> dict[str, ContentState]:
         return dict(session.execute(select(Content.content_id, Content.state)).all())  # type: ignore[arg-type]
 
 
-def _removal(database: Database, content_id: str) -> int:
+def _removal(database: Database, content_id: str, case: str = "R-MAIN") -> int:
     with database.session() as session:
         return session.scalars(
-            select(Action.id).where(Action.type == REMOVE, Action.content_id == content_id)
+            select(Action.id)
+            .join(Request, Request.id == Action.request_id)
+            .where(
+                Action.type == REMOVE,
+                Action.content_id == content_id,
+                Request.case_number == case,
+            )
         ).one()
 
 
@@ -182,7 +188,8 @@ def test_an_upheld_appeal_of_the_original_puts_back_it_and_its_copies_only(
             select(AuditEvent).where(AuditEvent.action == "request.restore")
         ).one()
         assert event.detail is not None
-        assert (event.detail["copies"], event.detail["copies_kept"]) == (1, 1)
+        assert (event.detail["copies"], event.detail["kept"]) == (1, 1)
+        assert event.detail["appealed_kept"] is False
         assert event.detail["entries_withdrawn"] == before[("R-MAIN", "orig-a")]
         upheld = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "appeal.uphold")
@@ -245,7 +252,7 @@ def test_an_item_whose_every_removal_was_put_back_withdraws_its_requester_hashes
         enforce_removal(session, settings, request, runtime=runtime)
         for action in session.scalars(select(Action).where(Action.type == REMOVE)):
             mark_done(session, action.id)
-    _uphold(settings, database, remy, _removal(database, "solo"))
+    _uphold(settings, database, remy, _removal(database, "solo", "R-SOLO"))
     with database.session() as session:
         case = session.scalars(select(Request)).one()
         first, second = case.items
@@ -262,3 +269,22 @@ def test_an_item_whose_every_removal_was_put_back_withdraws_its_requester_hashes
             first.id
         )
         assert second.id is not None
+
+
+def test_copies_whose_removal_is_still_pending_are_put_back_too(
+    settings: Settings, database: Database, remy: Reviewer
+) -> None:
+    """Appealed before the platform confirmed anything: the copy's removal is on its way, so
+    it gets its restore as well, and `twin` stays removed. R-TWIN's sweep, run while `orig-a`
+    was not yet confirmed removed, removed `orig-a` in its own name too: that removal stands,
+    so no restore is sent for `orig-a` (the audit says it was kept)."""
+    _removed_cases(settings, database, confirm=False)
+    restores = _uphold(settings, database, remy, _removal(database, "orig-a"))
+    with database.session() as session:
+        written = {session.get(Action, i).content_id for i in restores}  # type: ignore[union-attr]
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "request.restore")
+        ).one()
+    assert written == {"copy-a"}
+    assert event.detail is not None and event.detail["appealed_kept"] is True
+    assert _removal(database, "orig-a", "R-TWIN")  # the removal that stands

@@ -413,6 +413,17 @@ def _reopen(
     )
 
 
+def _item_still_rejected(session: Session, appeal: Appeal) -> bool:
+    item = session.get(RequestItem, appeal.item_id)
+    request = session.get(Request, appeal.request_id) if appeal.request_id else None
+    return (
+        item is not None
+        and request is not None
+        and item.status == ItemStatus.REJECTED
+        and request.status in PARTLY_REMOVED
+    )
+
+
 def _item_back_for_removal(
     session: Session,
     settings: Settings,
@@ -472,6 +483,8 @@ def decide_appeal(
         raise NotAllowed()
     if appeal.status != AppealStatus.OPEN:
         raise CaseClosed()
+    if upheld and appeal.item_id is not None and not _item_still_rejected(session, appeal):
+        raise CaseClosed()  # withdrawn, or the item decided otherwise since: nothing to reverse
     why = clean(reason)
     if why is None:
         raise InvalidDecision("an appeal decision needs a reason")
@@ -489,14 +502,15 @@ def decide_appeal(
             restoration = restore_appealed(
                 session, request, action, reviewer, f"appeal {appeal.id} upheld: {why}"
             )
-            request.events.append(
-                RequestEvent(
-                    kind="restored_on_appeal",
-                    detail={"item_id": action.item_id, "copies": restoration.copies},
-                    public=True,
-                    at=now,
+            if restoration.actions:  # something is put back (not when another case holds it)
+                request.events.append(
+                    RequestEvent(
+                        kind="restored_on_appeal",
+                        detail={"item_id": action.item_id, "copies": restoration.copies},
+                        public=True,
+                        at=now,
+                    )
                 )
-            )
         else:
             restoration = _restore_uncased(session, action)
         appeal.restore_action_ids = [a.id for a in restoration.actions]
@@ -534,6 +548,7 @@ def decide_appeal(
             "reason": why,
             "restore_actions": len(result.restoration.actions) if result.restoration else 0,
             "copies_restored": result.restoration.copies if result.restoration else 0,
+            "kept_by_another_case": bool(result.restoration and result.restoration.appealed_kept),
             "entries_withdrawn": result.restoration.entries if result.restoration else 0,
             "reopened": result.reopened,
             "item_id": appeal.item_id,

@@ -39,7 +39,8 @@ class Restoration:
     contents: list[Content] = field(default_factory=list)
     entries: int = 0
     copies: int = 0  # copies put back because the entries they matched were withdrawn
-    kept: int = 0  # copies left removed: an entry still standing matches them
+    kept: int = 0  # content left removed: another removal or an entry standing holds it
+    appealed_kept: bool = False  # the appealed content stays removed: another case removed it
 
     @property
     def nothing(self) -> bool:
@@ -208,7 +209,9 @@ def restore_appealed(
       that another case removed, stays removed;
     - when nothing the appealed item led to stays removed, the item's remaining entries (the
       hashes the requester sent for it) are withdrawn as well;
-    - the case's other items, their entries and their removals are untouched.
+    - the case's other items, their entries and their removals are untouched;
+    - when another case removed the appealed content too and has not put it back, no restore
+      is sent for it (its removal there stands until appealed there); the rest is as above.
 
     A copy appealed (found by matching, no entries made from it) is put back alone: the
     entries it matched stand for the item, which stays removed. Audited as
@@ -219,7 +222,14 @@ def restore_appealed(
     if why is None:
         raise InvalidDecision("a restore needs a reason")
     result = Restoration()
-    content = _put_back(session, request, removal, result)
+    if removal.content_id is not None and _removed_elsewhere(session, request, removal.content_id):
+        # Another case's removal of this content stands: this case's is reversed (its entries
+        # withdrawn below) but no restore is sent; that removal is appealed on its own.
+        content = session.scalar(select(Content).where(Content.content_id == removal.content_id))
+        result.kept += 1
+        result.appealed_kept = True
+    else:
+        content = _put_back(session, request, removal, result)
     entries = [
         e
         for e in session.scalars(
@@ -248,7 +258,7 @@ def restore_appealed(
                 if other.content_id is not None
                 else None
             )
-            if copy is None or copy.id in sources or copy.state != ContentState.REMOVED:
+            if copy is None or copy.id in sources:  # a removal still pending is put back too
                 continue
             if any(_named_by(i, copy) for i in request.items):
                 continue
@@ -295,7 +305,8 @@ def restore_appealed(
                 "actions": len(result.actions),
                 "contents": len(result.contents),
                 "copies": result.copies,
-                "copies_kept": result.kept,
+                "kept": result.kept,
+                "appealed_kept": result.appealed_kept,
                 "entries_withdrawn": result.entries,
             },
         )

@@ -213,3 +213,29 @@ def test_the_item_appeal_window_and_the_whole_case_rejection(
         with pytest.raises(CaseClosed):
             file_item_appeal(session, settings, case, 3, "no such item")
     assert number
+
+
+def test_an_item_appeal_of_a_withdrawn_case_cannot_be_upheld(
+    signed_in: Callable[[str], TestClient],
+    app_factory: Callable[[], TestClient],
+    database: Database,
+) -> None:
+    person = app_factory()
+    number, secret = _two_items_one_rejected(person, signed_in("rita"), database)
+    page = _sign_in(person, number, secret)
+    token = csrf_of(page.text)
+    person.post(
+        "/status/appeal-item",
+        data={"csrf_token": token, "item": "2", "statement": "Please look again."},
+    )
+    person.post("/status/withdraw", data={"csrf_token": token, "confirm": "yes"})
+    with database.session() as session:
+        (appeal,) = session.scalars(select(Appeal))
+    before = _removals(database)
+    answer = _decide_appeal(signed_in("remy"), appeal.id, "upheld", "too late")
+    assert answer.context["error"] == "not_allowed"  # type: ignore[attr-defined]
+    assert _removals(database) == before
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        assert case.status == "withdrawn" and case.items[1].status == "rejected"
+        assert session.scalars(select(Appeal)).one().status == "open"
