@@ -85,6 +85,9 @@ class Hasher {
   }
 
   run(type, payload, transfer = [], onStep = null) {
+    if (this.closed) {
+      return Promise.reject(new HashingError("failed", "the hashing worker stopped"));
+    }
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.jobs.set(id, { resolve, reject, onStep });
@@ -111,6 +114,7 @@ class Hasher {
   }
 
   close() {
+    this.closed = true;
     this.worker.terminate();
     this.signal?.removeEventListener("abort", this.onAbort);
   }
