@@ -200,16 +200,6 @@ def _first_group(codes: Array, row: int, q: Array, radius: int, g: int) -> Scala
 
 
 @kernel
-def _row_at(perm: Array, at: Scalar, width: int) -> Scalar:
-    """Entry ``at`` of the little-endian ``width``-byte row numbers ``perm`` (uint8)."""
-    pos = at * width
-    row = np.int64(perm[pos]) | (np.int64(perm[pos + 1]) << 8) | (np.int64(perm[pos + 2]) << 16)
-    if width == 4:
-        row |= np.int64(perm[pos + 3]) << 24
-    return row
-
-
-@kernel
 def _low_bits(k: int) -> Scalar:
     """The ``k`` lowest bits set (0 <= k <= 63)."""
     return (np.uint64(1) << np.uint64(k)) - np.uint64(1)
@@ -321,7 +311,12 @@ def table_search(
     # once; a sliding window of 8 (the form before) kept fewer in flight: 1-2 us more per
     # clustered near-duplicate query
     for c in range(ncand):
-        row = _row_at(perm, scratch[CAND_POS, c], width)
+        # the little-endian ``width``-byte row number, read in place (a kernel call taking
+        # ``perm`` would cost a pair of reference-count calls per candidate: ~0.5 us a query)
+        pos = scratch[CAND_POS, c] * width
+        row = np.int64(perm[pos]) | (np.int64(perm[pos + 1]) << 8) | (np.int64(perm[pos + 2]) << 16)
+        if width == 4:
+            row |= np.int64(perm[pos + 3]) << 24
         scratch[CAND_POS, c] = row
         prefetch(alive, row >> 3)
         prefetch(flat_codes, row * 4)
