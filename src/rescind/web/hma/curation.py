@@ -27,7 +27,7 @@ from rescind.exchange.hma import (
 from rescind.platform.apikeys import ApiPrincipal
 from rescind.platform.banks import list_banks, update_bank
 from rescind.platform.errors import PlatformError
-from rescind.platform.media_signals import MediaError, bank_signals_from_media, media_limits
+from rescind.platform.media_signals import MediaError
 from rescind.platform.signals import Signals
 from rescind.security import audit
 from rescind.store.models import Bank
@@ -199,10 +199,12 @@ async def bank_add_content(
     await run_in_threadpool(_check_bank, request, bank_name)  # 404 before hashing
     try:
         signals = await run_in_threadpool(
-            bank_signals_from_media, upload.data, media_limits(settings.max_upload_bytes)
+            services_of(request.app).runtime.hash_media, upload.data, bank=True
         )
     except MediaError as exc:
         raise HmaError(400, f"the file cannot be hashed: {exc}") from None
+    except PlatformError as exc:  # every decode slot or the memory budget taken: 503
+        raise hma_error(exc) from None
     return await run_in_threadpool(
         _add, request, bank_name, signals, caller, note, metadata, signals.kind == "video"
     )

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rescind.exchange.hma import LookupMatch, compare, lookup, signal_values, signals_of
 from rescind.platform.errors import PlatformError
-from rescind.platform.media_signals import MediaError, media_limits, signals_from_media
+from rescind.platform.media_signals import MediaError
 from rescind.platform.signals import Signals
 from rescind.web.deps import AppServices, services_of
 from rescind.web.hma.common import (
@@ -61,12 +61,14 @@ def _by_bank(matches: Sequence[LookupMatch]) -> dict[str, list[dict[str, Any]]]:
 
 
 async def _hash_upload(request: Request) -> Signals:
-    limit = services_of(request.app).settings.max_upload_bytes
-    upload = await read_upload(request, limit)
+    services = services_of(request.app)
+    upload = await read_upload(request, services.settings.max_upload_bytes)
     try:
-        return await run_in_threadpool(signals_from_media, upload.data, media_limits(limit))
+        return await run_in_threadpool(services.runtime.hash_media, upload.data)
     except MediaError as exc:
         raise HmaError(400, f"the file cannot be hashed: {exc}") from None
+    except PlatformError as exc:  # every decode slot or the memory budget taken: 503
+        raise hma_error(exc) from None
 
 
 @router.get("/m/lookup", **hma_doc("check", "Look up a hash (HMA)"))
