@@ -59,8 +59,8 @@ def test_a_video_over_the_decode_memory_is_refused_before_a_frame_is_decoded(
     path = write_video(tmp_path / "v.mp4", moving_frames(2, 10, (320, 240)), 10)
     data = path.read_bytes()
     cost = decode_cost(data)
-    # 16 reference frames and 3 working ones of 320x240 4:2:0, the hashing buffers, 20 packets
-    assert cost == 16 * MIB + 320 * 240 * (1.5 * 19 + 8) + 20 * 400
+    # 16 reference frames and 8 working ones of 320x240 4:2:0, the hashing buffers, 20 packets
+    assert cost == 16 * MIB + 320 * 240 * (1.5 * 24 + 8) + 20 * 400
     with pytest.raises(MediaTooLarge, match="MiB of memory"):
         hash_video(data, limits=MediaLimits(max_decode_bytes=cost - 1))
     assert hash_video(data, limits=MediaLimits(max_decode_bytes=cost))

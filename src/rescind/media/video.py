@@ -125,14 +125,15 @@ def _video_stream(container: Any, limits: MediaLimits) -> Any:
 
 # Peak memory of hashing a video (`decode_cost`), from its header: the decoder's frames
 # (H.264/HEVC keep at most 16 reference frames, and never more than their largest level's
-# picture buffer, ~224 M pixels; VP9/AV1 8), plus the frame being output and its conversion,
-# the hashing buffers of one frame, and the packet index of the first pass (timestamps,
-# keyframe flags, the plan). Typical streams (1-4 references) measure well under it
+# picture buffer, ~224 M pixels; VP9/AV1 8), plus 8 more for reordering (B-frames), the
+# frame being output and its conversion, the hashing buffers of one frame, and the packet
+# index of the first pass (timestamps, keyframe flags, the plan). Typical streams (1-4
+# references) measure a quarter of it; x264 with 16 references and 16 B-frames 0.85 of it
 # (docs/benchmarks.md, "Decode budget").
 VIDEO_BASE_BYTES = 16 * 1024**2
 _MAX_REFERENCE_FRAMES = 16
 _MAX_DPB_PIXELS = 224_000_000
-_WORKING_FRAMES = 3
+_WORKING_FRAMES = 8
 _HASH_BYTES_PER_PIXEL = 8
 _PACKET_INDEX_BYTES = 400
 # Frame size assumed when a container does not state it (the decoder still refuses frames

@@ -29,6 +29,12 @@ class DecodeGate:
         with self._changed:
             return self.budget - self._free_bytes
 
+    @property
+    def free_slots(self) -> int:
+        """Slots no decode holds."""
+        with self._changed:
+            return self._free_slots
+
     def acquire(self, cost: int, timeout: float) -> bool:
         """Take a slot and `cost` bytes (at most the whole budget), waiting at most `timeout`
         seconds for both to be free at once; False when they were not."""

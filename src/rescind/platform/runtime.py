@@ -69,10 +69,13 @@ class PlatformRuntime:
         `media_memory_budget_mb`, waiting at most `media_decode_wait_s` for both
         (DecodeBusyError then)."""
         if not self.decodes.acquire(cost, self.settings.media_decode_wait_s):
+            if self.decodes.free_slots == 0:
+                held = f"all {self.decodes.slots} decode slots"
+            else:
+                held = f"the {self.settings.media_memory_budget_mb} MiB memory budget"
             raise DecodeBusyError(
-                f"media uploads being decoded hold the {self.settings.media_decode_concurrency} "
-                f"decode slots or the {self.settings.media_memory_budget_mb} MiB memory "
-                f"budget (this one needs about {-(-cost // MIB)} MiB); retry shortly"
+                f"media uploads being decoded hold {held} (this one needs about "
+                f"{-(-cost // MIB)} MiB); retry shortly"
             )
         try:
             yield
