@@ -21,7 +21,7 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rescind.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
-from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
+from rescind.media.limits import DEFAULT_LIMITS, MediaLimits, within_decode_memory
 from rescind.media.pdq import PdqHash, hash_luma, pdq_luma
 from rescind.media.sniff import sniff
 
@@ -191,15 +191,6 @@ def _cost(image: Image.Image, reduce: bool) -> int:
     return DECODE_BASE_BYTES + per_pixel * pixels
 
 
-def _check_cost(cost: int, limits: MediaLimits) -> int:
-    if cost > limits.max_decode_bytes:
-        raise MediaTooLarge(
-            f"hashing this picture needs about {cost // 1024**2} MiB of memory; the limit is "
-            f"{limits.max_decode_bytes // 1024**2} MiB"
-        )
-    return cost
-
-
 def image_decode_cost(
     data: bytes, limits: MediaLimits = DEFAULT_LIMITS, reduce: bool = True
 ) -> int:
@@ -212,7 +203,7 @@ def image_decode_cost(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         image = _open_checked(data, limits)
-        return _check_cost(_cost(image, reduce), limits)
+        return within_decode_memory(_cost(image, reduce), limits, "picture")
 
 
 def decode_luma(
@@ -228,7 +219,7 @@ def decode_luma(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         image = _open_checked(data, limits)
-        _check_cost(_cost(image, reduce), limits)
+        within_decode_memory(_cost(image, reduce), limits, "picture")
         try:
             width, height = image.size
             scale = 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rescind.media.errors import MediaTooLarge
+
 
 @dataclass(frozen=True)
 class MediaLimits:
@@ -52,3 +54,14 @@ class MediaLimits:
 
 
 DEFAULT_LIMITS = MediaLimits()
+
+
+def within_decode_memory(cost: int, limits: MediaLimits, what: str) -> int:
+    """`cost` (estimated peak bytes of hashing one input, a `what`), or MediaTooLarge when
+    it is over `limits.max_decode_bytes`."""
+    if cost > limits.max_decode_bytes:
+        raise MediaTooLarge(
+            f"hashing this {what} needs about {cost // 1024**2} MiB of memory; the limit is "
+            f"{limits.max_decode_bytes // 1024**2} MiB"
+        )
+    return cost

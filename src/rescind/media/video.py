@@ -35,7 +35,7 @@ from rescind.media.errors import (
     NoVideoStream,
     UnsupportedMedia,
 )
-from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
+from rescind.media.limits import DEFAULT_LIMITS, MediaLimits, within_decode_memory
 from rescind.media.pdq import (
     MIN_HASHABLE_DIM,
     PdqHash,
@@ -167,15 +167,6 @@ def _stream_cost(container: Any, stream: Any, data_size: int) -> int:
     )
 
 
-def _checked_cost(cost: int, limits: MediaLimits) -> int:
-    if cost > limits.max_decode_bytes:
-        raise MediaTooLarge(
-            f"hashing this video needs about {cost // 1024**2} MiB of memory; the limit is "
-            f"{limits.max_decode_bytes // 1024**2} MiB"
-        )
-    return cost
-
-
 def video_decode_cost(source: VideoSource, limits: MediaLimits = DEFAULT_LIMITS) -> int:
     """Estimated peak bytes of hashing a video (`hash_video_views`), from its container's
     header: no frame is decoded. Raises :class:`MediaTooLarge` over
@@ -187,7 +178,7 @@ def video_decode_cost(source: VideoSource, limits: MediaLimits = DEFAULT_LIMITS)
     size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
-        return _checked_cost(_stream_cost(container, stream, size), limits)
+        return within_decode_memory(_stream_cost(container, stream, size), limits, "video")
 
 
 def _demux(container: Any, stream: Any, budget: _Budget) -> Iterator[Any]:
@@ -507,7 +498,7 @@ def hash_video_views(
     size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
-        _checked_cost(_stream_cost(container, stream, size), limits)
+        within_decode_memory(_stream_cost(container, stream, size), limits, "video")
         tb = stream.time_base or Fraction(1, 1)
         packets = _scan(container, stream, limits, budget)
         plan = _plan(packets, fps, tb, keyframe_window, neighbours)
