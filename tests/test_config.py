@@ -65,3 +65,14 @@ def test_a_session_forged_with_the_old_built_in_key_is_refused(tmp_path: Path) -
     token = forged.dumps({"rid": 1}, 3600)
     fresh = Settings(environment="test", data_dir=tmp_path)
     assert Signer(fresh, "case-session").loads(token) is None
+
+
+def test_one_decode_must_fit_the_shared_memory_budget(tmp_path: Path) -> None:
+    """A per-decode limit above the whole budget would make such uploads wait for memory
+    that can never be free (a 503 forever): refused at start, naming both settings."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(data_dir=tmp_path, media_decode_memory_mb=3000, media_memory_budget_mb=2000)
+    assert "media_decode_memory_mb (3000)" in str(refused.value)
+    assert "media_memory_budget_mb (2000)" in str(refused.value)
+    settings = Settings(data_dir=tmp_path)
+    assert (settings.media_decode_memory_mb, settings.media_memory_budget_mb) == (1280, 2560)

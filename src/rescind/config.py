@@ -146,7 +146,27 @@ class Settings(BaseSettings):
         "wait up to `media_decode_wait_s`, then get 503 with Retry-After. Hash checks never wait.",
     )
     media_decode_wait_s: float = Field(
-        1.0, ge=0.0, description="How long a media upload waits for a decode slot before a 503."
+        1.0,
+        ge=0.0,
+        description="How long a media upload waits for a decode slot (and its memory, "
+        "`media_memory_budget_mb`) before a 503.",
+    )
+    media_decode_memory_mb: int = Field(
+        1280,
+        ge=64,
+        description="Most memory (MiB) hashing one upload may need, estimated from its header "
+        "before anything is decoded (16 bytes a pixel; 20 for 16-bit, CMYK, HEIF and AVIF "
+        "pictures, 24 for WebP; a check decodes a large JPEG at 1/2-1/8 scale); over it the "
+        "upload is refused with 422. The default passes a 50 MP photo in every format (a 50 MP "
+        "WebP needs the most, ~1,160 MiB) and refuses a 120 MP PNG (~1,850 MiB).",
+    )
+    media_memory_budget_mb: int = Field(
+        2560,
+        ge=64,
+        description="Memory (MiB) all media decodes of one server process may reserve at once "
+        "(each reserves its estimate); an upload that does not fit within "
+        "`media_decode_wait_s` gets 503 with Retry-After, while smaller ones that fit go on. "
+        "At least `media_decode_memory_mb`.",
     )
     # Matching
     pdq_threshold: int = Field(31, description="Default PDQ match distance (bits of 256).")
@@ -375,6 +395,17 @@ class Settings(BaseSettings):
         ):
             raise ValueError("a well-formed email address (at most 255 characters)")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _one_decode_fits_the_budget(self) -> Settings:
+        # Otherwise an upload under the per-decode limit could never be reserved: a 503 forever.
+        if self.media_decode_memory_mb > self.media_memory_budget_mb:
+            raise ValueError(
+                f"media_decode_memory_mb ({self.media_decode_memory_mb}) is more than "
+                f"media_memory_budget_mb ({self.media_memory_budget_mb}): one decode could "
+                "never be reserved"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

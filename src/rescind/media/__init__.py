@@ -17,6 +17,7 @@ from rescind.media.errors import (
 )
 from rescind.media.hashing import (
     MediaHashes,
+    decode_cost,
     hash_bytes,
     hash_file,
     hash_path,
@@ -63,6 +64,7 @@ __all__ = [
     "UnsupportedMedia",
     "VpdqFormatError",
     "VpdqFrame",
+    "decode_cost",
     "format_vpdq",
     "format_vpdq_line",
     "frames_from_hashes",

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rescind.media.errors import MediaError, MediaTooLarge, UnsupportedMedia
-from rescind.media.image import hash_image_bytes
+from rescind.media.image import hash_image_bytes, image_decode_cost
 from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
 from rescind.media.pdq import PdqHash
 from rescind.media.sniff import sniff
-from rescind.media.video import hash_video
+from rescind.media.video import hash_video, video_decode_cost
 from rescind.media.vpdq_text import VpdqFrame, format_vpdq, frames_from_hashes
 
 _READ_CHUNK = 1024 * 1024
@@ -69,6 +69,21 @@ def hash_bytes(
     else:
         pdq = hash_video(data, fps=fps, limits=limits)
     return MediaHashes(kind, md5, sha256, pdq)
+
+
+def decode_cost(data: bytes, *, reduce: bool = True, limits: MediaLimits = DEFAULT_LIMITS) -> int:
+    """Estimated peak bytes of hashing `data` (a picture as :func:`hash_bytes` and the
+    server's copy-robust views decode it, reduced when a large JPEG unless not ``reduce``;
+    a video's frames), from its header alone: nothing is decoded.
+
+    Raises :class:`MediaError` as hashing would for what the header already shows: not
+    media, damaged header, over a size limit, or over ``limits.max_decode_bytes``.
+    """
+    if len(data) > limits.max_bytes:
+        raise MediaTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
+    if _kind(data[:64]) == "image":
+        return image_decode_cost(data, limits, reduce)
+    return video_decode_cost(data, limits)
 
 
 def hash_path(

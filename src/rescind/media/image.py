@@ -21,7 +21,7 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rescind.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
-from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
+from rescind.media.limits import DEFAULT_LIMITS, MediaLimits, within_decode_memory
 from rescind.media.pdq import PdqHash, hash_luma, pdq_luma
 from rescind.media.sniff import sniff
 
@@ -154,6 +154,58 @@ def _open_checked(data: bytes, limits: MediaLimits) -> Image.Image:
     return image
 
 
+# Peak memory of hashing one picture, as measured (bench/decode_memory.py: every format
+# and mode at 4 and 16 MP, a fresh process's peak RSS; docs/benchmarks.md "Decode budget"):
+# the decoded buffer, its RGB or float conversion, the float32 luma and the full-size tent
+# filter (the peak: luma + 8 bytes a pixel), the robust views' grey copy. 1-bit, grey,
+# palette, RGB(A) and 16-bit pictures measured 12 bytes a decoded pixel, up to 15 in a
+# process whose allocator was already fragmented; CMYK and LA (4 bytes a pixel, converted
+# to RGB) 15, HEIF and AVIF 14, WebP (its decoder's own RGBA canvas) 19, animated 20.
+DECODE_BASE_BYTES = 16 * 1024**2
+DECODE_BYTES_PER_PIXEL = 16
+WIDE_DECODE_BYTES_PER_PIXEL = 20
+WEBP_DECODE_BYTES_PER_PIXEL = 24
+_WIDE_FORMATS = {"HEIF", "AVIF"}
+_NARROW_MODES = {"1", "L", "P", "RGB", "RGBA", "RGBX"}
+
+
+def _jpeg_scale(width: int, height: int) -> int:
+    """The DCT scale (1, 2, 4, 8) a large JPEG is decoded at for a check."""
+    for candidate in (8, 4, 2):
+        if min(width, height) // candidate >= MIN_REDUCED_SIDE:
+            return candidate
+    return 1
+
+
+def _cost(image: Image.Image, reduce: bool) -> int:
+    """Estimated peak bytes of hashing an opened (not yet decoded) picture: header only."""
+    width, height = image.size
+    scale = _jpeg_scale(width, height) if reduce and image.format == "JPEG" else 1
+    pixels = -(-width // scale) * -(-height // scale)
+    if image.format == "WEBP":
+        per_pixel = WEBP_DECODE_BYTES_PER_PIXEL
+    elif image.format in _WIDE_FORMATS or image.mode not in _NARROW_MODES:
+        per_pixel = WIDE_DECODE_BYTES_PER_PIXEL
+    else:
+        per_pixel = DECODE_BYTES_PER_PIXEL
+    return DECODE_BASE_BYTES + per_pixel * pixels
+
+
+def image_decode_cost(
+    data: bytes, limits: MediaLimits = DEFAULT_LIMITS, reduce: bool = True
+) -> int:
+    """Estimated peak bytes of hashing `data` (:func:`decode_luma` with ``reduce``, its PDQ
+    hashes and copy-robust views), from its header alone: nothing is decoded.
+
+    Raises :class:`MediaTooLarge` when it is over ``limits.max_decode_bytes`` (or any other
+    header limit), like :func:`decode_luma`, which checks the same estimate.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = _open_checked(data, limits)
+        return within_decode_memory(_cost(image, reduce), limits, "picture")
+
+
 def decode_luma(
     data: bytes, limits: MediaLimits = DEFAULT_LIMITS, reduce: bool = True
 ) -> DecodedLuma:
@@ -167,14 +219,12 @@ def decode_luma(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         image = _open_checked(data, limits)
+        within_decode_memory(_cost(image, reduce), limits, "picture")
         try:
             width, height = image.size
             scale = 1
             if reduce and image.format == "JPEG":
-                for candidate in (8, 4, 2):
-                    if min(width, height) // candidate >= MIN_REDUCED_SIDE:
-                        scale = candidate
-                        break
+                scale = _jpeg_scale(width, height)
                 if scale > 1:
                     # Asking for "L" makes libjpeg skip the chroma planes: JPEG's Y is
                     # PDQ's luma up to rounding, close enough for the reduced path. At

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rescind.media.errors import MediaTooLarge
+
 
 @dataclass(frozen=True)
 class MediaLimits:
@@ -30,6 +32,10 @@ class MediaLimits:
     only flat synthetic pictures go beyond hundreds, and at 120 MP from 113 KiB (~1,000 per
     byte) such a file costs ~1 GB and 20-30 s of decoding per request: it is refused from
     its header, before any pixel is decoded."""
+    max_decode_bytes: int = 4 * 1024**3
+    """Most memory hashing one input may need, estimated from its header before anything is
+    decoded (`rescind.media.decode_cost`); above it the input is refused. The default covers
+    every picture within `max_pixels`; a server sets its own (`media_decode_memory_mb`)."""
     max_video_seconds: float = 6 * 3600.0
     """Longest video (by timestamps) hashed."""
     max_video_frames: int = 1_500_000
@@ -48,3 +54,14 @@ class MediaLimits:
 
 
 DEFAULT_LIMITS = MediaLimits()
+
+
+def within_decode_memory(cost: int, limits: MediaLimits, what: str) -> int:
+    """`cost` (estimated peak bytes of hashing one input, a `what`), or MediaTooLarge when
+    it is over `limits.max_decode_bytes`."""
+    if cost > limits.max_decode_bytes:
+        raise MediaTooLarge(
+            f"hashing this {what} needs about {cost // 1024**2} MiB of memory; the limit is "
+            f"{limits.max_decode_bytes // 1024**2} MiB"
+        )
+    return cost

@@ -35,7 +35,7 @@ from rescind.media.errors import (
     NoVideoStream,
     UnsupportedMedia,
 )
-from rescind.media.limits import DEFAULT_LIMITS, MediaLimits
+from rescind.media.limits import DEFAULT_LIMITS, MediaLimits, within_decode_memory
 from rescind.media.pdq import (
     MIN_HASHABLE_DIM,
     PdqHash,
@@ -121,6 +121,64 @@ def _video_stream(container: Any, limits: MediaLimits) -> Any:
     # One thread: the server hashes many uploads at once, and the figure we promise is per core.
     stream.thread_type = "NONE"
     return stream
+
+
+# Peak memory of hashing a video (`decode_cost`), from its header: the decoder's frames
+# (H.264/HEVC keep at most 16 reference frames, and never more than their largest level's
+# picture buffer, ~224 M pixels; VP9/AV1 8), plus 8 more for reordering (B-frames), the
+# frame being output and its conversion, the hashing buffers of one frame, and the packet
+# index of the first pass (timestamps, keyframe flags, the plan). Typical streams (1-4
+# references) measure a quarter of it; x264 with 16 references and 16 B-frames 0.85 of it
+# (docs/benchmarks.md, "Decode budget").
+VIDEO_BASE_BYTES = 16 * 1024**2
+_MAX_REFERENCE_FRAMES = 16
+_MAX_DPB_PIXELS = 224_000_000
+_WORKING_FRAMES = 8
+_HASH_BYTES_PER_PIXEL = 8
+_PACKET_INDEX_BYTES = 400
+# Frame size assumed when a container does not state it (the decoder still refuses frames
+# over `max_frame_pixels`).
+_UNSTATED_FRAME_PIXELS = 3840 * 2160
+
+
+def _frame_bytes_per_pixel(pix_fmt: str | None) -> float:
+    if pix_fmt is None or pix_fmt in ("yuv420p", "yuvj420p", "nv12", "nv21"):
+        return 1.5
+    if any(depth in pix_fmt for depth in ("9", "10", "12", "14", "16")):
+        return 6.0  # up to 16 bits a sample, 4:4:4
+    return 4.0  # other 8-bit layouts: 4:2:2, 4:4:4, RGB(A)
+
+
+def _stream_cost(container: Any, stream: Any, data_size: int) -> int:
+    ctx = stream.codec_context
+    pixels = (ctx.width * ctx.height) if ctx.width and ctx.height else _UNSTATED_FRAME_PIXELS
+    fmt = getattr(ctx, "format", None)
+    per_pixel = _frame_bytes_per_pixel(getattr(fmt, "name", None))
+    kept = min(_MAX_REFERENCE_FRAMES, max(1, _MAX_DPB_PIXELS // pixels)) + _WORKING_FRAMES
+    frames = int(stream.frames or 0)
+    if frames <= 0:
+        rate = float(stream.average_rate or stream.guessed_rate or 60)
+        seconds = (container.duration or 0) / 1e6
+        frames = int(seconds * rate) if seconds > 0 else data_size // 1024
+    return int(
+        VIDEO_BASE_BYTES
+        + pixels * (per_pixel * kept + _HASH_BYTES_PER_PIXEL)
+        + frames * _PACKET_INDEX_BYTES
+    )
+
+
+def video_decode_cost(source: VideoSource, limits: MediaLimits = DEFAULT_LIMITS) -> int:
+    """Estimated peak bytes of hashing a video (`hash_video_views`), from its container's
+    header: no frame is decoded. Raises :class:`MediaTooLarge` over
+    ``limits.max_decode_bytes`` (or another header limit), as `hash_video_views` does."""
+    head = source[:64] if isinstance(source, bytes) else _read_head(Path(source))
+    sniffed = sniff(head)
+    if sniffed is None or sniffed.kind != "video":
+        raise UnsupportedMedia("not a supported video container (MP4, MOV, MKV, WebM, AVI)")
+    size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+    with _open(source, sniffed.format) as container:
+        stream = _video_stream(container, limits)
+        return within_decode_memory(_stream_cost(container, stream, size), limits, "video")
 
 
 def _demux(container: Any, stream: Any, budget: _Budget) -> Iterator[Any]:
@@ -437,8 +495,10 @@ def hash_video_views(
     if sniffed is None or sniffed.kind != "video":
         raise UnsupportedMedia("not a supported video container (MP4, MOV, MKV, WebM, AVI)")
     budget = _Budget(limits)
+    size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
+        within_decode_memory(_stream_cost(container, stream, size), limits, "video")
         tb = stream.time_base or Fraction(1, 1)
         packets = _scan(container, stream, limits, budget)
         plan = _plan(packets, fps, tb, keyframe_window, neighbours)

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rescind.media import ORIENTATIONS, MediaError, MediaLimits, MediaTooLarge, hash_bytes
+from rescind.media import decode_cost as media_decode_cost
 from rescind.media.image import decode_luma
 from rescind.media.pdq import hash_luma
 from rescind.media.robust import (
@@ -40,17 +41,20 @@ __all__ = [
     "MediaError",
     "bank_signals_from_media",
     "bank_views",
+    "decode_cost",
     "media_limits",
     "robust_pdq",
     "signals_from_media",
 ]
 
 
-def media_limits(max_bytes: int) -> MediaLimits:
-    """Decoding limits for uploads of at most `max_bytes` (a check must stay interactive)."""
+def media_limits(max_bytes: int, max_decode_bytes: int = 4 * 1024**3) -> MediaLimits:
+    """Decoding limits for uploads of at most `max_bytes`, each hashed within about
+    `max_decode_bytes` of memory (a check must stay interactive)."""
     return MediaLimits(
         max_bytes=max_bytes,
         max_image_bytes=max_bytes,
+        max_decode_bytes=max_decode_bytes,
         max_video_seconds=3 * 3600.0,
         max_samples=MAX_FRAMES,
         max_wall_seconds=120.0,
@@ -224,11 +228,25 @@ def _robust(
     luma: NDArray[np.generic], views: Callable[[NDArray[np.uint8]], list[Signal]]
 ) -> list[Signal]:
     """`views` (query or bank) of a decoded image, on a grey copy of at most 512 px."""
-    grey = np.clip(np.asarray(luma, dtype=np.float32), 0, 255).round().astype(np.uint8)
-    if grey.ndim != 2:
+    if luma.ndim != 2:
         return []
+    # Clipped and rounded in one float copy (in place), then bytes: a full-size picture costs
+    # 5 bytes a pixel here on top of its luma, not 9 (docs/benchmarks.md, "Decode budget").
+    work = np.clip(np.asarray(luma, dtype=np.float32), 0, 255)
+    np.round(work, out=work)
+    grey = work.astype(np.uint8)
+    del work
     try:
         small = working_copy(grey)
         return views(np.ascontiguousarray(small[:, :, None]))  # grey: one channel, not three
     except RobustInputError:
         return []
+
+
+def decode_cost(data: bytes, limits: MediaLimits, *, bank: bool = False) -> int:
+    """Estimated peak bytes of `signals_from_media` (or, with `bank`,
+    `bank_signals_from_media`: a large JPEG at full size) on `data`, from its header alone.
+
+    Raises MediaError for what the header already refuses, including an estimate over
+    `limits.max_decode_bytes`: the decode would be refused anyway, before any pixel."""
+    return media_decode_cost(data, reduce=not bank, limits=limits)

@@ -21,12 +21,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from rescind.config import Settings
 from rescind.index import warm_up as index_warm_up
 from rescind.media import warm_up as media_warm_up
+from rescind.platform.decode_gate import DecodeGate
 from rescind.platform.errors import DecodeBusyError
 from rescind.platform.matcher import Matcher
+from rescind.platform.media_signals import (
+    bank_signals_from_media,
+    decode_cost,
+    media_limits,
+    signals_from_media,
+)
 from rescind.platform.registry_index import RegistryIndex
 from rescind.platform.registry_writer import RegistryWriter
+from rescind.platform.signals import Signals
 
 log = logging.getLogger("rescind.platform")
+
+MIB = 1024**2
 
 
 class PlatformRuntime:
@@ -45,22 +55,44 @@ class PlatformRuntime:
         # Set once the matching and hashing kernels are compiled or loaded (see `_compile`).
         self.ready = threading.Event()
         # Decoding is where a hostile upload spends memory and CPU (a large picture costs
-        # hundreds of MB): a few at a time, and the others are told to come back.
-        self._decodes = threading.BoundedSemaphore(settings.media_decode_concurrency)
+        # hundreds of MB): a few at a time within a memory budget, the others told to come back.
+        self.decodes = DecodeGate(
+            settings.media_decode_concurrency, settings.media_memory_budget_mb * MIB
+        )
+        self.media_limits = media_limits(
+            settings.max_upload_bytes, settings.media_decode_memory_mb * MIB
+        )
 
     @contextmanager
-    def decode_slot(self) -> Iterator[None]:
-        """Hold one of `media_decode_concurrency` decode slots, waiting at most
-        `media_decode_wait_s` for one (DecodeBusyError then)."""
-        if not self._decodes.acquire(timeout=self.settings.media_decode_wait_s):
+    def decode_slot(self, cost: int = 0) -> Iterator[None]:
+        """Hold one of `media_decode_concurrency` decode slots and `cost` bytes of
+        `media_memory_budget_mb`, waiting at most `media_decode_wait_s` for both
+        (DecodeBusyError then)."""
+        if not self.decodes.acquire(cost, self.settings.media_decode_wait_s):
+            if self.decodes.free_slots == 0:
+                held = f"all {self.decodes.slots} decode slots"
+            else:
+                held = f"the {self.settings.media_memory_budget_mb} MiB memory budget"
             raise DecodeBusyError(
-                f"{self.settings.media_decode_concurrency} media uploads are being decoded; "
-                "retry shortly"
+                f"media uploads being decoded hold {held} (this one needs about "
+                f"{-(-cost // MIB)} MiB); retry shortly"
             )
         try:
             yield
         finally:
-            self._decodes.release()
+            self.decodes.release(cost)
+
+    def hash_media(self, data: bytes, *, bank: bool = False) -> Signals:
+        """The signals of an uploaded file: `signals_from_media` (or, with `bank`,
+        `bank_signals_from_media`) within this server's limits. Its memory is estimated from
+        the header first (MediaError, nothing decoded, over `media_decode_memory_mb`), then
+        reserved with a decode slot for the decode (DecodeBusyError when they are not free
+        within `media_decode_wait_s`)."""
+        cost = decode_cost(data, self.media_limits, bank=bank)
+        with self.decode_slot(cost):
+            if bank:
+                return bank_signals_from_media(data, self.media_limits)
+            return signals_from_media(data, self.media_limits)
 
     def fresh(self, max_age_s: float | None = None) -> bool:
         """Whether the matcher is loaded and was synced within `max_age_s` (default: two

@@ -33,6 +33,11 @@ class Api:
 
 @pytest.fixture
 def api(settings: Settings, database: Database) -> Iterator[Api]:
+    yield from serve_api(settings, database)
+
+
+def serve_api(settings: Settings, database: Database) -> Iterator[Api]:
+    """The app of `settings` on `database`, served to a test client while the generator runs."""
     keys = {}
     with database.session() as session:
         for scope in ("check", "content", "review"):

@@ -216,3 +216,24 @@ def test_bad_input_is_an_hma_style_4xx_and_changes_nothing(api: Api, database: D
     assert api.client.post("/c/banks", json={"name": "Y"}, headers=api.check).status_code == 403
     names = [b["name"] for b in api.client.get("/c/banks", headers=api.review).json()]
     assert names == ["ALLOW", "NCII"]
+
+
+def test_hma_file_routes_share_the_decode_budget_and_say_when_to_come_back(api: Api) -> None:
+    """With the memory budget taken (as decodes in progress take it), an HMA lookup or bank
+    upload of a file waits its turn like /v1/check, then answers 503 in HMA's shape with
+    Retry-After; nothing is banked."""
+    photo = media.jpeg(media.reported())
+    gate = api.runtime.decodes
+    assert gate.acquire(gate.budget, 0)
+    try:
+        for path, headers in (("/m/lookup", api.check), ("/c/bank/NCII/content", api.review)):
+            busy = api.client.post(
+                path, files={"photo": ("p.jpg", photo, "image/jpeg")}, headers=headers
+            )
+            assert busy.status_code == 503, busy.text
+            assert busy.headers["retry-after"] == "2"
+            assert "memory budget" in busy.json()["message"]
+    finally:
+        gate.release(gate.budget)
+    assert gate.reserved == 0
+    assert api.client.get("/c/bank/NCII/content/1", headers=api.review).status_code == 404

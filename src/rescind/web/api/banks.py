@@ -8,7 +8,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rescind.media import MediaLimits
 from rescind.platform.apikeys import ApiPrincipal
 from rescind.platform.banks import (
     add_signals,
@@ -19,8 +18,7 @@ from rescind.platform.banks import (
     withdraw_entries,
 )
 from rescind.platform.errors import EntryNotFoundError, InvalidSignalError, PlatformError
-from rescind.platform.media_signals import MediaError, bank_signals_from_media, media_limits
-from rescind.platform.runtime import PlatformRuntime
+from rescind.platform.media_signals import MediaError
 from rescind.platform.signals import Signals
 from rescind.security import audit
 from rescind.store.models import Bank, BankEntry
@@ -136,10 +134,7 @@ async def add_entries(request: Request, name: str, caller: ReviewCaller) -> Entr
         _, data = await read_media_form(request, settings.max_upload_bytes)
         try:
             signals = await run_in_threadpool(
-                _decoded,
-                services_of(request.app).runtime,
-                data,
-                media_limits(settings.max_upload_bytes),
+                services_of(request.app).runtime.hash_media, data, bank=True
             )
         except MediaError as exc:
             raise media_problem(exc) from None
@@ -152,11 +147,6 @@ async def add_entries(request: Request, name: str, caller: ReviewCaller) -> Entr
         except PlatformError as exc:
             raise problem(exc) from None
     return await run_in_threadpool(_bank_signals, request, name, signals, caller)
-
-
-def _decoded(runtime: PlatformRuntime, data: bytes, limits: MediaLimits) -> Signals:
-    with runtime.decode_slot():
-        return bank_signals_from_media(data, limits)
 
 
 def _bank_signals(

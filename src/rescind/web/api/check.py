@@ -8,10 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from rescind.media import MediaLimits
 from rescind.platform.check import CheckResult, check_and_record
 from rescind.platform.errors import InvalidSignalError, PlatformError
-from rescind.platform.media_signals import MediaError, media_limits, signals_from_media
+from rescind.platform.media_signals import MediaError
 from rescind.platform.registry import check_content_id, check_url
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals
@@ -69,9 +68,7 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
             limit = settings.max_upload_bytes
             content_id, url, data = await _from_multipart(request, limit)
             try:
-                signals: Signals = await run_in_threadpool(
-                    _decoded, services.runtime, data, media_limits(limit)
-                )
+                signals: Signals = await run_in_threadpool(services.runtime.hash_media, data)
             except MediaError as exc:
                 raise media_problem(exc) from None
         else:
@@ -92,11 +89,6 @@ async def check(request: Request, caller: CheckCaller) -> dict[str, Any]:
         "verdict": result.verdict,
         "matches": [{"bank": m.bank, "case_number": m.case_number} for m in result.matches],
     }
-
-
-def _decoded(runtime: PlatformRuntime, data: bytes, limits: MediaLimits) -> Signals:
-    with runtime.decode_slot():
-        return signals_from_media(data, limits)
 
 
 def _check(

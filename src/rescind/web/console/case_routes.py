@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -243,68 +244,77 @@ def _back(case_number: str, **params: str) -> RedirectResponse:
     )
 
 
-@router.post("/cases/{case_number}/claim")
-def claim(case_number: str, form: FormDep, staff: StaffDep) -> Response:
-    """Take the case (optimistic: fails if someone else took it since the page was loaded)."""
+def _act(
+    staff: Staff,
+    form: FormData,
+    case_number: str,
+    done: str,
+    action: Callable[[], object],
+    *,
+    rollback: bool = True,
+) -> Response:
+    """A reviewer's action on a case, from its page: the CSRF check, then `action`, then
+    back to the case page saying `done`, or the error a service raised (`invalid` with its
+    message, `conflict` when someone else changed the assignment, `not_allowed`), its
+    changes rolled back unless not `rollback` (they wrote nothing before refusing)."""
     if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
         return _back(case_number, error="expired")
     try:
-        case = queue.find_case(staff.db, case_number)
-        review.claim(
-            staff.db,
-            case,
-            staff.reviewer,
-            expected_assignee_id=_form_id(form, "expected_assignee"),
-        )
+        action()
+    except InvalidDecision as exc:
+        error, params = "invalid", {"detail": exc.message}
     except ClaimConflict:
-        return _back(case_number, error="conflict")
+        error, params = "conflict", {}
     except (CaseClosed, NotAllowed, CaseNotFound):
-        return _back(case_number, error="not_allowed")
-    return _back(case_number, done="claimed")
+        error, params = "not_allowed", {}
+    else:
+        return _back(case_number, done=done)
+    if rollback:
+        staff.db.rollback()
+    return _back(case_number, error=error, **params)
+
+
+def _text(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+@router.post("/cases/{case_number}/claim")
+def claim(case_number: str, form: FormDep, staff: StaffDep) -> Response:
+    """Take the case (optimistic: fails if someone else took it since the page was loaded)."""
+
+    def act() -> None:
+        case = queue.find_case(staff.db, case_number)
+        expected = _form_id(form, "expected_assignee")
+        review.claim(staff.db, case, staff.reviewer, expected_assignee_id=expected)
+
+    return _act(staff, form, case_number, "claimed", act, rollback=False)
 
 
 @router.post("/cases/{case_number}/assign")
 def assign(case_number: str, form: FormDep, staff: StaffDep) -> Response:
     """Hand the case to a colleague (fails if the assignment changed since the page loaded)."""
-    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
-        return _back(case_number, error="expired")
-    assignee = _form_id(form, "assignee")
-    if assignee is None:
-        return _back(case_number, error="invalid", detail="choose a colleague")
-    try:
+
+    def act() -> None:
+        assignee = _form_id(form, "assignee")
+        if assignee is None:
+            raise InvalidDecision("choose a colleague")
         case = queue.find_case(staff.db, case_number)
-        review.assign(
-            staff.db,
-            case,
-            staff.reviewer,
-            assignee,
-            expected_assignee_id=_form_id(form, "expected_assignee"),
-        )
-    except InvalidDecision as exc:
-        return _back(case_number, error="invalid", detail=exc.message)
-    except ClaimConflict:
-        return _back(case_number, error="conflict")
-    except (CaseClosed, NotAllowed, CaseNotFound):
-        return _back(case_number, error="not_allowed")
-    return _back(case_number, done="assigned")
+        expected = _form_id(form, "expected_assignee")
+        review.assign(staff.db, case, staff.reviewer, assignee, expected_assignee_id=expected)
+
+    return _act(staff, form, case_number, "assigned", act, rollback=False)
 
 
 @router.post("/cases/{case_number}/notes")
 def add_note(case_number: str, form: FormDep, staff: StaffDep) -> Response:
     """Add an internal note to the case (staff only, audited)."""
-    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
-        return _back(case_number, error="expired")
-    body = form.get("body")
-    try:
+
+    def act() -> None:
         case = queue.find_case(staff.db, case_number)
-        notes.add_note(staff.db, case, staff.reviewer, body if isinstance(body, str) else None)
-    except InvalidDecision as exc:
-        staff.db.rollback()
-        return _back(case_number, error="invalid", detail=exc.message)
-    except (NotAllowed, CaseNotFound):
-        staff.db.rollback()
-        return _back(case_number, error="not_allowed")
-    return _back(case_number, done="noted")
+        notes.add_note(staff.db, case, staff.reviewer, _text(form, "body"))
+
+    return _act(staff, form, case_number, "noted", act)
 
 
 @router.post("/cases/{case_number}/release")
@@ -324,45 +334,30 @@ def release(case_number: str, form: FormDep, staff: StaffDep) -> Response:
 @router.post("/cases/{case_number}/decision")
 def decide(case_number: str, form: FormDep, staff: StaffDep, services: ServicesDep) -> Response:
     """Record the reviewer's decision."""
-    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
-        return _back(case_number, error="expired")
 
-    def value(name: str) -> str | None:
-        raw = form.get(name)
-        return raw if isinstance(raw, str) else None
-
-    try:
+    def act() -> None:
         case = queue.find_case(staff.db, case_number)
+        outcome = _text(form, "outcome")
         items = {
-            item.id: review.ItemChoice(ItemStatus(choice), value(f"item-{item.id}-note"))
+            item.id: review.ItemChoice(ItemStatus(choice), _text(form, f"item-{item.id}-note"))
             for item in case.items
-            if (choice := value(f"item-{item.id}")) in review.ITEM_CHOICES
+            if (choice := _text(form, f"item-{item.id}")) in review.ITEM_CHOICES
         }
         review.decide(
             staff.db,
             services.settings,
             case,
             staff.reviewer,
-            value("outcome") or "",
-            reason_code=value("reason_code")
-            if value("outcome") == DecisionOutcome.REJECT
-            else None,
-            note=value("note"),
-            message_to_requester=value("message"),
-            reply_code=value("reply") or None,
+            outcome or "",
+            reason_code=_text(form, "reason_code") if outcome == DecisionOutcome.REJECT else None,
+            note=_text(form, "note"),
+            message_to_requester=_text(form, "message"),
+            reply_code=_text(form, "reply") or None,
             enforce=services.enforce,
-            items=items if value("outcome") == DecisionOutcome.REMOVE else None,
+            items=items if outcome == DecisionOutcome.REMOVE else None,
         )
-    except InvalidDecision as exc:
-        staff.db.rollback()
-        return _back(case_number, error="invalid", detail=exc.message)
-    except ClaimConflict:
-        staff.db.rollback()
-        return _back(case_number, error="conflict")
-    except (CaseClosed, NotAllowed, CaseNotFound):
-        staff.db.rollback()
-        return _back(case_number, error="not_allowed")
-    return _back(case_number, done="decided")
+
+    return _act(staff, form, case_number, "decided", act)
 
 
 @router.post("/cases/{case_number}/leads/{lead_id}")
@@ -370,26 +365,19 @@ def decide_lead(
     case_number: str, lead_id: RowId, form: FormDep, staff: StaffDep, services: ServicesDep
 ) -> Response:
     """Confirm a lead (it is actioned and swept for copies) or dismiss it."""
-    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
-        return _back(case_number, error="expired")
-    try:
-        case = queue.find_case(staff.db, case_number)
+
+    def act() -> None:
         review.decide_lead(
             staff.db,
             services.settings,
-            case,
+            queue.find_case(staff.db, case_number),
             staff.reviewer,
             lead_id,
             confirm=form.get("decision") == "confirm",
             enforce=services.enforce,
         )
-    except InvalidDecision as exc:
-        staff.db.rollback()
-        return _back(case_number, error="invalid", detail=exc.message)
-    except (CaseClosed, NotAllowed, CaseNotFound):
-        staff.db.rollback()
-        return _back(case_number, error="not_allowed")
-    return _back(case_number, done="lead")
+
+    return _act(staff, form, case_number, "lead", act)
 
 
 @router.post("/cases/{case_number}/items/{item_id}")
@@ -397,11 +385,10 @@ def resolve_item(
     case_number: str, item_id: RowId, form: FormDep, staff: StaffDep, services: ServicesDep
 ) -> Response:
     """Decide one item of a removal under way (added later, or whose removal came back)."""
-    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
-        return _back(case_number, error="expired")
-    choice, note = form.get("outcome"), form.get("note")
-    try:
+
+    def act() -> None:
         case = queue.find_case(staff.db, case_number)
+        choice = form.get("outcome")
         if choice not in review.ITEM_CHOICES:
             raise InvalidDecision("choose what to do with the item")
         review.resolve_item(
@@ -410,31 +397,19 @@ def resolve_item(
             case,
             staff.reviewer,
             item_id,
-            review.ItemChoice(ItemStatus(str(choice)), note if isinstance(note, str) else None),
+            review.ItemChoice(ItemStatus(str(choice)), _text(form, "note")),
             enforce=services.enforce,
         )
-    except InvalidDecision as exc:
-        staff.db.rollback()
-        return _back(case_number, error="invalid", detail=exc.message)
-    except (CaseClosed, NotAllowed, CaseNotFound):
-        staff.db.rollback()
-        return _back(case_number, error="not_allowed")
-    return _back(case_number, done="item")
+
+    return _act(staff, form, case_number, "item", act)
 
 
 @router.post("/cases/{case_number}/restore")
 def restore(case_number: str, form: FormDep, staff: StaffDep) -> Response:
     """Restore what the case removed (withdrawn, or removed in error), with a required reason."""
-    if not csrf_ok(staff.session, form.get(CSRF_FIELD)):
-        return _back(case_number, error="expired")
-    reason = form.get("reason")
-    try:
+
+    def act() -> None:
         case = queue.find_case(staff.db, case_number)
-        restore_removed(staff.db, case, staff.reviewer, reason if isinstance(reason, str) else None)
-    except InvalidDecision as exc:
-        staff.db.rollback()
-        return _back(case_number, error="invalid", detail=exc.message)
-    except (NotAllowed, CaseNotFound):
-        staff.db.rollback()
-        return _back(case_number, error="not_allowed")
-    return _back(case_number, done="restored")
+        restore_removed(staff.db, case, staff.reviewer, _text(form, "reason"))
+
+    return _act(staff, form, case_number, "restored", act)

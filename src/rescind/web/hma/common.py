@@ -4,7 +4,8 @@ API keys in front of them, and bodies read within limits (JSON objects, one uplo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -45,8 +46,18 @@ _STATUS = {422: 400, 409: 403}
 
 
 def hma_error(exc: PlatformError) -> HmaError:
-    """A service error in HMA's shape."""
-    return HmaError(_STATUS.get(exc.status, exc.status), exc.detail)
+    """A service error in HMA's shape (a 503 says when to come back, as /v1 does)."""
+    headers = {"Retry-After": "2"} if exc.status == 503 else None
+    return HmaError(_STATUS.get(exc.status, exc.status), exc.detail, headers)
+
+
+@contextmanager
+def hma_errors() -> Iterator[None]:
+    """Answer a service error raised inside as HMA answers it (`hma_error`)."""
+    try:
+        yield
+    except PlatformError as exc:
+        raise hma_error(exc) from None
 
 
 def _from_problem(exc: ProblemError) -> HmaError:

@@ -26,8 +26,7 @@ from rescind.exchange.hma import (
 )
 from rescind.platform.apikeys import ApiPrincipal
 from rescind.platform.banks import list_banks, update_bank
-from rescind.platform.errors import PlatformError
-from rescind.platform.media_signals import MediaError, bank_signals_from_media, media_limits
+from rescind.platform.media_signals import MediaError
 from rescind.platform.signals import Signals
 from rescind.security import audit
 from rescind.store.models import Bank
@@ -37,7 +36,7 @@ from rescind.web.hma.common import (
     HmaError,
     ReviewCaller,
     hma_doc,
-    hma_error,
+    hma_errors,
     read_json_object,
     read_upload,
 )
@@ -47,10 +46,8 @@ _VIA = {"via": "hma"}
 
 
 def _bank(session: Session, name: str) -> Bank:
-    try:
+    with hma_errors():
         return resolve_bank(session, name)
-    except PlatformError as exc:
-        raise hma_error(exc) from None
 
 
 def _check_bank(request: Request, name: str) -> None:
@@ -66,10 +63,22 @@ def _content_id(raw: str) -> int:
 
 
 def _item(session: Session, bank: Bank, raw_id: str) -> BankedItem:
-    try:
+    with hma_errors():
         return get_item(session, bank, _content_id(raw_id))
-    except PlatformError as exc:
-        raise hma_error(exc) from None
+
+
+def _audit(
+    session: Session, caller: ApiPrincipal, action: str, bank: Bank, **detail: object
+) -> None:
+    """Audit an access to `bank` through the HMA routes (`detail`: item ids, never hashes)."""
+    audit.record(
+        session,
+        caller.actor,
+        action,
+        subject_type="bank",
+        subject_id=bank.id,
+        detail={**_VIA, **detail},
+    )
 
 
 @router.get("/banks", **hma_doc("review", "List banks (HMA)"))
@@ -91,7 +100,7 @@ async def bank_create(request: Request, caller: ReviewCaller) -> JSONResponse:
 def _create(request: Request, body: dict[str, Any], caller: ApiPrincipal) -> JSONResponse:
     settings = services_of(request.app).settings
     with get_db(request).session() as session:
-        try:
+        with hma_errors():
             bank = create_hma_bank(
                 session,
                 settings,
@@ -99,16 +108,7 @@ def _create(request: Request, body: dict[str, Any], caller: ApiPrincipal) -> JSO
                 enabled_ratio=body.get("enabled_ratio"),
                 enabled=body.get("enabled"),
             )
-        except PlatformError as exc:
-            raise hma_error(exc) from None
-        audit.record(
-            session,
-            caller.actor,
-            "bank.created",
-            subject_type="bank",
-            subject_id=bank.id,
-            detail=_VIA,
-        )
+        _audit(session, caller, "bank.created", bank)
         return JSONResponse(bank_config(bank), status_code=201)
 
 
@@ -144,14 +144,7 @@ def _update(
                 )
             on = bool(ratio) if ratio is not None else bool(enabled)
             update_bank(session, bank.name, enabled=on)
-            audit.record(
-                session,
-                caller.actor,
-                "bank.policy_changed",
-                subject_type="bank",
-                subject_id=bank.id,
-                detail={**_VIA, "enabled": on},
-            )
+            _audit(session, caller, "bank.policy_changed", bank, enabled=on)
         return bank_config(bank)
 
 
@@ -191,18 +184,17 @@ async def bank_add_content(
         raise HmaError(400, NO_URL)
     settings = services_of(request.app).settings
     upload = await read_upload(request, settings.max_upload_bytes)
-    try:
+    with hma_errors():
         note = check_note(upload.fields.get("note"))
-    except PlatformError as exc:
-        raise hma_error(exc) from None
     metadata = _metadata(upload.fields.get("metadata"))
     await run_in_threadpool(_check_bank, request, bank_name)  # 404 before hashing
-    try:
-        signals = await run_in_threadpool(
-            bank_signals_from_media, upload.data, media_limits(settings.max_upload_bytes)
-        )
-    except MediaError as exc:
-        raise HmaError(400, f"the file cannot be hashed: {exc}") from None
+    with hma_errors():  # every decode slot or the memory budget taken: 503
+        try:
+            signals = await run_in_threadpool(
+                services_of(request.app).runtime.hash_media, upload.data, bank=True
+            )
+        except MediaError as exc:
+            raise HmaError(400, f"the file cannot be hashed: {exc}") from None
     return await run_in_threadpool(
         _add, request, bank_name, signals, caller, note, metadata, signals.kind == "video"
     )
@@ -215,11 +207,9 @@ async def bank_add_signals(
     """Bank one item by its hashes: `{"pdq": "<64 hex>", "video_md5"?: "<32 hex>",
     "note"?}`. Answers `{"id", "signals"}`."""
     body = await read_json_object(request)
-    try:
+    with hma_errors():
         note = check_note(body.pop("note", None))
         signals = signals_of_mapping(body)
-    except PlatformError as exc:
-        raise hma_error(exc) from None
     return await run_in_threadpool(_add, request, bank_name, signals, caller, note, None, None)
 
 
@@ -235,20 +225,11 @@ def _add(
     # `video`: whether an uploaded file was a video; None for hashes given (echoed back).
     with get_db(request).session() as session:
         bank = _bank(session, bank_name)
-        try:
+        with hma_errors():
             content_id = bank_item(
                 session, bank, signals, actor=caller.actor, note=note, metadata=metadata
             )
-        except PlatformError as exc:
-            raise hma_error(exc) from None
-        audit.record(
-            session,
-            caller.actor,
-            "bank.entries_added",
-            subject_type="bank",
-            subject_id=bank.id,
-            detail={**_VIA, "item": content_id},
-        )
+        _audit(session, caller, "bank.entries_added", bank, item=content_id)
         if video is None:
             shown = {"pdq": signals.pdq[0].hash} if signals.pdq else {}
             shown.update({"video_md5": signals.md5} if signals.md5 else {})
@@ -281,14 +262,7 @@ def bank_get_content(
     bank, note and metadata. Its hashes are not served."""
     bank = _bank(session, bank_name)
     item = _item(session, bank, content_id)
-    audit.record(
-        session,
-        caller.actor,
-        "bank.item_read",
-        subject_type="bank",
-        subject_id=bank.id,
-        detail={**_VIA, "item": item.id},
-    )
+    _audit(session, caller, "bank.item_read", bank, item=item.id)
     return _content(bank, item)
 
 
@@ -307,10 +281,8 @@ async def bank_update_content(
         raise HmaError(
             400, "Rescind does not disable content for a time: disable_until_ts must be 0 or 1"
         )
-    try:
+    with hma_errors():
         note = check_note(body.get("note"))
-    except PlatformError as exc:
-        raise hma_error(exc) from None
     return await run_in_threadpool(
         _update_content, request, bank_name, content_id, caller, disable, "note" in body, note
     )
@@ -331,24 +303,10 @@ def _update_content(
         if disable == 1 and not item.active:
             raise HmaError(400, "removed content is not banked again: add it anew")
         if disable == 0 and withdraw_item(session, item):
-            audit.record(
-                session,
-                caller.actor,
-                "bank.item_withdrawn",
-                subject_type="bank",
-                subject_id=bank.id,
-                detail={**_VIA, "item": item.id},
-            )
+            _audit(session, caller, "bank.item_withdrawn", bank, item=item.id)
         if change_note:
             set_note(item, note)
-            audit.record(
-                session,
-                caller.actor,
-                "bank.item_changed",
-                subject_type="bank",
-                subject_id=bank.id,
-                detail={**_VIA, "item": item.id},
-            )
+            _audit(session, caller, "bank.item_changed", bank, item=item.id)
         session.flush()
         return _content(bank, get_item(session, bank, item.id))
 
@@ -370,12 +328,5 @@ def bank_delete_content(
             raise
         return {"deleted": 0}
     deleted = withdraw_item(session, item)
-    audit.record(
-        session,
-        caller.actor,
-        "bank.item_withdrawn",
-        subject_type="bank",
-        subject_id=bank.id,
-        detail={**_VIA, "item": item.id, "deleted": deleted},
-    )
+    _audit(session, caller, "bank.item_withdrawn", bank, item=item.id, deleted=deleted)
     return {"deleted": deleted}

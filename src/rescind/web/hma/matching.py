@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rescind.exchange.hma import LookupMatch, compare, lookup, signal_values, signals_of
 from rescind.platform.errors import PlatformError
-from rescind.platform.media_signals import MediaError, media_limits, signals_from_media
+from rescind.platform.media_signals import MediaError
 from rescind.platform.signals import Signals
 from rescind.web.deps import AppServices, services_of
 from rescind.web.hma.common import (
@@ -24,7 +24,7 @@ from rescind.web.hma.common import (
     HmaError,
     bank_filter,
     hma_doc,
-    hma_error,
+    hma_errors,
     query_flag,
     read_json_object,
     read_upload,
@@ -61,12 +61,13 @@ def _by_bank(matches: Sequence[LookupMatch]) -> dict[str, list[dict[str, Any]]]:
 
 
 async def _hash_upload(request: Request) -> Signals:
-    limit = services_of(request.app).settings.max_upload_bytes
-    upload = await read_upload(request, limit)
-    try:
-        return await run_in_threadpool(signals_from_media, upload.data, media_limits(limit))
-    except MediaError as exc:
-        raise HmaError(400, f"the file cannot be hashed: {exc}") from None
+    services = services_of(request.app)
+    upload = await read_upload(request, services.settings.max_upload_bytes)
+    with hma_errors():  # every decode slot or the memory budget taken: 503
+        try:
+            return await run_in_threadpool(services.runtime.hash_media, upload.data)
+        except MediaError as exc:
+            raise HmaError(400, f"the file cannot be hashed: {exc}") from None
 
 
 @router.get("/m/lookup", **hma_doc("check", "Look up a hash (HMA)"))
@@ -118,11 +119,9 @@ async def compare_hashes(request: Request, caller: CheckCaller) -> dict[str, Any
     body = await read_json_object(request)
     threshold = services_of(request.app).settings.pdq_threshold
     out: dict[str, Any] = {}
-    for signal_type, pair in body.items():
-        try:
+    with hma_errors():
+        for signal_type, pair in body.items():
             out[signal_type] = compare(signal_type, pair, threshold)
-        except PlatformError as exc:
-            raise hma_error(exc) from None
     return out
 
 
