@@ -272,58 +272,172 @@ def removal_rows(start: datetime, end: datetime, dialect: str) -> Select[Any]:
     )
 
 
-# The removal rows of one report, read once into a temporary table (private to the
-# connection, outside the database file on SQLite) and aggregated from there several ways.
-_REMOVALS = Table(
-    "rescind_report_removals",
-    MetaData(),
-    Column("clock", String(20)),
-    Column("item_id", BigInteger),
-    Column("named", Integer),
-    Column("settled", Integer),
-    Column("removed", Integer),
-    Column("seconds", Float),
-    prefixes=["TEMPORARY"],
-)
+# --- the period, read once ----------------------------------------------------------------------
+
+# The clocks as small integers in the report's temporary tables: their index in CLOCKS.
+CLOCK_CODES = {name: i for i, name in enumerate(CLOCKS)}
+_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: the rowid, no second index
 
 
-@contextmanager
-def removals_table(
-    session: Session, start: datetime, end: datetime, dialect: str
-) -> Iterator[Table]:
-    """The period's removal rows in a temporary table, dropped on the way out."""
-    drop = text(f"DROP TABLE IF EXISTS {_REMOVALS.name}")
-    session.execute(drop)
-    _REMOVALS.create(session.connection())
-    try:
-        session.execute(
-            insert(_REMOVALS).from_select(
-                [c.name for c in _REMOVALS.columns], removal_rows(start, end, dialect)
-            )
-        )
-        yield _REMOVALS
-    finally:
-        session.execute(drop)
-
-
-def _item_durations(rows: Table) -> Select[Any]:
-    """(clock, seconds) per item: until its last named removal was confirmed; only items
-    whose every named removal is settled."""
-    return (
-        select(rows.c.clock, func.max(rows.c.seconds).label("seconds"))
-        .where(rows.c.named == 1)
-        .group_by(rows.c.clock, rows.c.item_id)
-        .having(func.sum(rows.c.settled) == func.count())
+def clock_code(request: Any) -> ColumnElement[int]:
+    """The index in CLOCKS of the clock a case runs on (as `clock_of`), in SQL."""
+    return case(
+        (request.child_safety == _const(ChildSafetyFlag.POSSIBLE), _const(CLOCK_CODES[MINOR])),
+        (request.channel == _const(Channel.REGULATOR), _const(CLOCK_CODES[REGULATOR])),
+        else_=_const(CLOCK_CODES[STANDARD]),
     )
 
 
-def _copy_durations(rows: Table) -> Select[Any]:
-    """(clock, seconds) per copy whose removal the platform confirmed."""
-    return select(rows.c.clock, rows.c.seconds).where(rows.c.named == 0, rows.c.settled == 1)
+# A report reads each large table once, joined with the narrow table of the period's cases,
+# into a temporary table (private to the connection, outside the database file on SQLite),
+# and counts from there.
+_CASES = Table(
+    "rescind_report_cases",
+    MetaData(),
+    Column("id", _ID, primary_key=True, autoincrement=False),
+    Column("clock", Integer),
+    Column("status", String(20)),
+    Column("received", Float),  # seconds (`sqltime.epoch`)
+    Column("met", Integer),  # removed, confirmed by the deadline
+    Column("missed", Integer),  # `missed_condition`
+    Column("received_day", String(10)),
+    Column("removed_day", String(10)),  # the UTC day it was removed, if its status says so
+    prefixes=["TEMPORARY"],
+)
+_DECISIONS = Table(  # the period's cases that have decisions
+    "rescind_report_decisions",
+    MetaData(),
+    Column("request_id", _ID, primary_key=True, autoincrement=False),
+    Column("clock", Integer),
+    Column("valid", Integer),  # a "remove" decision
+    Column("decided", Integer),  # a "remove" or "reject" decision
+    Column("first_removal", Decision.__table__.c.at.type),
+    Column("last_reject", BigInteger),  # the id of the last "reject" decision
+    Column("automated", Integer),  # how many decisions were automated
+    Column("total", Integer),
+    prefixes=["TEMPORARY"],
+)
+_REMOVALS = Table(  # the removal actions of the period's cases
+    "rescind_report_removals",
+    MetaData(),
+    Column("clock", Integer),
+    Column("item_id", BigInteger),
+    Column("named", Integer),
+    Column("settled", Integer),
+    Column("seconds", Float),  # from receipt to confirmation
+    prefixes=["TEMPORARY"],
+)
+_TEMPORARY = (_CASES, _DECISIONS, _REMOVALS)
+
+
+@contextmanager
+def _temporary_tables(session: Session) -> Iterator[None]:
+    """The report's temporary tables, created empty, dropped on the way out."""
+    drops = [text(f"DROP TABLE IF EXISTS {table.name}") for table in _TEMPORARY]
+    for drop in drops:
+        session.execute(drop)
+    for table in _TEMPORARY:
+        table.create(session.connection())
+    try:
+        yield
+    finally:
+        for drop in drops:
+            session.execute(drop)
+
+
+def _fill(session: Session, table: Table, query: Select[*tuple[Any, ...]]) -> None:
+    session.execute(insert(table).from_select([c.name for c in table.columns], query))
+
+
+def _fetch(session: Session, query: Select[*tuple[Any, ...]]) -> list[Any]:
+    """The rows of a query over the temporary tables (only literal constants in it) through
+    the driver's own cursor: no per-row work by SQLAlchemy, half the cost at a million rows."""
+    connection = session.connection()
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _fill_cases(
+    session: Session, start: datetime, end: datetime, now: datetime, dialect: str
+) -> None:
+    removed = Request.status == _const(RequestStatus.REMOVED)
+    _fill(
+        session,
+        _CASES,
+        select(
+            Request.id,
+            clock_code(Request),
+            Request.status,
+            epoch(Request.received_at, dialect),
+            case((and_(removed, Request.removed_at <= Request.deadline_at), 1), else_=0),
+            case((missed_condition(now), 1), else_=0),
+            utc_day(Request.received_at, dialect),
+            case((removed, utc_day(Request.removed_at, dialect)), else_=None),
+        ).where(in_period(start, end)),
+    )
+
+
+def _fill_decisions(session: Session) -> None:
+    c = _CASES.c
+    remove = Decision.outcome == _const(DecisionOutcome.REMOVE)
+    reject = Decision.outcome == _const(DecisionOutcome.REJECT)
+    _fill(
+        session,
+        _DECISIONS,
+        select(
+            Decision.request_id,
+            func.max(c.clock),
+            func.max(case((remove, 1), else_=0)),
+            func.max(case((or_(remove, reject), 1), else_=0)),
+            func.min(case((remove, Decision.at), else_=None)),
+            func.max(case((reject, Decision.id), else_=None)),
+            func.sum(case((Decision.automated, 1), else_=0)),
+            func.count(),
+        )
+        .join(_CASES, c.id == Decision.request_id)
+        .group_by(Decision.request_id),
+    )
+
+
+def _fill_removals(session: Session, dialect: str) -> None:
+    a, i, c = aliased(Action), aliased(RequestItem), _CASES.c
+    _fill(
+        session,
+        _REMOVALS,
+        select(
+            c.clock,
+            a.item_id,
+            case((_named(a, i), 1), else_=0),
+            case((_settled(a), 1), else_=0),
+            epoch(a.confirmed_at, dialect) - c.received,
+        )
+        .select_from(a)
+        .join(_CASES, c.id == a.request_id)
+        .join(i, i.id == a.item_id)
+        .where(a.type == REMOVE),
+    )
+
+
+def _distribution(values: Any) -> Distribution:
+    """Nearest-rank percentiles, maximum and histogram of durations (a numpy array)."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    # Nearest rank: the ceil(p * n / 100)-th value, in integers.
+    at = {name: float(ordered[(p * n + 99) // 100 - 1]) for name, p in PERCENTILES}
+    bounds = np.asarray([h * 3600 for h in BUCKETS_H], dtype=np.float64)
+    under = [int(c) for c in np.searchsorted(ordered, bounds, side="left")]
+    cumulative = [*under, n]
+    buckets = tuple(c - (cumulative[i - 1] if i else 0) for i, c in enumerate(cumulative))
+    return Distribution(n, at["median"], at["p90"], at["p99"], float(ordered[-1]), buckets)
 
 
 def distributions(session: Session, durations: Select[*tuple[Any, ...]]) -> dict[str, Distribution]:
-    """Per clock: nearest-rank percentiles, maximum and histogram of (clock, seconds) rows.
+    """Per clock: the distribution of (clock, seconds) rows.
 
     The database selects the durations (joins, grouping); they are sorted here with numpy, one
     float per row, which measured several times faster than SQLite's window functions over
@@ -334,20 +448,20 @@ def distributions(session: Session, durations: Select[*tuple[Any, ...]]) -> dict
     clocks, seconds = zip(*rows, strict=True)
     names = np.asarray(clocks, dtype=object)
     values = np.asarray(seconds, dtype=np.float64)
-    bounds = np.asarray([h * 3600 for h in BUCKETS_H], dtype=np.float64)
-    out = {}
-    for clock in sorted(set(clocks)):
-        ordered = np.sort(values[names == clock])
-        n = len(ordered)
-        # Nearest rank: the ceil(p * n / 100)-th value, in integers.
-        at = {name: float(ordered[(p * n + 99) // 100 - 1]) for name, p in PERCENTILES}
-        under = [int(c) for c in np.searchsorted(ordered, bounds, side="left")]
-        cumulative = [*under, n]
-        buckets = tuple(c - (cumulative[i - 1] if i else 0) for i, c in enumerate(cumulative))
-        out[str(clock)] = Distribution(
-            n, at["median"], at["p90"], at["p99"], float(ordered[-1]), buckets
-        )
-    return out
+    return {str(clock): _distribution(values[names == clock]) for clock in sorted(set(clocks))}
+
+
+def _clock_distributions(rows: list[Any]) -> dict[str, Distribution]:
+    """Per clock: the distribution of (clock code, seconds) rows."""
+    if not rows:
+        return {}
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), 2)
+    codes = table[:, 0].astype(np.int64)
+    return {
+        name: _distribution(table[codes == code, 1])
+        for name, code in CLOCK_CODES.items()
+        if (codes == code).any()
+    }
 
 
 # --- missed deadlines ---------------------------------------------------------------------------
@@ -358,16 +472,6 @@ def missed_condition(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(Request.removed_at.is_not(None), Request.removed_at > Request.deadline_at),
         and_(Request.status.in_(CLOCK_RUNNING_STATUSES), Request.deadline_at < now),
-    )
-
-
-def first_removal_decisions() -> Any:
-    """Subquery: each case's first "remove" decision time."""
-    return (
-        select(Decision.request_id, func.min(Decision.at).label("at"))
-        .where(Decision.outcome == DecisionOutcome.REMOVE)
-        .group_by(Decision.request_id)
-        .subquery()
     )
 
 
@@ -390,25 +494,28 @@ def missed_reason(
     return "confirmed_late"
 
 
-def _missed(session: Session, start: datetime, end: datetime, now: datetime) -> list[MissedCase]:
-    first = first_removal_decisions()
-    # Times and status as the driver gives them (SQLite: text), converted below by
-    # `_aware` and the enum's value: the column types' own per-row processing (a regular
-    # expression per SQLite datetime) was most of the cost with many missed cases.
-    rows: Any = session.execute(
+def _missed(session: Session) -> list[MissedCase]:
+    """The period's cases that missed their deadline, in receipt order."""
+    c, d = _CASES.c, _DECISIONS.c
+    # Times as the driver gives them (SQLite: text), converted by `_aware`: the column types'
+    # own per-row processing (a regular expression per SQLite datetime) was most of the cost.
+    rows = _fetch(
+        session,
         select(
             Request.case_number,
-            clock_of(Request),
-            type_coerce(Request.status, String),
+            c.clock,
+            c.status,
             type_coerce(Request.received_at, String),
             type_coerce(Request.deadline_at, String),
             type_coerce(Request.removed_at, String),
-            first.c.at,
+            type_coerce(d.first_removal, String),
             Request.needs_review,
         )
-        .outerjoin(first, first.c.request_id == Request.id)
-        .where(in_period(start, end), missed_condition(now))
-        .order_by(Request.received_at, Request.id)
+        .select_from(_CASES)
+        .join(Request, Request.id == c.id)
+        .outerjoin(_DECISIONS, d.request_id == c.id)
+        .where(c.missed == 1)
+        .order_by(Request.received_at, Request.id),
     )
     out = []
     for number, clock, status, received, deadline, removed, decided, review in rows:
@@ -417,13 +524,13 @@ def _missed(session: Session, start: datetime, end: datetime, now: datetime) -> 
         out.append(
             MissedCase(
                 number,
-                clock,
-                str(status),
+                CLOCKS[clock],
+                status,
                 _aware(received) or deadline_at,
                 deadline_at,
                 _aware(removed),
                 decided_at,
-                missed_reason(str(status), deadline_at, decided_at, bool(review)),
+                missed_reason(status, deadline_at, decided_at, bool(review)),
             )
         )
     return out
@@ -463,15 +570,26 @@ def compute(
     dialect = session.get_bind().dialect.name
     head_id, head_hash = chain_head(session)
     report = Report(start, end, now, head_id, head_hash)
-    period = in_period(start, end)
+    with _temporary_tables(session):
+        _fill_cases(session, start, end, now, dialect)
+        _fill_decisions(session)
+        _fill_removals(session, dialect)
+        _count(session, report, settings)
+    return report
 
-    clock = clock_of(Request).label("clock")
-    by_status = session.execute(
-        select(clock, Request.status, func.count()).where(period).group_by(clock, Request.status)
-    ).all()
-    cases_by_clock: dict[str, int] = {}
-    for clock_name, status, n in by_status:
-        cases_by_clock[clock_name] = cases_by_clock.get(clock_name, 0) + n
+
+def _count(session: Session, report: Report, settings: Settings) -> None:
+    """The figures, from the filled temporary tables."""
+    c, d, r = _CASES.c, _DECISIONS.c, _REMOVALS.c
+    cases: dict[str, int] = {}
+    met: dict[str, int] = {}
+    for code, status, is_met, n in _fetch(
+        session,
+        select(c.clock, c.status, c.met, func.count()).group_by(c.clock, c.status, c.met),
+    ):
+        clock = CLOCKS[code]
+        cases[clock] = cases.get(clock, 0) + n
+        met[clock] = met.get(clock, 0) + (n if is_met else 0)
         report.received += n
         if status == RequestStatus.REMOVED:
             report.removed += n
@@ -485,64 +603,44 @@ def compute(
             report.open += n
 
     # Valid: a reviewer (or rule) decided to remove; decided: removed or rejected by decision.
-    decided = (
+    valid: dict[str, int] = {}
+    for code, n_valid, n_decided, automated, total in _fetch(
+        session,
         select(
-            Decision.request_id,
-            func.max(case((Decision.outcome == DecisionOutcome.REMOVE, 1), else_=0)).label("ok"),
-        )
-        .join(Request, Request.id == Decision.request_id)
-        .where(period, Decision.outcome.in_((DecisionOutcome.REMOVE, DecisionOutcome.REJECT)))
-        .group_by(Decision.request_id)
-        .subquery()
-    )
-    valid_by_clock = dict(
-        session.execute(
-            select(clock_of(Request), func.count())
-            .select_from(decided)
-            .join(Request, Request.id == decided.c.request_id)
-            .where(decided.c.ok == 1)
-            .group_by(clock_of(Request))
-        ).all()
-    )
-    report.valid = sum(valid_by_clock.values())
-    report.decided = session.scalar(select(func.count()).select_from(decided)) or 0
+            d.clock,
+            func.sum(d.valid),
+            func.sum(d.decided),
+            func.sum(d.automated),
+            func.sum(d.total),
+        ).group_by(d.clock),
+    ):
+        valid[CLOCKS[code]] = int(n_valid)
+        report.valid += int(n_valid)
+        report.decided += int(n_decided)
+        report.decisions_automated += int(automated)
+        report.decisions_human += int(total) - int(automated)
 
     # Rejected, by the reason of the case's last rejection.
-    last_reject = (
-        select(func.max(Decision.id).label("id"))
-        .join(Request, Request.id == Decision.request_id)
-        .where(period, Request.status == RequestStatus.REJECTED)
-        .where(Decision.outcome == DecisionOutcome.REJECT)
-        .group_by(Decision.request_id)
-        .subquery()
-    )
     reason = func.coalesce(Decision.reason_code, literal("unspecified"))
     report.rejected_by_reason = {
-        str(r): int(n)
-        for r, n in session.execute(
+        str(why): int(n)
+        for why, n in _fetch(
+            session,
             select(reason, func.count())
-            .join(last_reject, last_reject.c.id == Decision.id)
+            .select_from(_DECISIONS)
+            .join(_CASES, c.id == d.request_id)
+            .join(Decision, Decision.id == d.last_reject)
+            .where(c.status == _const(RequestStatus.REJECTED))
             .group_by(reason)
-            .order_by(reason)
+            .order_by(reason),
         )
     }
 
-    for automated, n in session.execute(
-        select(Decision.automated, func.count())
-        .join(Request, Request.id == Decision.request_id)
-        .where(period)
-        .group_by(Decision.automated)
-    ):
-        if automated:
-            report.decisions_automated += n
-        else:
-            report.decisions_human += n
-
-    for lead_status, n in session.execute(
+    for lead_status, n in _fetch(
+        session,
         select(Lead.status, func.count())
-        .join(Request, Request.id == Lead.request_id)
-        .where(period)
-        .group_by(Lead.status)
+        .join(_CASES, c.id == Lead.request_id)
+        .group_by(Lead.status),
     ):
         if lead_status == LeadStatus.CONFIRMED:
             report.leads_confirmed = n
@@ -551,23 +649,24 @@ def compute(
         else:
             report.leads_unconfirmed = n
 
-    _copies(session, report, period)
+    _copies(session, report)
 
-    with removals_table(session, start, end, dialect) as rows:
-        items = distributions(session, _item_durations(rows))
-        copies = distributions(session, _copy_durations(rows))
-    met_by_clock = dict(
-        session.execute(
-            select(clock_of(Request), func.count())
-            .where(
-                period,
-                Request.status == RequestStatus.REMOVED,
-                Request.removed_at <= Request.deadline_at,
-            )
-            .group_by(clock_of(Request))
-        ).all()
+    # Per item: until its last named removal was confirmed; only items whose every named
+    # removal is settled. Per copy: each whose removal the platform confirmed.
+    items = _clock_distributions(
+        _fetch(
+            session,
+            select(r.clock, func.max(r.seconds))
+            .where(r.named == 1)
+            .group_by(r.clock, r.item_id)
+            .having(func.sum(r.settled) == func.count()),
+        )
     )
-    report.missed = _missed(session, start, end, now)
+    copies = _clock_distributions(
+        _fetch(session, select(r.clock, r.seconds).where(r.named == 0, r.settled == 1))
+    )
+
+    report.missed = _missed(session)
     missed_by_clock: dict[str, int] = {}
     for m in report.missed:
         missed_by_clock[m.clock] = missed_by_clock.get(m.clock, 0) + 1
@@ -575,9 +674,9 @@ def compute(
         ClockFigures(
             name,
             clock_hours(settings, name),
-            cases_by_clock.get(name, 0),
-            valid_by_clock.get(name, 0),
-            met_by_clock.get(name, 0),
+            cases.get(name, 0),
+            valid.get(name, 0),
+            met.get(name, 0),
             missed_by_clock.get(name, 0),
             items.get(name, Distribution.empty()),
             copies.get(name, Distribution.empty()),
@@ -585,29 +684,24 @@ def compute(
         for name in CLOCKS
     ]
 
-    received_day = utc_day(Request.received_at, dialect)
-    removed_day = utc_day(Request.removed_at, dialect)
     days: dict[str, list[int]] = {}
-    for day, n in session.execute(
-        select(received_day, func.count()).where(period).group_by(received_day)
-    ):
+    for day, n in _fetch(session, select(c.received_day, func.count()).group_by(c.received_day)):
         days.setdefault(str(day), [0, 0])[0] = n
-    for day, n in session.execute(
-        select(removed_day, func.count())
-        .where(period, Request.status == RequestStatus.REMOVED)
-        .group_by(removed_day)
+    for day, n in _fetch(
+        session,
+        select(c.removed_day, func.count())
+        .where(c.removed_day.is_not(None))
+        .group_by(c.removed_day),
     ):
         days.setdefault(str(day), [0, 0])[1] = n
     report.per_day = [(day, v[0], v[1]) for day, v in sorted(days.items())]
-    return report
 
 
-def _copies(session: Session, report: Report, period: ColumnElement[bool]) -> None:
+def _copies(session: Session, report: Report) -> None:
     """Copies found per valid case: distinct registered content matched in its name."""
     per_case = (
         select(Match.request_id, func.count(func.distinct(Match.content_pk)).label("n"))
-        .join(Request, Request.id == Match.request_id)
-        .where(period)
+        .join(_CASES, _CASES.c.id == Match.request_id)
         .group_by(Match.request_id)
         .subquery()
     )
@@ -620,10 +714,11 @@ def _copies(session: Session, report: Report, period: ColumnElement[bool]) -> No
         else_=_const(len(COPY_BUCKETS) - 1),
     ).label("bucket")
     counts = [0] * len(COPY_BUCKETS)
-    for index, cases, total, biggest in session.execute(
+    for index, cases, total, biggest in _fetch(
+        session,
         select(bucket, func.count(), func.sum(per_case.c.n), func.max(per_case.c.n)).group_by(
             bucket
-        )
+        ),
     ):
         counts[int(index)] = int(cases)
         report.copies_total += int(total or 0)
