@@ -3,6 +3,7 @@ history, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.reports import figures
+from rescind.reports import figures, render
 from rescind.security import audit
 from rescind.store import Database
 from rescind.store.models import Action, Content, Decision, Lead, Match, Request, RequestItem
@@ -235,3 +236,38 @@ def test_an_empty_period_reports_zeros(settings: Settings, database: Database) -
     assert report.received == report.valid == report.copies_total == 0
     assert report.missed == [] and report.per_day == []
     assert all(c.items.count == 0 and c.items.median is None for c in report.clocks)
+
+
+def test_the_json_written_fast_is_the_standard_librarys() -> None:
+    """The JSON report lays out its missed cases by template (for speed): the text must be
+    exactly what `json.dumps(..., indent=1)` writes, odd characters and empty times included."""
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    report = figures.Report(at, at + timedelta(days=1), at, 7, "ab" * 32, received=3)
+    links = render.Links(report, "https://rescind.example/")
+    assert render.to_json_text(report, links) == json.dumps(render.to_json(report, links), indent=1)
+    report.missed = [
+        figures.MissedCase(
+            'R"1\\é/ü 💥',
+            "standard",
+            "removed",
+            at,
+            at + timedelta(hours=48),
+            at,
+            at,
+            "confirmed_late",
+        ),
+        figures.MissedCase("R2", "minor", "need_info", at, at, None, None, "need_info"),
+        figures.MissedCase(
+            "R3",
+            "regulator",
+            "removal_pending",
+            at.replace(microsecond=5),
+            at,
+            None,
+            at,
+            "came_back",
+        ),
+    ]
+    text = render.to_json_text(report, links)
+    assert text == json.dumps(render.to_json(report, links), indent=1)
+    assert json.loads(text)["missed"][1]["removed_at"] is None

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import secrets
 import shutil
 import subprocess
 import tempfile
 from importlib import resources
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,6 +31,7 @@ from rescind.reports.figures import (
     CLOCK_NAMES,
     MISSED_REASONS,
     Distribution,
+    MissedCase,
     Report,
     bucket_label,
 )
@@ -77,6 +81,24 @@ def _distribution_json(d: Distribution) -> dict[str, Any]:
 
 def to_json(report: Report, links: Links) -> dict[str, Any]:
     """Every figure, with the links to its cases."""
+    return _json(report, links, [_missed_json(m, links) for m in report.missed])
+
+
+def _missed_json(m: MissedCase, links: Links) -> dict[str, Any]:
+    return {
+        "case_number": m.case_number,
+        "clock": m.clock,
+        "status": m.status,
+        "received_at": m.received_at.isoformat(),
+        "deadline_at": m.deadline_at.isoformat(),
+        "removed_at": m.removed_at.isoformat() if m.removed_at else None,
+        "decided_at": m.decided_at.isoformat() if m.decided_at else None,
+        "reason": m.reason,
+        "link": links.case(m.case_number),
+    }
+
+
+def _json(report: Report, links: Links, missed: Any) -> dict[str, Any]:
     return {
         "period": {"from": report.start.isoformat(), "to": report.end.isoformat()},
         "computed_at": report.computed_at.isoformat(),
@@ -120,20 +142,7 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
             }
             for c in report.clocks
         ],
-        "missed": [
-            {
-                "case_number": m.case_number,
-                "clock": m.clock,
-                "status": m.status,
-                "received_at": m.received_at.isoformat(),
-                "deadline_at": m.deadline_at.isoformat(),
-                "removed_at": m.removed_at.isoformat() if m.removed_at else None,
-                "decided_at": m.decided_at.isoformat() if m.decided_at else None,
-                "reason": m.reason,
-                "link": links.case(m.case_number),
-            }
-            for m in report.missed
-        ],
+        "missed": missed,
         "missed_by_reason": report.missed_by_reason,
         "per_day": [{"day": d, "received": r, "removed": x} for d, r, x in report.per_day],
         "links": {
@@ -156,6 +165,49 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
             )
         },
     }
+
+
+# One missed case as `json.dumps(..., indent=1)` lays out an object in the "missed" list.
+_MISSED_KEYS = (
+    "case_number",
+    "clock",
+    "status",
+    "received_at",
+    "deadline_at",
+    "removed_at",
+    "decided_at",
+    "reason",
+    "link",
+)
+_MISSED_TEMPLATE = "  {\n" + ",\n".join(f'   "{key}": %s' for key in _MISSED_KEYS) + "\n  }"
+
+
+def to_json_text(report: Report, links: Links) -> str:
+    """`json.dumps(to_json(report, links), indent=1)`, the same text, written faster: the
+    list of missed cases (a quarter of a million at 1M cases) is laid out by a template
+    instead of the standard library's pure-Python indenting encoder."""
+    if not report.missed:
+        return json.dumps(to_json(report, links), indent=1)
+    marker = f"rescind-missed-{secrets.token_hex(16)}"
+    text = json.dumps(_json(report, links, marker), indent=1)
+    string = encode_basestring_ascii
+    rows = [
+        _MISSED_TEMPLATE
+        % (
+            string(m.case_number),
+            string(m.clock),
+            string(m.status),
+            string(m.received_at.isoformat()),
+            string(m.deadline_at.isoformat()),
+            "null" if m.removed_at is None else string(m.removed_at.isoformat()),
+            "null" if m.decided_at is None else string(m.decided_at.isoformat()),
+            string(m.reason),
+            string(links.case(m.case_number)),
+        )
+        for m in report.missed
+    ]
+    before, _, after = text.partition(f'"{marker}"')
+    return before + "[\n" + ",\n".join(rows) + "\n ]" + after
 
 
 def to_csv(report: Report, links: Links) -> str:
@@ -334,11 +386,9 @@ def to_pdf(html: str, *, chromium: str = CHROMIUM, timeout_s: float = 120.0) -> 
 
 def render(report: Report, fmt: str, *, base_url: str, title: str = "Rescind") -> bytes:
     """The report in `fmt` (one of FORMATS)."""
-    import json
-
     links = Links(report, base_url)
     if fmt == "json":
-        return json.dumps(to_json(report, links), indent=1).encode()
+        return to_json_text(report, links).encode()
     if fmt == "csv":
         return to_csv(report, links).encode()
     html = to_html(report, links, title=title)
