@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -271,3 +272,24 @@ def test_the_json_written_fast_is_the_standard_librarys() -> None:
     text = render.to_json_text(report, links)
     assert text == json.dumps(render.to_json(report, links), indent=1)
     assert json.loads(text)["missed"][1]["removed_at"] is None
+    # Times are formatted together (numpy, from microseconds since the epoch): any UTC time
+    # from 1970 to 2095, whole seconds included, reads as isoformat() would write it.
+    rng = random.Random(5)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    times = [
+        epoch + timedelta(seconds=rng.randrange(4 * 10**9), microseconds=rng.randrange(10**6))
+        for _ in range(5000)
+    ] + [epoch, datetime(2095, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), at]
+    report.missed = [
+        figures.MissedCase(f"R{i}", "standard", "removed", t, t, t, None, "confirmed_late")
+        for i, t in enumerate(times)
+    ]
+    assert render.to_json_text(report, links) == json.dumps(render.to_json(report, links), indent=1)
+    # A time in another zone (not what figures returns) is still written by isoformat().
+    paris = timezone(timedelta(hours=1))
+    report.missed.append(
+        figures.MissedCase(
+            "R-", "standard", "removed", at.astimezone(paris), at, at, at, "confirmed_late"
+        )
+    )
+    assert render.to_json_text(report, links) == json.dumps(render.to_json(report, links), indent=1)

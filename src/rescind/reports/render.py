@@ -15,12 +15,14 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+from datetime import UTC, datetime
 from importlib import resources
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -191,23 +193,45 @@ def to_json_text(report: Report, links: Links) -> str:
     marker = f"rescind-missed-{secrets.token_hex(16)}"
     text = json.dumps(_json(report, links, marker), indent=1)
     string = encode_basestring_ascii
+    missed = report.missed
+    times = [
+        _json_times([getattr(m, key) for m in missed])
+        for key in ("received_at", "deadline_at", "removed_at", "decided_at")
+    ]
     rows = [
         _MISSED_TEMPLATE
         % (
             string(m.case_number),
             string(m.clock),
             string(m.status),
-            string(m.received_at.isoformat()),
-            string(m.deadline_at.isoformat()),
-            "null" if m.removed_at is None else string(m.removed_at.isoformat()),
-            "null" if m.decided_at is None else string(m.decided_at.isoformat()),
+            received,
+            deadline,
+            removed,
+            decided,
             string(m.reason),
             string(links.case(m.case_number)),
         )
-        for m in report.missed
+        for m, received, deadline, removed, decided in zip(missed, *times, strict=True)
     ]
     before, _, after = text.partition(f'"{marker}"')
     return before + "[\n" + ",\n".join(rows) + "\n ]" + after
+
+
+def _json_times(values: list[datetime | None]) -> list[str]:
+    """`json.dumps(v.isoformat())` ("null" for None) of each value, the UTC ones formatted
+    together by numpy from their microseconds since the epoch: several times faster than one
+    `isoformat()` each (which spends most of its time on the time zone)."""
+    present = [v for v in values if v is not None]
+    stamps = np.fromiter((v.timestamp() for v in present), dtype=np.float64, count=len(present))
+    # Below 4e9 s (year 2096), timestamp() * 1e6 is within 0.5 us of the exact microsecond.
+    if not all(v.tzinfo is UTC for v in present) or not ((stamps >= 0) & (stamps < 4e9)).all():
+        return ["null" if v is None else encode_basestring_ascii(v.isoformat()) for v in values]
+    micros = np.rint(stamps * 1e6).astype(np.int64)
+    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
+    whole = micros % 1_000_000 == 0  # isoformat() leaves out a zero fraction
+    text[whole] = np.datetime_as_string(micros[whole].astype("datetime64[us]"), unit="s")
+    formatted = iter(text.tolist())
+    return ["null" if v is None else f'"{next(formatted)}+00:00"' for v in values]
 
 
 def to_csv(report: Report, links: Links) -> str:
