@@ -8,10 +8,11 @@ starts) to the platform's confirmation (`Action.confirmed_at`), never to the dec
 Each is split by the clock the case ran on (`CLOCKS`): 48 h, 24 h for a regulator's notice,
 and the shorter clock of a case flagged as possible child sexual abuse material.
 
-Every count is one aggregate query (GROUP BY, window functions for the percentiles, nearest
-rank), so a report over a million cases reads no case into Python; only the cases that
-missed their deadline are listed one by one. The report names the head of the audit chain
-when it was computed, so it can be checked against the log later.
+Each large table is read once, into a narrow temporary table (the period's cases, their
+decisions, their removal actions), and the figures are counted from those; the durations
+behind the percentiles (nearest rank) are sorted with numpy, and the cases that missed their
+deadline are listed one by one. The report names the head of the audit chain when it was
+computed, so it can be checked against the log later.
 """
 
 from __future__ import annotations
