@@ -37,12 +37,13 @@ TARGET_S = 10.0
 DAYS = 90
 
 
-def _database(path: Path, cases: int) -> tuple[Settings, Database, float]:
+def _database(path: Path, cases: int, upgrade: bool) -> tuple[Settings, Database, float]:
     settings = Settings(
         environment="dev", data_dir=path.parent / "data", database_url=f"sqlite:///{path}"
     )
     database = Database(settings)
-    upgrade_database(settings)  # the schema, as `rescind db upgrade` makes it
+    if upgrade:
+        upgrade_database(settings)  # the schema, as `rescind db upgrade` makes it
     with database.session() as session:
         have = session.scalar(select(func.count()).select_from(Request)) or 0
     took = 0.0
@@ -60,9 +61,14 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--formats", nargs="+", default=["json", "csv", "html"])
+    parser.add_argument(
+        "--no-upgrade",
+        action="store_true",
+        help="use an existing database's schema as it is (to time a report without a migration)",
+    )
     args = parser.parse_args()
     path = args.db or Path(tempfile.mkdtemp(prefix="rescind-bench-report-")) / "report.db"
-    settings, database, generated_s = _database(path, args.cases)
+    settings, database, generated_s = _database(path, args.cases, not args.no_upgrade)
     start, end = START, START + timedelta(days=DAYS)
     now = end + timedelta(hours=1)  # the report is run just after the period it covers
     with database.session() as session:

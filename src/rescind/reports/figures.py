@@ -381,8 +381,36 @@ def _fill_cases(
             case((missed_condition(now), 1), else_=0),
             utc_day(Request.received_at, dialect),
             case((removed, utc_day(Request.removed_at, dialect)), else_=None),
-        ).where(in_period(start, end)),
+        ).where(_period_scan(session, start, end, dialect)),
     )
+
+
+def _period_scan(
+    session: Session, start: datetime, end: datetime, dialect: str
+) -> ColumnElement[bool]:
+    """`in_period`, for reading the period's cases in one pass.
+
+    SQLite (without statistics) takes the receipt index for any range; for a period that
+    holds much of the table, reading the rows in receipt order instead of in the table's
+    order cost several times a scan (1M cases: 8.6 s of CPU against 1.1 s). So a period with
+    more than an eighth of the cases is read by a scan (`+received_at` keeps SQLite off the
+    index); a short one, counted first on the index alone, through the index."""
+    if dialect != "sqlite":
+        return in_period(start, end)  # PostgreSQL chooses by its statistics
+    period = session.scalar(select(func.count()).select_from(Request).where(in_period(start, end)))
+    highest = session.scalar(select(func.max(Request.id)))  # about the number of cases
+    if (period or 0) * 8 < (highest or 0):
+        return in_period(start, end)
+    received = _received_unindexed(dialect)
+    return and_(received >= start, received < end)
+
+
+def _received_unindexed(dialect: str) -> ColumnElement[datetime]:
+    """`requests.received_at`, kept off its index on SQLite (the unary `+` changes nothing
+    else): for reading in the table's order, or sorting a few rows, not walking the index."""
+    if dialect != "sqlite":
+        return Request.received_at.expression
+    return type_coerce(literal_column("+requests.received_at"), Request.received_at.type)
 
 
 def _fill_decisions(session: Session) -> None:
@@ -546,7 +574,9 @@ def _missed(session: Session) -> list[MissedCase]:
         .join(Request, Request.id == c.id)
         .outerjoin(_DECISIONS, d.request_id == c.id)
         .where(c.missed == 1)
-        .order_by(Request.received_at, Request.id),
+        # Sorted after reading the missed cases (on SQLite, not in the receipt index's order:
+        # that walked every case of the period to find them, four times the time).
+        .order_by(_received_unindexed(session.get_bind().dialect.name), Request.id),
     )
     if rows and isinstance(rows[0][4], str):  # SQLite: text without offset, in UTC
         parse = datetime.fromisoformat
