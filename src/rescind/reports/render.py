@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -63,7 +64,24 @@ class Links:
         return f"{self.base}/console/compliance/cases?{query}"
 
     def case(self, case_number: str) -> str:
-        return f"{self.base}/console/cases/{quote(case_number)}"
+        # `quote` returns a number of unreserved characters unchanged: skip its pure-Python
+        # work for those (a quarter of the JSON report's time at 1M cases).
+        if _UNRESERVED(case_number) is None:
+            case_number = quote(case_number)
+        return f"{self.base}/console/cases/{case_number}"
+
+
+# What `quote` (safe="/") leaves as it is: ASCII letters, digits, "_.-~" and "/".
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.\-~/]*", re.ASCII).fullmatch
+
+
+class _Encoded(dict[str, str]):
+    """`encode_basestring_ascii` of strings that repeat (a clock, a status, a reason),
+    each encoded once."""
+
+    def __missing__(self, key: str) -> str:
+        self[key] = value = encode_basestring_ascii(key)
+        return value
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -198,18 +216,20 @@ def to_json_text(report: Report, links: Links) -> str:
         _json_times([getattr(m, key) for m in missed])
         for key in ("received_at", "deadline_at", "removed_at", "decided_at")
     ]
+    repeated = _Encoded()
+    case_link = links.case
     rows = [
         _MISSED_TEMPLATE
         % (
             string(m.case_number),
-            string(m.clock),
-            string(m.status),
+            repeated[m.clock],
+            repeated[m.status],
             received,
             deadline,
             removed,
             decided,
-            string(m.reason),
-            string(links.case(m.case_number)),
+            repeated[m.reason],
+            string(case_link(m.case_number)),
         )
         for m, received, deadline, removed, decided in zip(missed, *times, strict=True)
     ]
