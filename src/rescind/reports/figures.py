@@ -392,7 +392,7 @@ def _period_scan(
 
     SQLite (without statistics) takes the receipt index for any range; for a period that
     holds much of the table, reading the rows in receipt order instead of in the table's
-    order cost several times a scan (1M cases: 8.6 s of CPU against 1.1 s). So a period with
+    order cost several times a scan (1M cases: 7.9 s of CPU against 1.1 s). So a period with
     more than an eighth of the cases is read by a scan (`+received_at` keeps SQLite off the
     index); a short one, counted first on the index alone, through the index."""
     if dialect != "sqlite":
