@@ -3,15 +3,17 @@ history, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import math
+import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.reports import figures
+from rescind.reports import figures, render
 from rescind.security import audit
 from rescind.store import Database
 from rescind.store.models import (
@@ -279,3 +281,59 @@ def test_an_empty_period_reports_zeros(settings: Settings, database: Database) -
     assert report.received == report.valid == report.copies_total == 0
     assert report.missed == [] and report.per_day == []
     assert all(c.items.count == 0 and c.items.median is None for c in report.clocks)
+
+
+def test_the_json_written_fast_is_the_standard_librarys() -> None:
+    """The JSON report lays out its missed cases by template (for speed): the text must be
+    exactly what `json.dumps(..., indent=1)` writes, odd characters and empty times included."""
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    report = figures.Report(at, at + timedelta(days=1), at, 7, "ab" * 32, received=3)
+    links = render.Links(report, "https://rescind.example/")
+    assert render.to_json_text(report, links) == json.dumps(render.to_json(report, links), indent=1)
+    report.missed = [
+        figures.MissedCase(
+            'R"1\\é/ü 💥',
+            "standard",
+            "removed",
+            at,
+            at + timedelta(hours=48),
+            at,
+            at,
+            "confirmed_late",
+        ),
+        figures.MissedCase("R2", "minor", "need_info", at, at, None, None, "need_info"),
+        figures.MissedCase(
+            "R3",
+            "regulator",
+            "removal_pending",
+            at.replace(microsecond=5),
+            at,
+            None,
+            at,
+            "came_back",
+        ),
+    ]
+    text = render.to_json_text(report, links)
+    assert text == json.dumps(render.to_json(report, links), indent=1)
+    assert json.loads(text)["missed"][1]["removed_at"] is None
+    # Times are formatted together (numpy, from microseconds since the epoch): any UTC time
+    # from 1970 to 2095, whole seconds included, reads as isoformat() would write it.
+    rng = random.Random(5)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    times = [
+        epoch + timedelta(seconds=rng.randrange(4 * 10**9), microseconds=rng.randrange(10**6))
+        for _ in range(5000)
+    ] + [epoch, datetime(2095, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), at]
+    report.missed = [
+        figures.MissedCase(f"R{i}", "standard", "removed", t, t, t, None, "confirmed_late")
+        for i, t in enumerate(times)
+    ]
+    assert render.to_json_text(report, links) == json.dumps(render.to_json(report, links), indent=1)
+    # A time in another zone (not what figures returns) is still written by isoformat().
+    paris = timezone(timedelta(hours=1))
+    report.missed.append(
+        figures.MissedCase(
+            "R-", "standard", "removed", at.astimezone(paris), at, at, at, "confirmed_late"
+        )
+    )
+    assert render.to_json_text(report, links) == json.dumps(render.to_json(report, links), indent=1)

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+import secrets
 import shutil
 import subprocess
 import tempfile
+from datetime import UTC, datetime
 from importlib import resources
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -28,6 +34,7 @@ from rescind.reports.figures import (
     CLOCK_NAMES,
     MISSED_REASONS,
     Distribution,
+    MissedCase,
     Report,
     bucket_label,
 )
@@ -57,7 +64,24 @@ class Links:
         return f"{self.base}/console/compliance/cases?{query}"
 
     def case(self, case_number: str) -> str:
-        return f"{self.base}/console/cases/{quote(case_number)}"
+        # `quote` returns a number of unreserved characters unchanged: skip its pure-Python
+        # work for those (a quarter of the JSON report's time at 1M cases).
+        if _UNRESERVED(case_number) is None:
+            case_number = quote(case_number)
+        return f"{self.base}/console/cases/{case_number}"
+
+
+# What `quote` (safe="/") leaves as it is: ASCII letters, digits, "_.-~" and "/".
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.\-~/]*", re.ASCII).fullmatch
+
+
+class _Encoded(dict[str, str]):
+    """`encode_basestring_ascii` of strings that repeat (a clock, a status, a reason),
+    each encoded once."""
+
+    def __missing__(self, key: str) -> str:
+        self[key] = value = encode_basestring_ascii(key)
+        return value
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -77,6 +101,24 @@ def _distribution_json(d: Distribution) -> dict[str, Any]:
 
 def to_json(report: Report, links: Links) -> dict[str, Any]:
     """Every figure, with the links to its cases."""
+    return _json(report, links, [_missed_json(m, links) for m in report.missed])
+
+
+def _missed_json(m: MissedCase, links: Links) -> dict[str, Any]:
+    return {
+        "case_number": m.case_number,
+        "clock": m.clock,
+        "status": m.status,
+        "received_at": m.received_at.isoformat(),
+        "deadline_at": m.deadline_at.isoformat(),
+        "removed_at": m.removed_at.isoformat() if m.removed_at else None,
+        "decided_at": m.decided_at.isoformat() if m.decided_at else None,
+        "reason": m.reason,
+        "link": links.case(m.case_number),
+    }
+
+
+def _json(report: Report, links: Links, missed: Any) -> dict[str, Any]:
     return {
         "period": {"from": report.start.isoformat(), "to": report.end.isoformat()},
         "computed_at": report.computed_at.isoformat(),
@@ -120,20 +162,7 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
             }
             for c in report.clocks
         ],
-        "missed": [
-            {
-                "case_number": m.case_number,
-                "clock": m.clock,
-                "status": m.status,
-                "received_at": m.received_at.isoformat(),
-                "deadline_at": m.deadline_at.isoformat(),
-                "removed_at": m.removed_at.isoformat() if m.removed_at else None,
-                "decided_at": m.decided_at.isoformat() if m.decided_at else None,
-                "reason": m.reason,
-                "link": links.case(m.case_number),
-            }
-            for m in report.missed
-        ],
+        "missed": missed,
         "missed_by_reason": report.missed_by_reason,
         "per_day": [{"day": d, "received": r, "removed": x} for d, r, x in report.per_day],
         "appeals": {
@@ -169,6 +198,73 @@ def to_json(report: Report, links: Links) -> dict[str, Any]:
             )
         },
     }
+
+
+# One missed case as `json.dumps(..., indent=1)` lays out an object in the "missed" list.
+_MISSED_KEYS = (
+    "case_number",
+    "clock",
+    "status",
+    "received_at",
+    "deadline_at",
+    "removed_at",
+    "decided_at",
+    "reason",
+    "link",
+)
+_MISSED_TEMPLATE = "  {\n" + ",\n".join(f'   "{key}": %s' for key in _MISSED_KEYS) + "\n  }"
+
+
+def to_json_text(report: Report, links: Links) -> str:
+    """`json.dumps(to_json(report, links), indent=1)`, the same text, written faster: the
+    list of missed cases (a quarter of a million at 1M cases) is laid out by a template
+    instead of the standard library's pure-Python indenting encoder."""
+    if not report.missed:
+        return json.dumps(to_json(report, links), indent=1)
+    marker = f"rescind-missed-{secrets.token_hex(16)}"
+    text = json.dumps(_json(report, links, marker), indent=1)
+    string = encode_basestring_ascii
+    missed = report.missed
+    times = [
+        _json_times([getattr(m, key) for m in missed])
+        for key in ("received_at", "deadline_at", "removed_at", "decided_at")
+    ]
+    repeated = _Encoded()
+    case_link = links.case
+    rows = [
+        _MISSED_TEMPLATE
+        % (
+            string(m.case_number),
+            repeated[m.clock],
+            repeated[m.status],
+            received,
+            deadline,
+            removed,
+            decided,
+            repeated[m.reason],
+            string(case_link(m.case_number)),
+        )
+        for m, received, deadline, removed, decided in zip(missed, *times, strict=True)
+    ]
+    before, _, after = text.partition(f'"{marker}"')
+    return before + "[\n" + ",\n".join(rows) + "\n ]" + after
+
+
+def _json_times(values: list[datetime | None]) -> list[str]:
+    """`json.dumps(v.isoformat())` ("null" for None) of each value, the UTC ones formatted
+    together by numpy from their microseconds since the epoch: several times faster than one
+    `isoformat()` each (which spends most of its time on the time zone)."""
+    present = [v for v in values if v is not None]
+    stamps = np.fromiter((v.timestamp() for v in present), dtype=np.float64, count=len(present))
+    # Below 4e9 s (year 2096), timestamp() * 1e6 is within 0.5 us of the exact microsecond.
+    if not all(v.tzinfo is UTC for v in present) or not ((stamps >= 0) & (stamps < 4e9)).all():
+        return ["null" if v is None else encode_basestring_ascii(v.isoformat()) for v in values]
+    micros = np.rint(stamps * 1e6).astype(np.int64)
+    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
+    whole = micros % 1_000_000 == 0  # isoformat() leaves out a zero fraction
+    text[whole] = np.datetime_as_string(micros[whole].astype("datetime64[us]"), unit="s")
+    formatted = iter(text.tolist())
+    return ["null" if v is None else f'"{next(formatted)}+00:00"' for v in values]
 
 
 def to_csv(report: Report, links: Links) -> str:
@@ -352,11 +448,9 @@ def to_pdf(html: str, *, chromium: str = CHROMIUM, timeout_s: float = 120.0) -> 
 
 def render(report: Report, fmt: str, *, base_url: str, title: str = "Rescind") -> bytes:
     """The report in `fmt` (one of FORMATS)."""
-    import json
-
     links = Links(report, base_url)
     if fmt == "json":
-        return json.dumps(to_json(report, links), indent=1).encode()
+        return to_json_text(report, links).encode()
     if fmt == "csv":
         return to_csv(report, links).encode()
     html = to_html(report, links, title=title)

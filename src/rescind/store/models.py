@@ -146,7 +146,7 @@ class Request(Base):
         EnumString(RequestStatus), default=RequestStatus.RECEIVED, index=True
     )
     channel: Mapped[Channel] = mapped_column(EnumString(Channel))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     deadline_at: Mapped[datetime] = mapped_column(index=True)
     language: Mapped[str] = mapped_column(String(10))
     # Plaintext signatures of cases filed before 0007; newer ones are in `signature_enc`
@@ -215,7 +215,9 @@ class RequestItem(Base):
     __tablename__ = "request_items"
     __table_args__ = (enum_check("status", ItemStatus),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
     url: Mapped[str | None] = mapped_column(String(2048))
     content_id: Mapped[str | None] = mapped_column(String(255), index=True)
     pdq: Mapped[list[str] | None] = mapped_column(JSON)
@@ -239,7 +241,9 @@ class Decision(Base):
     __tablename__ = "decisions"
     __table_args__ = (enum_check("outcome", DecisionOutcome),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     outcome: Mapped[DecisionOutcome] = mapped_column(EnumString(DecisionOutcome))
     reason_code: Mapped[str | None] = mapped_column(String(64))
