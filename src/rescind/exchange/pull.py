@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.exchange.errors import FeedRefusedError, PartnerError
-from rescind.exchange.feed import PAGE_FORMAT, SIGNATURE_HEADER
-from rescind.exchange.format import ExchangeEntry, entry_from_json
+from rescind.exchange.feed import COLUMNS_FORMAT, PAGE_FORMAT, SIGNATURE_HEADER
+from rescind.exchange.format import ExchangeEntry, entries_from_columns, entry_from_json
 from rescind.exchange.identity import instance_id_of, verify
 from rescind.exchange.netguard import check_partner_url, fetch_page
 from rescind.exchange.partners import sealer
@@ -74,7 +74,9 @@ def _engine(session: Session) -> Engine:
 
 def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: int) -> bytes:
     check_partner_url(target.url, allow_private=settings.exchange_allow_private)
-    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE}
+    # Columns (rescind-feed/2): a third of the bytes and read column by column; a source
+    # that predates them ignores the parameter and answers rescind-feed/1, also read.
+    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 2}
     if target.banks:
         params["banks"] = target.banks
     body, headers = fetch_page(
@@ -100,8 +102,8 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         page = json.loads(body)
     except (ValueError, RecursionError):
         raise FeedRefusedError("the page is not JSON") from None
-    if not isinstance(page, dict) or page.get("format") != PAGE_FORMAT:
-        raise FeedRefusedError(f"not a {PAGE_FORMAT} page")
+    if not isinstance(page, dict) or page.get("format") not in (PAGE_FORMAT, COLUMNS_FORMAT):
+        raise FeedRefusedError(f"not a {PAGE_FORMAT} or {COLUMNS_FORMAT} page")
     instance = instance_id_of(target.public_key)
     if page.get("instance") != instance:
         raise FeedRefusedError("the page names another instance")
@@ -110,7 +112,22 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         raise FeedRefusedError(f"a page for cursor {after!r}, expected {cursor} (replayed?)")
     if not isinstance(nxt, int) or isinstance(nxt, bool) or nxt < cursor:
         raise FeedRefusedError("the page's next cursor goes backwards")
-    items = page.get("entries")
+    if page["format"] == COLUMNS_FORMAT:
+        if "entries" in page:
+            raise FeedRefusedError(f"a {COLUMNS_FORMAT} page has columns, not entries")
+        try:
+            entries = entries_from_columns(page.get("columns"), instance, PAGE_SIZE)
+        except ValueError as exc:
+            raise FeedRefusedError(str(exc)) from None
+    else:
+        entries = _entries(page.get("entries"), instance)
+    if entries and nxt == cursor:
+        raise FeedRefusedError("entries without a cursor move")
+    return entries, nxt, bool(page.get("more"))
+
+
+def _entries(items: object, instance: str) -> list[ExchangeEntry]:
+    """The entries of a rescind-feed/1 page (a list of exchange-format objects)."""
     if not isinstance(items, list) or len(items) > PAGE_SIZE:
         raise FeedRefusedError("the page's entries are not a list of at most one page")
     entries = []
@@ -122,9 +139,14 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         if entry.source.instance != instance:
             raise FeedRefusedError(f"entry {number} of the page names another source")
         entries.append(entry)
-    if entries and nxt == cursor:
-        raise FeedRefusedError("entries without a cursor move")
-    return entries, nxt, bool(page.get("more"))
+    return entries
+
+
+def _fetch_page(
+    client: httpx.Client, settings: Settings, target: _Target, cursor: int
+) -> tuple[list[ExchangeEntry], int, bool]:
+    """The page after `cursor`, fetched, verified and read (in the prefetching thread)."""
+    return _parse(_fetch(client, settings, target, cursor), target, cursor)
 
 
 def _apply(
@@ -181,17 +203,17 @@ def pull_partner(
     )
     result = PullResult()
     cursor = target.cursor
-    # The next page is fetched while this one is applied (the partner builds it meanwhile):
-    # a partner catching up costs the slower of the two sides, not their sum. A prefetched
+    # The next page is fetched, verified and read while this one is applied (the partner
+    # builds it meanwhile; SQLite and PostgreSQL release the GIL while they write): a partner
+    # catching up costs the slower of the two sides, not their sum. A prefetched
     # page is only ever applied after the page before it, with its cursor checked again.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescind-pull")
     try:
-        pending = pool.submit(_fetch, http, settings, target, cursor)
+        pending = pool.submit(_fetch_page, http, settings, target, cursor)
         for number in range(1, MAX_PAGES_PER_PULL + 1):
-            body = pending.result()
-            entries, nxt, more = _parse(body, target, cursor)
+            entries, nxt, more = pending.result()
             if more and number < MAX_PAGES_PER_PULL:
-                pending = pool.submit(_fetch, http, settings, target, nxt)
+                pending = pool.submit(_fetch_page, http, settings, target, nxt)
             report = _apply(engine, settings, target, entries, cursor, nxt)
             if report is None:
                 break
