@@ -38,7 +38,11 @@ PAGE_FORMAT = "rescind-feed/1"  # entries as objects, the exchange format's line
 COLUMNS_FORMAT = "rescind-feed/2"  # the same entries as columns: a third of the bytes
 FORMATS = {1: PAGE_FORMAT, 2: COLUMNS_FORMAT}
 SIGNATURE_HEADER = "Rescind-Exchange-Signature"
-MAX_PAGE = 10_000  # about 3.5 MB of JSON (1.2 MB as columns): a million entries in 100 pages
+MAX_PAGE = 10_000  # about 3.5 MB of JSON as objects: a million entries in 100 pages
+# As columns, about 190 bytes an entry (4.7 MB a page; under 12 MB even with 120-character bank
+# names and the longest ids): a million entries in 40 pages, each a transaction at the puller.
+MAX_COLUMNS_PAGE = 25_000
+MAX_PAGES = {1: MAX_PAGE, 2: MAX_COLUMNS_PAGE}
 
 
 # A column read as the driver gives it (SQLite: text; PostgreSQL: its own datetime).
@@ -73,8 +77,10 @@ def build_page(
     limit: int = MAX_PAGE,
     version: int = 1,
 ) -> SignedPage:
-    """The page of changes after `after` in `banks` (id → name), signed; `version` 1 lists
-    entries as objects, 2 as columns (docs/exchange.md)."""
+    """The page of at most `limit` changes after `after` in `banks` (id → name), signed;
+    `version` 1 lists entries as objects (at most MAX_PAGE), 2 as columns (at most
+    MAX_COLUMNS_PAGE) (docs/exchange.md)."""
+    limit = min(limit, MAX_PAGES[version])
     rows: Sequence[Any] = []
     if banks:
         # Core rows with the status as plain text: a partner catching up reads a million.

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.exchange.errors import FeedRefusedError, PartnerError
-from rescind.exchange.feed import COLUMNS_FORMAT, PAGE_FORMAT, SIGNATURE_HEADER
+from rescind.exchange.feed import (
+    COLUMNS_FORMAT,
+    MAX_COLUMNS_PAGE,
+    MAX_PAGE,
+    PAGE_FORMAT,
+    SIGNATURE_HEADER,
+)
 from rescind.exchange.format import ExchangeEntry, entries_from_columns, entry_from_json
 from rescind.exchange.identity import instance_id_of, verify
 from rescind.exchange.netguard import check_partner_url, fetch_page
@@ -42,8 +48,8 @@ TICK_S = 2.0  # how often the task looks for due partners; each partner's period
 # A partner catching up (a million entries) is pulled in one go; a tick pulls at most this many
 # pages from one partner before the others get their turn.
 MAX_PAGES_PER_PULL = 200
-MAX_PAGE_BYTES = 16 * 1024 * 1024  # a full page is about 4 MB
-PAGE_SIZE = 10_000  # the feed's largest page (rescind.exchange.feed.MAX_PAGE)
+MAX_PAGE_BYTES = 16 * 1024 * 1024  # a full page is about 5 MB
+PAGE_SIZE = MAX_COLUMNS_PAGE  # the feed's largest page of columns (rescind-feed/2)
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,8 @@ def _engine(session: Session) -> Engine:
 
 def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: int) -> bytes:
     check_partner_url(target.url, allow_private=settings.exchange_allow_private)
-    # Columns (rescind-feed/2): a third of the bytes and read column by column; a source
-    # that predates them ignores the parameter and answers rescind-feed/1, also read.
+    # Columns (rescind-feed/2): half the bytes, read column by column, 25,000 changes a page.
+    # The source must serve them (this version on); pages of rescind-feed/1 are read too.
     params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 2}
     if target.banks:
         params["banks"] = target.banks
@@ -128,7 +134,7 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
 
 def _entries(items: object, instance: str) -> list[ExchangeEntry]:
     """The entries of a rescind-feed/1 page (a list of exchange-format objects)."""
-    if not isinstance(items, list) or len(items) > PAGE_SIZE:
+    if not isinstance(items, list) or len(items) > MAX_PAGE:
         raise FeedRefusedError("the page's entries are not a list of at most one page")
     entries = []
     for number, item in enumerate(items, start=1):

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from rescind.exchange.feed import MAX_PAGE, SIGNATURE_HEADER, build_page
+from rescind.exchange.feed import MAX_COLUMNS_PAGE, MAX_PAGE, SIGNATURE_HEADER, build_page
 from rescind.exchange.feedback import list_feedback, record_feedback
 from rescind.exchange.identity import load_identity
 from rescind.exchange.partners import granted_bank_ids
@@ -72,13 +72,14 @@ def feed(
     session: SessionDep,
     caller: ExchangeCaller,
     after: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+    limit: Annotated[int, Query(ge=1, le=MAX_COLUMNS_PAGE)] = MAX_PAGE,
     banks: Annotated[str | None, Query(max_length=1000)] = None,
     version: Annotated[int, Query(alias="format", ge=1, le=2)] = 1,
 ) -> Response:
     """Changes after cursor `after` in the banks granted to this key (optionally only the
     comma-separated `banks`), withdrawals included; signed with Ed25519 over the body.
-    `format=2` lists the entries as columns (`rescind-feed/2`)."""
+    `format=2` lists the entries as columns (`rescind-feed/2`, up to 25,000 a page; objects:
+    up to 10,000)."""
     settings = get_settings(request)
     granted = granted_bank_ids(session, caller.key_id)
     if banks:
