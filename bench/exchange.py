@@ -7,7 +7,9 @@ transaction), then a matcher following the change feed from where it stood befor
 (what every server process does), then one check of a hash from the file.
 Measured (`--feed`): instance A (`rescind serve`, its own database) holds the N entries in its
 `ncii` bank; instance B pulls A's signed feed (`pull_partner`, the worker's pull: signed pages
-over HTTP on loopback, each applied in its own transaction), then B's matcher catches up.
+over HTTP on loopback, each applied in its own transaction) while B's matcher follows the
+change feed every `RESCIND_MATCHER_POLL_S` (as B's server does), until the matcher has caught
+up after the last page.
 
 Measured (`--withdrawal`): A serves N entries, B (`rescind serve`, its worker pulling A every
 `--interval` seconds) has pulled them all; an entry is withdrawn on A through its route
@@ -31,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -177,18 +180,32 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
         index_warm_up()  # a server compiles (or loads) its kernels before it is ready
         with b_db.session() as session:
             matcher.sync(session)  # B's running server, before the pull
+        stop = threading.Event()
+
+        def follow() -> None:  # what B's server processes do meanwhile: follow the change feed
+            while not stop.is_set():
+                with b_db.session() as session:
+                    matcher.sync(session)
+                stop.wait(b_settings.matcher_poll_s)
+
         cpu, started, source_cpu = _cpu(), time.perf_counter(), _tree_cpu(proc.pid)
+        follower = threading.Thread(target=follow)
+        follower.start()
         applied, pages = 0, 0
-        while True:
-            result = pull_partner(b_db.engine, b_settings, partner_id)
-            assert result.error is None, result.error
-            applied, pages = applied + result.applied, pages + result.pages
-            if result.applied == 0:
-                break
+        try:
+            while True:
+                result = pull_partner(b_db.engine, b_settings, partner_id)
+                assert result.error is None, result.error
+                applied, pages = applied + result.applied, pages + result.pages
+                if result.applied == 0:
+                    break
+        finally:
+            stop.set()
+            follower.join()
         pulled = time.perf_counter() - started
         source_cpu = _tree_cpu(proc.pid) - source_cpu
         with b_db.session() as session:
-            matcher.sync(session)
+            matcher.sync(session)  # the last page's changes
         effective = time.perf_counter() - started
         cpu = _cpu() - cpu
         found = sum(bool(matcher.match(Signals(pdq=(PdqHash(p, 90),)))) for p in probes)
