@@ -116,6 +116,19 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
+def _settle(pid: int, timeout_s: float = 300.0) -> float:
+    """Wait until process `pid` (a server just started, loading its matcher's index) is idle:
+    a long-running source has done that long before a partner pulls. Returns its CPU seconds
+    per second once settled (the embedded worker and the matcher polling)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before = _tree_cpu(pid)
+        time.sleep(2.0)
+        rate = (_tree_cpu(pid) - before) / 2.0
+        if rate < 0.1 or time.monotonic() > deadline:
+            return rate
+
+
 def _serve(settings: Settings, log: Path, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
     """`rescind serve` for `settings`' database on a free port, once ready."""
     import socket
@@ -170,6 +183,7 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
         grant_banks(session, "partner-b", ["ncii"])
     a_db.dispose()
     proc, url = _serve(a_settings, tmp / "a.log")
+    idle = _settle(proc.pid)
     try:
         with b_db.session() as session:
             ensure_default_banks(session, b_settings)
@@ -227,6 +241,7 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
     print(
         f"| CPU of the source (its `rescind serve` process, during the pull) | {source_cpu:.1f} |"
     )
+    print(f"(the source's CPU when idle, before the pull: {idle:.2f} s a second)")
     print(f"| target | {TARGET_S:.0f} |")
     print(f"| anchor: HMA's time to effect | {ANCHOR_S:.0f} |")
     print(f"ratio against the anchor: {ANCHOR_S / effective:.1f}x")
