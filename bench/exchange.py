@@ -299,9 +299,13 @@ def withdrawal(args: argparse.Namespace, tmp: Path) -> None:
         b_proc, b_url = _serve(
             b_settings, tmp / "b.log", exchange_pull_s=str(interval), exchange_allow_private="true"
         )
+        _settle(b_proc.pid)  # B's matcher has loaded the bank
         times = []
         for entry_id, value in targets:
-            assert _verdict(b_url, check, value) == "review"  # matches on B before
+            deadline = time.monotonic() + 120
+            while _verdict(b_url, check, value) != "review":  # matches on B before
+                assert time.monotonic() < deadline, "B never matched the entry"
+                time.sleep(0.5)
             time.sleep(random.uniform(0, interval))  # a random point of B's pull cycle
             started = time.perf_counter()
             gone = httpx.delete(
