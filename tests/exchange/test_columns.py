@@ -40,7 +40,8 @@ def _valid(rng: random.Random, i: int) -> dict[str, Any]:
 
 
 # What a hostile or broken source might put in one field of one entry.
-BAD: list[Any] = [None, True, False, -1, 101, 1.5, float("inf"), 10**30, "", "x", "A" * 64, "Z" * 64,
+BAD: list[Any] = [
+       None, True, False, -1, 101, 1.5, float("inf"), 10**30, "", "x", "A" * 64, "Z" * 64,
        "a\nb", "2026-05-19T10:00:00", "not a time", "positive", "withdrawn", "pdq", "video_pdq",
        "g1\ng2", "F" * 64, "f" * 63, "f" * 64, "f" * 32, [], {}, ["f" * 64], "n" * 121,
        3]  # fmt: skip
