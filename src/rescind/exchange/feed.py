@@ -5,6 +5,10 @@ A page is JSON bytes signed as they are (Ed25519 over the exact body, header
 `Rescind-Exchange-Signature: ed25519=<base64>`). It names the instance, the cursor it starts
 after and the cursor to ask for next, so a puller can refuse a page signed by someone else, a
 page for another cursor (replayed or out of order) and a cursor that goes backwards.
+
+Two page formats carry the same entries: `rescind-feed/1` lists them as exchange-format
+objects, `rescind-feed/2` (asked with `format=2`, what our puller reads) as one array per field,
+half the bytes and far less work to build and to read (docs/exchange.md).
 """
 
 from __future__ import annotations
