@@ -304,3 +304,24 @@ def test_pages_in_a_row_apply_in_order_and_a_bad_one_stops_there(
     assert error is not None and "entry 1 of the page" in error
     assert cursor == 20 and _active(pulling) == 5
     assert asked == [0, 10, 20]
+
+
+def test_a_pull_gives_the_garbage_collector_back_as_it_found_it(
+    pulling: Database, settings: Settings, source: Identity
+) -> None:
+    """A pull pauses the cyclic collector (its pages are many small objects); afterwards the
+    process's collector is as before, whether the pull succeeded or failed."""
+    import gc
+
+    body = json.dumps(_page(source, 0, 7, [_entry(source, 1, secrets.token_hex(32))])).encode()
+    assert gc.isenabled()
+    assert _pull(pulling, settings, _serve(body, source)) == (None, 7)
+    assert gc.isenabled()
+    assert _pull(pulling, settings, _serve(b"garbage", source))[0] is not None
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _pull(pulling, settings, _serve(b"garbage", source))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
