@@ -7,9 +7,18 @@ transaction), then a matcher following the change feed from where it stood befor
 (what every server process does), then one check of a hash from the file.
 Measured (`--feed`): instance A (`rescind serve`, its own database) holds the N entries in its
 `ncii` bank; instance B pulls A's signed feed (`pull_partner`, the worker's pull: signed pages
-over HTTP on loopback, each applied in its own transaction), then B's matcher catches up.
+over HTTP on loopback, each applied in its own transaction) while B's matcher follows the
+change feed every `RESCIND_MATCHER_POLL_S` (as B's server does), until the matcher has caught
+up after the last page.
+
+Measured (`--withdrawal`): A serves N entries, B (`rescind serve`, its worker pulling A every
+`--interval` seconds) has pulled them all; an entry is withdrawn on A through its route
+(`DELETE /v1/banks/ncii/entries/ID`) and the time is taken until B's `/v1/check` of that hash
+stops matching (polled every 0.1 s), `--withdrawals` times at random points of the pull cycle.
+The goal: within two pull intervals.
 
 Run: ``.venv/bin/python bench/exchange.py [--entries 1000000] [--db URL] [--feed [--db2 URL]]``
+``.venv/bin/python bench/exchange.py --withdrawal --entries 100000 --interval 5``
 """
 
 from __future__ import annotations
@@ -17,11 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +42,7 @@ import httpx
 from rescind.config import Settings
 from rescind.exchange.format import read_lines
 from rescind.exchange.identity import load_identity
-from rescind.exchange.partners import add_partner, grant_banks
+from rescind.exchange.partners import add_partner, get_partner, grant_banks
 from rescind.exchange.pull import pull_partner
 from rescind.exchange.transfer import apply_entries
 from rescind.index import warm_up as index_warm_up
@@ -39,6 +51,7 @@ from rescind.platform.banks import ensure_default_banks, get_bank
 from rescind.platform.matcher import Matcher
 from rescind.platform.signals import PdqHash, Signals
 from rescind.store import Database, upgrade_database
+from rescind.store.models import BankEntry
 
 ANCHOR_S = 600.0  # HMA: a new hash takes effect within 10 minutes
 TARGET_S = 60.0
@@ -81,7 +94,42 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _serve(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and its living descendants (/proc, Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == current)
+    return total
+
+
+def _settle(pid: int, timeout_s: float = 300.0) -> float:
+    """Wait until process `pid` (a server just started, loading its matcher's index) is idle:
+    a long-running source has done that long before a partner pulls. Returns its CPU seconds
+    per second once settled (the embedded worker and the matcher polling)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before = _tree_cpu(pid)
+        time.sleep(2.0)
+        rate = (_tree_cpu(pid) - before) / 2.0
+        if rate < 0.1 or time.monotonic() > deadline:
+            return rate
+
+
+def _serve(settings: Settings, log: Path, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
     """`rescind serve` for `settings`' database on a free port, once ready."""
     import socket
 
@@ -94,6 +142,7 @@ def _serve(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]
         "RESCIND_DATABASE_URL": str(settings.database_url),
         "RESCIND_DATA_DIR": str(settings.data_dir),
     }
+    env |= {f"RESCIND_{k.upper()}": v for k, v in extra.items()}
     cli = "from rescind.cli import app; app()"
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -134,6 +183,7 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
         grant_banks(session, "partner-b", ["ncii"])
     a_db.dispose()
     proc, url = _serve(a_settings, tmp / "a.log")
+    idle = _settle(proc.pid)
     try:
         with b_db.session() as session:
             ensure_default_banks(session, b_settings)
@@ -144,17 +194,32 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
         index_warm_up()  # a server compiles (or loads) its kernels before it is ready
         with b_db.session() as session:
             matcher.sync(session)  # B's running server, before the pull
-        cpu, started = _cpu(), time.perf_counter()
+        stop = threading.Event()
+
+        def follow() -> None:  # what B's server processes do meanwhile: follow the change feed
+            while not stop.is_set():
+                with b_db.session() as session:
+                    matcher.sync(session)
+                stop.wait(b_settings.matcher_poll_s)
+
+        cpu, started, source_cpu = _cpu(), time.perf_counter(), _tree_cpu(proc.pid)
+        follower = threading.Thread(target=follow)
+        follower.start()
         applied, pages = 0, 0
-        while True:
-            result = pull_partner(b_db.engine, b_settings, partner_id)
-            assert result.error is None, result.error
-            applied, pages = applied + result.applied, pages + result.pages
-            if result.applied == 0:
-                break
+        try:
+            while True:
+                result = pull_partner(b_db.engine, b_settings, partner_id)
+                assert result.error is None, result.error
+                applied, pages = applied + result.applied, pages + result.pages
+                if result.applied == 0:
+                    break
+        finally:
+            stop.set()
+            follower.join()
         pulled = time.perf_counter() - started
+        source_cpu = _tree_cpu(proc.pid) - source_cpu
         with b_db.session() as session:
-            matcher.sync(session)
+            matcher.sync(session)  # the last page's changes
         effective = time.perf_counter() - started
         cpu = _cpu() - cpu
         found = sum(bool(matcher.match(Signals(pdq=(PdqHash(p, 90),)))) for p in probes)
@@ -173,10 +238,109 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
     print(
         f"| CPU of the puller (pull + matcher; the source serves in its own process) | {cpu:.1f} |"
     )
+    print(
+        f"| CPU of the source (its `rescind serve` process, during the pull) | {source_cpu:.1f} |"
+    )
+    print(f"(the source's CPU when idle, before the pull: {idle:.2f} s a second)")
     print(f"| target | {TARGET_S:.0f} |")
     print(f"| anchor: HMA's time to effect | {ANCHOR_S:.0f} |")
     print(f"ratio against the anchor: {ANCHOR_S / effective:.1f}x")
     print(f"probes found: {found}/{len(probes)}")
+    print(f"load average after: {os.getloadavg()}")
+
+
+def _verdict(url: str, key: str, value: str) -> str:
+    answer = httpx.post(
+        f"{url}/v1/check",
+        json={"content_id": f"bench-{secrets.token_hex(6)}", "pdq": [value]},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["verdict"])
+
+
+def withdrawal(args: argparse.Namespace, tmp: Path) -> None:
+    """Withdrawals on A, timed until B's check of the hash stops matching."""
+    a_settings = Settings(
+        environment="test", data_dir=tmp / "a", database_url=args.db or f"sqlite:///{tmp}/a.db"
+    )
+    b_settings = Settings(
+        environment="test", data_dir=tmp / "b", exchange_allow_private=True,
+        database_url=args.db2 or f"sqlite:///{tmp}/b.db",
+    )  # fmt: skip
+    for settings in (a_settings, b_settings):
+        upgrade_database(settings)
+    a_db, b_db = Database(a_settings), Database(b_settings)
+    path = tmp / "entries.jsonl"
+    write_file(path, args.entries)
+    with a_db.session() as session, path.open() as lines:
+        ensure_default_banks(session, a_settings)
+        apply_entries(session, get_bank(session, "ncii"), read_lines(lines), source="import")
+        _, key = create_api_key(session, "partner-b", frozenset({"exchange"}))
+        _, staff = create_api_key(session, "a-staff", frozenset({"review"}))
+        grant_banks(session, "partner-b", ["ncii"])
+        picked = random.sample(range(1, args.entries + 1), args.withdrawals)
+        targets = [(i, session.get(BankEntry, i).value) for i in picked]  # type: ignore[union-attr]
+    a_db.dispose()
+    interval = args.interval
+    a_proc, a_url = _serve(a_settings, tmp / "a.log")
+    b_proc = None
+    try:
+        with b_db.session() as session:
+            ensure_default_banks(session, b_settings)
+            public = load_identity(a_settings).public_key
+            partner_id = add_partner(
+                session, b_settings, "a", a_url, api_key=key, public_key=public
+            ).id
+            _, check = create_api_key(session, "b-uploads", frozenset({"check"}))
+        while pull_partner(b_db.engine, b_settings, partner_id).applied:
+            pass  # B holds the whole bank before its server starts
+        b_proc, b_url = _serve(
+            b_settings, tmp / "b.log", exchange_pull_s=str(interval), exchange_allow_private="true"
+        )
+        _settle(b_proc.pid)  # B's matcher has loaded the bank
+        times = []
+        for entry_id, value in targets:
+            deadline = time.monotonic() + 120
+            while _verdict(b_url, check, value) != "review":  # matches on B before
+                assert time.monotonic() < deadline, "B never matched the entry"
+                time.sleep(0.5)
+            time.sleep(random.uniform(0, interval))  # a random point of B's pull cycle
+            started = time.perf_counter()
+            gone = httpx.delete(
+                f"{a_url}/v1/banks/ncii/entries/{entry_id}",
+                headers={"Authorization": f"Bearer {staff}"},
+                timeout=30,
+            )
+            assert gone.status_code == 204, gone.text
+            while _verdict(b_url, check, value) != "allow":
+                if time.perf_counter() - started > 20 * interval:
+                    raise AssertionError("the withdrawal did not reach B")
+                time.sleep(0.1)
+            times.append(time.perf_counter() - started)
+            print(f"withdrawal {len(times)}: {times[-1]:.2f} s", file=sys.stderr)
+        with b_db.session() as session:
+            assert get_partner(session, "a").last_error is None
+    finally:
+        if b_proc is not None:
+            b_proc.terminate()
+            b_proc.wait(30)
+        a_proc.terminate()
+        a_proc.wait(30)
+        b_db.dispose()
+    kind = f"{(args.db or 'sqlite').split(':')[0]} -> {(args.db2 or 'sqlite').split(':')[0]}"
+    limit = 2 * interval
+    print(f"| withdrawal on A until B's check allows (bank of {args.entries:,}, {kind}) | s |")
+    print("|---|---|")
+    print(f"| B's pull interval (`RESCIND_EXCHANGE_PULL_S`) | {interval:g} |")
+    print(f"| withdrawals timed | {len(times)} |")
+    print(f"| median | {statistics.median(times):.2f} |")
+    print(f"| max | {max(times):.2f} |")
+    print(f"| target: two pull intervals | {limit:g} |")
+    median = statistics.median(times)
+    print(f"max / target: {max(times) / limit:.2f}; median / target: {median / limit:.2f}")
+    print(f"load average after: {os.getloadavg()}")
 
 
 def main() -> None:
@@ -185,7 +349,14 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="Database URL (default: a new SQLite file)")
     parser.add_argument("--feed", action="store_true", help="Pull from a partner's feed")
     parser.add_argument("--db2", default=None, help="The puller's database URL (--feed)")
+    parser.add_argument("--withdrawal", action="store_true", help="Time withdrawals A -> B")
+    parser.add_argument("--interval", type=float, default=5.0, help="B's pull interval (s)")
+    parser.add_argument("--withdrawals", type=int, default=10, help="How many to time")
     args = parser.parse_args()
+    if args.withdrawal:
+        with tempfile.TemporaryDirectory() as tmp:
+            withdrawal(args, Path(tmp))
+        return
     if args.feed:
         with tempfile.TemporaryDirectory() as tmp:
             feed(args, Path(tmp))

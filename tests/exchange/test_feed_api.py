@@ -7,6 +7,7 @@ import secrets
 
 from rescind.config import Settings
 from rescind.exchange.feed import SIGNATURE_HEADER
+from rescind.exchange.format import COLUMNS
 from rescind.exchange.identity import load_identity, verify
 from rescind.exchange.partners import grant_banks
 from rescind.exchange.transfer import export_entries
@@ -98,5 +99,29 @@ def test_a_feed_page_says_each_entry_as_an_export_does(
     for entry in exported:
         assert served[entry["id"]] == entry
     assert len(served) == len(exported) == 4
+
+    # The same page as columns (rescind-feed/2): the same entries, field by field, signed.
+    r = api.client.get(
+        "/v1/exchange/feed", params={"format": 2}, headers={"Authorization": f"Bearer {key}"}
+    )
+    page = r.json()
+    signature = r.headers[SIGNATURE_HEADER].removeprefix("ed25519=")
+    assert verify(load_identity(settings).public_key, r.content, signature)
+    assert page["format"] == "rescind-feed/2" and "entries" not in page
+    columns = page["columns"]
+    assert set(columns) == set(COLUMNS)
+    as_objects = [{name: columns[name][i] for name in COLUMNS} for i in range(len(columns["id"]))]
+    assert as_objects == [
+        {k: v for k, v in e.items() if k not in ("v", "source")}
+        | {"bank": e["source"]["bank"], "case": e["source"]["case"]}
+        for e in (served[str(i)] for i in columns["id"])
+    ]
+    assert columns["id"] == list(served)  # the same change order
+    assert (
+        api.client.get(
+            "/v1/exchange/feed", params={"format": 3}, headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+        == 422
+    )
     assert served[str(kept[1])]["status"] == "withdrawn"
     assert served[str(kept[0])]["created_at"].endswith("Z")

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from rescind.config import Settings
 from rescind.exchange.errors import UnsafeUrlError
-from rescind.exchange.feed import PAGE_FORMAT, SIGNATURE_HEADER
-from rescind.exchange.format import ExchangeEntry, Provenance
+from rescind.exchange.feed import COLUMNS_FORMAT, PAGE_FORMAT, SIGNATURE_HEADER
+from rescind.exchange.format import COLUMNS, ExchangeEntry, Provenance
 from rescind.exchange.identity import Identity
 from rescind.exchange.netguard import check_partner_url
 from rescind.exchange.partners import add_partner, get_partner
@@ -98,6 +98,69 @@ def test_pages_apply_with_their_cursor_and_withdrawals_follow(
     assert _active(pulling) == 2
     with pulling.session() as session:
         assert get_partner(session, "a").last_ok_at is not None
+
+
+def _columns_page(
+    source: Identity, after: int, nxt: int, entries: list[dict[str, object]], **extra: object
+) -> dict[str, object]:
+    """The same page as columns (rescind-feed/2)."""
+    flat = [
+        {k: v for k, v in e.items() if k not in ("v", "source")} | {"bank": "ncii", "case": None}
+        for e in entries
+    ]
+    columns = {name: [row[name] for row in flat] for name in COLUMNS}
+    return {"format": COLUMNS_FORMAT, "instance": source.instance_id, "after": after,
+            "next": nxt, "more": False, "columns": columns} | extra  # fmt: skip
+
+
+def test_pages_of_columns_apply_as_pages_of_objects(
+    pulling: Database, settings: Settings, source: Identity
+) -> None:
+    values = [secrets.token_hex(32) for _ in range(3)]
+    page = _columns_page(source, 0, 7, [_entry(source, i, v) for i, v in enumerate(values)])
+    asked: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(dict(request.url.params))
+        return _serve(json.dumps(page).encode(), source)(request)
+
+    assert _pull(pulling, settings, handler) == (None, 7)
+    assert asked[0]["format"] == "2" and _active(pulling) == 3
+    page = _columns_page(source, 7, 9, [_entry(source, 1, values[1], "withdrawn")])
+    assert _pull(pulling, settings, _serve(json.dumps(page).encode(), source)) == (None, 9)
+    assert _active(pulling) == 2
+    # Replayed: refused, nothing changes.
+    error, cursor = _pull(pulling, settings, _serve(json.dumps(page).encode(), source))
+    assert error is not None and "replayed" in error and cursor == 9
+
+
+def _bad_columns(source: Identity, spoil: Callable[[dict[str, list[object]]], object]) -> Handler:
+    entries = [_entry(source, i, secrets.token_hex(32)) for i in range(3)]
+    page = _columns_page(source, 0, 3, entries)
+    spoil(page["columns"])  # type: ignore[arg-type]
+    return _serve(json.dumps(page).encode(), source)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda c: c["value"].__setitem__(1, "not a hash"), "entry 2 of the page: value"),
+        (lambda c: c["status"].__setitem__(2, "gone"), "entry 3 of the page: status"),
+        (lambda c: c["id"].pop(), "not all of the same length"),
+        (lambda c: c.pop("case"), "columns must be exactly"),
+        (lambda c: c.__setitem__("entries", []), "columns must be exactly"),
+    ],
+)
+def test_a_bad_page_of_columns_is_refused_whole(
+    pulling: Database,
+    settings: Settings,
+    source: Identity,
+    spoil: Callable[[dict[str, list[object]]], object],
+    message: str,
+) -> None:
+    error, cursor = _pull(pulling, settings, _bad_columns(source, spoil))
+    assert error is not None and message in error
+    assert cursor == 0 and _active(pulling) == 0
 
 
 def _tampered(source: Identity) -> Handler:
@@ -241,3 +304,24 @@ def test_pages_in_a_row_apply_in_order_and_a_bad_one_stops_there(
     assert error is not None and "entry 1 of the page" in error
     assert cursor == 20 and _active(pulling) == 5
     assert asked == [0, 10, 20]
+
+
+def test_a_pull_gives_the_garbage_collector_back_as_it_found_it(
+    pulling: Database, settings: Settings, source: Identity
+) -> None:
+    """A pull pauses the cyclic collector (its pages are many small objects); afterwards the
+    process's collector is as before, whether the pull succeeded or failed."""
+    import gc
+
+    body = json.dumps(_page(source, 0, 7, [_entry(source, 1, secrets.token_hex(32))])).encode()
+    assert gc.isenabled()
+    assert _pull(pulling, settings, _serve(body, source)) == (None, 7)
+    assert gc.isenabled()
+    assert _pull(pulling, settings, _serve(b"garbage", source))[0] is not None
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _pull(pulling, settings, _serve(b"garbage", source))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

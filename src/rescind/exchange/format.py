@@ -81,8 +81,8 @@ class ExchangeEntry:
                 "bank": self.source.bank,
                 "case": self.source.case,
             },
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
+            "created_at": iso_time(self.created_at),
+            "updated_at": iso_time(self.updated_at),
         }
 
     def to_line(self) -> str:
@@ -91,7 +91,8 @@ class ExchangeEntry:
 
 
 @lru_cache(maxsize=4096)
-def _iso(at: datetime | None) -> str | None:
+def iso_time(at: datetime | None) -> str | None:
+    """`at` as ISO 8601 in UTC with a `Z` (the format's times)."""
     # Cached: entries banked together share their times, and a feed page writes a million.
     return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -198,3 +199,135 @@ def read_lines(lines: Iterable[str]) -> Iterator[ExchangeEntry]:
     for number, text in enumerate(lines, start=1):
         if text.strip():
             yield parse_line(text, number)
+
+
+# Columns: the same entries as a feed page's arrays (rescind-feed/2, docs/exchange.md).
+COLUMNS = ("id", "type", "value", "quality", "t", "group", "opinion", "status", "bank", "case",
+           "created_at", "updated_at")  # fmt: skip
+_REFS = re.compile(r"[A-Za-z0-9_.:-]{1,64}(?:\n[A-Za-z0-9_.:-]{1,64})*")
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+
+
+def _entry_object(columns: dict[str, list[Any]], i: int, instance: str) -> dict[str, Any]:
+    """Entry `i` of `columns` as the exchange format's object (the strict reader's input)."""
+    obj = {name: columns[name][i] for name in COLUMNS}
+    obj["source"] = {"instance": instance, "bank": obj.pop("bank"), "case": obj.pop("case")}
+    return {"v": VERSION, **obj}
+
+
+def _refs_ok(values: list[Any], *, optional: bool) -> bool:
+    present = [v for v in values if v is not None] if optional else values
+    if not present:
+        return True
+    if not all(type(v) is str for v in present):
+        return False
+    joined = "\n".join(present)
+    return joined.count("\n") == len(present) - 1 and _REFS.fullmatch(joined) is not None
+
+
+def _columns_fast(
+    columns: dict[str, list[Any]], n: int, instance: str
+) -> list[ExchangeEntry] | None:
+    """The entries, when every check passes column by column; None as soon as one does not
+    (the caller then reads entry by entry, which says which entry and why). Accepts exactly
+    what `entry_from_json` accepts unchanged, no more."""
+    types, values = columns["type"], columns["value"]
+    kinds = set()
+    for kind in types:
+        if type(kind) is not str or kind not in HEX_LENGTHS:
+            return None
+        kinds.add(kind)
+    if not all(type(v) is str for v in values) or not _LOWER_HEX.fullmatch("".join(values)):
+        return None
+    lengths = {HEX_LENGTHS[k] for k in kinds}
+    if len(lengths) == 1:
+        if n and set(map(len, values)) != lengths:
+            return None
+    elif any(len(v) != HEX_LENGTHS[k] for k, v in zip(types, values, strict=True)):
+        return None
+    if not all(q is None or (type(q) is int and 0 <= q <= 100) for q in columns["quality"]):
+        return None
+    ts, groups = columns["t"], columns["group"]
+    if VIDEO_PDQ in kinds:
+        for kind, t, group in zip(types, ts, groups, strict=True):
+            if kind == VIDEO_PDQ:
+                if type(t) not in (int, float) or not math.isfinite(t) or t < 0 or group is None:
+                    return None
+            elif t is not None:
+                return None
+    elif any(t is not None for t in ts):
+        return None
+    if not _refs_ok(groups, optional=True) or not _refs_ok(columns["id"], optional=False):
+        return None
+    if not _refs_ok(columns["case"], optional=True):
+        return None
+    opinions, statuses = columns["opinion"], columns["status"]
+    for column, allowed in ((opinions, OPINIONS), (statuses, STATUSES)):
+        if not all(type(v) is str and v in allowed for v in column):
+            return None
+    banks = columns["bank"]
+    if not all(b is None or (type(b) is str and 1 <= len(b) <= 120) for b in banks):
+        return None
+    times: dict[str | None, datetime | None] = {None: None}
+    for column in (columns["created_at"], columns["updated_at"]):
+        for raw in column:
+            if raw not in times:
+                if type(raw) is not str:
+                    return None
+                try:
+                    times[raw] = _time(raw, "time")
+                except ValueError:
+                    return None
+    sources: dict[tuple[Any, Any], Provenance] = {}
+    entries = []
+    for i, kind, value, quality, t, group, opinion, status, bank, case, made, changed in zip(
+        *(columns[name] for name in COLUMNS), strict=True
+    ):
+        source = sources.get((bank, case))
+        if source is None:
+            source = sources[(bank, case)] = Provenance(instance, bank, case)
+        entries.append(
+            ExchangeEntry(
+                id=i,
+                signal_type=kind,
+                value=value,
+                source=source,
+                quality=quality,
+                t=None if t is None else float(t),
+                group=group,
+                opinion=opinion,
+                status=status,
+                created_at=times[made],
+                updated_at=times[changed],
+            )
+        )
+    return entries
+
+
+def entries_from_columns(columns: object, instance: str, limit: int) -> list[ExchangeEntry]:
+    """The entries of a feed page's `columns` (rescind-feed/2), all from `instance`, at most
+    `limit`; validated as strictly as the format's lines. ValueError names the entry
+    (`entry N of the page: ...`) or says what is wrong with the columns."""
+    if not isinstance(columns, dict) or set(columns) != set(COLUMNS):
+        raise ValueError(f"the page's columns must be exactly: {', '.join(COLUMNS)}")
+    if not all(isinstance(columns[name], list) for name in COLUMNS):
+        raise ValueError("every column of the page must be a list")
+    sizes = {len(columns[name]) for name in COLUMNS}
+    if len(sizes) != 1:
+        raise ValueError("the page's columns are not all of the same length")
+    n = sizes.pop()
+    if n > limit:
+        raise ValueError(f"the page has more than {limit} entries")
+    try:
+        fast = _columns_fast(columns, n, instance)
+    except (TypeError, ValueError, OverflowError):
+        fast = None  # e.g. an unhashable item; the entry-by-entry reading names it
+    if fast is not None:
+        return fast
+    entries = []
+    for i in range(n):
+        try:
+            entries.append(entry_from_json(_entry_object(columns, i, instance)))
+        except ValueError as exc:
+            raise ValueError(f"entry {i + 1} of the page: {exc}") from None
+    return entries

@@ -10,9 +10,13 @@ the cursor stays where it was, so the next pull retries from there.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +27,14 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.exchange.errors import FeedRefusedError, PartnerError
-from rescind.exchange.feed import PAGE_FORMAT, SIGNATURE_HEADER
-from rescind.exchange.format import ExchangeEntry, entry_from_json
+from rescind.exchange.feed import (
+    COLUMNS_FORMAT,
+    MAX_COLUMNS_PAGE,
+    MAX_PAGE,
+    PAGE_FORMAT,
+    SIGNATURE_HEADER,
+)
+from rescind.exchange.format import ExchangeEntry, entries_from_columns, entry_from_json
 from rescind.exchange.identity import instance_id_of, verify
 from rescind.exchange.netguard import check_partner_url, fetch_page
 from rescind.exchange.partners import sealer
@@ -42,8 +52,8 @@ TICK_S = 2.0  # how often the task looks for due partners; each partner's period
 # A partner catching up (a million entries) is pulled in one go; a tick pulls at most this many
 # pages from one partner before the others get their turn.
 MAX_PAGES_PER_PULL = 200
-MAX_PAGE_BYTES = 16 * 1024 * 1024  # a full page is about 4 MB
-PAGE_SIZE = 10_000  # the feed's largest page (rescind.exchange.feed.MAX_PAGE)
+MAX_PAGE_BYTES = 16 * 1024 * 1024  # a full page is about 5 MB
+PAGE_SIZE = MAX_COLUMNS_PAGE  # the feed's largest page of columns (rescind-feed/2)
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,9 @@ def _engine(session: Session) -> Engine:
 
 def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: int) -> bytes:
     check_partner_url(target.url, allow_private=settings.exchange_allow_private)
-    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE}
+    # Columns (rescind-feed/2): half the bytes, read column by column, 25,000 changes a page.
+    # The source must serve them (this version on); pages of rescind-feed/1 are read too.
+    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 2}
     if target.banks:
         params["banks"] = target.banks
     body, headers = fetch_page(
@@ -100,8 +112,8 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         page = json.loads(body)
     except (ValueError, RecursionError):
         raise FeedRefusedError("the page is not JSON") from None
-    if not isinstance(page, dict) or page.get("format") != PAGE_FORMAT:
-        raise FeedRefusedError(f"not a {PAGE_FORMAT} page")
+    if not isinstance(page, dict) or page.get("format") not in (PAGE_FORMAT, COLUMNS_FORMAT):
+        raise FeedRefusedError(f"not a {PAGE_FORMAT} or {COLUMNS_FORMAT} page")
     instance = instance_id_of(target.public_key)
     if page.get("instance") != instance:
         raise FeedRefusedError("the page names another instance")
@@ -110,8 +122,23 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         raise FeedRefusedError(f"a page for cursor {after!r}, expected {cursor} (replayed?)")
     if not isinstance(nxt, int) or isinstance(nxt, bool) or nxt < cursor:
         raise FeedRefusedError("the page's next cursor goes backwards")
-    items = page.get("entries")
-    if not isinstance(items, list) or len(items) > PAGE_SIZE:
+    if page["format"] == COLUMNS_FORMAT:
+        if "entries" in page:
+            raise FeedRefusedError(f"a {COLUMNS_FORMAT} page has columns, not entries")
+        try:
+            entries = entries_from_columns(page.get("columns"), instance, PAGE_SIZE)
+        except ValueError as exc:
+            raise FeedRefusedError(str(exc)) from None
+    else:
+        entries = _entries(page.get("entries"), instance)
+    if entries and nxt == cursor:
+        raise FeedRefusedError("entries without a cursor move")
+    return entries, nxt, bool(page.get("more"))
+
+
+def _entries(items: object, instance: str) -> list[ExchangeEntry]:
+    """The entries of a rescind-feed/1 page (a list of exchange-format objects)."""
+    if not isinstance(items, list) or len(items) > MAX_PAGE:
         raise FeedRefusedError("the page's entries are not a list of at most one page")
     entries = []
     for number, item in enumerate(items, start=1):
@@ -122,9 +149,14 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         if entry.source.instance != instance:
             raise FeedRefusedError(f"entry {number} of the page names another source")
         entries.append(entry)
-    if entries and nxt == cursor:
-        raise FeedRefusedError("entries without a cursor move")
-    return entries, nxt, bool(page.get("more"))
+    return entries
+
+
+def _fetch_page(
+    client: httpx.Client, settings: Settings, target: _Target, cursor: int
+) -> tuple[list[ExchangeEntry], int, bool]:
+    """The page after `cursor`, fetched, verified and read (in the prefetching thread)."""
+    return _parse(_fetch(client, settings, target, cursor), target, cursor)
 
 
 def _apply(
@@ -163,6 +195,30 @@ def _record_error(engine: Engine, settings: Settings, target: _Target, message: 
             partner.last_pull_at = utcnow()
 
 
+_gc_lock = threading.Lock()
+_gc_paused = {"pulls": 0, "was_enabled": 0}  # pulls under way; the collector's state before
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while pulls run (reference counting still frees
+    each page once applied). A page makes tens of thousands of objects, and their allocations
+    trigger collections that walk the whole heap: about a quarter of a catch-up's CPU went
+    there. The collector is process-wide: paused by the first pull, restored by the last."""
+    with _gc_lock:
+        if _gc_paused["pulls"] == 0:
+            _gc_paused["was_enabled"] = int(gc.isenabled())
+            gc.disable()
+        _gc_paused["pulls"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_paused["pulls"] -= 1
+            if _gc_paused["pulls"] == 0 and _gc_paused["was_enabled"]:
+                gc.enable()
+
+
 def pull_partner(
     engine: Engine, settings: Settings, partner_id: int, *, client: httpx.Client | None = None
 ) -> PullResult:
@@ -181,36 +237,37 @@ def pull_partner(
     )
     result = PullResult()
     cursor = target.cursor
-    # The next page is fetched while this one is applied (the partner builds it meanwhile):
-    # a partner catching up costs the slower of the two sides, not their sum. A prefetched
+    # The next page is fetched, verified and read while this one is applied (the partner
+    # builds it meanwhile; SQLite and PostgreSQL release the GIL while they write): a partner
+    # catching up costs the slower of the two sides, not their sum. A prefetched
     # page is only ever applied after the page before it, with its cursor checked again.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescind-pull")
-    try:
-        pending = pool.submit(_fetch, http, settings, target, cursor)
-        for number in range(1, MAX_PAGES_PER_PULL + 1):
-            body = pending.result()
-            entries, nxt, more = _parse(body, target, cursor)
-            if more and number < MAX_PAGES_PER_PULL:
-                pending = pool.submit(_fetch, http, settings, target, nxt)
-            report = _apply(engine, settings, target, entries, cursor, nxt)
-            if report is None:
-                break
-            result.pages += 1
-            result.applied += report.added
-            result.withdrawn += report.withdrawn
-            cursor = nxt
-            if not more:
-                break
-    except (PartnerError, FeedRefusedError) as exc:
-        result.error = exc.detail
-        _record_error(engine, settings, target, exc.detail)
-    except Exception as exc:  # a partner must never stop the others
-        result.error = f"internal error ({type(exc).__name__})"
-        _record_error(engine, settings, target, result.error)
-    finally:
-        pool.shutdown(wait=True)  # a prefetch under way ends within the request timeout
-        if own:
-            http.close()
+    with _cyclic_gc_paused():
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescind-pull")
+        try:
+            pending = pool.submit(_fetch_page, http, settings, target, cursor)
+            for number in range(1, MAX_PAGES_PER_PULL + 1):
+                entries, nxt, more = pending.result()
+                if more and number < MAX_PAGES_PER_PULL:
+                    pending = pool.submit(_fetch_page, http, settings, target, nxt)
+                report = _apply(engine, settings, target, entries, cursor, nxt)
+                if report is None:
+                    break
+                result.pages += 1
+                result.applied += report.added
+                result.withdrawn += report.withdrawn
+                cursor = nxt
+                if not more:
+                    break
+        except (PartnerError, FeedRefusedError) as exc:
+            result.error = exc.detail
+            _record_error(engine, settings, target, exc.detail)
+        except Exception as exc:  # a partner must never stop the others
+            result.error = f"internal error ({type(exc).__name__})"
+            _record_error(engine, settings, target, result.error)
+        finally:
+            pool.shutdown(wait=True)  # a prefetch under way ends within the request timeout
+            if own:
+                http.close()
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,8 +19,9 @@ from datetime import datetime
 from itertools import islice
 from typing import cast
 
-from sqlalchemy import Table, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, String, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rescind.config import Settings
 from rescind.exchange.errors import ExchangeError
@@ -233,14 +235,14 @@ def _apply_chunk(
             )
     known: dict[tuple[str, str], tuple[ExchangeLink, BankEntryStatus]] = {}
     for origin, remote_ids in by_origin.items():
-        for start in range(0, len(remote_ids), 500):
+        for start in range(0, len(remote_ids), BATCH):
             for link, status in session.execute(
                 select(ExchangeLink, BankEntry.status)
                 .join(BankEntry, BankEntry.id == ExchangeLink.entry_id)
                 .where(
                     ExchangeLink.bank_id == bank.id,
                     ExchangeLink.origin == origin,
-                    ExchangeLink.remote_id.in_(remote_ids[start : start + 500]),
+                    _among(session, ExchangeLink.remote_id, remote_ids[start : start + BATCH]),
                 )
             ):
                 known[(link.origin, link.remote_id)] = (link, status)
@@ -272,6 +274,17 @@ def _apply_chunk(
     if new:
         _add_new(session, bank, new, relinked, source, fresh_origins)
         report.added += len(new)
+
+
+def _among(
+    session: Session, column: InstrumentedAttribute[str], values: list[str]
+) -> ColumnElement[bool]:
+    """`column IN values` with the values as one parameter (a JSON array on SQLite, an array
+    on PostgreSQL): a parameter per value costs more to render than the lookup itself."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+    items = func.json_each(bindparam("among", json.dumps(values))).table_valued("value")
+    return column.in_(select(items.c.value))
 
 
 def _add_new(
