@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -86,8 +87,13 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
             )
         )
     ]
+    views = robust_pdq(decoded.luma)
+    if views and views[0].smooth:
+        # A smooth picture (a gradient) is checked as uploaded and trimmed, never turned,
+        # and only within the weak radius: its turns are other gradients (docs/matching.md).
+        pdq = [replace(pdq[0], smooth=True)]
     seen = {h.hash for h in pdq}
-    for h in robust_pdq(decoded.luma):
+    for h in views:
         if h.hash not in seen:
             seen.add(h.hash)
             pdq.append(h)
@@ -134,7 +140,9 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
     for s, kinds in zip(views, view_kinds(views), strict=True):
         _, _, turned = s.variant.partition("/")
         orientation = ORIENTATIONS.index(turned) if turned else 0
-        out.append(PdqHash(s.hex, s.quality, None, orientation, weak=bool(kinds & WEAK)))
+        out.append(
+            PdqHash(s.hex, s.quality, None, orientation, weak=bool(kinds & WEAK), smooth=s.smooth)
+        )
     return out
 
 
@@ -162,24 +170,27 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     turns = hash_luma(
         decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
     )
-    pdq = [PdqHash(turns[0].hash, turns[0].quality)]
+    views = _robust(decoded.luma, partial(bank_signals, weak_views=True))
+    # A smooth picture (a gradient) gets its whole views only, no turns, crops or tilts,
+    # each marked smooth: the matcher holds them to the weak radius (docs/matching.md).
+    smooth = bool(views) and views[0].smooth
+    pdq = [PdqHash(turns[0].hash, turns[0].quality, smooth=smooth)]
     seen = {turns[0].hash}
     # The 7 other orientations, exactly `rescind hash --dihedral`'s: a platform that sends
     # the plain hash of a mirrored or turned upload meets one of them. Banked as cut entries
     # (they meet uploads as sent, never an upload's own turned views), weak ones included:
     # the matcher holds a weak cut entry to the weak views' radius.
-    for orientation, h in enumerate(turns[1:], start=1):
+    for orientation, h in enumerate([] if smooth else turns[1:], start=1):
         if h.hash not in seen:
             seen.add(h.hash)
             pdq.append(PdqHash(h.hash, h.quality, orientation=orientation, cut=True))
-    views = _robust(decoded.luma, partial(bank_signals, weak_views=True))
     views = [s for s in views if s.variant.partition("/")[0] != "full"]
     for view, kinds in zip(views, view_kinds(views), strict=True):
         # A weak view is kept only as a cut entry: the matcher holds a cut entry below the
         # minimum quality to the weak views' radius (a weak trimmed view is left out).
         if view.hex not in seen and (kinds & CUT or not kinds & WEAK):
             seen.add(view.hex)
-            pdq.append(PdqHash(view.hex, view.quality, cut=bool(kinds & CUT)))
+            pdq.append(PdqHash(view.hex, view.quality, cut=bool(kinds & CUT), smooth=view.smooth))
     return Signals(
         pdq=tuple(pdq),
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),

@@ -35,7 +35,9 @@ class PdqHash:
     """One PDQ hash: hex, quality when known, time for a video frame, orientation 0-7;
     whether it is of a cut (cropped or tilted) view of a banked image; and whether it is a
     weak extra view (a trimmed, cropped or tilted view with quality below 50), which matches
-    only within `WEAK_VIEW_RADIUS` bits and never blocks (see rescind.media.robust)."""
+    only within `WEAK_VIEW_RADIUS` bits and never blocks (see rescind.media.robust); and
+    whether it is of a smooth upload (a gradient, `rescind.media.pdq.smooth_buffers`),
+    which matches as a weak view does but is recorded like any other hash."""
 
     hash: str
     quality: int | None = None
@@ -43,6 +45,7 @@ class PdqHash:
     orientation: int = 0
     cut: bool = False
     weak: bool = False
+    smooth: bool = False
 
 
 @dataclass(frozen=True)
