@@ -236,10 +236,11 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     work_luma = luma(work)
     trimmed = _trimmed_views(work)
     picture = trimmed[0][1] if trimmed else work_luma
-    if is_smooth(picture):
-        # A smooth upload (a gradient; judged inside its borders, so a padded photo is not)
-        # is checked as uploaded and trimmed, not turned or cut, and only within the weak
-        # radius (docs/matching.md).
+    if is_smooth(work_luma) and (picture is work_luma or is_smooth(picture)):
+        # A smooth upload (a gradient: smooth as uploaded and inside its borders, so neither
+        # a photo in a phone frame nor a photo whose trim cut into it is) is checked as
+        # uploaded and trimmed, not turned or cut, and only within the weak radius
+        # (docs/matching.md).
         whole = [_pdq(work_luma if work is rgb else luma(rgb), "full")]
         whole += [_pdq(view, name) for name, view in trimmed]
         return _keep_extras([replace(s, smooth=True) for s in whole], weak_views)
