@@ -20,6 +20,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - Weak extra views (quality < 50) are left out unless asked for (``weak_views=True``); kept,
   they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never block: that finds copies
   of low-quality pictures for review without letting flat views collide at 31 bits.
+- A smooth picture (a gradient: :func:`is_smooth`) gets its whole views only, on both sides,
+  marked ``smooth``: they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never
+  block. Its turned and cut views are other gradients (docs/matching.md).
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
