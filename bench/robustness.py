@@ -158,7 +158,7 @@ class Corpus:
         return cls(
             hashes=signals_array(flat),
             owner=owner,
-            strong=np.array([s.quality >= MIN_QUALITY for s in flat]),
+            strong=np.array([s.strong for s in flat]),
             kinds=view_kinds(flat),
             variants=[s.variant for s in flat],
             signals=per_item,

@@ -245,8 +245,9 @@ def server_bank_views(raw: bytes) -> tuple[dict[str, tuple[str, int]], list[str]
         decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
     )
     named = {f"full/{h.orientation}": (h.hash, h.quality) for h in turns[1:]}
-    kept = list(named)
     views = _robust(decoded.luma, partial(bank_signals, weak_views=True))
+    # A smooth picture (a gradient) banks its whole views only: no orientations.
+    kept = [] if views and views[0].smooth else list(named)
     views = [v for v in views if v.variant.partition("/")[0] != "full"]
     for view, kinds in zip(views, view_kinds(views), strict=True):
         named[view.variant] = (view.hex, view.quality)

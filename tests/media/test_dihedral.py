@@ -110,7 +110,8 @@ def test_copy_robust_views_are_the_same_orientations_within_rounding(tmp_path: P
     for path in pictures(tmp_path).values():
         cli = {h["orientation"]: h for h in hash_file(path, dihedral=True)["pdq"]}
         views = {s.variant: s for s in query_signals(_displayed(path), weak_views=True)}
-        for name in ORIENTATIONS:
+        smooth = views["full"].smooth  # a smooth picture is checked as uploaded only
+        for name in ORIENTATIONS[:1] if smooth else ORIENTATIONS:
             view = views["full" if name == "original" else f"full/{name}"]
             assert hamming_distance(view.hex, cli[name]["hash"]) <= ROUNDING_BITS, (path, name)
             assert abs(view.quality - cli[name]["quality"]) <= 1

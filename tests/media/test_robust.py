@@ -23,6 +23,7 @@ from rescind.media.robust import (
     Signal,
     bank_signals,
     hamming_matrix,
+    is_smooth,
     match,
     query_signals,
     signals_array,
@@ -343,3 +344,41 @@ def test_straightened_views_have_no_black_corners() -> None:
         # blend a little of them: the rectangle touches the turned edges).
         assert view[2:-2, 2:-2].min() > 150, degrees
         assert abs(view.shape[1] / view.shape[0] - 1.5) < 0.02  # the picture's own shape
+
+
+def _gradient(size: tuple[int, int], angle: float, periods: float, lo: int, hi: int) -> Image.Image:
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (np.cos(angle) * xx / width + np.sin(angle) * yy / height) * periods
+    wave = lo + (hi - lo) * (np.sin(t * np.pi) + 1) / 2
+    return Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB")
+
+
+def test_two_smooth_gradients_do_not_match_where_plain_pdq_would_block() -> None:
+    """Smooth pictures: whole views only, matched within the weak radius, never blockable."""
+    banked = _gradient((320, 240), 0.5, 3.0, 20, 235)
+    other = _gradient((280, 260), 0.55, 3.1, 60, 200)
+    bank, query = bank_signals(banked, weak_views=True), query_signals(other, weak_views=True)
+    # Plain PDQ: 22 bits apart, quality 100 both: it would block one on the other.
+    (plain_bank,), (plain_query,) = bank[:1], query[:1]
+    assert min(plain_bank.quality, plain_query.quality) == 100
+    distance = int(hamming_matrix(signals_array([plain_query]), signals_array([plain_bank]))[0, 0])
+    assert WEAK_VIEW_THRESHOLD < distance <= DEFAULT_THRESHOLD
+    # No turns, crops or tilts of a smooth picture, on either side.
+    assert [s.variant for s in bank] == ["full"] and bank[0].smooth
+    assert [s.variant for s in query] == ["full"] and query[0].smooth
+    assert match(query, bank) is None
+    # The same pixels are found, for review only.
+    same = match(query_signals(banked), bank)
+    assert same is not None and same.distance == 0 and not same.blockable
+
+
+def test_photos_and_padded_photos_are_not_smooth() -> None:
+    for name in ("astronaut", "camera", "coffee", "moon"):
+        picture = photo(name)
+        assert not any(s.smooth for s in bank_signals(picture))
+        # Judged inside the borders: a letterboxed photo is still a photo.
+        boxed = ImageOps.pad(picture, (picture.width, picture.width * 16 // 9), color="black")
+        signals = query_signals(boxed)
+        assert not any(s.smooth for s in signals) and len(signals) > 8
+    assert is_smooth(np.asarray(_gradient((200, 150), 0.2, 1.5, 0, 255).convert("L"), np.float32))

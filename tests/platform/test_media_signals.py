@@ -4,6 +4,7 @@ a later sweep for a banked picture finds a padded or letterboxed copy registered
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from PIL import Image, ImageOps
 from rescind.config import Settings
 from rescind.media import ORIENTATIONS, hash_bytes, hash_file, pdq_bits_to_hex
 from rescind.media.image import decode_luma
-from rescind.platform.banks import ensure_default_banks
+from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank
 from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.media_signals import (
@@ -24,6 +25,7 @@ from rescind.platform.media_signals import (
 )
 from rescind.platform.registry import get_content, signals_of
 from rescind.platform.runtime import PlatformRuntime
+from rescind.platform.signals import Signals
 from rescind.store import Database
 from rescind.store.models import Content
 from tests.e2e import media
@@ -66,12 +68,21 @@ def test_orientations_are_the_clis_bit_for_bit(tmp_path: Path) -> None:
         path = tmp_path / f"big-{orientation}.jpg"
         big.save(path, "JPEG", quality=90, exif=exif.tobytes())
         files[path.name] = path
+    smooth = 0
     for name, path in files.items():
         cli = hash_file(path, dihedral=True)["pdq"]
         server = signals_from_media(path.read_bytes(), LIMITS).pdq[:8]
+        if server[0].smooth:
+            # A smooth picture (a gradient) is checked as uploaded only: its plain hash is
+            # the CLI's, its turns are left out (they are other gradients).
+            smooth += 1
+            server = server[:1]
+            cli = cli[:1]
+            assert all(h.smooth and h.orientation == 0 for h in server), name
         assert [(h.hash, h.quality, h.orientation) for h in server] == [
             (h["hash"], h["quality"], ORIENTATIONS.index(h["orientation"])) for h in cli
         ], name
+    assert smooth < len(files) // 2  # most of these pictures are turned
 
 
 def test_tiny_image_gets_its_plain_hashes_only() -> None:
@@ -127,3 +138,63 @@ def test_a_large_jpeg_is_banked_at_full_size_and_checked_reduced() -> None:
     banked = bank_signals_from_media(data, LIMITS)
     assert banked.pdq[0].hash == pdq_bits_to_hex(bits)
     assert signals_from_media(data, LIMITS).pdq[0].hash == hash_bytes(data).pdq[0].hash
+
+
+def _gradient(size: tuple[int, int], angle: float, periods: float, lo: int, hi: int) -> bytes:
+    """A grey sine gradient as PNG: a smooth picture (rescind.media.pdq.smooth_buffers)."""
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (np.cos(angle) * xx / width + np.sin(angle) * yy / height) * periods
+    wave = lo + (hi - lo) * (np.sin(t * np.pi) + 1) / 2
+    out = io.BytesIO()
+    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_smooth_gradient_matches_only_close_by_and_never_blocks(
+    settings: Settings, database: Database
+) -> None:
+    """Two different gradients, 22 bits apart with quality 100 (plain PDQ would block one on
+    the other), do not match; the banked gradient itself is found, for review only; a photo
+    still blocks on itself."""
+    banked = _gradient((320, 240), 0.5, 3.0, 20, 235)
+    other = _gradient((280, 260), 0.55, 3.1, 60, 200)
+    plain_banked, plain_other = hash_bytes(banked).pdq[0], hash_bytes(other).pdq[0]
+    assert min(plain_banked.quality, plain_other.quality) == 100
+    bits = bin(int(plain_banked.hash, 16) ^ int(plain_other.hash, 16)).count("1")
+    assert 16 < bits <= 31
+    photo = media.jpeg(_astronaut())
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        bank = get_bank(session, NCII_BANK)
+        entries = add_signals(
+            session, bank, bank_signals_from_media(banked, LIMITS), source="reviewer"
+        )
+        # Its whole views only, each marked smooth: no turns, crops or tilts.
+        pdq = [e for e in entries if e.signal_type.startswith("pdq")]
+        assert pdq and all(e.signal_type == "pdq" for e in pdq)
+        assert all((e.provenance or {}).get("smooth") for e in pdq)
+        photo_entries = add_signals(
+            session, bank, bank_signals_from_media(photo, LIMITS), source="reviewer"
+        )
+        assert not any((e.provenance or {}).get("smooth") for e in photo_entries)
+        session.commit()
+    runtime.sync_all()
+    # The banked pixels in another file (an exact file match blocks on its MD5 anyway).
+    resaved = io.BytesIO()
+    Image.open(io.BytesIO(banked)).save(resaved, "PNG", compress_level=1)
+    assert resaved.getvalue() != banked
+    checks = {"other": other, "banked": resaved.getvalue(), "photo": photo}
+    verdicts = {}
+    for content_id, data in checks.items():
+        signals = signals_from_media(data, LIMITS)
+        result = check_and_record(
+            runtime.writer, runtime.matcher, content_id, url=None, signals=signals
+        )
+        verdicts[content_id] = result.verdict
+    assert verdicts == {"other": "allow", "banked": "review", "photo": "block"}
+    # A platform that sends only the other gradient's plain hash is not matched either:
+    # the banked entries know they are smooth.
+    hashes_only = signals_from_media(other, LIMITS).pdq[:1]
+    assert runtime.matcher.match(Signals(pdq=(replace(hashes_only[0], smooth=False),))) == []

@@ -241,6 +241,37 @@ def _dct16(buffers: FloatArray) -> FloatArray:
     return dct_16(buffers, _DCT)
 
 
+# A picture is smooth when this many of its 256 DCT coefficients (the largest, the DC term
+# left out) hold at least SMOOTH_SHARE of the rest's energy: a gradient or a blurred shape,
+# whose hash says little about it (docs/matching.md, "Smooth pictures").
+SMOOTH_COEFFICIENTS = 16
+SMOOTH_SHARE = 0.9
+
+
+def smooth_buffers(buffers: FloatArray) -> npt.NDArray[np.bool_]:
+    """Whether each 64x64 buffer (k x 64 x 64) is smooth: its :data:`SMOOTH_COEFFICIENTS`
+    largest DCT coefficients but the DC term hold :data:`SMOOTH_SHARE` of their energy.
+
+    PDQ keeps the 256 coefficients of the 16x16 low-frequency block and sets a bit for each
+    above their median. A photo spreads its energy over most of them; a smooth gradient puts
+    nearly all of it in a handful, so most of its bits compare coefficients near zero, and
+    two different gradients (or a gradient and the turned or cut views of another) land
+    within 31 bits. PDQ's quality cannot tell: it measures gradient strength, and a strong
+    gradient scores 100. A flat picture (no energy at all) is not smooth by this test; its
+    quality is 0. The sums run in float64 over the float32 coefficients, largest first,
+    so ``static/views.js`` decides the same way on the same buffer.
+    """
+    if len(buffers) == 0:
+        return np.zeros(0, dtype=np.bool_)
+    coefs = _dct16(np.asarray(buffers, dtype=np.float32)).reshape(len(buffers), 256)
+    energy = coefs.astype(np.float64) ** 2
+    energy[:, 0] = 0.0
+    ranked = -np.sort(-energy, axis=1)
+    total = np.cumsum(ranked, axis=1)
+    top = total[:, SMOOTH_COEFFICIENTS - 1]
+    return (total[:, -1] > 0) & (top >= SMOOTH_SHARE * total[:, -1])
+
+
 def hashes_of_buffers(buffers: FloatArray) -> list[tuple[str, int]]:
     """(hex, quality) of each 64x64 float buffer of ``buffers`` (k x 64 x 64), as pdqhash
     hashes its 64x64 buffer: the DCT, bits above the lower median, the gradient quality."""

@@ -20,6 +20,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - Weak extra views (quality < 50) are left out unless asked for (``weak_views=True``); kept,
   they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never block: that finds copies
   of low-quality pictures for review without letting flat views collide at 31 bits.
+- A smooth picture (a gradient: :func:`is_smooth`) gets its whole views only, on both sides,
+  marked ``smooth``: they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never
+  block. Its turned and cut views are other gradients (docs/matching.md).
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
@@ -41,6 +44,7 @@ from rescind.media.pdq import (
     ORIENTATIONS,
     hashes_of_buffers,
     orientation_buffers,
+    smooth_buffers,
 )
 from rescind.media.robust_geometry import (
     JPEG_TOLERANCE,
@@ -109,8 +113,9 @@ MIN_ASPECT_CUT = 0.03
 QUERY_CROPS: tuple[Variant, ...] = tuple(centre_crop(keep) for keep in (0.96, 0.92, 0.88))
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
-# Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view.
-WEAK, TURNED, CUT = 1, 2, 4
+# Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
+# view of a smooth picture (rescind.media.pdq.smooth_buffers).
+WEAK, TURNED, CUT, SMOOTH = 1, 2, 4, 8
 _WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # Every variant name `bank_signals` can give: what a device may send as a picture's views.
 BANK_VARIANT_NAMES: frozenset[str] = frozenset(
@@ -144,6 +149,9 @@ class Signal:
     hash: bytes
     quality: int
     variant: str
+    # Of a smooth picture (a gradient: see :func:`rescind.media.pdq.smooth_buffers`): it
+    # matches only within WEAK_VIEW_THRESHOLD and never blocks, whatever its quality.
+    smooth: bool = False
 
     @property
     def hex(self) -> str:
@@ -152,8 +160,9 @@ class Signal:
 
     @property
     def strong(self) -> bool:
-        """Whether this hash may block on its own (quality >= :data:`MIN_QUALITY`)."""
-        return self.quality >= MIN_QUALITY
+        """Whether this hash may block on its own (quality >= :data:`MIN_QUALITY`, not of a
+        smooth picture)."""
+        return self.quality >= MIN_QUALITY and not self.smooth
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +211,12 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     work_luma = luma(work)
     # The picture as given in all 8 orientations: a platform that sends only the plain hash
     # of a mirrored or turned upload meets the banked picture's turned hash.
+    if is_smooth(work_luma):
+        # A smooth picture (a gradient) gets its whole views only, held to the weak radius:
+        # its turns, crops and tilts are other gradients (docs/matching.md).
+        whole = [_pdq(work_luma if work is rgb else luma(rgb), "full")]
+        whole += [_pdq(view, name) for name, view in _trimmed_views(work)]
+        return _keep_extras([replace(s, smooth=True) for s in whole], weak_views)
     signals = _orientations(work_luma if work is rgb else luma(rgb), "full")
     signals += [_pdq(view, name) for name, view in _trimmed_views(work)]
     # Crops and tilts of the picture as banked, untrimmed: a copy is cut from what was shared.
@@ -240,14 +255,22 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     rgb = as_rgb_array(image)
     work = working_copy(rgb)
     work_luma = luma(work)
+    trimmed = _trimmed_views(work)
+    picture = trimmed[0][1] if trimmed else work_luma
+    if is_smooth(work_luma) and (picture is work_luma or is_smooth(picture)):
+        # A smooth upload (a gradient: smooth as uploaded and inside its borders, so neither
+        # a photo in a phone frame nor a photo whose trim cut into it is) is checked as
+        # uploaded and trimmed, not turned or cut, and only within the weak radius
+        # (docs/matching.md).
+        whole = [_pdq(work_luma if work is rgb else luma(rgb), "full")]
+        whole += [_pdq(view, name) for name, view in trimmed]
+        return _keep_extras([replace(s, smooth=True) for s in whole], weak_views)
     if work is rgb:  # small enough already: "full" is the working copy's first orientation
         signals = _orientations(work_luma, "full")
     else:
         signals = [_pdq(luma(rgb), "full"), *_orientations(work_luma, "full")[1:]]
-    trimmed = _trimmed_views(work)
     for name, view in trimmed:
         signals += _orientations(view, name)
-    picture = trimmed[0][1] if trimmed else work_luma
     for variant in (*QUERY_CROPS, *HALF_VARIANTS):
         cropped = render_variant(picture, variant)
         if cropped is not None:
@@ -286,7 +309,10 @@ def match(
         key=lambda t: (t[0], t[1], t[2]),
     )
     blockable = any(
-        query[i].quality >= min_quality and bank[j].quality >= min_quality for _, i, j in pairs
+        query[i].quality >= min_quality
+        and bank[j].quality >= min_quality
+        and not (query[i].smooth or bank[j].smooth)
+        for _, i, j in pairs
     )
     best, bi, bj = pairs[0]
     return MatchResult(
@@ -314,6 +340,8 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
             kinds[i] |= TURNED
         if base not in _WHOLE_VIEWS:
             kinds[i] |= CUT
+        if s.smooth:
+            kinds[i] |= SMOOTH
     return kinds
 
 
@@ -337,7 +365,7 @@ def pair_limits(
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
-    weak = ((q | b) & WEAK) != 0
+    weak = ((q | b) & (WEAK | SMOOTH)) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
     crossed = ((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)
     return np.where(crossed, -1, limits).astype(np.int32)
@@ -399,6 +427,15 @@ def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
     return Signal(bytes.fromhex(hex_hash), quality, variant)
 
 
+def is_smooth(luma_view: NDArray[np.float32]) -> bool:
+    """Whether a picture is smooth (:func:`rescind.media.pdq.smooth_buffers`), judged on
+    its 64x64 buffer as :func:`_pdq` filters it (``static/views.js`` does the same)."""
+    if min(luma_view.shape) < MIN_HASHABLE_DIM:
+        return False
+    buffer = orientation_buffers(luma_view, orientations=ORIENTATIONS[:1], exact=False)
+    return bool(smooth_buffers(buffer)[0])
+
+
 def _orientations(luma_view: NDArray[np.float32], variant: str) -> list[Signal]:
     """The view in all 8 orientations, as if the pixels were moved before hashing.
 
@@ -431,6 +468,7 @@ __all__ = [
     "MIRRORED_VARIANTS",
     "ORIENTATIONS",
     "QUERY_CROPS",
+    "SMOOTH",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
     "WEAK",
@@ -440,6 +478,7 @@ __all__ = [
     "Signal",
     "bank_signals",
     "hamming_matrix",
+    "is_smooth",
     "match",
     "pair_limits",
     "query_signals",

@@ -172,6 +172,9 @@ def _entry(bank: Bank, signal_type: str, value: str, h: PdqHash | None, **common
         provenance["orientation"] = h.orientation
     if h is not None and h.variant:
         provenance["variant"] = h.variant
+    if h is not None and h.smooth:
+        # A smooth picture's hash (a gradient): the matcher holds it to the weak radius.
+        provenance["smooth"] = True
     return BankEntry(
         bank_id=bank.id,
         signal_type=signal_type,

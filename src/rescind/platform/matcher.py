@@ -38,9 +38,21 @@ from rescind.store.models import Bank, BankChange, BankEntry, Request
 from rescind.store.statuses import BankEntryStatus
 
 SYNC_BATCH = 50_000
-# id, bank id, signal type, value, quality, group key, request id, case number, status, t, source
+# id, bank id, signal type, value, quality, group key, request id, case number, status, t,
+# source, smooth (a smooth picture's hash, from the provenance)
 _Row = tuple[
-    int, int, str, str, int | None, str | None, int | None, str | None, str, float | None, str
+    int,
+    int,
+    str,
+    str,
+    int | None,
+    str | None,
+    int | None,
+    str | None,
+    str,
+    float | None,
+    str,
+    bool | None,
 ]
 
 
@@ -57,6 +69,9 @@ class EntryRef:
     t: float | None = None  # a video frame's time (seconds)
     # A requester's hash no reviewer has tied to reported content yet: review, never block.
     review_only: bool = False
+    # A smooth picture's hash (a gradient, rescind.media.pdq.smooth_buffers): it matches
+    # only within the weak views' radius and never blocks.
+    smooth: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,7 @@ class Matcher:
             type_coerce(BankEntry.status, String),
             BankEntry.t,
             BankEntry.source,
+            BankEntry.provenance["smooth"].as_boolean(),
         )
 
     def _load_all(self, session: Session) -> int:
@@ -177,7 +193,7 @@ class Matcher:
             if not rows:
                 return total
             # An entry's current status decides, whatever the op: replays converge. (The seq
-            # is the last column: `_apply` reads the first eleven.)
+            # is the last column: `_apply` reads the first twelve.)
             latest: dict[int, _Row] = {r[0]: cast(_Row, r) for r in rows}
             self._apply(latest.values())
             self.seq = int(rows[-1][-1])
@@ -194,7 +210,7 @@ class Matcher:
         groups = {k: set(v) for k, v in self.groups.items()}
         for row in rows:
             entry_id, bank_id, signal_type, value, quality, group_key = row[:6]
-            req_id, case, status, t, source = row[6:11]
+            req_id, case, status, t, source, smooth = row[6:12]
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)
@@ -203,7 +219,7 @@ class Matcher:
                 known = eid in self.entries
                 review_only = source == REQUESTER_SOURCE
                 self.entries[eid] = EntryRef(
-                    bank_id, st, quality, group_key, req_id, case, t, review_only
+                    bank_id, st, quality, group_key, req_id, case, t, review_only, bool(smooth)
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -240,7 +256,9 @@ class Matcher:
         enabled = [b.threshold for b in self.banks.values() if b.enabled]
         return max(enabled, default=-1)
 
-    def _hit(self, entry_id: int, distance: int, query_quality: int | None) -> Hit | None:
+    def _hit(
+        self, entry_id: int, distance: int, query_quality: int | None, smooth: bool = False
+    ) -> Hit | None:
         ref = self.entries.get(entry_id)
         if ref is None:
             return None
@@ -254,8 +272,10 @@ class Matcher:
             and distance > WEAK_VIEW_RADIUS
         ):
             return None  # a weak crop or tilt of a banked image: only a close match counts
+        if ref.smooth and distance > WEAK_VIEW_RADIUS:
+            return None  # a smooth banked picture (a gradient): only a close match counts
         low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and (
-            _low(query_quality, minimum) or _low(ref.quality, minimum)
+            smooth or ref.smooth or _low(query_quality, minimum) or _low(ref.quality, minimum)
         )
         return Hit(
             entry_id,
@@ -279,9 +299,10 @@ class Matcher:
                 best[hit.entry_id] = hit
 
         radius = self._radius()
-        # Weak extra views (low-quality trims and crops of the upload) only count close by.
-        strong = [h for h in signals.pdq if not h.weak]
-        weak = [h for h in signals.pdq if h.weak]
+        # Weak extra views (low-quality trims and crops of the upload) and the hashes of a
+        # smooth upload (a gradient) only count close by, and never block.
+        strong = [h for h in signals.pdq if not (h.weak or h.smooth)]
+        weak = [h for h in signals.pdq if h.weak or h.smooth]
         searches = []
         for queries, r in ((strong, radius), (weak, min(radius, WEAK_VIEW_RADIUS))):
             searches.append((self.images, queries, r))
@@ -296,7 +317,7 @@ class Matcher:
                 results = index.search([h.hash for h in queries], r)
             for query, found in zip(queries, results, strict=True):
                 for entry_id, distance in found:
-                    keep(self._hit(entry_id, distance, query.quality))
+                    keep(self._hit(entry_id, distance, query.quality, query.smooth))
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
             if value:
                 for entry_id in self.exact.get((signal_type, value), ()):

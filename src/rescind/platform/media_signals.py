@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -91,8 +92,13 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
             )
         )
     ]
+    views = robust_pdq(decoded.luma)
+    if views and views[0].smooth:
+        # A smooth picture (a gradient) is checked as uploaded and trimmed, never turned,
+        # and only within the weak radius: its turns are other gradients (docs/matching.md).
+        pdq = [replace(pdq[0], smooth=True)]
     seen = {h.hash for h in pdq}
-    for h in robust_pdq(decoded.luma):
+    for h in views:
         if h.hash not in seen:
             seen.add(h.hash)
             pdq.append(h)
@@ -139,7 +145,9 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
     for s, kinds in zip(views, view_kinds(views), strict=True):
         _, _, turned = s.variant.partition("/")
         orientation = ORIENTATIONS.index(turned) if turned else 0
-        out.append(PdqHash(s.hex, s.quality, None, orientation, weak=bool(kinds & WEAK)))
+        out.append(
+            PdqHash(s.hex, s.quality, None, orientation, weak=bool(kinds & WEAK), smooth=s.smooth)
+        )
     return out
 
 
@@ -167,18 +175,20 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     turns = hash_luma(
         decoded.luma, decoded.full_size, decoded.scale, decoded.reverse, dihedral=True
     )
-    plain = PdqHash(turns[0].hash, turns[0].quality, variant="full")
+    robust = _robust(decoded.luma, partial(bank_signals, weak_views=True))
+    # A smooth picture (a gradient) gets its whole views only, no turns, crops or tilts,
+    # each marked smooth: the matcher holds them to the weak radius (docs/matching.md).
+    smooth = bool(robust) and robust[0].smooth
+    plain = PdqHash(turns[0].hash, turns[0].quality, variant="full", smooth=smooth)
     views = [
         (f"full/{ORIENTATIONS[orientation]}", h.hash, h.quality)
-        for orientation, h in enumerate(turns[1:], start=1)
+        for orientation, h in enumerate([] if smooth else turns[1:], start=1)
     ]
     # The working copy's own orientations are left out: the full-size ones above stand.
     views += [
-        (s.variant, s.hex, s.quality)
-        for s in _robust(decoded.luma, partial(bank_signals, weak_views=True))
-        if s.variant.partition("/")[0] != "full"
+        (s.variant, s.hex, s.quality) for s in robust if s.variant.partition("/")[0] != "full"
     ]
-    pdq = [plain, *bank_views(plain, views)]
+    pdq = [plain, *bank_views(plain, views, smooth=smooth)]
     return Signals(
         pdq=tuple(pdq),
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -186,7 +196,9 @@ def bank_signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     )
 
 
-def bank_views(plain: PdqHash, views: Iterable[tuple[str, str, int]]) -> list[PdqHash]:
+def bank_views(
+    plain: PdqHash, views: Iterable[tuple[str, str, int]], *, smooth: bool = False
+) -> list[PdqHash]:
     """The entries to bank for a picture's views `(variant, hex, quality)` beside its own
     hash `plain`: the rule of `bank_signals_from_media`, for the views a server computes from
     a file and those a requester's device computed (`static/views.js`, the same names).
@@ -197,9 +209,12 @@ def bank_views(plain: PdqHash, views: Iterable[tuple[str, str, int]]) -> list[Pd
     too (the matcher holds a weak cut entry to the weak views' radius). Of the other views,
     trimmed ones are matched like the plain hash and crops and tilts (`cut`) only against
     uploads as they are; a weak view is kept only as a cut entry. `full` itself is `plain`.
-    Each hash once, in the order given; every entry keeps its variant's name.
+    Each hash once, in the order given; every entry keeps its variant's name. `smooth`: of
+    a smooth picture (`rescind.media.robust.is_smooth`), whose entries are all marked so.
     """
-    named = [Signal(bytes.fromhex(h), quality, variant) for variant, h, quality in views]
+    named = [
+        Signal(bytes.fromhex(h), quality, variant, smooth=smooth) for variant, h, quality in views
+    ]
     seen = {plain.hash}
     out = []
     for view, kinds in zip(named, view_kinds(named), strict=True):
@@ -213,9 +228,12 @@ def bank_views(plain: PdqHash, views: Iterable[tuple[str, str, int]]) -> list[Pd
                 orientation=ORIENTATIONS.index(turned),
                 cut=True,
                 variant=view.variant,
+                smooth=smooth,
             )
         elif kinds & CUT or not kinds & WEAK:
-            entry = PdqHash(view.hex, view.quality, cut=bool(kinds & CUT), variant=view.variant)
+            entry = PdqHash(
+                view.hex, view.quality, cut=bool(kinds & CUT), variant=view.variant, smooth=smooth
+            )
         else:
             continue
         if entry.hash not in seen:

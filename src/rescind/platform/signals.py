@@ -35,8 +35,10 @@ class PdqHash:
     """One PDQ hash: hex, quality when known, time for a video frame, orientation 0-7;
     whether it is of a cut (cropped or tilted) view of a banked image; and whether it is a
     weak extra view (a trimmed, cropped or tilted view with quality below 50), which matches
-    only within `WEAK_VIEW_RADIUS` bits and never blocks (see rescind.media.robust); and,
-    for a banked picture's views, the variant's name (`full`, `full/rot90`, `crop_c92`...)."""
+    only within `WEAK_VIEW_RADIUS` bits and never blocks (see rescind.media.robust);
+    whether it is of a smooth upload (a gradient, `rescind.media.pdq.smooth_buffers`),
+    which matches as a weak view does but is recorded like any other hash; and, for a
+    banked picture's views, the variant's name (`full`, `full/rot90`, `crop_c92`...)."""
 
     hash: str
     quality: int | None = None
@@ -45,6 +47,7 @@ class PdqHash:
     cut: bool = False
     weak: bool = False
     variant: str | None = None
+    smooth: bool = False
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,11 @@ def sweep_copies(
             weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
             if weak_cut and distance > WEAK_VIEW_RADIUS:
                 continue  # a weak crop or tilt of the banked image counts only close by
+            smooth = bool((entry.provenance or {}).get("smooth"))
+            if smooth and distance > WEAK_VIEW_RADIUS:
+                continue  # a smooth banked picture (a gradient) counts only close by
             if row and (row[1] == PDQ or (row[1] == PDQ_DIHEDRAL and entry.signal_type == PDQ)):
-                low = _low(row[2], minimum) or _low(entry.quality, minimum)
+                low = smooth or _low(row[2], minimum) or _low(entry.quality, minimum)
                 keep(row[0], entry.id, distance, not low)
 
     for entry in entries:

@@ -313,9 +313,27 @@ export function banded64(luma, width, height) {
   return buffer;
 }
 
-/** {hash (64 hex), quality} of a 64x64 float buffer, as pdqhash hashes its buffer. */
-export function hashBuffer(buffer) {
-  // dct64To16: T = D A, then B = T D', each sum over k in order at float32.
+// media/pdq.py SMOOTH_COEFFICIENTS, SMOOTH_SHARE.
+const SMOOTH_COEFFICIENTS = 16;
+const SMOOTH_SHARE = 0.9;
+
+/** pdq.smooth_buffers of one 64x64 buffer: its 16 largest DCT coefficients but the DC term
+ * hold 90% of their energy (a gradient). Float64 sums, largest first, as the server sums. */
+export function smoothBuffer(buffer) {
+  const energy = Array.from(dct16(buffer), (c) => c * c);
+  energy[0] = 0;
+  energy.sort((a, b) => b - a);
+  let top = 0;
+  let total = 0;
+  for (let k = 0; k < energy.length; k++) {
+    total += energy[k];
+    if (k === SMOOTH_COEFFICIENTS - 1) top = total;
+  }
+  return total > 0 && top >= SMOOTH_SHARE * total;
+}
+
+// dct64To16: T = D A, then B = T D', each sum over k in order at float32.
+function dct16(buffer) {
   const t = new Float32Array(16 * DIM);
   for (let i = 0; i < 16; i++) {
     for (let j = 0; j < DIM; j++) {
@@ -332,6 +350,12 @@ export function hashBuffer(buffer) {
       coefs[i * 16 + j] = s;
     }
   }
+  return coefs;
+}
+
+/** {hash (64 hex), quality} of a 64x64 float buffer, as pdqhash hashes its buffer. */
+export function hashBuffer(buffer) {
+  const coefs = dct16(buffer);
   const median = Float32Array.from(coefs).sort()[127]; // the lower median (torben's)
   // Bit i*16 + j is coefficient (i, j); the hex runs from bit 255 down.
   let hex = "";

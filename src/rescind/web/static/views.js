@@ -9,11 +9,13 @@
 // 64x64 buffer).
 
 import {
+  banded64,
   bandedPdqOfLuma,
   flipBuffers,
   hashBuffer,
   jarosz64,
   MIN_HASHABLE_DIM,
+  smoothBuffer,
 } from "./pdq.js";
 
 const MIN_SIDE = 16; // the server's robust_geometry.MIN_SIDE
@@ -492,6 +494,10 @@ export function bankSignals(luma, width, height) {
   if (Math.min(work.width, work.height) < MIN_SIDE) return [];
   const workLuma = greyLuma(work);
   const signals = [pdq(workLuma, "full")];
+  // robust.is_smooth: a smooth picture (a gradient) gets its whole views only.
+  const smooth = Math.min(workLuma.width, workLuma.height) >= MIN_HASHABLE_DIM
+    && smoothBuffer(banded64(workLuma.luma, workLuma.width, workLuma.height));
+  signals[0].smooth = smooth;
   const small = shrink(work, TRIM_SIDE);
   const tight = trimBox(work, FLAT_TOLERANCE, small);
   const loose = trimBox(work, JPEG_TOLERANCE, small);
@@ -500,6 +506,7 @@ export function bankSignals(luma, width, height) {
   if (loose !== null && !same(loose, tight)) {
     signals.push(pdq(greyLuma(cropGrey(work, loose)), "trimmed_jpeg"));
   }
+  if (smooth) return signals;
   const turned = new Map();
   for (const v of ALL_VARIANTS) {
     if (v.tilt && signals[0].quality < MIN_QUALITY) continue;
@@ -570,12 +577,14 @@ export function orientationSignals(luma, width, height, flips = null) {
 export function bankViews(luma, width, height, plain, flips = null) {
   const seen = new Set([plain.hash]);
   const out = [];
-  for (const signal of orientationSignals(luma, width, height, flips)) {
+  const bank = bankSignals(luma, width, height);
+  const smooth = bank.length > 0 && bank[0].smooth;
+  for (const signal of smooth ? [] : orientationSignals(luma, width, height, flips)) {
     if (seen.has(signal.hash)) continue;
     seen.add(signal.hash);
     out.push(signal);
   }
-  for (const signal of bankSignals(luma, width, height)) {
+  for (const signal of bank) {
     if (signal.variant === "full") continue;
     const cut = !WHOLE_VIEWS.has(signal.variant.split("/")[0]);
     if (seen.has(signal.hash) || (!cut && signal.quality < MIN_QUALITY)) continue;
