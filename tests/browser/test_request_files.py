@@ -160,7 +160,9 @@ def test_a_file_can_be_removed_and_hashing_cancelled(
     expect(page.locator("#hash-status")).to_have_text("cat.jpg removed. Nothing was sent.")
 
     # A longer clip: cancel while it is being hashed.
-    long_clip = write_video(tmp_path / "long.mp4", moving_frames(40, 5, (320, 240)), 5, gop=5)
+    # Long enough that hashing is still under way when the button is pressed, even with
+    # WebCodecs on an idle machine (180 sampled seconds).
+    long_clip = write_video(tmp_path / "long.mp4", moving_frames(180, 1, (320, 240)), 1, gop=5)
     _choose(page, {"long.mp4": long_clip.read_bytes()})
     expect(page.locator("#hash-progress")).to_be_visible()
     expect(page.locator("#hash-bar")).to_have_accessible_name(re.compile("long.mp4"))
@@ -227,7 +229,9 @@ def test_hashes_survive_a_language_switch_and_sending_waits_for_hashing(
         "Les empreintes d'un fichier que vous avez choisi sont jointes à cet élément."
     )
     # Sending while a file is being hashed waits (the person is told, nothing is posted).
-    long_clip = write_video(tmp_path / "long.mp4", moving_frames(40, 5, (320, 240)), 5, gop=5)
+    # Long enough that hashing is still under way when the button is pressed, even with
+    # WebCodecs on an idle machine (180 sampled seconds).
+    long_clip = write_video(tmp_path / "long.mp4", moving_frames(180, 1, (320, 240)), 1, gop=5)
     _choose(page, {"long.mp4": long_clip.read_bytes()})
     expect(page.locator("#hash-progress")).to_be_visible()
     page.get_by_role("button", name="Envoyer ma demande").click()
