@@ -780,10 +780,10 @@ def _compute_parallel(
     dialect: str,
 ) -> Report:
     """`compute` on two connections of one snapshot, each in its own thread: the cases, their
-    decisions, copies, appeals and missed deadlines on one; the removal actions and their
-    durations on the other (1M cases: about 6 s of CPU each). Each builds its own table of
-    the period's cases (temporary tables belong to one connection). SQLite and numpy
-    release the GIL while they work."""
+    decisions, appeals and missed deadlines on one; the copies per case, the removal actions
+    and their durations on the other (1M cases: about 5.5 s of CPU each). Each builds its
+    own table of the period's cases (temporary tables belong to one connection). SQLite and
+    numpy release the GIL while they work."""
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     with snapshot(engine, 2) as (first, second):
@@ -818,8 +818,8 @@ def _compute_parallel(
 def _count_cases(
     session: Session, report: Report
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    """The figures of the cases, their decisions, copies, appeals and restores (from the
-    filled `_CASES` and `_DECISIONS`); per clock: cases, met, valid."""
+    """The figures of the cases, their decisions, appeals and restores (from the filled
+    `_CASES` and `_DECISIONS`); per clock: cases, met, valid."""
     c, d = _CASES.c, _DECISIONS.c
     # The cases' groups (clock, status, met, day received, day removed) counted in Python from
     # one read of the narrow table: three GROUP BYs (each a sort in SQLite) cost more.
@@ -896,7 +896,6 @@ def _count_cases(
         else:
             report.leads_unconfirmed = n
 
-    _copies(session, report)
     _appeals(session, report)
     report.missed = _missed(session)
     return cases, met, valid
@@ -905,9 +904,10 @@ def _count_cases(
 def _count_removals(
     session: Session, report: Report
 ) -> tuple[dict[str, Distribution], dict[str, Distribution]]:
-    """From the filled `_REMOVALS`: per clock the time to removal of the items and of the
-    copies."""
+    """The copies found per case; from the filled `_REMOVALS`, per clock the time to removal
+    of the items and of the copies."""
     r = _REMOVALS.c
+    _copies(session, report)
     # Per item: until its last named removal was confirmed; only items whose every named
     # removal is settled. Per copy: each whose removal the platform confirmed.
     items = _durations(
@@ -960,6 +960,11 @@ def _finish(
     copies: dict[str, Distribution],
 ) -> None:
     """The per-clock figures, from both halves' counts."""
+    # Valid cases without any copy (a case with copies is valid: only removals sweep).
+    none, *some = report.copies_by_bucket
+    report.copies_by_bucket[none] = max(
+        report.valid - sum(report.copies_by_bucket[k] for k in some), 0
+    )
     missed_by_clock: dict[str, int] = {}
     for m in report.missed:
         missed_by_clock[m.clock] = missed_by_clock.get(m.clock, 0) + 1
@@ -1046,8 +1051,8 @@ def _copies(session: Session, report: Report) -> None:
         counts[int(index)] = int(cases)
         report.copies_total += int(total or 0)
         report.copies_max = max(report.copies_max, int(biggest or 0))
-    # Valid cases without any copy (a case with copies is valid: only removals sweep).
-    counts[0] = max(report.valid - sum(counts[1:]), 0)
+    # The first bucket (valid cases without any copy) is filled in by `_finish`, once `valid`
+    # is counted (possibly on the other connection).
     report.copies_by_bucket = {
         copy_bucket_label(low, high): counts[i] for i, (low, high) in enumerate(COPY_BUCKETS)
     }
