@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
+
 from rescind.config import Settings
 from rescind.reports import figures
 from rescind.security import audit
@@ -69,3 +71,23 @@ def test_a_report_computed_during_commits_is_one_snapshot(
     for report in seen:
         assert report in states, (report.received, report.chain_head_id)
     assert seen[-1] == states[-1]
+
+
+@pytest.mark.slow
+def test_a_lock_held_past_the_busy_timeout_is_said_so_on_sqlite(
+    settings: Settings, database: Database
+) -> None:
+    """SQLite: starting two readers on one snapshot takes the write lock for a moment; a
+    writer holding it past the busy timeout (10 s) is reported, not waited on forever (and
+    `compute`, choosing by itself, then counts on one connection, which needs no lock)."""
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's snapshot export takes no lock")
+    with database.session() as session:
+        generate(session, 50, seed=3, days=20)
+    with database.engine.connect() as writer:
+        writer.exec_driver_sql("BEGIN IMMEDIATE")
+        with pytest.raises(figures.SnapshotUnavailable):
+            _report(database, settings, parallel=True)
+        one = _report(database, settings, parallel=False)  # readers need no lock in WAL
+        writer.rollback()
+    assert one == _report(database, settings, parallel=True)

@@ -50,6 +50,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -687,10 +688,16 @@ def compute(
     other connections); `parallel` forces either way."""
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
+    chosen = parallel is None
     if parallel is None:
         parallel = _parallel_pays(session, start, end)
     if parallel:
-        return _compute_parallel(session, settings, start, end, now, dialect)
+        try:
+            return _compute_parallel(session, settings, start, end, now, dialect)
+        except SnapshotUnavailable:
+            if not chosen:
+                raise
+            # A long write held SQLite's lock past the busy timeout: one connection needs none.
     with _temporary_tables(session):
         _fill_cases(session, start, end, now, dialect)
         # After the first read of the period (SQLite: which began the read transaction), so
@@ -737,6 +744,10 @@ def _has_written(session: Session) -> bool:
     return True
 
 
+class SnapshotUnavailable(RuntimeError):
+    """SQLite's write lock, needed a moment to start readers on one snapshot, stayed taken."""
+
+
 @contextmanager
 def snapshot(engine: Engine, count: int) -> Iterator[list[Connection]]:
     """`count` new connections that read the same snapshot of the database, in a transaction
@@ -750,7 +761,10 @@ def snapshot(engine: Engine, count: int) -> Iterator[list[Connection]]:
         readers = [stack.enter_context(engine.connect()) for _ in range(count)]
         if engine.dialect.name == "sqlite":
             with engine.connect() as lock:
-                lock.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    lock.exec_driver_sql("BEGIN IMMEDIATE")
+                except OperationalError as exc:  # "database is locked" after busy_timeout
+                    raise SnapshotUnavailable(str(exc.orig)) from exc
                 try:
                     for reader in readers:
                         reader.exec_driver_sql("BEGIN")
