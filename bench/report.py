@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from tests.reports.history import START, generate  # noqa: E402
 
 from rescind.config import Settings  # noqa: E402
-from rescind.reports.figures import compute  # noqa: E402
+from rescind.reports.figures import _parallel_pays, compute  # noqa: E402
 from rescind.reports.render import render  # noqa: E402
 from rescind.store import Database  # noqa: E402
 from rescind.store.db import upgrade_database  # noqa: E402
@@ -66,7 +66,14 @@ def main() -> None:
         action="store_true",
         help="use an existing database's schema as it is (to time a report without a migration)",
     )
+    parser.add_argument(
+        "--threads",
+        choices=["auto", "1", "2"],
+        default="auto",
+        help="count the figures on one connection, two at once, or as `compute` chooses",
+    )
     args = parser.parse_args()
+    parallel = {"auto": None, "1": False, "2": True}[args.threads]
     path = args.db or Path(tempfile.mkdtemp(prefix="rescind-bench-report-")) / "report.db"
     settings, database, generated_s = _database(path, args.cases, not args.no_upgrade)
     start, end = START, START + timedelta(days=DAYS)
@@ -81,10 +88,13 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     steps: list[tuple[str, float, float, str]] = []  # step, wall s, CPU s, note
     with database.session() as session:
+        threads = args.threads
+        if parallel is None:
+            threads = "2" if _parallel_pays(session, start, end) else "1"
         started, cpu = time.perf_counter(), time.process_time()
-        report = compute(session, settings, start, end, now=now)
+        report = compute(session, settings, start, end, now=now, parallel=parallel)
         figures = (time.perf_counter() - started, time.process_time() - cpu)
-    steps.append(("figures (SQL)", *figures, ""))
+    steps.append((f"figures (SQL, {threads} thread{'s' if threads == '2' else ''})", *figures, ""))
     for fmt in args.formats:
         started, cpu = time.perf_counter(), time.process_time()
         body = render(report, fmt, base_url=settings.public_base_url)

@@ -350,9 +350,16 @@ def _defaults(rows: dict[str, list[Any]]) -> Iterator[tuple[Any, list[Any]]]:
 
 
 def generate(
-    session: Session, cases: int, *, seed: int = 1, days: int = 30, batch: int = 20_000
+    session: Session,
+    cases: int,
+    *,
+    seed: int = 1,
+    days: int = 30,
+    batch: int = 20_000,
+    first: int = 0,
 ) -> None:
-    """Insert `cases` generated cases (committing every `batch`)."""
+    """Insert `cases` generated cases (committing every `batch`), numbered from `first` (to
+    add cases to a history already generated)."""
     rng = random.Random(seed)
     bank = session.scalar(select(Bank.id).where(Bank.name == "report-test"))
     if bank is None:
@@ -373,7 +380,7 @@ def generate(
     while done < cases:
         pending: dict[str, list[Any]] = {key: [] for key, _ in TABLES}
         for n in range(done, min(cases, done + batch)):
-            for key, values in _case(rng, ids, n, days, int(entry or 0), arng).items():
+            for key, values in _case(rng, ids, first + n, days, int(entry or 0), arng).items():
                 pending[key] += values
         for model, values in _defaults(pending):
             # Core INSERT (executemany), not the ORM's bulk path: several times faster.
