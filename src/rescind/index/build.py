@@ -49,10 +49,13 @@ def _radix_pass(src: Array, dst: Array, shift: int, counts: Array) -> None:
 
 
 @kernel
-def build_tables(codes: Array, perm: Array, width: int, vals: Array, offs: Array) -> None:
+def build_tables(
+    codes: Array, perm: Array, width: int, vals: Array, halves: Array, offs: Array
+) -> None:
     """Fill ``perm`` (uint8, 16 * n * width: the rows of table A of each group, then of
-    table B, ``width`` bytes each), ``vals`` (2, 8, n) and ``offs`` (2, 8, 65537) for
-    ``codes`` (n, 4).
+    table B, ``width`` bytes each), ``vals`` (2, 8, n), ``halves`` (2, 8, n: each entry's
+    row's other 32-bit group of the same 64-bit word, group ``g ^ 1``) and ``offs``
+    (2, 8, 65537) for ``codes`` (n, 4).
 
     Per group, an LSD radix sort (8-bit digits, stable) of ``(A << 16 | B) << 32 | row``
     gives the ``(A, B)`` order with ties by row; two more passes on ``B`` of that order give
@@ -90,9 +93,15 @@ def build_tables(codes: Array, perm: Array, width: int, vals: Array, offs: Array
         _radix_pass(elems, spare, 48, counts[2])
         _radix_pass(spare, elems, 56, counts[3])
         valb = vals[0, g]
+        other = np.uint64(32 * ((g ^ 1) & 1))
+        halfa = halves[0, g]
+        halfb = halves[1, g]
         for j in range(n):
             e = elems[j]
             _put_row(perm, g * n + j, e & np.uint64(0xFFFFFFFF), width)
+            halfa[j] = (codes[np.int64(e & np.uint64(0xFFFFFFFF)), word] >> other) & np.uint64(
+                0xFFFFFFFF
+            )
             valb[j] = (e >> np.uint64(32)) & np.uint64(0xFFFF)
             # re-key for the (B, A) order: B in bits 48..63, A in bits 32..47
             a = e >> np.uint64(48)
@@ -103,4 +112,6 @@ def build_tables(codes: Array, perm: Array, width: int, vals: Array, offs: Array
         vala = vals[1, g]
         for j in range(n):
             vala[j] = (spare[j] >> np.uint64(32)) & np.uint64(0xFFFF)
+            row = np.int64(spare[j] & np.uint64(0xFFFFFFFF))
+            halfb[j] = (codes[row, word] >> other) & np.uint64(0xFFFFFFFF)
             _put_row(perm, (NGROUPS + g) * n + j, spare[j] & np.uint64(0xFFFFFFFF), width)
