@@ -185,35 +185,20 @@ def _version_1_file(path: Path, ids: np.ndarray, bank: np.ndarray) -> None:
     path.write_bytes(head + bytes(HEADER_SIZE - len(head)) + payload)
 
 
-def _version_2_file(path: Path, ids: np.ndarray, bank: np.ndarray) -> None:
-    """The file an index of ``ids``/``bank`` had as format version 2 (rows of both tables,
-    no word halves), written from a segment built now."""
-    seg = build_segment(ids, np.ascontiguousarray(bank).view("<u8"))
-    payload = b""
-    for arr in [seg.ids, seg.codes, seg.perm, seg.vals, seg.offs]:
-        data = np.ascontiguousarray(arr).tobytes()
-        payload += data + bytes(-len(data) % 64)
-    head = struct.pack("<8sIIQQI", b"RSCNDHIX", 2, 1, len(seg), len(payload), zlib.crc32(payload))
-    head += struct.pack("<I", zlib.crc32(head))
-    path.write_bytes(head + bytes(HEADER_SIZE - len(head)) + payload)
-
-
-@pytest.mark.parametrize("version", [1, 2])
-def test_older_version_file_is_read_and_its_tables_rebuilt(
-    saved: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path, version: int
+def test_version_1_file_is_read_and_its_tables_rebuilt(
+    saved: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
-    """An index saved before table B carried its rows (version 1) or before the tables
-    carried word halves (version 2) still loads and searches exactly."""
+    """An index saved before table B carried its rows still loads and searches exactly."""
     _, ids, bank = saved
     order = np.argsort(ids)
-    old = tmp_path / f"v{version}.idx"
-    (_version_1_file if version == 1 else _version_2_file)(old, ids[order], bank[order])
-    assert FORMAT_VERSION == 3
+    old = tmp_path / "v1.idx"
+    _version_1_file(old, ids[order], bank[order])
+    assert FORMAT_VERSION == 2
     index = HammingIndex.load(old)
     assert len(index) == len(ids)
     queries = np.concatenate([bank[:20], random_codes(np.random.default_rng(3), 5)])
     expected = [reference(ids, bank, q, 31) for q in queries]
     assert index.search(queries, 31) == expected
-    index.save(tmp_path / "now.idx")  # saved again in the current version
-    assert struct.unpack_from("<I", (tmp_path / "now.idx").read_bytes(), 8)[0] == FORMAT_VERSION
-    assert HammingIndex.load(tmp_path / "now.idx").search(queries, 31) == expected
+    index.save(tmp_path / "v2.idx")  # saved again in the current version
+    assert struct.unpack_from("<I", (tmp_path / "v2.idx").read_bytes(), 8)[0] == FORMAT_VERSION
+    assert HammingIndex.load(tmp_path / "v2.idx").search(queries, 31) == expected

@@ -49,13 +49,10 @@ def _radix_pass(src: Array, dst: Array, shift: int, counts: Array) -> None:
 
 
 @kernel
-def build_tables(
-    codes: Array, perm: Array, width: int, vals: Array, halves: Array, offs: Array
-) -> None:
+def build_tables(codes: Array, perm: Array, width: int, vals: Array, offs: Array) -> None:
     """Fill ``perm`` (uint8, 16 * n * width: the rows of table A of each group, then of
-    table B, ``width`` bytes each), ``vals`` (2, 8, n), ``halves`` (2, 8, n: each entry's
-    row's other 32-bit group of the same 64-bit word, group ``g ^ 1``) and ``offs``
-    (2, 8, 65537) for ``codes`` (n, 4).
+    table B, ``width`` bytes each), ``vals`` (2, 8, n) and ``offs`` (2, 8, 65537) for
+    ``codes`` (n, 4).
 
     Per group, an LSD radix sort (8-bit digits, stable) of ``(A << 16 | B) << 32 | row``
     gives the ``(A, B)`` order with ties by row; two more passes on ``B`` of that order give
@@ -64,9 +61,6 @@ def build_tables(
     """
     n = codes.shape[0]
     elems = np.empty(n, np.uint64)
-    # each row's group g ^ 1, gathered below in table order from this 4-byte-per-row copy
-    # (gathering from ``codes`` itself, 32 bytes a row, took ~2 s more per million rows)
-    twin = np.empty(n, np.uint32)
     spare = np.empty(n, np.uint64)
     counts = np.zeros((4, 256), np.int64)
     for g in range(NGROUPS):
@@ -77,9 +71,7 @@ def build_tables(
         offa[:] = 0
         offb[:] = 0
         counts[:] = 0
-        other = np.uint64(32 * ((g ^ 1) & 1))
         for r in range(n):
-            twin[r] = (codes[r, word] >> other) & np.uint64(0xFFFFFFFF)
             x = (codes[r, word] >> shift) & np.uint64(0xFFFFFFFF)
             a = x & np.uint64(0xFFFF)
             b = x >> np.uint64(16)
@@ -98,12 +90,9 @@ def build_tables(
         _radix_pass(elems, spare, 48, counts[2])
         _radix_pass(spare, elems, 56, counts[3])
         valb = vals[0, g]
-        halfa = halves[0, g]
-        halfb = halves[1, g]
         for j in range(n):
             e = elems[j]
             _put_row(perm, g * n + j, e & np.uint64(0xFFFFFFFF), width)
-            halfa[j] = twin[np.int64(e & np.uint64(0xFFFFFFFF))]
             valb[j] = (e >> np.uint64(32)) & np.uint64(0xFFFF)
             # re-key for the (B, A) order: B in bits 48..63, A in bits 32..47
             a = e >> np.uint64(48)
@@ -114,5 +103,4 @@ def build_tables(
         vala = vals[1, g]
         for j in range(n):
             vala[j] = (spare[j] >> np.uint64(32)) & np.uint64(0xFFFF)
-            halfb[j] = twin[np.int64(spare[j] & np.uint64(0xFFFFFFFF))]
             _put_row(perm, (NGROUPS + g) * n + j, spare[j] & np.uint64(0xFFFFFFFF), width)

@@ -11,15 +11,13 @@ Layout (all integers little-endian)::
           36   header_crc   u32      zlib.crc32 of bytes 0..35
           40   zero padding to 64
     64         payload: ids int64[n], codes uint64[n, 4], perm uint8[16, n * w],
-               vals uint16[2, 8, n], halves uint32[2, 8, n], offs uint32[2, 8, 65537],
-               each padded to 64 bytes (without tables: perm, vals, halves and offs are
-               empty). ``perm`` holds the row numbers of table A of each group, then of
-               table B, as ``w``-byte little-endian integers (``w = build.row_width(n)``: 3
-               below 2**24 rows); ``halves`` each entry's row's group ``g ^ 1``.
+               vals uint16[2, 8, n], offs uint32[2, 8, 65537], each padded to 64 bytes
+               (without tables: perm, vals and offs are empty). ``perm`` holds the row
+               numbers of table A of each group, then of table B, as ``w``-byte
+               little-endian integers (``w = build.row_width(n)``: 3 below 2**24 rows).
 
-Version 1 files (perm uint32[8, n]: rows of table A only) and version 2 files (no
-``halves``) are still read: their ids and codes are checked and the tables are built again
-(about half a second per million rows).
+Version 1 files (perm uint32[8, n]: rows of table A only) are still read: their ids and
+codes are checked and the tables are built again (about half a second per million rows).
 
 The checksum catches corruption, not tampering; loading also checks the structural
 invariants the kernels rely on (sorted unique ids, bucket offsets within bounds, row numbers
@@ -43,9 +41,9 @@ from rescind.index.errors import IndexFileError
 from rescind.index.segment import Segment, build_segment, pack_alive
 
 MAGIC = b"RSCNDHIX"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 2
 # Older versions this one still reads (their tables are rebuilt on load).
-REBUILT_VERSIONS = (1, 2)
+REBUILT_VERSIONS = (1,)
 HEADER_SIZE = 64
 _HEADER = struct.Struct("<8sIIQQI")  # up to payload_crc; header_crc follows
 _ALIGN = 64
@@ -63,13 +61,11 @@ def _layout(
         if version == 1
         else ("perm", np.dtype("u1"), (2 * NGROUPS, t * row_width(n)))
     )
-    halves = [("halves", np.dtype("<u4"), (2, NGROUPS, t))] if version >= 3 else []
     return [
         ("ids", np.dtype("<i8"), (n,)),
         ("codes", np.dtype("<u8"), (n, 4)),
         perm,
         ("vals", np.dtype("<u2"), (2, NGROUPS, t)),
-        *halves,
         ("offs", np.dtype("<u4"), (2, NGROUPS, NBUCKETS + 1 if tables else 0)),
     ]
 
@@ -90,7 +86,6 @@ def write_segment(path: str | os.PathLike[str], seg: Segment) -> None:
         raise ValueError("only a compacted segment (no tombstones) can be saved")
     n = len(seg)
     arrays = {"ids": seg.ids, "codes": seg.codes, "perm": seg.perm, "vals": seg.vals}
-    arrays["halves"] = seg.halves
     arrays["offs"] = seg.offs
     crc = 0
     chunks: list[bytes | memoryview] = []
@@ -181,7 +176,6 @@ def read_segment(path: str | os.PathLike[str]) -> Segment:
         codes=arrays["codes"].view(np.uint64),
         perm=arrays["perm"].view(np.uint8),
         vals=arrays["vals"].view(np.uint16),
-        halves=arrays["halves"].view(np.uint32),
         offs=arrays["offs"].view(np.uint32),
         alive=pack_alive(np.ones(n, dtype=bool)),
         n_live=n,

@@ -25,19 +25,6 @@ pigeonhole, Norouzi et al.). Inside that group ``dA + dB <= t`` forces ``dA <= t
   bucket): two to three more random cache lines per hit, ~11% of a near-duplicate query on
   a clustered bank.
 
-Each entry also carries its row's other group of the same 64-bit word (``halves``: group
-``g ^ 1`` for an entry of group ``g``, 4 bytes). The 64-bit words are a second, coarser
-pigeonhole over the same thresholds: word ``w`` gets ``T_w = t_2w + t_2w+1 + 1``, these plus
-one also sum to ``r + 1``, so a code within ``r`` is within ``T_w`` in some word, and then
-within ``t_g`` in one of that word's groups (else the word's distance is at least
-``t_2w + 1 + t_2w+1 + 1``). A candidate found in group ``g`` is therefore kept only if its
-distance over the word (group ``g``'s, known from the bucket key and the partner chunk, plus
-its half's) is within ``T_w``, and a row is reported from the first group within both
-thresholds (``_first_group``), so an odd group drops what its word's even group, searched
-first, also finds. On a clustered bank this drops ~60% of the candidates (188 -> 75 for a
-median near-duplicate query, 115 -> 45 distinct rows) before their codes are read: the
-codes are random lines, the halves lie in the bucket's run of entries.
-
 Row numbers take ``width`` bytes (little-endian, read byte by byte): 3 below 2**24 rows, 4
 from there on (``build.row_width``), so rows in both tables cost 48 B per row instead of 64.
 
@@ -49,9 +36,8 @@ only from the first group that can find it, so nothing is reported twice and no 
 is needed.
 
 Inside a kernel the tables are flat: ``perm[g * n + j]``, ``vals[(side * 8 + g) * n + j]``,
-``offs[(side * 8 + g) * NB + bucket]``, ``halves`` like ``vals``, the row of entry ``j`` of
-table ``side * 8 + g`` at bytes ``((side * 8 + g) * n + j) * width`` of ``perm``, and
-``codes[row, word]``.
+``offs[(side * 8 + g) * NB + bucket]``, the row of entry ``j`` of table ``side * 8 + g`` at
+bytes ``((side * 8 + g) * n + j) * width`` of ``perm``, and ``codes[row, word]``.
 """
 
 from __future__ import annotations
@@ -203,20 +189,12 @@ def fetch_lines(arr: Array, start: int, count: Scalar) -> None:
 
 
 @kernel
-def _threshold(radius: int, g: int) -> Scalar:
-    """Group ``g``'s threshold at ``radius`` (see ``group_thresholds``)."""
-    return radius // NGROUPS - (0 if g <= radius % NGROUPS else 1)
-
-
-@kernel
 def _first_group(codes: Array, row: int, q: Array, radius: int, g: int) -> Scalar:
-    """Whether ``g`` is the first group where ``row`` is within its threshold and its 64-bit
-    word within the word's (see ``table_search``)."""
+    """Whether ``g`` is the first group where ``row`` is within its threshold."""
     for g2 in range(g):
-        x = codes[row, g2 >> 1] ^ q[g2 >> 1]
-        t = _threshold(radius, g2)
-        in_group = np.int64(popcount((x >> np.uint64(32 * (g2 & 1))) & np.uint64(0xFFFFFFFF)))
-        if in_group <= t and np.int64(popcount(x)) <= t + _threshold(radius, g2 ^ 1) + 1:
+        t = radius // NGROUPS - (0 if g2 <= radius % NGROUPS else 1)
+        x = (codes[row, g2 >> 1] ^ q[g2 >> 1]) >> np.uint64(32 * (g2 & 1))
+        if np.int64(popcount(x & np.uint64(0xFFFFFFFF))) <= t:
             return False
     return True
 
@@ -231,8 +209,7 @@ def _low_bits(k: int) -> Scalar:
 def table_search(
     q: Array, chunks: Array, qi: int, radius: int, template: Array,
     n: int, codes: Array, alive: Array, ids: Array, perm: Array, width: int, vals: Array,
-    halves: Array, offs: Array, work_limit: int, state: Array, scratch: Array, count: int,
-    out: Array,
+    offs: Array, work_limit: int, state: Array, scratch: Array, count: int, out: Array,
 ) -> Scalar:  # fmt: skip
     """Every live row within ``radius`` of ``q`` (``chunks``: its 16-bit chunks) through
     the tables of one segment, probing the buckets of ``template``.
@@ -248,21 +225,10 @@ def table_search(
     and the first ``2 * LANES`` entries of bucket ``p`` tested, without a branch on the
     data (mispredictions would cost more than the arithmetic). A second pass visits only
     the buckets with hits (about 4% of them) or longer than that: every hit, in table A or
-    B, is a candidate (its entry carries its row and word half, whose lines are fetched at
-    once). Then every candidate's word half is tested (see the module docstring) and the row
-    of each one kept read, then the kept ones' codes fetched, and then every code verified.
+    B, is a candidate (its entry carries its row, whose line is fetched at once). Then every
+    candidate's row is read and its code fetched, and then every code verified.
     """
     cap = scratch.shape[1]
-    # per group: the query's 32 bits, its word's threshold, and the other group's
-    # threshold if that group comes first (a row within it is reported from there)
-    thr = group_thresholds(radius)
-    q_halves = np.empty(NGROUPS, np.uint64)
-    word_limit = np.empty(NGROUPS, np.int64)
-    earlier = np.empty(NGROUPS, np.int64)
-    for g in range(NGROUPS):
-        q_halves[g] = (q[g >> 1] >> np.uint64(32 * (g & 1))) & np.uint64(0xFFFFFFFF)
-        word_limit[g] = thr[g] + thr[g ^ 1] + 1
-        earlier[g] = thr[g ^ 1] if g & 1 else -1
     # the codes as one flat array, made once: numba's reshape calls into its C helper
     # (~2 us a query when it sat in the candidate loop below)
     flat_codes = codes.reshape(-1)
@@ -305,8 +271,7 @@ def table_search(
         second_at = start + LANES if length > LANES else start
         second = lanes_within(vals, second_at, partner, low, span)
         second &= _low_bits(min(max(length - LANES, 0), LANES))
-        hits = first | (second << np.uint64(LANES))
-        state[STATE_HITS, p] = np.int64(hits)
+        state[STATE_HITS, p] = np.int64(first | (second << np.uint64(LANES)))
     ncand = 0
     for p in range(nprobes):
         hits = np.uint64(state[STATE_HITS, p])
@@ -317,8 +282,6 @@ def table_search(
         g = table & (NGROUPS - 1)
         base = table * n
         lo = state[STATE_LO, p]
-        partner_q = np.uint64(chunks[(2 * g + (table >> 3)) ^ 1])
-        key_bits = np.int64(popcount(np.uint64(flips[p])))
         j = lo
         while True:
             while hits:
@@ -328,12 +291,9 @@ def table_search(
                     return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
                 # table A and table B carry row numbers alike (perm[table * n + at])
                 scratch[CAND_POS, ncand] = base + at
-                # its row number and word half, asked for now (into L2, see ``_jit.prefetch``)
+                # its row number, asked for now (into L2, see ``_jit.prefetch``)
                 prefetch(perm, (base + at) * width)
-                prefetch(halves, base + at)
-                # its group and its distance in that group (flipped key bits and partner's)
-                d_group = key_bits + np.int64(popcount(np.uint64(vals[base + at]) ^ partner_q))
-                scratch[CAND_GROUP, ncand] = g | (d_group << 8)
+                scratch[CAND_GROUP, ncand] = g
                 ncand += 1
             # the rest of a long bucket, LANES entries at a time
             j = lo + 2 * LANES if j == lo else j + LANES
@@ -345,35 +305,22 @@ def table_search(
             ) & _low_bits(min(lo + length - j, LANES))  # fmt: skip
     if work + VERIFY_COST * ncand > work_limit:
         return SCAN_INSTEAD
-    # candidates in passes: every word half and row number (fetched while the candidates
-    # were collected) read and the candidates outside their word's threshold dropped
-    # (branch-free compaction), then the kept ones' codes and liveness asked for, then
-    # every kept code verified. With
+    # candidates in two passes: every row number (fetched while the candidates were
+    # collected) read and its code and liveness asked for, then every code verified. With
     # the lines going to L2 (``_jit.prefetch``) the core tracks all of a query's misses at
     # once; a sliding window of 8 (the form before) kept fewer in flight: 1-2 us more per
     # clustered near-duplicate query
-    kept = np.int64(0)
     for c in range(ncand):
-        at = scratch[CAND_POS, c]
-        g = scratch[CAND_GROUP, c] & (NGROUPS - 1)
-        d_group = scratch[CAND_GROUP, c] >> 8
-        d_other = np.int64(popcount(np.uint64(halves[at]) ^ q_halves[g ^ 1]))
         # the little-endian ``width``-byte row number, read in place (a kernel call taking
         # ``perm`` would cost a pair of reference-count calls per candidate: ~0.5 us a query)
-        pos = at * width
+        pos = scratch[CAND_POS, c] * width
         row = np.int64(perm[pos]) | (np.int64(perm[pos + 1]) << 8) | (np.int64(perm[pos + 2]) << 16)
         if width == 4:
             row |= np.int64(perm[pos + 3]) << 24
-        # kept (without a branch: which pass is unpredictable) if within its word's
-        # threshold and not found from an earlier group of the word (see ``_first_group``)
-        scratch[CAND_POS, kept] = row
-        scratch[CAND_GROUP, kept] = g
-        kept += np.int64((d_group + d_other <= word_limit[g]) & (d_other > earlier[g]))
-    for c in range(kept):
-        row = scratch[CAND_POS, c]
+        scratch[CAND_POS, c] = row
         prefetch(alive, row >> 3)
         prefetch(flat_codes, row * 4)
-    for c in range(kept):
+    for c in range(ncand):
         row = scratch[CAND_POS, c]
         if (alive[row >> 3] >> (row & 7)) & 1 == 0:
             continue
@@ -394,8 +341,8 @@ def table_search(
 
 # Plan layout: a header, then one record per searched part.
 HEADER = 1  # the number of parts
-ROWS, CODES, ALIVE, IDS, PERM, VALS, OFFS, TABLE_RADIUS, WORK_LIMIT, PERM_WIDTH, HALVES = range(11)
-FIELDS = 11
+ROWS, CODES, ALIVE, IDS, PERM, VALS, OFFS, TABLE_RADIUS, WORK_LIMIT, PERM_WIDTH = range(10)
+FIELDS = 10
 
 # Rows of a thread's work buffer (int64, shape (WORK_ROWS, capacity)): the candidate scratch
 # of ``table_search``, the hits (query, id, distance), then the per-probe state.
@@ -429,8 +376,7 @@ def _tables_of(plan: Array, part: int) -> Any:
     offs = carray(
         address_as_pointer(_part(plan, part, OFFS)), 2 * NGROUPS * (NBUCKETS + 1), np.uint32
     )
-    halves = carray(address_as_pointer(_part(plan, part, HALVES)), 2 * NGROUPS * n, np.uint32)
-    return perm, width, vals, halves, offs
+    return perm, width, vals, offs
 
 
 @kernel
@@ -520,10 +466,10 @@ def _search_queries(
                 if radius > _part(plan, part, TABLE_RADIUS):
                     continue
                 n, codes, alive, ids = _rows_of(plan, part)
-                perm, width, vals, halves, offs = _tables_of(plan, part)
+                perm, width, vals, offs = _tables_of(plan, part)
                 found = table_search(
-                    q, chunks, qi, radius, template, n, codes, alive, ids, perm, width, vals,
-                    halves, offs, _part(plan, part, WORK_LIMIT), state, scratch, count, out,
+                    q, chunks, qi, radius, template, n, codes, alive, ids, perm, width, vals, offs,
+                    _part(plan, part, WORK_LIMIT), state, scratch, count, out,
                 )  # fmt: skip
                 if found == -1:
                     return -1

@@ -25,7 +25,6 @@ from rescind.index.codes import HASH_BYTES, Codes, Ids
 from rescind.index.kernels import (
     ALIVE,
     CODES,
-    HALVES,
     HIT_DIST,
     HIT_ID,
     HIT_QUERY,
@@ -94,7 +93,6 @@ class SearchPlan:
                 record[PERM] = _address(seg.perm)
                 record[PERM_WIDTH] = row_width(len(seg))
                 record[VALS] = _address(seg.vals)
-                record[HALVES] = _address(seg.halves)
                 record[OFFS] = _address(seg.offs)
                 record[WORK_LIMIT] = query_work_limit(seg)
             records.append(record)

@@ -4,11 +4,9 @@ A segment never changes after it is built, except that a new *version* of it can
 different liveness bitmap (removal is a tombstone, copied on write). Rows are kept sorted by
 id, so looking an id up is a binary search and no separate id map is stored.
 
-Memory per row: code 32 B + id 8 B + 8 groups x (two 3-byte rows, one per table, two 2-byte
-partner chunks and two 4-byte word halves) = 184 B, plus 4.2 MB of bucket offsets per
-segment and one liveness bit (rows take 4 bytes in segments of 2**24 rows or more: 200 B).
-The word halves (64 B of it, since format version 3) let a candidate be rejected without
-reading its code; see ``kernels``.
+Memory per row: code 32 B + id 8 B + 8 groups x (two 3-byte rows, one per table, and two
+2-byte partner chunks) = 120 B, plus 4.2 MB of bucket offsets per segment and one liveness
+bit (rows take 4 bytes in segments of 2**24 rows or more: 136 B).
 
 The kernels compare partner chunks 16 at a time and may read up to 15 entries past a bucket,
 so the ``vals`` array of a segment always has ``LANES`` readable entries after its end.
@@ -49,7 +47,6 @@ class Segment:
     codes: Codes  # (n, 4)
     perm: npt.NDArray[np.uint8]  # (16, n * w) rows of table A, then B, per group (w bytes)
     vals: npt.NDArray[np.uint16]  # (2, 8, n) partner chunk in table A / table B order
-    halves: npt.NDArray[np.uint32]  # (2, 8, n) the row's group g ^ 1, in the same orders
     offs: npt.NDArray[np.uint32]  # (2, 8, 65537) bucket starts in table A / table B
     alive: npt.NDArray[np.uint8]  # (ceil(n / 8),) liveness bits, little-endian bit order
     n_live: int
@@ -71,15 +68,7 @@ class Segment:
         """Bytes held by this segment's arrays."""
         return sum(
             int(a.nbytes)
-            for a in (
-                self.ids,
-                self.codes,
-                self.perm,
-                self.vals,
-                self.halves,
-                self.offs,
-                self.alive,
-            )
+            for a in (self.ids, self.codes, self.perm, self.vals, self.offs, self.alive)
         )
 
     def with_alive(self, alive: npt.NDArray[np.uint8]) -> Segment:
@@ -143,16 +132,14 @@ def build_segment(ids: Ids, codes: Codes) -> Segment:
     if n < SMALL_SEGMENT:
         perm = np.empty((2 * NGROUPS, 0), np.uint8)
         vals = np.empty((2, NGROUPS, 0), np.uint16)
-        halves = np.empty((2, NGROUPS, 0), np.uint32)
         offs = np.empty((2, NGROUPS, 0), np.uint32)
     else:
         perm = np.empty((2 * NGROUPS, n * row_width(n)), np.uint8)
         vals = np.empty(2 * NGROUPS * n + LANES, np.uint16)[:-LANES].reshape(2, NGROUPS, n)
-        halves = np.empty((2, NGROUPS, n), np.uint32)
         offs = np.empty((2, NGROUPS, NBUCKETS + 1), np.uint32)
-        build_tables(codes, perm.reshape(-1), row_width(n), vals, halves, offs)
+        build_tables(codes, perm.reshape(-1), row_width(n), vals, offs)
     alive = pack_alive(np.ones(n, dtype=bool))
-    return Segment(ids, codes, perm, vals, halves, offs, alive, n)
+    return Segment(ids, codes, perm, vals, offs, alive, n)
 
 
 @cache
