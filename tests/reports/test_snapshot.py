@@ -74,14 +74,13 @@ def test_a_report_computed_during_commits_is_one_snapshot(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL's export takes no lock
 def test_a_lock_held_past_the_busy_timeout_is_said_so_on_sqlite(
     settings: Settings, database: Database
 ) -> None:
     """SQLite: starting two readers on one snapshot takes the write lock for a moment; a
     writer holding it past the busy timeout (10 s) is reported, not waited on forever (and
     `compute`, choosing by itself, then counts on one connection, which needs no lock)."""
-    if database.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's snapshot export takes no lock")
     with database.session() as session:
         generate(session, 50, seed=3, days=20)
     with database.engine.connect() as writer:
