@@ -198,7 +198,20 @@ def file_rejection_appeal(
         filed_at=now,
     )
     session.add(appeal)
-    request.events.append(RequestEvent(kind="appeal_filed", detail=None, public=True, at=now))
+    event = RequestEvent(kind="appeal_filed", detail=None, public=True, at=now)
+    return _filed(session, request, appeal, event, {})
+
+
+def _filed(
+    session: Session,
+    request: Request,
+    appeal: Appeal,
+    event: RequestEvent,
+    detail: dict[str, object],
+) -> Appeal:
+    """The end of a requester's appeal: `event` on the case's history and the `appeal.file`
+    audit event (its kind, the case number and `detail`)."""
+    request.events.append(event)
     session.flush()
     audit.record(
         session,
@@ -206,7 +219,7 @@ def file_rejection_appeal(
         "appeal.file",
         subject_type="appeal",
         subject_id=appeal.id,
-        detail={"kind": appeal.kind, "case_number": request.case_number},
+        detail={"kind": appeal.kind, "case_number": request.case_number, **detail},
     )
     return appeal
 
@@ -285,19 +298,8 @@ def file_item_appeal(
             session.add(appeal)
     except IntegrityError:  # the same item appealed at the same moment: the first stands
         raise CaseClosed() from None
-    request.events.append(
-        RequestEvent(kind="item_appeal_filed", detail={"item": number}, public=True, at=now)
-    )
-    session.flush()
-    audit.record(
-        session,
-        "requester",
-        "appeal.file",
-        subject_type="appeal",
-        subject_id=appeal.id,
-        detail={"kind": appeal.kind, "case_number": request.case_number, "item_id": item.id},
-    )
-    return appeal
+    event = RequestEvent(kind="item_appeal_filed", detail={"item": number}, public=True, at=now)
+    return _filed(session, request, appeal, event, {"item_id": item.id})
 
 
 def item_number(request: Request, item_id: int | None) -> int | None:

@@ -104,6 +104,31 @@ def restore_removed(
         )
     )
     result.entries = withdraw_entries(session, list(active))
+    _settle(
+        session,
+        request,
+        reviewer,
+        result,
+        {
+            "case_number": request.case_number,
+            "reason": why,
+            "actions": len(result.actions),
+            "contents": len(result.contents),
+            "entries_withdrawn": result.entries,
+        },
+    )
+    return result
+
+
+def _settle(
+    session: Session,
+    request: Request,
+    reviewer: Reviewer,
+    result: Restoration,
+    detail: dict[str, object],
+) -> None:
+    """The end of every restore: StopNCII told of the entries withdrawn (if we shared them),
+    and one `request.restore` audit event with `detail` when anything was put back."""
     if result.entries:
         stopncii.queue_withdrawal(session, request)  # if we shared them with StopNCII
     session.flush()
@@ -114,15 +139,8 @@ def restore_removed(
             "request.restore",
             subject_type="request",
             subject_id=request.case_number,
-            detail={
-                "case_number": request.case_number,
-                "reason": why,
-                "actions": len(result.actions),
-                "contents": len(result.contents),
-                "entries_withdrawn": result.entries,
-            },
+            detail=detail,
         )
-    return result
 
 
 Target = tuple[str | None, str | None]  # (content id, or the URL of unregistered content)
@@ -287,27 +305,22 @@ def restore_appealed(
             and (e.provenance or {}).get("request_item_id") == item.id
         ]
         result.entries += withdraw_entries(session, rest)
-    if result.entries:
-        stopncii.queue_withdrawal(session, request)  # if we shared them with StopNCII
-    session.flush()
-    if not result.nothing:
-        audit.record(
-            session,
-            reviewer.actor,
-            "request.restore",
-            subject_type="request",
-            subject_id=request.case_number,
-            detail={
-                "case_number": request.case_number,
-                "reason": why[:MAX_REASON],
-                "appealed_action_id": removal.id,
-                "item_id": removal.item_id,
-                "actions": len(result.actions),
-                "contents": len(result.contents),
-                "copies": result.copies,
-                "kept": result.kept,
-                "appealed_kept": result.appealed_kept,
-                "entries_withdrawn": result.entries,
-            },
-        )
+    _settle(
+        session,
+        request,
+        reviewer,
+        result,
+        {
+            "case_number": request.case_number,
+            "reason": why[:MAX_REASON],
+            "appealed_action_id": removal.id,
+            "item_id": removal.item_id,
+            "actions": len(result.actions),
+            "contents": len(result.contents),
+            "copies": result.copies,
+            "kept": result.kept,
+            "appealed_kept": result.appealed_kept,
+            "entries_withdrawn": result.entries,
+        },
+    )
     return result
