@@ -73,31 +73,11 @@ def restore_removed(
     if len(why) > MAX_REASON:
         raise InvalidDecision(f"the reason is longer than {MAX_REASON} characters")
     result = Restoration()
-    seen: set[tuple[str | None, str | None]] = set()
+    seen: set[Target] = set()
     for removal in removal_actions(session, request):
-        target = (removal.content_id, None if removal.content_id else removal.url)
-        if target in seen:
-            continue
-        seen.add(target)
-        action, created = create_action(
-            session,
-            RESTORE,
-            target[0],
-            url=target[1],
-            request_id=request.id,
-            item_id=removal.item_id,
-        )
-        if created:
-            result.actions.append(action)
-        if removal.content_id is not None:
-            for content in session.scalars(
-                select(Content).where(
-                    Content.content_id == removal.content_id,
-                    Content.state == ContentState.REMOVED,
-                )
-            ):
-                content.state = ContentState.LIVE
-                result.contents.append(content)
+        if _target(removal) not in seen:
+            seen.add(_target(removal))
+            _put_back(session, request, removal, result)
     active = session.scalars(
         select(BankEntry).where(
             BankEntry.request_id == request.id, BankEntry.status == BankEntryStatus.ACTIVE
