@@ -3,8 +3,12 @@ action each; the requester's own hashes only ever produce leads for a reviewer."
 
 from __future__ import annotations
 
+import io
 import random
 
+import numpy as np
+import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from rescind.config import Settings
@@ -27,6 +31,8 @@ from rescind.store.models import (
 )
 from tests.e2e.media import jpeg, reported
 from tests.platform.helpers import flip, make_request, random_pdq
+
+LIMITS = media_limits(10**8)
 
 
 def _register(runtime: PlatformRuntime, items: dict[str, Signals]) -> None:
@@ -166,3 +172,54 @@ def test_a_requesters_views_are_banked_as_a_file_banks_them(
     expected = [("pdq_cut" if s.cut else "pdq", s.hash, s.quality, s.variant) for s in server.pdq]
     assert sorted(got) == sorted(expected)
     assert any(v == "full/rot90" for *_, v in got) and any(v == "tilt+4" for *_, v in got)
+
+
+def _gradient(size: tuple[int, int], angle: float, periods: float, lo: int, hi: int) -> bytes:
+    """A grey sine gradient as PNG: a smooth picture (rescind.media.pdq.smooth_buffers)."""
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (np.cos(angle) * xx / width + np.sin(angle) * yy / height) * periods
+    wave = lo + (hi - lo) * (np.sin(t * np.pi) + 1) / 2
+    out = io.BytesIO()
+    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("flagged", [True, False])
+def test_a_requesters_smooth_picture_is_banked_smooth(
+    settings: Settings, database: Database, flagged: bool
+) -> None:
+    """A gradient the requester's device found smooth (its views say so) is banked as the
+    server banks the same file: its whole views only, each marked smooth. Another gradient
+    22 bits away, sent as a bare hash, then meets nothing; the same views without the flag
+    (an older device) would have given a lead at 31 bits."""
+    banked = _gradient((320, 240), 0.5, 3.0, 20, 235)
+    other = bank_signals_from_media(_gradient((280, 260), 0.55, 3.1, 60, 200), LIMITS).pdq[0]
+    server = bank_signals_from_media(banked, LIMITS)
+    assert all(h.smooth for h in server.pdq)
+    assert 16 < bin(int(server.pdq[0].hash, 16) ^ int(other.hash, 16)).count("1") <= 31
+    views = [
+        {"variant": h.variant, "quality": h.quality, "hash": h.hash}
+        | ({"smooth": True} if flagged else {})
+        for h in server.pdq
+    ]
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        request = make_request(
+            session,
+            "RSC-TEST-0003",
+            [{"url": "https://p.example/g", "pdq": [server.pdq[0].hash], "views": views}],
+        )
+        enforce_removal(session, settings, request, runtime=runtime)
+        entries = session.scalars(
+            select(BankEntry).where(
+                BankEntry.request_id == request.id, BankEntry.signal_type.like("pdq%")
+            )
+        ).all()
+        got = sorted((e.value, bool((e.provenance or {}).get("smooth"))) for e in entries)
+        session.commit()
+    assert got == sorted((h.hash, flagged) for h in server.pdq)
+    runtime.sync_all()
+    hits = runtime.matcher.match(Signals(pdq=(PdqHash(other.hash, other.quality),)))
+    assert bool(hits) is not flagged

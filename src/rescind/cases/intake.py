@@ -141,7 +141,12 @@ def submit_request(
             url=item.url,
             content_id=item.content_id,
             pdq=list(item.pdq) or None,
-            views=[asdict(v) for v in parse_views(item.views) or []] or None,
+            # Each view of a smooth picture (a gradient) says so: it is banked as smooth.
+            views=[
+                {**asdict(v), "smooth": True} if item.smooth else asdict(v)
+                for v in parse_views(item.views) or []
+            ]
+            or None,
             md5=item.md5,
             sha256=item.sha256,
             description=item.description,

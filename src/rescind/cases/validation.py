@@ -35,6 +35,9 @@ MAX_PDQ_PER_ITEM = 128
 # A picture's bank views from the device, each `<variant>:<quality>:<hash>`: one per variant
 # name the server's bank views have (`rescind.media.robust.BANK_VARIANT_NAMES`), at most.
 MAX_VIEWS_PER_ITEM = len(BANK_VARIANT_NAMES)
+# A smooth picture (a gradient) banks its whole views only (`rescind.media.robust`'s
+# `_WHOLE_VIEWS`: as it is and trimmed of its borders; docs/matching.md, "Smooth pictures").
+SMOOTH_VIEW_NAMES = frozenset({"full", "trimmed", "trimmed_jpeg"})
 _VIEW_RE = re.compile(r"^([a-z0-9_+\-/]{1,32}):([0-9]{1,3}):([0-9a-f]{64})$")
 
 _EMAIL_RE = re.compile(
@@ -61,6 +64,8 @@ class ItemInput:
     description: str | None = None
     # A picture's bank views as the device sends them: `<variant>:<quality>:<hash>`.
     views: list[str] = field(default_factory=list)
+    # The device found the picture smooth (a gradient): its views are banked as smooth.
+    smooth: bool = False
 
     def is_empty(self) -> bool:
         """True when the row carries nothing at all (an unused form row)."""
@@ -72,6 +77,7 @@ class ItemInput:
             or self.sha256
             or self.description
             or self.views
+            or self.smooth
         )
 
 
@@ -126,16 +132,22 @@ def parse_views(tokens: list[str]) -> list[ViewInput] | None:
 
 def _views(errors: list[FieldError], base: str, item: ItemInput) -> None:
     """A picture's views: bounded, each well formed, and the picture's own hash among the
-    item's hashes (its `full` view says its quality)."""
+    item's hashes (its `full` view says its quality). A smooth picture's are its whole views
+    only (what a device banks for a gradient), and `smooth` needs them."""
     if not item.views:
+        if item.smooth:
+            errors.append(FieldError(f"{base}.views", "invalid_view"))
         return
     if len(item.views) > MAX_VIEWS_PER_ITEM:
         errors.append(FieldError(f"{base}.views", "too_many", {"max": MAX_VIEWS_PER_ITEM}))
         return
     views = parse_views(item.views)
     full = [v for v in views or [] if v.variant == "full"]
+    whole = views is not None and all(v.variant in SMOOTH_VIEW_NAMES for v in views)
     if views is None or len(full) != 1 or full[0].hash not in item.pdq:
         errors.append(FieldError(f"{base}.views", "invalid_view"))
+    elif item.smooth and not whole:
+        errors.append(FieldError(f"{base}.views", "invalid_view"))  # a gradient's are whole
 
 
 def clean(value: str | None) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -86,7 +86,10 @@ def item_signals(item: RequestItem) -> Signals:
 
     A picture hashed on the device also sent its bank views by variant name: its own hash
     takes the quality of its `full` view, and the views are banked by the rule that banks
-    the same views computed from a file (`media_signals.bank_views`), names kept."""
+    the same views computed from a file (`media_signals.bank_views`), names kept. The views
+    of a picture the device found smooth (a gradient) say so: the picture's hashes are then
+    banked as smooth (held to the weak radius, never blocking; docs/matching.md)."""
+    smooth = any(isinstance(v, dict) and v.get("smooth") is True for v in item.views or [])
     views = [
         (v["variant"], v["hash"], v["quality"])
         for v in item.views or []
@@ -104,10 +107,13 @@ def item_signals(item: RequestItem) -> Signals:
             h = parse_pdq(value, f"pdq.{i}")
         except InvalidSignalError:
             continue
-        pdq.append(PdqHash(h.hash, full[h.hash], variant="full") if h.hash in full else h)
+        if h.hash in full:
+            h = PdqHash(h.hash, full[h.hash], variant="full")
+        pdq.append(replace(h, smooth=True) if smooth else h)
     plain = next((h for h in pdq if h.variant == "full"), None)
     if plain is not None:
-        pdq += [h for h in bank_views(plain, views) if h.hash not in {p.hash for p in pdq}]
+        banked = bank_views(plain, views, smooth=smooth)
+        pdq += [h for h in banked if h.hash not in {p.hash for p in pdq}]
 
     def exact(value: str | None, length: int) -> str | None:
         try:

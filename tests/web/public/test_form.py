@@ -93,6 +93,17 @@ SQL = "'; DROP TABLE requests; --"
             )
         ),
         ({"items[0].pdq": B64, "items[0].views": f"full:90:{A64}"}, "items-0-url", VIEWS),
+        # A smooth picture (a gradient) sends its whole views only, and sends them.
+        ({"items[0].pdq": A64, "items[0].smooth": "1"}, "items-0-url", VIEWS),
+        (
+            {
+                "items[0].pdq": A64,
+                "items[0].views": f"full:90:{A64} full/rot90:90:{B64}",
+                "items[0].smooth": "1",
+            },
+            "items-0-url",
+            VIEWS,
+        ),
         ({"items[0].views": f"crop_c92:90:{A64}"}, "items-0-url", VIEWS),
         (
             {"items[0].pdq": A64, "items[0].views": " ".join([f"full:90:{A64}"] * 105)},
@@ -327,3 +338,23 @@ def test_an_absurd_item_index_is_ignored_not_a_server_error(
     page = client.post("/", data=form)
     assert page.status_code == 422, page.text[:300]
     assert stored_rows(database) == NOTHING
+
+
+def test_a_smooth_pictures_views_say_so(client: TestClient, database: Database) -> None:
+    """The device's `smooth` flag (a gradient) is kept with each view: the item's hashes are
+    banked as smooth after a remove decision (tests/platform/test_enforce.py)."""
+    from sqlalchemy import select
+
+    from rescind.store.models import RequestItem
+
+    views = f"full:100:{A64} trimmed:100:{B64}"
+    file_request(
+        client,
+        **{"items[0].pdq": A64, "items[0].views": views, "items[0].smooth": "1"},
+    )
+    with database.session() as session:
+        item = session.scalars(select(RequestItem)).one()
+        assert item.views == [
+            {"variant": "full", "quality": 100, "hash": A64, "smooth": True},
+            {"variant": "trimmed", "quality": 100, "hash": B64, "smooth": True},
+        ]

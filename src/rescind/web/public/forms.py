@@ -152,6 +152,8 @@ def parse_request_form(form: FormData, language: str, t: gettext.NullTranslation
                 content_id=_one(form, f"items[{i}].content_id"),
                 pdq=_hashes(form, f"items[{i}].pdq"),
                 views=_tokens(form, f"items[{i}].views"),
+                # "1" from the device's hasher for a smooth picture (request-files.js).
+                smooth=_one(form, f"items[{i}].smooth") == "1",
                 md5=md5[0] if len(md5) == 1 else (" ".join(md5) or None),
                 sha256=sha256[0] if len(sha256) == 1 else (" ".join(sha256) or None),
             )

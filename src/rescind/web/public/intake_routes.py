@@ -75,7 +75,7 @@ def _anchor(field: str) -> str:
     # Hashes travel in hidden inputs: point the person at the item's visible address field.
     if field == "items":
         return field_id("items[0].url")
-    if field.endswith((".pdq", ".views", ".md5", ".sha256")):
+    if field.endswith((".pdq", ".views", ".smooth", ".md5", ".sha256")):
         return field_id(field.rsplit(".", 1)[0] + ".url")
     return field_id(field)
 

@@ -67,10 +67,10 @@ async function hashImage(file, progress) {
   const flips = flipBuffers(luma, width, height);
   const first = flips ? hashBuffer(flips(false, false)) : pdqOfLuma(luma, width, height);
   progress((done += file.size / 4), total);
-  const views = bankViews(luma, width, height, first, flips);
+  const { views, smooth } = bankViews(luma, width, height, first, flips);
   progress((done += (3 * file.size) / 4), total);
   const { md5, sha256 } = await digested;
-  return { kind: "image", md5, sha256, pdq: [first], views };
+  return { kind: "image", md5, sha256, pdq: [first], views, smooth };
 }
 
 async function hashBytes(file, progress) {

@@ -137,8 +137,9 @@ function progressReporter(onProgress) {
  * Hash a picture or a video on this device.
  *
  * Resolves to {kind: "image"|"video", md5, sha256, pdq: [{hash, quality, t?}],
- * views: [{hash, quality, variant}]}: pdq[0] is the picture as displayed (a video gives
- * one hash per sampled second, with its time t); views are the picture's bank views.
+ * views: [{hash, quality, variant}], smooth?}: pdq[0] is the picture as displayed (a video
+ * gives one hash per sampled second, with its time t); views are the picture's bank views;
+ * `smooth` (pictures only) says the picture is smooth (a gradient: views.js bankViews).
  * Rejects with a HashingError (unsupported, too large, undecodable), or an AbortError
  * DOMException when `signal` aborts.
  */

@@ -49,6 +49,12 @@ export function itemViews(result, max) {
   return tokens;
 }
 
+/** The item's `smooth` field: "1" for a smooth picture (a gradient, views.js bankViews)
+ * sent with its views, so the server banks its hashes as smooth; "" otherwise. */
+export function itemSmooth(result, views) {
+  return result.kind === "image" && result.smooth === true && views.length > 0 ? "1" : "";
+}
+
 /** A small picture of the file on a canvas: nothing leaves the page, no URL outlives it. */
 async function thumbnail(file, kind) {
   const canvas = document.createElement("canvas");
@@ -267,6 +273,7 @@ export function enhance(area) {
       const index = row.getAttribute("data-index");
       row.querySelector(`#items-${index}-pdq`).value = entry.hashes.join(" ");
       row.querySelector(`#items-${index}-views`).value = entry.views.join(" ");
+      row.querySelector(`#items-${index}-smooth`).value = itemSmooth(entry.result, entry.views);
       row.querySelector(`#items-${index}-md5`).value = entry.result.md5;
       row.querySelector(`#items-${index}-sha256`).value = entry.result.sha256;
       entry.state = "posted";

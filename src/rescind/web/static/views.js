@@ -573,7 +573,10 @@ export function orientationSignals(luma, width, height, flips = null) {
 /** The views the server banks for a picture (media_signals.bank_signals_from_media): the
  * 7 other orientations at full size (weak ones too), then the bank signals but "full", a
  * weak view kept only when cut (a crop or tilt), each hash once (not repeating `plain`, the
- * picture's own hash; `flips`, when given, flipBuffers' result for the picture). */
+ * picture's own hash; `flips`, when given, flipBuffers' result for the picture).
+ * Returns {views, smooth}: `smooth` when the picture is smooth (robust.is_smooth: a
+ * gradient, whose views are its whole ones only), which the form posts with the item so the
+ * server banks its hashes as smooth (docs/matching.md, "Smooth pictures"). */
 export function bankViews(luma, width, height, plain, flips = null) {
   const seen = new Set([plain.hash]);
   const out = [];
@@ -591,5 +594,5 @@ export function bankViews(luma, width, height, plain, flips = null) {
     seen.add(signal.hash);
     out.push(signal);
   }
-  return out;
+  return { views: out, smooth };
 }
