@@ -3,20 +3,36 @@ DOWN element is a 422 problem naming its field, and nothing is stored then."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import func, select
 
 from rescind.cases.intake import submit_request
 from rescind.config import Settings
 from rescind.platform.apikeys import create_api_key
+from rescind.platform.media_signals import bank_signals_from_media, media_limits
+from rescind.platform.signals import Signals
 from rescind.store import Database
-from rescind.store.models import Request
+from rescind.store.models import BankEntry, Request
 from rescind.web import create_app
 from tests.cases.support import valid_input
+from tests.e2e import media
+from tests.e2e.media import reported
+
+
+def gradient_png() -> bytes:
+    """A grey sine gradient: a smooth picture (rescind.media.pdq.smooth_buffers)."""
+    yy, xx = np.mgrid[0:240, 0:320].astype(np.float32)
+    wave = 20 + 215 * (np.sin((0.88 * xx / 320 + 0.48 * yy / 240) * 3.0 * np.pi) + 1) / 2
+    out = io.BytesIO()
+    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -336,3 +352,102 @@ def test_an_unknown_reason_code_is_refused_whatever_the_outcome(
         f"/v1/requests/{number}/decision", json=known, headers={"Authorization": auth["reviewer"]}
     )
     assert decided.status_code == 200, decided.text
+
+
+def _views(signals: Signals) -> tuple[str, list[str]]:
+    """A file's bank signals as an API item sends them: its own hash, and its views."""
+    return signals.pdq[0].hash, [f"{h.variant}:{h.quality}:{h.hash}" for h in signals.pdq]
+
+
+def _banked(database: Database, number: str) -> list[tuple[str, str, int | None, str, bool]]:
+    with database.session() as session:
+        request = session.scalars(select(Request).where(Request.case_number == number)).one()
+        entries = session.scalars(
+            select(BankEntry).where(
+                BankEntry.request_id == request.id, BankEntry.signal_type.like("pdq%")
+            )
+        ).all()
+        return sorted(
+            (
+                e.signal_type,
+                e.value,
+                e.quality,
+                str((e.provenance or {}).get("variant")),
+                bool((e.provenance or {}).get("smooth")),
+            )
+            for e in entries
+        )
+
+
+@pytest.mark.parametrize("picture", ["photo", "gradient"])
+def test_views_sent_with_an_item_are_banked_by_name(
+    api: tuple[TestClient, dict[str, str]], database: Database, picture: str
+) -> None:
+    """A platform filing for a person sends the picture's views as the public form does:
+    after a remove decision they are banked as `POST /v1/banks/{name}/entries` banks the same
+    file (the same types, hashes, qualities and variant names); a smooth picture's (a
+    gradient, `smooth: true`) each marked smooth."""
+    client, auth = api
+    data = media.jpeg(reported()) if picture == "photo" else gradient_png()
+    server = bank_signals_from_media(data, media_limits(10**8))
+    assert all(h.smooth for h in server.pdq) is (picture == "gradient")
+    own, views = _views(server)
+    item = {"url": "https://platform.example/p/2", "pdq": [own], "views": views}
+    if picture == "gradient":
+        item["smooth"] = True
+    created = client.post(
+        "/v1/requests", json=_body(items=[item]), headers={"Authorization": auth["writer"]}
+    )
+    assert created.status_code == 201, created.text
+    number = created.json()["case_number"]
+    decided = client.post(
+        f"/v1/requests/{number}/decision",
+        json={"outcome": "remove", "reason": "valid request"},
+        headers={"Authorization": auth["reviewer"]},
+    )
+    assert decided.status_code == 200, decided.text
+    expected = sorted(
+        ("pdq_cut" if h.cut else "pdq", h.hash, h.quality, str(h.variant), h.smooth)
+        for h in server.pdq
+    )
+    assert _banked(database, number) == expected
+    assert len(expected) > 20 if picture == "photo" else len(expected) <= 3
+
+
+A64, B64 = "a" * 64, "b" * 64
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"pdq": [A64], "views": [f"full:90:{A64}", f"nonsense:90:{B64}"]}, "items[0].views"),
+        ({"pdq": [A64], "views": [f"full:90:{A64}", f"crop_c92:90:{B64[:-1]}z"]}, "items[0].views"),
+        ({"pdq": [A64], "views": [f"full:90:{A64}", f"crop_c92:101:{B64}"]}, "items[0].views"),
+        ({"pdq": [A64], "views": [f"full:90:{A64}", f"full:80:{A64}"]}, "items[0].views"),
+        ({"pdq": [B64], "views": [f"full:90:{A64}"]}, "items[0].views"),  # not the item's
+        ({"pdq": [A64], "views": [f"crop_c92:90:{B64}"]}, "items[0].views"),  # no `full`
+        ({"pdq": [A64], "views": [f"full:90:{A64}"] * 105}, "items[0].views"),
+        ({"pdq": [A64], "smooth": True}, "items[0].views"),  # smooth needs its views
+        (  # a smooth picture's views are whole ones
+            {"pdq": [A64], "views": [f"full:90:{A64}", f"full/rot90:90:{B64}"], "smooth": True},
+            "items[0].views",
+        ),
+        ({"pdq": [A64], "views": f"full:90:{A64}"}, "items.0.views"),  # not a list
+        ({"pdq": [A64], "views": [90]}, "items.0.views.0"),  # not a string
+        ({"pdq": [A64], "views": [f"full:90:{A64}"], "smooth": "maybe"}, "items.0.smooth"),
+    ],
+)
+def test_bad_views_are_named_and_nothing_is_stored(
+    api: tuple[TestClient, dict[str, str]],
+    database: Database,
+    item: dict[str, Any],
+    field: str,
+) -> None:
+    client, auth = api
+    response = client.post(
+        "/v1/requests", json=_body(items=[item]), headers={"Authorization": auth["writer"]}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert _count(database) == 0

@@ -80,6 +80,21 @@ class ItemIn(BaseModel):
     md5: str | None = None
     sha256: str | None = None
     description: str | None = None
+    views: list[str] = Field(
+        default_factory=list,
+        max_length=1024,
+        description="A picture's bank views, as the public form's device hasher sends them: "
+        "`<variant>:<quality>:<hash>`, one per variant name (`rescind.media.robust."
+        "BANK_VARIANT_NAMES`; at most that many), among them `full` whose hash is one of "
+        "`pdq` (the picture's own). Banked by variant name after a remove decision, as the "
+        "same views of a file are (docs/api.md).",
+    )
+    smooth: bool = Field(
+        False,
+        description="The picture is smooth (a gradient: `rescind.media.robust.is_smooth`): "
+        "its hashes are banked as smooth (matched within 16 bits, never blocking). Needs "
+        "`views`, whole ones only (`full`, `trimmed`, `trimmed_jpeg`).",
+    )
 
 
 class RequestIn(BaseModel):
@@ -172,6 +187,8 @@ def _to_input(body: RequestIn) -> RequestInput:
                 md5=(_s(i.md5) or "").lower() or None,
                 sha256=(_s(i.sha256) or "").lower() or None,
                 description=_s(i.description),
+                views=[v.strip().lower() for v in i.views if v.strip()],
+                smooth=i.smooth,
             )
             for i in body.items
         ],
