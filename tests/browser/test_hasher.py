@@ -497,3 +497,46 @@ def test_the_demuxer_settles_on_damaged_files(page: Page, live: Live, tmp_path: 
     assert outcome["odd"] == []
     assert outcome["resolved"] + outcome["rejected"] == len(damaged)
     assert outcome["rejected"] > 0
+
+
+def smooth_files() -> dict[str, bytes]:
+    """Gradients (smooth), in PNG and JPEG, beside photos and a framed gradient."""
+    height, width = 360, 480
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    files = {}
+    for i, (angle, periods) in enumerate(((0.5, 3.0), (1.2, 1.5), (2.6, 4.5))):
+        t = (np.cos(angle) * xx / width + np.sin(angle) * yy / height) * periods
+        wave = (20 + 215 * (np.sin(t * np.pi) + 1) / 2).clip(0, 255).astype(np.uint8)
+        rgb = np.stack([wave, wave[::-1], np.full_like(wave, 90 + 40 * i)], axis=2)
+        files[f"gradient-{i}.png"] = encode(Image.fromarray(rgb), "PNG")
+        files[f"gradient-{i}.jpg"] = encode(Image.fromarray(rgb), "JPEG", quality=90)
+    files["coffee.jpg"] = encode(photo("coffee"), "JPEG", quality=90)
+    files["camera.png"] = encode(Image.fromarray(skdata.camera()), "PNG")
+    files["gradient-framed.jpg"] = encode(
+        letterboxed(Image.open(io.BytesIO(files["gradient-0.png"]))), "JPEG", quality=90
+    )
+    return files
+
+
+def test_the_device_finds_a_picture_smooth_as_the_server_does(browser: Any, live: Live) -> None:
+    """`hashFile` says `smooth` of exactly the pictures the server banks as smooth
+    (`bank_signals_from_media`: `robust.is_smooth` of the same buffer), and gives a smooth
+    picture's views as the server banks them: its whole views only."""
+    files = smooth_files()
+    context = browser.new_context()
+    try:
+        got = hash_in_browser(context.new_page(), live, files)
+    finally:
+        context.close()
+    flags = {}
+    for name, raw in files.items():
+        assert "error" not in got[name], got[name]
+        server = bank_signals_from_media(raw, DEFAULT_LIMITS).pdq
+        flags[name] = server[0].smooth
+        assert got[name]["smooth"] is server[0].smooth, name
+        if server[0].smooth:
+            _, banked = server_bank_views(raw)
+            assert {v["variant"] for v in got[name]["views"]} == set(banked), name
+            assert set(banked) <= {"trimmed", "trimmed_jpeg"}, name
+    print("\nsmooth:", flags)
+    assert sum(flags.values()) >= 4 and not flags["coffee.jpg"] and not flags["camera.png"]

@@ -256,7 +256,7 @@ def test_which_hashes_an_item_carries(page: Page, live: Live) -> None:
     page.goto(f"{live.base_url}/?lang=en")
     got = page.evaluate(
         """async ([max, maxViews]) => {
-          const { itemHashes, itemViews } = await import("/static/request-files.js");
+          const { itemHashes, itemViews, itemSmooth } = await import("/static/request-files.js");
           const h = (i, quality, variant) => ({
             hash: i.toString(16).padStart(64, "0"), quality, variant });
           const picture = { kind: "image", pdq: [h(1, 20)],
@@ -272,6 +272,13 @@ def test_which_hashes_an_item_carries(page: Page, live: Live) -> None:
             video: itemHashes({ kind: "video", pdq: frames }, max),
             videoViews: itemViews({ kind: "video", pdq: frames, views: [] }, maxViews),
             dark: itemHashes({ kind: "video", pdq: [h(7, 5), h(8, 0)] }, max),
+            smooth: [
+              itemSmooth({ ...picture, smooth: true }, itemViews(picture, maxViews)),
+              itemSmooth({ ...picture, smooth: false }, itemViews(picture, maxViews)),
+              itemSmooth(picture, itemViews(picture, maxViews)),
+              itemSmooth({ ...picture, smooth: true }, []),
+              itemSmooth({ kind: "video", pdq: frames, views: [], smooth: true }, []),
+            ],
           };
         }""",
         [MAX_PDQ_PER_ITEM, MAX_VIEWS_PER_ITEM],
@@ -292,6 +299,8 @@ def test_which_hashes_an_item_carries(page: Page, live: Live) -> None:
     assert got["video"][0] == f"{1:064x}" and got["video"][-1] >= f"{290:064x}"
     # All frames weak: kept (a reviewer sees them as leads), the empty hash never.
     assert got["dark"] == [f"{7:064x}", f"{8:064x}"]
+    # A smooth picture (a gradient) says so beside its views; nothing else does.
+    assert got["smooth"] == ["1", "", "", "", ""]
 
 
 ENGLISH_HEIC = "This device cannot make fingerprints of HEIC pictures"

@@ -119,7 +119,7 @@ def test_a_feed_page_says_each_entry_as_an_export_does(
     assert columns["id"] == list(served)  # the same change order
     assert (
         api.client.get(
-            "/v1/exchange/feed", params={"format": 3}, headers={"Authorization": f"Bearer {key}"}
+            "/v1/exchange/feed", params={"format": 4}, headers={"Authorization": f"Bearer {key}"}
         ).status_code
         == 422
     )

@@ -34,7 +34,14 @@ from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals
 from rescind.services import build_job_registry
 from rescind.store import Database
-from rescind.store.models import AuditEvent, BankEntry, ExchangeSource, Request, StopNCIIHash
+from rescind.store.models import (
+    AuditEvent,
+    BankEntry,
+    ExchangeSource,
+    Request,
+    RequestItem,
+    StopNCIIHash,
+)
 from tests.cases.support import valid_input
 from tests.e2e import media
 from tests.exchange.stopncii_standin import (
@@ -491,3 +498,28 @@ def test_an_upheld_appeal_withdraws_only_that_items_hashes_at_stopncii(
             )
         ).all()
     assert two in active and one not in active
+
+
+def test_a_smooth_pictures_hashes_are_not_shared(
+    database: Database, on: Settings, standin: StandIn
+) -> None:
+    """A gradient's hashes (the requester's device found the picture smooth) are banked here
+    held to 16 bits, but StopNCII's platforms would match them at their own threshold: they
+    are left out of what the case shares; the case's other hashes go."""
+    shared, smooth = secrets.token_hex(32), secrets.token_hex(32)
+    with database.session() as session:
+        case = submit_request(session, on, valid_input(share_consent=True))
+        case.request.items[0].pdq = [shared]
+        case.request.items.append(
+            RequestItem(
+                pdq=[smooth],
+                views=[{"variant": "full", "quality": 100, "hash": smooth, "smooth": True}],
+            )
+        )
+        alice = create_user(session, "alice", "correct horse battery", "reviewer")
+        ids = case.request.id, alice.id
+    _decide_remove(database, on, *ids)
+    worker = Worker(on, database, build_job_registry())
+    while worker.run_once():
+        pass
+    assert [r["hashValue"] for r in standin.submitted] == [shared]

@@ -53,7 +53,7 @@ def _active(database: Database) -> int:
     ("line", "message"),
     [
         ("not json", "not valid JSON"),
-        ('{"v": 2}', "unsupported format version"),
+        ('{"v": 3}', "unsupported format version"),
         (_line(1, "zz" * 32), "value"),
         (_line(1, "ab" * 32, extra=1), "unknown field"),
         (_line(1, "ab" * 32, type="video_pdq"), "needs t"),

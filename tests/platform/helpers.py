@@ -3,9 +3,12 @@ records in the caller's transaction."""
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import timedelta
 
+import numpy as np
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from rescind.store.columns import utcnow
@@ -51,3 +54,12 @@ def make_request(session: Session, case_number: str, items: list[dict[str, objec
     session.add(request)
     session.flush()
     return request
+
+
+def gradient_png() -> bytes:
+    """A grey sine gradient: a smooth picture (rescind.media.pdq.smooth_buffers)."""
+    yy, xx = np.mgrid[0:240, 0:320].astype(np.float32)
+    wave = 20 + 215 * (np.sin((0.88 * xx / 320 + 0.48 * yy / 240) * 3.0 * np.pi) + 1) / 2
+    out = io.BytesIO()
+    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
+    return out.getvalue()

@@ -28,10 +28,12 @@ class PartnerError(ExchangeError):
 
 
 class FeedRefusedError(ExchangeError):
-    """A pulled page failed verification (signature, order, shape): nothing was applied."""
+    """A pulled page failed verification (signature, order, shape): nothing was applied.
+    `http_status`: the source's HTTP status when it answered one other than 200."""
 
     status = 502
     title = "Feed page refused"
+    http_status: int | None = None
 
 
 class UnsafeUrlError(ExchangeError):

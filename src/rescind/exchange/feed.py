@@ -6,9 +6,12 @@ A page is JSON bytes signed as they are (Ed25519 over the exact body, header
 after and the cursor to ask for next, so a puller can refuse a page signed by someone else, a
 page for another cursor (replayed or out of order) and a cursor that goes backwards.
 
-Two page formats carry the same entries: `rescind-feed/1` lists them as exchange-format
-objects, `rescind-feed/2` (asked with `format=2`, what our puller reads) as one array per field,
-half the bytes and far less work to build and to read (docs/exchange.md).
+Three page formats carry the same entries: `rescind-feed/1` lists them as exchange-format
+objects, `rescind-feed/2` (asked with `format=2`) as one array per field, half the bytes and far
+less work to build and to read, and `rescind-feed/3` (`format=3`, what our puller asks for) adds
+the column `smooth` (docs/exchange.md). A smooth picture's entry (a gradient, matched within 16
+bits and never blocking) cannot say so in the first two: there it is shown withdrawn, so a
+reader that cannot hold it to 16 bits does not bank it, or withdraws the copy it has.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rescind.exchange.format import (
     COLUMNS,
     NEGATIVE,
     POSITIVE,
+    SMOOTH_COLUMNS,
     WITHDRAWN,
     ExchangeEntry,
     Provenance,
@@ -40,13 +44,14 @@ from rescind.store.statuses import BankEntryStatus
 
 PAGE_FORMAT = "rescind-feed/1"  # entries as objects, the exchange format's lines
 COLUMNS_FORMAT = "rescind-feed/2"  # the same entries as columns: a third of the bytes
-FORMATS = {1: PAGE_FORMAT, 2: COLUMNS_FORMAT}
+SMOOTH_FORMAT = "rescind-feed/3"  # columns and `smooth`: a smooth picture's entry says so
+FORMATS = {1: PAGE_FORMAT, 2: COLUMNS_FORMAT, 3: SMOOTH_FORMAT}
 SIGNATURE_HEADER = "Rescind-Exchange-Signature"
 MAX_PAGE = 10_000  # about 3.5 MB of JSON as objects: a million entries in 100 pages
 # As columns, about 190 bytes an entry (4.7 MB a page; under 12 MB even with 120-character bank
 # names and the longest ids): a million entries in 40 pages, each a transaction at the puller.
 MAX_COLUMNS_PAGE = 25_000
-MAX_PAGES = {1: MAX_PAGE, 2: MAX_COLUMNS_PAGE}
+MAX_PAGES = {1: MAX_PAGE, 2: MAX_COLUMNS_PAGE, 3: MAX_COLUMNS_PAGE}
 
 
 # A column read as the driver gives it (SQLite: text; PostgreSQL: its own datetime).
@@ -83,7 +88,8 @@ def build_page(
 ) -> SignedPage:
     """The page of at most `limit` changes after `after` in `banks` (id → name), signed;
     `version` 1 lists entries as objects (at most MAX_PAGE), 2 as columns (at most
-    MAX_COLUMNS_PAGE) (docs/exchange.md)."""
+    MAX_COLUMNS_PAGE), 3 as columns with `smooth` (docs/exchange.md). Versions 1 and 2 show
+    a smooth picture's entry withdrawn: they cannot say it is smooth."""
     limit = min(limit, MAX_PAGES[version])
     rows: Sequence[Any] = []
     if banks:
@@ -106,6 +112,7 @@ def build_page(
                     type_coerce(BankEntry.created_at, _RAW),
                     type_coerce(BankEntry.updated_at, _RAW),
                     Request.case_number,
+                    BankEntry.provenance["smooth"].as_boolean(),
                 )
                 .select_from(BankChange)
                 .join(BankEntry, BankEntry.id == BankChange.entry_id)
@@ -135,8 +142,8 @@ def build_page(
             refs[case_number] = case_reference(settings, case_number)
         return refs[case_number]
 
-    if version == 2:
-        items: Any = _columns(rows, banks, kinds, time_of, reference)
+    if version >= 2:
+        items: Any = _columns(rows, banks, kinds, time_of, reference, smooth=version == 3)
         count = len(items["id"])
     else:
         items = _objects(rows, instance, banks, kinds, time_of, reference)
@@ -148,7 +155,7 @@ def build_page(
         "after": after,
         "next": nxt,
         "more": len(rows) == limit,
-        "columns" if version == 2 else "entries": items,
+        "columns" if version >= 2 else "entries": items,
     }
     body = json.dumps(page, separators=(",", ":"), sort_keys=True).encode()
     return SignedPage(body, f"ed25519={identity.sign(body)}", count)
@@ -175,7 +182,7 @@ def _objects(
     items = []
     for (
         _seq, entry_id, bank_id, signal_type, value, quality, t, group, status, made, changed,
-        case_number,
+        case_number, smooth,
     ) in _latest(rows):  # fmt: skip
         items.append(
             ExchangeEntry(
@@ -186,7 +193,8 @@ def _objects(
                 t=t,
                 group=group,
                 opinion=NEGATIVE if kinds.get(bank_id) == "allow" else POSITIVE,
-                status=ACTIVE if status == BankEntryStatus.ACTIVE else WITHDRAWN,
+                # A smooth entry, which rescind-feed/1 cannot mark: shown withdrawn.
+                status=ACTIVE if status == BankEntryStatus.ACTIVE and not smooth else WITHDRAWN,
                 source=Provenance(instance, banks[bank_id], reference(case_number)),
                 created_at=time_of(made),
                 updated_at=time_of(changed),
@@ -201,12 +209,16 @@ def _columns(
     kinds: dict[int, str],
     time_of: Callable[[Any], datetime | None],
     reference: Callable[[str | None], str | None],
+    *,
+    smooth: bool,
 ) -> dict[str, list[Any]]:
+    """The columns of rescind-feed/2, or with `smooth` of rescind-feed/3 (a smooth entry
+    says so); without it a smooth entry is shown withdrawn."""
     latest = _latest(rows)
     if not latest:
-        return {name: [] for name in COLUMNS}
+        return {name: [] for name in (SMOOTH_COLUMNS if smooth else COLUMNS)}
     (_, ids, bank_ids, types, values, qualities, ts, groups, statuses, made, changed,
-     cases) = (list(column) for column in zip(*latest, strict=True))  # fmt: skip
+     cases, flags) = (list(column) for column in zip(*latest, strict=True))  # fmt: skip
     isos: dict[Any, str | None] = {}
 
     def iso(raw: Any) -> str | None:
@@ -215,7 +227,13 @@ def _columns(
         return isos[raw]
 
     opinion = {b: NEGATIVE if kinds.get(b) == "allow" else POSITIVE for b in banks}
-    return {
+    active = BankEntryStatus.ACTIVE
+    if smooth:
+        state = [ACTIVE if s == active else WITHDRAWN for s in statuses]
+    else:
+        pairs = zip(statuses, flags, strict=True)
+        state = [ACTIVE if s == active and not f else WITHDRAWN for s, f in pairs]
+    columns = {
         "id": [str(i) for i in ids],
         "type": types,
         "value": values,
@@ -223,9 +241,12 @@ def _columns(
         "t": ts,
         "group": groups,
         "opinion": [opinion[b] for b in bank_ids],
-        "status": [ACTIVE if s == BankEntryStatus.ACTIVE else WITHDRAWN for s in statuses],
+        "status": state,
         "bank": [banks[b] for b in bank_ids],
         "case": [reference(c) for c in cases],
         "created_at": [iso(m) for m in made],
         "updated_at": [iso(c) for c in changed],
     }
+    if smooth:
+        columns["smooth"] = [bool(f) for f in flags]
+    return columns

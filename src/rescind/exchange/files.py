@@ -8,6 +8,8 @@
 
 These formats carry no status, opinion or provenance: every line is an active, positive entry
 whose identity is a digest of its type and value, so importing the same file twice adds nothing.
+Nor can they say that a hash is a smooth picture's (a gradient, matched within 16 bits and never
+blocking): such an entry is left out of them, as a withdrawn one is.
 """
 
 from __future__ import annotations
@@ -124,10 +126,11 @@ def _stamp(at: datetime | None) -> str:
 
 def write_line(entry: ExchangeEntry, fmt: str, frame: int = 0) -> str | None:
     """`entry` as one line of `fmt`, or None when the format cannot carry it (another signal
-    type, or a withdrawn entry in a format without status)."""
+    type, a withdrawn entry in a format without status, a smooth picture's entry in a format
+    that cannot say so)."""
     if fmt == "rescind":
         return entry.to_line()
-    if entry.status != ACTIVE:
+    if entry.status != ACTIVE or entry.smooth:
         return None
     if fmt == "hma":
         if entry.signal_type not in (PDQ, PDQ_CUT, MD5):

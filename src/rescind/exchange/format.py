@@ -1,4 +1,9 @@
-"""The Rescind exchange format, version 1: JSON Lines, one bank entry per line (docs/exchange.md).
+"""The Rescind exchange format: JSON Lines, one bank entry per line (docs/exchange.md).
+
+Version 1 is every entry but a smooth picture's; version 2 adds `smooth` (a gradient's hash,
+matched within 16 bits and never blocking: docs/matching.md), and only such an entry is
+written as version 2, so a reader of version 1 still reads every file without one and refuses
+a file with one (by its version) rather than take a gradient's hash for an ordinary one.
 
 Parsing is strict: an unknown or missing field, a malformed hash, a wrong version, anything
 that is not one JSON object per line is a `FormatError` naming the line. Whoever applies a
@@ -21,6 +26,8 @@ from rescind.platform.errors import InvalidSignalError
 from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, hex_value
 
 VERSION = 1
+SMOOTH_VERSION = 2  # version 1's fields and `smooth`: how a smooth picture's entry is written
+VERSIONS = (VERSION, SMOOTH_VERSION)
 HEX_LENGTHS = {PDQ: 64, PDQ_CUT: 64, VIDEO_PDQ: 64, MD5: 32, SHA256: 64}
 SIGNAL_TYPES = tuple(HEX_LENGTHS)
 POSITIVE, NEGATIVE = "positive", "negative"  # NCII / a "not NCII" verdict
@@ -32,7 +39,7 @@ _REF = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _HEX = {n: re.compile(f"[0-9a-f]{{{n}}}") for n in (32, 64)}
 _FIELDS = frozenset(
     {"v", "id", "type", "value", "quality", "t", "group", "opinion", "status", "source",
-     "created_at", "updated_at"}
+     "created_at", "updated_at", "smooth"}
 )  # fmt: skip
 _SOURCE_FIELDS = frozenset({"instance", "bank", "case"})
 
@@ -63,9 +70,17 @@ class ExchangeEntry:
     status: str = ACTIVE
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # A smooth picture's hash (a gradient): matched within 16 bits, never blocking.
+    smooth: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """The entry as the JSON object of one line (also a feed page item)."""
+        """The entry as the JSON object of one line (also a feed page item): version 1, or
+        version 2 with `smooth` for a smooth picture's entry."""
+        if self.smooth:
+            return {**self._fields(), "v": SMOOTH_VERSION, "smooth": True}
+        return self._fields()
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "v": VERSION,
             "id": self.id,
@@ -132,9 +147,17 @@ def entry_from_json(obj: object) -> ExchangeEntry:
         raise ValueError("expected a JSON object")
     if not obj.keys() <= _FIELDS:
         raise ValueError(f"unknown field(s): {', '.join(sorted(set(obj) - _FIELDS))}")
-    if obj.get("v") != VERSION:
-        raise ValueError(f"unsupported format version (this reader knows {VERSION})")
+    version = obj.get("v")
+    if isinstance(version, bool) or version not in VERSIONS:
+        raise ValueError("unsupported format version (this reader knows 1 and 2)")
+    smooth = obj.get("smooth", False)
+    if version == VERSION and "smooth" in obj:
+        raise ValueError("smooth needs format version 2")
+    if version == SMOOTH_VERSION and type(smooth) is not bool:
+        raise ValueError("a version 2 entry needs smooth, true or false")
     signal_type = _choice(obj.get("type"), SIGNAL_TYPES, "type")
+    if smooth and signal_type not in (PDQ, PDQ_CUT):
+        raise ValueError("only a picture's pdq or pdq_cut entry can be smooth")
     value = obj.get("value")
     if not (isinstance(value, str) and _HEX[HEX_LENGTHS[signal_type]].fullmatch(value)):
         try:  # the common case is already lowercase hex; this names what is wrong
@@ -177,6 +200,7 @@ def entry_from_json(obj: object) -> ExchangeEntry:
         ),
         created_at=_time(obj.get("created_at"), "created_at"),
         updated_at=_time(obj.get("updated_at"), "updated_at"),
+        smooth=smooth,
     )
 
 
@@ -201,18 +225,20 @@ def read_lines(lines: Iterable[str]) -> Iterator[ExchangeEntry]:
             yield parse_line(text, number)
 
 
-# Columns: the same entries as a feed page's arrays (rescind-feed/2, docs/exchange.md).
+# Columns: the same entries as a feed page's arrays (rescind-feed/2, docs/exchange.md);
+# rescind-feed/3 adds `smooth` (true for a smooth picture's entry, false for any other).
 COLUMNS = ("id", "type", "value", "quality", "t", "group", "opinion", "status", "bank", "case",
            "created_at", "updated_at")  # fmt: skip
+SMOOTH_COLUMNS = (*COLUMNS, "smooth")
 _REFS = re.compile(r"[A-Za-z0-9_.:-]{1,64}(?:\n[A-Za-z0-9_.:-]{1,64})*")
 _LOWER_HEX = re.compile(r"[0-9a-f]*")
 
 
 def _entry_object(columns: dict[str, list[Any]], i: int, instance: str) -> dict[str, Any]:
     """Entry `i` of `columns` as the exchange format's object (the strict reader's input)."""
-    obj = {name: columns[name][i] for name in COLUMNS}
+    obj = {name: columns[name][i] for name in columns}
     obj["source"] = {"instance": instance, "bank": obj.pop("bank"), "case": obj.pop("case")}
-    return {"v": VERSION, **obj}
+    return {"v": SMOOTH_VERSION if "smooth" in columns else VERSION, **obj}
 
 
 def _refs_ok(values: list[Any], *, optional: bool) -> bool:
@@ -268,6 +294,11 @@ def _columns_fast(
     banks = columns["bank"]
     if not all(b is None or (type(b) is str and 1 <= len(b) <= 120) for b in banks):
         return None
+    smooth = columns.get("smooth")
+    if smooth is not None:
+        for kind, flag in zip(types, smooth, strict=True):
+            if type(flag) is not bool or (flag and kind not in (PDQ, PDQ_CUT)):
+                return None
     times: dict[str | None, datetime | None] = {None: None}
     for column in (columns["created_at"], columns["updated_at"]):
         for raw in column:
@@ -280,8 +311,9 @@ def _columns_fast(
                     return None
     sources: dict[tuple[Any, Any], Provenance] = {}
     entries = []
-    for i, kind, value, quality, t, group, opinion, status, bank, case, made, changed in zip(
-        *(columns[name] for name in COLUMNS), strict=True
+    flags = smooth or [False] * n
+    for i, kind, value, quality, t, group, opinion, status, bank, case, made, changed, flag in zip(
+        *(columns[name] for name in COLUMNS), flags, strict=True
     ):
         source = sources.get((bank, case))
         if source is None:
@@ -299,20 +331,24 @@ def _columns_fast(
                 status=status,
                 created_at=times[made],
                 updated_at=times[changed],
+                smooth=flag,
             )
         )
     return entries
 
 
-def entries_from_columns(columns: object, instance: str, limit: int) -> list[ExchangeEntry]:
-    """The entries of a feed page's `columns` (rescind-feed/2), all from `instance`, at most
-    `limit`; validated as strictly as the format's lines. ValueError names the entry
-    (`entry N of the page: ...`) or says what is wrong with the columns."""
-    if not isinstance(columns, dict) or set(columns) != set(COLUMNS):
-        raise ValueError(f"the page's columns must be exactly: {', '.join(COLUMNS)}")
-    if not all(isinstance(columns[name], list) for name in COLUMNS):
+def entries_from_columns(
+    columns: object, instance: str, limit: int, *, names: tuple[str, ...] = COLUMNS
+) -> list[ExchangeEntry]:
+    """The entries of a feed page's `columns` (rescind-feed/2; with `names` SMOOTH_COLUMNS,
+    rescind-feed/3), all from `instance`, at most `limit`; validated as strictly as the
+    format's lines. ValueError names the entry (`entry N of the page: ...`) or says what is
+    wrong with the columns."""
+    if not isinstance(columns, dict) or set(columns) != set(names):
+        raise ValueError(f"the page's columns must be exactly: {', '.join(names)}")
+    if not all(isinstance(columns[name], list) for name in names):
         raise ValueError("every column of the page must be a list")
-    sizes = {len(columns[name]) for name in COLUMNS}
+    sizes = {len(columns[name]) for name in names}
     if len(sizes) != 1:
         raise ValueError("the page's columns are not all of the same length")
     n = sizes.pop()

@@ -59,7 +59,9 @@ def fetch_page(
     try:
         with client.stream("GET", url, params=params, headers=headers) as response:
             if response.status_code != 200:
-                raise FeedRefusedError(f"{who} answered HTTP {response.status_code}")
+                refused = FeedRefusedError(f"{who} answered HTTP {response.status_code}")
+                refused.http_status = response.status_code
+                raise refused
             chunks, size = [], 0
             for chunk in response.iter_bytes():
                 size += len(chunk)

@@ -33,8 +33,15 @@ from rescind.exchange.feed import (
     MAX_PAGE,
     PAGE_FORMAT,
     SIGNATURE_HEADER,
+    SMOOTH_FORMAT,
 )
-from rescind.exchange.format import ExchangeEntry, entries_from_columns, entry_from_json
+from rescind.exchange.format import (
+    COLUMNS,
+    SMOOTH_COLUMNS,
+    ExchangeEntry,
+    entries_from_columns,
+    entry_from_json,
+)
 from rescind.exchange.identity import instance_id_of, verify
 from rescind.exchange.netguard import check_partner_url, fetch_page
 from rescind.exchange.partners import sealer
@@ -86,18 +93,30 @@ def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: in
     check_partner_url(target.url, allow_private=settings.exchange_allow_private)
     # Columns (rescind-feed/2): half the bytes, read column by column, 25,000 changes a page.
     # The source must serve them (this version on); pages of rescind-feed/1 are read too.
-    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 2}
+    # Asked as rescind-feed/3 (columns and `smooth`); a source older than /3 refuses format=3
+    # with HTTP 422 and is asked for /2 (where it shows no smooth entry).
+    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 3}
     if target.banks:
         params["banks"] = target.banks
-    body, headers = fetch_page(
-        client,
-        f"{target.url}/v1/exchange/feed",
-        who="the partner",
-        params=params,
-        headers={"Authorization": f"Bearer {target.api_key}"},
-        max_bytes=MAX_PAGE_BYTES,
-        timeout_s=settings.exchange_timeout_s,
-    )
+
+    def get() -> tuple[bytes, httpx.Headers]:
+        return fetch_page(
+            client,
+            f"{target.url}/v1/exchange/feed",
+            who="the partner",
+            params=params,
+            headers={"Authorization": f"Bearer {target.api_key}"},
+            max_bytes=MAX_PAGE_BYTES,
+            timeout_s=settings.exchange_timeout_s,
+        )
+
+    try:
+        body, headers = get()
+    except FeedRefusedError as exc:
+        if exc.http_status != 422:
+            raise
+        params["format"] = 2
+        body, headers = get()
     signature = headers.get(SIGNATURE_HEADER, "")
     scheme, _, value = signature.partition("=")
     if scheme != "ed25519" or not value:
@@ -112,8 +131,9 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         page = json.loads(body)
     except (ValueError, RecursionError):
         raise FeedRefusedError("the page is not JSON") from None
-    if not isinstance(page, dict) or page.get("format") not in (PAGE_FORMAT, COLUMNS_FORMAT):
-        raise FeedRefusedError(f"not a {PAGE_FORMAT} or {COLUMNS_FORMAT} page")
+    formats = (PAGE_FORMAT, COLUMNS_FORMAT, SMOOTH_FORMAT)
+    if not isinstance(page, dict) or page.get("format") not in formats:
+        raise FeedRefusedError(f"not a {', '.join(formats)} page")
     instance = instance_id_of(target.public_key)
     if page.get("instance") != instance:
         raise FeedRefusedError("the page names another instance")
@@ -122,11 +142,12 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
         raise FeedRefusedError(f"a page for cursor {after!r}, expected {cursor} (replayed?)")
     if not isinstance(nxt, int) or isinstance(nxt, bool) or nxt < cursor:
         raise FeedRefusedError("the page's next cursor goes backwards")
-    if page["format"] == COLUMNS_FORMAT:
+    if page["format"] in (COLUMNS_FORMAT, SMOOTH_FORMAT):
         if "entries" in page:
-            raise FeedRefusedError(f"a {COLUMNS_FORMAT} page has columns, not entries")
+            raise FeedRefusedError(f"a {page['format']} page has columns, not entries")
+        names = SMOOTH_COLUMNS if page["format"] == SMOOTH_FORMAT else COLUMNS
         try:
-            entries = entries_from_columns(page.get("columns"), instance, PAGE_SIZE)
+            entries = entries_from_columns(page.get("columns"), instance, PAGE_SIZE, names=names)
         except ValueError as exc:
             raise FeedRefusedError(str(exc)) from None
     else:

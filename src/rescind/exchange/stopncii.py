@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 from threatexchange.exchanges.clients.stopncii import api as tx
 
@@ -560,8 +560,12 @@ def _feedback_item(value: tx.StopNCIICSPFeedbackValue) -> dict[str, Any]:
 
 
 def _shareable(session: Session, request_id: int, *, active: bool) -> list[str]:
+    """The case's PDQ hashes StopNCII may get. Not a smooth picture's (a gradient): StopNCII's
+    platforms match every hash at their own threshold, and a gradient's would meet other
+    gradients there (docs/matching.md, "Smooth pictures")."""
+    smooth = func.coalesce(BankEntry.provenance["smooth"].as_boolean(), False)
     query = select(BankEntry.value).where(
-        BankEntry.request_id == request_id, BankEntry.signal_type == PDQ
+        BankEntry.request_id == request_id, BankEntry.signal_type == PDQ, ~smooth
     )
     if active:
         query = query.where(BankEntry.status == BankEntryStatus.ACTIVE)

@@ -40,6 +40,7 @@ from rescind.store.models import Bank, BankEntry, ExchangeLink, Request
 from rescind.store.statuses import BankEntryStatus
 
 BATCH = 5000
+_SMOOTH = {"smooth": True}  # the provenance of a smooth picture's entry (platform/banks.py)
 BULK_CACHE_KIB = 256 * 1024
 
 
@@ -92,7 +93,7 @@ def export_entries(
 def entry_of(
     entry: BankEntry, instance_id: str, bank_name: str, opinion: str, case: str | None
 ) -> ExchangeEntry:
-    """The exchange form of one of our bank entries."""
+    """The exchange form of one of our bank entries (a smooth picture's says so)."""
     return ExchangeEntry(
         id=str(entry.id),
         signal_type=entry.signal_type,
@@ -105,6 +106,7 @@ def entry_of(
         source=Provenance(instance_id, bank_name, case),
         created_at=entry.created_at,
         updated_at=entry.updated_at,
+        smooth=bool((entry.provenance or {}).get("smooth")),
     )
 
 
@@ -307,6 +309,8 @@ def _add_new(
                 e.quality,
                 e.t,
                 None if e.group is None else _local_group(origin, e.group),
+                # A smooth picture's hash (a gradient): the matcher holds it to 16 bits.
+                _SMOOTH if e.smooth else None,
             )
             for (origin, _), e in new
         ],

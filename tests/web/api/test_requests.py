@@ -3,14 +3,11 @@ DOWN element is a 422 problem naming its field, and nothing is stored then."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import func, select
 
 from rescind.cases.intake import submit_request
@@ -24,15 +21,7 @@ from rescind.web import create_app
 from tests.cases.support import valid_input
 from tests.e2e import media
 from tests.e2e.media import reported
-
-
-def gradient_png() -> bytes:
-    """A grey sine gradient: a smooth picture (rescind.media.pdq.smooth_buffers)."""
-    yy, xx = np.mgrid[0:240, 0:320].astype(np.float32)
-    wave = 20 + 215 * (np.sin((0.88 * xx / 320 + 0.48 * yy / 240) * 3.0 * np.pi) + 1) / 2
-    out = io.BytesIO()
-    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
-    return out.getvalue()
+from tests.platform.helpers import gradient_png
 
 
 @pytest.fixture

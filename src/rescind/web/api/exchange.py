@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 class FeedPageOut(BaseModel):
     """A signed feed page (signature in the `Rescind-Exchange-Signature` header)."""
 
-    format: str = Field(description="`rescind-feed/1` (or `/2` when asked: see `columns`).")
+    format: str = Field(description="`rescind-feed/1` (or `/2`, `/3` when asked: see `columns`).")
     instance: str = Field(description="The source instance id (digest of its public key).")
     after: int = Field(description="The cursor this page starts after.")
     next: int = Field(description="The cursor to ask for next.")
@@ -37,7 +37,10 @@ class FeedPageOut(BaseModel):
         default_factory=list, description="Exchange-format entries (docs/exchange.md)."
     )
     columns: dict[str, list[Any]] | None = Field(
-        None, description="`rescind-feed/2` (`format=2`): the same entries as columns, instead."
+        None,
+        description="`rescind-feed/2` (`format=2`): the same entries as columns, instead; "
+        "`rescind-feed/3` (`format=3`) adds the column `smooth` (a smooth picture's entry). "
+        "Formats 1 and 2 show a smooth picture's entry withdrawn.",
     )
 
 
@@ -74,12 +77,13 @@ def feed(
     after: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_COLUMNS_PAGE)] = MAX_PAGE,
     banks: Annotated[str | None, Query(max_length=1000)] = None,
-    version: Annotated[int, Query(alias="format", ge=1, le=2)] = 1,
+    version: Annotated[int, Query(alias="format", ge=1, le=3)] = 1,
 ) -> Response:
     """Changes after cursor `after` in the banks granted to this key (optionally only the
     comma-separated `banks`), withdrawals included; signed with Ed25519 over the body.
     `format=2` lists the entries as columns (`rescind-feed/2`, up to 25,000 a page; objects:
-    up to 10,000)."""
+    up to 10,000), `format=3` as columns with `smooth` (`rescind-feed/3`): a smooth
+    picture's entry (a gradient) says so there, and is shown withdrawn in the others."""
     settings = get_settings(request)
     granted = granted_bank_ids(session, caller.key_id)
     if banks:
