@@ -512,6 +512,7 @@ def test_a_smooth_pictures_hashes_are_not_shared(
         case.request.items[0].pdq = [shared]
         case.request.items.append(
             RequestItem(
+                url="https://platform.example/gradient",
                 pdq=[smooth],
                 views=[{"variant": "full", "quality": 100, "hash": smooth, "smooth": True}],
             )
