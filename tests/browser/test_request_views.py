@@ -29,6 +29,7 @@ from rescind.store.models import BankEntry
 from rescind.store.models import Request as Case
 from tests.browser.conftest import Live
 from tests.e2e.media import jpeg, reported, unrelated
+from tests.platform.helpers import gradient_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -136,3 +137,52 @@ def _remove_and_check(
         assert hamming_distance(copy_plain, plain) > 31, name
     other = platform.check_media("u-other", unrelated(1)[0], filename="other.jpg")
     assert other["matches"] == []
+
+
+def test_a_requesters_gradient_is_banked_smooth(page: Page, live: Live) -> None:
+    """A smooth picture (a gradient) picked on the form: the device says so (`items[0].smooth`
+    = 1) beside its whole views only, and after a remove decision the requester's entries are
+    the ones banking the file makes, each marked smooth (16 bits, never blocking)."""
+    with live.database.session() as session:
+        _, platform_key = create_api_key(session, "uploads", frozenset({"check", "content"}))
+        _, staff_key = create_api_key(
+            session, "trust-and-safety", frozenset({"requests:write", "requests:read", "review"})
+        )
+    picture = gradient_png()
+    server = bank_signals_from_media(picture, media_limits(10**8))
+    assert all(s.smooth for s in server.pdq)
+    posts: list[Request] = []
+    with (
+        RescindClient(live.base_url, platform_key) as platform,
+        RescindClient(live.base_url, staff_key) as staff,
+    ):
+        assert platform.check_media("u-sky", picture, filename="sky.png")["verdict"] == "allow"
+        page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+        page.goto(f"{live.base_url}/?lang=en")
+        _fill(page)
+        page.set_input_files(
+            "#file-input", [{"name": "sky.png", "mimeType": "image/png", "buffer": picture}]
+        )
+        expect(page.locator("#file-list .file-state")).to_contain_text("Ready", timeout=60_000)
+        page.get_by_role("button", name="Send my request").click()
+        expect(page).to_have_url(f"{live.base_url}/received")
+        case_number = page.locator("#case-number").inner_text().strip()
+        fields = dict(parse_qsl((posts[0].post_data_buffer or b"").decode()))
+        assert fields["items[0].smooth"] == "1"
+        names = {t.split(":")[0] for t in fields["items[0].views"].split(" ")}
+        assert "full" in names and names <= {"full", "trimmed", "trimmed_jpeg"}
+        staff.decide(case_number, "remove", "confirmed")
+    with live.database.session() as session:
+        case = session.scalars(select(Case).where(Case.case_number == case_number)).one()
+        mine = session.scalars(
+            select(BankEntry).where(
+                BankEntry.request_id == case.id,
+                BankEntry.source == "requester",
+                BankEntry.signal_type.like("pdq%"),
+            )
+        ).all()
+        device = {
+            ((e.provenance or {}).get("variant"), bool((e.provenance or {}).get("smooth")))
+            for e in mine
+        }
+    assert device == {(s.variant, True) for s in server.pdq}
