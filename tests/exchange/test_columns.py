@@ -11,6 +11,7 @@ import pytest
 
 from rescind.exchange.format import (
     COLUMNS,
+    SMOOTH_COLUMNS,
     ExchangeEntry,
     _columns_fast,
     entries_from_columns,
@@ -103,3 +104,38 @@ def test_valid_columns_give_every_field() -> None:
 def test_malformed_columns_are_refused(columns: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         entries_from_columns(columns, INSTANCE, 2)
+
+
+def _one_by_one_smooth(rows: list[dict[str, Any]]) -> list[ExchangeEntry] | str:
+    """The reference for rescind-feed/3: each entry as a version 2 line."""
+    entries = []
+    for number, row in enumerate(rows, start=1):
+        obj = {k: v for k, v in row.items() if k not in ("bank", "case")}
+        obj |= {"v": 2, "source": {"instance": INSTANCE, "bank": row["bank"], "case": row["case"]}}
+        try:
+            entries.append(entry_from_json(obj))
+        except ValueError as exc:
+            return f"entry {number} of the page: {exc}"
+    return entries
+
+
+def test_smooth_columns_read_as_the_strict_reader_reads_each_entry() -> None:
+    """rescind-feed/3: the same, with `smooth` (a bool; true only for pdq and pdq_cut)."""
+    rng = random.Random(21)
+    smooth_seen = 0
+    for round_ in range(400):
+        rows = [_valid(rng, i) for i in range(rng.randint(0, 12))]
+        for row in rows:
+            row["smooth"] = row["type"] in ("pdq", "pdq_cut") and rng.random() < 0.3
+            smooth_seen += row["smooth"]
+        if rows and round_ % 4:
+            rng.choice(rows)[rng.choice(SMOOTH_COLUMNS)] = rng.choice(BAD)
+        columns = {name: [row[name] for row in rows] for name in SMOOTH_COLUMNS}
+        try:
+            got: list[ExchangeEntry] | str = entries_from_columns(
+                columns, INSTANCE, 1000, names=SMOOTH_COLUMNS
+            )
+        except ValueError as exc:
+            got = str(exc)
+        assert got == _one_by_one_smooth(rows), rows
+    assert smooth_seen > 100
