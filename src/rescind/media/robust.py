@@ -8,8 +8,8 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 
 - ``bank_signals(image)``: PDQ of the image as given in all 8 orientations, of the image with
   flat borders trimmed, and of a fixed set of crops and slight tilts of the untrimmed image
-  (:data:`BANK_VARIANTS` and the families after it; tilts only for a picture whose own hash
-  is strong).
+  (:data:`BANK_VARIANTS` and the families after it; tilts and framed views, the picture
+  inside borders, bars or a caption strip, only for a picture whose own hash is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
   three centre crops and the four halves of the trimmed picture (:data:`QUERY_CROPS`,
@@ -220,10 +220,10 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     :func:`query_signals` turns an upload: a platform that sends only the plain hash of a
     mirrored or turned copy meets one of them), ``trimmed``, ``trimmed_jpeg`` (when the loose
     trim differs) and the names in :data:`BANK_VARIANTS` and the families defined after it
-    (issue 21's views; docs/matching.md measures each). Tilts are left out when the
-    picture's own hash is weak:
-    their black corners would give a flat picture a strong hash that any tilted flat picture
-    matches.
+    (issue 21's views; docs/matching.md measures each). Tilts and framed views
+    (:data:`FRAMED_VARIANTS`) are left out when the picture's own hash is weak: their black
+    corners or frame would give a flat picture a strong hash that any flat picture tilted
+    or framed the same way matches.
 
     Weak extra views (quality < :data:`MIN_QUALITY`) are kept only with ``weak_views`` (see
     :func:`match` for how they count); "full" is always first.
