@@ -89,6 +89,9 @@ _CORNER = re.compile(r"crop_(tl|tr|bl|br)(\d+)$")
 def family(variant: str) -> str:
     """Which family of views a variant belongs to (the strategies add them one by one)."""
     base, _, turn = variant.partition("/")
+    for prefix in ("frame", "canvas", "strip"):
+        if base.startswith(prefix):
+            return prefix
     if base in _WHOLE:
         return "turned" if turn else "whole"
     if turn:
@@ -113,6 +116,7 @@ def _query_old(v: str) -> bool:
 
 
 _OLD = ("whole", "cut")
+_FRAMED_VIEWS = ("frame", "canvas", "strip")
 _NEW = ("turned", "aspect", "corner", "tiltcrop", "mirrored")
 STRATEGIES = (
     Strategy("plain PDQ (anchor)", lambda v: v == "full", lambda v: v == "full"),
@@ -132,12 +136,36 @@ STRATEGIES = (
             ("bank orientations", "aspect crops", "corner crops", "straightened", "mirrored cuts")
         )
     ),
-    Strategy("+ halves (both sides)", lambda v: True, lambda v: True, True),
+    Strategy(
+        "+ halves (both sides)",
+        lambda v: family(v) not in _FRAMED_VIEWS,
+        lambda v: True,
+        True,
+    ),
+    # Framed views, one family at a time: for a platform that sends the hash of a framed copy.
+    *(
+        Strategy(
+            f"+ {name}",
+            lambda v, k=k: family(v) not in _FRAMED_VIEWS[k + 1 :],
+            lambda v: True,
+            True,
+        )
+        for k, name in enumerate(("framed: borders", "framed: bars", "framed: strips"))
+    ),
 )
 # Copies with something added around the picture (only the media path can trim it).
 FRAMED = ("pad_", "letterbox", "screenshot", "caption_top", "caption_bottom")
 # A platform that sends hashes: the plain PDQ of the copy against every stored view.
 HASHES_ONLY = Strategy("hashes only (rescind hash)", lambda v: True, lambda v: True, True)
+# The same without the framed views (what hashes only found before them), then with them
+# one family at a time.
+HASHES_STEPS = tuple(
+    Strategy(name, lambda v, k=k: family(v) not in _FRAMED_VIEWS[k:], lambda v: True, True)
+    for k, name in enumerate(
+        ("hashes only, no framed views", "hashes only + borders", "hashes only + bars")
+    )
+)
+HASHES_UNFRAMED = HASHES_STEPS[0]
 
 
 @dataclass
@@ -277,8 +305,8 @@ def main() -> None:
     print(header)
     found_of: dict[str, NDArray[np.bool_]] = {}
     chosen = None
-    for strategy in (*STRATEGIES, HASHES_ONLY):
-        corpus = plain_queries if strategy is HASHES_ONLY else queries
+    for strategy in (*STRATEGIES, *HASHES_STEPS, HASHES_ONLY):
+        corpus = plain_queries if strategy in (HASHES_ONLY, *HASHES_STEPS) else queries
         best, best_strong = best_distances(corpus, bank, strategy)
         found = best[np.arange(n_copy), source[:n_copy]] <= threshold
         found_strong = best_strong[np.arange(n_copy), source[:n_copy]] <= threshold
@@ -315,13 +343,15 @@ def main() -> None:
     anchor = found_of[STRATEGIES[0].name]
     strong_only = found_of[STRATEGIES[4].name]
     hashes = found_of[HASHES_ONLY.name]
+    unframed = found_of[HASHES_UNFRAMED.name]
     print(
         f"\nper transform (* new in issue 21): recall of the anchor, of {STRATEGIES[4].name!r} "
-        f"(strong views), of {strategy.name!r}, of {HASHES_ONLY.name!r}; blockable and median "
+        f"(strong views), of {strategy.name!r}, of {HASHES_UNFRAMED.name!r} (unfrmd) and "
+        f"{HASHES_ONLY.name!r}; blockable and median "
         "best distance of the media path"
     )
     print(
-        f"{'transform':26} {'anchor':>7} {'strong':>7} {'+weak':>7} {'hashes':>7} "
+        f"{'transform':26} {'anchor':>7} {'strong':>7} {'+weak':>7} {'unfrmd':>7} {'hashes':>7} "
         f"{'blockable':>9} {'median d':>8} "
         + " ".join(f"{k:>5}" for k in range(6, len(STRATEGIES)))
     )
@@ -331,7 +361,7 @@ def main() -> None:
         mark = "*" if tname in NEW_TRANSFORMS else " "
         print(
             f"{mark}{tname:25} {anchor[rows].mean():7.2f} {strong_only[rows].mean():7.2f} "
-            f"{found[rows].mean():7.2f} {hashes[rows].mean():7.2f} "
+            f"{found[rows].mean():7.2f} {unframed[rows].mean():7.2f} {hashes[rows].mean():7.2f} "
             f"{found_strong[rows].mean():9.2f} {int(np.median(d)):8d} "
             + " ".join(f"{found_of[st.name][rows].mean():5.2f}" for st in STRATEGIES[6:])
         )
@@ -339,7 +369,8 @@ def main() -> None:
     print(
         f"hashes only, copies with nothing added around the picture: "
         f"{hashes[~framed].mean():.3f} ({int((~framed).sum())} copies; a frame, pad, bar or "
-        f"caption strip added around it needs the picture to trim: {hashes[framed].mean():.3f})"
+        f"caption strip added around it needs the picture to trim: {hashes[framed].mean():.3f}; "
+        f"without the framed views {unframed[framed].mean():.3f})"
     )
     new_rows = np.array([tn in NEW_TRANSFORMS for _, tn in copies])
     for label, rows in (("issue 21 families", new_rows), ("earlier families", ~new_rows)):

@@ -10,11 +10,13 @@ import numpy as np
 import pdqhash
 import pytest
 from numpy.typing import NDArray
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 from skimage import data as skdata
 
+from rescind.media.pdq import hash_luma, pdq_luma
 from rescind.media.robust import (
     DEFAULT_THRESHOLD,
+    FRAMED_VARIANTS,
     ORIENTATIONS,
     QUERY_CROPS,
     WEAK,
@@ -29,7 +31,7 @@ from rescind.media.robust import (
     signals_array,
     view_kinds,
 )
-from rescind.media.robust_geometry import render_variant, straightened, trim_box
+from rescind.media.robust_geometry import canvas, render_variant, straightened, trim_box
 
 
 def photo(name: str, side: int = 256) -> Image.Image:
@@ -382,3 +384,87 @@ def test_photos_and_padded_photos_are_not_smooth() -> None:
         signals = query_signals(boxed)
         assert not any(s.smooth for s in signals) and len(signals) > 8
     assert is_smooth(np.asarray(_gradient((200, 150), 0.2, 1.5, 0, 255).convert("L"), np.float32))
+
+
+def rescind_hash(image: Image.Image) -> list[Signal]:
+    """What a platform that sends hashes sends: `rescind hash` of the upload, nothing else."""
+    (h,) = hash_luma(pdq_luma(np.asarray(image.convert("RGB"))))
+    return [Signal(bytes.fromhex(h.hash), h.quality, "full")]
+
+
+def on_canvas(image: Image.Image, size: tuple[int, int], fill: int, top: int) -> Image.Image:
+    out = Image.new("RGB", size, (fill, fill, fill))
+    out.paste(image, ((size[0] - image.width) // 2, top))
+    return out
+
+
+def with_caption(image: Image.Image, share: float) -> Image.Image:
+    """A white strip with black text added above the picture, as memes do."""
+    strip = round(image.height * share)
+    out = on_canvas(image, (image.width, image.height + strip), 255, strip)
+    ImageDraw.Draw(out).text((8, strip // 4), "look at this", fill=(0, 0, 0))
+    return out
+
+
+# Frames of widths and colours between the banked ones (no view is any of them exactly).
+FRAMED_COPIES: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "white border 6.5%": lambda im: ImageOps.expand(im, round(max(im.size) * 0.065), "white"),
+    "black border 2.5%, JPEG q80": lambda im: jpeg(
+        ImageOps.expand(im, round(max(im.size) * 0.025), "black"), 80
+    ),
+    "dark grey border 4%": lambda im: ImageOps.expand(im, round(max(im.size) * 0.04), (40,) * 3),
+    "pillarbox to 16:9, grey bars": lambda im: on_canvas(
+        im, (round(im.height * 16 / 9), im.height), 90, 0
+    ),
+    "letterbox to 9:16, white bars": lambda im: on_canvas(
+        im, (im.width, round(im.width * 16 / 9)), 255, (round(im.width * 16 / 9) - im.height) // 2
+    ),
+    "caption strip 15% above": lambda im: with_caption(im, 0.15),
+}
+
+
+@pytest.mark.parametrize("copy", list(FRAMED_COPIES))
+@pytest.mark.parametrize("name", ["astronaut", "coffee"])
+def test_a_framed_copys_plain_hash_meets_a_banked_framed_view(
+    bank: dict[str, list[Signal]], name: str, copy: str
+) -> None:
+    # A platform that sends only the hash of a framed copy cannot trim it: the bank holds
+    # the picture framed (borders, bars, a caption strip) for it to meet.
+    sent = rescind_hash(FRAMED_COPIES[copy](photo(name)))
+    framed = {v.name for v in FRAMED_VARIANTS}
+    unframed = [s for s in bank[name] if s.variant not in framed]
+    assert match(sent, unframed) is None, "found without the framed views"
+    result = match(sent, bank[name])
+    assert result is not None
+    assert result.bank_variant in framed
+    for other in {"astronaut", "coffee", "chelsea"} - {name}:
+        assert match(sent, bank[other]) is None
+
+
+def test_a_flat_picture_gets_no_framed_views() -> None:
+    # A frame around a flat picture gives it a strong hash (the frame's edges), which every
+    # flat picture in the same frame would meet: like tilts, framed views need a strong
+    # picture.
+    banked = dark_flat(1).point(lambda v: v + 120)
+    bank = bank_signals(banked, weak_views=True)
+    assert bank[0].quality < 50
+    framed = {v.name for v in FRAMED_VARIANTS}
+    assert not [s for s in bank if s.variant in framed]
+    other = dark_flat(2).point(lambda v: v + 200)
+    for copy in (
+        ImageOps.expand(other, 12, "white"),
+        on_canvas(other, (other.width, other.width * 16 // 9), 0, 40),
+    ):
+        assert match(rescind_hash(copy), bank) is None
+        assert match(query_signals(copy, weak_views=True), bank) is None
+    strong = {s.variant for s in bank_signals(photo("astronaut"))}
+    assert {"frame_white5", "frame_black5", "canvas_9x16", "strip_t14"} <= strong
+
+
+def test_canvas_views_put_the_picture_on_bars_of_the_screens_shape() -> None:
+    view = np.full((300, 450), 200.0, np.float32)
+    bars = render_variant(view, canvas(9, 16, -0.02))
+    assert bars is not None and bars.shape == (800, 450)
+    rows = np.flatnonzero(bars[:, 0] == 200.0)
+    assert (rows[0], rows[-1]) == (234, 533)  # 16 px above the middle (250): 2% of 800
+    assert bars[:234].max() == 0.0 and bars[534:].max() == 0.0

@@ -8,8 +8,8 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 
 - ``bank_signals(image)``: PDQ of the image as given in all 8 orientations, of the image with
   flat borders trimmed, and of a fixed set of crops and slight tilts of the untrimmed image
-  (:data:`BANK_VARIANTS` and the families after it; tilts only for a picture whose own hash
-  is strong).
+  (:data:`BANK_VARIANTS` and the families after it; tilts and framed views, the picture
+  inside borders, bars or a caption strip, only for a picture whose own hash is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
   three centre crops and the four halves of the trimmed picture (:data:`QUERY_CROPS`,
@@ -54,12 +54,15 @@ from rescind.media.robust_geometry import (
     as_rgb_array,
     aspect_crop,
     aspect_cut,
+    canvas,
     centre_crop,
     corner_crop,
+    frame,
     luma,
     one_side_crop,
     render_variant,
     straightened,
+    strip,
     trim_box,
     trim_copy,
     working_copy,
@@ -105,6 +108,25 @@ HALF_VARIANTS: tuple[Variant, ...] = (
     Variant("half_l", right=0.5),
     Variant("half_r", left=0.5),
 )
+# Framed views, for a platform that sends only the hash of a copy with something added
+# around the picture (it cannot trim what it never sends; docs/matching.md measures each
+# family). PDQ moves ~20 bits per 1% of border width and ~15 per 64 levels of its colour:
+# black and white borders on all sides in 1% steps to 10%, then 2% steps; the colour of
+# bars and strips that span a side does not count, so one of each: letterbox and
+# pillarbox bars to feed and screen shapes, a phone screen's picture a little above the
+# middle (whole, and as a 4:5 feed crop), a caption strip above or below. Strong pictures
+# only, as tilts: a flat picture in a frame gets a strong hash.
+FRAME_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16)
+FRAMED_VARIANTS: tuple[Variant, ...] = (
+    *(frame(w / 100, fill) for fill in (0.0, 255.0) for w in FRAME_WIDTHS),
+    *(canvas(w, h) for w, h in ((16, 9), (9, 16), (1, 1), (4, 5))),
+    *(canvas(9, 16, -up / 100) for up in (1, 2, 3)),
+    *(
+        replace(canvas(9, 16, -up / 100), name=f"canvas_9x16{-up or ''}_4x5", aspect=0.8)
+        for up in (0, 1, 2, 3)
+    ),
+    *(strip(h / 100, top) for top in (True, False) for h in (10, 12, 14, 16, 18, 20)),
+)
 # Aspect crops that cut less than this share are left out: the centre crops cover them.
 MIN_ASPECT_CUT = 0.03
 # The query's own centre crops (of the picture with borders trimmed), in its orientation as
@@ -131,6 +153,7 @@ BANK_VARIANT_NAMES: frozenset[str] = frozenset(
                 *STRAIGHTENED_VARIANTS,
                 *HALF_VARIANTS,
                 *MIRRORED_VARIANTS,
+                *FRAMED_VARIANTS,
             )
         ),
     )
@@ -197,10 +220,10 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     :func:`query_signals` turns an upload: a platform that sends only the plain hash of a
     mirrored or turned copy meets one of them), ``trimmed``, ``trimmed_jpeg`` (when the loose
     trim differs) and the names in :data:`BANK_VARIANTS` and the families defined after it
-    (issue 21's views; docs/matching.md measures each). Tilts are left out when the
-    picture's own hash is weak:
-    their black corners would give a flat picture a strong hash that any tilted flat picture
-    matches.
+    (issue 21's views; docs/matching.md measures each). Tilts and framed views
+    (:data:`FRAMED_VARIANTS`) are left out when the picture's own hash is weak: their black
+    corners or frame would give a flat picture a strong hash that any flat picture tilted
+    or framed the same way matches.
 
     Weak extra views (quality < :data:`MIN_QUALITY`) are kept only with ``weak_views`` (see
     :func:`match` for how they count); "full" is always first.
@@ -228,11 +251,18 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
         *STRAIGHTENED_VARIANTS,
         *HALF_VARIANTS,
         *MIRRORED_VARIANTS,
+        *FRAMED_VARIANTS,
     ):
-        if variant.tilt and not signals[0].strong:
+        if (variant.tilt or variant.framed) and not signals[0].strong:
             continue
         if variant.aspect and aspect_cut(height, width, variant.aspect) < MIN_ASPECT_CUT:
             continue
+        if (
+            variant.canvas
+            and not variant.aspect  # a 4:5 crop on a 9:16 screen always has bars
+            and aspect_cut(height, width, variant.canvas) < MIN_ASPECT_CUT
+        ):
+            continue  # bars too thin to matter: the whole views cover it
         view = render_variant(work_luma, variant)
         if view is not None:
             signals.append(_pdq(view, variant.name))
@@ -462,6 +492,7 @@ __all__ = [
     "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
+    "FRAMED_VARIANTS",
     "HALF_VARIANTS",
     "MIN_QUALITY",
     "MIN_SIDE",

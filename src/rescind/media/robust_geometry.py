@@ -45,6 +45,22 @@ class Variant:
     # picture (no black corners), as a photo editor's straighten tool does.
     inscribed: bool = False
     mirror: bool = False  # mirrored left to right, last
+    # Framing, after the cuts and before the mirror (what a copy adds around a picture): a
+    # border on all four sides of this share of the longer side, a strip of this share of
+    # the height added above (> 0) or below (< 0), or bars up to a canvas of this
+    # width/height with the view centred (moved down by ``shift`` of the canvas height).
+    # What is added has luma ``fill``; PDQ leaves out the DCT's first row and column, so
+    # the colour of full-width or full-height bars and strips does not change the hash.
+    frame: float = 0.0
+    strip: float = 0.0
+    canvas: float = 0.0
+    shift: float = 0.0
+    fill: float = 0.0
+
+    @property
+    def framed(self) -> bool:
+        """Whether the view adds something around the picture (border, strip or bars)."""
+        return bool(self.frame or self.strip or self.canvas)
 
 
 def aspect_crop(width: int, height: int) -> Variant:
@@ -60,6 +76,26 @@ def corner_crop(corner: str, fraction: float) -> Variant:
     left = fraction if corner[1] == "l" else 0.0
     right = fraction if corner[1] == "r" else 0.0
     return Variant(f"crop_{corner}{round(fraction * 100)}", left, top, right, bottom)
+
+
+def frame(share: float, fill: float) -> Variant:
+    """A variant with a border of ``share`` of the longer side on all sides, of luma ``fill``."""
+    colour = {0.0: "black", 255.0: "white"}.get(fill, "grey")
+    return Variant(f"frame_{colour}{round(share * 100)}", frame=share, fill=fill)
+
+
+def strip(share: float, top: bool) -> Variant:
+    """A variant with a strip of ``share`` of its height added above or below (a caption)."""
+    return Variant(
+        f"strip_{'t' if top else 'b'}{round(share * 100)}", strip=share if top else -share
+    )
+
+
+def canvas(width: int, height: int, shift: float = 0.0) -> Variant:
+    """A variant centred on a ``width``:``height`` canvas with bars (letterbox or pillarbox),
+    moved down by ``shift`` of the canvas height (a picture above the middle of a screen)."""
+    moved = f"{round(shift * 100):+d}" if shift else ""
+    return Variant(f"canvas_{width}x{height}{moved}", canvas=width / height, shift=shift)
 
 
 def straightened(degrees: float) -> Variant:
@@ -243,7 +279,34 @@ def render_variant(luma_view: NDArray[np.float32], variant: Variant) -> NDArray[
     if bottom - top < MIN_SIDE or right - left < MIN_SIDE:
         return None
     view = view[top:bottom, left:right]
+    if variant.framed:
+        view = _framed(view, variant)
     return view[:, ::-1] if variant.mirror else view
+
+
+def _framed(view: NDArray[np.float32], variant: Variant) -> NDArray[np.float32]:
+    """The view with the variant's border, strip or bars of luma ``fill`` around it."""
+    height, width = view.shape[:2]
+    top = bottom = left = right = 0
+    if variant.frame:
+        top = bottom = left = right = round(max(height, width) * variant.frame)
+    if variant.strip > 0:
+        top = round(height * variant.strip)
+    elif variant.strip < 0:
+        bottom = round(height * -variant.strip)
+    if variant.canvas:
+        if width / height < variant.canvas:
+            canvas_h, canvas_w = height, round(height * variant.canvas)
+        else:
+            canvas_h, canvas_w = round(width / variant.canvas), width
+        top = (canvas_h - height) // 2 + round(canvas_h * variant.shift)
+        top = min(max(top, 0), canvas_h - height)
+        bottom = canvas_h - height - top
+        left = (canvas_w - width) // 2
+        right = canvas_w - width - left
+    out = np.full((height + top + bottom, width + left + right), variant.fill, np.float32)
+    out[top : top + height, left : left + width] = view
+    return out
 
 
 def aspect_cut(height: int, width: int, aspect: float) -> float:

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select
 
 from rescind.media import hash_bytes
+from rescind.media.robust import BANK_VARIANT_NAMES
 from rescind.platform.actions import REMOVE, create_action
 from rescind.store import Database
 from rescind.store.models import BankEntry, Content, ContentSignal
@@ -232,8 +233,8 @@ def test_banking_the_image_itself_catches_cropped_copies(
     types = [e.signal_type for e in entries]
     assert types[0] == "pdq" and entries[0].value == plain  # the plain hash, as hash_bytes
     assert types.count("md5") == types.count("sha256") == 1
-    # Bounded: orientations, crops and tilts, hashes only (see docs/matching.md).
-    assert 5 <= types.count("pdq_cut") <= 110
+    # Bounded: orientations, crops, tilts and framed views, hashes only (docs/matching.md).
+    assert 5 <= types.count("pdq_cut") <= len(BANK_VARIANT_NAMES)
     # The copy is blocked, uploaded or as the plain hash a platform computed itself.
     result = _upload(api, "crop", copy)
     assert result.json()["verdict"] == "block", result.text  # type: ignore[attr-defined]
@@ -249,6 +250,36 @@ def test_banking_the_image_itself_catches_cropped_copies(
         for variant in (picture, _cropped(picture, keep)):
             other = _upload(api, f"{name}-{variant.width}", media.jpeg(variant))
             assert other.json()["verdict"] == "allow", name  # type: ignore[attr-defined]
+
+
+def test_a_framed_copy_sent_as_its_hash_meets_the_banked_files_framed_views(
+    api: Api,
+) -> None:
+    # A platform that sends only `rescind hash` of a copy in a white frame, or letterboxed
+    # to a 9:16 screen, cannot trim it: the banked file's framed views find it.
+    original = _astronaut()
+    _bank_media(api, media.jpeg(original))
+    plain = hash_bytes(media.jpeg(original)).pdq[0].hash
+    w, h = original.size
+    screen = Image.new("RGB", (w, round(w * 16 / 9)))
+    screen.paste(original, (0, (screen.height - h) // 2 - round(screen.height * 0.015)))
+    copies = {
+        "framed": ImageOps.expand(original, round(w * 0.055), (250, 250, 250)),
+        "screen": screen,
+    }
+    for name, copy in copies.items():
+        sent = hash_bytes(media.jpeg(copy)).pdq[0].hash
+        assert hamming(sent, plain) > 31, name
+        by_hash = api.client.post(
+            "/v1/check", json={"content_id": f"{name}-h", "pdq": [sent]}, headers=api.check
+        )
+        assert by_hash.json()["verdict"] == "block", (name, by_hash.text)
+    other = ImageOps.expand(Image.fromarray(skimage.data.coffee()), 30, (250, 250, 250))
+    sent = hash_bytes(media.jpeg(other)).pdq[0].hash
+    answer = api.client.post(
+        "/v1/check", json={"content_id": "other-h", "pdq": [sent]}, headers=api.check
+    )
+    assert answer.json()["verdict"] == "allow"
 
 
 def test_banking_media_refuses_bad_files_and_changes_nothing(api: Api, database: Database) -> None:

@@ -8,6 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from rescind.cases.validation import MAX_VIEWS_PER_ITEM
 from rescind.config import Settings
 from rescind.store import Database
 from rescind.web import create_app
@@ -106,9 +107,12 @@ SQL = "'; DROP TABLE requests; --"
         ),
         ({"items[0].views": f"crop_c92:90:{A64}"}, "items-0-url", VIEWS),
         (
-            {"items[0].pdq": A64, "items[0].views": " ".join([f"full:90:{A64}"] * 105)},
+            {
+                "items[0].pdq": A64,
+                "items[0].views": " ".join([f"full:90:{A64}"] * (MAX_VIEWS_PER_ITEM + 1)),
+            },
             "items-0-url",
-            "104 au maximum",
+            f"{MAX_VIEWS_PER_ITEM} au maximum",
         ),
         ({"items[0].sha256": "a" * 65}, "items-0-url", "64 caractères"),
         ({"good_faith_statement": ""}, "good_faith_statement", "obligatoire"),
@@ -180,7 +184,7 @@ def test_honeypot_stores_nothing(client: TestClient, database: Database) -> None
 
 def test_oversized_post_is_refused(client: TestClient, database: Database) -> None:
     token = tokens_of(client.get("/").text)
-    page = client.post("/", data=valid_form(token, supporting_info="x" * 300_000))
+    page = client.post("/", data=valid_form(token, supporting_info="x" * 400_000))
     assert page.status_code == 413
     assert stored_rows(database) == NOTHING
 
@@ -222,6 +226,30 @@ def test_a_picture_and_its_bank_views_or_a_videos_frames_fit_one_item(
     with database.session() as session:
         items = session.scalars(select(RequestItem).order_by(RequestItem.id)).all()
         assert [item.pdq for item in items] == [picture, video]
+
+
+def test_twenty_pictures_with_every_bank_view_fit_one_post(
+    client: TestClient, database: Database
+) -> None:
+    # The device posts each picture's views by name (up to one per BANK_VARIANT_NAMES, the
+    # longest names ~18 characters): the most a form may carry stays under the size limit.
+    from sqlalchemy import select
+
+    from rescind.cases.validation import MAX_ITEMS
+    from rescind.media.robust import BANK_VARIANT_NAMES
+    from rescind.store.models import RequestItem
+
+    names = sorted(BANK_VARIANT_NAMES - {"full"}, key=lambda n: (-len(n), n))
+    fields = {}
+    for i in range(MAX_ITEMS):
+        own = f"{i:064x}"
+        views = [f"full:90:{own}", *(f"{n}:100:{k + 1:064x}" for k, n in enumerate(names))]
+        fields |= {f"items[{i}].pdq": own, f"items[{i}].views": " ".join(views)}
+    file_request(client, **fields)
+    with database.session() as session:
+        items = session.scalars(select(RequestItem)).all()
+        assert len(items) == MAX_ITEMS
+        assert all(len(item.views or []) == len(BANK_VARIANT_NAMES) for item in items)
 
 
 def test_a_pictures_views_are_kept_by_name(client: TestClient, database: Database) -> None:

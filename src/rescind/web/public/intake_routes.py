@@ -41,7 +41,9 @@ from rescind.web.security import CSRF_COOKIE, CSRF_FIELD
 from rescind.web.sessions import Signer
 
 router = APIRouter(include_in_schema=False)
-MAX_FORM_BYTES = 256 * 1024
+# 20 pictures hashed on the device, each with up to ~150 bank views of ~92 bytes posted
+# (`variant%3Aquality%3Ahash`): ~280 KB, and room for the text fields.
+MAX_FORM_BYTES = 384 * 1024
 PageDep = Annotated[Page, Depends(page)]
 
 

@@ -55,7 +55,26 @@ function oneSideCrop(side, fraction) {
 }
 
 function variant(name, fields) {
-  return { name, left: 0, top: 0, right: 0, bottom: 0, tilt: 0, aspect: 0, ...fields };
+  return {
+    name,
+    left: 0,
+    top: 0,
+    right: 0,
+    bottom: 0,
+    tilt: 0,
+    aspect: 0,
+    frame: 0,
+    strip: 0,
+    canvas: 0,
+    shift: 0,
+    fill: 0,
+    ...fields,
+  };
+}
+
+/** robust_geometry.Variant.framed: something is added around the picture. */
+function isFramed(v) {
+  return Boolean(v.frame || v.strip || v.canvas);
 }
 
 /** robust_geometry.aspect_crop: the largest centred crop of width:height. */
@@ -125,6 +144,47 @@ export const HALF_VARIANTS = [
   variant("half_r", { left: 0.5 }),
 ];
 
+/** robust_geometry.frame: a border of `share` of the longer side on all sides. */
+function frame(share, fill) {
+  const colour = fill === 0 ? "black" : fill === 255 ? "white" : "grey";
+  return variant(`frame_${colour}${pyRound(share * 100)}`, { frame: share, fill });
+}
+
+/** robust_geometry.strip: a strip of `share` of the height added above or below. */
+function strip(share, top) {
+  return variant(`strip_${top ? "t" : "b"}${pyRound(share * 100)}`, {
+    strip: top ? share : -share,
+  });
+}
+
+/** robust_geometry.canvas: centred on a width:height canvas, moved down by `shift`. */
+function canvas(width, height, shift = 0) {
+  const up = pyRound(shift * 100);
+  const moved = shift ? `${up > 0 ? "+" : ""}${up}` : "";
+  return variant(`canvas_${width}x${height}${moved}`, { canvas: width / height, shift });
+}
+
+/** robust.FRAME_WIDTHS */
+const FRAME_WIDTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16];
+
+/** robust.FRAMED_VARIANTS */
+export const FRAMED_VARIANTS = [
+  ...[0, 255].flatMap((fill) => FRAME_WIDTHS.map((w) => frame(w / 100, fill))),
+  ...[
+    [16, 9],
+    [9, 16],
+    [1, 1],
+    [4, 5],
+  ].map(([w, h]) => canvas(w, h)),
+  ...[1, 2, 3].map((up) => canvas(9, 16, -up / 100)),
+  ...[0, 1, 2, 3].map((up) => ({
+    ...canvas(9, 16, -up / 100),
+    name: `canvas_9x16${up ? -up : ""}_4x5`,
+    aspect: 0.8,
+  })),
+  ...[true, false].flatMap((top) => [10, 12, 14, 16, 18, 20].map((h) => strip(h / 100, top))),
+];
+
 /** Every family bank_signals renders, in its order. */
 const ALL_VARIANTS = [
   ...BANK_VARIANTS,
@@ -133,6 +193,7 @@ const ALL_VARIANTS = [
   ...STRAIGHTENED_VARIANTS,
   ...HALF_VARIANTS,
   ...MIRRORED_VARIANTS,
+  ...FRAMED_VARIANTS,
 ];
 
 /** robust_geometry.aspect_cut: the share of its longer-cut side an aspect crop removes. */
@@ -476,8 +537,41 @@ function renderVariant(view, v, turned = new Map()) {
     }
   }
   if (bottom - top < MIN_SIDE || right - left < MIN_SIDE) return null;
-  const out = cropLuma(source, top, bottom, left, right);
+  let out = cropLuma(source, top, bottom, left, right);
+  if (isFramed(v)) out = framed(out, v);
   return v.mirror ? mirrored(out) : out;
+}
+
+/** robust_geometry._framed: the view with a border, strip or bars of luma `fill`. */
+function framed(view, v) {
+  const { luma, width, height } = view;
+  let top = 0;
+  let bottom = 0;
+  let left = 0;
+  let right = 0;
+  if (v.frame) {
+    top = bottom = left = right = pyRound(Math.max(height, width) * v.frame);
+  }
+  if (v.strip > 0) top = pyRound(height * v.strip);
+  else if (v.strip < 0) bottom = pyRound(height * -v.strip);
+  if (v.canvas) {
+    let canvasH = height;
+    let canvasW = width;
+    if (width / height < v.canvas) canvasW = pyRound(height * v.canvas);
+    else canvasH = pyRound(width / v.canvas);
+    top = Math.floor((canvasH - height) / 2) + pyRound(canvasH * v.shift);
+    top = Math.min(Math.max(top, 0), canvasH - height);
+    bottom = canvasH - height - top;
+    left = Math.floor((canvasW - width) / 2);
+    right = canvasW - width - left;
+  }
+  const outW = width + left + right;
+  const outH = height + top + bottom;
+  const out = new Float32Array(outW * outH).fill(v.fill);
+  for (let r = 0; r < height; r++) {
+    out.set(luma.subarray(r * width, (r + 1) * width), (top + r) * outW + left);
+  }
+  return { luma: out, width: outW, height: outH };
 }
 
 function pdq(view, variant) {
@@ -509,8 +603,12 @@ export function bankSignals(luma, width, height) {
   if (smooth) return signals;
   const turned = new Map();
   for (const v of ALL_VARIANTS) {
-    if (v.tilt && signals[0].quality < MIN_QUALITY) continue;
+    if ((v.tilt || isFramed(v)) && signals[0].quality < MIN_QUALITY) continue;
     if (v.aspect && aspectCut(work.height, work.width, v.aspect) < MIN_ASPECT_CUT) continue;
+    // robust.bank_signals: bars too thin to matter (a 4:5 crop on a 9:16 screen has them).
+    if (v.canvas && !v.aspect && aspectCut(work.height, work.width, v.canvas) < MIN_ASPECT_CUT) {
+      continue;
+    }
     const view = renderVariant(workLuma, v, turned);
     if (view !== null) signals.push(pdq(view, v.name));
   }
