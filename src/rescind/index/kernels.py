@@ -239,7 +239,7 @@ def table_search(
     tables = template[TEMPLATE_TABLE]
     flips = template[TEMPLATE_FLIP]
     work = np.int64(0)
-    todo = 0
+    todo = np.int64(0)
     for step in range(nprobes + 2 * AHEAD):
         if step < nprobes:
             table = tables[step]
