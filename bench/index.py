@@ -1,6 +1,6 @@
 """Benchmark rescind.index.HammingIndex against python-threatexchange's PDQIndex (faiss).
 
-    python bench/index.py [--n 1000000] [--n 10000000] [--clustered] [--queries 1000]
+    python bench/index.py [--n 1000000] [--n 10000000] [--clustered [--family-ids]] [--queries 1000]
                           [--skip-anchor] [--anchor-max 2000000] [--no-curve]
 
 For each bank size it builds the same bank in both indexes, runs the same queries
@@ -67,20 +67,26 @@ def random_bank(rng: np.random.Generator, n: int) -> U8:
     return rng.integers(0, 256, (n, 32), dtype=np.uint8)
 
 
-def clustered_bank(rng: np.random.Generator, n: int, skew: float) -> U8:
+def clustered_bank(rng: np.random.Generator, n: int, skew: float, family_ids: bool = False) -> U8:
     """Near-duplicate families like real PDQ banks: ~n/100 seeds, each with ~100 variants at
     5-30 bit flips (re-encodes, crops, watermarks of one image). Seed bits are biased: bit
     ``i`` is set with probability ``0.5 + N(0, skew)`` clipped to [0.02, 0.98], so chunk
-    values are far from uniform and some buckets get large."""
+    values are far from uniform and some buckets get large. Rows (ids) are in random family
+    order, or with ``family_ids`` family by family (the same draws, rows sorted by family):
+    as a bank whose entries of one picture get consecutive ids."""
     seeds_n = max(1, n // 100)
     bias = np.clip(0.5 + rng.normal(0, skew, 256), 0.02, 0.98)
     seeds = np.packbits(rng.random((seeds_n, 256)) < bias, axis=1, bitorder="little")
     out = np.empty((n, 32), np.uint8)
+    families = np.empty(n, np.int64)
     step = 250_000
     for start in range(0, n, step):
         stop = min(n, start + step)
         family = rng.integers(0, seeds_n, stop - start)
+        families[start:stop] = family
         out[start:stop] = flip_random_bits(rng, seeds[family], 5, 30)
+    if family_ids:
+        out = out[np.argsort(families, kind="stable")]
     return out
 
 
@@ -139,9 +145,15 @@ class Anchor:
 def run(n: int, args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed + n)
     kind = f"clustered, skew {args.skew}" if args.clustered else "random"
+    if args.clustered and args.family_ids:
+        kind += ", ids family by family"
     print(f"\n## {n:,} hashes ({kind} bank), radius {RADIUS}, {args.queries} queries per kind")
     t0 = time.perf_counter()
-    bank = clustered_bank(rng, n, args.skew) if args.clustered else random_bank(rng, n)
+    bank = (
+        clustered_bank(rng, n, args.skew, args.family_ids)
+        if args.clustered
+        else random_bank(rng, n)
+    )
     print(f"bank generated in {time.perf_counter() - t0:.1f} s")
     ids = np.arange(n, dtype=np.int64)
     picks = rng.integers(0, n, args.queries)
@@ -307,6 +319,11 @@ def main() -> None:
     parser.add_argument("--clustered", action="store_true", help="near-duplicate families")
     parser.add_argument(
         "--skew", type=float, default=0.15, help="spread of the bit biases of clustered seeds"
+    )
+    parser.add_argument(
+        "--family-ids",
+        action="store_true",
+        help="with --clustered: ids family by family (default: families in random id order)",
     )
     parser.add_argument("--queries", type=int, default=1000, help="queries per kind")
     parser.add_argument("--skip-anchor", action="store_true", help="do not run PDQIndex")

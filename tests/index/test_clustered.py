@@ -132,3 +132,29 @@ def test_a_family_bigger_than_the_buffers_in_a_long_batch() -> None:
     assert index.search(queries, 31) == expected
     assert index.search(queries, 31, workers=2) == expected
     assert [index.search_one(q, 31) for q in queries] == expected
+
+
+def test_a_match_deep_in_a_long_bucket_with_no_hit_in_its_first_entries() -> None:
+    """A bucket of 201 entries (a chunk value a whole family shares) whose only match sorts
+    last: the first pass tests 64 entries and finds nothing, and the bucket must still be
+    scanned to its end because it is long (the probes for that pass are listed without a
+    branch on the first pass's hits)."""
+    rng = np.random.default_rng(5)
+    query = rng.integers(0, 256, 32, dtype=np.uint8)
+    query[2:4] = 0xFF  # chunk 1 (group 0's partner in table A): 0xFFFF, so it sorts last
+    # only group 0 finds the match: every other group 4 bits away, 28 bits in all
+    match = flip(query, [32 * g + k for g in range(1, 8) for k in range(4)])
+    fillers = rng.integers(0, 256, (200, 32), dtype=np.uint8)
+    fillers[:, 0:2] = query[0:2]  # the same chunk 0: the same bucket of table A
+    fillers[:, 2] = 0x0F  # partner chunk 4+ bits from 0xFFFF and below it
+    bank = np.concatenate([fillers, [match]])
+    ids = rng.permutation(1000)[: bank.shape[0]].astype(np.int64)
+    with patch.object(segment, "SMALL_SEGMENT", 0):
+        index = HammingIndex()
+        index.add(ids, bank)
+        index.compact()  # one segment with tables, not the buffer's scan
+    assert index.segment_count == 1
+    expected = reference(ids, bank, query, 31)
+    assert expected == [(int(ids[-1]), 28)]
+    assert index.search_one(query, 31) == expected
+    assert index.search(query[None], 31) == [expected]

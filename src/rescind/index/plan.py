@@ -50,7 +50,7 @@ from rescind.index.segment import (
 
 # Smallest work buffer (probes, candidates and hits it has room for), and the capacity up to
 # which a batched search doubles it whenever its hits fill it (above, it grows only when one
-# step of queries needs more: a buffer of capacity c takes 64 c bytes per thread).
+# step of queries needs more: a buffer of capacity c takes 72 c bytes per thread).
 MIN_CAPACITY = 4096
 GROW_LIMIT = 1 << 16
 
