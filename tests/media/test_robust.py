@@ -205,9 +205,13 @@ def test_turned_views_are_not_compared_with_crops_and_tilts() -> None:
     turned, cut = Signal(bits, 90, "full/rot90"), Signal(bits, 90, "crop_l6")
     assert match([turned], [cut]) is None
     # A turned view of the query meets no turned view of the bank (that repeats the unturned
-    # pair); the bank's turned views meet the upload as sent, as the platform's cut entries do.
+    # pair); the bank's turned views meet the upload's whole views as sent, as the platform's
+    # cut entries do, but not its crops and halves (a turned view never meets a cut one).
     assert match([turned], [Signal(bits, 90, "full/flip_h")]) is None
-    assert match([cut], [turned]) is not None
+    assert match([cut], [turned]) is None
+    assert match([Signal(bits, 90, "half_b")], [Signal(bits, 90, "crop_t4/flip_h")]) is None
+    assert match([Signal(bits, 90, "full")], [turned]) is not None
+    assert match([Signal(bits, 90, "trimmed_jpeg")], [turned]) is not None
     assert match([Signal(bits, 90, "full")], [Signal(bits, 90, "crop_c92/flip_h")]) is not None
     assert match([Signal(bits, 90, "trimmed/flip_h")], [Signal(bits, 90, "trimmed")]) is not None
     assert match([Signal(bits, 90, "crop_c92")], [cut]) is not None

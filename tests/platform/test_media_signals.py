@@ -25,7 +25,7 @@ from rescind.platform.media_signals import (
 )
 from rescind.platform.registry import get_content, signals_of
 from rescind.platform.runtime import PlatformRuntime
-from rescind.platform.signals import Signals
+from rescind.platform.signals import PdqHash, Signals
 from rescind.store import Database
 from rescind.store.models import Content
 from tests.e2e import media
@@ -198,3 +198,37 @@ def test_a_smooth_gradient_matches_only_close_by_and_never_blocks(
     # the banked entries know they are smooth.
     hashes_only = signals_from_media(other, LIMITS).pdq[:1]
     assert runtime.matcher.match(Signals(pdq=(replace(hashes_only[0], smooth=False),))) == []
+
+
+def test_a_banked_turned_view_meets_an_uploads_whole_views_not_its_crops(
+    settings: Settings, database: Database
+) -> None:
+    """The rule of `rescind.media.robust.pair_limits` on the platform: a banked picture's
+    turned views (`full/rot90`, `crop_t4/flip_h`) are found by a hash sent as it is or an
+    upload's whole view, never by an upload's crop or half (the sweep's last false match was
+    a weak half against a flat sky's turned views)."""
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        bank = get_bank(session, NCII_BANK)
+        entries = add_signals(
+            session,
+            bank,
+            bank_signals_from_media(media.jpeg(_astronaut()), LIMITS),
+            source="reviewer",
+        )
+        session.commit()
+        turned = {
+            (e.provenance or {})["variant"]: e.value
+            for e in entries
+            if "/" in str((e.provenance or {}).get("variant", ""))
+        }
+    runtime.sync_all()
+    assert {"full/rot90", "crop_t4/flip_h"} <= set(turned)
+    for variant in ("full/rot90", "crop_t4/flip_h"):
+        value = turned[variant]
+        for query, found in ((None, True), ("full", True), ("trimmed", True), ("half_b", False)):
+            hits = runtime.matcher.match(Signals(pdq=(PdqHash(value, 90, variant=query),)))
+            assert bool(hits) is found, (variant, query)
+        cut = PdqHash(value, 90, variant="crop_c92")
+        assert runtime.matcher.match(Signals(pdq=(cut,))) == []

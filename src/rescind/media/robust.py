@@ -116,11 +116,11 @@ WEAK_VIEW_THRESHOLD = 16
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
 # view of a smooth picture (rescind.media.pdq.smooth_buffers).
 WEAK, TURNED, CUT, SMOOTH = 1, 2, 4, 8
-_WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
+WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # Every variant name `bank_signals` can give: what a device may send as a picture's views.
 BANK_VARIANT_NAMES: frozenset[str] = frozenset(
     (
-        *_WHOLE_VIEWS,
+        *WHOLE_VIEWS,
         *(f"full/{name}" for name in ORIENTATIONS[1:]),
         *(
             v.name
@@ -338,7 +338,7 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
             kinds[i] |= WEAK
         if turned:
             kinds[i] |= TURNED
-        if base not in _WHOLE_VIEWS:
+        if base not in WHOLE_VIEWS:
             kinds[i] |= CUT
         if s.smooth:
             kinds[i] |= SMOOTH
@@ -358,16 +358,23 @@ def pair_limits(
     of the whole picture, and comparing the 7 turns with every crop and tilt doubles the
     pairs (and the chances of a chance match) for copies that are turned *and* cut, which
     the views were not built for; turned against turned repeats unturned against unturned.
-    The bank's turned views (``full/rot90``, ...) therefore meet the query's unturned views
-    only, as its crops and tilts do. A Hamming-index caller does the same with two
-    searches: every query signal at ``threshold`` against the whole views (and weak ones at
-    ``weak_threshold``), the unturned ones against the cut and turned views.
+    The bank's turned views (``full/rot90``, ``crop_c96/flip_h``, ...) likewise meet the
+    query's unturned whole views only (``full``, ``trimmed``, ``trimmed_jpeg``, and every
+    hash a platform sends), never its crops or halves: they are there for a platform that
+    sends one hash of a turned copy, and a turned view against a cut one is again a copy
+    turned *and* cut (the last false match of the sweep was a weak half of a generated
+    picture against a flat sky's turned views, docs/matching.md). A Hamming-index caller
+    does the same with two searches: every query signal at ``threshold`` against the whole
+    views (and weak ones at ``weak_threshold``), the unturned ones against the cut and
+    turned views, a cut query view's hits on turned views dropped.
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
     weak = ((q | b) & (WEAK | SMOOTH)) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
-    crossed = ((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)
+    crossed = (((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)) | (
+        ((b & TURNED) != 0) & ((q & CUT) != 0)
+    )
     return np.where(crossed, -1, limits).astype(np.int32)
 
 
@@ -473,6 +480,7 @@ __all__ = [
     "TURNED",
     "WEAK",
     "WEAK_VIEW_THRESHOLD",
+    "WHOLE_VIEWS",
     "MatchResult",
     "RobustInputError",
     "Signal",
