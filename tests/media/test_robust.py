@@ -217,6 +217,27 @@ def test_turned_views_are_not_compared_with_crops_and_tilts() -> None:
     assert match([Signal(bits, 90, "crop_c92")], [cut]) is not None
 
 
+@pytest.mark.parametrize("cuts", [(0.01, 0.06, 0.07, 0.02), (0.07, 0.01, 0.02, 0.06)])
+def test_an_uneven_crop_is_found_through_the_shifted_crops(
+    cuts: tuple[float, float, float, float],
+) -> None:
+    """Each side cut by its own amount (left, top, right, bottom): no bank view is that crop,
+    and the upload as it is misses; a shifted crop of the upload meets a bank crop."""
+    image = photo("coffee")
+    w, h = image.size
+    copy = image.crop(
+        (round(w * cuts[0]), round(h * cuts[1]), w - round(w * cuts[2]), h - round(h * cuts[3]))
+    )
+    query, bank = query_signals(copy), bank_signals(image)
+    unshifted = [s for s in query if not s.variant.startswith("shift_")]
+    assert len(unshifted) < len(query)
+    assert match(unshifted, bank) is None
+    result = match(query, bank)
+    assert result is not None
+    assert result.blockable
+    assert result.query_variant.startswith("shift_")
+
+
 def test_query_crops_are_cut_from_the_trimmed_picture() -> None:
     image = photo("astronaut")
     padded = ImageOps.expand(image, 12, (255, 255, 255))

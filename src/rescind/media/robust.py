@@ -111,6 +111,18 @@ MIN_ASPECT_CUT = 0.03
 # uploaded: a crop of a crop meets the bank's views between their steps, and a crop drops
 # what was added at the edges (a corner watermark, a caption's first letters).
 QUERY_CROPS: tuple[Variant, ...] = tuple(centre_crop(keep) for keep in (0.96, 0.92, 0.88))
+# The query's shifted crops: 2, 4 and 6% cut from each side and from each corner (the two
+# sides of it) of the trimmed picture, as uploaded. A copy cut unevenly (each side by its
+# own amount) is the original shifted and zoomed: these shift it back in 8 directions, and
+# the bank's centre, one-side and corner crops (2% steps) meet what is left. No fixed set
+# of bank views covers four free cuts; this one covers a shift up to 6% each way.
+SHIFT_CROPS: tuple[Variant, ...] = tuple(
+    replace(v, name="shift_" + v.name.removeprefix("crop_"))
+    for v in (
+        *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06)),
+        *(corner_crop(c, cut) for c in ("tl", "tr", "bl", "br") for cut in (0.02, 0.04, 0.06)),
+    )
+)
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
@@ -271,10 +283,9 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
         signals = [_pdq(luma(rgb), "full"), *_orientations(work_luma, "full")[1:]]
     for name, view in trimmed:
         signals += _orientations(view, name)
-    for variant in (*QUERY_CROPS, *HALF_VARIANTS):
-        cropped = render_variant(picture, variant)
-        if cropped is not None:
-            signals.append(_pdq(cropped, variant.name))
+    views = [(v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS)]
+    views += [(v.name, render_variant(picture, v)) for v in SHIFT_CROPS]
+    signals += _pdq_many([(name, view) for name, view in views if view is not None])
     return _keep_extras(signals, weak_views)
 
 
@@ -434,6 +445,28 @@ def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
     return Signal(bytes.fromhex(hex_hash), quality, variant)
 
 
+def _pdq_many(views: Sequence[tuple[str, NDArray[np.float32]]]) -> list[Signal]:
+    """:func:`_pdq` of each view, their DCTs in one batch."""
+    hashable = [(name, view) for name, view in views if min(view.shape) >= MIN_HASHABLE_DIM]
+    if not hashable:
+        return [_pdq(view, name) for name, view in views]
+    buffers = np.concatenate(
+        [
+            orientation_buffers(view, orientations=ORIENTATIONS[:1], exact=False)
+            for _, view in hashable
+        ]
+    )
+    hashed = dict(zip((name for name, _ in hashable), hashes_of_buffers(buffers), strict=True))
+    out = []
+    for name, view in views:
+        if name in hashed:
+            hex_hash, quality = hashed[name]
+            out.append(Signal(bytes.fromhex(hex_hash), quality, name))
+        else:
+            out.append(_pdq(view, name))  # PDQ's all-zero hash
+    return out
+
+
 def is_smooth(luma_view: NDArray[np.float32]) -> bool:
     """Whether a picture is smooth (:func:`rescind.media.pdq.smooth_buffers`), judged on
     its 64x64 buffer as :func:`_pdq` filters it (``static/views.js`` does the same)."""
@@ -475,6 +508,7 @@ __all__ = [
     "MIRRORED_VARIANTS",
     "ORIENTATIONS",
     "QUERY_CROPS",
+    "SHIFT_CROPS",
     "SMOOTH",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
