@@ -98,7 +98,7 @@ def family(variant: str) -> str:
     corner = _CORNER.match(base)
     if corner:
         return f"corner{corner.group(2)}"
-    for prefix in ("tiltcrop", "half"):
+    for prefix in ("tiltcrop", "half", "shift"):
         if base.startswith(prefix):
             return prefix
     return "cut"
@@ -132,7 +132,8 @@ STRATEGIES = (
             ("bank orientations", "aspect crops", "corner crops", "straightened", "mirrored cuts")
         )
     ),
-    Strategy("+ halves (both sides)", lambda v: True, lambda v: True, True),
+    Strategy("+ halves (both sides)", lambda v: True, lambda v: family(v) != "shift", True),
+    Strategy("+ shifted crops (query)", lambda v: True, lambda v: True, True),
 )
 # Copies with something added around the picture (only the media path can trim it).
 FRAMED = ("pad_", "letterbox", "screenshot", "caption_top", "caption_bottom")
