@@ -12,8 +12,8 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
-  three centre crops and the four halves of the trimmed picture (:data:`QUERY_CROPS`,
-  :data:`HALF_VARIANTS`): 15 to 31 hashes.
+  three centre crops, the four halves and 24 shifted crops of the trimmed picture
+  (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`): 39 to 55 hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
@@ -257,9 +257,9 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
 
     Variants: ``full``, ``full/<orientation>``, ``trimmed[/<orientation>]``,
     ``trimmed_jpeg[/<orientation>]`` (orientations named as in :data:`ORIENTATIONS`), and
-    the :data:`QUERY_CROPS` and :data:`HALF_VARIANTS` of the tightly trimmed picture (of
-    the full one when it has no border), in the orientation uploaded, e.g. ``crop_c92``,
-    ``half_t``.
+    the :data:`QUERY_CROPS`, :data:`HALF_VARIANTS` and :data:`SHIFT_CROPS` of the tightly
+    trimmed picture (of the full one when it has no border), in the orientation uploaded,
+    e.g. ``crop_c92``, ``half_t``, ``shift_tl4``.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
     is always first.
