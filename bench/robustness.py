@@ -101,7 +101,7 @@ def family(variant: str) -> str:
     corner = _CORNER.match(base)
     if corner:
         return f"corner{corner.group(2)}"
-    for prefix in ("tiltcrop", "half"):
+    for prefix in ("tiltcrop", "half", "shift"):
         if base.startswith(prefix):
             return prefix
     return "cut"
@@ -139,7 +139,7 @@ STRATEGIES = (
     Strategy(
         "+ halves (both sides)",
         lambda v: family(v) not in _FRAMED_VIEWS,
-        lambda v: True,
+        lambda v: family(v) != "shift",
         True,
     ),
     # Framed views, one family at a time: for a platform that sends the hash of a framed copy.
@@ -147,11 +147,12 @@ STRATEGIES = (
         Strategy(
             f"+ {name}",
             lambda v, k=k: family(v) not in _FRAMED_VIEWS[k + 1 :],
-            lambda v: True,
+            lambda v: family(v) != "shift",
             True,
         )
         for k, name in enumerate(("framed: borders", "framed: bars", "framed: strips"))
     ),
+    Strategy("+ shifted crops (query)", lambda v: True, lambda v: True, True),
 )
 # Copies with something added around the picture (only the media path can trim it).
 FRAMED = ("pad_", "letterbox", "screenshot", "caption_top", "caption_bottom")

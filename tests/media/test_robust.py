@@ -207,12 +207,37 @@ def test_turned_views_are_not_compared_with_crops_and_tilts() -> None:
     turned, cut = Signal(bits, 90, "full/rot90"), Signal(bits, 90, "crop_l6")
     assert match([turned], [cut]) is None
     # A turned view of the query meets no turned view of the bank (that repeats the unturned
-    # pair); the bank's turned views meet the upload as sent, as the platform's cut entries do.
+    # pair); the bank's turned views meet the upload's whole views as sent, as the platform's
+    # cut entries do, but not its crops and halves (a turned view never meets a cut one).
     assert match([turned], [Signal(bits, 90, "full/flip_h")]) is None
-    assert match([cut], [turned]) is not None
+    assert match([cut], [turned]) is None
+    assert match([Signal(bits, 90, "half_b")], [Signal(bits, 90, "crop_t4/flip_h")]) is None
+    assert match([Signal(bits, 90, "full")], [turned]) is not None
+    assert match([Signal(bits, 90, "trimmed_jpeg")], [turned]) is not None
     assert match([Signal(bits, 90, "full")], [Signal(bits, 90, "crop_c92/flip_h")]) is not None
     assert match([Signal(bits, 90, "trimmed/flip_h")], [Signal(bits, 90, "trimmed")]) is not None
     assert match([Signal(bits, 90, "crop_c92")], [cut]) is not None
+
+
+@pytest.mark.parametrize("cuts", [(0.01, 0.06, 0.07, 0.02), (0.07, 0.01, 0.02, 0.06)])
+def test_an_uneven_crop_is_found_through_the_shifted_crops(
+    cuts: tuple[float, float, float, float],
+) -> None:
+    """Each side cut by its own amount (left, top, right, bottom): no bank view is that crop,
+    and the upload as it is misses; a shifted crop of the upload meets a bank crop."""
+    image = photo("coffee")
+    w, h = image.size
+    copy = image.crop(
+        (round(w * cuts[0]), round(h * cuts[1]), w - round(w * cuts[2]), h - round(h * cuts[3]))
+    )
+    query, bank = query_signals(copy), bank_signals(image)
+    unshifted = [s for s in query if not s.variant.startswith("shift_")]
+    assert len(unshifted) < len(query)
+    assert match(unshifted, bank) is None
+    result = match(query, bank)
+    assert result is not None
+    assert result.blockable
+    assert result.query_variant.startswith("shift_")
 
 
 def test_query_crops_are_cut_from_the_trimmed_picture() -> None:

@@ -23,9 +23,9 @@ from rescind.platform.media_signals import (
     media_limits,
     signals_from_media,
 )
-from rescind.platform.registry import get_content, signals_of
+from rescind.platform.registry import get_content, signal_values, signals_of
 from rescind.platform.runtime import PlatformRuntime
-from rescind.platform.signals import Signals
+from rescind.platform.signals import PdqHash, Signals
 from rescind.store import Database
 from rescind.store.models import Content
 from tests.e2e import media
@@ -51,7 +51,12 @@ def test_plain_hashes_come_first_and_robust_views_are_bounded() -> None:
     assert [h.orientation for h in signals.pdq[:8]] == list(range(8))
     assert (signals.md5, signals.sha256) == (plain.md5, plain.sha256)
     extra = signals.pdq[8:]
-    assert 8 <= len(extra) <= 28
+    assert 8 <= len(extra) <= 55
+    # The shifted crops serve the check only: the registry keeps the other views.
+    shifted = [h for h in extra if (h.variant or "").startswith("shift_")]
+    assert len(shifted) == 24
+    rows = signal_values(signals)
+    assert len([r for r in rows if r[0].startswith("pdq")]) == len(signals.pdq) - len(shifted)
     assert len({h.hash for h in signals.pdq}) == len(signals.pdq)
     # Views dropped for quality never reach the platform: every extra one may block.
     assert all(h.quality is not None and h.quality >= 50 for h in extra)
@@ -115,8 +120,11 @@ def test_sweep_finds_a_padded_copy_registered_before_the_picture_was_banked(
         with database.session() as session:
             content = get_content(session, content_id)
             assert content is not None
-            # The registry keeps every PDQ hash of the upload, robust views included.
-            assert len(signals_of(session, content.id).pdq) == len(signals.pdq)
+            # The registry keeps every PDQ hash of the upload, robust views included, but for
+            # the shifted crops (the check's own).
+            shifted = [h for h in signals.pdq if (h.variant or "").startswith("shift_")]
+            assert shifted
+            assert len(signals_of(session, content.id).pdq) == len(signals.pdq) - len(shifted)
     with database.session() as session:
         request = make_request(session, "RSC-TEST-0007", [{"pdq": [banked]}])
         result = enforce_removal(session, settings, request, runtime=runtime)
@@ -198,3 +206,37 @@ def test_a_smooth_gradient_matches_only_close_by_and_never_blocks(
     # the banked entries know they are smooth.
     hashes_only = signals_from_media(other, LIMITS).pdq[:1]
     assert runtime.matcher.match(Signals(pdq=(replace(hashes_only[0], smooth=False),))) == []
+
+
+def test_a_banked_turned_view_meets_an_uploads_whole_views_not_its_crops(
+    settings: Settings, database: Database
+) -> None:
+    """The rule of `rescind.media.robust.pair_limits` on the platform: a banked picture's
+    turned views (`full/rot90`, `crop_t4/flip_h`) are found by a hash sent as it is or an
+    upload's whole view, never by an upload's crop or half (the sweep's last false match was
+    a weak half against a flat sky's turned views)."""
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        bank = get_bank(session, NCII_BANK)
+        entries = add_signals(
+            session,
+            bank,
+            bank_signals_from_media(media.jpeg(_astronaut()), LIMITS),
+            source="reviewer",
+        )
+        session.commit()
+        turned = {
+            (e.provenance or {})["variant"]: e.value
+            for e in entries
+            if "/" in str((e.provenance or {}).get("variant", ""))
+        }
+    runtime.sync_all()
+    assert {"full/rot90", "crop_t4/flip_h"} <= set(turned)
+    for variant in ("full/rot90", "crop_t4/flip_h"):
+        value = turned[variant]
+        for query, found in ((None, True), ("full", True), ("trimmed", True), ("half_b", False)):
+            hits = runtime.matcher.match(Signals(pdq=(PdqHash(value, 90, variant=query),)))
+            assert bool(hits) is found, (variant, query)
+        cut = PdqHash(value, 90, variant="crop_c92")
+        assert runtime.matcher.match(Signals(pdq=(cut,))) == []

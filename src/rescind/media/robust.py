@@ -12,8 +12,8 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   inside borders, bars or a caption strip, only for a picture whose own hash is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
-  three centre crops and the four halves of the trimmed picture (:data:`QUERY_CROPS`,
-  :data:`HALF_VARIANTS`): 15 to 31 hashes.
+  three centre crops, the four halves and 24 shifted crops of the trimmed picture
+  (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`): 39 to 55 hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
@@ -133,16 +133,28 @@ MIN_ASPECT_CUT = 0.03
 # uploaded: a crop of a crop meets the bank's views between their steps, and a crop drops
 # what was added at the edges (a corner watermark, a caption's first letters).
 QUERY_CROPS: tuple[Variant, ...] = tuple(centre_crop(keep) for keep in (0.96, 0.92, 0.88))
+# The query's shifted crops: 2, 4 and 6% cut from each side and from each corner (the two
+# sides of it) of the trimmed picture, as uploaded. A copy cut unevenly (each side by its
+# own amount) is the original shifted and zoomed: these shift it back in 8 directions, and
+# the bank's centre, one-side and corner crops (2% steps) meet what is left. No fixed set
+# of bank views covers four free cuts; this one covers a shift up to 6% each way.
+SHIFT_CROPS: tuple[Variant, ...] = tuple(
+    replace(v, name="shift_" + v.name.removeprefix("crop_"))
+    for v in (
+        *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06)),
+        *(corner_crop(c, cut) for c in ("tl", "tr", "bl", "br") for cut in (0.02, 0.04, 0.06)),
+    )
+)
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
 # view of a smooth picture (rescind.media.pdq.smooth_buffers).
 WEAK, TURNED, CUT, SMOOTH = 1, 2, 4, 8
-_WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
+WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # Every variant name `bank_signals` can give: what a device may send as a picture's views.
 BANK_VARIANT_NAMES: frozenset[str] = frozenset(
     (
-        *_WHOLE_VIEWS,
+        *WHOLE_VIEWS,
         *(f"full/{name}" for name in ORIENTATIONS[1:]),
         *(
             v.name
@@ -275,9 +287,9 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
 
     Variants: ``full``, ``full/<orientation>``, ``trimmed[/<orientation>]``,
     ``trimmed_jpeg[/<orientation>]`` (orientations named as in :data:`ORIENTATIONS`), and
-    the :data:`QUERY_CROPS` and :data:`HALF_VARIANTS` of the tightly trimmed picture (of
-    the full one when it has no border), in the orientation uploaded, e.g. ``crop_c92``,
-    ``half_t``.
+    the :data:`QUERY_CROPS`, :data:`HALF_VARIANTS` and :data:`SHIFT_CROPS` of the tightly
+    trimmed picture (of the full one when it has no border), in the orientation uploaded,
+    e.g. ``crop_c92``, ``half_t``, ``shift_tl4``.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
     is always first.
@@ -301,10 +313,9 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
         signals = [_pdq(luma(rgb), "full"), *_orientations(work_luma, "full")[1:]]
     for name, view in trimmed:
         signals += _orientations(view, name)
-    for variant in (*QUERY_CROPS, *HALF_VARIANTS):
-        cropped = render_variant(picture, variant)
-        if cropped is not None:
-            signals.append(_pdq(cropped, variant.name))
+    views = [(v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS)]
+    views += [(v.name, render_variant(picture, v)) for v in SHIFT_CROPS]
+    signals += _pdq_many([(name, view) for name, view in views if view is not None])
     return _keep_extras(signals, weak_views)
 
 
@@ -368,7 +379,7 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
             kinds[i] |= WEAK
         if turned:
             kinds[i] |= TURNED
-        if base not in _WHOLE_VIEWS:
+        if base not in WHOLE_VIEWS:
             kinds[i] |= CUT
         if s.smooth:
             kinds[i] |= SMOOTH
@@ -388,16 +399,23 @@ def pair_limits(
     of the whole picture, and comparing the 7 turns with every crop and tilt doubles the
     pairs (and the chances of a chance match) for copies that are turned *and* cut, which
     the views were not built for; turned against turned repeats unturned against unturned.
-    The bank's turned views (``full/rot90``, ...) therefore meet the query's unturned views
-    only, as its crops and tilts do. A Hamming-index caller does the same with two
-    searches: every query signal at ``threshold`` against the whole views (and weak ones at
-    ``weak_threshold``), the unturned ones against the cut and turned views.
+    The bank's turned views (``full/rot90``, ``crop_c96/flip_h``, ...) likewise meet the
+    query's unturned whole views only (``full``, ``trimmed``, ``trimmed_jpeg``, and every
+    hash a platform sends), never its crops or halves: they are there for a platform that
+    sends one hash of a turned copy, and a turned view against a cut one is again a copy
+    turned *and* cut (the last false match of the sweep was a weak half of a generated
+    picture against a flat sky's turned views, docs/matching.md). A Hamming-index caller
+    does the same with two searches: every query signal at ``threshold`` against the whole
+    views (and weak ones at ``weak_threshold``), the unturned ones against the cut and
+    turned views, a cut query view's hits on turned views dropped.
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
     weak = ((q | b) & (WEAK | SMOOTH)) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
-    crossed = ((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)
+    crossed = (((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)) | (
+        ((b & TURNED) != 0) & ((q & CUT) != 0)
+    )
     return np.where(crossed, -1, limits).astype(np.int32)
 
 
@@ -457,6 +475,28 @@ def _pdq(luma_view: NDArray[np.float32], variant: str) -> Signal:
     return Signal(bytes.fromhex(hex_hash), quality, variant)
 
 
+def _pdq_many(views: Sequence[tuple[str, NDArray[np.float32]]]) -> list[Signal]:
+    """:func:`_pdq` of each view, their DCTs in one batch."""
+    hashable = [(name, view) for name, view in views if min(view.shape) >= MIN_HASHABLE_DIM]
+    if not hashable:
+        return [_pdq(view, name) for name, view in views]
+    buffers = np.concatenate(
+        [
+            orientation_buffers(view, orientations=ORIENTATIONS[:1], exact=False)
+            for _, view in hashable
+        ]
+    )
+    hashed = dict(zip((name for name, _ in hashable), hashes_of_buffers(buffers), strict=True))
+    out = []
+    for name, view in views:
+        if name in hashed:
+            hex_hash, quality = hashed[name]
+            out.append(Signal(bytes.fromhex(hex_hash), quality, name))
+        else:
+            out.append(_pdq(view, name))  # PDQ's all-zero hash
+    return out
+
+
 def is_smooth(luma_view: NDArray[np.float32]) -> bool:
     """Whether a picture is smooth (:func:`rescind.media.pdq.smooth_buffers`), judged on
     its 64x64 buffer as :func:`_pdq` filters it (``static/views.js`` does the same)."""
@@ -499,11 +539,13 @@ __all__ = [
     "MIRRORED_VARIANTS",
     "ORIENTATIONS",
     "QUERY_CROPS",
+    "SHIFT_CROPS",
     "SMOOTH",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
     "WEAK",
     "WEAK_VIEW_THRESHOLD",
+    "WHOLE_VIEWS",
     "MatchResult",
     "RobustInputError",
     "Signal",

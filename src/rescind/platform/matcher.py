@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
+from rescind.media.robust import WHOLE_VIEWS
 from rescind.media.video_match import moment, shares
 from rescind.platform.banks import REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
@@ -39,7 +40,7 @@ from rescind.store.statuses import BankEntryStatus
 
 SYNC_BATCH = 50_000
 # id, bank id, signal type, value, quality, group key, request id, case number, status, t,
-# source, smooth (a smooth picture's hash, from the provenance)
+# source, smooth (a smooth picture's hash, from the provenance), variant (the provenance's)
 _Row = tuple[
     int,
     int,
@@ -53,6 +54,7 @@ _Row = tuple[
     float | None,
     str,
     bool | None,
+    str | None,
 ]
 
 
@@ -72,6 +74,9 @@ class EntryRef:
     # A smooth picture's hash (a gradient, rescind.media.pdq.smooth_buffers): it matches
     # only within the weak views' radius and never blocks.
     smooth: bool = False
+    # A turned view of a banked picture (`full/rot90`, `crop_c96/flip_h`, ...): it meets an
+    # upload's whole views only, never its crops or halves (rescind.media.robust.pair_limits).
+    turned: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,12 @@ class Hit:
 
 def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
+
+
+def _cut_view(query: PdqHash) -> bool:
+    """Whether an upload's hash is one of its crops or halves (`signals_from_media` names
+    its views); a hash a platform sent is the picture as uploaded."""
+    return query.variant is not None and query.variant.partition("/")[0] not in WHOLE_VIEWS
 
 
 class Matcher:
@@ -150,6 +161,7 @@ class Matcher:
             BankEntry.t,
             BankEntry.source,
             BankEntry.provenance["smooth"].as_boolean(),
+            BankEntry.provenance["variant"].as_string(),
         )
 
     def _load_all(self, session: Session) -> int:
@@ -193,7 +205,7 @@ class Matcher:
             if not rows:
                 return total
             # An entry's current status decides, whatever the op: replays converge. (The seq
-            # is the last column: `_apply` reads the first twelve.)
+            # is the last column: `_apply` reads the first thirteen.)
             latest: dict[int, _Row] = {r[0]: cast(_Row, r) for r in rows}
             self._apply(latest.values())
             self.seq = int(rows[-1][-1])
@@ -210,7 +222,7 @@ class Matcher:
         groups = {k: set(v) for k, v in self.groups.items()}
         for row in rows:
             entry_id, bank_id, signal_type, value, quality, group_key = row[:6]
-            req_id, case, status, t, source, smooth = row[6:12]
+            req_id, case, status, t, source, smooth, variant = row[6:13]
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)
@@ -219,7 +231,16 @@ class Matcher:
                 known = eid in self.entries
                 review_only = source == REQUESTER_SOURCE
                 self.entries[eid] = EntryRef(
-                    bank_id, st, quality, group_key, req_id, case, t, review_only, bool(smooth)
+                    bank_id,
+                    st,
+                    quality,
+                    group_key,
+                    req_id,
+                    case,
+                    t,
+                    review_only,
+                    bool(smooth),
+                    variant is not None and "/" in variant,
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -257,11 +278,16 @@ class Matcher:
         return max(enabled, default=-1)
 
     def _hit(
-        self, entry_id: int, distance: int, query_quality: int | None, smooth: bool = False
+        self,
+        entry_id: int,
+        distance: int,
+        query_quality: int | None,
+        smooth: bool = False,
+        cut: bool = False,
     ) -> Hit | None:
         ref = self.entries.get(entry_id)
-        if ref is None:
-            return None
+        if ref is None or (cut and ref.turned):
+            return None  # a crop or half of the upload never meets a banked turned view
         bank = self.banks.get(ref.bank_id)
         if bank is None or not bank.enabled or distance > bank.threshold:
             return None
@@ -316,8 +342,9 @@ class Matcher:
             else:
                 results = index.search([h.hash for h in queries], r)
             for query, found in zip(queries, results, strict=True):
+                cut = _cut_view(query)
                 for entry_id, distance in found:
-                    keep(self._hit(entry_id, distance, query.quality, query.smooth))
+                    keep(self._hit(entry_id, distance, query.quality, query.smooth, cut))
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
             if value:
                 for entry_id in self.exact.get((signal_type, value), ()):

@@ -137,8 +137,9 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
     Works on a grey copy at most 512 px on its longest side (the size `query_signals` cuts
     its views from anyway), so a 12 MP upload costs what a 512 px one does. The orientation
     of each hash is the one its variant was turned to (0 for the views as displayed, which
-    the registry records as `pdq`, the others as `pdq_dihedral`). Empty for an image too
-    small to trim or turn.
+    the registry records as `pdq`, the others as `pdq_dihedral`); each keeps its variant's
+    name (the matcher keeps crops and halves from the bank's turned views). Empty for an
+    image too small to trim or turn.
     """
     views = _robust(luma, partial(query_signals, weak_views=True))
     out = []
@@ -146,7 +147,15 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
         _, _, turned = s.variant.partition("/")
         orientation = ORIENTATIONS.index(turned) if turned else 0
         out.append(
-            PdqHash(s.hex, s.quality, None, orientation, weak=bool(kinds & WEAK), smooth=s.smooth)
+            PdqHash(
+                s.hex,
+                s.quality,
+                None,
+                orientation,
+                weak=bool(kinds & WEAK),
+                variant=s.variant,
+                smooth=s.smooth,
+            )
         )
     return out
 
