@@ -9,7 +9,9 @@ Measured (`--feed`): instance A (`rescind serve`, its own database) holds the N 
 `ncii` bank; instance B pulls A's signed feed (`pull_partner`, the worker's pull: signed pages
 over HTTP on loopback, each applied in its own transaction) while B's matcher follows the
 change feed every `RESCIND_MATCHER_POLL_S` (as B's server does), until the matcher has caught
-up after the last page.
+up after the last page. Before the pull, B's process freezes its heap out of the garbage
+collector's sight, as B's server does after its first load (`--no-freeze`: not); the CPU the
+puller's process spent in the cyclic garbage collector is printed, by generation.
 
 Measured (`--withdrawal`): A serves N entries, B (`rescind serve`, its worker pulling A every
 `--interval` seconds) has pulled them all; an entry is withdrawn on A through its route
@@ -225,6 +227,12 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
         index_warm_up()  # a server compiles (or loads) its kernels before it is ready
         with b_db.session() as session:
             matcher.sync(session)  # B's running server, before the pull
+        if not args.no_freeze:
+            # As B's server does after its first load (platform/runtime.py, _settle_heap): what
+            # is there already (its bank, compiled kernels, libraries) out of the collector's
+            # sight, so a full collection during the pull walks only what came since.
+            gc.collect()
+            gc.freeze()
         stop = threading.Event()
 
         def follow() -> None:  # what B's server processes do meanwhile: follow the change feed
@@ -383,6 +391,11 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="Database URL (default: a new SQLite file)")
     parser.add_argument("--feed", action="store_true", help="Pull from a partner's feed")
     parser.add_argument("--db2", default=None, help="The puller's database URL (--feed)")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="--feed: leave the puller's heap unfrozen before the pull (B's server freezes it)",
+    )
     parser.add_argument("--withdrawal", action="store_true", help="Time withdrawals A -> B")
     parser.add_argument("--interval", type=float, default=5.0, help="B's pull interval (s)")
     parser.add_argument("--withdrawals", type=int, default=10, help="How many to time")

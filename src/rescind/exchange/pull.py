@@ -104,6 +104,10 @@ def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: in
 
 
 def _parse(body: bytes, target: _Target, cursor: int) -> tuple[EntryColumns, int, bool]:
+    """The page's entries, checked, and its next cursor and `more`. The entries stay columns
+    from the JSON to the inserts, with no object per entry: the cyclic garbage collector,
+    which is the whole process's (a web server's too) and is never paused here, has little
+    to walk while a partner catches up (docs/benchmarks.md)."""
     try:
         page = json.loads(body)
     except (ValueError, RecursionError):
