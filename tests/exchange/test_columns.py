@@ -4,6 +4,8 @@ naming the entry."""
 
 from __future__ import annotations
 
+import gc
+import json
 import random
 from typing import Any
 
@@ -16,6 +18,7 @@ from rescind.exchange.format import (
     _columns_fast,
     entries_from_columns,
     entry_from_json,
+    read_columns,
 )
 
 INSTANCE = "03b4" * 8
@@ -86,7 +89,8 @@ def test_valid_columns_give_every_field() -> None:
     entries = entries_from_columns(_columns(rows), INSTANCE, 50)
     assert entries == _one_by_one(rows)
     # ... read column by column (the speed of a partner's catch-up depends on it)
-    assert _columns_fast(_columns(rows), 50, INSTANCE) == entries
+    fast = _columns_fast(_columns(rows), 50, INSTANCE)
+    assert fast is not None and fast.entries() == entries
     assert all(e.source.instance == INSTANCE for e in entries)
 
 
@@ -139,3 +143,19 @@ def test_smooth_columns_read_as_the_strict_reader_reads_each_entry() -> None:
             got = str(exc)
         assert got == _one_by_one_smooth(rows), rows
     assert smooth_seen > 100
+
+
+def test_a_full_page_read_as_columns_leaves_the_garbage_collector_almost_nothing() -> None:
+    """A page of 25,000 changes is read into a dozen lists (of strings, numbers and times,
+    which the cyclic collector does not track), not an object per entry: a partner catching
+    up no longer makes the collector walk tens of thousands of objects per page, again and
+    again, in the puller's process (docs/benchmarks.md)."""
+    rng = random.Random(3)
+    body = json.dumps(_columns([_valid(rng, i) for i in range(25_000)])).encode()
+    gc.collect()
+    before = len(gc.get_objects())
+    read = read_columns(json.loads(body), INSTANCE, 25_000)
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    assert len(read) == 25_000 and read.entries()[-1].id == "24999"
+    assert tracked < 100, tracked
