@@ -254,8 +254,8 @@ def _refs_ok(values: list[Any], *, optional: bool) -> bool:
 @dataclass(frozen=True, slots=True)
 class EntryColumns:
     """Entries as columns: entry `i` is item `i` of every list. A feed page of 25,000 entries
-    read this way is a dozen lists of strings, numbers and times, none of which the cyclic
-    garbage collector tracks; as 25,000 `ExchangeEntry` objects it was 25,000 objects kept
+    read this way is a dozen lists of strings, numbers, booleans and times, none of which the
+    cyclic garbage collector tracks; as 25,000 `ExchangeEntry` objects it was 25,000 objects kept
     alive for the whole page, which the collector walked again and again (docs/benchmarks.md).
     """
 

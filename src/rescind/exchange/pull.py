@@ -56,7 +56,7 @@ TICK_S = 2.0  # how often the task looks for due partners; each partner's period
 # pages from one partner before the others get their turn.
 MAX_PAGES_PER_PULL = 200
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # a full page is about 5 MB
-PAGE_SIZE = MAX_COLUMNS_PAGE  # the feed's largest page of columns (rescind-feed/2)
+PAGE_SIZE = MAX_COLUMNS_PAGE  # the feed's largest page of columns (rescind-feed/2 and /3)
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,10 @@ def _engine(session: Session) -> Engine:
 
 def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: int) -> bytes:
     check_partner_url(target.url, allow_private=settings.exchange_allow_private)
-    # Columns (rescind-feed/2): half the bytes, read column by column, 25,000 changes a page.
-    # The source must serve them (this version on); pages of rescind-feed/1 are read too.
-    # Asked as rescind-feed/3 (columns and `smooth`); a source older than /3 refuses format=3
-    # with HTTP 422 and is asked for /2 (where it shows no smooth entry).
+    # Columns: half the bytes of rescind-feed/1, read column by column into EntryColumns,
+    # 25,000 changes a page. Asked as rescind-feed/3 (columns and `smooth`); a source older
+    # than /3 refuses format=3 with HTTP 422 and is asked for /2 (where it shows no smooth
+    # entry). Pages of rescind-feed/1 are read too.
     params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 3}
     if target.banks:
         params["banks"] = target.banks
