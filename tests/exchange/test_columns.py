@@ -1,9 +1,11 @@
-"""Feed pages as columns (rescind-feed/2): read column by column for speed, they must accept
-exactly what the exchange format's strict reader accepts, entry by entry, and refuse the rest
-naming the entry."""
+"""Feed pages as columns (rescind-feed/2, and /3 with `smooth`): read column by column for
+speed, they must accept exactly what the exchange format's strict reader accepts, entry by
+entry, and refuse the rest naming the entry."""
 
 from __future__ import annotations
 
+import gc
+import json
 import random
 from typing import Any
 
@@ -16,6 +18,7 @@ from rescind.exchange.format import (
     _columns_fast,
     entries_from_columns,
     entry_from_json,
+    read_columns,
 )
 
 INSTANCE = "03b4" * 8
@@ -86,7 +89,8 @@ def test_valid_columns_give_every_field() -> None:
     entries = entries_from_columns(_columns(rows), INSTANCE, 50)
     assert entries == _one_by_one(rows)
     # ... read column by column (the speed of a partner's catch-up depends on it)
-    assert _columns_fast(_columns(rows), 50, INSTANCE) == entries
+    fast = _columns_fast(_columns(rows), 50, INSTANCE)
+    assert fast is not None and fast.entries() == entries
     assert all(e.source.instance == INSTANCE for e in entries)
 
 
@@ -139,3 +143,47 @@ def test_smooth_columns_read_as_the_strict_reader_reads_each_entry() -> None:
             got = str(exc)
         assert got == _one_by_one_smooth(rows), rows
     assert smooth_seen > 100
+
+
+def test_a_full_page_read_as_columns_leaves_the_garbage_collector_almost_nothing() -> None:
+    """A page of 25,000 changes is read into a dozen lists (of strings, numbers and times,
+    which the cyclic collector does not track), not an object per entry: a partner catching
+    up no longer makes the collector walk tens of thousands of objects per page, again and
+    again, in the puller's process (docs/benchmarks.md)."""
+    rng = random.Random(3)
+    body = json.dumps(_columns([_valid(rng, i) for i in range(25_000)])).encode()
+    gc.collect()
+    before = len(gc.get_objects())
+    read = read_columns(json.loads(body), INSTANCE, 25_000)
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    assert len(read) == 25_000 and read.entries()[-1].id == "24999"
+    assert tracked < 100, tracked
+
+
+def test_a_full_page_of_format_3_read_as_columns_leaves_the_collector_almost_nothing() -> None:
+    """The same for rescind-feed/3: its `smooth` column (booleans, untracked) is one more list,
+    read column by column (no fallback to an object per entry), and each entry keeps its flag."""
+    rng = random.Random(4)
+    rows = [_valid(rng, i) for i in range(25_000)]
+    for row in rows:
+        row["smooth"] = row["type"] in ("pdq", "pdq_cut") and rng.random() < 0.3
+    columns = {name: [row[name] for row in rows] for name in SMOOTH_COLUMNS}
+    assert _columns_fast(columns, 25_000, INSTANCE) is not None  # no entry-by-entry reading
+    body = json.dumps(columns).encode()
+    gc.collect()
+    before = len(gc.get_objects())
+    read = read_columns(json.loads(body), INSTANCE, 25_000, names=SMOOTH_COLUMNS)
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    assert tracked < 100, tracked
+    assert read.smooth == [row["smooth"] for row in rows] and 3000 < sum(read.smooth) < 4500
+    assert [e.smooth for e in read.entries()] == read.smooth
+
+
+def test_a_page_of_format_2_reads_every_entry_as_not_smooth() -> None:
+    rng = random.Random(5)
+    read = read_columns(_columns([_valid(rng, i) for i in range(50)]), INSTANCE, 50)
+    assert read.smooth == [False] * 50
+    with pytest.raises(ValueError, match="must be exactly"):  # /2 has no smooth column
+        read_columns(_columns([_valid(rng, 0)]) | {"smooth": [False]}, INSTANCE, 1)

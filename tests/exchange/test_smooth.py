@@ -27,12 +27,13 @@ from rescind.exchange.format import (
     ExchangeEntry,
     Provenance,
     entries_from_columns,
+    read_columns,
     read_lines,
 )
 from rescind.exchange.identity import Identity, load_identity
 from rescind.exchange.partners import add_partner, get_partner
 from rescind.exchange.pull import pull_partner
-from rescind.exchange.transfer import apply_entries, export_entries
+from rescind.exchange.transfer import apply_columns, apply_entries, export_entries
 from rescind.media import hash_bytes
 from rescind.media.pdq import hashes_of_buffers, smooth_buffers
 from rescind.platform.banks import add_signals, create_bank, ensure_default_banks, get_bank
@@ -229,6 +230,47 @@ def test_a_bad_smooth_column_is_refused(spoil: object, message: str) -> None:
     spoil(columns)  # type: ignore[operator]
     with pytest.raises(ValueError, match=message):
         entries_from_columns(columns, "peer", 100, names=SMOOTH_COLUMNS)
+
+
+def test_a_page_of_format_3_applied_as_columns_banks_what_its_lines_bank(
+    database: Database, settings: Settings
+) -> None:
+    """The puller's path (a /3 page read as columns, applied by position) banks a smooth entry
+    exactly as an imported file's version 2 line is banked: smooth in its provenance, the
+    matcher holding it to 16 bits; the others as ordinary entries."""
+    values = {secrets.token_hex(32): i % 3 == 0 for i in range(30)}
+    columns = _columns(values, "peer")
+    with database.session() as session:
+        for name in ("by-page", "by-file"):
+            create_bank(session, name)
+        read = read_columns(columns, "peer", 100, names=SMOOTH_COLUMNS)
+        assert read.smooth == list(values.values())
+        paged = apply_columns(session, get_bank(session, "by-page"), read, source="partner")
+        lines = [
+            e.to_line() for e in entries_from_columns(columns, "peer", 100, names=SMOOTH_COLUMNS)
+        ]
+        filed = apply_entries(
+            session, get_bank(session, "by-file"), read_lines(lines), source="partner"
+        )
+        session.commit()
+    assert paged.added == filed.added == 30
+    by_page, by_file = _entries(database, "by-page"), _entries(database, "by-file")
+    assert by_page == by_file == {v: ("active", flag) for v, flag in values.items()}
+    with database.session() as session:
+        provenance = {
+            v: p
+            for v, p in session.execute(
+                select(BankEntry.value, BankEntry.provenance)
+                .join(Bank, Bank.id == BankEntry.bank_id)
+                .where(Bank.name == "by-page")
+            )
+        }
+    assert provenance == {v: {"smooth": True} if flag else None for v, flag in values.items()}
+    smooth = next(v for v, flag in values.items() if flag)
+    plain = next(v for v, flag in values.items() if not flag)
+    assert not _matches(database, settings, _flip(smooth, 24))
+    assert _matches(database, settings, _flip(smooth, 12))
+    assert _matches(database, settings, _flip(plain, 24))
 
 
 @pytest.fixture

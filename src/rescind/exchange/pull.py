@@ -10,13 +10,9 @@ the cursor stays where it was, so the next pull retries from there.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
-import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,14 +34,14 @@ from rescind.exchange.feed import (
 from rescind.exchange.format import (
     COLUMNS,
     SMOOTH_COLUMNS,
-    ExchangeEntry,
-    entries_from_columns,
+    EntryColumns,
     entry_from_json,
+    read_columns,
 )
 from rescind.exchange.identity import instance_id_of, verify
 from rescind.exchange.netguard import check_partner_url, fetch_page
 from rescind.exchange.partners import sealer
-from rescind.exchange.transfer import ImportReport, apply_entries
+from rescind.exchange.transfer import ImportReport, apply_columns
 from rescind.jobs import JobRegistry
 from rescind.security import audit
 from rescind.store.columns import utcnow
@@ -60,7 +56,7 @@ TICK_S = 2.0  # how often the task looks for due partners; each partner's period
 # pages from one partner before the others get their turn.
 MAX_PAGES_PER_PULL = 200
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # a full page is about 5 MB
-PAGE_SIZE = MAX_COLUMNS_PAGE  # the feed's largest page of columns (rescind-feed/2)
+PAGE_SIZE = MAX_COLUMNS_PAGE  # the feed's largest page of columns (rescind-feed/2 and /3)
 
 
 @dataclass(frozen=True)
@@ -91,10 +87,10 @@ def _engine(session: Session) -> Engine:
 
 def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: int) -> bytes:
     check_partner_url(target.url, allow_private=settings.exchange_allow_private)
-    # Columns (rescind-feed/2): half the bytes, read column by column, 25,000 changes a page.
-    # The source must serve them (this version on); pages of rescind-feed/1 are read too.
-    # Asked as rescind-feed/3 (columns and `smooth`); a source older than /3 refuses format=3
-    # with HTTP 422 and is asked for /2 (where it shows no smooth entry).
+    # Columns: half the bytes of rescind-feed/1, read column by column into EntryColumns,
+    # 25,000 changes a page. Asked as rescind-feed/3 (columns and `smooth`); a source older
+    # than /3 refuses format=3 with HTTP 422 and is asked for /2 (where it shows no smooth
+    # entry). Pages of rescind-feed/1 are read too.
     params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 3}
     if target.banks:
         params["banks"] = target.banks
@@ -126,7 +122,11 @@ def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: in
     return body
 
 
-def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntry], int, bool]:
+def _parse(body: bytes, target: _Target, cursor: int) -> tuple[EntryColumns, int, bool]:
+    """The page's entries, checked, and its next cursor and `more`. The entries stay columns
+    from the JSON to the inserts, with no object per entry: the cyclic garbage collector,
+    which is the whole process's (a web server's too) and is never paused here, has little
+    to walk while a partner catches up (docs/benchmarks.md)."""
     try:
         page = json.loads(body)
     except (ValueError, RecursionError):
@@ -147,18 +147,18 @@ def _parse(body: bytes, target: _Target, cursor: int) -> tuple[list[ExchangeEntr
             raise FeedRefusedError(f"a {page['format']} page has columns, not entries")
         names = SMOOTH_COLUMNS if page["format"] == SMOOTH_FORMAT else COLUMNS
         try:
-            entries = entries_from_columns(page.get("columns"), instance, PAGE_SIZE, names=names)
+            entries = read_columns(page.get("columns"), instance, PAGE_SIZE, names=names)
         except ValueError as exc:
             raise FeedRefusedError(str(exc)) from None
     else:
         entries = _entries(page.get("entries"), instance)
-    if entries and nxt == cursor:
+    if len(entries) and nxt == cursor:
         raise FeedRefusedError("entries without a cursor move")
     return entries, nxt, bool(page.get("more"))
 
 
-def _entries(items: object, instance: str) -> list[ExchangeEntry]:
-    """The entries of a rescind-feed/1 page (a list of exchange-format objects)."""
+def _entries(items: object, instance: str) -> EntryColumns:
+    """The entries of a rescind-feed/1 page (a list of exchange-format objects), as columns."""
     if not isinstance(items, list) or len(items) > MAX_PAGE:
         raise FeedRefusedError("the page's entries are not a list of at most one page")
     entries = []
@@ -170,12 +170,12 @@ def _entries(items: object, instance: str) -> list[ExchangeEntry]:
         if entry.source.instance != instance:
             raise FeedRefusedError(f"entry {number} of the page names another source")
         entries.append(entry)
-    return entries
+    return EntryColumns.of(entries)
 
 
 def _fetch_page(
     client: httpx.Client, settings: Settings, target: _Target, cursor: int
-) -> tuple[list[ExchangeEntry], int, bool]:
+) -> tuple[EntryColumns, int, bool]:
     """The page after `cursor`, fetched, verified and read (in the prefetching thread)."""
     return _parse(_fetch(client, settings, target, cursor), target, cursor)
 
@@ -184,7 +184,7 @@ def _apply(
     engine: Engine,
     settings: Settings,
     target: _Target,
-    entries: list[ExchangeEntry],
+    entries: EntryColumns,
     cursor: int,
     nxt: int,
 ) -> ImportReport | None:
@@ -195,11 +195,11 @@ def _apply(
         bank = session.get(Bank, partner.bank_id) if partner.bank_id else None
         if bank is None:
             raise PartnerError(f"partner {target.name!r} has no bank")
-        report = apply_entries(session, bank, entries, source="partner", other_opinion="skip")
+        report = apply_columns(session, bank, entries, source="partner", other_opinion="skip")
         partner.cursor = nxt
         partner.last_ok_at = partner.last_pull_at = utcnow()
         partner.last_error = None
-        if entries:
+        if len(entries):
             audit.record(
                 session, "system", "exchange.pulled", subject_type="partner",
                 subject_id=partner.id, detail={"after": cursor, "next": nxt, **report.as_detail()},
@@ -214,30 +214,6 @@ def _record_error(engine: Engine, settings: Settings, target: _Target, message: 
         if partner is not None:
             partner.last_error = message[:500]
             partner.last_pull_at = utcnow()
-
-
-_gc_lock = threading.Lock()
-_gc_paused = {"pulls": 0, "was_enabled": 0}  # pulls under way; the collector's state before
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while pulls run (reference counting still frees
-    each page once applied). A page makes tens of thousands of objects, and their allocations
-    trigger collections that walk the whole heap: about a quarter of a catch-up's CPU went
-    there. The collector is process-wide: paused by the first pull, restored by the last."""
-    with _gc_lock:
-        if _gc_paused["pulls"] == 0:
-            _gc_paused["was_enabled"] = int(gc.isenabled())
-            gc.disable()
-        _gc_paused["pulls"] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_paused["pulls"] -= 1
-            if _gc_paused["pulls"] == 0 and _gc_paused["was_enabled"]:
-                gc.enable()
 
 
 def pull_partner(
@@ -262,33 +238,32 @@ def pull_partner(
     # builds it meanwhile; SQLite and PostgreSQL release the GIL while they write): a partner
     # catching up costs the slower of the two sides, not their sum. A prefetched
     # page is only ever applied after the page before it, with its cursor checked again.
-    with _cyclic_gc_paused():
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescind-pull")
-        try:
-            pending = pool.submit(_fetch_page, http, settings, target, cursor)
-            for number in range(1, MAX_PAGES_PER_PULL + 1):
-                entries, nxt, more = pending.result()
-                if more and number < MAX_PAGES_PER_PULL:
-                    pending = pool.submit(_fetch_page, http, settings, target, nxt)
-                report = _apply(engine, settings, target, entries, cursor, nxt)
-                if report is None:
-                    break
-                result.pages += 1
-                result.applied += report.added
-                result.withdrawn += report.withdrawn
-                cursor = nxt
-                if not more:
-                    break
-        except (PartnerError, FeedRefusedError) as exc:
-            result.error = exc.detail
-            _record_error(engine, settings, target, exc.detail)
-        except Exception as exc:  # a partner must never stop the others
-            result.error = f"internal error ({type(exc).__name__})"
-            _record_error(engine, settings, target, result.error)
-        finally:
-            pool.shutdown(wait=True)  # a prefetch under way ends within the request timeout
-            if own:
-                http.close()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescind-pull")
+    try:
+        pending = pool.submit(_fetch_page, http, settings, target, cursor)
+        for number in range(1, MAX_PAGES_PER_PULL + 1):
+            entries, nxt, more = pending.result()
+            if more and number < MAX_PAGES_PER_PULL:
+                pending = pool.submit(_fetch_page, http, settings, target, nxt)
+            report = _apply(engine, settings, target, entries, cursor, nxt)
+            if report is None:
+                break
+            result.pages += 1
+            result.applied += report.added
+            result.withdrawn += report.withdrawn
+            cursor = nxt
+            if not more:
+                break
+    except (PartnerError, FeedRefusedError) as exc:
+        result.error = exc.detail
+        _record_error(engine, settings, target, exc.detail)
+    except Exception as exc:  # a partner must never stop the others
+        result.error = f"internal error ({type(exc).__name__})"
+        _record_error(engine, settings, target, result.error)
+    finally:
+        pool.shutdown(wait=True)  # a prefetch under way ends within the request timeout
+        if own:
+            http.close()
     return result
 
 

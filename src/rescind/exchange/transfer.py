@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +30,7 @@ from rescind.exchange.format import (
     NEGATIVE,
     POSITIVE,
     WITHDRAWN,
+    EntryColumns,
     ExchangeEntry,
     Provenance,
 )
@@ -149,12 +150,39 @@ def apply_entries(
     or, with `other_opinion="skip"`, counted and ignored: a partner's allow-list never
     silences our own banks.
     """
+    iterator = iter(entries)
+    chunks = (EntryColumns.of(chunk) for chunk in iter(lambda: list(islice(iterator, batch)), []))
+    return _apply(session, bank, chunks, source, other_opinion, progress)
+
+
+def apply_columns(
+    session: Session,
+    bank: Bank,
+    columns: EntryColumns,
+    *,
+    source: str,
+    other_opinion: str = "refuse",
+    batch: int = BATCH,
+) -> ImportReport:
+    """`apply_entries` for entries read as columns (a partner's feed page): the same checks
+    and changes, without an object per entry."""
+    chunks = (columns.slice(start, start + batch) for start in range(0, len(columns), batch))
+    return _apply(session, bank, chunks, source, other_opinion, None)
+
+
+def _apply(
+    session: Session,
+    bank: Bank,
+    chunks: Iterable[EntryColumns],
+    source: str,
+    other_opinion: str,
+    progress: Callable[[int], None] | None,
+) -> ImportReport:
     wanted = NEGATIVE if bank.kind == "allow" else POSITIVE
     report = ImportReport()
-    iterator = iter(entries)
     fresh: dict[str, set[str] | None] = {}  # per source: None, or the ids this call added
     with _large_cache(session):
-        while chunk := list(islice(iterator, batch)):
+        for chunk in chunks:
             _apply_batch(session, bank, chunk, wanted, other_opinion, source, report, fresh)
             if progress is not None:
                 progress(len(chunk))
@@ -180,42 +208,50 @@ def _large_cache(session: Session) -> Iterator[None]:
 def _apply_batch(
     session: Session,
     bank: Bank,
-    chunk: list[ExchangeEntry],
+    chunk: EntryColumns,
     wanted: str,
     other_opinion: str,
     source: str,
     report: ImportReport,
     fresh_origins: dict[str, set[str] | None],
 ) -> None:
+    first = report.read + 1
     report.read += len(chunk)
-    latest: dict[tuple[str, str], ExchangeEntry] = {}
-    for position, entry in enumerate(chunk, start=report.read - len(chunk) + 1):
-        if entry.opinion != wanted:
+    # Each entry's last position, by (source, id); by id alone when the chunk has one source
+    # (a feed page, most files): no pair per entry.
+    keys: Sequence[Hashable] = (
+        chunk.id if len(set(chunk.origin)) <= 1 else list(zip(chunk.origin, chunk.id, strict=True))
+    )
+    latest: dict[Hashable, int] = {}
+    for i, (key, opinion) in enumerate(zip(keys, chunk.opinion, strict=True)):
+        if opinion != wanted:
             if other_opinion == "skip":
                 report.skipped += 1
                 continue
             raise ExchangeError(
-                f"entry {position}: a {entry.opinion} opinion cannot go into a bank of "
-                f"kind {bank.kind}",
+                f"entry {first + i}: a {opinion} opinion cannot go into a bank of kind {bank.kind}",
                 field="opinion",
             )
-        latest[(entry.source.instance, entry.id)] = entry  # a later line is a later state
-    _apply_chunk(session, bank, latest, source, report, fresh_origins)
+        latest[key] = i  # a later line is a later state
+    _apply_chunk(session, bank, chunk, list(latest.values()), source, report, fresh_origins)
 
 
 def _apply_chunk(
     session: Session,
     bank: Bank,
-    latest: dict[tuple[str, str], ExchangeEntry],
+    chunk: EntryColumns,
+    latest: list[int],
     source: str,
     report: ImportReport,
     fresh_origins: dict[str, set[str] | None],
 ) -> None:
+    """Apply the entries at positions `latest` of `chunk` (each (source, id) once)."""
     if not latest:
         return
+    origins, their_ids, statuses = chunk.origin, chunk.id, chunk.status
     grouped: dict[str, list[str]] = {}  # origin -> remote ids (a chunk has one or a few)
-    for origin, remote_id in latest:
-        grouped.setdefault(origin, []).append(remote_id)
+    for i in latest:
+        grouped.setdefault(origins[i], []).append(their_ids[i])
     by_origin: dict[str, list[str]] = {}
     for origin, remote_ids in grouped.items():
         if origin not in fresh_origins:
@@ -248,16 +284,16 @@ def _apply_chunk(
                 )
             ):
                 known[(link.origin, link.remote_id)] = (link, status)
-    new: list[tuple[tuple[str, str], ExchangeEntry]] = []
+    new: list[int] = []  # positions in the chunk
     relinked: list[ExchangeLink] = []
     to_withdraw: list[int] = []
     if not known:  # the bulk case: every active entry is new, a withdrawal changes nothing
-        new = [item for item in latest.items() if item[1].status != WITHDRAWN]
+        new = [i for i in latest if statuses[i] != WITHDRAWN]
         report.unchanged += len(latest) - len(new)
-    for key, entry in latest.items() if known else ():
-        found = known.get(key)
+    for i in latest if known else ():
+        found = known.get((origins[i], their_ids[i]))
         active_here = found is not None and found[1] == BankEntryStatus.ACTIVE
-        if entry.status == WITHDRAWN:
+        if statuses[i] == WITHDRAWN:
             if active_here:
                 assert found is not None
                 to_withdraw.append(found[0].entry_id)
@@ -267,14 +303,14 @@ def _apply_chunk(
         elif active_here:
             report.unchanged += 1
         else:
-            new.append((key, entry))
+            new.append(i)
             if found is not None:
                 relinked.append(found[0])
     if to_withdraw:
         rows = session.scalars(select(BankEntry).where(BankEntry.id.in_(to_withdraw))).all()
         withdraw_entries(session, rows)
     if new:
-        _add_new(session, bank, new, relinked, source, fresh_origins)
+        _add_new(session, bank, chunk, new, relinked, source, fresh_origins)
         report.added += len(new)
 
 
@@ -292,55 +328,57 @@ def _among(
 def _add_new(
     session: Session,
     bank: Bank,
-    new: list[tuple[tuple[str, str], ExchangeEntry]],
+    chunk: EntryColumns,
+    new: list[int],
     relinked: list[ExchangeLink],
     source: str,
     fresh_origins: dict[str, set[str] | None],
 ) -> None:
-    """Bank the `new` entries and link each to its source reference (a `relinked` link, one
-    whose entry was withdrawn here, points to the new entry instead)."""
+    """Bank the entries at positions `new` of `chunk` and link each to its source reference
+    (a `relinked` link, one whose entry was withdrawn here, points to the new entry instead)."""
+    origins, remote_ids, groups = chunk.origin, chunk.id, chunk.group
+    kinds, values, qualities, ts = chunk.signal_type, chunk.value, chunk.quality, chunk.t
+    smooth = chunk.smooth
     ids = add_entries(
         session,
         bank,
         [
             NewEntry(
-                e.signal_type,
-                e.value,
-                e.quality,
-                e.t,
-                None if e.group is None else _local_group(origin, e.group),
+                kinds[i], values[i], qualities[i], ts[i],
+                None if groups[i] is None else _local_group(origins[i], groups[i]),
                 # A smooth picture's hash (a gradient): the matcher holds it to 16 bits.
-                _SMOOTH if e.smooth else None,
+                _SMOOTH if smooth[i] else None,
             )
-            for (origin, _), e in new
+            for i in new
         ],
         source=source,
-    )
-    fresh: list[tuple[str, str, int, str | None, str | None]]
+    )  # fmt: skip
+    # The new links: positions in the chunk and entry ids, side by side (no pair per link).
+    fresh_at, fresh_ids = new, ids
     if relinked:
         by_key = {(link.origin, link.remote_id): link for link in relinked}
-        fresh = []
-        for (key, entry), entry_id in zip(new, ids, strict=True):
-            old = by_key.get(key)
+        fresh_at, fresh_ids = [], []
+        for i, entry_id in zip(new, ids, strict=True):
+            old = by_key.get((origins[i], remote_ids[i]))
             if old is not None:
                 old.entry_id = entry_id
             else:
-                fresh.append((key[0], key[1], entry_id, entry.source.bank, entry.source.case))
-    else:
-        fresh = [
-            (origin, remote_id, entry_id, entry.source.bank, entry.source.case)
-            for ((origin, remote_id), entry), entry_id in zip(new, ids, strict=True)
-        ]
-    for origin in {key[0] for key, _ in new}:
+                fresh_at.append(i)
+                fresh_ids.append(entry_id)
+    for origin in {origins[i] for i in new}:
         added_here = fresh_origins.get(origin)
         if added_here is not None:
-            added_here.update(r[1] for r in fresh if r[0] == origin)
-    if fresh:
+            added_here.update(remote_ids[i] for i in fresh_at if origins[i] == origin)
+    if fresh_at:
+        banks, cases = chunk.bank, chunk.case
         insert_rows(
             session,
             cast(Table, ExchangeLink.__table__),
             ("origin", "remote_id", "entry_id", "source_bank", "case_ref"),
-            fresh,
+            (
+                (origins[i], remote_ids[i], entry_id, banks[i], cases[i])
+                for i, entry_id in zip(fresh_at, fresh_ids, strict=True)
+            ),
             {"bank_id": bank.id},
         )
     session.flush()

@@ -297,11 +297,11 @@ def add_entries(
         session,
         cast(Table, BankEntry.__table__),
         ("id", "bank_id", "signal_type", "value", "quality", "t", "group_key", "provenance"),
-        [
+        (
             (i, bank_id, st, value, quality, t, group,
              None if provenance is None else json.dumps(provenance))
             for i, (st, value, quality, t, group, provenance) in zip(ids, rows, strict=True)
-        ],
+        ),
         {"source": source, "status": BankEntryStatus.ACTIVE, "created_at": now, "updated_at": now},
     )  # fmt: skip
     lock_feed(session)
@@ -309,7 +309,7 @@ def add_entries(
         session,
         cast(Table, BankChange.__table__),
         ("entry_id",),
-        [(i,) for i in ids],
+        ((i,) for i in ids),
         {"op": "add", "at": now},
     )
     return ids

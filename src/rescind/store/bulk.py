@@ -46,6 +46,10 @@ def insert_rows(
             return
         marks = ", ".join(["?"] * (len(columns) + len(tail)))
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-        cursor.executemany(sql, [(*row, *tail) for row in rows] if tail else list(rows))
+        # Row by row from an iterator (sqlite3 takes any iterable; PEP 249's type says a
+        # sequence): a row's tuple is freed before the next is made, so a page of rows never
+        # piles up objects for the cyclic garbage collector to walk again and again.
+        each = ((*row, *tail) for row in rows) if tail else iter(rows)
+        cursor.executemany(sql, each)  # type: ignore[arg-type]
     finally:
         cursor.close()

@@ -20,7 +20,15 @@ from rescind.cases.progress import item_progress
 from rescind.config import Settings
 from rescind.platform.apikeys import create_api_key
 from rescind.store import Database
-from rescind.store.models import Action, Appeal, AuditEvent, BankChange, BankEntry, Request
+from rescind.store.models import (
+    Action,
+    Appeal,
+    AuditEvent,
+    BankChange,
+    BankEntry,
+    Request,
+    RequestEvent,
+)
 from tests.cases.support import valid_input
 from tests.web.console.conftest import token_of
 from tests.web.public.support import csrf_of, file_request
@@ -222,3 +230,46 @@ def test_requester_asks_for_another_review_and_the_case_is_reopened(
     assert "Another reviewer agreed to look at your request again." in page.text
     assert "the ID shows it is her" in page.text  # the reasoned decision, in their history
     assert 'data-status="in_review"' in page.text
+
+
+def test_a_whole_case_appeal_sent_after_the_window_closed_shows_the_case_as_it_is(
+    signed_in: Callable[[str], TestClient],
+    app_factory: Callable[[], TestClient],
+    database: Database,
+    settings: Settings,
+) -> None:
+    """A status page opened within the window and sent after it closed: the person sees their
+    case with no appeal form (as for an item's appeal), not a request to say more; nothing is
+    filed, audited or added to the history."""
+    person = app_factory()
+    number, secret = file_request(person)
+    _decide(signed_in("rita"), number, outcome="reject", reason_code="not_intimate")
+    token = csrf_of(person.get("/status").text)
+    page = person.post(
+        "/status", data={"csrf_token": token, "case_number": number, "secret": secret}
+    )
+    assert 'id="appeal"' in page.text  # the form, while the window is open
+    with database.session() as session:
+        case = session.scalars(select(Request)).one()
+        for decision in case.decisions:
+            decision.at -= timedelta(days=settings.appeal_window_days + 1)
+    audited = _audited(database)
+    with database.session() as session:
+        events = session.scalar(select(func.count()).select_from(RequestEvent))
+    late = person.post(
+        "/status/appeal",
+        data={"csrf_token": csrf_of(page.text), "statement": "Please look again."},
+    )
+    assert late.status_code == 200
+    assert late.context["can_appeal"] is False  # type: ignore[attr-defined]
+    assert "appeal_error" not in late.context  # type: ignore[attr-defined]
+    assert "Tell us in a few words why we should look again" not in late.text
+    assert 'id="appeal"' not in late.text and 'action="/status/appeal"' not in late.text
+    assert 'data-status="rejected"' in late.text
+    assert "You asked for another review of our decision." not in late.text
+    assert person.get("/status").text.count('data-status="rejected"') == 1
+    assert _audited(database) == audited
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Appeal)) == 0
+        assert session.scalar(select(func.count()).select_from(RequestEvent)) == events
+        assert session.scalars(select(Request)).one().status == "rejected"

@@ -204,6 +204,11 @@ def appeal(p: PageDep, form: FormDep, db: DatabaseDep, settings: SettingsDep) ->
             appeals.file_rejection_appeal(
                 session, settings, case, text if isinstance(text, str) else None
             )
+        except appeals.AppealWindowClosed:
+            # A form left open past the window: the case as it is now, no form to appeal (the
+            # item route's answer), never a request to say more.
+            session.rollback()
+            return _case_page(p, requester.get_case(session, handle))
         except appeals.AppealError:
             session.rollback()
             case = requester.get_case(session, handle)
