@@ -15,7 +15,20 @@ Two sets:
   each kind of change Meta's set has (bars, frame rate with shifted timestamps, a logo box,
   grey/sepia, longer and shorter cuts), and distinct videos for false matches.
 
+- ``--distinct N``: a false-match sweep. N short videos generated from ``--seed`` (3-8 s,
+  192x108 or portrait 108x192, 24-30 fps), nine kinds in turn: disjoint 128x72 tiles of
+  scikit-image photos panned and zoomed or held still, moving shapes, drifting noise,
+  gradients (half with a caption), dark scenes, black (empty, one caption, faint shapes),
+  title cards and slides, screen recordings; a fifth with bars, a quarter with black seconds
+  before or after, some with fades, some ending on one end card shared by the sweep. All
+  are banked (with Meta's originals and distinct videos when ``--meta`` is given) and every
+  one is checked against every other, with every tenth one's variant (15 fps, letterbox,
+  logo, grey or a clip) and Meta's variants, under the rule and with the quality filter off.
+  Each of the 703 tiles serves one video at most; a pair of videos sharing a source tag (a
+  variant and its original) is never counted as distinct.
+
     .venv/bin/python bench/robustness_video.py --meta /tmp/tmkvideos [--synthetic]
+    .venv/bin/python bench/robustness_video.py --distinct 2000 --seed 2 --meta /tmp/tmkvideos
 """
 
 from __future__ import annotations
