@@ -892,6 +892,11 @@ def sweep(
         for q, b, _ in false:
             key = tuple(sorted((kinds[q], kinds[b])))
             by_kind[key] = by_kind.get(key, 0) + 1
+        card = [sum("+card" in kinds[x] for x in (q, b)) for q, b, _ in false]
+        print(
+            f"false checks between two videos ending on the shared end card: {card.count(2)}, "
+            f"one: {card.count(1)}, neither: {card.count(0)}"
+        )
         for key, n in sorted(by_kind.items(), key=lambda kv: -kv[1])[:25]:
             print(f"  {n:6d}  {key[0]} x {key[1]}")
         for q, b, hit in false[:15]:
