@@ -899,6 +899,8 @@ def sweep(
         )
         for key, n in sorted(by_kind.items(), key=lambda kv: -kv[1])[:25]:
             print(f"  {n:6d}  {key[0]} x {key[1]}")
+        # Those outside the end-card class first.
+        false.sort(key=lambda f: ("+card" in kinds[f[0]]) + ("+card" in kinds[f[1]]))
         for q, b, hit in false[:15]:
             median, _best, qs, bs = frame_stats(
                 checked[q].frames, banked[b].frames, settings.pdq_threshold
