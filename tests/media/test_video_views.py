@@ -46,3 +46,16 @@ def test_neighbours_stand_for_their_sample(tmp_path: Path) -> None:
     assert sorted(set(times)) == [0.0, 1.0, 2.0]
     assert times.count(1.0) == 3 and times.count(0.0) == 2  # the first frame has no left one
     assert len({h.hash for h in views.frames if h.t == 1.0}) == 3
+
+
+def test_bars_are_found_when_the_only_keyframe_is_black(tmp_path: Path) -> None:
+    # A short clip opening on black (one keyframe: that black frame), letterboxed: its
+    # first seconds, decoded in order, show the bars.
+    black = [np.zeros((120, 160, 3), np.uint8) for _ in range(10)]
+    frames = [
+        np.pad(f, ((20, 20), (0, 0), (0, 0))) for f in black + moving_frames(4, 10, (160, 120))
+    ]
+    views = hash_video_views(write_video(tmp_path / "b.mp4", frames, 10))
+    assert (views.bars.top, views.bars.bottom, views.bars.left) == (22, 22, 0)
+    plain = hash_video_views(write_video(tmp_path / "p.mp4", black * 3, 10))
+    assert plain.bars.empty  # black throughout: nothing to measure, nothing cut

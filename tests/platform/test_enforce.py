@@ -223,3 +223,34 @@ def test_a_requesters_smooth_picture_is_banked_smooth(
     runtime.sync_all()
     hits = runtime.matcher.match(Signals(pdq=(PdqHash(other.hash, other.quality),)))
     assert bool(hits) is not flagged
+
+
+def test_the_copy_sweep_does_not_tie_videos_by_their_black_seconds(
+    settings: Settings, database: Database
+) -> None:
+    rng = random.Random(21)
+    runtime = PlatformRuntime(settings, database.engine)
+    black = "0" * 64  # every black frame's hash, quality 0
+    content = [random_pdq(rng) for _ in range(3)]
+
+    def video(seconds: list[tuple[str, int]]) -> Signals:
+        return Signals(frames=tuple(PdqHash(h, q, float(t)) for t, (h, q) in enumerate(seconds)))
+
+    # A clip with black seconds before and after its content; a re-encoded copy of it; a
+    # black upload (audio over a black screen) and one of a black intro and other content.
+    ends = [(black, 0), (black, 0)]
+    items = {
+        "clip": video([ends[0], *((h, 90) for h in content), *ends]),
+        "copy": video([ends[0], *((flip(h, 10, rng), 90) for h in content), *ends]),
+        "black": video([*ends, *ends]),
+        "other": video([ends[0], (random_pdq(rng), 90), *ends]),
+    }
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+    runtime.sync_all()
+    _register(runtime, items)
+    with database.session() as session:
+        request = make_request(session, "RSC-TEST-0021", [{"url": "https://p.example/clip"}])
+        result = enforce_removal(session, settings, request, runtime=runtime)
+        assert {c.content_id for c in result.named} == {"clip"}
+        assert {c.content_id for c in result.copies} == {"copy"}

@@ -27,7 +27,21 @@ def _matcher(banked: Signals) -> Matcher:
     matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
     matcher._apply(
         [
-            (i, 1, VIDEO_PDQ, h.hash, h.quality, "g", None, None, "active", h.t, "reviewer", None, None)
+            (
+                i,
+                1,
+                VIDEO_PDQ,
+                h.hash,
+                h.quality,
+                "g",
+                None,
+                None,
+                "active",
+                h.t,
+                "reviewer",
+                None,
+                None,
+            )
             for i, h in enumerate(banked.frames, 1)
         ]
     )

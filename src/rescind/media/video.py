@@ -54,6 +54,10 @@ _YUV8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "n
 _MAX_BAD_PACKETS = 1000
 # Keyframes decoded to measure a video's bars (spread over its length; each decodes alone).
 BAR_PROBES = 9
+# When fewer than half the keyframes show picture, one frame a second of the video's first
+# seconds is measured instead (decoded in order), if this many of them show picture.
+BAR_LEADING_SECONDS = 20.0
+BAR_LEADING_MIN = 3
 # Decoders whose "non-reference" pictures no other picture uses, so skipping them
 # (AVDISCARD_NONREF) is exact. Not HEVC: there a sub-layer non-reference picture may still
 # be used by pictures of higher temporal sub-layers.
@@ -506,7 +510,14 @@ def hash_video_views(
     if trim_bars:
         with _open(source, sniffed.format) as container:
             stream = _video_stream(container, limits)
-            bars = _measure_bars(container, stream, packets, limits, budget)
+            measured = _measure_bars(container, stream, packets, limits, budget)
+        if measured is None:
+            # Too few keyframes showed picture (a short video whose one keyframe is its
+            # black or faded first frame): measure its first seconds, decoded in order.
+            with _open(source, sniffed.format) as container:
+                stream = _video_stream(container, limits)
+                measured = _leading_bars(container, stream, limits, budget)
+        bars = measured
     with _open(source, sniffed.format) as container:
         stream = _video_stream(container, limits)
         hashes = _hash_frames(container, stream, plan, fps, limits, budget, bars, halves)
@@ -529,8 +540,9 @@ def hash_video_views(
 
 def _measure_bars(
     container: Any, stream: Any, packets: list[_Packet], limits: MediaLimits, budget: _Budget
-) -> Box:
-    """The video's bars, from up to `BAR_PROBES` keyframes spread over it (decoded alone)."""
+) -> Box | None:
+    """The video's bars, from up to `BAR_PROBES` keyframes spread over it (decoded alone);
+    None when fewer than half of them could be measured (black, faded, flat)."""
     keys = [i for i, p in enumerate(packets) if p.key]
     if not keys:
         return Box()
@@ -557,7 +569,31 @@ def _measure_bars(
                 boxes.append(measure_bars(_luma(frame)[0]))
     except av.error.FFmpegError:
         pass
+    if sum(b is not None for b in boxes) * 2 < len(boxes):
+        return None
     return decide_bars(boxes)
+
+
+def _leading_bars(container: Any, stream: Any, limits: MediaLimits, budget: _Budget) -> Box:
+    """The bars of one frame a second of the video's first `BAR_LEADING_SECONDS`, decoded in
+    order; the frames that could be measured decide, if there are `BAR_LEADING_MIN`."""
+    tb = stream.time_base or Fraction(1, 1)
+    boxes: list[Box | None] = []
+    start: int | None = None
+    next_t = 0.0
+    for frame in _decode(container, stream, None, limits, budget):
+        if frame.pts is None or min(frame.width, frame.height) < MIN_HASHABLE_DIM:
+            continue
+        start = frame.pts if start is None else start
+        t = float((frame.pts - start) * tb)
+        if t > BAR_LEADING_SECONDS:
+            break
+        if t + 1e-6 < next_t:
+            continue
+        next_t = np.floor(t + 1e-6) + 1.0
+        boxes.append(measure_bars(_luma(frame)[0]))
+    measured = [b for b in boxes if b is not None]
+    return decide_bars(measured) if len(measured) >= BAR_LEADING_MIN else Box()
 
 
 def _hash_frames(

@@ -359,7 +359,15 @@ class Matcher:
 
         Shares count sampled moments, not hashes (`rescind.media.video_match`): a moment
         with two views (as shown, inside its bars) is found when either view matches.
+        As vPDQ does, hashes under `pdq_min_quality` (black, dark or flat frames, the
+        darkest seconds of a fade) count on neither side: not as matches, not in the
+        shares' totals. Most videos have some (an intro, a fade), and they hash alike:
+        counted, a black video would match every video that fades to black.
         """
+        minimum = self.settings.pdq_min_quality
+        frames = tuple(f for f in frames if not _low(f.quality, minimum))
+        if not frames:
+            return []
         results = self.frames.search([f.hash for f in frames], radius)
         query_moments = [moment(f.t, i) for i, f in enumerate(frames)]
         pairs: dict[str, set[tuple[Any, Any]]] = defaultdict(set)  # group -> moment pairs
@@ -368,7 +376,7 @@ class Matcher:
             for entry_id, distance in found:
                 hit = self._hit(entry_id, distance, query.quality)
                 ref = self.entries.get(entry_id)
-                if hit is None or ref is None or not ref.group_key:
+                if hit is None or ref is None or not ref.group_key or hit.low_quality:
                     continue
                 pairs[ref.group_key].add((query_moments[i], moment(ref.t, entry_id)))
                 old = bank_frames[ref.group_key].get(entry_id)
@@ -379,14 +387,13 @@ class Matcher:
             bank_moments = [
                 moment(self.entries[e].t, e)
                 for e in self.groups.get(group, ())
-                if e in self.entries
+                if e in self.entries and not _low(self.entries[e].quality, minimum)
             ]
             share = shares(query_moments, bank_moments, pairs[group])
             if share.matches(
                 self.settings.video_query_match_fraction, self.settings.video_bank_match_fraction
             ):
-                good = [h for h in matched.values() if not h.low_quality]
-                hits.append(min(good or matched.values(), key=lambda h: h.distance))
+                hits.append(min(matched.values(), key=lambda h: h.distance))
         return hits
 
     @property

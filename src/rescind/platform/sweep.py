@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
@@ -147,10 +147,15 @@ def _sweep_videos(
     entries: Sequence[BankEntry],
     bank: BankPolicy,
 ) -> list[tuple[int, int, int]]:
-    """(content pk, entry id, distance) of registered videos matching a banked video."""
+    """(content pk, entry id, distance) of registered videos matching a banked video.
+
+    As in the matcher, frames under `pdq_min_quality` (black, flat, dark) count on neither
+    side: every black frame hashes alike, and would tie any two videos with black seconds.
+    """
+    minimum = settings.pdq_min_quality
     by_group: dict[str, list[BankEntry]] = defaultdict(list)
     for e in entries:
-        if e.signal_type == VIDEO_PDQ:
+        if e.signal_type == VIDEO_PDQ and not _low(e.quality, minimum):
             by_group[e.group_key or f"entry:{e.id}"].append(e)
     found_all: list[tuple[int, int, int]] = []
     for frames in by_group.values():
@@ -162,7 +167,7 @@ def _sweep_videos(
         for entry, found in zip(frames, results, strict=True):
             for sid, distance in found:
                 row = rows.get(sid)
-                if row and row[1] == VIDEO_PDQ:
+                if row and row[1] == VIDEO_PDQ and not _low(row[2], minimum):
                     matched_content[row[0]].add(sid)
                     old = matched_bank[row[0]].get(entry.id, distance)
                     matched_bank[row[0]][entry.id] = min(old, distance)
@@ -174,6 +179,7 @@ def _sweep_videos(
                 .where(
                     ContentSignal.content_pk.in_(list(matched_content)),
                     ContentSignal.signal_type == VIDEO_PDQ,
+                    or_(ContentSignal.quality.is_(None), ContentSignal.quality >= minimum),
                 )
                 .group_by(ContentSignal.content_pk)
             ).all()

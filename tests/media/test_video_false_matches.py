@@ -1,0 +1,80 @@
+"""Distinct videos that share black seconds do not match; a copy still does.
+
+The classic vPDQ false match: every black frame hashes alike (quality 0), so a black upload
+(audio over a black screen) holds all of its seconds in any video with a black intro or a
+fade to black, and the reverse. Hashes under the minimum quality count on neither side of
+the shares (docs/matching.md, "Video"); `bench/robustness_video.py --distinct` measures it
+over thousands of videos.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rescind.config import Settings
+from rescind.platform.banks import BankPolicy
+from rescind.platform.matcher import Matcher
+from rescind.platform.media_signals import (
+    bank_signals_from_media,
+    media_limits,
+    signals_from_media,
+)
+from rescind.platform.signals import VIDEO_PDQ, Signals
+from tests.media.conftest import moving_frames, write_video
+
+LIMITS = media_limits(10 * 1024 * 1024)
+SIZE = (160, 120)
+
+
+def _black(seconds: float, fps: int) -> list[NDArray[np.uint8]]:
+    return [np.zeros((SIZE[1], SIZE[0], 3), np.uint8) for _ in range(round(seconds * fps))]
+
+
+def _fade_out(frames: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
+    n = len(frames)
+    return [(f * (1 - i / n)).astype(np.uint8) for i, f in enumerate(frames)]
+
+
+def _matcher(banked: dict[str, Signals]) -> Matcher:
+    matcher = Matcher(Settings())
+    matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
+    rows = []
+    for group, signals in banked.items():
+        for h in signals.frames:
+            row = (len(rows) + 1, 1, VIDEO_PDQ, h.hash, h.quality, group, None, None, "active")
+            rows.append((*row, h.t, "reviewer", None))
+    matcher._apply(rows)
+    return matcher
+
+
+def _found(matcher: Matcher, path: Path) -> set[str | None]:
+    hits = matcher.match(signals_from_media(path.read_bytes(), LIMITS))
+    return {matcher.entries[h.entry_id].group_key for h in hits}
+
+
+def test_black_seconds_do_not_make_distinct_videos_match(tmp_path: Path) -> None:
+    fps = 10
+    content = moving_frames(3, fps, SIZE)
+    # A clip as uploaded: a black second, the content, a fade to black, black seconds.
+    clip = _black(1, fps) + content + _fade_out(moving_frames(1, fps, SIZE)) + _black(2, fps)
+    intro = write_video(tmp_path / "intro.mp4", clip, fps)
+    # Distinct: audio over a black screen, five seconds of it.
+    black = write_video(tmp_path / "black.mp4", _black(5, fps), fps)
+    # A copy of the clip: grey, a logo in a corner, re-encoded.
+    grey = [np.repeat(f.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8) for f in clip]
+    for f in grey:
+        f[8:24, 120:152] = 255
+    copy = write_video(tmp_path / "copy.mp4", grey, fps)
+    matcher = _matcher(
+        {
+            "intro": bank_signals_from_media(intro.read_bytes(), LIMITS),
+            "black": bank_signals_from_media(black.read_bytes(), LIMITS),
+        }
+    )
+    assert _found(matcher, copy) == {"intro"}
+    # Both ways: all of the black video's seconds are black seconds of the clip.
+    assert _found(matcher, black) == set()
+    assert _found(matcher, intro) == {"intro"}
