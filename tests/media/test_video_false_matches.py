@@ -45,7 +45,7 @@ def _matcher(banked: dict[str, Signals]) -> Matcher:
     for group, signals in banked.items():
         for h in signals.frames:
             row = (len(rows) + 1, 1, VIDEO_PDQ, h.hash, h.quality, group, None, None, "active")
-            rows.append((*row, h.t, "reviewer", None))
+            rows.append((*row, h.t, "reviewer", None, None))
     matcher._apply(rows)
     return matcher
 
