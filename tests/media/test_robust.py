@@ -555,3 +555,16 @@ def test_equalised_views_meet_equalised_views_only() -> None:
     assert match([Signal(far, 100, "eq_full")], [eq_full]) is None
     kinds = view_kinds([eq_full, eq_crop, Signal(bits, 100, "full")])
     assert list(kinds & EQUALISED) == [EQUALISED, EQUALISED, 0]
+
+
+def test_a_flat_pictures_tilted_copy_is_checked_with_equalised_views() -> None:
+    """Black corners make a tilted flat copy's own hash strong; its weak centre crop still
+    asks for the equalised views, which find it (review only)."""
+    image = flat_photo("coffee")
+    bank = bank_signals(image, weak_views=True)
+    query = query_signals(image.rotate(5, resample=Image.Resampling.BICUBIC), weak_views=True)
+    assert query[0].quality >= MIN_QUALITY
+    assert match(without_equalised(query), without_equalised(bank)) is None
+    result = match(query, bank)
+    assert result is not None and not result.blockable
+    assert result.query_variant.startswith(EQUALISED_PREFIX)

@@ -159,6 +159,9 @@ WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # ``eq_crop_c96``, ``eq_full/rot90``...). They meet only equalised views, within
 # WEAK_VIEW_THRESHOLD, and never block.
 EQUALISED_PREFIX = "eq_"
+# An upload gets its equalised views when its plain hash or this centre crop (of the trimmed
+# picture, one of QUERY_CROPS) is weak.
+EQUALISED_TRIGGER = "crop_c88"
 # Every variant name `bank_signals` can give: what a device may send as a picture's views.
 BANK_VARIANT_NAMES: frozenset[str] = frozenset(
     (
@@ -313,8 +316,10 @@ def query_signals(
     e.g. ``crop_c92``, ``half_t``, ``shift_tl4``.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
-    is always first. A weak upload (not smooth) adds, with ``weak_views`` and ``equalise``,
-    the query views of its equalised copy named :data:`EQUALISED_PREFIX` + variant.
+    is always first. A weak upload (not smooth; its plain hash or its
+    :data:`EQUALISED_TRIGGER` centre crop below :data:`MIN_QUALITY`) adds, with
+    ``weak_views`` and ``equalise``, the query views of its equalised copy named
+    :data:`EQUALISED_PREFIX` + variant.
     """
     rgb = as_rgb_array(image)
     work = working_copy(rgb)
@@ -338,7 +343,10 @@ def query_signals(
     views = [(v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS)]
     views += [(v.name, render_variant(picture, v)) for v in SHIFT_CROPS]
     signals += _pdq_many([(name, view) for name, view in views if view is not None])
-    if signals[0].quality < MIN_QUALITY and equalise:
+    # A flat picture's copy may carry what makes its own hash strong around it (black
+    # corners of a tilt, bars, a sticker): its centre crop tells too (docs/matching.md).
+    centre = next((s.quality for s in signals if s.variant == EQUALISED_TRIGGER), 100)
+    if min(signals[0].quality, centre) < MIN_QUALITY and equalise:
         signals += _renamed(query_signals(equalised(work_luma), True, equalise=False))
     return _keep_extras(signals, weak_views)
 
@@ -547,7 +555,11 @@ def equalised(luma_view: NDArray[np.float32]) -> NDArray[np.uint8]:
 
 
 def _renamed(signals: list[Signal]) -> list[Signal]:
-    """The equalised copy's views, named :data:`EQUALISED_PREFIX` + their variant."""
+    """The equalised copy's views, named :data:`EQUALISED_PREFIX` + their variant; none
+    when the equalised copy is smooth (equalising a ramp of any profile gives the same
+    even ramp: different gradients would meet)."""
+    if signals and signals[0].smooth:
+        return []
     return [replace(s, variant=EQUALISED_PREFIX + s.variant) for s in signals]
 
 

@@ -650,8 +650,11 @@ export function bankSignals(luma, width, height, equalise = true) {
   if (equalise && signals[0].quality < MIN_QUALITY) {
     const eq = equalisedGrey(workLuma);
     const inner = bankSignals(greyLuma(eq).luma, eq.width, eq.height, false);
-    const turns = inner[0].smooth ? [] : turnedViews(greyLuma(eq), "full");
-    for (const signal of [inner[0], ...turns, ...inner.slice(1)]) {
+    // robust._renamed: none when the equalised copy is smooth (a ramp).
+    const all = inner[0].smooth
+      ? []
+      : [inner[0], ...turnedViews(greyLuma(eq), "full"), ...inner.slice(1)];
+    for (const signal of all) {
       signals.push({ hash: signal.hash, quality: signal.quality, variant: `eq_${signal.variant}` });
     }
   }
