@@ -23,9 +23,6 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - A smooth picture (a gradient: :func:`is_smooth`) gets its whole views only, on both sides,
   marked ``smooth``: they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never
   block. Its turned and cut views are other gradients (docs/matching.md).
-- A weak picture that is not smooth (a flat, hazy sky) gets its views once more, of its
-  contrast-equalised copy (:func:`equalised`), on both sides, named ``eq_<variant>``: they
-  meet only equalised views, within :data:`WEAK_VIEW_THRESHOLD` bits, and never block.
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
@@ -151,17 +148,9 @@ SHIFT_CROPS: tuple[Variant, ...] = tuple(
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
-# view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view.
-WEAK, TURNED, CUT, SMOOTH, EQUALISED = 1, 2, 4, 8, 16
+# view of a smooth picture (rescind.media.pdq.smooth_buffers).
+WEAK, TURNED, CUT, SMOOTH = 1, 2, 4, 8
 WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
-# The views of a weak (flat, low-contrast) picture that is not smooth, once more on its
-# contrast-equalised copy (:func:`equalised`), named with this prefix (``eq_full``,
-# ``eq_crop_c96``, ``eq_full/rot90``...). They meet only equalised views, within
-# WEAK_VIEW_THRESHOLD, and never block.
-EQUALISED_PREFIX = "eq_"
-# An upload gets its equalised views when its plain hash or this centre crop (of the trimmed
-# picture, one of QUERY_CROPS) is weak.
-EQUALISED_TRIGGER = "crop_c88"
 # Every variant name `bank_signals` can give: what a device may send as a picture's views.
 BANK_VARIANT_NAMES: frozenset[str] = frozenset(
     (
@@ -181,7 +170,6 @@ BANK_VARIANT_NAMES: frozenset[str] = frozenset(
         ),
     )
 )
-BANK_VARIANT_NAMES |= frozenset(EQUALISED_PREFIX + name for name in BANK_VARIANT_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,12 +196,8 @@ class Signal:
     @property
     def strong(self) -> bool:
         """Whether this hash may block on its own (quality >= :data:`MIN_QUALITY`, not of a
-        smooth picture, not an equalised view)."""
-        return (
-            self.quality >= MIN_QUALITY
-            and not self.smooth
-            and not self.variant.startswith(EQUALISED_PREFIX)
-        )
+        smooth picture)."""
+        return self.quality >= MIN_QUALITY and not self.smooth
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +225,7 @@ class MatchResult:
         return any(q == "full" and b == "full" for q, b, _ in self.pairs)
 
 
-def bank_signals(
-    image: Image.Image | NDArray[np.uint8], weak_views: bool = False, *, equalise: bool = True
-) -> list[Signal]:
+def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
     """Signals to store for a banked image: full, trimmed (if any border) and the bank views.
 
     Variants: ``full``, its 7 other orientations ``full/<orientation>`` (pixels turned, as
@@ -256,9 +238,7 @@ def bank_signals(
     or framed the same way matches.
 
     Weak extra views (quality < :data:`MIN_QUALITY`) are kept only with ``weak_views`` (see
-    :func:`match` for how they count); "full" is always first. A weak picture (``full``
-    below :data:`MIN_QUALITY`, not smooth) adds, with ``weak_views`` and ``equalise``, the
-    bank views of its equalised copy named :data:`EQUALISED_PREFIX` + variant.
+    :func:`match` for how they count); "full" is always first.
     Raises :class:`RobustInputError` (a ``ValueError``) for an unusable image.
     """
     rgb = as_rgb_array(image)
@@ -298,14 +278,10 @@ def bank_signals(
         view = render_variant(work_luma, variant)
         if view is not None:
             signals.append(_pdq(view, variant.name))
-    if signals[0].quality < MIN_QUALITY and equalise:
-        signals += _renamed(bank_signals(equalised(work_luma), True, equalise=False))
     return _keep_extras(signals, weak_views)
 
 
-def query_signals(
-    image: Image.Image | NDArray[np.uint8], weak_views: bool = False, *, equalise: bool = True
-) -> list[Signal]:
+def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
     """Signals to query with for an uploaded image: full and trimmed in all 8 orientations,
     a few centre crops and the halves.
 
@@ -316,10 +292,7 @@ def query_signals(
     e.g. ``crop_c92``, ``half_t``, ``shift_tl4``.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
-    is always first. A weak upload (not smooth; its plain hash or its
-    :data:`EQUALISED_TRIGGER` centre crop below :data:`MIN_QUALITY`) adds, with
-    ``weak_views`` and ``equalise``, the query views of its equalised copy named
-    :data:`EQUALISED_PREFIX` + variant.
+    is always first.
     """
     rgb = as_rgb_array(image)
     work = working_copy(rgb)
@@ -343,11 +316,6 @@ def query_signals(
     views = [(v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS)]
     views += [(v.name, render_variant(picture, v)) for v in SHIFT_CROPS]
     signals += _pdq_many([(name, view) for name, view in views if view is not None])
-    # A flat picture's copy may carry what makes its own hash strong around it (black
-    # corners of a tilt, bars, a sticker): its centre crop tells too (docs/matching.md).
-    centre = next((s.quality for s in signals if s.variant == EQUALISED_TRIGGER), 100)
-    if min(signals[0].quality, centre) < MIN_QUALITY and equalise:
-        signals += _renamed(query_signals(equalised(work_luma), True, equalise=False))
     return _keep_extras(signals, weak_views)
 
 
@@ -385,8 +353,6 @@ def match(
         query[i].quality >= min_quality
         and bank[j].quality >= min_quality
         and not (query[i].smooth or bank[j].smooth)
-        and not query[i].variant.startswith(EQUALISED_PREFIX)
-        and not bank[j].variant.startswith(EQUALISED_PREFIX)
         for _, i, j in pairs
     )
     best, bi, bj = pairs[0]
@@ -404,16 +370,11 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
 
     ``WEAK``: an extra view (not ``full``) with quality < ``min_quality``. ``TURNED``: a view
     in another orientation than uploaded (``.../rot90``). ``CUT``: a crop or tilt (anything
-    but ``full``, ``trimmed`` and ``trimmed_jpeg``). ``SMOOTH``: of a smooth picture.
-    ``EQUALISED``: a view of the equalised copy (:data:`EQUALISED_PREFIX`), otherwise
-    flagged as its view of the picture would be.
+    but ``full``, ``trimmed`` and ``trimmed_jpeg``).
     """
     kinds = np.zeros(len(signals), np.uint8)
     for i, s in enumerate(signals):
         base, turned, _ = s.variant.partition("/")
-        if base.startswith(EQUALISED_PREFIX):
-            base = base.removeprefix(EQUALISED_PREFIX)
-            kinds[i] |= EQUALISED
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
         if turned:
@@ -446,18 +407,14 @@ def pair_limits(
     picture against a flat sky's turned views, docs/matching.md). A Hamming-index caller
     does the same with two searches: every query signal at ``threshold`` against the whole
     views (and weak ones at ``weak_threshold``), the unturned ones against the cut and
-    turned views, a cut query view's hits on turned views dropped. An equalised view meets
-    equalised views only, within ``weak_threshold`` (a flat picture's contrast stretched: a
-    review lead, never a block), and no other view meets one.
+    turned views, a cut query view's hits on turned views dropped.
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
-    weak = ((q | b) & (WEAK | SMOOTH | EQUALISED)) != 0
+    weak = ((q | b) & (WEAK | SMOOTH)) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
-    crossed = (
-        (((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0))
-        | (((b & TURNED) != 0) & ((q & CUT) != 0))
-        | (((q ^ b) & EQUALISED) != 0)
+    crossed = (((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)) | (
+        ((b & TURNED) != 0) & ((q & CUT) != 0)
     )
     return np.where(crossed, -1, limits).astype(np.int32)
 
@@ -540,29 +497,6 @@ def _pdq_many(views: Sequence[tuple[str, NDArray[np.float32]]]) -> list[Signal]:
     return out
 
 
-def equalised(luma_view: NDArray[np.float32]) -> NDArray[np.uint8]:
-    """A grey picture (``uint8[H, W, 1]``) of the luma mapped through its own cumulative
-    histogram: each value becomes 255 times the share of the picture's values at or below
-    it (ties alike), rounded down.
-
-    A flat, low-contrast picture (a hazy sky, quality below 50) gets its contrast back, so
-    its copies' views keep their hashes (docs/matching.md, "Flat pictures").
-    """
-    flat = luma_view.reshape(-1)
-    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    share = np.cumsum(counts, dtype=np.int64) * 255 // flat.size
-    return share[inverse].astype(np.uint8).reshape(*luma_view.shape[:2], 1)
-
-
-def _renamed(signals: list[Signal]) -> list[Signal]:
-    """The equalised copy's views, named :data:`EQUALISED_PREFIX` + their variant; none
-    when the equalised copy is smooth (equalising a ramp of any profile gives the same
-    even ramp: different gradients would meet)."""
-    if signals and signals[0].smooth:
-        return []
-    return [replace(s, variant=EQUALISED_PREFIX + s.variant) for s in signals]
-
-
 def is_smooth(luma_view: NDArray[np.float32]) -> bool:
     """Whether a picture is smooth (:func:`rescind.media.pdq.smooth_buffers`), judged on
     its 64x64 buffer as :func:`_pdq` filters it (``static/views.js`` does the same)."""
@@ -598,8 +532,6 @@ __all__ = [
     "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
-    "EQUALISED",
-    "EQUALISED_PREFIX",
     "FRAMED_VARIANTS",
     "HALF_VARIANTS",
     "MIN_QUALITY",
@@ -618,7 +550,6 @@ __all__ = [
     "RobustInputError",
     "Signal",
     "bank_signals",
-    "equalised",
     "hamming_matrix",
     "is_smooth",
     "match",

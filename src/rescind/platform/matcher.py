@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
-from rescind.media.robust import EQUALISED_PREFIX, WHOLE_VIEWS
+from rescind.media.robust import WHOLE_VIEWS
 from rescind.media.video_match import moment, shares
 from rescind.platform.banks import REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
@@ -77,10 +77,6 @@ class EntryRef:
     # A turned view of a banked picture (`full/rot90`, `crop_c96/flip_h`, ...): it meets an
     # upload's whole views only, never its crops or halves (rescind.media.robust.pair_limits).
     turned: bool = False
-    # A view of a weak picture's equalised copy (`eq_full`, `eq_crop_c96`...; see
-    # rescind.media.robust.EQUALISED_PREFIX): it meets an upload's equalised views only,
-    # within the weak views' radius, and never blocks.
-    equalised: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,10 +100,7 @@ def _low(quality: int | None, minimum: int) -> bool:
 def _cut_view(query: PdqHash) -> bool:
     """Whether an upload's hash is one of its crops or halves (`signals_from_media` names
     its views); a hash a platform sent is the picture as uploaded."""
-    if query.variant is None:
-        return False
-    base = query.variant.partition("/")[0].removeprefix(EQUALISED_PREFIX)
-    return base not in WHOLE_VIEWS
+    return query.variant is not None and query.variant.partition("/")[0] not in WHOLE_VIEWS
 
 
 class Matcher:
@@ -248,7 +241,6 @@ class Matcher:
                     review_only,
                     bool(smooth),
                     variant is not None and "/" in variant,
-                    variant is not None and variant.startswith(EQUALISED_PREFIX),
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -292,15 +284,10 @@ class Matcher:
         query_quality: int | None,
         smooth: bool = False,
         cut: bool = False,
-        equalised: bool = False,
     ) -> Hit | None:
         ref = self.entries.get(entry_id)
         if ref is None or (cut and ref.turned):
             return None  # a crop or half of the upload never meets a banked turned view
-        if ref.equalised != equalised:
-            return None  # equalised views meet equalised views only
-        if equalised and distance > WEAK_VIEW_RADIUS:
-            return None  # a flat picture's stretched contrast: only a close match counts
         bank = self.banks.get(ref.bank_id)
         if bank is None or not bank.enabled or distance > bank.threshold:
             return None
@@ -314,11 +301,7 @@ class Matcher:
         if ref.smooth and distance > WEAK_VIEW_RADIUS:
             return None  # a smooth banked picture (a gradient): only a close match counts
         low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and (
-            smooth
-            or ref.smooth
-            or equalised
-            or _low(query_quality, minimum)
-            or _low(ref.quality, minimum)
+            smooth or ref.smooth or _low(query_quality, minimum) or _low(ref.quality, minimum)
         )
         return Hit(
             entry_id,
@@ -360,9 +343,8 @@ class Matcher:
                 results = index.search([h.hash for h in queries], r)
             for query, found in zip(queries, results, strict=True):
                 cut = _cut_view(query)
-                equalised = (query.variant or "").startswith(EQUALISED_PREFIX)
                 for entry_id, distance in found:
-                    keep(self._hit(entry_id, distance, query.quality, query.smooth, cut, equalised))
+                    keep(self._hit(entry_id, distance, query.quality, query.smooth, cut))
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
             if value:
                 for entry_id in self.exact.get((signal_type, value), ()):
