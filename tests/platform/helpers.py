@@ -63,3 +63,15 @@ def gradient_png() -> bytes:
     out = io.BytesIO()
     Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
     return out.getvalue()
+
+
+def gradient(size: tuple[int, int], angle: float, periods: float, lo: int, hi: int) -> bytes:
+    """A grey sine gradient as PNG (`periods` half-waves along `angle`, between grey levels
+    `lo` and `hi`): a smooth picture (rescind.media.pdq.smooth_buffers)."""
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (np.cos(angle) * xx / width + np.sin(angle) * yy / height) * periods
+    wave = lo + (hi - lo) * (np.sin(t * np.pi) + 1) / 2
+    out = io.BytesIO()
+    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
+    return out.getvalue()

@@ -3,12 +3,9 @@ action each; the requester's own hashes only ever produce leads for a reviewer."
 
 from __future__ import annotations
 
-import io
 import random
 
-import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy import func, select
 
 from rescind.config import Settings
@@ -30,7 +27,7 @@ from rescind.store.models import (
     Match,
 )
 from tests.e2e.media import jpeg, reported
-from tests.platform.helpers import flip, make_request, random_pdq
+from tests.platform.helpers import flip, gradient, make_request, random_pdq
 
 LIMITS = media_limits(10**8)
 
@@ -174,17 +171,6 @@ def test_a_requesters_views_are_banked_as_a_file_banks_them(
     assert any(v == "full/rot90" for *_, v in got) and any(v == "tilt+4" for *_, v in got)
 
 
-def _gradient(size: tuple[int, int], angle: float, periods: float, lo: int, hi: int) -> bytes:
-    """A grey sine gradient as PNG: a smooth picture (rescind.media.pdq.smooth_buffers)."""
-    width, height = size
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    t = (np.cos(angle) * xx / width + np.sin(angle) * yy / height) * periods
-    wave = lo + (hi - lo) * (np.sin(t * np.pi) + 1) / 2
-    out = io.BytesIO()
-    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("flagged", [True, False])
 def test_a_requesters_smooth_picture_is_banked_smooth(
     settings: Settings, database: Database, flagged: bool
@@ -193,8 +179,8 @@ def test_a_requesters_smooth_picture_is_banked_smooth(
     server banks the same file: its whole views only, each marked smooth. Another gradient
     22 bits away, sent as a bare hash, then meets nothing; the same views without the flag
     (an older device) would have given a lead at 31 bits."""
-    banked = _gradient((320, 240), 0.5, 3.0, 20, 235)
-    other = bank_signals_from_media(_gradient((280, 260), 0.55, 3.1, 60, 200), LIMITS).pdq[0]
+    banked = gradient((320, 240), 0.5, 3.0, 20, 235)
+    other = bank_signals_from_media(gradient((280, 260), 0.55, 3.1, 60, 200), LIMITS).pdq[0]
     server = bank_signals_from_media(banked, LIMITS)
     assert all(h.smooth for h in server.pdq)
     assert 16 < bin(int(server.pdq[0].hash, 16) ^ int(other.hash, 16)).count("1") <= 31

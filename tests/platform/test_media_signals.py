@@ -30,7 +30,7 @@ from rescind.store import Database
 from rescind.store.models import Content
 from tests.e2e import media
 from tests.media.test_dihedral import pictures
-from tests.platform.helpers import make_request
+from tests.platform.helpers import gradient, make_request
 
 LIMITS = media_limits(10 * 1024 * 1024)
 
@@ -148,25 +148,14 @@ def test_a_large_jpeg_is_banked_at_full_size_and_checked_reduced() -> None:
     assert signals_from_media(data, LIMITS).pdq[0].hash == hash_bytes(data).pdq[0].hash
 
 
-def _gradient(size: tuple[int, int], angle: float, periods: float, lo: int, hi: int) -> bytes:
-    """A grey sine gradient as PNG: a smooth picture (rescind.media.pdq.smooth_buffers)."""
-    width, height = size
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    t = (np.cos(angle) * xx / width + np.sin(angle) * yy / height) * periods
-    wave = lo + (hi - lo) * (np.sin(t * np.pi) + 1) / 2
-    out = io.BytesIO()
-    Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
-    return out.getvalue()
-
-
 def test_a_smooth_gradient_matches_only_close_by_and_never_blocks(
     settings: Settings, database: Database
 ) -> None:
     """Two different gradients, 22 bits apart with quality 100 (plain PDQ would block one on
     the other), do not match; the banked gradient itself is found, for review only; a photo
     still blocks on itself."""
-    banked = _gradient((320, 240), 0.5, 3.0, 20, 235)
-    other = _gradient((280, 260), 0.55, 3.1, 60, 200)
+    banked = gradient((320, 240), 0.5, 3.0, 20, 235)
+    other = gradient((280, 260), 0.55, 3.1, 60, 200)
     plain_banked, plain_other = hash_bytes(banked).pdq[0], hash_bytes(other).pdq[0]
     assert min(plain_banked.quality, plain_other.quality) == 100
     bits = bin(int(plain_banked.hash, 16) ^ int(plain_other.hash, 16)).count("1")
