@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from rescind.cases.errors import FieldError
-from rescind.media.robust import BANK_VARIANT_NAMES
+from rescind.media.robust import BANK_VARIANT_NAMES, WHOLE_VIEWS
 from rescind.security.text import SPOOFING_CHARACTERS, unsafe_in_identifier
 from rescind.store.statuses import Channel, MinorAnswer
 
@@ -35,9 +35,9 @@ MAX_PDQ_PER_ITEM = 128
 # A picture's bank views from the device, each `<variant>:<quality>:<hash>`: one per variant
 # name the server's bank views have (`rescind.media.robust.BANK_VARIANT_NAMES`), at most.
 MAX_VIEWS_PER_ITEM = len(BANK_VARIANT_NAMES)
-# A smooth picture (a gradient) banks its whole views only (`rescind.media.robust`'s
-# `_WHOLE_VIEWS`: as it is and trimmed of its borders; docs/matching.md, "Smooth pictures").
-SMOOTH_VIEW_NAMES = frozenset({"full", "trimmed", "trimmed_jpeg"})
+# A smooth picture (a gradient) banks its whole views only (as it is and trimmed of its
+# borders; docs/matching.md, "Smooth pictures").
+SMOOTH_VIEW_NAMES = frozenset(WHOLE_VIEWS)
 _VIEW_RE = re.compile(r"^([a-z0-9_+\-/]{1,32}):([0-9]{1,3}):([0-9a-f]{64})$")
 
 _EMAIL_RE = re.compile(

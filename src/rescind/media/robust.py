@@ -365,6 +365,18 @@ def match(
     )
 
 
+def is_turned(variant: str) -> bool:
+    """Whether a view is in another orientation than the picture as given (``full/rot90``,
+    ``crop_c96/flip_h``)."""
+    return "/" in variant
+
+
+def is_cut(variant: str) -> bool:
+    """Whether a view is a crop, tilt, half, frame or shift: anything but the whole picture
+    (``full``, ``trimmed``, ``trimmed_jpeg``), in any orientation."""
+    return variant.partition("/")[0] not in WHOLE_VIEWS
+
+
 def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDArray[np.uint8]:
     """Per signal, the flags :func:`pair_limits` needs: :data:`WEAK`, :data:`TURNED`, :data:`CUT`.
 
@@ -374,12 +386,11 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
     """
     kinds = np.zeros(len(signals), np.uint8)
     for i, s in enumerate(signals):
-        base, turned, _ = s.variant.partition("/")
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
-        if turned:
+        if is_turned(s.variant):
             kinds[i] |= TURNED
-        if base not in WHOLE_VIEWS:
+        if is_cut(s.variant):
             kinds[i] |= CUT
         if s.smooth:
             kinds[i] |= SMOOTH
@@ -551,7 +562,9 @@ __all__ = [
     "Signal",
     "bank_signals",
     "hamming_matrix",
+    "is_cut",
     "is_smooth",
+    "is_turned",
     "match",
     "pair_limits",
     "query_signals",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
-from rescind.media.robust import WHOLE_VIEWS
+from rescind.media.robust import is_cut, is_turned
 from rescind.media.video_match import moment, shares
 from rescind.platform.banks import REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
@@ -100,7 +100,7 @@ def _low(quality: int | None, minimum: int) -> bool:
 def _cut_view(query: PdqHash) -> bool:
     """Whether an upload's hash is one of its crops or halves (`signals_from_media` names
     its views); a hash a platform sent is the picture as uploaded."""
-    return query.variant is not None and query.variant.partition("/")[0] not in WHOLE_VIEWS
+    return query.variant is not None and is_cut(query.variant)
 
 
 class Matcher:
@@ -240,7 +240,7 @@ class Matcher:
                     t,
                     review_only,
                     bool(smooth),
-                    variant is not None and "/" in variant,
+                    variant is not None and is_turned(variant),
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
