@@ -195,8 +195,9 @@ def _serve(settings: Settings, log: Path, **extra: str) -> tuple[subprocess.Pope
     raise RuntimeError(f"the source server did not start: {log.read_text()[-2000:]}")
 
 
-def feed(args: argparse.Namespace, tmp: Path) -> None:
-    """N entries pulled from a partner's feed and effective."""
+def _partners(args: argparse.Namespace, tmp: Path) -> tuple[Settings, Settings, Database, Database]:
+    """A (the source, `--db`) and B (the puller, `--db2`; private addresses allowed, for
+    loopback), each with its schema: their settings and databases."""
     a_settings = Settings(
         environment="test", data_dir=tmp / "a", database_url=args.db or f"sqlite:///{tmp}/a.db"
     )
@@ -206,7 +207,12 @@ def feed(args: argparse.Namespace, tmp: Path) -> None:
     )  # fmt: skip
     for settings in (a_settings, b_settings):
         upgrade_database(settings)
-    a_db, b_db = Database(a_settings), Database(b_settings)
+    return a_settings, b_settings, Database(a_settings), Database(b_settings)
+
+
+def feed(args: argparse.Namespace, tmp: Path) -> None:
+    """N entries pulled from a partner's feed and effective."""
+    a_settings, b_settings, a_db, b_db = _partners(args, tmp)
     path = tmp / "entries.jsonl"
     probes = write_file(path, args.entries)
     with a_db.session() as session, path.open() as lines:
@@ -304,16 +310,7 @@ def _verdict(url: str, key: str, value: str) -> str:
 
 def withdrawal(args: argparse.Namespace, tmp: Path) -> None:
     """Withdrawals on A, timed until B's check of the hash stops matching."""
-    a_settings = Settings(
-        environment="test", data_dir=tmp / "a", database_url=args.db or f"sqlite:///{tmp}/a.db"
-    )
-    b_settings = Settings(
-        environment="test", data_dir=tmp / "b", exchange_allow_private=True,
-        database_url=args.db2 or f"sqlite:///{tmp}/b.db",
-    )  # fmt: skip
-    for settings in (a_settings, b_settings):
-        upgrade_database(settings)
-    a_db, b_db = Database(a_settings), Database(b_settings)
+    a_settings, b_settings, a_db, b_db = _partners(args, tmp)
     path = tmp / "entries.jsonl"
     write_file(path, args.entries)
     with a_db.session() as session, path.open() as lines:
