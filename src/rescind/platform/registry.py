@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from rescind.media.robust import SHIFT_CROPS
 from rescind.platform.errors import ContentNotFoundError, InvalidSignalError
 from rescind.platform.signals import (
     MD5,
@@ -30,6 +31,8 @@ from rescind.store.models import Content, ContentSignal
 MAX_CONTENT_ID = 255
 MAX_URL = 2048
 URL_SCHEMES = ("http", "https")
+# The upload's shifted crops (rescind.media.robust.SHIFT_CROPS): for its own check only.
+_SHIFTED = frozenset(v.name for v in SHIFT_CROPS)
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def signal_values(signals: Signals) -> list[SignalValue]:
         for h in signals.pdq
         # A weak view and a shifted crop serve their own check only: sweeps use the others
         # (the shifted crops would add 24 rows to each item's 39 at most).
-        if not h.weak and (h.variant or "").partition("_")[0] != "shift"
+        if not h.weak and h.variant not in _SHIFTED
     ]
     rows += [(VIDEO_PDQ, h.hash, h.quality, h.t) for h in signals.frames]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
