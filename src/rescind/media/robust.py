@@ -313,8 +313,9 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
         signals = [_pdq(luma(rgb), "full"), *_orientations(work_luma, "full")[1:]]
     for name, view in trimmed:
         signals += _orientations(view, name)
-    views = [(v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS)]
-    views += [(v.name, render_variant(picture, v)) for v in SHIFT_CROPS]
+    views = [
+        (v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
+    ]
     signals += _pdq_many([(name, view) for name, view in views if view is not None])
     return _keep_extras(signals, weak_views)
 
