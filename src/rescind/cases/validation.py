@@ -29,8 +29,8 @@ MAX_URL = 2048
 MAX_CONTENT_ID = 255
 MAX_DESCRIPTION = 1000
 MAX_ITEMS = 20
-# A picture hashed on the device brings its PDQ hash and its ~40 bank views; a video one hash
-# per distinct second (the page spreads a longer video's hashes over this many).
+# A picture hashed on the device brings its PDQ hash (its bank views come as `views`); a
+# video one hash per distinct second (the page spreads a longer video's hashes over this many).
 MAX_PDQ_PER_ITEM = 128
 # A picture's bank views from the device, each `<variant>:<quality>:<hash>`: one per variant
 # name the server's bank views have (`rescind.media.robust.BANK_VARIANT_NAMES`), at most.
