@@ -84,7 +84,7 @@ SignalValue = tuple[str, str, int | None, float | None, str | None]
 def signal_values(signals: Signals) -> list[SignalValue]:
     """The registry rows of `signals`, as (signal_type, value, quality, t, variant)."""
     rows: list[SignalValue] = [
-        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None, h.variant)
+        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None, h.variant or None)
         for h in signals.pdq
         # A weak view and a shifted crop serve their own check only: sweeps use the others
         # (the shifted crops would add 24 rows to each item's 39 at most).
