@@ -50,8 +50,8 @@ from numpy.typing import NDArray
 from rescind.config import Settings
 from rescind.media.pdq import hamming_distance
 from rescind.media.video_match import moment, shares
-from rescind.platform.banks import REQUEST_SOURCE, BankPolicy
-from rescind.platform.matcher import Hit, Matcher
+from rescind.platform.banks import BankPolicy
+from rescind.platform.matcher import Hit, Matcher, MatcherEntry
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
@@ -116,29 +116,12 @@ def load_matcher(settings: Settings, banked: dict[str, Signals]) -> Matcher:
     """A matcher holding every banked video, loaded as the change feed would load it."""
     matcher = Matcher(settings)
     matcher.banks = {1: BankPolicy(1, "ncii", "ncii", settings.pdq_threshold, "block", True)}
-    rows = []
-    entry_id = 0
-    for name, signals in banked.items():
-        for h in signals.frames:
-            entry_id += 1
-            rows.append(
-                (
-                    entry_id,
-                    1,
-                    VIDEO_PDQ,
-                    h.hash,
-                    h.quality,
-                    name,
-                    None,
-                    None,
-                    "active",
-                    h.t,
-                    REQUEST_SOURCE,
-                    None,
-                    None,
-                )
-            )
-    matcher._apply(rows)  # the bench feeds the matcher without a database
+    frames = ((name, h) for name, signals in banked.items() for h in signals.frames)
+    # The bench feeds the matcher without a database.
+    matcher.load_entries(
+        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=name, t=h.t)
+        for i, (name, h) in enumerate(frames, 1)
+    )
     return matcher
 
 

@@ -8,6 +8,8 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
@@ -18,10 +20,13 @@ from rescind.config import Settings
 from rescind.exchange.errors import UnsafeUrlError
 from rescind.exchange.feed import COLUMNS_FORMAT, PAGE_FORMAT, SIGNATURE_HEADER
 from rescind.exchange.format import COLUMNS, ExchangeEntry, Provenance
-from rescind.exchange.identity import Identity
+from rescind.exchange.identity import Identity, load_identity
 from rescind.exchange.netguard import check_partner_url
-from rescind.exchange.partners import add_partner, get_partner
+from rescind.exchange.partners import add_partner, get_partner, grant_banks
 from rescind.exchange.pull import pull_partner
+from rescind.platform.apikeys import create_api_key
+from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank
+from rescind.platform.signals import PdqHash, Signals
 from rescind.store import Database
 from rescind.store.models import Bank, BankEntry
 
@@ -342,3 +347,71 @@ def test_a_pull_leaves_the_garbage_collector_alone(
     finally:
         gc.enable()
     assert _active(pulling) == 2
+
+
+def test_a_source_older_than_format_3_is_asked_once_a_page(
+    database: Database, settings: Settings, second_db_url: str, tmp_path: Path
+) -> None:
+    """A real instance on loopback, behind what an instance older than rescind-feed/3 does:
+    it refuses format=3 with HTTP 422 (its validation allows up to 2) and serves pages of at
+    most two changes. The pull asks for /3 once, then /2 for each page: one request a page
+    after the first, not two. The next pull tries /3 first again (an upgrade shows)."""
+    from starlette.responses import JSONResponse
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from rescind.web.app import create_app
+    from tests.e2e.servers import serve_in_thread
+
+    a_settings = Settings(environment="test", data_dir=tmp_path / "a", database_url=second_db_url)
+    a_db = Database(a_settings)
+    with a_db.session() as session:
+        ensure_default_banks(session, a_settings)
+        _, for_b = create_api_key(session, "partner-b", frozenset({"exchange"}))
+        grant_banks(session, "partner-b", ["ncii"])
+        bank = get_bank(session, NCII_BANK)
+        for _ in range(5):
+            add_signals(session, bank, Signals(pdq=(PdqHash(secrets.token_hex(32), 90),)),
+                        source="reviewer")  # fmt: skip
+        session.commit()
+    asked: list[str] = []
+
+    def older(app: ASGIApp) -> ASGIApp:
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"] == "/v1/exchange/feed":
+                query = parse_qs(scope["query_string"].decode())
+                asked.append(query["format"][0])
+                if int(query["format"][0]) > 2:
+                    refused = {"title": "format: Input should be less than or equal to 2"}
+                    await JSONResponse(refused, status_code=422)(scope, receive, send)
+                    return
+                query["limit"] = ["2"]
+                scope = {**scope, "query_string": urlencode(query, doseq=True).encode()}
+            await app(scope, receive, send)
+
+        return serve
+
+    allowed = settings.model_copy(update={"exchange_allow_private": True})
+    try:
+        with serve_in_thread(older(create_app(a_settings, database=a_db))) as url:
+            with database.session() as session:
+                partner_id = add_partner(
+                    session, allowed, "a", url, api_key=for_b,
+                    public_key=load_identity(a_settings).public_key,
+                ).id  # fmt: skip
+            result = pull_partner(database.engine, allowed, partner_id)
+            assert (result.error, result.pages, result.applied) == (None, 3, 5)
+            assert asked == ["3", "2", "2", "2"]
+            assert _active(database) == 5
+
+            with a_db.session() as session:
+                bank = get_bank(session, NCII_BANK)
+                add_signals(session, bank, Signals(pdq=(PdqHash(secrets.token_hex(32), 90),)),
+                            source="reviewer")  # fmt: skip
+                session.commit()
+            asked.clear()
+            result = pull_partner(database.engine, allowed, partner_id)
+            assert (result.error, result.pages, result.applied) == (None, 1, 1)
+            assert asked == ["3", "2"]
+            assert _active(database) == 6
+    finally:
+        a_db.engine.dispose()

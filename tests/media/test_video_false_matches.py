@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from rescind.config import Settings
 from rescind.platform.banks import BankPolicy
-from rescind.platform.matcher import Matcher
+from rescind.platform.matcher import Matcher, MatcherEntry
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
@@ -41,12 +41,11 @@ def _fade_out(frames: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
 def _matcher(banked: dict[str, Signals]) -> Matcher:
     matcher = Matcher(Settings())
     matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
-    rows = []
-    for group, signals in banked.items():
-        for h in signals.frames:
-            row = (len(rows) + 1, 1, VIDEO_PDQ, h.hash, h.quality, group, None, None, "active")
-            rows.append((*row, h.t, "reviewer", None, None))
-    matcher._apply(rows)
+    frames = [(group, h) for group, signals in banked.items() for h in signals.frames]
+    matcher.load_entries(
+        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=group, t=h.t)
+        for i, (group, h) in enumerate(frames, 1)
+    )
     return matcher
 
 

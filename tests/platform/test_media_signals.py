@@ -11,13 +11,21 @@ import numpy as np
 import pdqhash
 import skimage.data
 from PIL import Image, ImageOps
+from sqlalchemy import select, update
 
 from rescind.config import Settings
 from rescind.media import ORIENTATIONS, hash_bytes, hash_file, pdq_bits_to_hex
 from rescind.media.image import decode_luma
-from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank
+from rescind.platform.banks import (
+    NCII_BANK,
+    add_signals,
+    ensure_default_banks,
+    get_bank,
+    policy_of,
+)
 from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
+from rescind.platform.matcher import Matcher, MatcherEntry
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
@@ -26,8 +34,9 @@ from rescind.platform.media_signals import (
 from rescind.platform.registry import get_content, signal_values, signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import PdqHash, Signals
+from rescind.platform.sweep import sweep_copies
 from rescind.store import Database
-from rescind.store.models import Content
+from rescind.store.models import BankEntry, Content, ContentSignal
 from tests.e2e import media
 from tests.media.test_dihedral import pictures
 from tests.platform.helpers import gradient, make_request
@@ -220,12 +229,101 @@ def test_a_banked_turned_view_meets_an_uploads_whole_views_not_its_crops(
             for e in entries
             if "/" in str((e.provenance or {}).get("variant", ""))
         }
+        # The same entries loaded without a database (as benchmarks do) follow the same rule.
+        loaded = Matcher(settings)
+        loaded.load_entries(
+            MatcherEntry(
+                e.id, e.bank_id, e.signal_type, e.value, e.quality, source=e.source,
+                variant=(e.provenance or {}).get("variant"),
+            )
+            for e in entries
+        )  # fmt: skip
     runtime.sync_all()
+    loaded.banks = runtime.matcher.banks
     assert {"full/rot90", "crop_t4/flip_h"} <= set(turned)
-    for variant in ("full/rot90", "crop_t4/flip_h"):
-        value = turned[variant]
-        for query, found in ((None, True), ("full", True), ("trimmed", True), ("half_b", False)):
-            hits = runtime.matcher.match(Signals(pdq=(PdqHash(value, 90, variant=query),)))
-            assert bool(hits) is found, (variant, query)
-        cut = PdqHash(value, 90, variant="crop_c92")
-        assert runtime.matcher.match(Signals(pdq=(cut,))) == []
+    for matcher in (runtime.matcher, loaded):
+        for variant in ("full/rot90", "crop_t4/flip_h"):
+            value = turned[variant]
+            for query, found in (
+                (None, True), ("full", True), ("trimmed", True), ("half_b", False),
+                ("crop_c92", False),
+            ):  # fmt: skip
+                hits = matcher.match(Signals(pdq=(PdqHash(value, 90, variant=query),)))
+                assert bool(hits) is found, (variant, query)
+
+
+def test_the_sweep_keeps_a_banked_turned_view_from_registered_crops(
+    settings: Settings, database: Database
+) -> None:
+    """The turned-view rule in the copy sweep, as in `/v1/check`: registry rows keep their
+    view's name, and a banked turned view (`full/rot90`, `crop_t4/flip_h`) meets a
+    registered upload's whole view or a hash a platform sent, never its crop or half. A row
+    registered before its name was kept (NULL) keeps the looser rule, until the content is
+    checked again."""
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+    runtime.sync_all()
+    # A real upload's rows carry its views' names.
+    upload = signals_from_media(media.jpeg(Image.fromarray(skimage.data.coffee())), LIMITS)
+    check_and_record(runtime.writer, runtime.matcher, "coffee", url=None, signals=upload)
+    with database.session() as session:
+        content = get_content(session, "coffee")
+        assert content is not None
+        rows = select(ContentSignal).where(ContentSignal.content_pk == content.id)
+        stored = {
+            (r.value, r.variant)
+            for r in session.scalars(rows)
+            if r.signal_type in ("pdq", "pdq_dihedral")
+        }
+    kept = {
+        (h.hash, h.variant)
+        for h in upload.pdq
+        if not h.weak and not (h.variant or "").startswith("shift_")
+    }
+    assert stored == kept and {"full", "full/rot90", "crop_c92", "half_t"} <= {v for _, v in kept}
+
+    banked = bank_signals_from_media(media.jpeg(_astronaut()), LIMITS)
+    turned = {h.variant: h.hash for h in banked.pdq}
+    assert {"full/rot90", "crop_t4/flip_h"} <= set(turned)
+    # Uploads whose one hash equals a banked turned view, as one of their views (None: a
+    # hash a platform sent); "old" is a crop registered before the names were kept.
+    views = {"full": "full", "trimmed": "trimmed", "sent": None, "crop": "crop_c92",
+             "half": "half_b", "old": "crop_c92"}  # fmt: skip
+    for name, value in turned.items():
+        if name in ("full/rot90", "crop_t4/flip_h"):
+            for key, view in views.items():
+                signals = Signals(pdq=(PdqHash(value, 90, variant=view),))
+                check_and_record(
+                    runtime.writer, runtime.matcher, f"{name}:{key}", url=None, signals=signals
+                )
+    old = [f"{name}:old" for name in ("full/rot90", "crop_t4/flip_h")]
+    with database.session() as session:
+        pks = [pk for pk in (getattr(get_content(session, c), "id", None) for c in old) if pk]
+        assert len(pks) == 2
+        session.execute(
+            update(ContentSignal).where(ContentSignal.content_pk.in_(pks)).values(variant=None)
+        )
+        session.commit()
+
+    def swept() -> set[str]:
+        with database.session() as session:
+            bank = get_bank(session, NCII_BANK)
+            entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
+            copies = sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
+            return {c.content.content_id for c in copies}
+
+    with database.session() as session:
+        add_signals(session, get_bank(session, NCII_BANK), banked, source="reviewer")
+        session.commit()
+    found = swept()
+    for name in ("full/rot90", "crop_t4/flip_h"):
+        assert {f"{name}:{key}" for key in ("full", "trimmed", "sent", "old")} <= found
+        assert not {f"{name}:{key}" for key in ("crop", "half")} & found
+    assert "coffee" not in found
+
+    # Checked again, the old crop's row gets its name, and with it the rule.
+    for content_id in old:
+        signals = Signals(pdq=(PdqHash(turned[content_id[:-4]], 90, variant="crop_c92"),))
+        check_and_record(runtime.writer, runtime.matcher, content_id, url=None, signals=signals)
+    assert not set(old) & swept()

@@ -9,7 +9,7 @@ import numpy as np
 from rescind.config import Settings
 from rescind.media.video_match import moment, shares
 from rescind.platform.banks import BankPolicy
-from rescind.platform.matcher import Matcher
+from rescind.platform.matcher import Matcher, MatcherEntry
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
@@ -25,25 +25,9 @@ def _matcher(banked: Signals) -> Matcher:
     settings = Settings()
     matcher = Matcher(settings)
     matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
-    matcher._apply(
-        [
-            (
-                i,
-                1,
-                VIDEO_PDQ,
-                h.hash,
-                h.quality,
-                "g",
-                None,
-                None,
-                "active",
-                h.t,
-                "reviewer",
-                None,
-                None,
-            )
-            for i, h in enumerate(banked.frames, 1)
-        ]
+    matcher.load_entries(
+        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key="g", t=h.t)
+        for i, h in enumerate(banked.frames, 1)
     )
     return matcher
 

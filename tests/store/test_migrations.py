@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Connection, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from rescind.cases.intake import signature_of
@@ -217,3 +217,42 @@ def test_person_migration_gives_old_cases_handles_and_keeps_their_signatures(
             assert conn.execute(text("SELECT COUNT(*) FROM requests")).scalar_one() == 3
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("signal_type", "variant", "stored"),
+    [
+        ("pdq", "full/rot90", True),
+        ("pdq_dihedral", "trimmed_jpeg/flip_h", True),
+        ("pdq", None, True),  # a hash a platform sent, or a row registered before 0019
+        ("md5", None, True),
+        ("md5", "full", False),  # a view name belongs to a picture hash only
+        ("video_pdq", "full", False),
+        ("pdq", "", False),
+    ],
+)
+def test_a_registry_rows_view_name_is_a_picture_hashs(
+    database: Database, signal_type: str, variant: str | None, stored: bool
+) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
+                "VALUES ('c', 'image', 'live', :t, :t)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
+    insert = text(
+        "INSERT INTO content_signals (content_pk, signal_type, value, variant) "
+        "SELECT id, :st, :v, :n FROM contents"
+    )
+    values = {"st": signal_type, "v": "a" * 64, "n": variant}
+    if stored:
+        with database.engine.begin() as conn:
+            conn.execute(insert, values)
+    else:
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:
+            conn.execute(insert, values)
+    # Longer than the longest name by far: refused on both backends.
+    with pytest.raises((IntegrityError, DataError)), database.engine.begin() as conn:
+        conn.execute(insert, values | {"st": "pdq", "n": "x" * 41})

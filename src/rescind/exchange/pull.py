@@ -71,6 +71,16 @@ class _Target:
 
 
 @dataclass
+class _Asked:
+    """The feed format one pull asks for: rescind-feed/3 until the source refuses it, then
+    rescind-feed/2 for the pull's remaining pages (one request a page, not two). Pages are
+    fetched one at a time (the prefetch waits for the page before), so no lock is needed.
+    The next pull asks for /3 again: a source may have been upgraded meanwhile."""
+
+    version: int = 3
+
+
+@dataclass
 class PullResult:
     """What one pull of one partner did."""
 
@@ -85,13 +95,15 @@ def _engine(session: Session) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
-def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: int) -> bytes:
+def _fetch(
+    client: httpx.Client, settings: Settings, target: _Target, cursor: int, asked: _Asked
+) -> bytes:
     check_partner_url(target.url, allow_private=settings.exchange_allow_private)
     # Columns: half the bytes of rescind-feed/1, read column by column into EntryColumns,
     # 25,000 changes a page. Asked as rescind-feed/3 (columns and `smooth`); a source older
     # than /3 refuses format=3 with HTTP 422 and is asked for /2 (where it shows no smooth
-    # entry). Pages of rescind-feed/1 are read too.
-    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": 3}
+    # entry), and only /2 for the rest of the pull. Pages of rescind-feed/1 are read too.
+    params: dict[str, Any] = {"after": cursor, "limit": PAGE_SIZE, "format": asked.version}
     if target.banks:
         params["banks"] = target.banks
 
@@ -109,9 +121,9 @@ def _fetch(client: httpx.Client, settings: Settings, target: _Target, cursor: in
     try:
         body, headers = get()
     except FeedRefusedError as exc:
-        if exc.http_status != 422:
+        if exc.http_status != 422 or asked.version == 2:
             raise
-        params["format"] = 2
+        params["format"] = asked.version = 2
         body, headers = get()
     signature = headers.get(SIGNATURE_HEADER, "")
     scheme, _, value = signature.partition("=")
@@ -174,10 +186,10 @@ def _entries(items: object, instance: str) -> EntryColumns:
 
 
 def _fetch_page(
-    client: httpx.Client, settings: Settings, target: _Target, cursor: int
+    client: httpx.Client, settings: Settings, target: _Target, cursor: int, asked: _Asked
 ) -> tuple[EntryColumns, int, bool]:
     """The page after `cursor`, fetched, verified and read (in the prefetching thread)."""
-    return _parse(_fetch(client, settings, target, cursor), target, cursor)
+    return _parse(_fetch(client, settings, target, cursor, asked), target, cursor)
 
 
 def _apply(
@@ -240,11 +252,12 @@ def pull_partner(
     # page is only ever applied after the page before it, with its cursor checked again.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescind-pull")
     try:
-        pending = pool.submit(_fetch_page, http, settings, target, cursor)
+        asked = _Asked()
+        pending = pool.submit(_fetch_page, http, settings, target, cursor, asked)
         for number in range(1, MAX_PAGES_PER_PULL + 1):
             entries, nxt, more = pending.result()
             if more and number < MAX_PAGES_PER_PULL:
-                pending = pool.submit(_fetch_page, http, settings, target, nxt)
+                pending = pool.submit(_fetch_page, http, settings, target, nxt, asked)
             report = _apply(engine, settings, target, entries, cursor, nxt)
             if report is None:
                 break

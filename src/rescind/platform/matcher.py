@@ -24,7 +24,7 @@ from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.media.robust import is_cut, is_turned
 from rescind.media.video_match import moment, shares
-from rescind.platform.banks import REQUESTER_SOURCE, BankPolicy, policy_of
+from rescind.platform.banks import REQUEST_SOURCE, REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
     MD5,
     PDQ,
@@ -56,6 +56,34 @@ _Row = tuple[
     bool | None,
     str | None,
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherEntry:
+    """One bank entry as the matcher loads it, by name: what `Matcher.load_entries` takes to
+    fill a matcher without a database (benchmarks, tests). The change feed loads the same
+    fields from `bank_entries`; a field added later gets a default here."""
+
+    entry_id: int
+    bank_id: int
+    signal_type: str
+    value: str
+    quality: int | None = None
+    group_key: str | None = None  # a video's frames share one
+    request_id: int | None = None
+    case_number: str | None = None
+    status: str = BankEntryStatus.ACTIVE  # any other status withdraws the entry
+    t: float | None = None  # a video frame's time (seconds)
+    source: str = REQUEST_SOURCE  # `requester`: review only (see EntryRef.review_only)
+    smooth: bool = False  # the provenance's `smooth`
+    variant: str | None = None  # the provenance's view name (`full/rot90`, `crop_c96`, ...)
+
+    def _row(self) -> _Row:
+        return (
+            self.entry_id, self.bank_id, self.signal_type, self.value, self.quality,
+            self.group_key, self.request_id, self.case_number, self.status, self.t,
+            self.source, self.smooth, self.variant,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +238,12 @@ class Matcher:
             self._apply(latest.values())
             self.seq = int(rows[-1][-1])
             total += len(latest)
+
+    def load_entries(self, entries: Iterable[MatcherEntry]) -> None:
+        """Add (or, with another status than active, withdraw) `entries`, as a sync applies
+        the change feed's rows; with `banks` set, the matcher then matches them."""
+        with self._lock:
+            self._apply(e._row() for e in entries)
 
     def _apply(self, rows: Iterable[_Row]) -> None:
         adds: dict[str, tuple[list[int], list[str]]] = {

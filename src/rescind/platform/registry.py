@@ -77,22 +77,23 @@ def check_url(url: object, where: str = "url") -> str | None:
     return url
 
 
-SignalValue = tuple[str, str, int | None, float | None]  # type, value, quality, t
+# type, value, quality, t, variant (a picture view's name; None for a hash a platform sent)
+SignalValue = tuple[str, str, int | None, float | None, str | None]
 
 
 def signal_values(signals: Signals) -> list[SignalValue]:
-    """The registry rows of `signals`, as (signal_type, value, quality, t)."""
+    """The registry rows of `signals`, as (signal_type, value, quality, t, variant)."""
     rows: list[SignalValue] = [
-        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None)
+        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None, h.variant or None)
         for h in signals.pdq
         # A weak view and a shifted crop serve their own check only: sweeps use the others
         # (the shifted crops would add 24 rows to each item's 39 at most).
         if not h.weak and h.variant not in _SHIFTED
     ]
-    rows += [(VIDEO_PDQ, h.hash, h.quality, h.t) for h in signals.frames]
+    rows += [(VIDEO_PDQ, h.hash, h.quality, h.t, None) for h in signals.frames]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
         if value:
-            rows.append((signal_type, value, None, None))
+            rows.append((signal_type, value, None, None, None))
     return rows
 
 
@@ -104,13 +105,13 @@ def same_signals(a: Sequence[SignalValue], b: Sequence[SignalValue]) -> bool:
 def signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
     """`signal_values` as new rows of `content_pk`."""
     return [
-        ContentSignal(content_pk=content_pk, signal_type=st, value=v, quality=q, t=t)
-        for st, v, q, t in signal_values(signals)
+        ContentSignal(content_pk=content_pk, signal_type=st, value=v, quality=q, t=t, variant=n)
+        for st, v, q, t, n in signal_values(signals)
     ]
 
 
 def signal_key(row: ContentSignal) -> SignalValue:
-    return (row.signal_type, row.value, row.quality, row.t)
+    return (row.signal_type, row.value, row.quality, row.t, row.variant)
 
 
 def get_content(session: Session, content_id: str) -> Content | None:

@@ -4,6 +4,8 @@ PDQ and frame hashes are searched in the registry index (in memory, milliseconds
 millions of items), exact hashes through the database index; every candidate is re-read from
 the database before it counts. Orientation is covered by banking the 8 dihedral hashes of an
 item when its media was hashed, and by the registry holding the dihedral hashes of uploads.
+A banked turned view meets a registered upload's whole views only, not its crops or halves
+(by the registry row's view name, as the matcher does in `/v1/check`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
+from rescind.media.robust import is_cut, is_turned
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
@@ -42,19 +45,23 @@ class Copy:
     actionable: bool
 
 
-def _rows(session: Session, signal_ids: list[int]) -> dict[int, tuple[int, str, int | None]]:
-    found: dict[int, tuple[int, str, int | None]] = {}
+def _rows(
+    session: Session, signal_ids: list[int]
+) -> dict[int, tuple[int, str, int | None, str | None]]:
+    """Registry rows by id: (content pk, signal type, quality, variant)."""
+    found: dict[int, tuple[int, str, int | None, str | None]] = {}
     for start in range(0, len(signal_ids), _CHUNK):
         chunk = signal_ids[start : start + _CHUNK]
-        for sid, pk, st, quality in session.execute(
+        for sid, pk, st, quality, variant in session.execute(
             select(
                 ContentSignal.id,
                 ContentSignal.content_pk,
                 ContentSignal.signal_type,
                 ContentSignal.quality,
+                ContentSignal.variant,
             ).where(ContentSignal.id.in_(chunk))
         ):
-            found[sid] = (pk, st, quality)
+            found[sid] = (pk, st, quality, variant)
     return found
 
 
@@ -97,10 +104,18 @@ def sweep_copies(
     rows = _rows(session, candidates)
     runtime.registry.forget([sid for sid in candidates if sid not in rows])
     for entry, found in zip(images, results, strict=True):
+        variant = (entry.provenance or {}).get("variant")
+        turned = isinstance(variant, str) and is_turned(variant)
         for sid, distance in found:
             row = rows.get(sid)
             # A crop or tilt of the banked image is compared with uploads as they were, not
-            # with their turned views (the rule of rescind.media.robust.pair_limits).
+            # with their turned views; a turned view of it (`full/rot90`, `crop_c96/flip_h`)
+            # only with their whole views, never their crops or halves (the rules of
+            # rescind.media.robust.pair_limits, as the matcher's). A registry row without a
+            # view name (a hash a platform sent, or a row registered before migration 0019)
+            # is taken as a whole view, as the matcher takes a hash without one.
+            if turned and row and row[3] is not None and is_cut(row[3]):
+                continue
             weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
             if weak_cut and distance > WEAK_VIEW_RADIUS:
                 continue  # a weak crop or tilt of the banked image counts only close by

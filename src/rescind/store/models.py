@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -377,6 +378,12 @@ class Content(Base):
 # on SQLite is most of a check's commit. Queries must repeat this predicate word for word (see
 # `rescind.platform.sweep.exact_match_query`) for SQLite's planner to use the partial index.
 EXACT_SIGNALS = "signal_type IN ('md5', 'sha256')"
+# A registered picture hash's view name (`full`, `full/rot90`, `crop_c92`; migration 0019):
+# picture rows only; NULL for a hash a platform sent and for rows registered before 0019.
+CONTENT_SIGNAL_VARIANT = (
+    "variant IS NULL OR (signal_type IN ('pdq', 'pdq_dihedral') "
+    "AND length(variant) BETWEEN 1 AND 40)"
+)
 
 
 class ContentSignal(Base):
@@ -391,6 +398,7 @@ class ContentSignal(Base):
             sqlite_where=text(EXACT_SIGNALS),
             postgresql_where=text(EXACT_SIGNALS),
         ),
+        CheckConstraint(CONTENT_SIGNAL_VARIANT, name="variant"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     content_pk: Mapped[int] = mapped_column(
@@ -400,6 +408,9 @@ class ContentSignal(Base):
     value: Mapped[str] = mapped_column(String(64))
     quality: Mapped[int | None] = mapped_column(Integer)
     t: Mapped[float | None] = mapped_column(Float)
+    # The picture view the hash is of (`full/rot90`, `crop_c92`): the copy sweep keeps a banked
+    # turned view from an upload's crops, as `/v1/check` does. NULL: not known (see above).
+    variant: Mapped[str | None] = mapped_column(String(40))
 
 
 class Match(Base):
