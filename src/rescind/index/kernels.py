@@ -65,10 +65,12 @@ from rescind.index.build import NBUCKETS, NGROUPS
 VERIFY_COST = 128
 # Bucket offsets per table (one past the last bucket).
 NB = NBUCKETS + 1
-# Buckets whose bounds are read, and lines fetched, this many probes before they are scanned:
-# enough loads in flight to cover memory latency (measured: 16 beats 8, 12 and 24 at 1M and
-# 10M rows once whole buckets are fetched), few enough that none is dropped.
-AHEAD = 16
+# Probes per block of ``table_search``'s first pass: a block's bounds are read, and its lines
+# fetched, one block before it is scanned, its offsets two blocks before. Enough loads in
+# flight to cover memory latency, few enough that none is dropped (measured on the AMD EPYC
+# machine, 1M clustered bank: 20 against 16, 24 and 32 in blocks; 16 beat 8, 12 and 24 in the
+# one-loop form before).
+AHEAD = 20
 # Table entries (uint16) per 64-byte cache line, and the most lines of one bucket fetched ahead.
 LINE_ENTRIES = 32
 FETCH_LINES = 8
@@ -220,11 +222,14 @@ def table_search(
     rows, which bounds the worst case); or -1 when ``scratch`` is too small for the
     candidates of a query within that budget (the caller retries with a larger one).
 
-    Memory latency, not arithmetic, is the cost. One pass over the probes keeps ``AHEAD``
-    buckets' offsets and lines in flight while it tests: the bucket offsets of probe
-    ``p + 2 * AHEAD`` are fetched, the bounds of ``p + AHEAD`` read and its lines fetched,
-    and the first ``2 * LANES`` entries of bucket ``p`` tested, without a branch on the
-    data (mispredictions would cost more than the arithmetic). A second pass visits only
+    Memory latency is most of the cost, and the arithmetic around it the rest. One pass
+    over the probes, in blocks of ``AHEAD``, keeps two blocks' offsets and lines in flight
+    while it tests: the bucket offsets of block ``b`` are fetched, the bounds of block
+    ``b - 1`` read and its lines fetched, and the first ``2 * LANES`` entries of every
+    bucket of block ``b - 2`` tested, without a branch on the data (mispredictions would
+    cost more than the arithmetic). Three short loops per block, each reading the probe
+    rows it needs: one loop doing all three steps per probe (the form before) kept more
+    values live than the registers hold and spilled them to the stack. A second pass visits only
     the buckets with hits (about 4% of them) or longer than that, listed by the first pass
     without a branch (a test per probe here mispredicted on every probe with hits: ~0.35 us
     of a clustered near-duplicate query): every hit, in table A or
@@ -238,57 +243,70 @@ def table_search(
     nprobes = template.shape[1]
     tables = template[TEMPLATE_TABLE]
     flips = template[TEMPLATE_FLIP]
+    lows = template[TEMPLATE_LOW]
+    spans = template[TEMPLATE_SPAN]
+    st_lo = state[STATE_LO]
+    st_len = state[STATE_LEN]
+    st_hits = state[STATE_HITS]
+    st_todo = state[STATE_TODO]
+    cand_pos = scratch[CAND_POS]
+    cand_group = scratch[CAND_GROUP]
+    # each probe's bucket as an index of ``offs`` (in st_lo until its bounds replace it)
+    for p in range(nprobes):
+        table = tables[p]
+        st_lo[p] = table * NB + (chunks[2 * (table & 7) + (table >> 3)] ^ flips[p])
     work = np.int64(0)
     todo = np.int64(0)
-    for step in range(nprobes + 2 * AHEAD):
-        if step < nprobes:
-            table = tables[step]
-            at = table * NB + (chunks[2 * (table & 7) + (table >> 3)] ^ flips[step])
+    for b0 in range(0, nprobes + 2 * AHEAD, AHEAD):
+        # block b0: the offsets of its probes asked for
+        for p in range(b0, min(b0 + AHEAD, nprobes)):
+            at = st_lo[p]
             prefetch(offs, at)
             prefetch(offs, at + 1)
-        ahead = step - AHEAD
-        if 0 <= ahead < nprobes:
-            table = tables[ahead]
-            at = table * NB + (chunks[2 * (table & 7) + (table >> 3)] ^ flips[ahead])
+        # the block before: bounds read, lines asked for
+        for p in range(max(b0 - AHEAD, 0), min(b0, nprobes)):
+            at = st_lo[p]
             lo = np.int64(offs[at])
             length = np.int64(offs[at + 1]) - lo
-            state[STATE_LO, ahead] = lo
-            state[STATE_LEN, ahead] = length
+            start = tables[p] * n + lo
+            st_lo[p] = start
+            st_len[p] = length
             work += length
-            start = table * n + lo
-            # every line that the scans below read: the two vector loads of the first pass
-            # (past the bucket's end if it is short) and the rest of a long bucket
-            fetch_lines(vals, start, LANES if length <= LANES else max(length, 2 * LANES))
-        p = step - 2 * AHEAD
-        if p < 0:
-            continue
+            # the lines that the scans below read: the first vector load (the second is
+            # the same one again if the bucket is short), and the rest of a long bucket
+            prefetch(vals, start)
+            prefetch(vals, start + LANES - 1)
+            if length > LANES:
+                fetch_lines(vals, start, max(length, 2 * LANES))
         if work > work_limit:
             return SCAN_INSTEAD
-        table = tables[p]
-        start = table * n + state[STATE_LO, p]
-        length = state[STATE_LEN, p]
-        partner = chunks[(2 * (table & 7) + (table >> 3)) ^ 1]
-        low = template[TEMPLATE_LOW, p]
-        span = template[TEMPLATE_SPAN, p]
-        first = lanes_within(vals, start, partner, low, span) & _low_bits(min(length, LANES))
-        # the next LANES entries if the bucket has them, else the same ones again, masked out
-        second_at = start + LANES if length > LANES else start
-        second = lanes_within(vals, second_at, partner, low, span)
-        second &= _low_bits(min(max(length - LANES, 0), LANES))
-        hits = first | (second << np.uint64(LANES))
-        state[STATE_HITS, p] = np.int64(hits)
-        # the probes the second pass visits, listed without a branch
-        state[STATE_TODO, todo] = p
-        todo += np.int64((hits != 0) | (length > 2 * LANES))
+        # the block before that: its first 2 * LANES entries tested
+        for p in range(max(b0 - 2 * AHEAD, 0), min(b0 - AHEAD, nprobes)):
+            table = tables[p]
+            start = st_lo[p]
+            length = st_len[p]
+            partner = chunks[(2 * (table & 7) + (table >> 3)) ^ 1]
+            low = lows[p]
+            span = spans[p]
+            first = lanes_within(vals, start, partner, low, span) & _low_bits(min(length, LANES))
+            # the next LANES entries if the bucket has them, else the same ones, masked out
+            second_at = start + LANES if length > LANES else start
+            second = lanes_within(vals, second_at, partner, low, span)
+            second &= _low_bits(min(max(length - LANES, 0), LANES))
+            hits = first | (second << np.uint64(LANES))
+            st_hits[p] = np.int64(hits)
+            # the probes the second pass visits, listed without a branch
+            st_todo[todo] = p
+            todo += np.int64((hits != 0) | (length > 2 * LANES))
     ncand = 0
     for k in range(todo):
-        p = state[STATE_TODO, k]
-        hits = np.uint64(state[STATE_HITS, p])
-        length = state[STATE_LEN, p]
+        p = st_todo[k]
+        hits = np.uint64(st_hits[p])
+        length = st_len[p]
         table = tables[p]
         g = table & (NGROUPS - 1)
-        base = table * n
-        lo = state[STATE_LO, p]
+        lo = st_lo[p]
+        end = lo + length
         j = lo
         while True:
             while hits:
@@ -297,19 +315,18 @@ def table_search(
                 if ncand == cap:
                     return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
                 # table A and table B carry row numbers alike (perm[table * n + at])
-                scratch[CAND_POS, ncand] = base + at
+                cand_pos[ncand] = at
                 # its row number, asked for now (into L2, see ``_jit.prefetch``)
-                prefetch(perm, (base + at) * width)
-                scratch[CAND_GROUP, ncand] = g
+                prefetch(perm, at * width)
+                cand_group[ncand] = g
                 ncand += 1
             # the rest of a long bucket, LANES entries at a time
             j = lo + 2 * LANES if j == lo else j + LANES
-            if j >= lo + length:
+            if j >= end:
                 break
             hits = lanes_within(
-                vals, base + j, chunks[(2 * g + (table >> 3)) ^ 1],
-                template[TEMPLATE_LOW, p], template[TEMPLATE_SPAN, p],
-            ) & _low_bits(min(lo + length - j, LANES))  # fmt: skip
+                vals, j, chunks[(2 * g + (table >> 3)) ^ 1], lows[p], spans[p]
+            ) & _low_bits(min(end - j, LANES))  # fmt: skip
     if work + VERIFY_COST * ncand > work_limit:
         return SCAN_INSTEAD
     # candidates in two passes: every row number (fetched while the candidates were
@@ -320,15 +337,15 @@ def table_search(
     for c in range(ncand):
         # the little-endian ``width``-byte row number, read in place (a kernel call taking
         # ``perm`` would cost a pair of reference-count calls per candidate: ~0.5 us a query)
-        pos = scratch[CAND_POS, c] * width
+        pos = cand_pos[c] * width
         row = np.int64(perm[pos]) | (np.int64(perm[pos + 1]) << 8) | (np.int64(perm[pos + 2]) << 16)
         if width == 4:
             row |= np.int64(perm[pos + 3]) << 24
-        scratch[CAND_POS, c] = row
+        cand_pos[c] = row
         prefetch(alive, row >> 3)
         prefetch(flat_codes, row * 4)
     for c in range(ncand):
-        row = scratch[CAND_POS, c]
+        row = cand_pos[c]
         if (alive[row >> 3] >> (row & 7)) & 1 == 0:
             continue
         d = np.int64(
@@ -339,7 +356,7 @@ def table_search(
         )
         if d > radius:
             continue
-        if _first_group(codes, row, q, radius, scratch[CAND_GROUP, c]):
+        if _first_group(codes, row, q, radius, cand_group[c]):
             count = emit(count, qi, ids[row], d, out)
     return count
 
@@ -355,7 +372,13 @@ FIELDS = 10
 # of ``table_search``, the hits (query, id, distance), then the per-probe state.
 HIT_QUERY, HIT_ID, HIT_DIST = range(SCRATCH_ROWS, SCRATCH_ROWS + 3)
 STATE = HIT_DIST + 1
-WORK_ROWS = STATE + STATE_ROWS
+# and one row holding the query being searched (its four words, then its 16 chunks): two
+# arrays a search would otherwise allocate, ~0.1 us of a single query
+QUERY = STATE + STATE_ROWS
+QUERY_CHUNKS = 4
+WORK_ROWS = QUERY + 1
+# The least capacity of a work buffer (the query row's entries).
+MIN_WORK = QUERY_CHUNKS + 16
 
 
 @kernel
@@ -447,8 +470,8 @@ def _search_queries(
     scratch = work[:SCRATCH_ROWS]
     out = work[HIT_QUERY:STATE]
     state = work[STATE:]
-    q = np.empty(4, np.uint64)
-    chunks = np.empty(16, np.int64)
+    q = work[QUERY, :QUERY_CHUNKS].view(np.uint64)
+    chunks = work[QUERY, QUERY_CHUNKS : QUERY_CHUNKS + 16]
     # Parts scanned at this radius: blocks of rows stay in cache while every query passes.
     block = 2048
     any_tables = False
@@ -492,12 +515,12 @@ def search_plan(plan: Array, queries: Array, radius: int, template: Array, work:
 
     ``queries`` holds 32 bytes per query (``bytes``); ``template`` lists the buckets a query
     probes at ``radius`` (``segment.probe_template``). ``work`` is int64 of shape
-    ``(WORK_ROWS, capacity)`` with capacity >= the probes: candidate scratch, the hits
-    ``(query, id, distance)``, sorted by query, distance and id, whose number is returned,
-    and per-probe state. When the hits exceed the capacity only the first ones are written
-    (unsorted), and the caller runs again with room for all. Returns -1 when the scratch was
-    too small for some query's candidates (see ``table_search``); the caller retries with
-    more.
+    ``(WORK_ROWS, capacity)`` with capacity >= the probes and ``MIN_WORK``: candidate scratch, the
+    hits ``(query, id, distance)``, sorted by query, distance and id, whose number is
+    returned, per-probe state and the query. When the hits exceed the capacity only the
+    first ones are written (unsorted), and the caller runs again with room for all. Returns
+    -1 when the scratch was too small for some query's candidates (see ``table_search``);
+    the caller retries with more.
     """
     count = _search_queries(plan, queries, radius, template, work, 0, len(queries) // 32, 0)
     if 0 <= count <= work.shape[1]:

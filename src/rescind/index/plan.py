@@ -29,6 +29,7 @@ from rescind.index.kernels import (
     HIT_ID,
     HIT_QUERY,
     IDS,
+    MIN_WORK,
     OFFS,
     PERM,
     PERM_WIDTH,
@@ -50,7 +51,7 @@ from rescind.index.segment import (
 
 # Smallest work buffer (probes, candidates and hits it has room for), and the capacity up to
 # which a batched search doubles it whenever its hits fill it (above, it grows only when one
-# step of queries needs more: a buffer of capacity c takes 72 c bytes per thread).
+# step of queries needs more: a buffer of capacity c takes 80 c bytes per thread).
 MIN_CAPACITY = 4096
 GROW_LIMIT = 1 << 16
 
@@ -199,7 +200,7 @@ def _work_buffer(at_least: int) -> WorkBuffer:
     the array, memoryviews of its id and distance rows, and its capacity."""
     bufs: WorkBuffer | None = _local.__dict__.get("work")
     if bufs is None or bufs[3] < at_least:
-        capacity = max(at_least, MIN_CAPACITY)
+        capacity = max(at_least, MIN_CAPACITY, MIN_WORK)
         work = np.empty((WORK_ROWS, capacity), np.int64)
         bufs = (work, memoryview(work[HIT_ID]), memoryview(work[HIT_DIST]), capacity)
         _local.work = bufs
