@@ -145,6 +145,16 @@ SHIFT_CROPS: tuple[Variant, ...] = tuple(
         *(corner_crop(c, cut) for c in ("tl", "tr", "bl", "br") for cut in (0.02, 0.04, 0.06)),
     )
 )
+# When only the loose (JPEG-tolerant) trim finds a border, it may be a JPEG'd pad or the
+# picture's own dark or flat edge (a sky, a night scene, a page's margin): the query then
+# cuts its crops, halves and shifted crops from the untrimmed picture too, under this prefix,
+# since the bank cuts its views from the picture as banked. Without them every cut view of
+# such an upload is offset from the bank's (docs/matching.md, "Cut views of the untrimmed
+# picture"). For the upload's own check only, as the shifted crops.
+UNTRIMMED_PREFIX = "untrimmed_"
+UNTRIMMED_VIEWS: frozenset[str] = frozenset(
+    UNTRIMMED_PREFIX + v.name for v in (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
+)
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
@@ -313,9 +323,10 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
         signals = [_pdq(luma(rgb), "full"), *_orientations(work_luma, "full")[1:]]
     for name, view in trimmed:
         signals += _orientations(view, name)
-    views = [
-        (v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
-    ]
+    cuts = (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
+    views = [(v.name, render_variant(picture, v)) for v in cuts]
+    if [name for name, _ in trimmed] == ["trimmed_jpeg"]:  # only the loose trim found one
+        views += [(UNTRIMMED_PREFIX + v.name, render_variant(work_luma, v)) for v in cuts]
     signals += _pdq_many([(name, view) for name, view in views if view is not None])
     return _keep_extras(signals, weak_views)
 
@@ -555,6 +566,8 @@ __all__ = [
     "SMOOTH",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
+    "UNTRIMMED_PREFIX",
+    "UNTRIMMED_VIEWS",
     "WEAK",
     "WEAK_VIEW_THRESHOLD",
     "WHOLE_VIEWS",
