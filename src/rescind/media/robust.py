@@ -13,7 +13,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
   three centre crops, the four halves and 24 shifted crops of the trimmed picture
-  (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`): 39 to 55 hashes.
+  (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`), and of the untrimmed
+  one too when only the loose trim found a border (:data:`UNTRIMMED_VIEWS`): 39 to 78
+  hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
@@ -299,7 +301,10 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     ``trimmed_jpeg[/<orientation>]`` (orientations named as in :data:`ORIENTATIONS`), and
     the :data:`QUERY_CROPS`, :data:`HALF_VARIANTS` and :data:`SHIFT_CROPS` of the tightly
     trimmed picture (of the full one when it has no border), in the orientation uploaded,
-    e.g. ``crop_c92``, ``half_t``, ``shift_tl4``.
+    e.g. ``crop_c92``, ``half_t``, ``shift_tl4``; when only the loose trim found a border
+    (``trimmed_jpeg`` without ``trimmed``: a JPEG'd pad, or the picture's own dark or flat
+    edge), the same cuts of the untrimmed picture as well (:data:`UNTRIMMED_VIEWS`,
+    ``untrimmed_half_t``), where the bank cuts its views.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
     is always first.
