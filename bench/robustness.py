@@ -42,6 +42,7 @@ from rescind.media.pdq import hash_luma, pdq_luma
 from rescind.media.robust import (
     DEFAULT_THRESHOLD,
     MIN_QUALITY,
+    UNTRIMMED_PREFIX,
     WEAK,
     WEAK_VIEW_THRESHOLD,
     Signal,
@@ -89,6 +90,8 @@ _CORNER = re.compile(r"crop_(tl|tr|bl|br)(\d+)$")
 def family(variant: str) -> str:
     """Which family of views a variant belongs to (the strategies add them one by one)."""
     base, _, turn = variant.partition("/")
+    if base.startswith(UNTRIMMED_PREFIX):
+        return "untrimmed"
     for prefix in ("frame", "canvas", "strip"):
         if base.startswith(prefix):
             return prefix
@@ -118,6 +121,9 @@ def _query_old(v: str) -> bool:
 _OLD = ("whole", "cut")
 _FRAMED_VIEWS = ("frame", "canvas", "strip")
 _NEW = ("turned", "aspect", "corner", "tiltcrop", "mirrored")
+# The query's own views added after the framed views: shifted crops, then the cut views of
+# the untrimmed picture when only the loose trim found a border.
+_QUERY_LATER = ("shift", "untrimmed")
 STRATEGIES = (
     Strategy("plain PDQ (anchor)", lambda v: v == "full", lambda v: v == "full"),
     Strategy("PDQ, 8 orientations", lambda v: v == "full", lambda v: _base(v) == "full"),
@@ -139,7 +145,7 @@ STRATEGIES = (
     Strategy(
         "+ halves (both sides)",
         lambda v: family(v) not in _FRAMED_VIEWS,
-        lambda v: family(v) != "shift",
+        lambda v: family(v) not in _QUERY_LATER,
         True,
     ),
     # Framed views, one family at a time: for a platform that sends the hash of a framed copy.
@@ -147,12 +153,13 @@ STRATEGIES = (
         Strategy(
             f"+ {name}",
             lambda v, k=k: family(v) not in _FRAMED_VIEWS[k + 1 :],
-            lambda v: family(v) != "shift",
+            lambda v: family(v) not in _QUERY_LATER,
             True,
         )
         for k, name in enumerate(("framed: borders", "framed: bars", "framed: strips"))
     ),
-    Strategy("+ shifted crops (query)", lambda v: True, lambda v: True, True),
+    Strategy("+ shifted crops (query)", lambda v: True, lambda v: family(v) != "untrimmed", True),
+    Strategy("+ untrimmed cuts (query)", lambda v: True, lambda v: True, True),
 )
 # Copies with something added around the picture (only the media path can trim it).
 FRAMED = ("pad_", "letterbox", "screenshot", "caption_top", "caption_bottom")

@@ -19,6 +19,8 @@ from rescind.media.robust import (
     FRAMED_VARIANTS,
     ORIENTATIONS,
     QUERY_CROPS,
+    UNTRIMMED_PREFIX,
+    UNTRIMMED_VIEWS,
     WEAK,
     WEAK_VIEW_THRESHOLD,
     RobustInputError,
@@ -31,7 +33,15 @@ from rescind.media.robust import (
     signals_array,
     view_kinds,
 )
-from rescind.media.robust_geometry import canvas, render_variant, straightened, trim_box
+from rescind.media.robust_geometry import (
+    JPEG_TOLERANCE,
+    as_rgb_array,
+    canvas,
+    render_variant,
+    straightened,
+    trim_box,
+    working_copy,
+)
 
 
 def photo(name: str, side: int = 256) -> Image.Image:
@@ -238,6 +248,38 @@ def test_an_uneven_crop_is_found_through_the_shifted_crops(
     assert result is not None
     assert result.blockable
     assert result.query_variant.startswith("shift_")
+
+
+@pytest.mark.parametrize("centre", [(0.25, 0.3), (0.5, 0.3), (0.25, 0.5)])
+def test_a_picture_with_a_dark_edge_is_also_cut_untrimmed(centre: tuple[float, float]) -> None:
+    """The camera man's dark sky is flat only to the loose trim: the bank cuts its halves
+    from the picture as banked, so the upload is cut untrimmed too, and a sticker over one
+    half leaves the other to meet the bank's (missed before)."""
+    image = photo("camera")
+    work = working_copy(as_rgb_array(image))
+    assert trim_box(work) is None and trim_box(work, JPEG_TOLERANCE) is not None
+    copy = image.copy()
+    x, y, r = centre[0] * image.width, centre[1] * image.height, 0.12 * image.width
+    ImageDraw.Draw(copy).ellipse((x - r, y - r, x + r, y + r), fill=(255, 204, 0))
+    query, bank = query_signals(copy), bank_signals(image)
+    trimmed_only = [s for s in query if not s.variant.startswith(UNTRIMMED_PREFIX)]
+    assert {s.variant for s in query} - {s.variant for s in trimmed_only} <= UNTRIMMED_VIEWS
+    assert match(trimmed_only, bank) is None
+    result = match(query, bank)
+    assert result is not None and result.blockable
+    assert result.query_variant.startswith(UNTRIMMED_PREFIX)
+
+
+def test_only_a_border_the_loose_trim_alone_finds_gets_untrimmed_cuts() -> None:
+    """No border, or a pad the tight trim finds: the cut views as before, nothing added."""
+    image = photo("astronaut")
+    for upload, expected in (
+        (image, False),
+        (ImageOps.expand(image, 12, (255, 255, 255)), False),
+        (photo("camera"), True),
+    ):
+        untrimmed = [s for s in query_signals(upload) if s.variant in UNTRIMMED_VIEWS]
+        assert bool(untrimmed) is expected
 
 
 def test_query_crops_are_cut_from_the_trimmed_picture() -> None:

@@ -71,6 +71,26 @@ def test_plain_hashes_come_first_and_robust_views_are_bounded() -> None:
     assert all(h.quality is not None and h.quality >= 50 for h in extra)
 
 
+def test_cuts_of_the_untrimmed_picture_serve_the_check_only() -> None:
+    # The camera man's sky is flat only to the loose trim: the upload is cut as trimmed and
+    # untrimmed, and the untrimmed cuts stay out of the registry, as the shifted crops do.
+    data = media.jpeg(Image.fromarray(skimage.data.camera()).convert("RGB"))
+    signals = signals_from_media(data, LIMITS)
+    assert len(signals.pdq) <= 8 + 78
+    untrimmed = [h for h in signals.pdq if (h.variant or "").startswith("untrimmed_")]
+    shifted = [h for h in signals.pdq if (h.variant or "").startswith("shift_")]
+    assert untrimmed and shifted
+    rows = signal_values(signals)
+    kept = len(signals.pdq) - len(untrimmed) - len(shifted)
+    assert len([r for r in rows if r[0].startswith("pdq")]) == kept
+    # An upload without such a border gets none.
+    assert not [
+        h
+        for h in signals_from_media(media.jpeg(_astronaut()), LIMITS).pdq
+        if (h.variant or "").startswith("untrimmed_")
+    ]
+
+
 def test_orientations_are_the_clis_bit_for_bit(tmp_path: Path) -> None:
     # One function makes the 8 orientations for `rescind hash --dihedral` and for a media
     # check: the same bits, qualities and order, whatever the size, format or EXIF turn.

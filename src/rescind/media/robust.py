@@ -13,7 +13,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
   three centre crops, the four halves and 24 shifted crops of the trimmed picture
-  (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`): 39 to 55 hashes.
+  (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`), and of the untrimmed
+  one too when only the loose trim found a border (:data:`UNTRIMMED_VIEWS`): 39 to 78
+  hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
   tiny pictures (and flat parts produced by trimming or cropping) never block on their own.
@@ -144,6 +146,16 @@ SHIFT_CROPS: tuple[Variant, ...] = tuple(
         *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06)),
         *(corner_crop(c, cut) for c in ("tl", "tr", "bl", "br") for cut in (0.02, 0.04, 0.06)),
     )
+)
+# When only the loose (JPEG-tolerant) trim finds a border, it may be a JPEG'd pad or the
+# picture's own dark or flat edge (a sky, a night scene, a page's margin): the query then
+# cuts its crops, halves and shifted crops from the untrimmed picture too, under this prefix,
+# since the bank cuts its views from the picture as banked. Without them every cut view of
+# such an upload is offset from the bank's (docs/matching.md, "Cut views of the untrimmed
+# picture"). For the upload's own check only, as the shifted crops.
+UNTRIMMED_PREFIX = "untrimmed_"
+UNTRIMMED_VIEWS: frozenset[str] = frozenset(
+    UNTRIMMED_PREFIX + v.name for v in (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
 )
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
@@ -289,7 +301,10 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     ``trimmed_jpeg[/<orientation>]`` (orientations named as in :data:`ORIENTATIONS`), and
     the :data:`QUERY_CROPS`, :data:`HALF_VARIANTS` and :data:`SHIFT_CROPS` of the tightly
     trimmed picture (of the full one when it has no border), in the orientation uploaded,
-    e.g. ``crop_c92``, ``half_t``, ``shift_tl4``.
+    e.g. ``crop_c92``, ``half_t``, ``shift_tl4``; when only the loose trim found a border
+    (``trimmed_jpeg`` without ``trimmed``: a JPEG'd pad, or the picture's own dark or flat
+    edge), the same cuts of the untrimmed picture as well (:data:`UNTRIMMED_VIEWS`,
+    ``untrimmed_half_t``), where the bank cuts its views.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
     is always first.
@@ -313,9 +328,10 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
         signals = [_pdq(luma(rgb), "full"), *_orientations(work_luma, "full")[1:]]
     for name, view in trimmed:
         signals += _orientations(view, name)
-    views = [
-        (v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
-    ]
+    cuts = (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
+    views = [(v.name, render_variant(picture, v)) for v in cuts]
+    if [name for name, _ in trimmed] == ["trimmed_jpeg"]:  # only the loose trim found one
+        views += [(UNTRIMMED_PREFIX + v.name, render_variant(work_luma, v)) for v in cuts]
     signals += _pdq_many([(name, view) for name, view in views if view is not None])
     return _keep_extras(signals, weak_views)
 
@@ -555,6 +571,8 @@ __all__ = [
     "SMOOTH",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
+    "UNTRIMMED_PREFIX",
+    "UNTRIMMED_VIEWS",
     "WEAK",
     "WEAK_VIEW_THRESHOLD",
     "WHOLE_VIEWS",

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from rescind.media.robust import SHIFT_CROPS
+from rescind.media.robust import SHIFT_CROPS, UNTRIMMED_VIEWS
 from rescind.platform.errors import ContentNotFoundError, InvalidSignalError
 from rescind.platform.signals import (
     MD5,
@@ -31,8 +31,9 @@ from rescind.store.models import Content, ContentSignal
 MAX_CONTENT_ID = 255
 MAX_URL = 2048
 URL_SCHEMES = ("http", "https")
-# The upload's shifted crops (rescind.media.robust.SHIFT_CROPS): for its own check only.
-_SHIFTED = frozenset(v.name for v in SHIFT_CROPS)
+# The upload's shifted crops (rescind.media.robust.SHIFT_CROPS) and the cut views of its
+# untrimmed picture (robust.UNTRIMMED_VIEWS): for its own check only.
+_CHECK_ONLY = frozenset(v.name for v in SHIFT_CROPS) | UNTRIMMED_VIEWS
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,10 @@ def signal_values(signals: Signals) -> list[SignalValue]:
     rows: list[SignalValue] = [
         (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None, h.variant or None)
         for h in signals.pdq
-        # A weak view and a shifted crop serve their own check only: sweeps use the others
-        # (the shifted crops would add 24 rows to each item's 39 at most).
-        if not h.weak and h.variant not in _SHIFTED
+        # A weak view, a shifted crop and a cut of the untrimmed picture serve their own
+        # check only: sweeps use the others (they would add 24 and 31 rows to each item's
+        # 39 at most).
+        if not h.weak and h.variant not in _CHECK_ONLY
     ]
     rows += [(VIDEO_PDQ, h.hash, h.quality, h.t, None) for h in signals.frames]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
