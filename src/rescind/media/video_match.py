@@ -5,13 +5,25 @@ that second (the frame as shown and inside its letterbox bars). Shares are count
 distinct moments, not hashes: a moment is found when any of its views matches, so extra
 views neither dilute a share nor count twice. A hash without a time (hashes sent by a
 client without ``t``) is a moment of its own.
+
+Common content (`common_moments`): a platform's end card, a channel intro or a logo sting
+is in many distinct videos and says nothing about which one a video is. A query moment
+whose matches fall in at least ``min_groups`` distinct banked videos counts on neither side,
+as a stop word does; duplicates of one video (banked twice, in two banks, by many requests,
+or as clips of it) count once, so a widely banked video is not discounted for being banked
+widely.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Set
 from dataclasses import dataclass
+
+# A banked video counts as an identity of its own for common content only when more than
+# this share of its good moments is its own (not the shared content).
+OWN_CONTENT_SHARE = 0.5
 
 
 def moment(t: float | None, fallback: Hashable) -> Hashable:
@@ -39,16 +51,77 @@ def shares(
     query_moments: Iterable[Hashable],
     bank_moments: Iterable[Hashable],
     pairs: Iterable[tuple[Hashable, Hashable]],
+    common: Set[Hashable] = frozenset(),
 ) -> Shares:
-    """Shares of moments matched, given every (query moment, bank moment) pair that matched."""
-    query_all = set(query_moments)
-    bank_all = set(bank_moments)
+    """Shares of moments matched, given every (query moment, bank moment) pair that matched.
+
+    ``common`` query moments (`common_moments`) count on neither side: not in the query's
+    total, and the bank moments they matched not in the banked video's.
+    """
+    pairs = list(pairs)
+    shared = {b for q, b in pairs if q in common}
+    query_all = set(query_moments) - common
+    bank_all = set(bank_moments) - shared
     found_query: set[Hashable] = set()
     found_bank: set[Hashable] = set()
     for q, b in pairs:
-        found_query.add(q)
-        found_bank.add(b)
+        if q not in common and b not in shared:
+            found_query.add(q)
+            found_bank.add(b)
     return Shares(
         len(found_query & query_all) / (len(query_all) or 1),
         len(found_bank & bank_all) / (len(bank_all) or 1),
     )
+
+
+def common_moments(
+    matched: Mapping[Hashable, Mapping[Hashable, Set[Hashable]]],
+    good: Mapping[Hashable, Set[Hashable]],
+    related: Callable[[Mapping[Hashable, Set[Hashable]]], Iterable[tuple[Hashable, Hashable]]],
+    min_groups: int,
+) -> set[Hashable]:
+    """The query moments that are common content: matched in ``min_groups`` or more
+    distinct videos.
+
+    ``matched`` maps each query moment to the banked videos (groups) it matched and, for
+    each, the group's moments it matched; ``good`` gives each group's moments that count
+    (quality high enough). A group whose good moments are mostly the shared content (a
+    duplicate of the query's video, a clip of it, a video that is only the end card) is
+    nothing but that content: all such groups count as one video. The others count once
+    per set of ``related`` groups: ``related`` is given each such group with its shared
+    moments and yields the pairs of them that share content outside those moments (the
+    same long video banked twice, or two compilations of it); two videos that share only
+    the end card are not related.
+    """
+    if min_groups <= 0:
+        return set()
+    candidates = {q: groups for q, groups in matched.items() if len(groups) >= min_groups}
+    if not candidates:
+        return set()
+    shared: dict[Hashable, set[Hashable]] = defaultdict(set)
+    for groups in candidates.values():
+        for group, moments in groups.items():
+            shared[group] |= moments
+    own: dict[Hashable, Set[Hashable]] = {}
+    for group, moments in shared.items():
+        mine = good.get(group, frozenset())
+        if len(mine - moments) > OWN_CONTENT_SHARE * len(mine):
+            own[group] = moments
+    parent = {group: group for group in own}
+
+    def find(group: Hashable) -> Hashable:
+        while parent[group] != group:
+            parent[group] = parent[parent[group]]
+            group = parent[group]
+        return group
+
+    if len(own) >= min_groups - 1:  # fewer can never reach min_groups
+        for a, b in related(own):
+            if a in parent and b in parent:
+                parent[find(a)] = find(b)
+    common = set()
+    for q, groups in candidates.items():
+        roots = {find(g) if g in own else None for g in groups}
+        if len(roots) >= min_groups:
+            common.add(q)
+    return common
