@@ -24,6 +24,9 @@ from dataclasses import dataclass
 # A banked video counts as an identity of its own for common content only when more than
 # this share of its good moments is its own (not the shared content).
 OWN_CONTENT_SHARE = 0.5
+# Distinct videos are counted among at most this many of those (in the order of their
+# keys): the search for what they share costs a search per frame of each, once.
+MAX_COUNTED = 64
 
 
 def moment(t: float | None, fallback: Hashable) -> Hashable:
@@ -102,11 +105,10 @@ def common_moments(
     for groups in candidates.values():
         for group, moments in groups.items():
             shared[group] |= moments
-    own: dict[Hashable, Set[Hashable]] = {}
-    for group, moments in shared.items():
-        mine = good.get(group, frozenset())
-        if len(mine - moments) > OWN_CONTENT_SHARE * len(mine):
-            own[group] = moments
+    # Groups that are mostly the shared content count as one video between them; the
+    # others once per set of related ones, among the first MAX_COUNTED (the rest not at all).
+    mostly_shared = {g for g, m in shared.items() if not _has_own(good.get(g), m)}
+    own = {g: shared[g] for g in sorted(set(shared) - mostly_shared, key=str)[:MAX_COUNTED]}
     parent = {group: group for group in own}
 
     def find(group: Hashable) -> Hashable:
@@ -121,7 +123,12 @@ def common_moments(
                 parent[find(a)] = find(b)
     common = set()
     for q, groups in candidates.items():
-        roots = {find(g) if g in own else None for g in groups}
-        if len(roots) >= min_groups:
+        videos = {find(g) for g in groups if g in own}
+        if len(videos) + any(g in mostly_shared for g in groups) >= min_groups:
             common.add(q)
     return common
+
+
+def _has_own(good: Set[Hashable] | None, shared: Set[Hashable]) -> bool:
+    mine = good or frozenset()
+    return len(mine - shared) > OWN_CONTENT_SHARE * len(mine)

@@ -120,7 +120,7 @@ class Matcher:
         self.frame_values: dict[int, str] = {}  # video frame entry id -> its hash
         # (video group, radius) -> its good frames' moments and the other groups' good
         # frames near each (common content, `_related`); found when first needed.
-        self._neighbours: dict[tuple[str, int], list[tuple[Any, tuple[int, ...]]]] = {}
+        self._neighbours: dict[tuple[str, int], list[tuple[Any, frozenset[tuple[str, Any]]]]] = {}
         self.banks: dict[int, BankPolicy] = {}
         self.seq = 0
         self.loaded = False
@@ -438,16 +438,15 @@ class Matcher:
             for frame_moment, near in self._frame_neighbours(str(group), radius):
                 if frame_moment in shared:
                     continue
-                for other in near:
-                    ref = self.entries.get(other)
-                    if ref is None or ref.group_key == group or ref.group_key not in own:
-                        continue
-                    if moment(ref.t, other) not in own[ref.group_key]:
-                        edges.append((group, ref.group_key))
+                for other, other_moment in near:
+                    if other in own and other_moment not in own[other]:
+                        edges.append((group, other))
         return edges
 
-    def _frame_neighbours(self, group: str, radius: int) -> list[tuple[Any, tuple[int, ...]]]:
-        """Each good frame of ``group`` (its moment) with the other groups' good frames
+    def _frame_neighbours(
+        self, group: str, radius: int
+    ) -> list[tuple[Any, frozenset[tuple[str, Any]]]]:
+        """Each good frame of ``group`` (its moment) with the other groups' good moments
         within ``radius``; searched once and kept until the group's frames change."""
         key = (group, radius)
         cached = self._neighbours.get(key)
@@ -464,12 +463,17 @@ class Matcher:
         results = self.frames.search([self.frame_values[e] for e in mine], radius) if mine else []
         found = []
         for e, near in zip(mine, results, strict=True):
-            others = []
+            others = set()
             for other, _distance in near:
                 ref = self.entries.get(other)
-                if ref is not None and ref.group_key != group and not _low(ref.quality, minimum):
-                    others.append(other)
-            found.append((moment(self.entries[e].t, e), tuple(others)))
+                if (
+                    ref is not None
+                    and ref.group_key
+                    and ref.group_key != group
+                    and not _low(ref.quality, minimum)
+                ):
+                    others.add((ref.group_key, moment(ref.t, other)))
+            found.append((moment(self.entries[e].t, e), frozenset(others)))
         if len(self._neighbours) >= NEIGHBOUR_CACHE:
             self._neighbours = {}
         self._neighbours[key] = found
