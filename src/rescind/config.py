@@ -194,7 +194,7 @@ class Settings(BaseSettings):
         "(finds a banked clip inside a long upload).",
     )
     video_common_min_videos: int = Field(
-        10,
+        5,
         ge=0,
         description="A video's second matched in this many distinct banked videos (duplicates "
         "of one counted once) is common content, an end card or an intro, and counts on "

@@ -1,6 +1,8 @@
 """Common content: an end card or intro shared by many distinct videos says nothing about
 which video an upload is, so its seconds count on neither side of a video match; duplicates
-of one banked video count once, so a video banked by many requests still matches.
+of one banked video count once, so a video banked by many requests still matches. And a
+match resting on one second of either video (a still, a title card) is held to a picture's
+close radius.
 
 `bench/robustness_video.py --distinct` measures it over thousands of generated videos
 (docs/matching.md, "Video").
@@ -89,17 +91,30 @@ def test_common_moments_counts_duplicates_once() -> None:
         "m": {"a": {"t"}},
     }
     good = {
-        "a": {"s", "t", "u"},
+        "a": {"s", "t", "u", "w1", "w2"},  # "m" matched its "t" too: three of five its own
         "b": {"s", "v", "w"},
         "x": {"s"},
         "y": {"s"},
         "d": {"s", "t", "u"},
     }
 
-    def related(own: object) -> list[tuple[str, str]]:
-        return [("a", "d")]
+    def related(own: object, group: str) -> set[str]:
+        return {"d"} if group == "a" else {"a"} if group == "d" else set()
 
     # a+d, b, x+y: three videos.
     assert common_moments(matched, good, related, 3) == {"c"}
     assert common_moments(matched, good, related, 4) == set()
-    assert common_moments(matched, good, lambda own: [], 4) == {"c"}
+    assert common_moments(matched, good, lambda own, group: set(), 4) == {"c"}
+
+
+def test_a_match_resting_on_one_still_second_must_be_close() -> None:
+    rng = random.Random(24)
+    title = random_pdq(rng)  # a title card: one still, one hashed second of quality >= 50
+    matcher = _matcher({"card": _video([BLACK, (title, 90), BLACK])})
+    # Another caption on black, 24 bits away: one picture against another, not a copy.
+    assert _found(matcher, _video([(flip(title, 24, rng), 90), BLACK])) == set()
+    assert _found(matcher, _video([(flip(title, 8, rng), 90), BLACK])) == {"card"}
+    # Two seconds matched at 24 bits are a video's evidence, as before.
+    moving = [random_pdq(rng) for _ in range(2)]
+    matcher = _matcher({"clip": _video(_good(moving))})
+    assert _found(matcher, _video(_good([flip(h, 24, rng) for h in moving]))) == {"clip"}

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.media.robust import is_cut, is_turned
-from rescind.media.video_match import common_moments, moment, shares
+from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
     MD5,
@@ -405,7 +405,7 @@ class Matcher:
         common = common_moments(
             matched,
             good,
-            lambda own: self._related(own, radius),
+            lambda own, group: self._related(own, group, radius),
             self.settings.video_common_min_videos,
         )
         hits = []
@@ -417,7 +417,9 @@ class Matcher:
                 kept = [h for q, h in matched_hits if q not in common] or [
                     h for _, h in matched_hits
                 ]
-                hits.append(min(kept, key=lambda h: h.distance))
+                best = min(kept, key=lambda h: h.distance)
+                if share.moments > 1 or best.distance <= ONE_MOMENT_RADIUS:
+                    hits.append(best)
         return hits
 
     def _good_moments(self, group: Any) -> set[Any]:
@@ -429,19 +431,19 @@ class Matcher:
             if e in self.entries and not _low(self.entries[e].quality, minimum)
         }
 
-    def _related(self, own: Mapping[Any, Set[Any]], radius: int) -> list[tuple[Any, Any]]:
-        """Pairs of banked videos (of ``own``, each with its shared moments) that share a
-        frame outside their shared moments: the same video banked twice, not two videos
-        that only end on the same card."""
-        edges = []
-        for group, shared in own.items():
-            for frame_moment, near in self._frame_neighbours(str(group), radius):
-                if frame_moment in shared:
-                    continue
-                for other, other_moment in near:
-                    if other in own and other_moment not in own[other]:
-                        edges.append((group, other))
-        return edges
+    def _related(self, own: Mapping[Any, Set[Any]], group: Any, radius: int) -> set[Any]:
+        """The banked videos of ``own`` (each with the moments the query matched) that share
+        a frame with ``group`` outside those moments: the same video banked twice, not two
+        videos that only end on the same card."""
+        related = set()
+        shared = own[group]
+        for frame_moment, near in self._frame_neighbours(str(group), radius):
+            if frame_moment in shared:
+                continue
+            for other, other_moment in near:
+                if other in own and other_moment not in own[other]:
+                    related.add(other)
+        return related
 
     def _frame_neighbours(
         self, group: str, radius: int

@@ -17,7 +17,7 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.video_match import common_moments, moment, shares
+from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
@@ -193,7 +193,7 @@ def _sweep_videos(
         common = common_moments(
             matched,
             good_moments,
-            lambda own: _related(session, runtime, own, bank.threshold, minimum),
+            lambda own, pk: _related(session, runtime, own, pk, bank.threshold, minimum),
             settings.video_common_min_videos,
         )
         for pk, matched_pairs in pairs.items():
@@ -204,7 +204,8 @@ def _sweep_videos(
             ):
                 kept = [h for h in best[pk] if h[0] not in common] or best[pk]
                 _, entry_id, distance = min(kept, key=lambda h: h[2])
-                found_all.append((pk, entry_id, distance))
+                if share.moments > 1 or distance <= ONE_MOMENT_RADIUS:
+                    found_all.append((pk, entry_id, distance))
     return found_all
 
 
@@ -231,21 +232,21 @@ def _related(
     session: Session,
     runtime: PlatformRuntime,
     own: Mapping[Any, Set[Any]],
+    pk: Any,
     radius: int,
     minimum: int,
-) -> list[tuple[Any, Any]]:
-    """Pairs of registered videos (of ``own``, each with its shared moments) that share a
-    frame outside them: re-uploads of one video, not two that only end on the same card."""
+) -> set[Any]:
+    """The registered videos of ``own`` (each with the moments matched) that share a frame
+    with ``pk`` outside them: re-uploads of one video, not two that only end on one card."""
     rests = [
-        (pk, value)
-        for pk, frames in _good_frames(session, [int(pk) for pk in own], minimum).items()
-        for _, value, m in frames
+        value
+        for _, value, m in _good_frames(session, [pk], minimum).get(pk, ())
         if m not in own[pk]
     ]
-    results = runtime.registry.search([value for _, value in rests], radius)
+    results = runtime.registry.search(rests, radius)
     rows = _rows(session, sorted({sid for found in results for sid, _ in found}))
-    edges = []
-    for (pk, _), found in zip(rests, results, strict=True):
+    related = set()
+    for found in results:
         for sid, _distance in found:
             row = rows.get(sid)
             if (
@@ -256,5 +257,5 @@ def _related(
                 and not _low(row[2], minimum)
                 and moment(row[3], sid) not in own[row[0]]
             ):
-                edges.append((pk, row[0]))
-    return edges
+                related.add(row[0])
+    return related
