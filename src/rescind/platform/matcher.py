@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -117,7 +118,7 @@ class Matcher:
         self.entries: dict[int, EntryRef] = {}
         self.exact: dict[tuple[str, str], frozenset[int]] = {}
         self.groups: dict[str, frozenset[int]] = {}  # video group -> its frame entry ids
-        self.frame_values: dict[int, str] = {}  # video frame entry id -> its hash
+        self.frame_values: dict[int, bytes] = {}  # video frame entry id -> its hash (32 bytes)
         # (video group, radius) -> its good frames' moments and the other groups' good
         # frames near each (common content, `_related`); found when first needed.
         self._neighbours: dict[tuple[str, int], list[tuple[Any, frozenset[tuple[str, Any]]]]] = {}
@@ -257,7 +258,7 @@ class Matcher:
                     exact[(st, val)] = exact.get((st, val), frozenset()) | {eid}
                 if st == VIDEO_PDQ and group_key:
                     groups.setdefault(str(group_key), set()).add(eid)
-                    self.frame_values[eid] = val
+                    self.frame_values[eid] = bytes.fromhex(val)
                     touched.add(str(group_key))
             else:
                 removes.append(eid)
@@ -462,7 +463,8 @@ class Matcher:
             and e in self.frame_values
             and not _low(self.entries[e].quality, minimum)
         ]
-        results = self.frames.search([self.frame_values[e] for e in mine], radius) if mine else []
+        codes = np.frombuffer(b"".join(self.frame_values[e] for e in mine), np.uint8)
+        results = self.frames.search(codes.reshape(-1, 32), radius) if mine else []
         found = []
         for e, near in zip(mine, results, strict=True):
             others = set()
