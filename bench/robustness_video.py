@@ -29,7 +29,11 @@ Two sets:
   variant and its original) is never counted as distinct.
 
     .venv/bin/python bench/robustness_video.py --meta /tmp/tmkvideos [--synthetic]
-    .venv/bin/python bench/robustness_video.py --distinct 2000 --seed 2 --meta /tmp/tmkvideos
+    .venv/bin/python bench/robustness_video.py --distinct 2000 --seed 2 --meta /tmp/tmkvideos \
+        --duplicates 12
+
+``--duplicates N`` adds a pass with the original of every variant banked N more times (as
+many requests or banks would): the common-content rule must still find their variants.
 """
 
 from __future__ import annotations
