@@ -23,12 +23,17 @@ Two sets:
   before or after, some with fades, some ending on one end card shared by the sweep. All
   are banked (with Meta's originals and distinct videos when ``--meta`` is given) and every
   one is checked against every other, with every tenth one's variant (15 fps, letterbox,
-  logo, grey or a clip) and Meta's variants, under the rule and with the quality filter off.
+  logo, grey or a clip) and Meta's variants, under the rule, without its common-content rule
+  and without its quality filter.
   Each of the 703 tiles serves one video at most; a pair of videos sharing a source tag (a
   variant and its original) is never counted as distinct.
 
     .venv/bin/python bench/robustness_video.py --meta /tmp/tmkvideos [--synthetic]
-    .venv/bin/python bench/robustness_video.py --distinct 2000 --seed 2 --meta /tmp/tmkvideos
+    .venv/bin/python bench/robustness_video.py --distinct 2000 --seed 2 --meta /tmp/tmkvideos \
+        --duplicates 12
+
+``--duplicates N`` adds a pass with the original of every variant banked N more times (as
+many requests or banks would): the common-content rule must still find their variants.
 """
 
 from __future__ import annotations
@@ -771,11 +776,13 @@ def sweep(
     count: int,
     seed: int,
     meta: Path | None,
+    duplicates: int = 0,
 ) -> int:
     """Bank ``count`` distinct generated videos (and Meta's originals and distinct videos),
     check each against all of them, with every tenth one's variant and Meta's variants;
-    prints false matches by kind, under the rule as it is and with the quality filter off
-    (``pdq_min_quality`` 0: black and flat frames counted, the rule before it)."""
+    prints false matches by kind, under the rule as it is, without its common-content rule
+    (``video_common_min_videos`` 0: a shared end card counted) and without its quality filter
+    either (``pdq_min_quality`` 0: black and flat frames counted)."""
     cpu0, t0 = time.process_time(), time.perf_counter()
     clips = distinct_clips(count, seed)
     rng = np.random.default_rng(seed + 1000)
@@ -824,14 +831,33 @@ def sweep(
         f"distinct videos banked: {len(banked)}; queries: {len(checked)} ({len(originals)} "
         f"originals, {len(variants)} variants); pairs compared: {pairs}"
     )
-    rules = (
-        ("quality filter off (before)", settings.model_copy(update={"pdq_min_quality": 0})),
-        ("rule as shipped", settings),
-    )
+    # The honest case of the common-content rule: a video banked by many requests (or in
+    # many banks) is in many banked groups, and must not count as common content.
+    copies = {
+        f"{name}#{j}": banked[name] for name in (*family.values(),) for j in range(duplicates)
+    }
+    for name in copies:
+        tags[name], kinds[name] = tags[name.split("#")[0]], kinds[name.split("#")[0]]
+    rules = [
+        (
+            "quality filter and common content off (before both)",
+            settings.model_copy(update={"pdq_min_quality": 0, "video_common_min_videos": 0}),
+            banked,
+        ),
+        (
+            "common content off (before it)",
+            settings.model_copy(update={"video_common_min_videos": 0}),
+            banked,
+        ),
+        ("rule as shipped", settings, banked),
+    ]
+    if duplicates:
+        title = f"rule as shipped, each original of a variant banked {duplicates} more times"
+        rules.append((title, settings, banked | copies))
     false_now = 0
-    for title, rule in rules:
+    for title, rule, bank in rules:
         cpu0, t0 = time.process_time(), time.perf_counter()
-        matcher = load_matcher(rule, banked)
+        matcher = load_matcher(rule, bank)
         false: list[tuple[str, str, Hit]] = []
         related, found, missed = 0, 0, []
         for qname, signals in checked.items():
@@ -857,7 +883,8 @@ def sweep(
         unordered = {frozenset((q, b)) for q, b, _ in false}
         blockable = [f for f in false if not f[2].low_quality]
         print(
-            f"false matches: {len(false)} of {pairs} checks ({len(unordered)} distinct pairs; "
+            f"false matches: {len(false)} of {len(checked) * (len(bank) - 1)} checks "
+            f"({len(unordered)} distinct pairs; "
             f"{len(blockable)} blockable, {len(false) - len(blockable)} review); "
             f"related pairs skipped: {related}"
         )
@@ -887,7 +914,7 @@ def sweep(
         false.sort(key=lambda f: ("+card" in kinds[f[0]]) + ("+card" in kinds[f[1]]))
         for q, b, hit in false[:15]:
             median, _best, qs, bs = frame_stats(
-                checked[q].frames, banked[b].frames, settings.pdq_threshold
+                checked[q].frames, bank[b].frames, settings.pdq_threshold
             )
             print(
                 f"  FALSE {q} -> {b}: distance {hit.distance}, review {hit.low_quality}, "
@@ -906,6 +933,12 @@ def main() -> int:
     parser.add_argument("--families", type=int, default=4, help="synthetic originals")
     parser.add_argument("--distinct", type=int, default=0, help="distinct videos to sweep")
     parser.add_argument("--seed", type=int, default=1, help="the sweep's generator seed")
+    parser.add_argument(
+        "--duplicates",
+        type=int,
+        default=0,
+        help="also bank each original of a variant this many more times (as many requests)",
+    )
     args = parser.parse_args()
     settings = Settings()
     print(
@@ -925,7 +958,7 @@ def main() -> int:
         ok = ok and not false
     if args.distinct:
         with tempfile.TemporaryDirectory() as tmp:
-            false = sweep(Path(tmp), settings, args.distinct, args.seed, args.meta)
+            false = sweep(Path(tmp), settings, args.distinct, args.seed, args.meta, args.duplicates)
         ok = ok and not false
     return 0 if ok else 1
 

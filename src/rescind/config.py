@@ -193,6 +193,13 @@ class Settings(BaseSettings):
         description="...or when this share of the banked video's frames are found in it "
         "(finds a banked clip inside a long upload).",
     )
+    video_common_min_videos: int = Field(
+        5,
+        ge=0,
+        description="A video's second matched in this many distinct banked videos (duplicates "
+        "of one counted once) is common content, an end card or an intro, and counts on "
+        "neither side of a video match; 0 turns it off.",
+    )
     matcher_poll_s: float = Field(
         0.5, gt=0.0, description="How often each server polls the bank change feed (seconds)."
     )

@@ -38,8 +38,8 @@ def _fade_out(frames: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
     return [(f * (1 - i / n)).astype(np.uint8) for i, f in enumerate(frames)]
 
 
-def _matcher(banked: dict[str, Signals]) -> Matcher:
-    matcher = Matcher(Settings())
+def _matcher(banked: dict[str, Signals], settings: Settings | None = None) -> Matcher:
+    matcher = Matcher(settings or Settings())
     matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
     frames = [(group, h) for group, signals in banked.items() for h in signals.frames]
     matcher.load_entries(
@@ -77,3 +77,59 @@ def test_black_seconds_do_not_make_distinct_videos_match(tmp_path: Path) -> None
     # Both ways: all of the black video's seconds are black seconds of the clip.
     assert _found(matcher, black) == set()
     assert _found(matcher, intro) == {"intro"}
+
+
+def _panning(name: str, seconds: int, fps: int) -> list[NDArray[np.uint8]]:
+    """A camera panning over one of scikit-image's photos: each photo a distinct video."""
+    from tests.media.conftest import photo
+
+    src = np.asarray(photo(name).convert("RGB").resize((SIZE[0] * 2, SIZE[1] * 2)))
+    frames = []
+    for i in range(seconds * fps):
+        x, y = i * SIZE[0] // (fps * seconds), i * SIZE[1] // (fps * seconds * 2)
+        frames.append(np.ascontiguousarray(src[y : y + SIZE[1], x : x + SIZE[0]]))
+    return frames
+
+
+def _end_card(seconds: int, fps: int) -> list[NDArray[np.uint8]]:
+    """A platform's end card: its logo growing on black."""
+    frames = []
+    for i in range(seconds * fps):
+        frame = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+        r = 12 + i // 2
+        frame[60 - r : 60 + r, 80 - 2 * r : 80 + 2 * r] = (250, 40, 90)
+        frame[90:100, 40:120] = 255
+        frames.append(frame)
+    return frames
+
+
+def test_an_end_card_shared_by_distinct_videos_does_not_make_them_match(
+    tmp_path: Path,
+) -> None:
+    fps = 10
+    card = _end_card(2, fps)
+    photos = ("astronaut", "coffee", "chelsea", "rocket", "camera", "cat")
+    banked = {
+        name: bank_signals_from_media(
+            write_video(tmp_path / f"{name}.mp4", _panning(name, 3, fps) + card, fps).read_bytes(),
+            LIMITS,
+        )
+        for name in photos
+    }
+    # A video that is black seconds, then the card: all of its seconds that count are the card.
+    only = write_video(tmp_path / "only.mp4", _black(3, fps) + card, fps)
+    banked["only"] = bank_signals_from_media(only.read_bytes(), LIMITS)
+    matcher = _matcher(banked)
+    # The card alone, and a new video ending on it, match nothing.
+    assert _found(matcher, only) == set()
+    new = write_video(tmp_path / "new.mp4", _panning("horse", 3, fps) + card, fps)
+    assert _found(matcher, new) == set()
+    # A grey copy of one of them, ending on the card, still matches it (and only it).
+    grey = [
+        np.repeat(f.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+        for f in _panning("coffee", 3, fps) + card
+    ]
+    assert _found(matcher, write_video(tmp_path / "grey.mp4", grey, fps)) == {"coffee"}
+    # Without the rule, the card alone matched every one of them.
+    off = _matcher(banked, Settings(video_common_min_videos=0))
+    assert _found(off, only) == set(banked)

@@ -240,3 +240,38 @@ def test_the_copy_sweep_does_not_tie_videos_by_their_black_seconds(
         result = enforce_removal(session, settings, request, runtime=runtime)
         assert {c.content_id for c in result.named} == {"clip"}
         assert {c.content_id for c in result.copies} == {"copy"}
+
+
+def test_the_copy_sweep_leaves_out_an_end_card_many_videos_share(
+    settings: Settings, database: Database
+) -> None:
+    rng = random.Random(23)
+    runtime = PlatformRuntime(settings, database.engine)
+    black = ("0" * 64, 0)
+    card = [random_pdq(rng) for _ in range(2)]  # a platform's end card, on many uploads
+
+    def video(seconds: list[tuple[str, int]]) -> Signals:
+        return Signals(frames=tuple(PdqHash(h, q, float(t)) for t, (h, q) in enumerate(seconds)))
+
+    def good(hashes: list[str]) -> list[tuple[str, int]]:
+        return [(flip(h, 6, rng), 90) for h in hashes]  # each upload re-encoded
+
+    own = {f"v{i}": [random_pdq(rng) for _ in range(4)] for i in range(12)}
+    items = {name: video(good(hashes + card)) for name, hashes in own.items()}
+    items["only"] = video([black, black, *good(card)])  # black seconds, then the card
+    # The video reported below, uploaded again ten times (ending on the card too).
+    items |= {f"re{i}": video(good(own["v3"] + card)) for i in range(10)}
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+    runtime.sync_all()
+    _register(runtime, items)
+    with database.session() as session:
+        # Before, banking the card-only upload swept every upload ending on the card, and
+        # banking v3 swept the card-only upload (all of its good seconds are in v3).
+        request = make_request(session, "RSC-TEST-0022", [{"url": "https://p.example/only"}])
+        result = enforce_removal(session, settings, request, runtime=runtime)
+        assert {c.content_id for c in result.copies} == set()
+        request = make_request(session, "RSC-TEST-0023", [{"url": "https://p.example/v3"}])
+        result = enforce_removal(session, settings, request, runtime=runtime)
+        assert {c.content_id for c in result.named} == {"v3"}
+        assert {c.content_id for c in result.copies} == {f"re{i}" for i in range(10)}

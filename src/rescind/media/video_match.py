@@ -5,13 +5,33 @@ that second (the frame as shown and inside its letterbox bars). Shares are count
 distinct moments, not hashes: a moment is found when any of its views matches, so extra
 views neither dilute a share nor count twice. A hash without a time (hashes sent by a
 client without ``t``) is a moment of its own.
+
+Common content (`common_moments`): a platform's end card, a channel intro or a logo sting
+is in many distinct videos and says nothing about which one a video is. A query moment
+whose matches fall in at least ``min_groups`` distinct banked videos counts on neither side,
+as a stop word does; duplicates of one video (banked twice, in two banks, by many requests,
+or as clips of it) count once, so a widely banked video is not discounted for being banked
+widely.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Set
 from dataclasses import dataclass
+
+# A match resting on one moment of either video (a still or a title card, one hashed second
+# of quality >= 50) is one picture against another: it needs its frames this close, as a
+# weak picture view does (`rescind.platform.signals.WEAK_VIEW_RADIUS`). Two different captions
+# on black, or a caption over a gradient and a slide, are 20-24 bits apart.
+ONE_MOMENT_RADIUS = 16
+# A banked video counts as an identity of its own for common content only when more than
+# this share of its good moments is its own (not the shared content).
+OWN_CONTENT_SHARE = 0.5
+# Distinct videos are counted among at most this many searched ones (in the order of their
+# keys; a search per frame of each, once).
+MAX_COUNTED = 64
 
 
 def moment(t: float | None, fallback: Hashable) -> Hashable:
@@ -29,6 +49,9 @@ class Shares:
 
     query: float  # of the query's moments, the share with a matching frame in the bank video
     bank: float  # of the banked video's moments, the share found in the query
+    # Moments matched on the side with fewer: 1 when the match rests on one second of a
+    # video (a still, a title card), which is a picture match (see ONE_MOMENT_RADIUS).
+    moments: int = 0
 
     def matches(self, query_fraction: float, bank_fraction: float) -> bool:
         """The vPDQ rule: enough of the query is in the banked video, or the reverse."""
@@ -39,16 +62,120 @@ def shares(
     query_moments: Iterable[Hashable],
     bank_moments: Iterable[Hashable],
     pairs: Iterable[tuple[Hashable, Hashable]],
+    common: Set[Hashable] = frozenset(),
 ) -> Shares:
-    """Shares of moments matched, given every (query moment, bank moment) pair that matched."""
-    query_all = set(query_moments)
-    bank_all = set(bank_moments)
+    """Shares of moments matched, given every (query moment, bank moment) pair that matched.
+
+    ``common`` query moments (`common_moments`) count on neither side: not in the query's
+    total, and the bank moments they matched not in the banked video's.
+    """
+    pairs = list(pairs)
+    shared = {b for q, b in pairs if q in common}
+    query_all = set(query_moments) - common
+    bank_all = set(bank_moments) - shared
     found_query: set[Hashable] = set()
     found_bank: set[Hashable] = set()
     for q, b in pairs:
-        found_query.add(q)
-        found_bank.add(b)
+        if q not in common and b not in shared:
+            found_query.add(q)
+            found_bank.add(b)
+    found_query &= query_all
+    found_bank &= bank_all
     return Shares(
-        len(found_query & query_all) / (len(query_all) or 1),
-        len(found_bank & bank_all) / (len(bank_all) or 1),
+        len(found_query) / (len(query_all) or 1),
+        len(found_bank) / (len(bank_all) or 1),
+        min(len(found_query), len(found_bank)),
     )
+
+
+def common_moments(
+    matched: Mapping[Hashable, Mapping[Hashable, Set[Hashable]]],
+    good: Mapping[Hashable, Set[Hashable]],
+    related: Callable[[Mapping[Hashable, Set[Hashable]], Hashable], Iterable[Hashable]],
+    min_groups: int,
+) -> set[Hashable]:
+    """The query moments that are common content: matched in ``min_groups`` or more
+    distinct videos.
+
+    ``matched`` maps each query moment to the banked videos (groups) it matched and, for
+    each, the group's moments it matched; ``good`` gives each group's moments that count
+    (quality high enough). A group whose good moments are mostly what the query matched (a
+    duplicate of the query's video, a clip of it, a video that is only the end card) is
+    nothing but that: all such groups count as one video. The others count once per set of
+    related groups: ``related(own, group)`` gives the groups of ``own`` (each with the
+    moments the query matched) that share content with ``group`` outside those moments
+    (the same long video banked twice, or two compilations of it); two videos that share
+    only the end card are not related. Up to MAX_COUNTED groups are searched, each one not
+    already related to a searched one; groups beyond are not counted.
+
+    A second next to common content (the last second of a longer version of the end card)
+    is common too when it is matched only in videos with the common content, in two or
+    more distinct ones.
+    """
+    if min_groups <= 0:
+        return set()
+    candidates = {q: groups for q, groups in matched.items() if len(groups) >= min_groups}
+    if not candidates:
+        return set()
+    # Each group's moments the query matched: what is left of it is its own content.
+    shared: dict[Hashable, set[Hashable]] = defaultdict(set)
+    for groups in matched.values():
+        for group, moments in groups.items():
+            shared[group] |= moments
+    involved = {g for groups in candidates.values() for g in groups}
+    mostly_shared = {g for g in involved if not _has_own(good.get(g), shared[g])}
+    own = {g: shared[g] for g in involved - mostly_shared}
+    parent = {group: group for group in own}
+    searched: set[Hashable] = set()  # roots of the sets holding a searched group
+
+    def find(group: Hashable) -> Hashable:
+        while parent[group] != group:
+            parent[group] = parent[parent[group]]
+            group = parent[group]
+        return group
+
+    def join(a: Hashable, b: Hashable) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+            if ra in searched:
+                searched.discard(ra)
+                searched.add(rb)
+
+    if len(own) >= min_groups - 1:  # fewer can never reach min_groups
+        count = 0
+        for group in sorted(own, key=str):
+            if count >= MAX_COUNTED:
+                break
+            if find(group) in searched:
+                continue  # related to a searched group: the same video
+            count += 1
+            searched.add(find(group))
+            for other in related(own, group):
+                if other in parent:
+                    join(group, other)
+
+    def videos(groups: Iterable[Hashable]) -> int:
+        groups = list(groups)
+        roots = {find(g) for g in groups if g in own}
+        return len(roots & searched) + any(g in mostly_shared for g in groups)
+
+    common = {q for q, groups in candidates.items() if videos(groups) >= min_groups}
+    having = {g for q in common for g in candidates[q]}  # the videos with the common content
+    seconds = {q[1] for q in common if isinstance(q, tuple) and q[0] == "s"}
+    for q, groups in matched.items():
+        if (
+            q not in common
+            and isinstance(q, tuple)
+            and q[0] == "s"
+            and (q[1] - 1 in seconds or q[1] + 1 in seconds)
+            and set(groups) <= having
+            and videos(groups) >= 2
+        ):
+            common.add(q)
+    return common
+
+
+def _has_own(good: Set[Hashable] | None, shared: Set[Hashable]) -> bool:
+    mine = good or frozenset()
+    return len(mine - shared) > OWN_CONTENT_SHARE * len(mine)

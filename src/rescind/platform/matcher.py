@@ -13,17 +13,18 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.media.robust import is_cut, is_turned
-from rescind.media.video_match import moment, shares
+from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import REQUEST_SOURCE, REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
     MD5,
@@ -39,6 +40,7 @@ from rescind.store.models import Bank, BankChange, BankEntry, Request
 from rescind.store.statuses import BankEntryStatus
 
 SYNC_BATCH = 50_000
+NEIGHBOUR_CACHE = 10_000  # video groups whose frames' neighbours are kept (common content)
 # id, bank id, signal type, value, quality, group key, request id, case number, status, t,
 # source, smooth (a smooth picture's hash, from the provenance), variant (the provenance's)
 _Row = tuple[
@@ -144,6 +146,10 @@ class Matcher:
         self.entries: dict[int, EntryRef] = {}
         self.exact: dict[tuple[str, str], frozenset[int]] = {}
         self.groups: dict[str, frozenset[int]] = {}  # video group -> its frame entry ids
+        self.frame_values: dict[int, bytes] = {}  # video frame entry id -> its hash (32 bytes)
+        # (video group, radius) -> its good frames' moments and the other groups' good
+        # frames near each (common content, `_related`); found when first needed.
+        self._neighbours: dict[tuple[str, int], list[tuple[Any, frozenset[tuple[str, Any]]]]] = {}
         self.banks: dict[int, BankPolicy] = {}
         self.seq = 0
         self.loaded = False
@@ -254,6 +260,7 @@ class Matcher:
         removes: list[int] = []
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
+        touched: set[str] = set()  # video groups whose frames changed
         for row in rows:
             entry_id, bank_id, signal_type, value, quality, group_key = row[:6]
             req_id, case, status, t, source, smooth, variant = row[6:13]
@@ -285,12 +292,15 @@ class Matcher:
                     exact[(st, val)] = exact.get((st, val), frozenset()) | {eid}
                 if st == VIDEO_PDQ and group_key:
                     groups.setdefault(str(group_key), set()).add(eid)
+                    self.frame_values[eid] = bytes.fromhex(val)
+                    touched.add(str(group_key))
             else:
                 removes.append(eid)
                 if st in (MD5, SHA256):
                     exact[(st, val)] = exact.get((st, val), frozenset()) - {eid}
                 if st == VIDEO_PDQ and group_key:
                     groups.get(str(group_key), set()).discard(eid)
+                    touched.add(str(group_key))
         for signal_type, index in ((PDQ, self.images), (PDQ_CUT, self.cuts)):
             if adds[signal_type][0]:
                 index.add(adds[signal_type][0], adds[signal_type][1])
@@ -304,6 +314,11 @@ class Matcher:
         self.groups = {k: frozenset(v) for k, v in groups.items() if v}
         for eid in removes:
             self.entries.pop(eid, None)
+            self.frame_values.pop(eid, None)
+        if touched:
+            # A group's own neighbours are found again; another group's cached neighbours
+            # may miss the new frames, but an edge is found from either side (`_related`).
+            self._neighbours = {k: v for k, v in self._neighbours.items() if k[0] not in touched}
 
     # ---- matching --------------------------------------------------------------------------
 
@@ -396,7 +411,10 @@ class Matcher:
         As vPDQ does, hashes under `pdq_min_quality` (black, dark or flat frames, the
         darkest seconds of a fade) count on neither side: not as matches, not in the
         shares' totals. Most videos have some (an intro, a fade), and they hash alike:
-        counted, a black video would match every video that fades to black.
+        counted, a black video would match every video that fades to black. Common
+        content (a moment matched in `video_common_min_videos` distinct banked videos,
+        duplicates counted once: an end card, a channel intro) counts on neither side
+        either (`rescind.media.video_match.common_moments`).
         """
         minimum = self.settings.pdq_min_quality
         frames = tuple(f for f in frames if not _low(f.quality, minimum))
@@ -405,30 +423,99 @@ class Matcher:
         results = self.frames.search([f.hash for f in frames], radius)
         query_moments = [moment(f.t, i) for i, f in enumerate(frames)]
         pairs: dict[str, set[tuple[Any, Any]]] = defaultdict(set)  # group -> moment pairs
-        bank_frames: dict[str, dict[int, Hit]] = defaultdict(dict)  # group -> entry -> hit
+        # query moment -> group -> its moments matched
+        matched: dict[Any, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        bank_frames: dict[str, list[tuple[Any, Hit]]] = defaultdict(list)  # group -> hits
         for i, (query, found) in enumerate(zip(frames, results, strict=True)):
             for entry_id, distance in found:
                 hit = self._hit(entry_id, distance, query.quality)
                 ref = self.entries.get(entry_id)
                 if hit is None or ref is None or not ref.group_key or hit.low_quality:
                     continue
-                pairs[ref.group_key].add((query_moments[i], moment(ref.t, entry_id)))
-                old = bank_frames[ref.group_key].get(entry_id)
-                if old is None or distance < old.distance:
-                    bank_frames[ref.group_key][entry_id] = hit
+                bank_moment = moment(ref.t, entry_id)
+                pairs[ref.group_key].add((query_moments[i], bank_moment))
+                matched[query_moments[i]][ref.group_key].add(bank_moment)
+                bank_frames[ref.group_key].append((query_moments[i], hit))
+        good: dict[Any, set[Any]] = {g: self._good_moments(g) for g in bank_frames}
+        common = common_moments(
+            matched,
+            good,
+            lambda own, group: self._related(own, group, radius),
+            self.settings.video_common_min_videos,
+        )
         hits = []
-        for group, matched in bank_frames.items():
-            bank_moments = [
-                moment(self.entries[e].t, e)
-                for e in self.groups.get(group, ())
-                if e in self.entries and not _low(self.entries[e].quality, minimum)
-            ]
-            share = shares(query_moments, bank_moments, pairs[group])
+        for group, matched_hits in bank_frames.items():
+            share = shares(query_moments, good[group], pairs[group], common)
             if share.matches(
                 self.settings.video_query_match_fraction, self.settings.video_bank_match_fraction
             ):
-                hits.append(min(matched.values(), key=lambda h: h.distance))
+                kept = [h for q, h in matched_hits if q not in common] or [
+                    h for _, h in matched_hits
+                ]
+                best = min(kept, key=lambda h: h.distance)
+                if share.moments > 1 or best.distance <= ONE_MOMENT_RADIUS:
+                    hits.append(best)
         return hits
+
+    def _good_moments(self, group: Any) -> set[Any]:
+        """A banked video's moments with a frame of quality high enough to count."""
+        minimum = self.settings.pdq_min_quality
+        return {
+            moment(self.entries[e].t, e)
+            for e in self.groups.get(group, ())
+            if e in self.entries and not _low(self.entries[e].quality, minimum)
+        }
+
+    def _related(self, own: Mapping[Any, Set[Any]], group: Any, radius: int) -> set[Any]:
+        """The banked videos of ``own`` (each with the moments the query matched) that share
+        a frame with ``group`` outside those moments: the same video banked twice, not two
+        videos that only end on the same card."""
+        related = set()
+        shared = own[group]
+        for frame_moment, near in self._frame_neighbours(str(group), radius):
+            if frame_moment in shared:
+                continue
+            for other, other_moment in near:
+                if other in own and other_moment not in own[other]:
+                    related.add(other)
+        return related
+
+    def _frame_neighbours(
+        self, group: str, radius: int
+    ) -> list[tuple[Any, frozenset[tuple[str, Any]]]]:
+        """Each good frame of ``group`` (its moment) with the other groups' good moments
+        within ``radius``; searched once and kept until the group's frames change."""
+        key = (group, radius)
+        cached = self._neighbours.get(key)
+        if cached is not None:
+            return cached
+        minimum = self.settings.pdq_min_quality
+        mine = [
+            e
+            for e in self.groups.get(group, ())
+            if e in self.entries
+            and e in self.frame_values
+            and not _low(self.entries[e].quality, minimum)
+        ]
+        codes = np.frombuffer(b"".join(self.frame_values[e] for e in mine), np.uint8)
+        results = self.frames.search(codes.reshape(-1, 32), radius) if mine else []
+        found = []
+        for e, near in zip(mine, results, strict=True):
+            others = set()
+            for other, _distance in near:
+                ref = self.entries.get(other)
+                if (
+                    ref is not None
+                    and ref.group_key
+                    and ref.group_key != group
+                    and not _low(ref.quality, minimum)
+                ):
+                    others.add((ref.group_key, moment(ref.t, other)))
+            found.append((moment(self.entries[e].t, e), frozenset(others)))
+        if len(self._neighbours) >= NEIGHBOUR_CACHE:
+            self._neighbours = {}
+        self._neighbours[key] = found
+        return found
 
     @property
     def size(self) -> int:

@@ -11,14 +11,16 @@ A banked turned view meets a registered upload's whole views only, not its crops
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.media.robust import is_cut, is_turned
+from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
@@ -45,23 +47,26 @@ class Copy:
     actionable: bool
 
 
-def _rows(
-    session: Session, signal_ids: list[int]
-) -> dict[int, tuple[int, str, int | None, str | None]]:
-    """Registry rows by id: (content pk, signal type, quality, variant)."""
-    found: dict[int, tuple[int, str, int | None, str | None]] = {}
+# content pk, signal type, quality, view name (pictures), time (video frames)
+_Row = tuple[int, str, int | None, str | None, float | None]
+
+
+def _rows(session: Session, signal_ids: list[int]) -> dict[int, _Row]:
+    """Registry rows by id: (content pk, signal type, quality, variant, t)."""
+    found: dict[int, _Row] = {}
     for start in range(0, len(signal_ids), _CHUNK):
         chunk = signal_ids[start : start + _CHUNK]
-        for sid, pk, st, quality, variant in session.execute(
+        for sid, pk, st, quality, variant, t in session.execute(
             select(
                 ContentSignal.id,
                 ContentSignal.content_pk,
                 ContentSignal.signal_type,
                 ContentSignal.quality,
                 ContentSignal.variant,
+                ContentSignal.t,
             ).where(ContentSignal.id.in_(chunk))
         ):
-            found[sid] = (pk, st, quality, variant)
+            found[sid] = (pk, st, quality, variant, t)
     return found
 
 
@@ -164,8 +169,11 @@ def _sweep_videos(
 ) -> list[tuple[int, int, int]]:
     """(content pk, entry id, distance) of registered videos matching a banked video.
 
-    As in the matcher, frames under `pdq_min_quality` (black, flat, dark) count on neither
-    side: every black frame hashes alike, and would tie any two videos with black seconds.
+    The matcher's rule, from the bank's side: shares count moments (whole seconds, views
+    once), frames under `pdq_min_quality` (black, flat, dark) count on neither side (every
+    black frame hashes alike, and would tie any two videos with black seconds), and nor do
+    the banked video's seconds found in `video_common_min_videos` or more distinct
+    registered videos (an end card, a channel intro; re-uploads of one video count once).
     """
     minimum = settings.pdq_min_quality
     by_group: dict[str, list[BankEntry]] = defaultdict(list)
@@ -177,35 +185,91 @@ def _sweep_videos(
         results = runtime.registry.search([e.value for e in frames], bank.threshold)
         candidates = sorted({sid for found in results for sid, _ in found})
         rows = _rows(session, candidates)
-        matched_content: dict[int, set[int]] = defaultdict(set)  # pk -> content frame ids
-        matched_bank: dict[int, dict[int, int]] = defaultdict(dict)  # pk -> entry -> distance
-        for entry, found in zip(frames, results, strict=True):
+        bank_moments = [moment(e.t, e.id) for e in frames]
+        pairs: dict[int, set[tuple[Any, Any]]] = defaultdict(set)  # pk -> moment pairs
+        # bank moment -> content pk -> its moments matched
+        matched: dict[Any, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
+        best: dict[int, list[tuple[Any, int, int]]] = defaultdict(list)  # pk -> hits
+        for entry, bank_moment, found in zip(frames, bank_moments, results, strict=True):
             for sid, distance in found:
                 row = rows.get(sid)
                 if row and row[1] == VIDEO_PDQ and not _low(row[2], minimum):
-                    matched_content[row[0]].add(sid)
-                    old = matched_bank[row[0]].get(entry.id, distance)
-                    matched_bank[row[0]][entry.id] = min(old, distance)
-        if not matched_content:
+                    content_moment = moment(row[4], sid)
+                    pairs[row[0]].add((bank_moment, content_moment))
+                    matched[bank_moment][row[0]].add(content_moment)
+                    best[row[0]].append((bank_moment, entry.id, distance))
+        if not pairs:
             continue
-        totals = dict(
-            session.execute(
-                select(ContentSignal.content_pk, func.count())
-                .where(
-                    ContentSignal.content_pk.in_(list(matched_content)),
-                    ContentSignal.signal_type == VIDEO_PDQ,
-                    or_(ContentSignal.quality.is_(None), ContentSignal.quality >= minimum),
-                )
-                .group_by(ContentSignal.content_pk)
-            ).all()
+        good = _good_frames(session, list(pairs), minimum)
+        good_moments: dict[Any, set[Any]] = {
+            pk: {m for _, _, m in good.get(pk, ())} for pk in pairs
+        }
+        common = common_moments(
+            matched,
+            good_moments,
+            lambda own, pk: _related(session, runtime, own, pk, bank.threshold, minimum),
+            settings.video_common_min_videos,
         )
-        for pk, content_frames in matched_content.items():
-            content_share = len(content_frames) / max(1, totals.get(pk, 1))
-            bank_share = len(matched_bank[pk]) / len(frames)
-            if (
-                content_share >= settings.video_query_match_fraction
-                or bank_share >= settings.video_bank_match_fraction
+        for pk, matched_pairs in pairs.items():
+            # The banked video is the query of the rule; the registered video is banked.
+            share = shares(bank_moments, good_moments[pk], matched_pairs, common)
+            if share.matches(
+                settings.video_bank_match_fraction, settings.video_query_match_fraction
             ):
-                entry_id, distance = min(matched_bank[pk].items(), key=lambda kv: kv[1])
-                found_all.append((pk, entry_id, distance))
+                kept = [h for h in best[pk] if h[0] not in common] or best[pk]
+                _, entry_id, distance = min(kept, key=lambda h: h[2])
+                if share.moments > 1 or distance <= ONE_MOMENT_RADIUS:
+                    found_all.append((pk, entry_id, distance))
     return found_all
+
+
+def _good_frames(
+    session: Session, pks: list[int], minimum: int
+) -> dict[int, list[tuple[int, str, Any]]]:
+    """Each registered video's frames of quality high enough: (signal id, hash, moment)."""
+    found: dict[int, list[tuple[int, str, Any]]] = defaultdict(list)
+    for start in range(0, len(pks), _CHUNK):
+        for pk, sid, value, t in session.execute(
+            select(
+                ContentSignal.content_pk, ContentSignal.id, ContentSignal.value, ContentSignal.t
+            ).where(
+                ContentSignal.content_pk.in_(pks[start : start + _CHUNK]),
+                ContentSignal.signal_type == VIDEO_PDQ,
+                or_(ContentSignal.quality.is_(None), ContentSignal.quality >= minimum),
+            )
+        ):
+            found[pk].append((sid, value, moment(t, sid)))
+    return found
+
+
+def _related(
+    session: Session,
+    runtime: PlatformRuntime,
+    own: Mapping[Any, Set[Any]],
+    pk: Any,
+    radius: int,
+    minimum: int,
+) -> set[Any]:
+    """The registered videos of ``own`` (each with the moments matched) that share a frame
+    with ``pk`` outside them: re-uploads of one video, not two that only end on one card."""
+    rests = [
+        value
+        for _, value, m in _good_frames(session, [pk], minimum).get(pk, ())
+        if m not in own[pk]
+    ]
+    results = runtime.registry.search(rests, radius)
+    rows = _rows(session, sorted({sid for found in results for sid, _ in found}))
+    related = set()
+    for found in results:
+        for sid, _distance in found:
+            row = rows.get(sid)
+            if (
+                row
+                and row[0] != pk
+                and row[0] in own
+                and row[1] == VIDEO_PDQ
+                and not _low(row[2], minimum)
+                and moment(row[4], sid) not in own[row[0]]
+            ):
+                related.add(row[0])
+    return related
