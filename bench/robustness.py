@@ -92,6 +92,8 @@ def family(variant: str) -> str:
     base, _, turn = variant.partition("/")
     if base.startswith(UNTRIMMED_PREFIX):
         return "untrimmed"
+    if base.startswith("eq_"):
+        return "equalised"
     for prefix in ("frame", "canvas", "strip"):
         if base.startswith(prefix):
             return prefix
@@ -144,22 +146,34 @@ STRATEGIES = (
     ),
     Strategy(
         "+ halves (both sides)",
-        lambda v: family(v) not in _FRAMED_VIEWS,
-        lambda v: family(v) not in _QUERY_LATER,
+        lambda v: family(v) not in (*_FRAMED_VIEWS, "equalised"),
+        lambda v: family(v) not in (*_QUERY_LATER, "equalised"),
         True,
     ),
     # Framed views, one family at a time: for a platform that sends the hash of a framed copy.
     *(
         Strategy(
             f"+ {name}",
-            lambda v, k=k: family(v) not in _FRAMED_VIEWS[k + 1 :],
-            lambda v: family(v) not in _QUERY_LATER,
+            lambda v, k=k: family(v) not in (*_FRAMED_VIEWS[k + 1 :], "equalised"),
+            lambda v: family(v) not in (*_QUERY_LATER, "equalised"),
             True,
         )
         for k, name in enumerate(("framed: borders", "framed: bars", "framed: strips"))
     ),
-    Strategy("+ shifted crops (query)", lambda v: True, lambda v: family(v) != "untrimmed", True),
-    Strategy("+ untrimmed cuts (query)", lambda v: True, lambda v: True, True),
+    Strategy(
+        "+ shifted crops (query)",
+        lambda v: family(v) != "equalised",
+        lambda v: family(v) not in ("untrimmed", "equalised"),
+        True,
+    ),
+    Strategy(
+        "+ untrimmed cuts (query)",
+        lambda v: family(v) != "equalised",
+        lambda v: family(v) != "equalised",
+        True,
+    ),
+    # A weak picture's contrast-equalised whole view, on both sides (review only).
+    Strategy("+ equalised views (weak)", lambda v: True, lambda v: True, True),
 )
 # Copies with something added around the picture (only the media path can trim it).
 FRAMED = ("pad_", "letterbox", "screenshot", "caption_top", "caption_bottom")

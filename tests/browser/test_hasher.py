@@ -34,7 +34,7 @@ from rescind.media import (
 )
 from rescind.media.image import decode_luma
 from rescind.media.pdq import hash_luma
-from rescind.media.robust import CUT, WEAK, bank_signals, view_kinds
+from rescind.media.robust import CUT, EQUALISED, WEAK, bank_signals, view_kinds
 from rescind.platform.media_signals import _robust, bank_signals_from_media
 from tests.browser.conftest import Live
 from tests.media.conftest import moving_frames, write_video
@@ -107,6 +107,13 @@ def letterboxed(image: Image.Image) -> Image.Image:
     return pad
 
 
+def flat(image: Image.Image) -> Image.Image:
+    """The picture at 4% of its contrast around grey 170."""
+    pixels = np.asarray(image, dtype=np.float32)
+    squeezed = np.round(170 + (pixels - pixels.mean()) * 0.04)
+    return Image.fromarray(np.clip(squeezed, 0, 255).astype(np.uint8))
+
+
 def picture_files() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for name in PHOTOS:
@@ -128,6 +135,8 @@ def picture_files() -> dict[str, bytes]:
     files["coffee-letterbox.jpg"] = encode(letterboxed(photo("coffee")), "JPEG", quality=90)
     files["astronaut-exif6.jpg"] = exif_rotated(photo("astronaut"), 6)
     files["chelsea-exif3.jpg"] = exif_rotated(photo("chelsea"), 3)
+    # Flat (a hazy sky's contrast, PDQ quality below 50): its equalised copy's views too.
+    files["coffee-flat.png"] = encode(flat(photo("coffee")), "PNG")
     return files
 
 
@@ -251,7 +260,7 @@ def server_bank_views(raw: bytes) -> tuple[dict[str, tuple[str, int]], list[str]
     views = [v for v in views if v.variant.partition("/")[0] != "full"]
     for view, kinds in zip(views, view_kinds(views), strict=True):
         named[view.variant] = (view.hex, view.quality)
-        if kinds & CUT or not kinds & WEAK:
+        if kinds & (CUT | EQUALISED) or not kinds & WEAK:
             kept.append(view.variant)
     seen, names = {turns[0].hash}, []
     for name in kept:

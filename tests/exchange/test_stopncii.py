@@ -524,3 +524,29 @@ def test_a_smooth_pictures_hashes_are_not_shared(
     while worker.run_once():
         pass
     assert [r["hashValue"] for r in standin.submitted] == [shared]
+
+
+def test_a_flat_pictures_equalised_views_are_not_shared(
+    database: Database, on: Settings, standin: StandIn
+) -> None:
+    """A flat picture's device views include its equalised copy's (`eq_...`): banked here to
+    meet an upload's equalised views only, they are no hash StopNCII's platforms could hold
+    to that, so the case shares the picture's own hash and not them."""
+    flat, equalised = secrets.token_hex(32), secrets.token_hex(32)
+    with database.session() as session:
+        case = submit_request(session, on, valid_input(share_consent=True))
+        case.request.items[0].pdq = [flat]
+        case.request.items[0].views = [
+            {"variant": "full", "quality": 12, "hash": flat},
+            {"variant": "eq_full", "quality": 95, "hash": equalised},
+        ]
+        alice = create_user(session, "alice", "correct horse battery", "reviewer")
+        ids = case.request.id, alice.id
+    _decide_remove(database, on, *ids)
+    with database.session() as session:
+        banked = set(session.scalars(select(BankEntry.value)))
+    assert {flat, equalised} <= banked
+    worker = Worker(on, database, build_job_registry())
+    while worker.run_once():
+        pass
+    assert [r["hashValue"] for r in standin.submitted] == [flat]

@@ -16,7 +16,11 @@ from skimage import data as skdata
 from rescind.media.pdq import hash_luma, pdq_luma
 from rescind.media.robust import (
     DEFAULT_THRESHOLD,
+    EQUALISED,
+    EQUALISED_PREFIX,
+    EQUALISED_SHIFT_THRESHOLD,
     FRAMED_VARIANTS,
+    MIN_QUALITY,
     ORIENTATIONS,
     QUERY_CROPS,
     UNTRIMMED_PREFIX,
@@ -187,7 +191,7 @@ def test_a_tilted_flat_picture_does_not_match_another_flat_picture() -> None:
 def test_weak_views_find_copies_of_a_weak_picture_for_review_only() -> None:
     image = dark_flat(4)
     bank = bank_signals(image, weak_views=True)
-    assert len(bank) > 1 and (view_kinds(bank)[1:] & WEAK).all()
+    assert len(bank) > 1 and (view_kinds(bank)[1:] & (WEAK | EQUALISED)).all()
     for copy in (ImageOps.mirror(image), image.transpose(Image.Transpose.ROTATE_90)):
         assert match(query_signals(copy), bank_signals(image)) is None, "needs the weak views"
         result = match(query_signals(copy, weak_views=True), bank)
@@ -535,3 +539,92 @@ def test_canvas_views_put_the_picture_on_bars_of_the_screens_shape() -> None:
     rows = np.flatnonzero(bars[:, 0] == 200.0)
     assert (rows[0], rows[-1]) == (234, 533)  # 16 px above the middle (250): 2% of 800
     assert bars[:234].max() == 0.0 and bars[534:].max() == 0.0
+
+
+def flat_photo(name: str) -> Image.Image:
+    """A photo squeezed to 4% of its contrast around grey 170 (a hazy sky's kind of
+    picture: PDQ quality far below 50, not smooth)."""
+    pixels = np.asarray(photo(name), dtype=np.float32)
+    squeezed = np.round(170 + (pixels - pixels.mean()) * 0.04)
+    return Image.fromarray(np.clip(squeezed, 0, 255).astype(np.uint8))
+
+
+def without_equalised(signals: list[Signal]) -> list[Signal]:
+    return [s for s in signals if not s.variant.startswith(EQUALISED_PREFIX)]
+
+
+def test_a_flat_pictures_copy_is_found_through_its_equalised_views_for_review() -> None:
+    image = flat_photo("chelsea")
+    bank = bank_signals(image, weak_views=True)
+    assert bank[0].quality < MIN_QUALITY and not is_smooth(pdq_luma(np.asarray(image)))
+    assert any(s.variant == "eq_full" for s in bank)
+    # Straightened by a photo editor: turned 4 degrees, cut to the largest upright
+    # rectangle of its shape inside (no black corners).
+    turned = image.rotate(-4, resample=Image.Resampling.BICUBIC)
+    k = 1 / (np.cos(np.radians(4)) + np.sin(np.radians(4)) * image.width / image.height)
+    w, h = image.width * k, image.height * k
+    box = ((image.width - w) / 2, (image.height - h) / 2, (image.width + w) / 2)
+    copy = turned.crop((*(round(v) for v in box), round((image.height + h) / 2)))
+    query = query_signals(copy, weak_views=True)
+    assert match(without_equalised(query), without_equalised(bank)) is None
+    result = match(query, bank)
+    assert result is not None
+    assert result.query_variant.startswith(EQUALISED_PREFIX)
+    assert result.bank_variant.startswith(EQUALISED_PREFIX)
+    assert result.distance <= WEAK_VIEW_THRESHOLD
+    assert not result.blockable
+    # Another flat picture is not found through them.
+    assert match(query_signals(flat_photo("astronaut"), weak_views=True), bank) is None
+
+
+def test_a_strong_picture_has_no_equalised_views() -> None:
+    image = photo("astronaut")
+    assert not any(
+        s.variant.startswith(EQUALISED_PREFIX)
+        for s in (*bank_signals(image, weak_views=True), *query_signals(image, weak_views=True))
+    )
+
+
+def test_equalised_views_meet_equalised_views_only() -> None:
+    bits = bytes(32)
+    eq_full, eq_crop = Signal(bits, 100, "eq_full"), Signal(bits, 100, "eq_crop_c92")
+    for ordinary in ("full", "trimmed", "crop_c92", "full/rot90", "half_t"):
+        assert match([Signal(bits, 100, ordinary)], [eq_full, eq_crop]) is None
+        assert match([eq_full, eq_crop], [Signal(bits, 100, ordinary)]) is None
+    result = match([eq_full], [eq_crop])
+    assert result is not None and not result.blockable  # review at most, whatever the quality
+    assert match([Signal(bits, 100, "eq_full/rot90")], [eq_crop]) is None  # the turned rule
+    far = bytes([0xFF, 0xFF, 0x01]) + bytes(29)  # 17 bits away
+    assert match([Signal(far, 100, "eq_full")], [eq_full]) is None
+    kinds = view_kinds([eq_full, eq_crop, Signal(bits, 100, "full")])
+    assert list(kinds & EQUALISED) == [EQUALISED, EQUALISED, 0]
+
+
+def test_a_flat_pictures_tilted_copy_is_checked_with_equalised_views() -> None:
+    """Black corners make a tilted flat copy's own hash strong; its weak centre crop still
+    asks for the equalised views, which find it (review only)."""
+    image = flat_photo("coffee")
+    bank = bank_signals(image, weak_views=True)
+    query = query_signals(image.rotate(5, resample=Image.Resampling.BICUBIC), weak_views=True)
+    assert query[0].quality >= MIN_QUALITY
+    assert match(without_equalised(query), without_equalised(bank)) is None
+    result = match(query, bank)
+    assert result is not None and not result.blockable
+    assert result.query_variant.startswith(EQUALISED_PREFIX)
+
+
+def test_an_equalised_pair_with_a_shifted_crop_is_held_one_bit_closer() -> None:
+    """The upload's shifted crops of its equalised copy meet the bank's equalised views
+    within EQUALISED_SHIFT_THRESHOLD (15) bits; other equalised pairs within 16."""
+    bits = bytes(32)
+    at = {n: bytes([0xFF] * (n // 8) + [(0xFF << (8 - n % 8)) & 0xFF]) + bytes(31 - n // 8)
+          for n in (15, 16)}  # fmt: skip
+    bank = [Signal(bits, 100, "eq_aspect_16x9")]
+    assert EQUALISED_SHIFT_THRESHOLD == 15
+    for n, found in ((15, True), (16, False)):
+        result = match([Signal(at[n], 100, "eq_shift_tr6")], bank)
+        assert (result is not None) is found
+    result = match([Signal(at[16], 100, "eq_crop_c92")], bank)
+    assert result is not None and result.distance == 16 and not result.blockable
+    # An ordinary shifted crop keeps its radius against ordinary views.
+    assert match([Signal(at[16], 100, "shift_tr6")], [Signal(bits, 100, "aspect_16x9")])

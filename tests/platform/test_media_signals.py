@@ -347,3 +347,108 @@ def test_the_sweep_keeps_a_banked_turned_view_from_registered_crops(
         signals = Signals(pdq=(PdqHash(turned[content_id[:-4]], 90, variant="crop_c92"),))
         check_and_record(runtime.writer, runtime.matcher, content_id, url=None, signals=signals)
     assert not set(old) & swept()
+
+
+def _flat(name: str) -> Image.Image:
+    """A photo at 4% of its contrast around grey 170 (a hazy sky's: PDQ quality below 50)."""
+    pixels = np.asarray(getattr(skimage.data, name)(), dtype=np.float32)
+    squeezed = np.round(170 + (pixels - pixels.mean()) * 0.04)
+    return Image.fromarray(np.clip(squeezed, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def _straightened(image: Image.Image, degrees: float) -> Image.Image:
+    """Turned and cut to the largest upright rectangle of its shape inside (an editor's
+    "straighten")."""
+    turned = image.rotate(degrees, resample=Image.Resampling.BICUBIC)
+    a = np.radians(abs(degrees))
+    k = 1 / (np.cos(a) + np.sin(a) * image.width / image.height)
+    w, h = image.width * k, image.height * k
+    box = ((image.width - w) / 2, (image.height - h) / 2, (image.width + w) / 2)
+    return turned.crop((*(round(v) for v in box), round((image.height + h) / 2)))
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_flat_pictures_copy_is_found_through_its_equalised_views_for_review(
+    settings: Settings, database: Database
+) -> None:
+    """A weak (flat) picture is banked with its equalised copy's views (`eq_...`, cut
+    entries); an upload's equalised views find a straightened copy for review, an unrelated
+    flat picture is not found, and the equalised views meet no other hash: not a hash a
+    platform sends, nor the registry (an upload's equalised views are not registered)."""
+    banked = _png(_flat("chelsea"))
+    signals = bank_signals_from_media(banked, LIMITS)
+    assert signals.pdq[0].quality is not None and signals.pdq[0].quality < 50
+    equalised = [h for h in signals.pdq if (h.variant or "").startswith("eq_")]
+    assert equalised and all(h.cut for h in equalised)
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        entries = add_signals(session, get_bank(session, NCII_BANK), signals, source="reviewer")
+        equalised_ids = {
+            e.id for e in entries if str((e.provenance or {}).get("variant", "")).startswith("eq_")
+        }
+        session.commit()
+    runtime.sync_all()
+    copy = signals_from_media(_png(_straightened(_flat("chelsea"), -4)), LIMITS)
+    assert any((h.variant or "").startswith("eq_") and h.weak for h in copy.pdq)
+    without = Signals(pdq=tuple(h for h in copy.pdq if not (h.variant or "").startswith("eq_")))
+    assert runtime.matcher.match(without) == []
+    verdicts = {}
+    for content_id, data in (
+        ("copy", _png(_straightened(_flat("chelsea"), -4))),
+        ("other", _png(_flat("astronaut"))),
+    ):
+        result = check_and_record(
+            runtime.writer,
+            runtime.matcher,
+            content_id,
+            url=None,
+            signals=signals_from_media(data, LIMITS),
+        )
+        verdicts[content_id] = result.verdict
+    assert verdicts == {"copy": "review", "other": "allow"}
+    assert not any(
+        value in {h.hash for h in copy.pdq if (h.variant or "").startswith("eq_")}
+        for _, value, _, _ in signal_values(copy)
+    )
+    # The banked equalised hashes sent as they are (no variant), or as an ordinary view,
+    # meet no equalised entry; as an upload's equalised view, they are found for review.
+    assert len(equalised_ids) == len(equalised)
+    for h in equalised:
+        for variant in (None, "full", "crop_c92"):
+            sent = PdqHash(h.hash, 100, variant=variant)
+            hits = runtime.matcher.match(Signals(pdq=(sent,)))
+            assert not {hit.entry_id for hit in hits} & equalised_ids
+        query = PdqHash(h.hash, 100, weak=True, variant="eq_full")
+        hits = runtime.matcher.match(Signals(pdq=(query,)))
+        assert hits and all(hit.low_quality for hit in hits)
+
+
+def test_the_matcher_holds_an_uploads_equalised_shifted_crops_one_bit_closer(
+    settings: Settings, database: Database
+) -> None:
+    """As rescind.media.robust.pair_limits: an equalised entry meets an upload's equalised
+    crop 16 bits away, its equalised shifted crop only within 15 (for review, never a block)."""
+    banked = "0" * 64
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        entry = PdqHash(banked, 90, cut=True, variant="eq_aspect_16x9")
+        add_signals(session, get_bank(session, NCII_BANK), Signals(pdq=(entry,)), source="reviewer")
+        session.commit()
+    runtime.sync_all()
+
+    def hits(bits: int, variant: str) -> list[bool]:
+        value = f"{((1 << bits) - 1) << (256 - bits):064x}"
+        query = PdqHash(value, 90, weak=True, variant=variant)
+        return [hit.low_quality for hit in runtime.matcher.match(Signals(pdq=(query,)))]
+
+    assert hits(16, "eq_crop_c92") == [True]
+    assert hits(16, "eq_shift_tr6") == []
+    assert hits(15, "eq_shift_tr6") == [True]
+    assert hits(12, "shift_tr6") == []  # equalised entries meet equalised views only

@@ -11,7 +11,8 @@ objects, `rescind-feed/2` (asked with `format=2`) as one array per field, half t
 less work to build and to read, and `rescind-feed/3` (`format=3`, what our puller asks for) adds
 the column `smooth` (docs/exchange.md). A smooth picture's entry (a gradient, matched within 16
 bits and never blocking) cannot say so in the first two: there it is shown withdrawn, so a
-reader that cannot hold it to 16 bits does not bank it, or withdraws the copy it has.
+reader that cannot hold it to 16 bits does not bank it, or withdraws the copy it has. A flat
+picture's equalised views (`eq_...`) are in no page (rescind.exchange.transfer.equalised).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from rescind.exchange.format import (
 )
 from rescind.exchange.identity import Identity
 from rescind.exchange.transfer import case_reference
+from rescind.media.robust import EQUALISED_PREFIX
 from rescind.store.models import Bank, BankChange, BankEntry, Request
 from rescind.store.statuses import BankEntryStatus
 
@@ -113,6 +115,7 @@ def build_page(
                     type_coerce(BankEntry.updated_at, _RAW),
                     Request.case_number,
                     BankEntry.provenance["smooth"].as_boolean(),
+                    BankEntry.provenance["variant"].as_string(),
                 )
                 .select_from(BankChange)
                 .join(BankEntry, BankEntry.id == BankChange.entry_id)
@@ -142,11 +145,14 @@ def build_page(
             refs[case_number] = case_reference(settings, case_number)
         return refs[case_number]
 
+    # A flat picture's equalised views are never shared (rescind.exchange.transfer.equalised);
+    # the cursor still moves past them.
+    shown = [r[:-1] for r in rows if not (r[-1] or "").startswith(EQUALISED_PREFIX)]
     if version >= 2:
-        items: Any = _columns(rows, banks, kinds, time_of, reference, smooth=version == 3)
+        items: Any = _columns(shown, banks, kinds, time_of, reference, smooth=version == 3)
         count = len(items["id"])
     else:
-        items = _objects(rows, instance, banks, kinds, time_of, reference)
+        items = _objects(shown, instance, banks, kinds, time_of, reference)
         count = len(items)
     nxt = int(rows[-1][0]) if rows else after
     page = {

@@ -47,6 +47,7 @@ from rescind.exchange.errors import ExchangeError, FeedRefusedError
 from rescind.exchange.netguard import check_partner_url, fetch_page
 from rescind.jobs import JobRegistry
 from rescind.jobs.queue import enqueue
+from rescind.media.robust import EQUALISED_PREFIX
 from rescind.platform.banks import NewEntry, add_entries, create_bank, withdraw_entries
 from rescind.platform.signals import MD5, PDQ
 from rescind.security import audit
@@ -564,8 +565,13 @@ def _shareable(session: Session, request_id: int, *, active: bool) -> list[str]:
     platforms match every hash at their own threshold, and a gradient's would meet other
     gradients there (docs/matching.md, "Smooth pictures")."""
     smooth = func.coalesce(BankEntry.provenance["smooth"].as_boolean(), False)
+    variant = func.coalesce(BankEntry.provenance["variant"].as_string(), "")
     query = select(BankEntry.value).where(
-        BankEntry.request_id == request_id, BankEntry.signal_type == PDQ, ~smooth
+        BankEntry.request_id == request_id,
+        BankEntry.signal_type == PDQ,
+        ~smooth,
+        # Nor a flat picture's equalised views (rescind.exchange.transfer.equalised).
+        ~variant.startswith(EQUALISED_PREFIX, autoescape=True),
     )
     if active:
         query = query.where(BankEntry.status == BankEntryStatus.ACTIVE)

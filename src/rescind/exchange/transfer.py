@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, String, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -34,6 +34,7 @@ from rescind.exchange.format import (
     ExchangeEntry,
     Provenance,
 )
+from rescind.media.robust import EQUALISED_PREFIX
 from rescind.platform.banks import NewEntry, add_entries, withdraw_entries
 from rescind.security.crypto import derive_key
 from rescind.store.bulk import insert_rows
@@ -63,7 +64,8 @@ def export_entries(
     batch: int = BATCH,
 ) -> Iterator[ExchangeEntry]:
     """Every entry of `bank` (withdrawn ones too, so withdrawals travel), in id order, read in
-    batches; with `since`, only entries changed at or after that time."""
+    batches; with `since`, only entries changed at or after that time. A flat picture's
+    equalised views are left out (:func:`equalised`)."""
     opinion = NEGATIVE if bank.kind == "allow" else POSITIVE
     refs: dict[str, str] = {}
     last = 0
@@ -81,6 +83,8 @@ def export_entries(
         if not rows:
             return
         for entry, case_number in rows:
+            if equalised(entry.provenance):
+                continue
             case = None
             if case_number is not None:
                 case = refs.get(case_number) or refs.setdefault(
@@ -89,6 +93,16 @@ def export_entries(
             yield entry_of(entry, instance_id, bank.name, opinion, case)
         last = rows[-1][0].id
         session.expunge_all()
+
+
+def equalised(provenance: dict[str, Any] | None) -> bool:
+    """Whether a bank entry is a view of a flat picture's contrast-equalised copy (variant
+    `eq_...`, rescind.media.robust.EQUALISED_PREFIX). Such an entry meets an upload's own
+    equalised views only, within 16 bits, and never blocks; no exchange format can say so
+    (a reader would hold it as an ordinary hash, often of quality ~100), so it is never
+    exported: not in files, the feed or StopNCII submissions (docs/matching.md)."""
+    variant = (provenance or {}).get("variant")
+    return isinstance(variant, str) and variant.startswith(EQUALISED_PREFIX)
 
 
 def entry_of(

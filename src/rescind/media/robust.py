@@ -25,6 +25,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - A smooth picture (a gradient: :func:`is_smooth`) gets its whole views only, on both sides,
   marked ``smooth``: they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never
   block. Its turned and cut views are other gradients (docs/matching.md).
+- A weak picture that is not smooth (a flat, hazy sky) gets its views once more, of its
+  contrast-equalised copy (:func:`equalised`), on both sides, named ``eq_<variant>``: they
+  meet only equalised views, within :data:`WEAK_VIEW_THRESHOLD` bits, and never block.
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
@@ -160,9 +163,24 @@ UNTRIMMED_VIEWS: frozenset[str] = frozenset(
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
-# view of a smooth picture (rescind.media.pdq.smooth_buffers).
-WEAK, TURNED, CUT, SMOOTH = 1, 2, 4, 8
+# view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view, a shifted
+# crop (one of SHIFT_CROPS, of the picture or of its equalised copy).
+WEAK, TURNED, CUT, SMOOTH, EQUALISED, SHIFTED = 1, 2, 4, 8, 16, 32
 WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
+# The views of a weak (flat, low-contrast) picture that is not smooth, once more on its
+# contrast-equalised copy (:func:`equalised`), named with this prefix (``eq_full``,
+# ``eq_crop_c96``, ``eq_full/rot90``...). They meet only equalised views, within
+# WEAK_VIEW_THRESHOLD, and never block.
+EQUALISED_PREFIX = "eq_"
+_SHIFTED_NAMES = frozenset(v.name for v in SHIFT_CROPS)
+# An equalised pair with an upload's shifted crop (`eq_shift_tr6`) is held one bit closer
+# than WEAK_VIEW_THRESHOLD: at 16 bits such a pair made the one false match of the false-match
+# sweep (two generated shape pictures, `eq_shift_tr6` ~ `eq_aspect_16x9`), chosen on the tune
+# side (docs/matching.md, "Flat pictures").
+EQUALISED_SHIFT_THRESHOLD = 15
+# An upload gets its equalised views when its plain hash or this centre crop (of the trimmed
+# picture, one of QUERY_CROPS) is weak.
+EQUALISED_TRIGGER = "crop_c88"
 # Every variant name `bank_signals` can give: what a device may send as a picture's views.
 BANK_VARIANT_NAMES: frozenset[str] = frozenset(
     (
@@ -182,6 +200,7 @@ BANK_VARIANT_NAMES: frozenset[str] = frozenset(
         ),
     )
 )
+BANK_VARIANT_NAMES |= frozenset(EQUALISED_PREFIX + name for name in BANK_VARIANT_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +227,12 @@ class Signal:
     @property
     def strong(self) -> bool:
         """Whether this hash may block on its own (quality >= :data:`MIN_QUALITY`, not of a
-        smooth picture)."""
-        return self.quality >= MIN_QUALITY and not self.smooth
+        smooth picture, not an equalised view)."""
+        return (
+            self.quality >= MIN_QUALITY
+            and not self.smooth
+            and not self.variant.startswith(EQUALISED_PREFIX)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +260,9 @@ class MatchResult:
         return any(q == "full" and b == "full" for q, b, _ in self.pairs)
 
 
-def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
+def bank_signals(
+    image: Image.Image | NDArray[np.uint8], weak_views: bool = False, *, equalise: bool = True
+) -> list[Signal]:
     """Signals to store for a banked image: full, trimmed (if any border) and the bank views.
 
     Variants: ``full``, its 7 other orientations ``full/<orientation>`` (pixels turned, as
@@ -250,7 +275,9 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
     or framed the same way matches.
 
     Weak extra views (quality < :data:`MIN_QUALITY`) are kept only with ``weak_views`` (see
-    :func:`match` for how they count); "full" is always first.
+    :func:`match` for how they count); "full" is always first. A weak picture (``full``
+    below :data:`MIN_QUALITY`, not smooth) adds, with ``weak_views`` and ``equalise``, the
+    bank views of its equalised copy named :data:`EQUALISED_PREFIX` + variant.
     Raises :class:`RobustInputError` (a ``ValueError``) for an unusable image.
     """
     rgb = as_rgb_array(image)
@@ -290,10 +317,14 @@ def bank_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fals
         view = render_variant(work_luma, variant)
         if view is not None:
             signals.append(_pdq(view, variant.name))
+    if signals[0].quality < MIN_QUALITY and equalise:
+        signals += _renamed(bank_signals(equalised(work_luma), True, equalise=False))
     return _keep_extras(signals, weak_views)
 
 
-def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = False) -> list[Signal]:
+def query_signals(
+    image: Image.Image | NDArray[np.uint8], weak_views: bool = False, *, equalise: bool = True
+) -> list[Signal]:
     """Signals to query with for an uploaded image: full and trimmed in all 8 orientations,
     a few centre crops and the halves.
 
@@ -307,7 +338,10 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     ``untrimmed_half_t``), where the bank cuts its views.
 
     Weak extra views are kept only with ``weak_views``; "full" (the plain PDQ of the upload)
-    is always first.
+    is always first. A weak upload (not smooth; its plain hash or its
+    :data:`EQUALISED_TRIGGER` centre crop below :data:`MIN_QUALITY`) adds, with
+    ``weak_views`` and ``equalise``, the query views of its equalised copy named
+    :data:`EQUALISED_PREFIX` + variant.
     """
     rgb = as_rgb_array(image)
     work = working_copy(rgb)
@@ -333,6 +367,11 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
     if [name for name, _ in trimmed] == ["trimmed_jpeg"]:  # only the loose trim found one
         views += [(UNTRIMMED_PREFIX + v.name, render_variant(work_luma, v)) for v in cuts]
     signals += _pdq_many([(name, view) for name, view in views if view is not None])
+    # A flat picture's copy may carry what makes its own hash strong around it (black
+    # corners of a tilt, bars, a sticker): its centre crop tells too (docs/matching.md).
+    centre = next((s.quality for s in signals if s.variant == EQUALISED_TRIGGER), 100)
+    if min(signals[0].quality, centre) < MIN_QUALITY and equalise:
+        signals += _renamed(query_signals(equalised(work_luma), True, equalise=False))
     return _keep_extras(signals, weak_views)
 
 
@@ -370,6 +409,8 @@ def match(
         query[i].quality >= min_quality
         and bank[j].quality >= min_quality
         and not (query[i].smooth or bank[j].smooth)
+        and not query[i].variant.startswith(EQUALISED_PREFIX)
+        and not bank[j].variant.startswith(EQUALISED_PREFIX)
         for _, i, j in pairs
     )
     best, bi, bj = pairs[0]
@@ -390,8 +431,23 @@ def is_turned(variant: str) -> bool:
 
 def is_cut(variant: str) -> bool:
     """Whether a view is a crop, tilt, half, frame or shift: anything but the whole picture
-    (``full``, ``trimmed``, ``trimmed_jpeg``), in any orientation."""
-    return variant.partition("/")[0] not in WHOLE_VIEWS
+    (``full``, ``trimmed``, ``trimmed_jpeg``), in any orientation, of the picture or of its
+    equalised copy (``eq_full`` is whole, ``eq_crop_c92`` cut)."""
+    return variant.partition("/")[0].removeprefix(EQUALISED_PREFIX) not in WHOLE_VIEWS
+
+
+def is_shifted(variant: str) -> bool:
+    """Whether a view is one of the upload's shifted crops (:data:`SHIFT_CROPS`), of the
+    picture or of its equalised copy, trimmed or not (``eq_untrimmed_shift_tr6``)."""
+    base = variant.partition("/")[0].removeprefix(EQUALISED_PREFIX)
+    return base.removeprefix(UNTRIMMED_PREFIX) in _SHIFTED_NAMES
+
+
+def equalised_limit(weak_threshold: int, shifted: bool) -> int:
+    """The largest distance at which two equalised views match: ``weak_threshold``, and at
+    most :data:`EQUALISED_SHIFT_THRESHOLD` when either is a shifted crop (the rule of
+    :func:`pair_limits`, for a Hamming-index caller such as the platform's matcher)."""
+    return min(weak_threshold, EQUALISED_SHIFT_THRESHOLD) if shifted else weak_threshold
 
 
 def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDArray[np.uint8]:
@@ -399,16 +455,23 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
 
     ``WEAK``: an extra view (not ``full``) with quality < ``min_quality``. ``TURNED``: a view
     in another orientation than uploaded (``.../rot90``). ``CUT``: a crop or tilt (anything
-    but ``full``, ``trimmed`` and ``trimmed_jpeg``).
+    but ``full``, ``trimmed`` and ``trimmed_jpeg``). ``SMOOTH``: of a smooth picture.
+    ``EQUALISED``: a view of the equalised copy (:data:`EQUALISED_PREFIX`), otherwise
+    flagged as its view of the picture would be. ``SHIFTED``: a shifted crop
+    (:data:`SHIFT_CROPS`, also ``CUT``).
     """
     kinds = np.zeros(len(signals), np.uint8)
     for i, s in enumerate(signals):
+        if s.variant.startswith(EQUALISED_PREFIX):
+            kinds[i] |= EQUALISED
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
         if is_turned(s.variant):
             kinds[i] |= TURNED
         if is_cut(s.variant):
             kinds[i] |= CUT
+        if is_shifted(s.variant):
+            kinds[i] |= SHIFTED
         if s.smooth:
             kinds[i] |= SMOOTH
     return kinds
@@ -435,15 +498,22 @@ def pair_limits(
     picture against a flat sky's turned views, docs/matching.md). A Hamming-index caller
     does the same with two searches: every query signal at ``threshold`` against the whole
     views (and weak ones at ``weak_threshold``), the unturned ones against the cut and
-    turned views, a cut query view's hits on turned views dropped.
+    turned views, a cut query view's hits on turned views dropped. An equalised view meets
+    equalised views only, within ``weak_threshold`` (a flat picture's contrast stretched: a
+    review lead, never a block), and no other view meets one; an equalised pair with a
+    shifted crop within :data:`EQUALISED_SHIFT_THRESHOLD` (:func:`equalised_limit`).
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
-    weak = ((q | b) & (WEAK | SMOOTH)) != 0
+    weak = ((q | b) & (WEAK | SMOOTH | EQUALISED)) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
-    crossed = (((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)) | (
-        ((b & TURNED) != 0) & ((q & CUT) != 0)
+    crossed = (
+        (((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0))
+        | (((b & TURNED) != 0) & ((q & CUT) != 0))
+        | (((q ^ b) & EQUALISED) != 0)
     )
+    shifted_equalised = (((q & b) & EQUALISED) != 0) & (((q | b) & SHIFTED) != 0)
+    limits = np.where(shifted_equalised, np.minimum(limits, EQUALISED_SHIFT_THRESHOLD), limits)
     return np.where(crossed, -1, limits).astype(np.int32)
 
 
@@ -525,6 +595,29 @@ def _pdq_many(views: Sequence[tuple[str, NDArray[np.float32]]]) -> list[Signal]:
     return out
 
 
+def equalised(luma_view: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """A grey picture (``uint8[H, W, 1]``) of the luma mapped through its own cumulative
+    histogram: each value becomes 255 times the share of the picture's values at or below
+    it (ties alike), rounded down.
+
+    A flat, low-contrast picture (a hazy sky, quality below 50) gets its contrast back, so
+    its copies' views keep their hashes (docs/matching.md, "Flat pictures").
+    """
+    flat = luma_view.reshape(-1)
+    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    share = np.cumsum(counts, dtype=np.int64) * 255 // flat.size
+    return share[inverse].astype(np.uint8).reshape(*luma_view.shape[:2], 1)
+
+
+def _renamed(signals: list[Signal]) -> list[Signal]:
+    """The equalised copy's views, named :data:`EQUALISED_PREFIX` + their variant; none
+    when the equalised copy is smooth (equalising a ramp of any profile gives the same
+    even ramp: different gradients would meet)."""
+    if signals and signals[0].smooth:
+        return []
+    return [replace(s, variant=EQUALISED_PREFIX + s.variant) for s in signals]
+
+
 def is_smooth(luma_view: NDArray[np.float32]) -> bool:
     """Whether a picture is smooth (:func:`rescind.media.pdq.smooth_buffers`), judged on
     its 64x64 buffer as :func:`_pdq` filters it (``static/views.js`` does the same)."""
@@ -560,6 +653,9 @@ __all__ = [
     "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
+    "EQUALISED",
+    "EQUALISED_PREFIX",
+    "EQUALISED_SHIFT_THRESHOLD",
     "FRAMED_VARIANTS",
     "HALF_VARIANTS",
     "MIN_QUALITY",
@@ -567,6 +663,7 @@ __all__ = [
     "MIRRORED_VARIANTS",
     "ORIENTATIONS",
     "QUERY_CROPS",
+    "SHIFTED",
     "SHIFT_CROPS",
     "SMOOTH",
     "STRAIGHTENED_VARIANTS",
@@ -580,8 +677,11 @@ __all__ = [
     "RobustInputError",
     "Signal",
     "bank_signals",
+    "equalised",
+    "equalised_limit",
     "hamming_matrix",
     "is_cut",
+    "is_shifted",
     "is_smooth",
     "is_turned",
     "match",

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
-from rescind.media.robust import is_cut, is_turned
+from rescind.media.robust import (
+    EQUALISED_PREFIX,
+    equalised_limit,
+    is_cut,
+    is_shifted,
+    is_turned,
+)
 from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import REQUEST_SOURCE, REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
@@ -107,6 +113,10 @@ class EntryRef:
     # A turned view of a banked picture (`full/rot90`, `crop_c96/flip_h`, ...): it meets an
     # upload's whole views only, never its crops or halves (rescind.media.robust.pair_limits).
     turned: bool = False
+    # A view of a weak picture's equalised copy (`eq_full`, `eq_crop_c96`...; see
+    # rescind.media.robust.EQUALISED_PREFIX): it meets an upload's equalised views only,
+    # within the weak views' radius, and never blocks.
+    equalised: bool = False
 
 
 @dataclass(frozen=True)
@@ -282,6 +292,7 @@ class Matcher:
                     review_only,
                     bool(smooth),
                     variant is not None and is_turned(variant),
+                    variant is not None and variant.startswith(EQUALISED_PREFIX),
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -333,10 +344,18 @@ class Matcher:
         query_quality: int | None,
         smooth: bool = False,
         cut: bool = False,
+        equalised: bool = False,
+        shifted: bool = False,
     ) -> Hit | None:
         ref = self.entries.get(entry_id)
         if ref is None or (cut and ref.turned):
             return None  # a crop or half of the upload never meets a banked turned view
+        if ref.equalised != equalised:
+            return None  # equalised views meet equalised views only
+        if equalised and distance > equalised_limit(WEAK_VIEW_RADIUS, shifted):
+            # A flat picture's stretched contrast: only a close match counts, one bit closer
+            # for the upload's shifted crops (rescind.media.robust.pair_limits).
+            return None
         bank = self.banks.get(ref.bank_id)
         if bank is None or not bank.enabled or distance > bank.threshold:
             return None
@@ -350,7 +369,11 @@ class Matcher:
         if ref.smooth and distance > WEAK_VIEW_RADIUS:
             return None  # a smooth banked picture (a gradient): only a close match counts
         low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and (
-            smooth or ref.smooth or _low(query_quality, minimum) or _low(ref.quality, minimum)
+            smooth
+            or ref.smooth
+            or equalised
+            or _low(query_quality, minimum)
+            or _low(ref.quality, minimum)
         )
         return Hit(
             entry_id,
@@ -392,8 +415,15 @@ class Matcher:
                 results = index.search([h.hash for h in queries], r)
             for query, found in zip(queries, results, strict=True):
                 cut = _cut_view(query)
+                variant = query.variant or ""
+                equalised = variant.startswith(EQUALISED_PREFIX)
+                shifted = is_shifted(variant)
                 for entry_id, distance in found:
-                    keep(self._hit(entry_id, distance, query.quality, query.smooth, cut))
+                    keep(
+                        self._hit(
+                            entry_id, distance, query.quality, query.smooth, cut, equalised, shifted
+                        )
+                    )
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
             if value:
                 for entry_id in self.exact.get((signal_type, value), ()):

@@ -26,6 +26,7 @@ from rescind.media.image import decode_luma
 from rescind.media.pdq import hash_luma
 from rescind.media.robust import (
     CUT,
+    EQUALISED,
     WEAK,
     RobustInputError,
     Signal,
@@ -138,8 +139,10 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
     its views from anyway), so a 12 MP upload costs what a 512 px one does. The orientation
     of each hash is the one its variant was turned to (0 for the views as displayed, which
     the registry records as `pdq`, the others as `pdq_dihedral`); each keeps its variant's
-    name (the matcher keeps crops and halves from the bank's turned views). Empty for an
-    image too small to trim or turn.
+    name (the matcher keeps crops and halves from the bank's turned views). A weak
+    picture's equalised views (`rescind.media.robust.EQUALISED_PREFIX`) count as weak:
+    they are searched within the weak radius, meet banked equalised views only and are not
+    registered. Empty for an image too small to trim or turn.
     """
     views = _robust(luma, partial(query_signals, weak_views=True))
     out = []
@@ -152,7 +155,7 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
                 s.quality,
                 None,
                 orientation,
-                weak=bool(kinds & WEAK),
+                weak=bool(kinds & (WEAK | EQUALISED)),
                 variant=s.variant,
                 smooth=s.smooth,
             )
@@ -217,7 +220,9 @@ def bank_views(
     upload meets one of them, and they never meet an upload's own turned views; weak ones
     too (the matcher holds a weak cut entry to the weak views' radius). Of the other views,
     trimmed ones are matched like the plain hash and crops and tilts (`cut`) only against
-    uploads as they are; a weak view is kept only as a cut entry. `full` itself is `plain`.
+    uploads as they are; a weak view is kept only as a cut entry, and so are a weak
+    picture's equalised views (which meet an upload's equalised views only, see the
+    matcher). `full` itself is `plain`.
     Each hash once, in the order given; every entry keeps its variant's name. `smooth`: of
     a smooth picture (`rescind.media.robust.is_smooth`), whose entries are all marked so.
     """
@@ -239,9 +244,13 @@ def bank_views(
                 variant=view.variant,
                 smooth=smooth,
             )
-        elif kinds & CUT or not kinds & WEAK:
+        elif kinds & (CUT | EQUALISED) or not kinds & WEAK:
             entry = PdqHash(
-                view.hex, view.quality, cut=bool(kinds & CUT), variant=view.variant, smooth=smooth
+                view.hex,
+                view.quality,
+                cut=bool(kinds & (CUT | EQUALISED)),
+                variant=view.variant,
+                smooth=smooth,
             )
         else:
             continue

@@ -19,7 +19,7 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import is_cut, is_turned
+from rescind.media.robust import EQUALISED_PREFIX, is_cut, is_turned
 from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
@@ -103,7 +103,14 @@ def sweep_copies(
         if old is None or (actionable, -distance) > (old[2], -old[1]):
             best[pk] = (entry_id, distance, actionable)
 
-    images = [e for e in entries if e.signal_type in (PDQ, PDQ_CUT)]
+    # A weak picture's equalised views meet an upload's equalised views only, and the
+    # registry keeps none (rescind.media.robust.pair_limits): they have nothing to sweep.
+    images = [
+        e
+        for e in entries
+        if e.signal_type in (PDQ, PDQ_CUT)
+        and not str((e.provenance or {}).get("variant", "")).startswith(EQUALISED_PREFIX)
+    ]
     results = runtime.registry.search([e.value for e in images], bank.threshold)
     candidates = sorted({sid for found in results for sid, _ in found})
     rows = _rows(session, candidates)

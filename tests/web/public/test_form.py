@@ -184,7 +184,7 @@ def test_honeypot_stores_nothing(client: TestClient, database: Database) -> None
 
 def test_oversized_post_is_refused(client: TestClient, database: Database) -> None:
     token = tokens_of(client.get("/").text)
-    page = client.post("/", data=valid_form(token, supporting_info="x" * 400_000))
+    page = client.post("/", data=valid_form(token, supporting_info="x" * 700_000))
     assert page.status_code == 413
     assert stored_rows(database) == NOTHING
 

@@ -42,8 +42,9 @@ from rescind.web.sessions import Signer
 
 router = APIRouter(include_in_schema=False)
 # 20 pictures hashed on the device, each with up to ~150 bank views of ~92 bytes posted
-# (`variant%3Aquality%3Ahash`): ~280 KB, and room for the text fields.
-MAX_FORM_BYTES = 384 * 1024
+# (`variant%3Aquality%3Ahash`), twice that for a flat picture (its equalised copy's views
+# too, docs/matching.md): ~550 KiB for 20 flat ones, and room for the text fields.
+MAX_FORM_BYTES = 640 * 1024
 PageDep = Annotated[Page, Depends(page)]
 
 

@@ -574,6 +574,39 @@ function framed(view, v) {
   return { luma: out, width: outW, height: outH };
 }
 
+/** robust.equalised: a grey picture of the luma mapped through its own cumulative histogram
+ * (each value becomes 255 times the share of the values at or below it, rounded down). */
+function equalisedGrey(view) {
+  const sorted = Float32Array.from(view.luma).sort();
+  const n = sorted.length;
+  const level = new Map();
+  for (let i = 0; i < n; i++) {
+    if (i + 1 === n || sorted[i + 1] !== sorted[i]) {
+      level.set(sorted[i], Math.floor(((i + 1) * 255) / n));
+    }
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = level.get(view.luma[i]);
+  return grey(out, view.width, view.height);
+}
+
+/** robust._orientations' 7 turns of a luma view (the pixels moved, then hashed). */
+function turnedViews(view, prefix) {
+  const { luma, width, height } = view;
+  return TURNS.map(([name, flipRows, flipCols, transpose]) => {
+    const flipped = flippedLuma(luma, width, height, flipRows, flipCols);
+    let turned = { luma: flipped, width, height };
+    if (transpose) {
+      const out = new Float32Array(width * height);
+      for (let r = 0; r < height; r++) {
+        for (let c = 0; c < width; c++) out[c * height + r] = flipped[r * width + c];
+      }
+      turned = { luma: out, width: height, height: width };
+    }
+    return pdq(turned, `${prefix}/${name}`);
+  });
+}
+
 function pdq(view, variant) {
   if (Math.min(view.width, view.height) < MIN_HASHABLE_DIM) {
     return { hash: "0".repeat(64), quality: 0, variant };
@@ -581,8 +614,9 @@ function pdq(view, variant) {
   return { ...bandedPdqOfLuma(view.luma, view.width, view.height), variant };
 }
 
-/** robust.bank_signals(weak_views=True) of the grey working copy, every variant named. */
-export function bankSignals(luma, width, height) {
+/** robust.bank_signals(weak_views=True) of the grey working copy, every variant named
+ * (the working copy's own turns left out, but those of a weak picture's equalised copy). */
+export function bankSignals(luma, width, height, equalise = true) {
   const rounded = roundLuma(luma, width, height);
   const work = shrink(rounded, WORK_SIDE);
   if (Math.min(work.width, work.height) < MIN_SIDE) return [];
@@ -611,6 +645,18 @@ export function bankSignals(luma, width, height) {
     }
     const view = renderVariant(workLuma, v, turned);
     if (view !== null) signals.push(pdq(view, v.name));
+  }
+  // robust.EQUALISED_PREFIX: a weak (flat) picture's views once more, of its equalised copy.
+  if (equalise && signals[0].quality < MIN_QUALITY) {
+    const eq = equalisedGrey(workLuma);
+    const inner = bankSignals(greyLuma(eq).luma, eq.width, eq.height, false);
+    // robust._renamed: none when the equalised copy is smooth (a ramp).
+    const all = inner[0].smooth
+      ? []
+      : [inner[0], ...turnedViews(greyLuma(eq), "full"), ...inner.slice(1)];
+    for (const signal of all) {
+      signals.push({ hash: signal.hash, quality: signal.quality, variant: `eq_${signal.variant}` });
+    }
   }
   return signals;
 }
