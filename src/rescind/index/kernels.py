@@ -580,9 +580,9 @@ def search_plan_held(
 
     The plan, the template (``probes`` columns) and the work buffer (``capacity`` columns)
     come as the addresses of their arrays, which the caller keeps alive for the call: an int
-    argument costs numba a few nanoseconds to take, an array ~50-80 (a reference-counted
-    wrapper allocated per call, and released through atomic counts in every slice the kernel
-    takes of it), about 0.15 us of a single query's fixed cost on the AMD EPYC machine."""
+    argument costs numba's entry point a few nanoseconds to take, an array ~50-80 (wrapped
+    in a reference-counted structure per call): ~0.1 us of a single query's fixed cost on
+    the AMD EPYC machine (docs/benchmarks.md)."""
     parts = carray(address_as_pointer(plan_at), HEADER, np.int64)[0]
     plan = carray(address_as_pointer(plan_at), HEADER + FIELDS * parts, np.int64)
     template = carray(address_as_pointer(template_at), (TEMPLATE_ROWS, probes), np.int64)
