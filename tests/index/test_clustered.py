@@ -114,7 +114,7 @@ def test_clustered_banks_through_adds_removes_and_save_load(
 def test_a_family_bigger_than_the_buffers_in_a_long_batch() -> None:
     """300 near-duplicates of one picture and a batch of 200 queries among them: tens of
     thousands of hits, far more than a work buffer holds at first, in one and two threads;
-    and single searches with more than 64 hits each (a list built from many hits)."""
+    and single searches with many hits (their list built from slices of the buffer)."""
     rng = np.random.default_rng(31)
     seed = rng.integers(0, 256, 32, dtype=np.uint8)
     family = np.array([flip(seed, rng.choice(256, int(rng.integers(0, 12)), replace=False))
@@ -127,7 +127,7 @@ def test_a_family_bigger_than_the_buffers_in_a_long_batch() -> None:
     queries = np.concatenate([near_queries(rng, family, 150), near_queries(rng, others, 50)])
     expected = [reference(ids, bank, q, 31) for q in queries]
     assert sum(len(e) for e in expected) > 4 * plan.MIN_CAPACITY
-    assert max(len(e) for e in expected) > 64
+    assert max(len(e) for e in expected) > plan.SMALL_RESULT
     plan._local.__dict__.clear()
     assert index.search(queries, 31) == expected
     assert index.search(queries, 31, workers=2) == expected
