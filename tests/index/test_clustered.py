@@ -114,7 +114,7 @@ def test_clustered_banks_through_adds_removes_and_save_load(
 def test_a_family_bigger_than_the_buffers_in_a_long_batch() -> None:
     """300 near-duplicates of one picture and a batch of 200 queries among them: tens of
     thousands of hits, far more than a work buffer holds at first, in one and two threads;
-    and single searches with more than 64 hits each."""
+    and single searches with many hits (their list built from slices of the buffer)."""
     rng = np.random.default_rng(31)
     seed = rng.integers(0, 256, 32, dtype=np.uint8)
     family = np.array([flip(seed, rng.choice(256, int(rng.integers(0, 12)), replace=False))

@@ -151,3 +151,18 @@ def test_kernel_compiles_without_a_cache_location() -> None:
 def test_warm_up_compiles_without_warnings() -> None:
     warm_up()
     warm_up()
+
+
+def test_search_one_takes_every_form_of_one_hash(index: HammingIndex) -> None:
+    """The forms search_one checks on its fast path (a 32-byte row, strided or not, hex)
+    and those it hands to the general check (a (1, 32) row, a list of one hex string) give
+    one result; arrays of another length, shape or type are refused, never read as a hash."""
+    raw = np.frombuffer(bytes.fromhex(HEX), np.uint8)
+    strided = np.repeat(raw, 2)[::2]
+    assert not strided.flags.c_contiguous
+    for form in (raw, raw.copy(), raw[None, :], strided, HEX, HEX.upper(), [HEX]):
+        assert index.search_one(form, 0) == [(1, 0)], type(form)
+    for bad in (raw[:31], np.zeros(33, np.uint8), raw.reshape(2, 16), raw.astype(np.int64),
+                HEX[:-2] + "zz", HEX + "00", b"\x00" * 32):  # fmt: skip
+        with pytest.raises(InvalidHashError):
+            index.search_one(bad, 0)

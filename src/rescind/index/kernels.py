@@ -572,8 +572,19 @@ def search_batch(
 
 @held_kernel
 def search_plan_held(
-    plan: Array, queries: Array, radius: int, template: Array, work: Array
-) -> Scalar:
+    plan_at: int, queries: Array, radius: int, template_at: int, probes: int, work_at: int,
+    capacity: int,
+) -> Scalar:  # fmt: skip
     """``search_plan`` keeping the GIL: the entry of ``SearchPlan.search_one``, whose call
-    lasts microseconds, made from a server's event loop (see ``_jit.kernel``)."""
+    lasts microseconds, made from a server's event loop (see ``_jit.kernel``).
+
+    The plan, the template (``probes`` columns) and the work buffer (``capacity`` columns)
+    come as the addresses of their arrays, which the caller keeps alive for the call: an int
+    argument costs numba's entry point a few nanoseconds to take, an array ~50-80 (wrapped
+    in a reference-counted structure per call): ~0.1 us of a single query's fixed cost on
+    the AMD EPYC machine (docs/benchmarks.md)."""
+    parts = carray(address_as_pointer(plan_at), HEADER, np.int64)[0]
+    plan = carray(address_as_pointer(plan_at), HEADER + FIELDS * parts, np.int64)
+    template = carray(address_as_pointer(template_at), (TEMPLATE_ROWS, probes), np.int64)
+    work = carray(address_as_pointer(work_at), (WORK_ROWS, capacity), np.int64)
     return search_plan(plan, queries, radius, template, work)

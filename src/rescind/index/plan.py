@@ -71,6 +71,7 @@ class SearchPlan:
     table: npt.NDArray[np.int64]
     keep: tuple[object, ...]  # the arrays whose addresses ``table`` holds
     table_radius: int  # the largest radius at which some part is searched through tables
+    address: int  # of ``table``, for ``search_one``
 
     @staticmethod
     def build(
@@ -113,7 +114,7 @@ class SearchPlan:
             np.int64,
         )
         table_radius = max((r[TABLE_RADIUS] for r in records), default=-1)
-        return SearchPlan(table, tuple(keep), table_radius)
+        return SearchPlan(table, tuple(keep), table_radius, _address(table))
 
     def search(self, queries: bytes, radius: int) -> Hits:
         """(query index, id, distance) of every hit, sorted by query, distance and id;
@@ -159,15 +160,22 @@ class SearchPlan:
         probes = _TEMPLATES.get(radius) if radius <= self.table_radius else _NO_PROBES_ONE
         if probes is None:
             template = probe_template(radius)
-            probes = _TEMPLATES[radius] = (template, template.shape[1])
-        bufs = _local.__dict__.get("work")
-        if bufs is None or bufs[3] < probes[1]:
+            probes = _TEMPLATES[radius] = (template, template.shape[1], _address(template))
+        try:
+            bufs = _local.work
+        except AttributeError:
             bufs = _work_buffer(probes[1])
+        if bufs[3] < probes[1]:
+            bufs = _work_buffer(probes[1])
+        # the arrays go by address (see ``search_plan_held``): this plan, the template in
+        # _TEMPLATES and this thread's buffer stay referenced for the whole call
         entry = _entry
         if entry is not None:
-            count = entry(self.table, query, radius, probes[0], bufs[0])
+            count = entry(self.address, query, radius, probes[2], probes[1], bufs[4], bufs[3])
         else:
-            count = _first_search(self.table, query, radius, probes[0], bufs[0])
+            count = _first_search(
+                self.address, query, radius, probes[2], probes[1], bufs[4], bufs[3]
+            )
         if count == 0:
             return []
         ids, dist = bufs[1], bufs[2]  # memoryview items are Python ints
@@ -176,51 +184,48 @@ class SearchPlan:
         if 0 < count <= SMALL_RESULT:
             return [(ids[i], dist[i]) for i in range(count)]
         if 0 < count <= bufs[3]:  # many hits, all in the buffer (sorted): no second search
-            return list(zip(ids[:count].tolist(), dist[:count].tolist(), strict=True))
+            return list(zip(ids[:count], dist[:count], strict=True))
         _, id_arr, dist_arr = self.search(query, radius)
         return list(zip(id_arr.tolist(), dist_arr.tolist(), strict=True))
 
 
-# Up to this many hits, search_one builds its list item by item (above, from two lists).
-SMALL_RESULT = 64
+# Up to this many hits, search_one builds its list item by item; above, by one zip over
+# slices of the buffer, which costs more to start and less per hit (even at ~10 hits in
+# ``timeit`` on the AMD EPYC machine; a clustered near-duplicate has 1 hit at the median,
+# 19 at the 75th percentile).
+SMALL_RESULT = 10
 # Probe templates and their lengths by radius, for search_one (``probe_template`` is cached
 # too; a dict lookup is cheaper than its call).
-_TEMPLATES: dict[int, tuple[npt.NDArray[np.int64], int]] = {}
+_TEMPLATES: dict[int, tuple[npt.NDArray[np.int64], int, int]] = {}
 # At a radius where every part is scanned, no probes (a template can be large: 1M probes at
 # radius 256).
 _NO_PROBES = np.empty((kernels.TEMPLATE_ROWS, 0), np.int64)
-_NO_PROBES_ONE = (_NO_PROBES, 0)
+_NO_PROBES_ONE = (_NO_PROBES, 0, _address(_NO_PROBES))
 
-WorkBuffer = tuple[npt.NDArray[np.int64], memoryview, memoryview, int]
+WorkBuffer = tuple[npt.NDArray[np.int64], memoryview, memoryview, int, int]
 _local = threading.local()
 
 
 def _work_buffer(at_least: int) -> WorkBuffer:
     """This thread's work buffer with room for ``at_least`` probes, candidates and hits:
-    the array, memoryviews of its id and distance rows, and its capacity."""
+    the array, memoryviews of its id and distance rows, its capacity and its address."""
     bufs: WorkBuffer | None = _local.__dict__.get("work")
     if bufs is None or bufs[3] < at_least:
         capacity = max(at_least, MIN_CAPACITY, MIN_WORK)
         work = np.empty((WORK_ROWS, capacity), np.int64)
-        bufs = (work, memoryview(work[HIT_ID]), memoryview(work[HIT_DIST]), capacity)
+        ids, dist = memoryview(work[HIT_ID]), memoryview(work[HIT_DIST])
+        bufs = (work, ids, dist, capacity, _address(work))
         _local.work = bufs
     return bufs
 
 
-def _first_search(
-    plan: npt.NDArray[np.int64],
-    queries: bytes,
-    radius: int,
-    template: npt.NDArray[np.int64],
-    work: npt.NDArray[np.int64],
-) -> int:
-    """``search_plan_held`` through numba's dispatcher, keeping its compiled entry point for
-    search_one: the arguments always have the same types, so later calls can skip the
-    dispatcher's type matching (about half a microsecond here)."""
+def _first_search(*args: Any) -> int:
+    """``search_plan_held(*args)`` through numba's dispatcher, keeping its compiled entry
+    point for search_one: the arguments always have the same types (bytes and ints), so later
+    calls can skip the dispatcher's type matching (about half a microsecond here)."""
     global _entry
-    count: int = search_plan_held(plan, queries, radius, template, work)
+    count: int = search_plan_held(*args)
     dispatcher: Any = search_plan_held
-    args = (plan, queries, radius, template, work)
     compiled = dispatcher.overloads.get(tuple(dispatcher.typeof_pyval(a) for a in args))
     _entry = getattr(compiled, "entry_point", None)
     return count
