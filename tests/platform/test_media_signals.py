@@ -414,7 +414,7 @@ def test_a_flat_pictures_copy_is_found_through_its_equalised_views_for_review(
     assert verdicts == {"copy": "review", "other": "allow"}
     assert not any(
         value in {h.hash for h in copy.pdq if (h.variant or "").startswith("eq_")}
-        for _, value, _, _ in signal_values(copy)
+        for _, value, *_ in signal_values(copy)
     )
     # The banked equalised hashes sent as they are (no variant), or as an ordinary view,
     # meet no equalised entry; as an upload's equalised view, they are found for review.
