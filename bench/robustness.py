@@ -256,13 +256,18 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=0, help="use only the first N photos")
     parser.add_argument("--only", default="", help="transforms whose name contains this")
     parser.add_argument("--seed", type=int, default=0, help="shift jitter and distractors")
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="every fifth generated picture (distractors and sweep) is text on a flat background",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="rescind-robustness-"))
     photos, note = load_split(args.split, tmp)
     names = sorted(photos)[: args.photos or None]
     images = [photos[n] for n in names]
-    extra = distractors(images, args.distractors, seed=7 + args.seed)
+    extra = distractors(images, args.distractors, seed=7 + args.seed, text=args.text)
     transforms = {k: v for k, v in TRANSFORMS.items() if args.only in k}
     print(f"split {args.split}: {len(names)} photos ({note})")
     print(f"distractors: {len(extra)} generated; transforms: {len(transforms)}; seed {args.seed}")
@@ -380,8 +385,9 @@ def main() -> None:
                 f"recall on {label}: media {found[rows].mean():.3f}, "
                 f"hashes only {hashes[rows].mean():.3f} ({int(rows.sum())} copies)"
             )
-    kinds = ("gradient", "noise", "shapes", "mosaic")  # the order distractors() cycles through
-    entry_names = names + [f"distractor{k}:{kinds[k % 4]}" for k in range(len(extra))]
+    # The order distractors() cycles through.
+    kinds = ("gradient", "noise", "shapes", "mosaic", *(("text",) if args.text else ()))
+    entry_names = names + [f"distractor{k}:{kinds[k % len(kinds)]}" for k in range(len(extra))]
     query_names = [f"{names[i]}:{t}" for i, t in copies] + entry_names
     false_pairs = np.argwhere((best <= threshold) & ~same)
     print(f"\nfalse matches ({len(false_pairs)}):")
@@ -414,7 +420,7 @@ def main() -> None:
     if args.distinct:
         sweep = false_match_sweep(
             images, bank_items[: len(images)], query_items[:n_copy], plain_items[:n_copy],
-            [i for i, _ in copies], args.distinct, seed=11 + args.seed,
+            [i for i, _ in copies], args.distinct, seed=11 + args.seed, text=args.text,
         )  # fmt: skip
         results["false_match_sweep"] = sweep
     (tmp / "results.json").write_text(json.dumps(results, indent=1))
@@ -429,6 +435,7 @@ def false_match_sweep(
     copy_source: list[int],
     count: int,
     seed: int,
+    text: bool = False,
 ) -> dict[str, int]:
     """False matches among thousands of distinct pictures: ``count`` generated pictures and
     the photos of both splits, each banked; every one of them and every copy of the split's
@@ -442,7 +449,7 @@ def false_match_sweep(
     # The split's own photos were loaded again above: leave out equal pixels.
     own = {np.asarray(im).tobytes()[:4096] for im in images}
     more = [im for im in more if np.asarray(im).tobytes()[:4096] not in own]
-    generated = distractors(images + more, count, seed=seed)
+    generated = distractors(images + more, count, seed=seed, text=text)
     pictures = more + generated
     bank_items = photo_bank + [bank_signals(im, weak_views=True) for im in pictures]
     n = len(bank_items)
