@@ -67,6 +67,7 @@ from rescind.media.robust_geometry import (
     trim_copy,
     working_copy,
 )
+from rescind.media.robust_sparse import is_sparse
 
 HASH_BYTES = 32
 DEFAULT_THRESHOLD = 31
@@ -147,9 +148,13 @@ SHIFT_CROPS: tuple[Variant, ...] = tuple(
 )
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
+# A cut view of a sparse upload (text on a flat background, rescind.media.robust_sparse)
+# meets a cut view of a banked picture only this close (docs/matching.md, "Sparse pictures").
+SPARSE_CUT_THRESHOLD = 15
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
-# view of a smooth picture (rescind.media.pdq.smooth_buffers).
-WEAK, TURNED, CUT, SMOOTH = 1, 2, 4, 8
+# view of a smooth picture (rescind.media.pdq.smooth_buffers), a view of a sparse upload
+# (rescind.media.robust_sparse), a flat cut view (quality 0: an empty part of a picture).
+WEAK, TURNED, CUT, SMOOTH, SPARSE, FLAT = 1, 2, 4, 8, 16, 32
 WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # Every variant name `bank_signals` can give: what a device may send as a picture's views.
 BANK_VARIANT_NAMES: frozenset[str] = frozenset(
@@ -187,6 +192,10 @@ class Signal:
     # Of a smooth picture (a gradient: see :func:`rescind.media.pdq.smooth_buffers`): it
     # matches only within WEAK_VIEW_THRESHOLD and never blocks, whatever its quality.
     smooth: bool = False
+    # Of a sparse upload (text on a flat background, :mod:`rescind.media.robust_sparse`):
+    # its weak views never match, its cut views meet cut bank views within
+    # SPARSE_CUT_THRESHOLD only (:func:`pair_limits`). Set by :func:`query_signals`.
+    sparse: bool = False
 
     @property
     def hex(self) -> str:
@@ -317,6 +326,10 @@ def query_signals(image: Image.Image | NDArray[np.uint8], weak_views: bool = Fal
         (v.name, render_variant(picture, v)) for v in (*QUERY_CROPS, *HALF_VARIANTS, *SHIFT_CROPS)
     ]
     signals += _pdq_many([(name, view) for name, view in views if view is not None])
+    if is_sparse(work_luma, trimmed[0][1] if trimmed else None):
+        # Text on a flat background: its views describe the layout more than the picture
+        # (docs/matching.md, "Sparse pictures"); pair_limits holds them closer.
+        signals = [replace(s, sparse=True) for s in signals]
     return _keep_extras(signals, weak_views)
 
 
@@ -331,7 +344,9 @@ def match(
 
     A pair matches within :func:`pair_limits`: ``threshold``, or ``weak_threshold`` when
     either side is a weak extra view (any variant but ``full`` with quality <
-    ``min_quality``); turned views are not compared with crops and tilts. The best pair
+    ``min_quality``); turned views are not compared with crops and tilts; flat cut views
+    (quality 0) and a sparse upload's weak views never match, its cut views meet cut bank
+    views within :data:`SPARSE_CUT_THRESHOLD`. The best pair
     decides the distance; the match is blockable only if some matching pair has both
     qualities >= ``min_quality``.
     """
@@ -383,12 +398,17 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
 
     ``WEAK``: an extra view (not ``full``) with quality < ``min_quality``. ``TURNED``: a view
     in another orientation than uploaded (``.../rot90``). ``CUT``: a crop or tilt (anything
-    but ``full``, ``trimmed`` and ``trimmed_jpeg``).
+    but ``full``, ``trimmed`` and ``trimmed_jpeg``). ``SMOOTH``, ``SPARSE``: the signal's
+    flags. ``FLAT``: a cut view with quality 0 (an empty half or band: its bits are rounding).
     """
     kinds = np.zeros(len(signals), np.uint8)
     for i, s in enumerate(signals):
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
+        if s.quality == 0 and is_cut(s.variant):
+            kinds[i] |= FLAT
+        if s.sparse:
+            kinds[i] |= SPARSE
         if is_turned(s.variant):
             kinds[i] |= TURNED
         if is_cut(s.variant):
@@ -403,6 +423,7 @@ def pair_limits(
     bank_kinds: NDArray[np.uint8],
     threshold: int = DEFAULT_THRESHOLD,
     weak_threshold: int = WEAK_VIEW_THRESHOLD,
+    sparse_cut_threshold: int = SPARSE_CUT_THRESHOLD,
 ) -> NDArray[np.int32]:
     """The largest distance at which each (query, bank) pair of signals matches; -1: never.
 
@@ -416,19 +437,30 @@ def pair_limits(
     hash a platform sends), never its crops or halves: they are there for a platform that
     sends one hash of a turned copy, and a turned view against a cut one is again a copy
     turned *and* cut (the last false match of the sweep was a weak half of a generated
-    picture against a flat sky's turned views, docs/matching.md). A Hamming-index caller
-    does the same with two searches: every query signal at ``threshold`` against the whole
-    views (and weak ones at ``weak_threshold``), the unturned ones against the cut and
-    turned views, a cut query view's hits on turned views dropped.
+    picture against a flat sky's turned views, docs/matching.md). A flat cut view
+    (quality 0, on either side: an empty half or band) never matches: every other empty
+    part of a picture has its hash (whole views of quality 0, a nearly black picture, keep
+    the weak rule: their faint structure finds their mirrored copies). A sparse upload's
+    (text on a flat background) weak views never match, and its cut views meet the bank's
+    cut views within ``sparse_cut_threshold`` only: different captions meet there
+    (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius. A
+    Hamming-index caller does the same with two searches: every query signal at
+    ``threshold`` against the whole views (and weak ones at ``weak_threshold``), the
+    unturned ones against the cut and turned views, a cut query view's hits on turned views
+    dropped.
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
     weak = ((q | b) & (WEAK | SMOOTH)) != 0
     limits = np.where(weak, min(weak_threshold, threshold), threshold).astype(np.int32)
+    sparse = (q & SPARSE) != 0
+    both_cut = ((q & CUT) != 0) & ((b & CUT) != 0)
+    limits = np.where(sparse & both_cut, np.minimum(limits, sparse_cut_threshold), limits)
     crossed = (((q & TURNED) != 0) & ((b & (CUT | TURNED)) != 0)) | (
         ((b & TURNED) != 0) & ((q & CUT) != 0)
     )
-    return np.where(crossed, -1, limits).astype(np.int32)
+    never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0))
+    return np.where(never, -1, limits).astype(np.int32)
 
 
 def signals_array(signals: Sequence[Signal]) -> NDArray[np.uint8]:
@@ -544,6 +576,7 @@ __all__ = [
     "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
+    "FLAT",
     "FRAMED_VARIANTS",
     "HALF_VARIANTS",
     "MIN_QUALITY",
@@ -553,6 +586,8 @@ __all__ = [
     "QUERY_CROPS",
     "SHIFT_CROPS",
     "SMOOTH",
+    "SPARSE",
+    "SPARSE_CUT_THRESHOLD",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
     "WEAK",
