@@ -23,6 +23,10 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - A smooth picture (a gradient: :func:`is_smooth`) gets its whole views only, on both sides,
   marked ``smooth``: they match only within :data:`WEAK_VIEW_THRESHOLD` bits and never
   block. Its turned and cut views are other gradients (docs/matching.md).
+- A sparse upload (text on a flat background: :mod:`rescind.media.robust_sparse`) is
+  checked without its weak views, and its cut views meet the bank's cut views within
+  :data:`SPARSE_CUT_THRESHOLD` only; a flat cut view (quality 0: an empty half or band)
+  matches nothing, on either side (:func:`pair_limits`).
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
