@@ -5,7 +5,7 @@ transforms, and per hashing strategy two figures: recall of copies against their
 false matches between distinct pictures (every pair of distinct photos and their copies, plus
 generated distractors). Plain PDQ (original orientation, threshold 31) is the anchor row.
 
-    .venv/bin/python bench/robustness.py [--split tune|held-out] [--distinct N] [--seed N]
+    .venv/bin/python bench/robustness.py [--split tune|held-out] [--distinct N] [--seed N] [--text]
 
 Two photo sets with a fixed split: ``tune`` (scikit-image's photos), where the views and
 their parameters were chosen, and ``held-out`` (the photos of Thorn's ``perception`` wheel and
@@ -13,7 +13,9 @@ Meta's ThreatExchange reference pictures), which report the figures. Two ways of
 media path (``query_signals`` of the copy, as ``/v1/check`` with a file) and hashes only
 (``rescind hash`` of the copy, as platforms and HMA-style hashers send). Then a false-match
 sweep over thousands of distinct pictures (``--distinct``: generated scenes plus the photos of
-both splits). ``--seed`` shifts the per-photo jitter of the transforms and the distractors.
+both splits). ``--seed`` shifts the per-photo jitter of the transforms and the distractors;
+``--text`` makes every fifth generated picture text on a flat background (captions, slides,
+chat screenshots, memes: docs/matching.md, "Sparse pictures").
 
 Single process; writes only to a temporary directory (the ``perception`` wheel, results.json).
 """
