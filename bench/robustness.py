@@ -5,7 +5,7 @@ transforms, and per hashing strategy two figures: recall of copies against their
 false matches between distinct pictures (every pair of distinct photos and their copies, plus
 generated distractors). Plain PDQ (original orientation, threshold 31) is the anchor row.
 
-    .venv/bin/python bench/robustness.py [--split tune|held-out] [--distinct N] [--seed N]
+    .venv/bin/python bench/robustness.py [--split tune|held-out] [--distinct N] [--seed N] [--text]
 
 Two photo sets with a fixed split: ``tune`` (scikit-image's photos), where the views and
 their parameters were chosen, and ``held-out`` (the photos of Thorn's ``perception`` wheel and
@@ -13,7 +13,9 @@ Meta's ThreatExchange reference pictures), which report the figures. Two ways of
 media path (``query_signals`` of the copy, as ``/v1/check`` with a file) and hashes only
 (``rescind hash`` of the copy, as platforms and HMA-style hashers send). Then a false-match
 sweep over thousands of distinct pictures (``--distinct``: generated scenes plus the photos of
-both splits). ``--seed`` shifts the per-photo jitter of the transforms and the distractors.
+both splits). ``--seed`` shifts the per-photo jitter of the transforms and the distractors;
+``--text`` makes every fifth generated picture text on a flat background (captions, slides,
+chat screenshots, memes: docs/matching.md, "Sparse pictures").
 
 Single process; writes only to a temporary directory (the ``perception`` wheel, results.json).
 """
@@ -277,13 +279,18 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=0, help="use only the first N photos")
     parser.add_argument("--only", default="", help="transforms whose name contains this")
     parser.add_argument("--seed", type=int, default=0, help="shift jitter and distractors")
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="every fifth generated picture (distractors and sweep) is text on a flat background",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="rescind-robustness-"))
     photos, note = load_split(args.split, tmp)
     names = sorted(photos)[: args.photos or None]
     images = [photos[n] for n in names]
-    extra = distractors(images, args.distractors, seed=7 + args.seed)
+    extra = distractors(images, args.distractors, seed=7 + args.seed, text=args.text)
     transforms = {k: v for k, v in TRANSFORMS.items() if args.only in k}
     print(f"split {args.split}: {len(names)} photos ({note})")
     print(f"distractors: {len(extra)} generated; transforms: {len(transforms)}; seed {args.seed}")
@@ -401,8 +408,9 @@ def main() -> None:
                 f"recall on {label}: media {found[rows].mean():.3f}, "
                 f"hashes only {hashes[rows].mean():.3f} ({int(rows.sum())} copies)"
             )
-    kinds = ("gradient", "noise", "shapes", "mosaic")  # the order distractors() cycles through
-    entry_names = names + [f"distractor{k}:{kinds[k % 4]}" for k in range(len(extra))]
+    # The order distractors() cycles through.
+    kinds = ("gradient", "noise", "shapes", "mosaic", *(("text",) if args.text else ()))
+    entry_names = names + [f"distractor{k}:{kinds[k % len(kinds)]}" for k in range(len(extra))]
     query_names = [f"{names[i]}:{t}" for i, t in copies] + entry_names
     false_pairs = np.argwhere((best <= threshold) & ~same)
     print(f"\nfalse matches ({len(false_pairs)}):")
@@ -435,7 +443,7 @@ def main() -> None:
     if args.distinct:
         sweep = false_match_sweep(
             images, bank_items[: len(images)], query_items[:n_copy], plain_items[:n_copy],
-            [i for i, _ in copies], args.distinct, seed=11 + args.seed,
+            [i for i, _ in copies], args.distinct, seed=11 + args.seed, text=args.text,
         )  # fmt: skip
         results["false_match_sweep"] = sweep
     (tmp / "results.json").write_text(json.dumps(results, indent=1))
@@ -450,6 +458,7 @@ def false_match_sweep(
     copy_source: list[int],
     count: int,
     seed: int,
+    text: bool = False,
 ) -> dict[str, int]:
     """False matches among thousands of distinct pictures: ``count`` generated pictures and
     the photos of both splits, each banked; every one of them and every copy of the split's
@@ -463,7 +472,7 @@ def false_match_sweep(
     # The split's own photos were loaded again above: leave out equal pixels.
     own = {np.asarray(im).tobytes()[:4096] for im in images}
     more = [im for im in more if np.asarray(im).tobytes()[:4096] not in own]
-    generated = distractors(images + more, count, seed=seed)
+    generated = distractors(images + more, count, seed=seed, text=text)
     pictures = more + generated
     bank_items = photo_bank + [bank_signals(im, weak_views=True) for im in pictures]
     n = len(bank_items)

@@ -458,11 +458,22 @@ NEW_TRANSFORMS: dict[str, Transform] = {
 TRANSFORMS.update(NEW_TRANSFORMS)
 
 
-def distractors(photos: list[Image.Image], count: int, seed: int = 7) -> list[Image.Image]:
-    """Generated pictures that are none of the photos: gradients, noise, shapes, mosaics."""
+def distractors(
+    photos: list[Image.Image], count: int, seed: int = 7, text: bool = False
+) -> list[Image.Image]:
+    """Generated pictures that are none of the photos: gradients, noise, shapes, mosaics and,
+    with ``text``, text on flat backgrounds (captions, slides, chat screenshots, meme bands)
+    as every fifth picture."""
     rng = np.random.default_rng(seed)
     out: list[Image.Image] = []
-    makers = (_gradient, _noise_texture, _shapes, _mosaic)
+    makers: tuple[Callable[[np.random.Generator, list[Image.Image]], Image.Image], ...] = (
+        _gradient,
+        _noise_texture,
+        _shapes,
+        _mosaic,
+    )
+    if text:
+        makers += (text_picture,)
     for i in range(count):
         out.append(makers[i % len(makers)](rng, photos))
     return out
@@ -528,3 +539,83 @@ def _mosaic(rng: np.random.Generator, photos: list[Image.Image]) -> Image.Image:
         part = src.crop((x, y, x + side, y + side)).resize((tile, tile), Image.Resampling.LANCZOS)
         canvas.paste(part, ((k % n) * tile, (k // n) * tile))
     return canvas
+
+
+_TEXT_SIZES = ((640, 640), (800, 450), (450, 800), (1080, 1920), (1280, 720), (720, 900))
+
+
+def _words(rng: np.random.Generator, count: int) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return " ".join(
+        "".join(letters[int(c)] for c in rng.integers(0, 26, int(rng.integers(2, 9))))
+        for _ in range(count)
+    )
+
+
+def _flat_colour(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A flat background and a text colour that reads on it."""
+    bg: tuple[int, ...] = [(0, 0, 0), (255, 255, 255), (20, 30, 60), (240, 240, 235)][
+        int(rng.integers(0, 4))
+    ]
+    if rng.random() < 0.3:
+        bg = tuple(int(c) for c in rng.integers(0, 256, 3))
+    fg = (255, 255, 255) if sum(bg) < 380 else (0, 0, 0)
+    return bg, fg
+
+
+def text_picture(rng: np.random.Generator, _: list[Image.Image]) -> Image.Image:
+    """Text on a flat background: centred caption lines, a slide (title and bullets), a chat
+    screenshot (bubbles left and right), or a meme (flat top and bottom bands, text in them,
+    a flat or a second-colour middle)."""
+    w, h = _TEXT_SIZES[int(rng.integers(0, len(_TEXT_SIZES)))]
+    bg, fg = _flat_colour(rng)
+    im = Image.new("RGB", (w, h), bg)
+    draw = ImageDraw.Draw(im)
+    size = int(min(w, h) * rng.uniform(0.03, 0.08))
+    font = _font(size)
+    kind = int(rng.integers(0, 4))
+    if kind == 0:  # caption lines, centred or left-aligned, anywhere
+        lines = int(rng.integers(1, 6))
+        y = int(rng.uniform(0.1, 0.9) * (h - lines * size * 1.4))
+        centred = rng.random() < 0.6
+        for _ in range(lines):
+            t = _words(rng, int(rng.integers(1, 5)))
+            tw = draw.textlength(t, font=font)
+            x = (w - tw) / 2 if centred else w * 0.08
+            draw.text((x, y), t, fill=fg, font=font)
+            y += int(size * 1.4)
+    elif kind == 1:  # a slide: a title, bullets
+        draw.text(
+            (w * 0.08, h * 0.08),
+            _words(rng, int(rng.integers(1, 4))),
+            fill=fg,
+            font=_font(size * 2),
+        )
+        y = h * 0.3
+        for _ in range(int(rng.integers(2, 6))):
+            draw.text((w * 0.1, y), "- " + _words(rng, int(rng.integers(2, 6))), fill=fg, font=font)
+            y += size * 1.8
+    elif kind == 2:  # a chat screenshot: bubbles left and right, a status bar
+        draw.rectangle((0, 0, w, int(h * 0.05)), fill=tuple(max(0, c - 30) for c in bg))
+        y = h * 0.1
+        bubble = tuple(int(c) for c in rng.integers(0, 256, 3))
+        ink = (255, 255, 255) if sum(bubble) < 380 else (0, 0, 0)
+        while y < h * 0.85:
+            t = _words(rng, int(rng.integers(1, 5)))
+            tw = draw.textlength(t, font=font)
+            x = w * 0.05 if rng.random() < 0.5 else w * 0.95 - tw - size
+            draw.rounded_rectangle(
+                (x, y, x + tw + size, y + size * 1.8), radius=size // 2, fill=bubble
+            )
+            draw.text((x + size / 2, y + size * 0.4), t, fill=ink, font=font)
+            y += size * rng.uniform(2.2, 4.0)
+    else:  # a meme: flat bands top and bottom, text in them, a flat middle
+        band = int(h * rng.uniform(0.12, 0.25))
+        middle, _ = _flat_colour(rng)
+        draw.rectangle((0, band, w, h - band), fill=middle)
+        big = _font(int(band * 0.4))
+        for y0 in (0, h - band):
+            t = _words(rng, int(rng.integers(1, 4))).upper()
+            tw = draw.textlength(t, font=big)
+            draw.text(((w - tw) / 2, y0 + band * 0.3), t, fill=fg, font=big)
+    return im

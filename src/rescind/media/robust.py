@@ -28,6 +28,10 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
 - A weak picture that is not smooth (a flat, hazy sky) gets its views once more, of its
   contrast-equalised copy (:func:`equalised`), on both sides, named ``eq_<variant>``: they
   meet only equalised views, within :data:`WEAK_VIEW_THRESHOLD` bits, and never block.
+- A sparse upload (text on a flat background: :mod:`rescind.media.robust_sparse`) is
+  checked without its weak views, and its cut views meet the bank's cut views within
+  :data:`SPARSE_CUT_THRESHOLD` only; a flat cut view (quality 0: an empty half or band)
+  matches nothing, on either side (:func:`pair_limits`).
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
@@ -72,6 +76,7 @@ from rescind.media.robust_geometry import (
     trim_copy,
     working_copy,
 )
+from rescind.media.robust_sparse import is_sparse
 
 HASH_BYTES = 32
 DEFAULT_THRESHOLD = 31
@@ -162,10 +167,14 @@ UNTRIMMED_VIEWS: frozenset[str] = frozenset(
 )
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
+# A cut view of a sparse upload (text on a flat background, rescind.media.robust_sparse)
+# meets a cut view of a banked picture only this close (docs/matching.md, "Sparse pictures").
+SPARSE_CUT_THRESHOLD = 15
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
 # view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view, a shifted
-# crop (one of SHIFT_CROPS, of the picture or of its equalised copy).
-WEAK, TURNED, CUT, SMOOTH, EQUALISED, SHIFTED = 1, 2, 4, 8, 16, 32
+# crop (one of SHIFT_CROPS, of the picture or of its equalised copy), a view of a sparse
+# upload (rescind.media.robust_sparse), a flat cut view (quality 0: an empty part of a picture).
+WEAK, TURNED, CUT, SMOOTH, EQUALISED, SHIFTED, SPARSE, FLAT = 1, 2, 4, 8, 16, 32, 64, 128
 WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # The views of a weak (flat, low-contrast) picture that is not smooth, once more on its
 # contrast-equalised copy (:func:`equalised`), named with this prefix (``eq_full``,
@@ -218,6 +227,10 @@ class Signal:
     # Of a smooth picture (a gradient: see :func:`rescind.media.pdq.smooth_buffers`): it
     # matches only within WEAK_VIEW_THRESHOLD and never blocks, whatever its quality.
     smooth: bool = False
+    # Of a sparse upload (text on a flat background, :mod:`rescind.media.robust_sparse`):
+    # its weak views never match, its cut views meet cut bank views within
+    # SPARSE_CUT_THRESHOLD only (:func:`pair_limits`). Set by :func:`query_signals`.
+    sparse: bool = False
 
     @property
     def hex(self) -> str:
@@ -372,6 +385,11 @@ def query_signals(
     centre = next((s.quality for s in signals if s.variant == EQUALISED_TRIGGER), 100)
     if min(signals[0].quality, centre) < MIN_QUALITY and equalise:
         signals += _renamed(query_signals(equalised(work_luma), True, equalise=False))
+    if is_sparse(work_luma, trimmed[0][1] if trimmed else None):
+        # Text on a flat background: its views describe the layout more than the picture
+        # (docs/matching.md, "Sparse pictures"); pair_limits holds them closer (its
+        # equalised views, a flat picture's, keep their own rule).
+        signals = [replace(s, sparse=True) for s in signals]
     return _keep_extras(signals, weak_views)
 
 
@@ -386,7 +404,9 @@ def match(
 
     A pair matches within :func:`pair_limits`: ``threshold``, or ``weak_threshold`` when
     either side is a weak extra view (any variant but ``full`` with quality <
-    ``min_quality``); turned views are not compared with crops and tilts. The best pair
+    ``min_quality``); turned views are not compared with crops and tilts; flat cut views
+    (quality 0) and a sparse upload's weak views never match, its cut views meet cut bank
+    views within :data:`SPARSE_CUT_THRESHOLD`. The best pair
     decides the distance; the match is blockable only if some matching pair has both
     qualities >= ``min_quality``.
     """
@@ -455,10 +475,11 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
 
     ``WEAK``: an extra view (not ``full``) with quality < ``min_quality``. ``TURNED``: a view
     in another orientation than uploaded (``.../rot90``). ``CUT``: a crop or tilt (anything
-    but ``full``, ``trimmed`` and ``trimmed_jpeg``). ``SMOOTH``: of a smooth picture.
-    ``EQUALISED``: a view of the equalised copy (:data:`EQUALISED_PREFIX`), otherwise
+    but ``full``, ``trimmed`` and ``trimmed_jpeg``). ``SMOOTH``, ``SPARSE``: the signal's
+    flags. ``EQUALISED``: a view of the equalised copy (:data:`EQUALISED_PREFIX`), otherwise
     flagged as its view of the picture would be. ``SHIFTED``: a shifted crop
-    (:data:`SHIFT_CROPS`, also ``CUT``).
+    (:data:`SHIFT_CROPS`, also ``CUT``). ``FLAT``: a cut view with quality 0 (an empty half
+    or band: its bits are rounding).
     """
     kinds = np.zeros(len(signals), np.uint8)
     for i, s in enumerate(signals):
@@ -466,6 +487,10 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
             kinds[i] |= EQUALISED
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
+        if s.quality == 0 and is_cut(s.variant):
+            kinds[i] |= FLAT
+        if s.sparse:
+            kinds[i] |= SPARSE
         if is_turned(s.variant):
             kinds[i] |= TURNED
         if is_cut(s.variant):
@@ -482,6 +507,7 @@ def pair_limits(
     bank_kinds: NDArray[np.uint8],
     threshold: int = DEFAULT_THRESHOLD,
     weak_threshold: int = WEAK_VIEW_THRESHOLD,
+    sparse_cut_threshold: int = SPARSE_CUT_THRESHOLD,
 ) -> NDArray[np.int32]:
     """The largest distance at which each (query, bank) pair of signals matches; -1: never.
 
@@ -495,13 +521,20 @@ def pair_limits(
     hash a platform sends), never its crops or halves: they are there for a platform that
     sends one hash of a turned copy, and a turned view against a cut one is again a copy
     turned *and* cut (the last false match of the sweep was a weak half of a generated
-    picture against a flat sky's turned views, docs/matching.md). A Hamming-index caller
-    does the same with two searches: every query signal at ``threshold`` against the whole
-    views (and weak ones at ``weak_threshold``), the unturned ones against the cut and
-    turned views, a cut query view's hits on turned views dropped. An equalised view meets
+    picture against a flat sky's turned views, docs/matching.md). An equalised view meets
     equalised views only, within ``weak_threshold`` (a flat picture's contrast stretched: a
     review lead, never a block), and no other view meets one; an equalised pair with a
-    shifted crop within :data:`EQUALISED_SHIFT_THRESHOLD` (:func:`equalised_limit`).
+    shifted crop within :data:`EQUALISED_SHIFT_THRESHOLD` (:func:`equalised_limit`). A flat
+    cut view (quality 0, on either side: an empty half or band) never matches: every other
+    empty part of a picture has its hash (whole views of quality 0, a nearly black picture,
+    keep the weak rule: their faint structure finds their mirrored copies). A sparse
+    upload's (text on a flat background) weak views never match, and its cut views meet the
+    bank's cut views within ``sparse_cut_threshold`` only: different captions meet there
+    (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius, and its
+    equalised views their own rule. A Hamming-index caller does the same with two searches:
+    every query signal at ``threshold`` against the whole views (and weak ones at
+    ``weak_threshold``), the unturned ones against the cut and turned views, a cut query
+    view's hits on turned views dropped.
     """
     q = query_kinds[:, None]
     b = bank_kinds[None, :]
@@ -514,7 +547,11 @@ def pair_limits(
     )
     shifted_equalised = (((q & b) & EQUALISED) != 0) & (((q | b) & SHIFTED) != 0)
     limits = np.where(shifted_equalised, np.minimum(limits, EQUALISED_SHIFT_THRESHOLD), limits)
-    return np.where(crossed, -1, limits).astype(np.int32)
+    sparse = ((q & SPARSE) != 0) & ((q & EQUALISED) == 0)
+    both_cut = ((q & CUT) != 0) & ((b & CUT) != 0)
+    limits = np.where(sparse & both_cut, np.minimum(limits, sparse_cut_threshold), limits)
+    never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0))
+    return np.where(never, -1, limits).astype(np.int32)
 
 
 def signals_array(signals: Sequence[Signal]) -> NDArray[np.uint8]:
@@ -656,6 +693,7 @@ __all__ = [
     "EQUALISED",
     "EQUALISED_PREFIX",
     "EQUALISED_SHIFT_THRESHOLD",
+    "FLAT",
     "FRAMED_VARIANTS",
     "HALF_VARIANTS",
     "MIN_QUALITY",
@@ -666,6 +704,8 @@ __all__ = [
     "SHIFTED",
     "SHIFT_CROPS",
     "SMOOTH",
+    "SPARSE",
+    "SPARSE_CUT_THRESHOLD",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
     "UNTRIMMED_PREFIX",

@@ -37,6 +37,7 @@ from rescind.platform.signals import (
     PDQ,
     PDQ_CUT,
     SHA256,
+    SPARSE_CUT_RADIUS,
     VIDEO_PDQ,
     WEAK_VIEW_RADIUS,
     PdqHash,
@@ -141,6 +142,17 @@ def _cut_view(query: PdqHash) -> bool:
     """Whether an upload's hash is one of its crops or halves (`signals_from_media` names
     its views); a hash a platform sent is the picture as uploaded."""
     return query.variant is not None and is_cut(query.variant)
+
+
+def _sparse_weak(h: PdqHash) -> bool:
+    """A weak view of a sparse upload (text on a flat background), not an equalised one."""
+    return h.sparse and h.weak and not (h.variant or "").startswith(EQUALISED_PREFIX)
+
+
+def _flat_view(query: PdqHash) -> bool:
+    """Whether an upload's hash is a flat cut view (quality 0: an empty half or band, whose
+    hash every empty part of a picture shares; rescind.media.robust.pair_limits)."""
+    return query.quality == 0 and _cut_view(query)
 
 
 class Matcher:
@@ -346,6 +358,7 @@ class Matcher:
         cut: bool = False,
         equalised: bool = False,
         shifted: bool = False,
+        sparse: bool = False,
     ) -> Hit | None:
         ref = self.entries.get(entry_id)
         if ref is None or (cut and ref.turned):
@@ -356,6 +369,15 @@ class Matcher:
             # A flat picture's stretched contrast: only a close match counts, one bit closer
             # for the upload's shifted crops (rescind.media.robust.pair_limits).
             return None
+        if ref.signal_type == PDQ_CUT and ref.quality == 0 and not ref.turned:
+            return None  # a flat cut view of a banked picture (an empty half or band)
+        if sparse and not equalised and ref.signal_type == PDQ_CUT:
+            # Text on a flat background: never against a weak view of a banked picture, and
+            # a cut view of the upload against a cut view only close by (docs/matching.md).
+            if _low(ref.quality, self.settings.pdq_min_quality):
+                return None
+            if cut and distance > SPARSE_CUT_RADIUS:
+                return None
         bank = self.banks.get(ref.bank_id)
         if bank is None or not bank.enabled or distance > bank.threshold:
             return None
@@ -399,8 +421,12 @@ class Matcher:
         radius = self._radius()
         # Weak extra views (low-quality trims and crops of the upload) and the hashes of a
         # smooth upload (a gradient) only count close by, and never block.
-        strong = [h for h in signals.pdq if not (h.weak or h.smooth)]
-        weak = [h for h in signals.pdq if h.weak or h.smooth]
+        # A flat cut view (quality 0) meets nothing, nor do the weak views of a sparse
+        # upload (text on a flat background) but its equalised ones:
+        # rescind.media.robust.pair_limits.
+        usable = [h for h in signals.pdq if not (_flat_view(h) or _sparse_weak(h))]
+        strong = [h for h in usable if not (h.weak or h.smooth)]
+        weak = [h for h in usable if h.weak or h.smooth]
         searches = []
         for queries, r in ((strong, radius), (weak, min(radius, WEAK_VIEW_RADIUS))):
             searches.append((self.images, queries, r))
@@ -421,7 +447,14 @@ class Matcher:
                 for entry_id, distance in found:
                     keep(
                         self._hit(
-                            entry_id, distance, query.quality, query.smooth, cut, equalised, shifted
+                            entry_id,
+                            distance,
+                            query.quality,
+                            query.smooth,
+                            cut,
+                            equalised,
+                            shifted,
+                            query.sparse,
                         )
                     )
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

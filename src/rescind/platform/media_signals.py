@@ -158,6 +158,7 @@ def robust_pdq(luma: NDArray[np.generic]) -> list[PdqHash]:
                 weak=bool(kinds & (WEAK | EQUALISED)),
                 variant=s.variant,
                 smooth=s.smooth,
+                sparse=s.sparse,
             )
         )
     return out

@@ -27,6 +27,7 @@ PDQ_TYPES = (PDQ, PDQ_DIHEDRAL, VIDEO_PDQ)
 EXACT_TYPES = (MD5, SHA256)
 MAX_PDQ = 64
 WEAK_VIEW_RADIUS = 16  # rescind.media.robust.WEAK_VIEW_THRESHOLD
+SPARSE_CUT_RADIUS = 15  # rescind.media.robust.SPARSE_CUT_THRESHOLD
 MAX_FRAMES = 36_000  # ten hours at one frame per second
 
 
@@ -48,6 +49,10 @@ class PdqHash:
     weak: bool = False
     variant: str | None = None
     smooth: bool = False
+    # Of a sparse upload (text on a flat background, rescind.media.robust_sparse): its weak
+    # views never match, its cut views meet a banked picture's cut views within
+    # `SPARSE_CUT_RADIUS` only (rescind.media.robust.pair_limits).
+    sparse: bool = False
 
 
 @dataclass(frozen=True)

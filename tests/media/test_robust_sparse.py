@@ -1,0 +1,126 @@
+"""Sparse pictures (text on a flat background): different captions do not match through
+their cut or weak views, flat views match nothing, and copies of a caption are still found
+and block (docs/matching.md, "Sparse pictures")."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from rescind.media.robust import (
+    Signal,
+    bank_signals,
+    hamming_matrix,
+    match,
+    query_signals,
+    signals_array,
+)
+from rescind.media.robust_sparse import SPARSE_SHARE, flat_share, is_sparse
+
+
+def caption(line: str, size: int, bg: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """One centred line of text on a flat 800x450 background, as a caption or title card."""
+    image = Image.new("RGB", (800, 450), bg)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=size)
+    ink = (0, 0, 0) if sum(bg) > 300 else (255, 255, 255)
+    draw.text(((800 - draw.textlength(line, font=font)) / 2, 200), line, fill=ink, font=font)
+    return image
+
+
+def unflagged(signals: list[Signal]) -> list[Signal]:
+    """The same views without the sparse flag: how they counted before the rule."""
+    return [replace(s, sparse=False) for s in signals]
+
+
+def jpeg(image: Image.Image, quality: int = 75) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def shapes() -> Image.Image:
+    """Shapes drawn on a flat background: large areas of exactly equal pixels."""
+    image = Image.new("RGB", (480, 360), (40, 90, 160))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((40, 40, 220, 200), fill=(240, 200, 30))
+    draw.rectangle((260, 120, 440, 320), fill=(200, 30, 60))
+    draw.polygon([(60, 330), (200, 220), (240, 340)], fill=(20, 160, 80))
+    draw.line((10, 350, 470, 10), fill=(250, 250, 250), width=6)
+    return image
+
+
+def test_two_different_captions_no_longer_match() -> None:
+    """Two one-line captions on white: one's centre crop was 16 bits from the other's 4% top
+    crop, both strong, so it blocked; the upload is sparse and that pair now needs 15."""
+    first = caption("dbsqad klyr ul cpucro", 32)
+    second = caption("fmrllvr njqioc dr xjzg", 40)
+    for a, b in ((first, second), (second, first)):
+        query, bank = query_signals(a, weak_views=True), bank_signals(b, weak_views=True)
+        assert all(s.sparse for s in query) and not any(s.sparse for s in bank)
+        before = match(unflagged(query), bank)
+        assert before is not None and before.blockable and before.distance == 16
+        assert match(query, bank) is None
+
+
+def test_flat_views_match_nothing() -> None:
+    """Two different captions at the top of a black picture: their bottom halves are empty,
+    quality 0 and the same hash; that pair no longer counts, sparse upload or not."""
+    first = caption("we never said that", 32, bg=(0, 0, 0)).crop((0, 150, 800, 450))
+    second = caption("meet me at the station", 32, bg=(0, 0, 0)).crop((0, 150, 800, 450))
+    query, bank = query_signals(first, weak_views=True), bank_signals(second, weak_views=True)
+    (q_half,) = [s for s in query if s.variant == "half_b"]
+    (b_half,) = [s for s in bank if s.variant == "half_b"]
+    assert q_half.quality == b_half.quality == 0
+    assert hamming_matrix(signals_array([q_half]), signals_array([b_half]))[0, 0] == 0
+    for signals in (query, unflagged(query)):
+        result = match(signals, bank)
+        assert result is None or not any("half_b" in (q, b) for q, b, _ in result.pairs)
+
+
+def test_copies_of_a_caption_are_found_and_block() -> None:
+    banked = caption("dbsqad klyr ul cpucro", 32)
+    bank = bank_signals(banked, weak_views=True)
+    copies = {
+        "jpeg": jpeg(banked),
+        "half size": banked.resize((400, 225), Image.Resampling.BICUBIC),
+        "crop 2% all round": banked.crop((16, 9, 784, 441)),
+        "letterbox": ImageOps.pad(banked, (800, 800), color=(0, 0, 0)),
+        "greyscale": banked.convert("L").convert("RGB"),
+    }
+    for name, copy in copies.items():
+        query = query_signals(copy, weak_views=True)
+        assert query[0].sparse, name
+        result = match(query, bank)
+        assert result is not None and result.blockable, name
+
+
+def test_pictures_with_large_flat_areas_still_block() -> None:
+    """Shapes on a flat background are sparse too: their copies are judged by the same
+    rule and still block, cut ones included (a whole view of the copy meets the bank's cut
+    views at the usual radius)."""
+    banked = shapes()
+    assert flat_share(np.asarray(banked.convert("L"), np.float32)) >= SPARSE_SHARE
+    bank = bank_signals(banked, weak_views=True)
+    copies = {
+        "jpeg": jpeg(banked, 50),
+        "half size": banked.resize((240, 180), Image.Resampling.BICUBIC),
+        "crop 5%": banked.crop((24, 0, 480, 360)),
+        "black border": ImageOps.expand(banked, border=24, fill=(0, 0, 0)),
+        "mirror": ImageOps.mirror(banked),
+    }
+    for name, copy in copies.items():
+        result = match(query_signals(copy, weak_views=True), bank)
+        assert result is not None and result.blockable, name
+
+
+def test_photos_are_not_sparse() -> None:
+    from skimage import data as skdata
+
+    for name in ("astronaut", "camera", "coffee", "moon"):
+        picture = np.asarray(Image.fromarray(getattr(skdata, name)()).convert("L"), np.float32)
+        assert not is_sparse(picture, None)
+        assert not any(s.sparse for s in query_signals(Image.fromarray(picture.astype(np.uint8))))
