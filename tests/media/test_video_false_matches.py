@@ -15,15 +15,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rescind.config import Settings
-from rescind.platform.banks import BankPolicy
-from rescind.platform.matcher import Matcher, MatcherEntry
+from rescind.platform.matcher import Matcher
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
     signals_from_media,
 )
-from rescind.platform.signals import VIDEO_PDQ, Signals
 from tests.media.conftest import moving_frames, write_video
+from tests.platform.helpers import video_matcher
 
 LIMITS = media_limits(10 * 1024 * 1024)
 SIZE = (160, 120)
@@ -36,17 +35,6 @@ def _black(seconds: float, fps: int) -> list[NDArray[np.uint8]]:
 def _fade_out(frames: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
     n = len(frames)
     return [(f * (1 - i / n)).astype(np.uint8) for i, f in enumerate(frames)]
-
-
-def _matcher(banked: dict[str, Signals], settings: Settings | None = None) -> Matcher:
-    matcher = Matcher(settings or Settings())
-    matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
-    frames = [(group, h) for group, signals in banked.items() for h in signals.frames]
-    matcher.load_entries(
-        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=group, t=h.t)
-        for i, (group, h) in enumerate(frames, 1)
-    )
-    return matcher
 
 
 def _found(matcher: Matcher, path: Path) -> set[str | None]:
@@ -67,7 +55,7 @@ def test_black_seconds_do_not_make_distinct_videos_match(tmp_path: Path) -> None
     for f in grey:
         f[8:24, 120:152] = 255
     copy = write_video(tmp_path / "copy.mp4", grey, fps)
-    matcher = _matcher(
+    matcher = video_matcher(
         {
             "intro": bank_signals_from_media(intro.read_bytes(), LIMITS),
             "black": bank_signals_from_media(black.read_bytes(), LIMITS),
@@ -119,7 +107,7 @@ def test_an_end_card_shared_by_distinct_videos_does_not_make_them_match(
     # A video that is black seconds, then the card: all of its seconds that count are the card.
     only = write_video(tmp_path / "only.mp4", _black(3, fps) + card, fps)
     banked["only"] = bank_signals_from_media(only.read_bytes(), LIMITS)
-    matcher = _matcher(banked)
+    matcher = video_matcher(banked)
     # The card alone, and a new video ending on it, match nothing.
     assert _found(matcher, only) == set()
     new = write_video(tmp_path / "new.mp4", _panning("horse", 3, fps) + card, fps)
@@ -131,5 +119,5 @@ def test_an_end_card_shared_by_distinct_videos_does_not_make_them_match(
     ]
     assert _found(matcher, write_video(tmp_path / "grey.mp4", grey, fps)) == {"coffee"}
     # Without the rule, the card alone matched every one of them.
-    off = _matcher(banked, Settings(video_common_min_videos=0))
+    off = video_matcher(banked, Settings(video_common_min_videos=0))
     assert _found(off, only) == set(banked)

@@ -11,6 +11,10 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from rescind.config import Settings
+from rescind.platform.banks import BankPolicy
+from rescind.platform.matcher import Matcher, MatcherEntry
+from rescind.platform.signals import VIDEO_PDQ, Signals
 from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestItem
 
@@ -75,3 +79,16 @@ def gradient(size: tuple[int, int], angle: float, periods: float, lo: int, hi: i
     out = io.BytesIO()
     Image.fromarray(wave.clip(0, 255).astype(np.uint8)).convert("RGB").save(out, "PNG")
     return out.getvalue()
+
+
+def video_matcher(banked: dict[str, Signals], settings: Settings | None = None) -> Matcher:
+    """A matcher holding each named video's frame hashes (one group per name) in one
+    blocking bank, loaded without a database."""
+    matcher = Matcher(settings or Settings())
+    matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
+    frames = [(group, h) for group, signals in banked.items() for h in signals.frames]
+    matcher.load_entries(
+        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=group, t=h.t)
+        for i, (group, h) in enumerate(frames, 1)
+    )
+    return matcher

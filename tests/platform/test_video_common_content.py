@@ -14,10 +14,9 @@ import random
 
 from rescind.config import Settings
 from rescind.media.video_match import common_moments
-from rescind.platform.banks import BankPolicy
-from rescind.platform.matcher import Matcher, MatcherEntry
-from rescind.platform.signals import VIDEO_PDQ, PdqHash, Signals
-from tests.platform.helpers import flip, random_pdq
+from rescind.platform.matcher import Matcher
+from rescind.platform.signals import PdqHash, Signals
+from tests.platform.helpers import flip, random_pdq, video_matcher
 
 BLACK = ("0" * 64, 0)  # every black frame's hash, quality 0
 
@@ -28,17 +27,6 @@ def _video(seconds: list[tuple[str, int]]) -> Signals:
 
 def _good(hashes: list[str]) -> list[tuple[str, int]]:
     return [(h, 90) for h in hashes]
-
-
-def _matcher(banked: dict[str, Signals], settings: Settings | None = None) -> Matcher:
-    matcher = Matcher(settings or Settings())
-    matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
-    frames = [(group, h) for group, signals in banked.items() for h in signals.frames]
-    matcher.load_entries(
-        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=group, t=h.t)
-        for i, (group, h) in enumerate(frames, 1)
-    )
-    return matcher
 
 
 def _found(matcher: Matcher, signals: Signals) -> set[str | None]:
@@ -56,7 +44,7 @@ def test_a_shared_end_card_no_longer_matches_distinct_videos() -> None:
     banked = {g: _video(_good(hs + card)) for g, hs in own.items()}
     # Videos that are nothing but the card (black seconds, then the card).
     banked |= {f"only{i}": _video([BLACK] * (i + 2) + _good(card)) for i in range(3)}
-    matcher = _matcher(banked)
+    matcher = video_matcher(banked)
     card_only = _video([BLACK, BLACK, *_good(_copy(card, rng))])
     new_video = _video(_good([random_pdq(rng) for _ in range(3)] + _copy(card, rng)))
     assert _found(matcher, card_only) == set()
@@ -65,7 +53,7 @@ def test_a_shared_end_card_no_longer_matches_distinct_videos() -> None:
     assert _found(matcher, _video(_good(_copy(own["v3"] + card, rng)))) == {"v3"}
     # Without the rule, the card alone matched every video ending on it, and a new video
     # ending on it every video that is only the card.
-    off = _matcher(banked, Settings(video_common_min_videos=0))
+    off = video_matcher(banked, Settings(video_common_min_videos=0))
     assert _found(off, card_only) == set(banked)
     assert _found(off, new_video) == {"only0", "only1", "only2"}
 
@@ -76,7 +64,7 @@ def test_a_video_banked_by_many_requests_is_not_common_content() -> None:
     # The same video banked twelve times (reports, banks), once with an intro of its own.
     banked = {f"dup{i}": _video(_good(_copy(video, rng))) for i in range(11)}
     banked["intro"] = _video(_good([random_pdq(rng), *_copy(video, rng)]))
-    matcher = _matcher(banked)
+    matcher = video_matcher(banked)
     assert _found(matcher, _video(_good(_copy(video, rng)))) == set(banked)
     # A 2 s clip of it: a small part of each duplicate, whose other seconds they share.
     assert _found(matcher, _video(_good(_copy(video[3:5], rng)))) == set(banked)
@@ -109,11 +97,11 @@ def test_common_moments_counts_duplicates_once() -> None:
 def test_a_match_resting_on_one_still_second_must_be_close() -> None:
     rng = random.Random(24)
     title = random_pdq(rng)  # a title card: one still, one hashed second of quality >= 50
-    matcher = _matcher({"card": _video([BLACK, (title, 90), BLACK])})
+    matcher = video_matcher({"card": _video([BLACK, (title, 90), BLACK])})
     # Another caption on black, 24 bits away: one picture against another, not a copy.
     assert _found(matcher, _video([(flip(title, 24, rng), 90), BLACK])) == set()
     assert _found(matcher, _video([(flip(title, 8, rng), 90), BLACK])) == {"card"}
     # Two seconds matched at 24 bits are a video's evidence, as before.
     moving = [random_pdq(rng) for _ in range(2)]
-    matcher = _matcher({"clip": _video(_good(moving))})
+    matcher = video_matcher({"clip": _video(_good(moving))})
     assert _found(matcher, _video(_good([flip(h, 24, rng) for h in moving]))) == {"clip"}
