@@ -263,7 +263,7 @@ def test_which_hashes_an_item_carries(page: Page, live: Live) -> None:
             views: [h(2, 90, "full/rot90"), h(3, 10, "crop_c92"), h(2, 90, "full/rot90"),
                     h(0, 0, "tilt+6"), h(4, 60, "trimmed")] };
           const many = { kind: "image", pdq: [h(1, 80)],
-            views: Array.from({ length: 200 }, (_, i) => h(i + 2, 80, `v${i}`)) };
+            views: Array.from({ length: maxViews + 50 }, (_, i) => h(i + 2, 80, `v${i}`)) };
           const frames = Array.from({ length: 300 }, (_, i) => h(i + 1, 80));
           return {
             picture: itemHashes(picture, max),

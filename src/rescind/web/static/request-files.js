@@ -121,7 +121,7 @@ export function enhance(area) {
   const status = document.getElementById("hash-status");
   const maxItems = parseInt(rows.dataset.max, 10) || 20;
   const maxPdq = parseInt(area.dataset.maxPdq, 10) || 128;
-  const maxViews = parseInt(area.dataset.maxViews, 10) || 153;
+  const maxViews = parseInt(area.dataset.maxViews, 10) || 306;
   const entries = []; // {file, kind, li, state: waiting|hashing|ready|failed, result, abort}
   let running = null;
   let lastAnnounce = 0;
