@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.platform.banks import BankPolicy
 from rescind.platform.matcher import Matcher, MatcherEntry
-from rescind.platform.signals import VIDEO_PDQ, Signals
+from rescind.platform.signals import VIDEO_PDQ, PdqHash, Signals
 from rescind.store.columns import utcnow
 from rescind.store.models import Request, RequestItem
 
@@ -92,3 +92,8 @@ def video_matcher(banked: dict[str, Signals], settings: Settings | None = None) 
         for i, (group, h) in enumerate(frames, 1)
     )
     return matcher
+
+
+def video_of(seconds: list[tuple[str, int]]) -> Signals:
+    """A video's signals from one (hash, quality) per second, at 0, 1, 2... seconds."""
+    return Signals(frames=tuple(PdqHash(h, q, float(t)) for t, (h, q) in enumerate(seconds)))

@@ -27,7 +27,7 @@ from rescind.store.models import (
     Match,
 )
 from tests.e2e.media import jpeg, reported
-from tests.platform.helpers import flip, gradient, make_request, random_pdq
+from tests.platform.helpers import flip, gradient, make_request, random_pdq, video_of
 
 LIMITS = media_limits(10**8)
 
@@ -219,17 +219,14 @@ def test_the_copy_sweep_does_not_tie_videos_by_their_black_seconds(
     black = "0" * 64  # every black frame's hash, quality 0
     content = [random_pdq(rng) for _ in range(3)]
 
-    def video(seconds: list[tuple[str, int]]) -> Signals:
-        return Signals(frames=tuple(PdqHash(h, q, float(t)) for t, (h, q) in enumerate(seconds)))
-
     # A clip with black seconds before and after its content; a re-encoded copy of it; a
     # black upload (audio over a black screen) and one of a black intro and other content.
     ends = [(black, 0), (black, 0)]
     items = {
-        "clip": video([ends[0], *((h, 90) for h in content), *ends]),
-        "copy": video([ends[0], *((flip(h, 10, rng), 90) for h in content), *ends]),
-        "black": video([*ends, *ends]),
-        "other": video([ends[0], (random_pdq(rng), 90), *ends]),
+        "clip": video_of([ends[0], *((h, 90) for h in content), *ends]),
+        "copy": video_of([ends[0], *((flip(h, 10, rng), 90) for h in content), *ends]),
+        "black": video_of([*ends, *ends]),
+        "other": video_of([ends[0], (random_pdq(rng), 90), *ends]),
     }
     with database.session() as session:
         ensure_default_banks(session, settings)
@@ -250,17 +247,14 @@ def test_the_copy_sweep_leaves_out_an_end_card_many_videos_share(
     black = ("0" * 64, 0)
     card = [random_pdq(rng) for _ in range(2)]  # a platform's end card, on many uploads
 
-    def video(seconds: list[tuple[str, int]]) -> Signals:
-        return Signals(frames=tuple(PdqHash(h, q, float(t)) for t, (h, q) in enumerate(seconds)))
-
     def good(hashes: list[str]) -> list[tuple[str, int]]:
         return [(flip(h, 6, rng), 90) for h in hashes]  # each upload re-encoded
 
     own = {f"v{i}": [random_pdq(rng) for _ in range(4)] for i in range(12)}
-    items = {name: video(good(hashes + card)) for name, hashes in own.items()}
-    items["only"] = video([black, black, *good(card)])  # black seconds, then the card
+    items = {name: video_of(good(hashes + card)) for name, hashes in own.items()}
+    items["only"] = video_of([black, black, *good(card)])  # black seconds, then the card
     # The video reported below, uploaded again ten times (ending on the card too).
-    items |= {f"re{i}": video(good(own["v3"] + card)) for i in range(10)}
+    items |= {f"re{i}": video_of(good(own["v3"] + card)) for i in range(10)}
     with database.session() as session:
         ensure_default_banks(session, settings)
     runtime.sync_all()

@@ -15,14 +15,10 @@ import random
 from rescind.config import Settings
 from rescind.media.video_match import common_moments
 from rescind.platform.matcher import Matcher
-from rescind.platform.signals import PdqHash, Signals
-from tests.platform.helpers import flip, random_pdq, video_matcher
+from rescind.platform.signals import Signals
+from tests.platform.helpers import flip, random_pdq, video_matcher, video_of
 
 BLACK = ("0" * 64, 0)  # every black frame's hash, quality 0
-
-
-def _video(seconds: list[tuple[str, int]]) -> Signals:
-    return Signals(frames=tuple(PdqHash(h, q, float(t)) for t, (h, q) in enumerate(seconds)))
 
 
 def _good(hashes: list[str]) -> list[tuple[str, int]]:
@@ -41,16 +37,16 @@ def test_a_shared_end_card_no_longer_matches_distinct_videos() -> None:
     rng = random.Random(21)
     card = [random_pdq(rng) for _ in range(2)]  # a platform's 2 s end card
     own = {f"v{i}": [random_pdq(rng) for _ in range(4)] for i in range(12)}
-    banked = {g: _video(_good(hs + card)) for g, hs in own.items()}
+    banked = {g: video_of(_good(hs + card)) for g, hs in own.items()}
     # Videos that are nothing but the card (black seconds, then the card).
-    banked |= {f"only{i}": _video([BLACK] * (i + 2) + _good(card)) for i in range(3)}
+    banked |= {f"only{i}": video_of([BLACK] * (i + 2) + _good(card)) for i in range(3)}
     matcher = video_matcher(banked)
-    card_only = _video([BLACK, BLACK, *_good(_copy(card, rng))])
-    new_video = _video(_good([random_pdq(rng) for _ in range(3)] + _copy(card, rng)))
+    card_only = video_of([BLACK, BLACK, *_good(_copy(card, rng))])
+    new_video = video_of(_good([random_pdq(rng) for _ in range(3)] + _copy(card, rng)))
     assert _found(matcher, card_only) == set()
     assert _found(matcher, new_video) == set()
     # A real copy that ends on the card still matches its video, and only it.
-    assert _found(matcher, _video(_good(_copy(own["v3"] + card, rng)))) == {"v3"}
+    assert _found(matcher, video_of(_good(_copy(own["v3"] + card, rng)))) == {"v3"}
     # Without the rule, the card alone matched every video ending on it, and a new video
     # ending on it every video that is only the card.
     off = video_matcher(banked, Settings(video_common_min_videos=0))
@@ -62,12 +58,12 @@ def test_a_video_banked_by_many_requests_is_not_common_content() -> None:
     rng = random.Random(22)
     video = [random_pdq(rng) for _ in range(8)]
     # The same video banked twelve times (reports, banks), once with an intro of its own.
-    banked = {f"dup{i}": _video(_good(_copy(video, rng))) for i in range(11)}
-    banked["intro"] = _video(_good([random_pdq(rng), *_copy(video, rng)]))
+    banked = {f"dup{i}": video_of(_good(_copy(video, rng))) for i in range(11)}
+    banked["intro"] = video_of(_good([random_pdq(rng), *_copy(video, rng)]))
     matcher = video_matcher(banked)
-    assert _found(matcher, _video(_good(_copy(video, rng)))) == set(banked)
+    assert _found(matcher, video_of(_good(_copy(video, rng)))) == set(banked)
     # A 2 s clip of it: a small part of each duplicate, whose other seconds they share.
-    assert _found(matcher, _video(_good(_copy(video[3:5], rng)))) == set(banked)
+    assert _found(matcher, video_of(_good(_copy(video[3:5], rng)))) == set(banked)
 
 
 def test_common_moments_counts_duplicates_once() -> None:
@@ -97,11 +93,11 @@ def test_common_moments_counts_duplicates_once() -> None:
 def test_a_match_resting_on_one_still_second_must_be_close() -> None:
     rng = random.Random(24)
     title = random_pdq(rng)  # a title card: one still, one hashed second of quality >= 50
-    matcher = video_matcher({"card": _video([BLACK, (title, 90), BLACK])})
+    matcher = video_matcher({"card": video_of([BLACK, (title, 90), BLACK])})
     # Another caption on black, 24 bits away: one picture against another, not a copy.
-    assert _found(matcher, _video([(flip(title, 24, rng), 90), BLACK])) == set()
-    assert _found(matcher, _video([(flip(title, 8, rng), 90), BLACK])) == {"card"}
+    assert _found(matcher, video_of([(flip(title, 24, rng), 90), BLACK])) == set()
+    assert _found(matcher, video_of([(flip(title, 8, rng), 90), BLACK])) == {"card"}
     # Two seconds matched at 24 bits are a video's evidence, as before.
     moving = [random_pdq(rng) for _ in range(2)]
-    matcher = video_matcher({"clip": _video(_good(moving))})
-    assert _found(matcher, _video(_good([flip(h, 24, rng) for h in moving]))) == {"clip"}
+    matcher = video_matcher({"clip": video_of(_good(moving))})
+    assert _found(matcher, video_of(_good([flip(h, 24, rng) for h in moving]))) == {"clip"}
