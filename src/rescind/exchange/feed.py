@@ -40,7 +40,7 @@ from rescind.exchange.format import (
 )
 from rescind.exchange.identity import Identity
 from rescind.exchange.transfer import case_reference
-from rescind.media.robust import EQUALISED_PREFIX
+from rescind.media.robust import is_equalised
 from rescind.store.models import Bank, BankChange, BankEntry, Request
 from rescind.store.statuses import BankEntryStatus
 
@@ -147,7 +147,7 @@ def build_page(
 
     # A flat picture's equalised views are never shared (rescind.exchange.transfer.equalised);
     # the cursor still moves past them.
-    shown = [r[:-1] for r in rows if not (r[-1] or "").startswith(EQUALISED_PREFIX)]
+    shown = [r[:-1] for r in rows if not is_equalised(r[-1] or "")]
     if version >= 2:
         items: Any = _columns(shown, banks, kinds, time_of, reference, smooth=version == 3)
         count = len(items["id"])

@@ -34,7 +34,7 @@ from rescind.exchange.format import (
     ExchangeEntry,
     Provenance,
 )
-from rescind.media.robust import EQUALISED_PREFIX
+from rescind.media.robust import is_equalised
 from rescind.platform.banks import NewEntry, add_entries, withdraw_entries
 from rescind.security.crypto import derive_key
 from rescind.store.bulk import insert_rows
@@ -102,7 +102,7 @@ def equalised(provenance: dict[str, Any] | None) -> bool:
     (a reader would hold it as an ordinary hash, often of quality ~100), so it is never
     exported: not in files, the feed or StopNCII submissions (docs/matching.md)."""
     variant = (provenance or {}).get("variant")
-    return isinstance(variant, str) and variant.startswith(EQUALISED_PREFIX)
+    return isinstance(variant, str) and is_equalised(variant)
 
 
 def entry_of(

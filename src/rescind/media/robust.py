@@ -241,11 +241,7 @@ class Signal:
     def strong(self) -> bool:
         """Whether this hash may block on its own (quality >= :data:`MIN_QUALITY`, not of a
         smooth picture, not an equalised view)."""
-        return (
-            self.quality >= MIN_QUALITY
-            and not self.smooth
-            and not self.variant.startswith(EQUALISED_PREFIX)
-        )
+        return self.quality >= MIN_QUALITY and not self.smooth and not is_equalised(self.variant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,8 +425,8 @@ def match(
         query[i].quality >= min_quality
         and bank[j].quality >= min_quality
         and not (query[i].smooth or bank[j].smooth)
-        and not query[i].variant.startswith(EQUALISED_PREFIX)
-        and not bank[j].variant.startswith(EQUALISED_PREFIX)
+        and not is_equalised(query[i].variant)
+        and not is_equalised(bank[j].variant)
         for _, i, j in pairs
     )
     best, bi, bj = pairs[0]
@@ -441,6 +437,12 @@ def match(
         blockable=blockable,
         pairs=tuple((query[i].variant, bank[j].variant, d) for d, i, j in pairs),
     )
+
+
+def is_equalised(variant: str) -> bool:
+    """Whether a view is of a weak picture's contrast-equalised copy (``eq_full``,
+    ``eq_crop_c96/flip_h``: :data:`EQUALISED_PREFIX`)."""
+    return variant.startswith(EQUALISED_PREFIX)
 
 
 def is_turned(variant: str) -> bool:
@@ -483,7 +485,7 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
     """
     kinds = np.zeros(len(signals), np.uint8)
     for i, s in enumerate(signals):
-        if s.variant.startswith(EQUALISED_PREFIX):
+        if is_equalised(s.variant):
             kinds[i] |= EQUALISED
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
@@ -721,6 +723,7 @@ __all__ = [
     "equalised_limit",
     "hamming_matrix",
     "is_cut",
+    "is_equalised",
     "is_shifted",
     "is_smooth",
     "is_turned",

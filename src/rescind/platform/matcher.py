@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.media.robust import (
-    EQUALISED_PREFIX,
     equalised_limit,
     is_cut,
+    is_equalised,
     is_shifted,
     is_turned,
 )
@@ -146,7 +146,7 @@ def _cut_view(query: PdqHash) -> bool:
 
 def _sparse_weak(h: PdqHash) -> bool:
     """A weak view of a sparse upload (text on a flat background), not an equalised one."""
-    return h.sparse and h.weak and not (h.variant or "").startswith(EQUALISED_PREFIX)
+    return h.sparse and h.weak and not is_equalised(h.variant or "")
 
 
 def _flat_view(query: PdqHash) -> bool:
@@ -304,7 +304,7 @@ class Matcher:
                     review_only,
                     bool(smooth),
                     variant is not None and is_turned(variant),
-                    variant is not None and variant.startswith(EQUALISED_PREFIX),
+                    variant is not None and is_equalised(variant),
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -442,7 +442,7 @@ class Matcher:
             for query, found in zip(queries, results, strict=True):
                 cut = _cut_view(query)
                 variant = query.variant or ""
-                equalised = variant.startswith(EQUALISED_PREFIX)
+                equalised = is_equalised(variant)
                 shifted = is_shifted(variant)
                 for entry_id, distance in found:
                     keep(

@@ -19,7 +19,7 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import EQUALISED_PREFIX, is_cut, is_turned
+from rescind.media.robust import is_cut, is_equalised, is_turned
 from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
@@ -109,7 +109,7 @@ def sweep_copies(
         e
         for e in entries
         if e.signal_type in (PDQ, PDQ_CUT)
-        and not str((e.provenance or {}).get("variant", "")).startswith(EQUALISED_PREFIX)
+        and not is_equalised(str((e.provenance or {}).get("variant", "")))
     ]
     results = runtime.registry.search([e.value for e in images], bank.threshold)
     candidates = sorted({sid for found in results for sid, _ in found})
