@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Set
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from typing import TypeVar
 
 # A match resting on one moment of either video (a still or a title card, one hashed second
 # of quality >= 50) is one picture against another: it needs its frames this close, as a
@@ -32,6 +33,8 @@ OWN_CONTENT_SHARE = 0.5
 # Distinct videos are counted among at most this many searched ones (in the order of their
 # keys; a search per frame of each, once).
 MAX_COUNTED = 64
+
+T = TypeVar("T")
 
 
 def moment(t: float | None, fallback: Hashable) -> Hashable:
@@ -86,6 +89,31 @@ def shares(
         len(found_bank) / (len(bank_all) or 1),
         min(len(found_query), len(found_bank)),
     )
+
+
+def decide(
+    share: Shares,
+    hits: Sequence[tuple[Hashable, int, T]],
+    common: Set[Hashable],
+    query_fraction: float,
+    bank_fraction: float,
+) -> T | None:
+    """Whether a banked video matches, given its ``share`` and the frame ``hits`` that made it
+    (query moment, distance, what the caller keeps of the hit): the closest hit to report,
+    or None.
+
+    The vPDQ rule (`Shares.matches`) first. The hit reported is the closest one outside
+    common content, else the closest of all. A match resting on one moment of either video
+    (a still, a title card: one picture against another) counts only within
+    `ONE_MOMENT_RADIUS`. `/v1/check` and the copy sweep decide with this one function.
+    """
+    if not hits or not share.matches(query_fraction, bank_fraction):
+        return None
+    kept = [h for h in hits if h[0] not in common] or list(hits)
+    _, distance, best = min(kept, key=lambda h: h[1])
+    if share.moments > 1 or distance <= ONE_MOMENT_RADIUS:
+        return best
+    return None
 
 
 def common_moments(

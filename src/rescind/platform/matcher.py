@@ -30,7 +30,7 @@ from rescind.media.robust import (
     is_shifted,
     is_turned,
 )
-from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
+from rescind.media.video_match import common_moments, decide, moment, shares
 from rescind.platform.banks import REQUEST_SOURCE, REQUESTER_SOURCE, BankPolicy, policy_of
 from rescind.platform.signals import (
     MD5,
@@ -509,15 +509,15 @@ class Matcher:
         hits = []
         for group, matched_hits in bank_frames.items():
             share = shares(query_moments, good[group], pairs[group], common)
-            if share.matches(
-                self.settings.video_query_match_fraction, self.settings.video_bank_match_fraction
-            ):
-                kept = [h for q, h in matched_hits if q not in common] or [
-                    h for _, h in matched_hits
-                ]
-                best = min(kept, key=lambda h: h.distance)
-                if share.moments > 1 or best.distance <= ONE_MOMENT_RADIUS:
-                    hits.append(best)
+            best = decide(
+                share,
+                [(q, h.distance, h) for q, h in matched_hits],
+                common,
+                self.settings.video_query_match_fraction,
+                self.settings.video_bank_match_fraction,
+            )
+            if best is not None:
+                hits.append(best)
         return hits
 
     def _good_moments(self, group: Any) -> set[Any]:

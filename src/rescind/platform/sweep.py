@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.media.robust import is_cut, is_equalised, is_turned
-from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
+from rescind.media.video_match import common_moments, decide, moment, shares
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
@@ -220,13 +220,15 @@ def _sweep_videos(
         for pk, matched_pairs in pairs.items():
             # The banked video is the query of the rule; the registered video is banked.
             share = shares(bank_moments, good_moments[pk], matched_pairs, common)
-            if share.matches(
-                settings.video_bank_match_fraction, settings.video_query_match_fraction
-            ):
-                kept = [h for h in best[pk] if h[0] not in common] or best[pk]
-                _, entry_id, distance = min(kept, key=lambda h: h[2])
-                if share.moments > 1 or distance <= ONE_MOMENT_RADIUS:
-                    found_all.append((pk, entry_id, distance))
+            chosen = decide(
+                share,
+                [(m, distance, (entry_id, distance)) for m, entry_id, distance in best[pk]],
+                common,
+                settings.video_bank_match_fraction,
+                settings.video_query_match_fraction,
+            )
+            if chosen is not None:
+                found_all.append((pk, *chosen))
     return found_all
 
 
