@@ -39,6 +39,7 @@ many requests or banks would): the common-content rule must still find their var
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 import sys
 import tempfile
@@ -770,6 +771,18 @@ def clip_variant(clip: Clip, rng: np.random.Generator) -> tuple[str, list[Frame]
     return kind, frames[third:-third] or frames, clip.fps
 
 
+@dataclass
+class Hashed:
+    """The sweep's videos as hashed: what ``--signals`` keeps between runs."""
+
+    banked: dict[str, Signals]
+    checked: dict[str, Signals]
+    variants: list[str]
+    family: dict[str, str]
+    tags: dict[str, frozenset[str]]
+    kinds: dict[str, str]
+
+
 def sweep(
     folder: Path,
     settings: Settings,
@@ -777,12 +790,29 @@ def sweep(
     seed: int,
     meta: Path | None,
     duplicates: int = 0,
+    only_shipped: bool = False,
+    signals: Path | None = None,
 ) -> int:
     """Bank ``count`` distinct generated videos (and Meta's originals and distinct videos),
     check each against all of them, with every tenth one's variant and Meta's variants;
     prints false matches by kind, under the rule as it is, without its common-content rule
     (``video_common_min_videos`` 0: a shared end card counted) and without its quality filter
-    either (``pdq_min_quality`` 0: black and flat frames counted)."""
+    either (``pdq_min_quality`` 0: black and flat frames counted); with ``only_shipped``,
+    under the rule as it is only. With ``signals``, the hashed videos are read from that
+    file when it exists (no video generated or hashed), else written to it."""
+    if signals is not None and signals.is_file():
+        with signals.open("rb") as fh:
+            hashed = pickle.load(fh)
+        print(f"read the hashed videos from {signals}")
+    else:
+        hashed = _hash_sweep(folder, count, seed, meta)
+        if signals is not None:
+            with signals.open("wb") as fh:
+                pickle.dump(hashed, fh)
+    return _match_sweep(settings, hashed, duplicates, only_shipped)
+
+
+def _hash_sweep(folder: Path, count: int, seed: int, meta: Path | None) -> Hashed:
     cpu0, t0 = time.process_time(), time.perf_counter()
     clips = distinct_clips(count, seed)
     rng = np.random.default_rng(seed + 1000)
@@ -821,6 +851,12 @@ def sweep(
         f"hashes, {bank_cpu:.0f} s CPU), checked {len(checked)}: "
         f"{time.perf_counter() - t0:.0f} s wall, {time.process_time() - cpu0:.0f} s CPU"
     )
+    return Hashed(banked, checked, list(variants), family, tags, kinds)
+
+
+def _match_sweep(settings: Settings, hashed: Hashed, duplicates: int, only_shipped: bool) -> int:
+    banked, checked, family = hashed.banked, hashed.checked, hashed.family
+    variants, tags, kinds = hashed.variants, dict(hashed.tags), hashed.kinds
     # Originals no rule can find: not one hash of quality >= 50 (black, flat, dark throughout).
     blind = {
         n for n, s in banked.items() if all(h.quality < settings.pdq_min_quality for h in s.frames)
@@ -828,7 +864,7 @@ def sweep(
     print(f"originals without a hash of quality >= {settings.pdq_min_quality}: {len(blind)}")
     pairs = len(checked) * (len(banked) - 1)
     print(
-        f"distinct videos banked: {len(banked)}; queries: {len(checked)} ({len(originals)} "
+        f"distinct videos banked: {len(banked)}; queries: {len(checked)} ({len(banked)} "
         f"originals, {len(variants)} variants); pairs compared: {pairs}"
     )
     # The honest case of the common-content rule: a video banked by many requests (or in
@@ -851,6 +887,8 @@ def sweep(
         ),
         ("rule as shipped", settings, banked),
     ]
+    if only_shipped:
+        rules = rules[-1:]
     if duplicates:
         title = f"rule as shipped, each original of a variant banked {duplicates} more times"
         rules.append((title, settings, banked | copies))
@@ -934,6 +972,16 @@ def main() -> int:
     parser.add_argument("--distinct", type=int, default=0, help="distinct videos to sweep")
     parser.add_argument("--seed", type=int, default=1, help="the sweep's generator seed")
     parser.add_argument(
+        "--only-shipped",
+        action="store_true",
+        help="run the sweep under the rule as shipped only (not the rules before)",
+    )
+    parser.add_argument(
+        "--signals",
+        type=Path,
+        help="the sweep's hashed videos: read from this file if it exists, else written to it",
+    )
+    parser.add_argument(
         "--duplicates",
         type=int,
         default=0,
@@ -958,7 +1006,16 @@ def main() -> int:
         ok = ok and not false
     if args.distinct:
         with tempfile.TemporaryDirectory() as tmp:
-            false = sweep(Path(tmp), settings, args.distinct, args.seed, args.meta, args.duplicates)
+            false = sweep(
+                Path(tmp),
+                settings,
+                args.distinct,
+                args.seed,
+                args.meta,
+                args.duplicates,
+                args.only_shipped,
+                args.signals,
+            )
         ok = ok and not false
     return 0 if ok else 1
 
