@@ -58,6 +58,9 @@ class PdqHash:
     orientation: str | None = None
     t: float | None = None
     t_end: float | None = None
+    # A video frame that is plain (a title card, a caption on black or over a gradient:
+    # rescind.media.robust_sparse.plain_share); every view of the frame carries it.
+    plain: bool = False
 
     @property
     def low_quality(self) -> bool:

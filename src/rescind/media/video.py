@@ -18,7 +18,7 @@ import bisect
 import io
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from rescind.media.pdq import (
     hashes_from_64,
     luma_to_64,
 )
+from rescind.media.robust_sparse import is_plain
 from rescind.media.sniff import sniff
 from rescind.media.video_bars import Box, decide_bars, measure_bars
 
@@ -344,10 +345,14 @@ def _hash_frame(
     if frame.height < MIN_HASHABLE_DIM or frame.width < MIN_HASHABLE_DIM:
         return {"full": PdqHash("0" * 64, 0, t=t)}  # nothing to hash (and too small to convert)
     luma, full_range = _luma(frame)
-    views = {"full": _hash_luma(luma, full_range, t)}
+    buffer = _buffer(luma, full_range)
+    views = {"full": _hash_buffer(buffer, t)}
     inner = bars.crop(luma) if bars is not None else None
     if inner is not None and min(inner.shape) >= MIN_HASHABLE_DIM:
-        views["trimmed"] = _hash_luma(inner, full_range, t)
+        buffer = _buffer(inner, full_range)
+        views["trimmed"] = _hash_buffer(buffer, t)
+    # Judged on the picture inside its bars: a photo on wide bars is not plain.
+    plain = is_plain(buffer)
     picture = luma if inner is None else inner
     height, width = picture.shape
     if halves and min(height // 2, width // 2) >= MIN_HASHABLE_DIM:
@@ -361,10 +366,13 @@ def _hash_frame(
             # A flat half (a wall, a dark scene) hashes to noise that matches anything alike.
             if not half.low_quality:
                 views[name] = half
+    if plain:
+        views = {name: replace(h, plain=True) for name, h in views.items()}
     return views
 
 
-def _hash_luma(luma: npt.NDArray[np.uint8], full_range: bool, t: float) -> PdqHash:
+def _buffer(luma: npt.NDArray[np.uint8], full_range: bool) -> npt.NDArray[np.float32]:
+    """The 64x64 PDQ buffer of a luma plane, on the 0-255 scale."""
     height, width = luma.shape
     rows = axis_weights(height, 1, height, False)
     cols = axis_weights(width, 1, width, False)
@@ -372,8 +380,16 @@ def _hash_luma(luma: npt.NDArray[np.uint8], full_range: bool, t: float) -> PdqHa
     if not full_range:
         # Stretch 16-235 to 0-255 so quality matches an RGB decode (bits do not change).
         buffer = (buffer - 16.0) * np.float32(255.0 / 219.0)
+    return buffer
+
+
+def _hash_buffer(buffer: npt.NDArray[np.float32], t: float) -> PdqHash:
     first = hashes_from_64(buffer)
     return PdqHash(first.hash, first.quality, t=t)
+
+
+def _hash_luma(luma: npt.NDArray[np.uint8], full_range: bool, t: float) -> PdqHash:
+    return _hash_buffer(_buffer(luma, full_range), t)
 
 
 def _decode(
@@ -423,8 +439,7 @@ def collapse_duplicates(hashes: list[PdqHash], max_bits: int = DUPLICATE_BITS) -
     out: list[PdqHash] = []
     for h in hashes:
         if out and hamming_distance(out[-1].hash, h.hash) <= max_bits:
-            prev = out[-1]
-            out[-1] = PdqHash(prev.hash, prev.quality, prev.orientation, prev.t, h.t)
+            out[-1] = replace(out[-1], t_end=h.t)
         else:
             out.append(h)
     return out

@@ -27,6 +27,11 @@ from typing import TypeVar
 # weak picture view does (`rescind.platform.signals.WEAK_VIEW_RADIUS`). Two different captions
 # on black, or a caption over a gradient and a slide, are 20-24 bits apart.
 ONE_MOMENT_RADIUS = 16
+# A match resting on at most this many moments of either video, each of them plain on the
+# query's side (a title card, a caption on black or over a gradient, a slide:
+# rescind.media.robust_sparse.plain_share), does not count: two captions on black, or a
+# caption and a slide, are a few bits apart whatever they say.
+PLAIN_MOMENTS = 1
 # A banked video counts as an identity of its own for common content only when more than
 # this share of its good moments is its own (not the shared content).
 OWN_CONTENT_SHARE = 0.5
@@ -93,24 +98,28 @@ def shares(
 
 def decide(
     share: Shares,
-    hits: Sequence[tuple[Hashable, int, T]],
+    hits: Sequence[tuple[Hashable, int, bool, T]],
     common: Set[Hashable],
     query_fraction: float,
     bank_fraction: float,
 ) -> T | None:
     """Whether a banked video matches, given its ``share`` and the frame ``hits`` that made it
-    (query moment, distance, what the caller keeps of the hit): the closest hit to report,
-    or None.
+    (query moment, distance, whether the query's frame is plain, what the caller keeps of
+    the hit): the closest hit to report, or None.
 
     The vPDQ rule (`Shares.matches`) first. The hit reported is the closest one outside
     common content, else the closest of all. A match resting on one moment of either video
     (a still, a title card: one picture against another) counts only within
-    `ONE_MOMENT_RADIUS`. `/v1/check` and the copy sweep decide with this one function.
+    `ONE_MOMENT_RADIUS`; one resting on `PLAIN_MOMENTS` or fewer, all of them plain frames
+    of the query, does not count. `/v1/check` and the copy sweep decide with this one
+    function.
     """
     if not hits or not share.matches(query_fraction, bank_fraction):
         return None
     kept = [h for h in hits if h[0] not in common] or list(hits)
-    _, distance, best = min(kept, key=lambda h: h[1])
+    if share.moments <= PLAIN_MOMENTS and all(h[2] for h in kept):
+        return None  # a caption against a caption
+    _, distance, _, best = min(kept, key=lambda h: h[1])
     if share.moments > 1 or distance <= ONE_MOMENT_RADIUS:
         return best
     return None

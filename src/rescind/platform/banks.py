@@ -175,6 +175,9 @@ def _entry(bank: Bank, signal_type: str, value: str, h: PdqHash | None, **common
     if h is not None and h.smooth:
         # A smooth picture's hash (a gradient): the matcher holds it to the weak radius.
         provenance["smooth"] = True
+    if h is not None and h.plain:
+        # A plain video frame (a title card), judged from the pixels: the copy sweep asks it.
+        provenance["plain"] = True
     return BankEntry(
         bank_id=bank.id,
         signal_type=signal_type,

@@ -488,7 +488,8 @@ class Matcher:
         pairs: dict[str, set[tuple[Any, Any]]] = defaultdict(set)  # group -> moment pairs
         # query moment -> group -> its moments matched
         matched: dict[Any, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
-        bank_frames: dict[str, list[tuple[Any, Hit]]] = defaultdict(list)  # group -> hits
+        # group -> (query moment, hit, the query frame is plain)
+        bank_frames: dict[str, list[tuple[Any, Hit, bool]]] = defaultdict(list)
         for i, (query, found) in enumerate(zip(frames, results, strict=True)):
             for entry_id, distance in found:
                 hit = self._hit(entry_id, distance, query.quality)
@@ -498,7 +499,7 @@ class Matcher:
                 bank_moment = moment(ref.t, entry_id)
                 pairs[ref.group_key].add((query_moments[i], bank_moment))
                 matched[query_moments[i]][ref.group_key].add(bank_moment)
-                bank_frames[ref.group_key].append((query_moments[i], hit))
+                bank_frames[ref.group_key].append((query_moments[i], hit, query.plain))
         good: dict[Any, set[Any]] = {g: self._good_moments(g) for g in bank_frames}
         common = common_moments(
             matched,
@@ -511,7 +512,7 @@ class Matcher:
             share = shares(query_moments, good[group], pairs[group], common)
             best = decide(
                 share,
-                [(q, h.distance, h) for q, h in matched_hits],
+                [(q, h.distance, plain, h) for q, h, plain in matched_hits],
                 common,
                 self.settings.video_query_match_fraction,
                 self.settings.video_bank_match_fraction,

@@ -76,7 +76,7 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
         # Everything `hash_bytes` rejects, with the right message.
         hashes = hash_bytes(data, dihedral=True, limits=limits)
         if hashes.kind == "video":
-            frames = tuple(PdqHash(h.hash, h.quality, h.t) for h in hashes.pdq)
+            frames = tuple(PdqHash(h.hash, h.quality, h.t, plain=h.plain) for h in hashes.pdq)
             return Signals(frames=frames, md5=hashes.md5, sha256=hashes.sha256)
         plain = [PdqHash(h.hash, h.quality, None, i) for i, h in enumerate(hashes.pdq)]
         return Signals(pdq=tuple(plain), md5=hashes.md5, sha256=hashes.sha256)
@@ -126,7 +126,7 @@ def _video_signals(
         key=lambda h: h.t or 0.0,
     )
     return Signals(
-        frames=tuple(PdqHash(h.hash, h.quality, h.t) for h in both),
+        frames=tuple(PdqHash(h.hash, h.quality, h.t, plain=h.plain) for h in both),
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
         sha256=hashlib.sha256(data).hexdigest(),
     )

@@ -53,6 +53,11 @@ class PdqHash:
     # views never match, its cut views meet a banked picture's cut views within
     # `SPARSE_CUT_RADIUS` only (rescind.media.robust.pair_limits).
     sparse: bool = False
+    # A video frame that is plain (a title card, a caption on black or over a gradient, a
+    # slide: rescind.media.robust_sparse.plain_share), judged from the pixels when the
+    # video was hashed here: a match resting on a few plain moments does not count
+    # (rescind.media.video_match.decide).
+    plain: bool = False
 
 
 @dataclass(frozen=True)

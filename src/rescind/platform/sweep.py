@@ -196,7 +196,8 @@ def _sweep_videos(
         pairs: dict[int, set[tuple[Any, Any]]] = defaultdict(set)  # pk -> moment pairs
         # bank moment -> content pk -> its moments matched
         matched: dict[Any, dict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
-        best: dict[int, list[tuple[Any, int, int]]] = defaultdict(list)  # pk -> hits
+        # pk -> hits: (bank moment, entry, distance, the banked frame is plain)
+        best: dict[int, list[tuple[Any, int, int, bool]]] = defaultdict(list)
         for entry, bank_moment, found in zip(frames, bank_moments, results, strict=True):
             for sid, distance in found:
                 row = rows.get(sid)
@@ -204,7 +205,8 @@ def _sweep_videos(
                     content_moment = moment(row[4], sid)
                     pairs[row[0]].add((bank_moment, content_moment))
                     matched[bank_moment][row[0]].add(content_moment)
-                    best[row[0]].append((bank_moment, entry.id, distance))
+                    plain = bool((entry.provenance or {}).get("plain"))
+                    best[row[0]].append((bank_moment, entry.id, distance, plain))
         if not pairs:
             continue
         good = _good_frames(session, list(pairs), minimum)
@@ -222,7 +224,7 @@ def _sweep_videos(
             share = shares(bank_moments, good_moments[pk], matched_pairs, common)
             chosen = decide(
                 share,
-                [(m, distance, (entry_id, distance)) for m, entry_id, distance in best[pk]],
+                [(m, d, plain, (entry_id, d)) for m, entry_id, d, plain in best[pk]],
                 common,
                 settings.video_bank_match_fraction,
                 settings.video_query_match_fraction,
