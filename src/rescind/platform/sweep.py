@@ -19,9 +19,9 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import is_cut, is_equalised, is_turned
+from rescind.media.robust import is_cut
 from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
-from rescind.platform.banks import BankPolicy
+from rescind.platform.banks import BankPolicy, EntryView
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import (
@@ -105,19 +105,13 @@ def sweep_copies(
 
     # A weak picture's equalised views meet an upload's equalised views only, and the
     # registry keeps none (rescind.media.robust.pair_limits): they have nothing to sweep.
-    images = [
-        e
-        for e in entries
-        if e.signal_type in (PDQ, PDQ_CUT)
-        and not is_equalised(str((e.provenance or {}).get("variant", "")))
-    ]
-    results = runtime.registry.search([e.value for e in images], bank.threshold)
+    pictures = [(e, EntryView.of(e)) for e in entries if e.signal_type in (PDQ, PDQ_CUT)]
+    images = [(e, view) for e, view in pictures if not view.equalised]
+    results = runtime.registry.search([e.value for e, _ in images], bank.threshold)
     candidates = sorted({sid for found in results for sid, _ in found})
     rows = _rows(session, candidates)
     runtime.registry.forget([sid for sid in candidates if sid not in rows])
-    for entry, found in zip(images, results, strict=True):
-        variant = (entry.provenance or {}).get("variant")
-        turned = isinstance(variant, str) and is_turned(variant)
+    for (entry, view), found in zip(images, results, strict=True):
         for sid, distance in found:
             row = rows.get(sid)
             # A crop or tilt of the banked image is compared with uploads as they were, not
@@ -126,16 +120,15 @@ def sweep_copies(
             # rescind.media.robust.pair_limits, as the matcher's). A registry row without a
             # view name (a hash a platform sent, or a row registered before migration 0019)
             # is taken as a whole view, as the matcher takes a hash without one.
-            if turned and row and row[3] is not None and is_cut(row[3]):
+            if view.turned and row and row[3] is not None and is_cut(row[3]):
                 continue
             weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
             if weak_cut and distance > WEAK_VIEW_RADIUS:
                 continue  # a weak crop or tilt of the banked image counts only close by
-            smooth = bool((entry.provenance or {}).get("smooth"))
-            if smooth and distance > WEAK_VIEW_RADIUS:
+            if view.smooth and distance > WEAK_VIEW_RADIUS:
                 continue  # a smooth banked picture (a gradient) counts only close by
             if row and (row[1] == PDQ or (row[1] == PDQ_DIHEDRAL and entry.signal_type == PDQ)):
-                low = smooth or _low(row[2], minimum) or _low(entry.quality, minimum)
+                low = view.smooth or _low(row[2], minimum) or _low(entry.quality, minimum)
                 keep(row[0], entry.id, distance, not low)
 
     for entry in entries:
