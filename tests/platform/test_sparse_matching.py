@@ -1,23 +1,35 @@
 """Text on a flat background through the platform: a banked caption does not catch another
-caption through their cut views, its copies still block, and its flat views match nothing
-(docs/matching.md, "Sparse pictures")."""
+caption through their cut views, in `/v1/check` or the copy sweep, its copies still block,
+and its flat views match nothing (docs/matching.md, "Sparse pictures")."""
 
 from __future__ import annotations
 
 import io
 
+import skimage.data
 from PIL import Image
+from sqlalchemy import select, update
 
 from rescind.config import Settings
-from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank
+from rescind.platform.banks import (
+    NCII_BANK,
+    add_signals,
+    ensure_default_banks,
+    get_bank,
+    policy_of,
+)
 from rescind.platform.check import check_and_record
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
     signals_from_media,
 )
+from rescind.platform.registry import get_content
 from rescind.platform.runtime import PlatformRuntime
+from rescind.platform.signals import SPARSE_CUT_RADIUS, PdqHash, Signals
+from rescind.platform.sweep import sweep_copies
 from rescind.store import Database
+from rescind.store.models import BankEntry, ContentSignal
 from tests.media.test_robust_sparse import caption
 
 LIMITS = media_limits(10 * 1024 * 1024)
@@ -62,3 +74,115 @@ def test_a_banked_caption_blocks_its_copies_not_another_caption(
     # Before the rule the other caption's centre crop met the banked one's 4% top crop at
     # 16 bits, both strong: it blocked.
     assert verdicts == {"other caption": "allow", "jpeg copy": "block", "cut copy": "block"}
+
+
+def test_the_copy_sweep_holds_a_registered_caption_to_the_sparse_rule(
+    settings: Settings, database: Database
+) -> None:
+    """Registry rows keep whether the upload was sparse (migration 0020), and the copy sweep
+    applies the sparse rule `/v1/check` applies: another caption registered before the
+    caption was banked is not swept as its copy (a crop of it is 22 bits from a framed view
+    of the banked one, both strong), while a copy of the caption and a textured picture's
+    cropped copy still are. Rows registered without the flag (NULL: before 0020) keep the
+    looser rule."""
+    banked = caption("bplsr qnp nlar", 48)
+    photo = Image.fromarray(skimage.data.astronaut())
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        session.commit()
+    runtime.sync_all()
+    uploads = {
+        "other caption": _file(caption("ngiv mr vrpy", 48)),
+        "caption copy": _file(banked.crop((16, 9, 784, 441)), "JPEG"),
+        "photo copy": _file(photo.crop((24, 24, 488, 488)), "JPEG"),
+    }
+    for content_id, data in uploads.items():
+        signals = signals_from_media(data, LIMITS)
+        result = check_and_record(
+            runtime.writer, runtime.matcher, content_id, url=None, signals=signals
+        )
+        assert result.verdict == "allow"  # nothing is banked yet
+    with database.session() as session:
+        flags: dict[str, set[bool | None]] = {}
+        for content_id in uploads:
+            content = get_content(session, content_id)
+            assert content is not None
+            rows = session.scalars(
+                select(ContentSignal).where(ContentSignal.content_pk == content.id)
+            )
+            for r in rows:
+                if r.signal_type in ("pdq", "pdq_dihedral"):
+                    named = r.variant is not None
+                    flags.setdefault(f"{content_id}:{'named' if named else 'plain'}", set()).add(
+                        r.sparse
+                    )
+                else:
+                    assert r.sparse is None
+    assert flags == {
+        "other caption:named": {True},
+        "other caption:plain": {None},
+        "caption copy:named": {True},
+        "caption copy:plain": {None},
+        "photo copy:named": {False},
+        "photo copy:plain": {None},
+    }
+    with database.session() as session:
+        bank = get_bank(session, NCII_BANK)
+        for image in (banked, photo):
+            add_signals(
+                session, bank, bank_signals_from_media(_file(image), LIMITS), source="reviewer"
+            )
+        session.commit()
+
+    def swept() -> dict[str, int]:
+        with database.session() as session:
+            bank = get_bank(session, NCII_BANK)
+            entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
+            copies = sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
+            return {c.content.content_id: c.distance for c in copies}
+
+    assert set(swept()) == {"caption copy", "photo copy"}
+    # The same rows without the flag, as registered before migration 0020: today's rule
+    # finds the other caption, through a pair of crops more than 15 bits apart.
+    with database.session() as session:
+        session.execute(update(ContentSignal).values(sparse=None))
+        session.commit()
+    loose = swept()
+    assert set(loose) == {"caption copy", "photo copy", "other caption"}
+    assert loose["other caption"] > SPARSE_CUT_RADIUS
+
+
+def test_the_copy_sweep_leaves_flat_cut_views_out_as_the_check_does(
+    settings: Settings, database: Database
+) -> None:
+    """A flat cut view (quality 0: an empty half or band, whose hash every empty part of a
+    picture shares) meets nothing in the copy sweep, as in `/v1/check`: neither a banked one
+    (not turned) nor a registered one; the same hashes as whole views are still swept."""
+    flat, whole = "f" * 64, "0f" * 32
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        session.commit()
+    runtime.sync_all()
+    uploads = {
+        "sent": PdqHash(flat, 90),  # meets the banked flat half only
+        "flat half": PdqHash(whole, 0, variant="half_b"),
+        "whole": PdqHash(whole, 90, variant="full"),
+    }
+    for content_id, h in uploads.items():
+        signals = Signals(pdq=(h,))
+        check_and_record(runtime.writer, runtime.matcher, content_id, url=None, signals=signals)
+    banked = Signals(
+        pdq=(PdqHash(whole, 90, variant="full"), PdqHash(flat, 0, cut=True, variant="half_t"))
+    )
+    with database.session() as session:
+        add_signals(session, get_bank(session, NCII_BANK), banked, source="reviewer")
+        session.commit()
+    runtime.sync_all()
+    checked = {c for c, h in uploads.items() if runtime.matcher.match(Signals(pdq=(h,)))}
+    with database.session() as session:
+        bank = get_bank(session, NCII_BANK)
+        entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
+        copies = sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
+    assert {c.content.content_id for c in copies} == checked == {"whole"}

@@ -256,3 +256,38 @@ def test_a_registry_rows_view_name_is_a_picture_hashs(
     # Longer than the longest name by far: refused on both backends.
     with pytest.raises((IntegrityError, DataError)), database.engine.begin() as conn:
         conn.execute(insert, values | {"st": "pdq", "n": "x" * 41})
+
+
+@pytest.mark.parametrize(
+    ("signal_type", "sparse", "stored"),
+    [
+        ("pdq", True, True),
+        ("pdq_dihedral", False, True),
+        ("pdq", None, True),  # a hash a platform sent, or a row registered before 0020
+        ("video_pdq", None, True),
+        ("video_pdq", True, False),  # the flag belongs to a picture hash only
+        ("md5", False, False),
+    ],
+)
+def test_a_registry_rows_sparse_flag_is_a_picture_hashs(
+    database: Database, signal_type: str, sparse: bool | None, stored: bool
+) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
+                "VALUES ('c', 'image', 'live', :t, :t)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
+    insert = text(
+        "INSERT INTO content_signals (content_pk, signal_type, value, sparse) "
+        "SELECT id, :st, :v, :s FROM contents"
+    )
+    values = {"st": signal_type, "v": "a" * 64, "s": sparse}
+    if stored:
+        with database.engine.begin() as conn:
+            conn.execute(insert, values)
+    else:
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:
+            conn.execute(insert, values)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
+from rescind.media.robust import is_equalised, is_turned
 from rescind.platform.errors import BankConflictError, InvalidSignalError, UnknownBankError
 from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
 from rescind.security.text import unsafe_in_identifier
@@ -152,6 +153,33 @@ def update_bank(
         bank.enabled = enabled
     session.flush()
     return bank
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """What a bank entry's provenance says of the picture view it holds, read once:
+    ``variant``, the view's name (`full`, `full/rot90`, `crop_c96`, `eq_full`...; None for a
+    hash without one: sent, imported, or a video frame or exact hash), and ``smooth``, a
+    smooth picture's hash (a gradient). `_entry` writes both keys."""
+
+    variant: str | None = None
+    smooth: bool = False
+
+    @classmethod
+    def of(cls, entry: BankEntry) -> EntryView:
+        provenance = entry.provenance or {}
+        variant = provenance.get("variant")
+        return cls(variant if isinstance(variant, str) else None, bool(provenance.get("smooth")))
+
+    @property
+    def turned(self) -> bool:
+        """A turned view (`full/rot90`, `crop_c96/flip_h`): it meets whole views only."""
+        return self.variant is not None and is_turned(self.variant)
+
+    @property
+    def equalised(self) -> bool:
+        """A view of a weak picture's equalised copy (`eq_full`, `eq_crop_c96`...)."""
+        return self.variant is not None and is_equalised(self.variant)
 
 
 def lock_feed(session: Session) -> None:

@@ -78,24 +78,40 @@ def check_url(url: object, where: str = "url") -> str | None:
     return url
 
 
-# type, value, quality, t, variant (a picture view's name; None for a hash a platform sent)
-SignalValue = tuple[str, str, int | None, float | None, str | None]
+# type, value, quality, t, variant (a picture view's name; None for a hash a platform sent),
+# sparse (whether the upload a named view is of is sparse; None without a view name)
+SignalValue = tuple[str, str, int | None, float | None, str | None, bool | None]
+
+
+def _sparse(h: PdqHash) -> bool | None:
+    """Whether the upload a view is of is sparse (text on a flat background), for the views
+    `signals_from_media` named (it judged the picture for them); None for a hash without a
+    name (a hash a platform sent; an upload's plain hashes, which the matcher holds to no
+    sparse rule either)."""
+    return bool(h.sparse) if h.variant else None
 
 
 def signal_values(signals: Signals) -> list[SignalValue]:
-    """The registry rows of `signals`, as (signal_type, value, quality, t, variant)."""
+    """The registry rows of `signals`, as (signal_type, value, quality, t, variant, sparse)."""
     rows: list[SignalValue] = [
-        (PDQ if h.orientation == 0 else PDQ_DIHEDRAL, h.hash, h.quality, None, h.variant or None)
+        (
+            PDQ if h.orientation == 0 else PDQ_DIHEDRAL,
+            h.hash,
+            h.quality,
+            None,
+            h.variant or None,
+            _sparse(h),
+        )
         for h in signals.pdq
         # A weak view, a shifted crop and a cut of the untrimmed picture serve their own
         # check only: sweeps use the others (they would add 24 and 31 rows to each item's
         # 39 at most).
         if not h.weak and h.variant not in _CHECK_ONLY
     ]
-    rows += [(VIDEO_PDQ, h.hash, h.quality, h.t, None) for h in signals.frames]
+    rows += [(VIDEO_PDQ, h.hash, h.quality, h.t, None, None) for h in signals.frames]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
         if value:
-            rows.append((signal_type, value, None, None, None))
+            rows.append((signal_type, value, None, None, None, None))
     return rows
 
 
@@ -107,13 +123,15 @@ def same_signals(a: Sequence[SignalValue], b: Sequence[SignalValue]) -> bool:
 def signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
     """`signal_values` as new rows of `content_pk`."""
     return [
-        ContentSignal(content_pk=content_pk, signal_type=st, value=v, quality=q, t=t, variant=n)
-        for st, v, q, t, n in signal_values(signals)
+        ContentSignal(
+            content_pk=content_pk, signal_type=st, value=v, quality=q, t=t, variant=n, sparse=sp
+        )
+        for st, v, q, t, n, sp in signal_values(signals)
     ]
 
 
 def signal_key(row: ContentSignal) -> SignalValue:
-    return (row.signal_type, row.value, row.quality, row.t, row.variant)
+    return (row.signal_type, row.value, row.quality, row.t, row.variant, row.sparse)
 
 
 def get_content(session: Session, content_id: str) -> Content | None:

@@ -223,7 +223,7 @@ class _Sql:
     def select_signals(self, count: int) -> str:
         """The signals of `count` contents."""
         return (
-            "SELECT content_pk, signal_type, value, quality, t, variant "  # noqa: S608
+            "SELECT content_pk, signal_type, value, quality, t, variant, sparse "  # noqa: S608
             "FROM content_signals "
             f"WHERE content_pk IN ({self._marks(count)})"
         )
@@ -233,11 +233,12 @@ class _Sql:
         return f"DELETE FROM content_signals WHERE content_pk IN ({self._marks(count)})"  # noqa: S608
 
     def insert_signal(self) -> str:
-        """Add one (content_pk, signal_type, value, quality, t, variant) row (for
+        """Add one (content_pk, signal_type, value, quality, t, variant, sparse) row (for
         executemany)."""
         return (
-            "INSERT INTO content_signals (content_pk, signal_type, value, quality, t, variant) "  # noqa: S608
-            f"VALUES ({self._marks(6)})"
+            "INSERT INTO content_signals "  # noqa: S608
+            "(content_pk, signal_type, value, quality, t, variant, sparse) "
+            f"VALUES ({self._marks(7)})"
         )
 
 
@@ -246,9 +247,10 @@ def _replace_signals(cursor: DBAPICursor, sql: _Sql, wanted: dict[int, Signals])
         return
     old: dict[int, list[SignalValue]] = {pk: [] for pk in wanted}
     cursor.execute(sql.select_signals(len(wanted)), tuple(wanted))
-    for pk, st, value, quality, t, variant in cursor.fetchall():
-        old[pk].append((st, value, quality, t, variant))
-    new_rows: list[tuple[int, str, str, int | None, float | None, str | None]] = []
+    for pk, st, value, quality, t, variant, sparse in cursor.fetchall():
+        # SQLite's driver gives a boolean back as 0 or 1.
+        old[pk].append((st, value, quality, t, variant, None if sparse is None else bool(sparse)))
+    new_rows: list[tuple[int, str, str, int | None, float | None, str | None, bool | None]] = []
     changed: list[int] = []
     for pk, wanted_signals in wanted.items():
         values = signal_values(wanted_signals)
@@ -256,7 +258,7 @@ def _replace_signals(cursor: DBAPICursor, sql: _Sql, wanted: dict[int, Signals])
             if same_signals(values, old[pk]):
                 continue
             changed.append(pk)
-        new_rows += [(pk, st, v, q, t, n) for st, v, q, t, n in values]
+        new_rows += [(pk, *value) for value in values]
     if changed:
         cursor.execute(sql.delete_signals(len(changed)), tuple(changed))
     if new_rows:

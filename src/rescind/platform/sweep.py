@@ -19,9 +19,9 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import is_cut, is_equalised, is_turned
+from rescind.media.robust import is_cut, is_equalised
 from rescind.media.video_match import common_moments, decide, moment, shares
-from rescind.platform.banks import BankPolicy
+from rescind.platform.banks import BankPolicy, EntryView
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import (
@@ -29,6 +29,7 @@ from rescind.platform.signals import (
     PDQ,
     PDQ_CUT,
     PDQ_DIHEDRAL,
+    SPARSE_CUT_RADIUS,
     VIDEO_PDQ,
     WEAK_VIEW_RADIUS,
 )
@@ -47,16 +48,17 @@ class Copy:
     actionable: bool
 
 
-# content pk, signal type, quality, view name (pictures), time (video frames)
-_Row = tuple[int, str, int | None, str | None, float | None]
+# content pk, signal type, quality, view name (pictures), time (video frames), sparse
+# (pictures: the upload is text on a flat background; None when not known)
+_Row = tuple[int, str, int | None, str | None, float | None, bool | None]
 
 
 def _rows(session: Session, signal_ids: list[int]) -> dict[int, _Row]:
-    """Registry rows by id: (content pk, signal type, quality, variant, t)."""
+    """Registry rows by id: (content pk, signal type, quality, variant, t, sparse)."""
     found: dict[int, _Row] = {}
     for start in range(0, len(signal_ids), _CHUNK):
         chunk = signal_ids[start : start + _CHUNK]
-        for sid, pk, st, quality, variant, t in session.execute(
+        for sid, pk, st, quality, variant, t, sparse in session.execute(
             select(
                 ContentSignal.id,
                 ContentSignal.content_pk,
@@ -64,9 +66,10 @@ def _rows(session: Session, signal_ids: list[int]) -> dict[int, _Row]:
                 ContentSignal.quality,
                 ContentSignal.variant,
                 ContentSignal.t,
+                ContentSignal.sparse,
             ).where(ContentSignal.id.in_(chunk))
         ):
-            found[sid] = (pk, st, quality, variant, t)
+            found[sid] = (pk, st, quality, variant, t, sparse)
     return found
 
 
@@ -84,6 +87,15 @@ def exact_match_query(signal_type: str, value: str) -> Select[int]:
 
 def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
+
+
+def _cut(variant: str | None) -> bool:
+    """Whether a registry row is of an upload's crop or half (by its view name)."""
+    return variant is not None and is_cut(variant)
+
+
+def _equalised(variant: str | None) -> bool:
+    return variant is not None and is_equalised(variant)
 
 
 def sweep_copies(
@@ -105,19 +117,20 @@ def sweep_copies(
 
     # A weak picture's equalised views meet an upload's equalised views only, and the
     # registry keeps none (rescind.media.robust.pair_limits): they have nothing to sweep.
+    # A flat cut view of a banked picture (quality 0, not turned: an empty half or band)
+    # meets nothing, as in the matcher: every empty part of a picture hashes alike.
+    pictures = [(e, EntryView.of(e)) for e in entries if e.signal_type in (PDQ, PDQ_CUT)]
     images = [
-        e
-        for e in entries
-        if e.signal_type in (PDQ, PDQ_CUT)
-        and not is_equalised(str((e.provenance or {}).get("variant", "")))
+        (e, view)
+        for e, view in pictures
+        if not view.equalised
+        and not (e.signal_type == PDQ_CUT and e.quality == 0 and not view.turned)
     ]
-    results = runtime.registry.search([e.value for e in images], bank.threshold)
+    results = runtime.registry.search([e.value for e, _ in images], bank.threshold)
     candidates = sorted({sid for found in results for sid, _ in found})
     rows = _rows(session, candidates)
     runtime.registry.forget([sid for sid in candidates if sid not in rows])
-    for entry, found in zip(images, results, strict=True):
-        variant = (entry.provenance or {}).get("variant")
-        turned = isinstance(variant, str) and is_turned(variant)
+    for (entry, view), found in zip(images, results, strict=True):
         for sid, distance in found:
             row = rows.get(sid)
             # A crop or tilt of the banked image is compared with uploads as they were, not
@@ -126,16 +139,30 @@ def sweep_copies(
             # rescind.media.robust.pair_limits, as the matcher's). A registry row without a
             # view name (a hash a platform sent, or a row registered before migration 0019)
             # is taken as a whole view, as the matcher takes a hash without one.
-            if turned and row and row[3] is not None and is_cut(row[3]):
+            if view.turned and row and row[3] is not None and is_cut(row[3]):
                 continue
+            if row and row[2] == 0 and _cut(row[3]):
+                continue  # a registered flat cut view (an empty half or band) meets nothing
             weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
+            # A registered sparse picture (text on a flat background), as the matcher judges
+            # a sparse upload: never against a weak crop or tilt of the banked image, and its
+            # own crops and halves against banked ones only close by. A row without the flag
+            # (a hash a platform sent, registered before migration 0020) keeps the rules
+            # above and below only.
+            if (
+                row
+                and row[5]
+                and entry.signal_type == PDQ_CUT
+                and not _equalised(row[3])
+                and (weak_cut or (_cut(row[3]) and distance > SPARSE_CUT_RADIUS))
+            ):
+                continue
             if weak_cut and distance > WEAK_VIEW_RADIUS:
                 continue  # a weak crop or tilt of the banked image counts only close by
-            smooth = bool((entry.provenance or {}).get("smooth"))
-            if smooth and distance > WEAK_VIEW_RADIUS:
+            if view.smooth and distance > WEAK_VIEW_RADIUS:
                 continue  # a smooth banked picture (a gradient) counts only close by
             if row and (row[1] == PDQ or (row[1] == PDQ_DIHEDRAL and entry.signal_type == PDQ)):
-                low = smooth or _low(row[2], minimum) or _low(entry.quality, minimum)
+                low = view.smooth or _low(row[2], minimum) or _low(entry.quality, minimum)
                 keep(row[0], entry.id, distance, not low)
 
     for entry in entries:

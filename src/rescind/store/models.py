@@ -385,6 +385,10 @@ CONTENT_SIGNAL_VARIANT = (
     "AND length(variant) BETWEEN 1 AND 40)"
 )
 
+# Whether a registered picture is sparse (text on a flat background; migration 0020): picture
+# rows only; NULL for a hash a platform sent and for rows registered before 0020.
+CONTENT_SIGNAL_SPARSE = "sparse IS NULL OR signal_type IN ('pdq', 'pdq_dihedral')"
+
 
 class ContentSignal(Base):
     """A hash of a content item (one row per PDQ hash, video frame, MD5, SHA-256)."""
@@ -399,6 +403,7 @@ class ContentSignal(Base):
             postgresql_where=text(EXACT_SIGNALS),
         ),
         CheckConstraint(CONTENT_SIGNAL_VARIANT, name="variant"),
+        CheckConstraint(CONTENT_SIGNAL_SPARSE, name="sparse"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     content_pk: Mapped[int] = mapped_column(
@@ -411,6 +416,10 @@ class ContentSignal(Base):
     # The picture view the hash is of (`full/rot90`, `crop_c92`): the copy sweep keeps a banked
     # turned view from an upload's crops, as `/v1/check` does. NULL: not known (see above).
     variant: Mapped[str | None] = mapped_column(String(40))
+    # Of a sparse upload (text on a flat background, rescind.media.robust_sparse): the copy
+    # sweep holds its views to /v1/check's sparse rule. Set on the rows with a view name
+    # (True or False); NULL: not known (a hash a platform sent, a row from before 0020).
+    sparse: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Match(Base):
