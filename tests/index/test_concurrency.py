@@ -89,3 +89,33 @@ def test_parallel_searches_agree() -> None:
     for t in threads:
         t.join()
     assert results == [expected] * 4
+
+
+def test_batches_on_several_threads_from_several_callers_agree() -> None:
+    """Callers that each spread a batch over helper threads at once (the helpers are shared:
+    one caller's may wait behind another's): every caller gets its own batch's results,
+    in order, whatever the number of workers each asks for."""
+    rng = np.random.default_rng(23)
+    bank = random_codes(rng, 10_000)
+    index = HammingIndex()
+    index.add(np.arange(10_000), bank)
+    batches = [
+        np.concatenate([bank[k * 300 : (k + 1) * 300], random_codes(rng, 200)]) for k in range(4)
+    ]
+    expected = [[index.search_one(q, 31) for q in batch] for batch in batches]
+    results: dict[int, list[list[tuple[int, int]]]] = {}
+
+    def run(k: int) -> None:
+        for _ in range(5):
+            got = index.search(batches[k], 31, workers=2 + k % 2)
+            if got != expected[k]:
+                results[k] = got
+                return
+        results[k] = got
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[k] for k in range(4)] == expected

@@ -226,15 +226,16 @@ def table_search(
     over the probes, in blocks of ``AHEAD``, keeps two blocks' offsets and lines in flight
     while it tests: the bucket offsets of block ``b`` are fetched, the bounds of block
     ``b - 1`` read and its lines fetched, and the first ``2 * LANES`` entries of every
-    bucket of block ``b - 2`` tested, without a branch on the data (mispredictions would
-    cost more than the arithmetic). Three short loops per block, each reading the probe
-    rows it needs: one loop doing all three steps per probe (the form before) kept more
-    values live than the registers hold and spilled them to the stack. A second pass visits only
-    the buckets with hits (about 4% of them) or longer than that, listed by the first pass
-    without a branch (a test per probe here mispredicted on every probe with hits: ~0.35 us
-    of a clustered near-duplicate query): every hit, in table A or
-    B, is a candidate (its entry carries its row, whose line is fetched at once). Then every
-    candidate's row is read and its code fetched, and then every code verified.
+    bucket of block ``b - 2`` tested, with one branch on the data only (whether a bucket
+    has more than ``LANES`` entries: rarely, on most banks). Three short loops per block,
+    each reading the probe rows it needs: one loop doing all three steps per probe (the
+    form before) kept more values live than the registers hold and spilled them to the
+    stack. A second pass visits only the buckets with hits (about 4% of them) or longer
+    than that, listed by the first pass without a branch (a test per probe here
+    mispredicted on every probe with hits: ~0.35 us of a clustered near-duplicate query):
+    every hit, in table A or B, is a candidate (its entry carries its row, whose line is
+    fetched at once). Then every candidate's row is read and its code fetched, and then
+    every code verified.
     """
     cap = scratch.shape[1]
     # the codes as one flat array, made once: numba's reshape calls into its C helper
@@ -288,12 +289,13 @@ def table_search(
             partner = chunks[(2 * (table & 7) + (table >> 3)) ^ 1]
             low = lows[p]
             span = spans[p]
-            first = lanes_within(vals, start, partner, low, span) & _low_bits(min(length, LANES))
-            # the next LANES entries if the bucket has them, else the same ones, masked out
-            second_at = start + LANES if length > LANES else start
-            second = lanes_within(vals, second_at, partner, low, span)
-            second &= _low_bits(min(max(length - LANES, 0), LANES))
-            hits = first | (second << np.uint64(LANES))
+            hits = lanes_within(vals, start, partner, low, span) & _low_bits(min(length, LANES))
+            # the next LANES entries only if the bucket has them: a branch, well predicted
+            # where most buckets are short (the test of the same entries again, masked out,
+            # the form before, cost ~2-4% of a non-match query on the 1M benchmark banks)
+            if length > LANES:
+                second = lanes_within(vals, start + LANES, partner, low, span)
+                hits |= (second & _low_bits(min(length - LANES, LANES))) << np.uint64(LANES)
             st_hits[p] = np.int64(hits)
             # the probes the second pass visits, listed without a branch
             st_todo[todo] = p
