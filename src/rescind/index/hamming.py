@@ -123,6 +123,22 @@ class HammingIndex:
         self._max_segment = max_segment
         self._write_lock = threading.Lock()
         self._snap = _Snapshot.of((), _Delta.empty())
+        # helper threads of batched searches on several threads, made on the first such
+        # search and kept while the index lives (``_helpers``)
+        self._pool_lock = threading.Lock()
+        self._pool: tuple[int, ThreadPoolExecutor] | None = None
+
+    def _helpers(self, threads: int) -> ThreadPoolExecutor:
+        """A pool of at least ``threads`` helper threads, kept while the index lives: a pool
+        made per batch (the form before) started a thread and joined it in the batch's serial
+        part (~0.08 ms wall on the AMD EPYC machine, under load) and gave each batch a new
+        thread, with its own work buffer (``plan._work_buffer``) to allocate again."""
+        with self._pool_lock:
+            if self._pool is None or self._pool[0] < threads:
+                # a smaller pool is dropped, not shut down: a search may still be submitting
+                # to it; its threads end once it is collected and they are idle
+                self._pool = (threads, ThreadPoolExecutor(threads, "rescind-index"))
+            return self._pool[1]
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -187,7 +203,7 @@ class HammingIndex:
                 qidx, ids, dist = plan.search(raw[HASH_BYTES * lo : HASH_BYTES * hi], r)
                 parts[k] = (qidx + lo, ids, dist)
 
-        pool = _pool(workers - 1)
+        pool = self._helpers(workers - 1)
         helpers = [pool.submit(drain) for _ in range(min(workers, len(bounds)) - 1)]
         drain()
         for helper in helpers:
@@ -421,20 +437,3 @@ def _slices(m: int, workers: int) -> list[tuple[int, int]]:
         bounds.append((lo, min(m, lo + size)))
         lo += size
     return bounds
-
-
-_POOL_LOCK = threading.Lock()
-_POOL: list[tuple[int, ThreadPoolExecutor]] = []  # (its threads, the pool), once made
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """A pool of at least ``threads`` helper threads, kept for the process: a pool made per
-    batch (the form before) started a thread and joined it in the batch's serial part
-    (~0.08 ms wall on the AMD EPYC machine, under load) and gave each batch a new thread,
-    with its own work buffer (``plan._work_buffer``) to allocate again."""
-    with _POOL_LOCK:
-        if not _POOL or _POOL[0][0] < threads:
-            # a smaller pool is dropped, not shut down: a search may still be submitting to
-            # it; its threads end once it is collected and they are idle
-            _POOL[:] = [(threads, ThreadPoolExecutor(threads, thread_name_prefix="rescind-index"))]
-        return _POOL[0][1]
