@@ -169,9 +169,10 @@ class Matcher:
         self.exact: dict[tuple[str, str], frozenset[int]] = {}
         self.groups: dict[str, frozenset[int]] = {}  # video group -> its frame entry ids
         self.frame_values: dict[int, bytes] = {}  # video frame entry id -> its hash (32 bytes)
-        # (video group, radius) -> its good frames' moments and the other groups' good
-        # frames near each (common content, `_related`); found when first needed.
-        self._neighbours: dict[tuple[str, int], list[tuple[Any, frozenset[tuple[str, Any]]]]] = {}
+        # (video group, radius) -> its good frames searched so far (entry id) -> the other
+        # groups' good moments near each (common content, `_related`); found when first needed.
+        self._neighbours: dict[tuple[str, int], dict[int, frozenset[tuple[str, Any]]]] = {}
+        self._good: dict[Any, frozenset[Any]] = {}  # video group -> `_good_moments`
         self.banks: dict[int, BankPolicy] = {}
         self.seq = 0
         self.loaded = False
@@ -342,6 +343,7 @@ class Matcher:
             # A group's own neighbours are found again; another group's cached neighbours
             # may miss the new frames, but an edge is found from either side (`_related`).
             self._neighbours = {k: v for k, v in self._neighbours.items() if k[0] not in touched}
+            self._good = {k: v for k, v in self._good.items() if k not in touched}
 
     # ---- matching --------------------------------------------------------------------------
 
@@ -522,48 +524,60 @@ class Matcher:
         return hits
 
     def _good_moments(self, group: Any) -> set[Any]:
-        """A banked video's moments with a frame of quality high enough to count."""
+        """A banked video's moments with a frame of quality high enough to count; worked out
+        once and kept until the group's frames change (a check with common content asks
+        for every video that has it)."""
+        cached = self._good.get(group)
+        if cached is not None:
+            return set(cached)
         minimum = self.settings.pdq_min_quality
-        return {
+        good = frozenset(
             moment(self.entries[e].t, e)
             for e in self.groups.get(group, ())
             if e in self.entries and not _low(self.entries[e].quality, minimum)
-        }
+        )
+        if len(self._good) >= NEIGHBOUR_CACHE:
+            self._good = {}
+        self._good[group] = good
+        return set(good)
 
     def _related(self, own: Mapping[Any, Set[Any]], group: Any, radius: int) -> set[Any]:
         """The banked videos of ``own`` (each with the moments the query matched) that share
         a frame with ``group`` outside those moments: the same video banked twice, not two
         videos that only end on the same card."""
         related = set()
-        shared = own[group]
-        for frame_moment, near in self._frame_neighbours(str(group), radius):
-            if frame_moment in shared:
-                continue
+        for near in self._frame_neighbours(str(group), radius, own[group]):
             for other, other_moment in near:
                 if other in own and other_moment not in own[other]:
                     related.add(other)
         return related
 
     def _frame_neighbours(
-        self, group: str, radius: int
-    ) -> list[tuple[Any, frozenset[tuple[str, Any]]]]:
-        """Each good frame of ``group`` (its moment) with the other groups' good moments
-        within ``radius``; searched once and kept until the group's frames change."""
-        key = (group, radius)
-        cached = self._neighbours.get(key)
-        if cached is not None:
-            return cached
+        self, group: str, radius: int, skip: Set[Any]
+    ) -> list[frozenset[tuple[str, Any]]]:
+        """For each good frame of ``group`` outside the moments ``skip`` (those the query
+        matched), the other groups' good moments within ``radius``. Each frame is searched
+        the first time it is asked for and kept until the group's frames change; the frames
+        the query matched are not searched for it: they are common content's, which meet
+        the same content in every other video (thousands of hits each, for nothing:
+        docs/benchmarks.md, "Common content: the related searches")."""
+        cached = self._neighbours.get((group, radius))
+        if cached is None:
+            if len(self._neighbours) >= NEIGHBOUR_CACHE:
+                self._neighbours = {}
+            cached = self._neighbours[(group, radius)] = {}
         minimum = self.settings.pdq_min_quality
-        mine = [
+        wanted = [
             e
             for e in self.groups.get(group, ())
             if e in self.entries
             and e in self.frame_values
             and not _low(self.entries[e].quality, minimum)
+            and moment(self.entries[e].t, e) not in skip
         ]
+        mine = [e for e in wanted if e not in cached]
         codes = np.frombuffer(b"".join(self.frame_values[e] for e in mine), np.uint8)
         results = self.frames.search(codes.reshape(-1, 32), radius) if mine else []
-        found = []
         for e, near in zip(mine, results, strict=True):
             others = set()
             for other, _distance in near:
@@ -575,11 +589,8 @@ class Matcher:
                     and not _low(ref.quality, minimum)
                 ):
                     others.add((ref.group_key, moment(ref.t, other)))
-            found.append((moment(self.entries[e].t, e), frozenset(others)))
-        if len(self._neighbours) >= NEIGHBOUR_CACHE:
-            self._neighbours = {}
-        self._neighbours[key] = found
-        return found
+            cached[e] = frozenset(others)
+        return [cached[e] for e in wanted]
 
     @property
     def size(self) -> int:
