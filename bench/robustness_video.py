@@ -34,6 +34,9 @@ Two sets:
 
 ``--duplicates N`` adds a pass with the original of every variant banked N more times (as
 many requests or banks would): the common-content rule must still find their variants.
+``--only-shipped`` runs the sweep under the rule as shipped only (not the two rules before
+it); ``--signals FILE`` writes the sweep's hashed videos to FILE, or reads them from it when
+it exists (nothing generated or hashed: a rule re-measured in seconds, not half an hour).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import io
 from dataclasses import replace
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from rescind.media.robust import (
@@ -124,3 +125,30 @@ def test_photos_are_not_sparse() -> None:
         picture = np.asarray(Image.fromarray(getattr(skdata, name)()).convert("L"), np.float32)
         assert not is_sparse(picture, None)
         assert not any(s.sparse for s in query_signals(Image.fromarray(picture.astype(np.uint8))))
+
+
+def test_title_cards_and_gradients_are_plain_video_frames_and_photos_are_not() -> None:
+    """The video frames whose matches need more than one second (docs/matching.md, "Video"):
+    a caption on black or over a gradient is plain, a photo (or a tile of one) is not."""
+    import skimage.data
+
+    from rescind.media.pdq import axis_weights, luma_to_64
+    from rescind.media.robust_sparse import PLAIN_SHARE, is_plain, plain_share
+
+    def buffer(image: Image.Image) -> NDArray[np.float32]:
+        luma = np.asarray(image.convert("L"), dtype=np.float32)
+        h, w = luma.shape
+        return luma_to_64(luma, axis_weights(h, 1, h, False), axis_weights(w, 1, w, False))
+
+    ramp = np.linspace(40, 220, 800, dtype=np.float32)[None, :, None] * np.ones((450, 1, 3))
+    over_gradient = Image.fromarray(ramp.astype(np.uint8))
+    ImageDraw.Draw(over_gradient).text(
+        (200, 200), "Summer Holiday", fill=(255, 255, 255), font=ImageFont.load_default(size=40)
+    )
+    for plain in (caption("Weekly Recap", 40, (0, 0, 0)), over_gradient):
+        assert is_plain(buffer(plain))
+    for photo in (skimage.data.astronaut(), skimage.data.coffee(), skimage.data.camera()):
+        image = Image.fromarray(photo)
+        assert plain_share(buffer(image)) < PLAIN_SHARE
+        # As a video frame in JPEG-like noise, too.
+        assert not is_plain(buffer(jpeg(image, 40)))
