@@ -4,7 +4,8 @@ Captions on black carry little identity: PDQ's bits mostly say where the lines s
 one-line caption and a slide with another line at the same place land a few bits apart. A
 video match resting on a few such plain moments of the query does not count
 (`rescind.media.video_match.decide`), in `/v1/check` and in the copy sweep alike; a match
-resting on one second of a photo-like video does.
+resting on one second of a photo-like video does. A registered video keeps its frames' flags
+in the registry, so a removal banking them judges it as a banked file is judged.
 """
 
 from __future__ import annotations
@@ -14,27 +15,29 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from rescind.config import Settings
 from rescind.media.pdq import hamming_distance
 from rescind.media.video_match import ONE_MOMENT_RADIUS
 from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank, policy_of
 from rescind.platform.check import check_and_record
+from rescind.platform.enforce import enforce_removal
 from rescind.platform.matcher import Matcher
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
     signals_from_media,
 )
+from rescind.platform.registry import signal_values
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import Signals
 from rescind.platform.sweep import sweep_copies
 from rescind.store import Database
-from rescind.store.models import BankEntry
+from rescind.store.models import BankEntry, Content, ContentSignal
 from tests.media.conftest import write_video
 from tests.media.test_video_false_matches import SIZE, _panning
-from tests.platform.helpers import video_matcher
+from tests.platform.helpers import make_request, video_matcher, video_of
 
 LIMITS = media_limits(10 * 1024 * 1024)
 FPS = 10
@@ -128,3 +131,83 @@ def test_the_copy_sweep_does_not_sweep_a_title_card_for_banked_slides(
 
     assert swept("slides") == set()
     assert swept("photo") == {"clip"}
+
+
+def test_a_removal_banks_a_registered_title_card_as_plain_and_sweeps_no_slides(
+    settings: Settings, database: Database, tmp_path: Path
+) -> None:
+    videos = _videos(tmp_path)
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+    runtime.sync_all()
+
+    def check(name: str) -> None:
+        signals = signals_from_media(videos[name], LIMITS)
+        url = f"https://p.example/{name}"
+        check_and_record(runtime.writer, runtime.matcher, name, url=url, signals=signals)
+
+    for name in ("title", "slides", "photo", "clip"):
+        check(name)
+    # A title card registered before its frames' flags were kept (their rows say nothing)
+    # gets them when it is checked again.
+    with database.session() as session:
+        title = session.scalars(select(Content).where(Content.content_id == "title")).one()
+        session.execute(
+            update(ContentSignal).where(ContentSignal.content_pk == title.id).values(plain=None)
+        )
+        session.commit()
+    check("title")
+    with database.session() as session:
+        flags = {
+            c.content_id: {
+                s.plain
+                for s in session.scalars(
+                    select(ContentSignal).where(
+                        ContentSignal.content_pk == c.id, ContentSignal.signal_type == "video_pdq"
+                    )
+                )
+            }
+            for c in session.scalars(select(Content))
+        }
+    assert flags == {"title": {True}, "slides": {True}, "photo": {False}, "clip": {False}}
+
+    def removed(case: int, name: str) -> set[str]:
+        with database.session() as session:
+            request = make_request(
+                session, f"RSC-TEST-{case:04d}", [{"url": f"https://p.example/{name}"}]
+            )
+            result = enforce_removal(session, settings, request, runtime=runtime)
+            assert {c.content_id for c in result.named} == {name}
+            # Banked from the registry, the frames carry what the upload's pixels showed,
+            # as frames banked from the file do.
+            plain = {
+                bool((e.provenance or {}).get("plain"))
+                for e in result.entries
+                if e.signal_type == "video_pdq"
+            }
+            assert plain == {name == "title"}
+            session.commit()
+            return {c.content_id for c in result.copies}
+
+    # The caption is 10 bits from the deck's second slide, within the one-moment radius:
+    # only its kept flag keeps the deck from being swept (and actioned) with it.
+    assert removed(1, "title") == set()
+    assert removed(2, "photo") == {"clip"}
+
+
+def test_the_registry_keeps_a_frames_plain_flag_only_when_its_pixels_were_seen(
+    tmp_path: Path,
+) -> None:
+    videos = _videos(tmp_path)
+    title = signals_from_media(videos["title"], LIMITS)
+    photo = signals_from_media(videos["photo"], LIMITS)
+
+    def flags(signals: Signals) -> set[bool | None]:
+        return {row[6] for row in signal_values(signals) if row[0] == "video_pdq"}
+
+    assert flags(title) == {True}
+    assert flags(photo) == {False}
+    # The same frames sent as hashes by a platform: nothing was judged, nothing is kept.
+    sent = video_of([(h.hash, h.quality or 0) for h in title.frames])
+    assert flags(sent) == {None}

@@ -291,3 +291,38 @@ def test_a_registry_rows_sparse_flag_is_a_picture_hashs(
     else:
         with pytest.raises(IntegrityError), database.engine.begin() as conn:
             conn.execute(insert, values)
+
+
+@pytest.mark.parametrize(
+    ("signal_type", "plain", "stored"),
+    [
+        ("video_pdq", True, True),
+        ("video_pdq", False, True),
+        ("video_pdq", None, True),  # frames a platform sent, or a row registered before 0021
+        ("pdq", None, True),
+        ("pdq", True, False),  # the flag belongs to a video frame only
+        ("sha256", False, False),
+    ],
+)
+def test_a_registry_rows_plain_flag_is_a_video_frames(
+    database: Database, signal_type: str, plain: bool | None, stored: bool
+) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
+                "VALUES ('c', 'video', 'live', :t, :t)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
+    insert = text(
+        "INSERT INTO content_signals (content_pk, signal_type, value, plain) "
+        "SELECT id, :st, :v, :p FROM contents"
+    )
+    values = {"st": signal_type, "v": "a" * 64, "p": plain}
+    if stored:
+        with database.engine.begin() as conn:
+            conn.execute(insert, values)
+    else:
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:
+            conn.execute(insert, values)

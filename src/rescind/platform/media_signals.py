@@ -77,7 +77,7 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
         hashes = hash_bytes(data, dihedral=True, limits=limits)
         if hashes.kind == "video":
             frames = tuple(PdqHash(h.hash, h.quality, h.t, plain=h.plain) for h in hashes.pdq)
-            return Signals(frames=frames, md5=hashes.md5, sha256=hashes.sha256)
+            return Signals(frames=frames, md5=hashes.md5, sha256=hashes.sha256, plain_known=True)
         plain = [PdqHash(h.hash, h.quality, None, i) for i, h in enumerate(hashes.pdq)]
         return Signals(pdq=tuple(plain), md5=hashes.md5, sha256=hashes.sha256)
     if len(data) > limits.max_bytes:
@@ -129,6 +129,7 @@ def _video_signals(
         frames=tuple(PdqHash(h.hash, h.quality, h.t, plain=h.plain) for h in both),
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
         sha256=hashlib.sha256(data).hexdigest(),
+        plain_known=True,
     )
 
 

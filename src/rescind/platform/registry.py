@@ -79,8 +79,9 @@ def check_url(url: object, where: str = "url") -> str | None:
 
 
 # type, value, quality, t, variant (a picture view's name; None for a hash a platform sent),
-# sparse (whether the upload a named view is of is sparse; None without a view name)
-SignalValue = tuple[str, str, int | None, float | None, str | None, bool | None]
+# sparse (whether the upload a named view is of is sparse; None without a view name), plain
+# (whether a video frame is plain; None for frames a platform sent and for other hashes)
+SignalValue = tuple[str, str, int | None, float | None, str | None, bool | None, bool | None]
 
 
 def _sparse(h: PdqHash) -> bool | None:
@@ -92,7 +93,8 @@ def _sparse(h: PdqHash) -> bool | None:
 
 
 def signal_values(signals: Signals) -> list[SignalValue]:
-    """The registry rows of `signals`, as (signal_type, value, quality, t, variant, sparse)."""
+    """The registry rows of `signals`, as (signal_type, value, quality, t, variant, sparse,
+    plain)."""
     rows: list[SignalValue] = [
         (
             PDQ if h.orientation == 0 else PDQ_DIHEDRAL,
@@ -101,6 +103,7 @@ def signal_values(signals: Signals) -> list[SignalValue]:
             None,
             h.variant or None,
             _sparse(h),
+            None,
         )
         for h in signals.pdq
         # A weak view, a shifted crop and a cut of the untrimmed picture serve their own
@@ -108,10 +111,15 @@ def signal_values(signals: Signals) -> list[SignalValue]:
         # 39 at most).
         if not h.weak and h.variant not in _CHECK_ONLY
     ]
-    rows += [(VIDEO_PDQ, h.hash, h.quality, h.t, None, None) for h in signals.frames]
+    # A frame's plain flag when it was judged from the pixels (`Signals.plain_known`): a
+    # removal banks it from these rows as a file's frames are banked.
+    rows += [
+        (VIDEO_PDQ, h.hash, h.quality, h.t, None, None, h.plain if signals.plain_known else None)
+        for h in signals.frames
+    ]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
         if value:
-            rows.append((signal_type, value, None, None, None, None))
+            rows.append((signal_type, value, None, None, None, None, None))
     return rows
 
 
@@ -124,14 +132,21 @@ def signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
     """`signal_values` as new rows of `content_pk`."""
     return [
         ContentSignal(
-            content_pk=content_pk, signal_type=st, value=v, quality=q, t=t, variant=n, sparse=sp
+            content_pk=content_pk,
+            signal_type=st,
+            value=v,
+            quality=q,
+            t=t,
+            variant=n,
+            sparse=sp,
+            plain=pl,
         )
-        for st, v, q, t, n, sp in signal_values(signals)
+        for st, v, q, t, n, sp, pl in signal_values(signals)
     ]
 
 
 def signal_key(row: ContentSignal) -> SignalValue:
-    return (row.signal_type, row.value, row.quality, row.t, row.variant, row.sparse)
+    return (row.signal_type, row.value, row.quality, row.t, row.variant, row.sparse, row.plain)
 
 
 def get_content(session: Session, content_id: str) -> Content | None:
@@ -152,7 +167,9 @@ def forget_content(session: Session, content_id: str) -> Content:
 
 
 def signals_of(session: Session, content_pk: int) -> Signals:
-    """The stored signals of one content item."""
+    """The stored signals of one content item; its video frames keep their plain flags when
+    the rows have them (a video checked as a file since migration 0021), so a removal banks
+    them as a file's frames are banked."""
     rows = list(
         session.scalars(
             select(ContentSignal)
@@ -165,7 +182,9 @@ def signals_of(session: Session, content_pk: int) -> Signals:
         for r in rows
         if r.signal_type in (PDQ, PDQ_DIHEDRAL)
     )
-    frames = tuple(PdqHash(r.value, r.quality, r.t) for r in rows if r.signal_type == VIDEO_PDQ)
+    frame_rows = [r for r in rows if r.signal_type == VIDEO_PDQ]
+    frames = tuple(PdqHash(r.value, r.quality, r.t, plain=bool(r.plain)) for r in frame_rows)
+    known = bool(frame_rows) and all(r.plain is not None for r in frame_rows)
     md5 = next((r.value for r in rows if r.signal_type == MD5), None)
     sha256 = next((r.value for r in rows if r.signal_type == SHA256), None)
-    return Signals(pdq=pdq, frames=frames, md5=md5, sha256=sha256)
+    return Signals(pdq=pdq, frames=frames, md5=md5, sha256=sha256, plain_known=known)

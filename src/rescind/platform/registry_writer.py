@@ -223,7 +223,7 @@ class _Sql:
     def select_signals(self, count: int) -> str:
         """The signals of `count` contents."""
         return (
-            "SELECT content_pk, signal_type, value, quality, t, variant, sparse "  # noqa: S608
+            "SELECT content_pk, signal_type, value, quality, t, variant, sparse, plain "  # noqa: S608
             "FROM content_signals "
             f"WHERE content_pk IN ({self._marks(count)})"
         )
@@ -233,13 +233,17 @@ class _Sql:
         return f"DELETE FROM content_signals WHERE content_pk IN ({self._marks(count)})"  # noqa: S608
 
     def insert_signal(self) -> str:
-        """Add one (content_pk, signal_type, value, quality, t, variant, sparse) row (for
-        executemany)."""
+        """Add one (content_pk, signal_type, value, quality, t, variant, sparse, plain) row
+        (for executemany)."""
         return (
             "INSERT INTO content_signals "  # noqa: S608
-            "(content_pk, signal_type, value, quality, t, variant, sparse) "
-            f"VALUES ({self._marks(7)})"
+            "(content_pk, signal_type, value, quality, t, variant, sparse, plain) "
+            f"VALUES ({self._marks(8)})"
         )
+
+
+def _flag(value: object) -> bool | None:
+    return None if value is None else bool(value)
 
 
 def _replace_signals(cursor: DBAPICursor, sql: _Sql, wanted: dict[int, Signals]) -> None:
@@ -247,10 +251,10 @@ def _replace_signals(cursor: DBAPICursor, sql: _Sql, wanted: dict[int, Signals])
         return
     old: dict[int, list[SignalValue]] = {pk: [] for pk in wanted}
     cursor.execute(sql.select_signals(len(wanted)), tuple(wanted))
-    for pk, st, value, quality, t, variant, sparse in cursor.fetchall():
+    for pk, st, value, quality, t, variant, sparse, plain in cursor.fetchall():
         # SQLite's driver gives a boolean back as 0 or 1.
-        old[pk].append((st, value, quality, t, variant, None if sparse is None else bool(sparse)))
-    new_rows: list[tuple[int, str, str, int | None, float | None, str | None, bool | None]] = []
+        old[pk].append((st, value, quality, t, variant, _flag(sparse), _flag(plain)))
+    new_rows: list[tuple[int, *SignalValue]] = []
     changed: list[int] = []
     for pk, wanted_signals in wanted.items():
         values = signal_values(wanted_signals)

@@ -69,6 +69,10 @@ class Signals:
     md5: str | None = None
     sha256: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The frames' `plain` flags were judged from the pixels (the video was hashed here, or
+    # its registry rows kept the flags): False then means not plain, where frames a
+    # platform sent are merely not known to be. The registry keeps the flags only then.
+    plain_known: bool = False
 
     @property
     def empty(self) -> bool:

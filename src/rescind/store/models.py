@@ -389,6 +389,11 @@ CONTENT_SIGNAL_VARIANT = (
 # rows only; NULL for a hash a platform sent and for rows registered before 0020.
 CONTENT_SIGNAL_SPARSE = "sparse IS NULL OR signal_type IN ('pdq', 'pdq_dihedral')"
 
+# Whether a registered video frame is plain (a title card, a caption on black, a slide;
+# migration 0021): video frame rows only; NULL for frames a platform sent and for rows
+# registered before 0021.
+CONTENT_SIGNAL_PLAIN = "plain IS NULL OR signal_type = 'video_pdq'"
+
 
 class ContentSignal(Base):
     """A hash of a content item (one row per PDQ hash, video frame, MD5, SHA-256)."""
@@ -404,6 +409,7 @@ class ContentSignal(Base):
         ),
         CheckConstraint(CONTENT_SIGNAL_VARIANT, name="variant"),
         CheckConstraint(CONTENT_SIGNAL_SPARSE, name="sparse"),
+        CheckConstraint(CONTENT_SIGNAL_PLAIN, name="plain"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     content_pk: Mapped[int] = mapped_column(
@@ -420,6 +426,10 @@ class ContentSignal(Base):
     # sweep holds its views to /v1/check's sparse rule. Set on the rows with a view name
     # (True or False); NULL: not known (a hash a platform sent, a row from before 0020).
     sparse: Mapped[bool | None] = mapped_column(Boolean)
+    # A plain video frame (rescind.media.robust_sparse.plain_share), judged from the pixels
+    # when the video was hashed here: a removal banks it with `provenance["plain"]`, as a
+    # file's frames are banked. NULL: not known (frames a platform sent, rows from before 0021).
+    plain: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Match(Base):
