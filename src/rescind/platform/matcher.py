@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.media.robust import (
+    FAINT_CUT_QUALITY,
     equalised_limit,
     is_cut,
     is_equalised,
@@ -136,6 +137,16 @@ class Hit:
 
 def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
+
+
+def _faint_cut(ref: EntryRef) -> bool:
+    """Whether a banked entry is a faint cut view: a crop, half or tilt of the picture's own
+    pixels (not turned, not equalised) with quality below `FAINT_CUT_QUALITY`."""
+    return (
+        ref.signal_type == PDQ_CUT
+        and not (ref.turned or ref.equalised)
+        and _low(ref.quality, FAINT_CUT_QUALITY)
+    )
 
 
 def _cut_view(query: PdqHash) -> bool:
@@ -371,6 +382,10 @@ class Matcher:
             return None
         if ref.signal_type == PDQ_CUT and ref.quality == 0 and not ref.turned:
             return None  # a flat cut view of a banked picture (an empty half or band)
+        if cut and not equalised and _faint_cut(ref) and _low(query_quality, FAINT_CUT_QUALITY):
+            # Two faint cut views (parts of flat, hazy pictures: two skies' top halves)
+            # never match each other (rescind.media.robust.pair_limits).
+            return None
         if sparse and not equalised and ref.signal_type == PDQ_CUT:
             # Text on a flat background: never against a weak view of a banked picture, and
             # a cut view of the upload against a cut view only close by (docs/matching.md).
