@@ -454,12 +454,11 @@ def test_the_matcher_holds_an_uploads_equalised_shifted_crops_one_bit_closer(
     assert hits(12, "shift_tr6") == []  # equalised entries meet equalised views only
 
 
-def test_the_matcher_keeps_two_faint_cut_views_apart(
-    settings: Settings, database: Database
-) -> None:
-    """As rescind.media.robust.pair_limits: a banked faint cut view (a flat sky's top half,
+def test_the_matcher_keeps_two_faint_halves_apart(settings: Settings, database: Database) -> None:
+    """As rescind.media.robust.pair_limits: a banked faint half (a flat sky's top half,
     quality below 20) is not found by an upload's faint half 8 bits away (two skies' halves
-    met so), but is by a half with more to it or a hash sent as it is, for review only."""
+    met so), but is by a half with more to it, a crop, or a hash sent as it is, for review
+    only."""
     banked = "0" * 64
     runtime = PlatformRuntime(settings, database.engine)
     with database.session() as session:
@@ -475,6 +474,7 @@ def test_the_matcher_keeps_two_faint_cut_views_apart(
         return [hit.low_quality for hit in runtime.matcher.match(Signals(pdq=(query,)))]
 
     assert hits(3, "half_t") == []
-    assert hits(3, "shift_tr6") == []
+    assert hits(3, "untrimmed_half_t") == []
     assert hits(20, "half_t") == [True]
+    assert hits(3, "crop_c92") == [True]
     assert hits(3, "full") == [True]

@@ -174,16 +174,17 @@ SPARSE_CUT_THRESHOLD = 15
 # view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view, a shifted
 # crop (one of SHIFT_CROPS, of the picture or of its equalised copy), a view of a sparse
 # upload (rescind.media.robust_sparse), a flat cut view (quality 0: an empty part of a
-# picture), a faint cut view (quality below FAINT_CUT_QUALITY, not equalised).
+# picture), a faint half (quality below FAINT_CUT_QUALITY, not equalised).
 WEAK, TURNED, CUT, SMOOTH, EQUALISED, SHIFTED, SPARSE, FLAT = 1, 2, 4, 8, 16, 32, 64, 128
 FAINT = 256
-# A cut view (crop, half, band, tilt, shift) of a picture's own pixels with quality below
-# this is *faint*: a part of a flat, hazy picture (a sky), whose bits describe little more
-# than which way its light falls. Two faint cut views never match each other: two different
-# skies' top halves met within 8-14 bits (docs/matching.md, "Faint cut views"). A faint
-# view still meets a stronger one within WEAK_VIEW_THRESHOLD, and equalised views keep
-# their own rule.
+# A half (HALF_VARIANTS, of the picture as given or untrimmed) with quality below this is
+# *faint*: half of a flat, hazy picture (a sky), whose bits describe little more than which
+# way its light falls and where a scan edge sits. Two faint halves never match each other:
+# two different skies' top halves met within 8-14 bits (docs/matching.md, "Faint halves").
+# A faint half still meets a stronger half within WEAK_VIEW_THRESHOLD; crops, tilts and
+# equalised views keep their rules.
 FAINT_CUT_QUALITY = 20
+_HALF_NAMES = frozenset(v.name for v in HALF_VARIANTS)
 WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # The views of a weak (flat, low-contrast) picture that is not smooth, once more on its
 # contrast-equalised copy (:func:`equalised`), named with this prefix (``eq_full``,
@@ -467,6 +468,12 @@ def is_cut(variant: str) -> bool:
     return variant.partition("/")[0].removeprefix(EQUALISED_PREFIX) not in WHOLE_VIEWS
 
 
+def is_half(variant: str) -> bool:
+    """Whether a view is one of the halves (:data:`HALF_VARIANTS`), of the picture as given
+    or untrimmed (``half_t``, ``untrimmed_half_b``), not turned, not equalised."""
+    return variant.removeprefix(UNTRIMMED_PREFIX) in _HALF_NAMES
+
+
 def is_shifted(variant: str) -> bool:
     """Whether a view is one of the upload's shifted crops (:data:`SHIFT_CROPS`), of the
     picture or of its equalised copy, trimmed or not (``eq_untrimmed_shift_tr6``)."""
@@ -490,14 +497,14 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
     flags. ``EQUALISED``: a view of the equalised copy (:data:`EQUALISED_PREFIX`), otherwise
     flagged as its view of the picture would be. ``SHIFTED``: a shifted crop
     (:data:`SHIFT_CROPS`, also ``CUT``). ``FLAT``: a cut view with quality 0 (an empty half
-    or band: its bits are rounding). ``FAINT``: a cut view, not equalised, with quality
-    below :data:`FAINT_CUT_QUALITY` (a part of a flat, hazy picture).
+    or band: its bits are rounding). ``FAINT``: a half (:func:`is_half`), not equalised,
+    with quality below :data:`FAINT_CUT_QUALITY` (half of a flat, hazy picture).
     """
     kinds = np.zeros(len(signals), np.uint16)
     for i, s in enumerate(signals):
         if is_equalised(s.variant):
             kinds[i] |= EQUALISED
-        elif s.quality < FAINT_CUT_QUALITY and is_cut(s.variant):
+        elif s.quality < FAINT_CUT_QUALITY and is_half(s.variant):
             kinds[i] |= FAINT
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
@@ -541,9 +548,9 @@ def pair_limits(
     shifted crop within :data:`EQUALISED_SHIFT_THRESHOLD` (:func:`equalised_limit`). A flat
     cut view (quality 0, on either side: an empty half or band) never matches: every other
     empty part of a picture has its hash (whole views of quality 0, a nearly black picture,
-    keep the weak rule: their faint structure finds their mirrored copies). Two faint cut
-    views (quality below :data:`FAINT_CUT_QUALITY`, neither equalised: parts of flat, hazy
-    pictures) never match each other; a faint view meets a stronger one within
+    keep the weak rule: their faint structure finds their mirrored copies). Two faint
+    halves (quality below :data:`FAINT_CUT_QUALITY`, neither equalised: halves of flat,
+    hazy pictures) never match each other; a faint half meets a stronger view within
     ``weak_threshold``. A sparse
     upload's (text on a flat background) weak views never match, and its cut views meet the
     bank's cut views within ``sparse_cut_threshold`` only: different captions meet there
@@ -742,6 +749,7 @@ __all__ = [
     "hamming_matrix",
     "is_cut",
     "is_equalised",
+    "is_half",
     "is_shifted",
     "is_smooth",
     "is_turned",

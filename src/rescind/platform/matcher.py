@@ -28,6 +28,7 @@ from rescind.media.robust import (
     equalised_limit,
     is_cut,
     is_equalised,
+    is_half,
     is_shifted,
     is_turned,
 )
@@ -119,6 +120,9 @@ class EntryRef:
     # rescind.media.robust.EQUALISED_PREFIX): it meets an upload's equalised views only,
     # within the weak views' radius, and never blocks.
     equalised: bool = False
+    # A half of a banked picture (`half_t`...): a faint one (quality below
+    # FAINT_CUT_QUALITY) never meets an upload's faint half (rescind.media.robust.pair_limits).
+    half: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,14 +143,10 @@ def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
 
 
-def _faint_cut(ref: EntryRef) -> bool:
-    """Whether a banked entry is a faint cut view: a crop, half or tilt of the picture's own
-    pixels (not turned, not equalised) with quality below `FAINT_CUT_QUALITY`."""
-    return (
-        ref.signal_type == PDQ_CUT
-        and not (ref.turned or ref.equalised)
-        and _low(ref.quality, FAINT_CUT_QUALITY)
-    )
+def _faint_half(h: PdqHash) -> bool:
+    """Whether an upload's hash is a faint half (`half_t`, `untrimmed_half_b`... with
+    quality below `FAINT_CUT_QUALITY`: half of a flat, hazy picture)."""
+    return h.variant is not None and is_half(h.variant) and _low(h.quality, FAINT_CUT_QUALITY)
 
 
 def _cut_view(query: PdqHash) -> bool:
@@ -316,6 +316,7 @@ class Matcher:
                     bool(smooth),
                     variant is not None and is_turned(variant),
                     variant is not None and is_equalised(variant),
+                    variant is not None and is_half(variant),
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -370,6 +371,7 @@ class Matcher:
         equalised: bool = False,
         shifted: bool = False,
         sparse: bool = False,
+        faint: bool = False,
     ) -> Hit | None:
         ref = self.entries.get(entry_id)
         if ref is None or (cut and ref.turned):
@@ -382,9 +384,9 @@ class Matcher:
             return None
         if ref.signal_type == PDQ_CUT and ref.quality == 0 and not ref.turned:
             return None  # a flat cut view of a banked picture (an empty half or band)
-        if cut and not equalised and _faint_cut(ref) and _low(query_quality, FAINT_CUT_QUALITY):
-            # Two faint cut views (parts of flat, hazy pictures: two skies' top halves)
-            # never match each other (rescind.media.robust.pair_limits).
+        if faint and ref.half and _low(ref.quality, FAINT_CUT_QUALITY):
+            # Two faint halves (halves of flat, hazy pictures: two skies' top halves met
+            # within 8-14 bits) never match each other (rescind.media.robust.pair_limits).
             return None
         if sparse and not equalised and ref.signal_type == PDQ_CUT:
             # Text on a flat background: never against a weak view of a banked picture, and
@@ -470,6 +472,7 @@ class Matcher:
                             equalised,
                             shifted,
                             query.sparse,
+                            _faint_half(query),
                         )
                     )
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

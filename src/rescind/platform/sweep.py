@@ -19,7 +19,7 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import FAINT_CUT_QUALITY, is_cut, is_equalised, is_turned
+from rescind.media.robust import FAINT_CUT_QUALITY, is_cut, is_equalised, is_half, is_turned
 from rescind.media.video_match import ONE_MOMENT_RADIUS, common_moments, moment, shares
 from rescind.platform.banks import BankPolicy
 from rescind.platform.registry import signals_of
@@ -129,16 +129,16 @@ def sweep_copies(
             if turned and row and row[3] is not None and is_cut(row[3]):
                 continue
             if (
-                entry.signal_type == PDQ_CUT
-                and not turned
+                isinstance(variant, str)
+                and is_half(variant)
                 and _low(entry.quality, FAINT_CUT_QUALITY)
                 and row
                 and row[3] is not None
-                and is_cut(row[3])
+                and is_half(row[3])
                 and _low(row[2], FAINT_CUT_QUALITY)
             ):
-                # Two faint cut views (parts of flat, hazy pictures) never match each other,
-                # as in the matcher (the registry keeps no weak view of an upload today).
+                # Two faint halves (of flat, hazy pictures) never match each other, as in
+                # the matcher (the registry keeps no weak view of an upload today).
                 continue
             weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
             if weak_cut and distance > WEAK_VIEW_RADIUS:
