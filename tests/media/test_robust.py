@@ -660,9 +660,9 @@ def straightened_copy(image: Image.Image, degrees: float) -> Image.Image:
 
 def test_a_half_of_one_flat_sky_does_not_lead_to_another() -> None:
     """Two different hazy skies whose top halves land close (a blue sky's and a grey one's
-    met within 8-14 bits on Meta's reference pictures): faint halves (quality below
-    FAINT_CUT_QUALITY) never match each other, so the copy of one is not sent to review as
-    the other. A half with more to it, or a crop, still meets a faint half, for review."""
+    met within 8-16 bits on Meta's reference pictures): a faint half (quality below
+    FAINT_CUT_QUALITY) never meets a faint cut view, so the copy of one is not sent to review as
+    the other. A half with more to it still meets a faint half, for review."""
     blue, grey = hazy_sky(1, (125, 160, 205)), hazy_sky(2, (190, 192, 192))
     bank = bank_signals(blue, weak_views=True)
     query = query_signals(straightened_copy(grey, -4), weak_views=True)
@@ -681,10 +681,15 @@ def test_a_half_of_one_flat_sky_does_not_lead_to_another() -> None:
     # A half of quality 20-49 still meets it within the weak radius (review, never a block).
     result = match([replace(faint, quality=FAINT_CUT_QUALITY)], [banked_half])
     assert result is not None and result.distance == 8 and not result.blockable
-    # And a crop of the upload, or a hash a platform sent (a whole view), as well.
-    for variant in ("crop_c92", "full"):
-        result = match([replace(faint, variant=variant)], [banked_half])
-        assert result is not None and not result.blockable
+    # Nor does a faint crop or shifted crop of the upload (a shifted crop of the grey sky
+    # met the blue one's top half at 16 bits); a hash a platform sent (a whole view) does.
+    for variant in ("crop_c92", "shift_br4"):
+        assert match([replace(faint, variant=variant)], [banked_half]) is None
+    result = match([replace(faint, variant="full")], [banked_half])
+    assert result is not None and not result.blockable
+    # Faint crops still meet each other (they hold most of the picture), for review.
+    result = match([replace(faint, variant="crop_c92")], [replace(banked_half, variant="crop_c92")])
+    assert result is not None and not result.blockable
 
 
 def test_a_straightened_or_cropped_copy_of_a_textured_picture_still_blocks() -> None:

@@ -174,15 +174,16 @@ SPARSE_CUT_THRESHOLD = 15
 # view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view, a shifted
 # crop (one of SHIFT_CROPS, of the picture or of its equalised copy), a view of a sparse
 # upload (rescind.media.robust_sparse), a flat cut view (quality 0: an empty part of a
-# picture), a faint half (quality below FAINT_CUT_QUALITY, not equalised).
+# picture), a faint cut view (quality below FAINT_CUT_QUALITY, not equalised), a half.
 WEAK, TURNED, CUT, SMOOTH, EQUALISED, SHIFTED, SPARSE, FLAT = 1, 2, 4, 8, 16, 32, 64, 128
-FAINT = 256
-# A half (HALF_VARIANTS, of the picture as given or untrimmed) with quality below this is
-# *faint*: half of a flat, hazy picture (a sky), whose bits describe little more than which
-# way its light falls and where a scan edge sits. Two faint halves never match each other:
-# two different skies' top halves met within 8-14 bits (docs/matching.md, "Faint halves").
-# A faint half still meets a stronger half within WEAK_VIEW_THRESHOLD; crops, tilts and
-# equalised views keep their rules.
+FAINT, HALF = 256, 512
+# A cut view (crop, half, tilt, shifted crop; not equalised) with quality below this is
+# *faint*: a part of a flat, hazy picture (a sky), whose bits describe little more than
+# which way its light falls and where a scan edge sits. A faint half never meets a faint cut
+# view: two different skies' top halves met within 8-16 bits, and a shifted crop of one
+# the other's top half at 16 (docs/matching.md, "Faint halves"). Faint crops and tilts
+# still meet each other within WEAK_VIEW_THRESHOLD (they hold most of the picture), as a
+# faint half meets a stronger view; equalised views keep their own rule.
 FAINT_CUT_QUALITY = 20
 _HALF_NAMES = frozenset(v.name for v in HALF_VARIANTS)
 WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
@@ -497,15 +498,18 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
     flags. ``EQUALISED``: a view of the equalised copy (:data:`EQUALISED_PREFIX`), otherwise
     flagged as its view of the picture would be. ``SHIFTED``: a shifted crop
     (:data:`SHIFT_CROPS`, also ``CUT``). ``FLAT``: a cut view with quality 0 (an empty half
-    or band: its bits are rounding). ``FAINT``: a half (:func:`is_half`), not equalised,
-    with quality below :data:`FAINT_CUT_QUALITY` (half of a flat, hazy picture).
+    or band: its bits are rounding). ``FAINT``: a cut view, not equalised, with quality
+    below :data:`FAINT_CUT_QUALITY` (a part of a flat, hazy picture). ``HALF``: a half
+    (:func:`is_half`).
     """
     kinds = np.zeros(len(signals), np.uint16)
     for i, s in enumerate(signals):
         if is_equalised(s.variant):
             kinds[i] |= EQUALISED
-        elif s.quality < FAINT_CUT_QUALITY and is_half(s.variant):
+        elif s.quality < FAINT_CUT_QUALITY and is_cut(s.variant):
             kinds[i] |= FAINT
+        if is_half(s.variant):
+            kinds[i] |= HALF
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
         if s.quality == 0 and is_cut(s.variant):
@@ -548,10 +552,10 @@ def pair_limits(
     shifted crop within :data:`EQUALISED_SHIFT_THRESHOLD` (:func:`equalised_limit`). A flat
     cut view (quality 0, on either side: an empty half or band) never matches: every other
     empty part of a picture has its hash (whole views of quality 0, a nearly black picture,
-    keep the weak rule: their faint structure finds their mirrored copies). Two faint
-    halves (quality below :data:`FAINT_CUT_QUALITY`, neither equalised: halves of flat,
-    hazy pictures) never match each other; a faint half meets a stronger view within
-    ``weak_threshold``. A sparse
+    keep the weak rule: their faint structure finds their mirrored copies). A faint half
+    never meets a faint cut view (both below :data:`FAINT_CUT_QUALITY`, neither equalised:
+    parts of flat, hazy pictures); a faint half meets a stronger view, and faint crops and
+    tilts each other, within ``weak_threshold``. A sparse
     upload's (text on a flat background) weak views never match, and its cut views meet the
     bank's cut views within ``sparse_cut_threshold`` only: different captions meet there
     (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius, and its
@@ -574,7 +578,7 @@ def pair_limits(
     sparse = ((q & SPARSE) != 0) & ((q & EQUALISED) == 0)
     both_cut = ((q & CUT) != 0) & ((b & CUT) != 0)
     limits = np.where(sparse & both_cut, np.minimum(limits, sparse_cut_threshold), limits)
-    faint = ((q & b) & FAINT) != 0
+    faint = (((q & b) & FAINT) != 0) & (((q | b) & HALF) != 0)
     never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0)) | faint
     return np.where(never, -1, limits).astype(np.int32)
 
@@ -722,6 +726,7 @@ __all__ = [
     "FAINT_CUT_QUALITY",
     "FLAT",
     "FRAMED_VARIANTS",
+    "HALF",
     "HALF_VARIANTS",
     "MIN_QUALITY",
     "MIN_SIDE",

@@ -121,7 +121,8 @@ class EntryRef:
     # within the weak views' radius, and never blocks.
     equalised: bool = False
     # A half of a banked picture (`half_t`...): a faint one (quality below
-    # FAINT_CUT_QUALITY) never meets an upload's faint half (rescind.media.robust.pair_limits).
+    # FAINT_CUT_QUALITY) never meets an upload's faint cut view, nor a faint cut view an
+    # upload's faint half (rescind.media.robust.pair_limits).
     half: bool = False
 
 
@@ -143,10 +144,13 @@ def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
 
 
-def _faint_half(h: PdqHash) -> bool:
-    """Whether an upload's hash is a faint half (`half_t`, `untrimmed_half_b`... with
-    quality below `FAINT_CUT_QUALITY`: half of a flat, hazy picture)."""
-    return h.variant is not None and is_half(h.variant) and _low(h.quality, FAINT_CUT_QUALITY)
+def _faint(h: PdqHash) -> tuple[bool, bool]:
+    """Whether an upload's hash is a faint cut view (a crop, half or shifted crop, not
+    equalised, with quality below `FAINT_CUT_QUALITY`: a part of a flat, hazy picture), and
+    whether it is a half (`half_t`, `untrimmed_half_b`...)."""
+    variant = h.variant or ""
+    faint = is_cut(variant) and not is_equalised(variant) and _low(h.quality, FAINT_CUT_QUALITY)
+    return faint, faint and is_half(variant)
 
 
 def _cut_view(query: PdqHash) -> bool:
@@ -371,7 +375,7 @@ class Matcher:
         equalised: bool = False,
         shifted: bool = False,
         sparse: bool = False,
-        faint: bool = False,
+        faint: tuple[bool, bool] = (False, False),
     ) -> Hit | None:
         ref = self.entries.get(entry_id)
         if ref is None or (cut and ref.turned):
@@ -384,9 +388,15 @@ class Matcher:
             return None
         if ref.signal_type == PDQ_CUT and ref.quality == 0 and not ref.turned:
             return None  # a flat cut view of a banked picture (an empty half or band)
-        if faint and ref.half and _low(ref.quality, FAINT_CUT_QUALITY):
-            # Two faint halves (halves of flat, hazy pictures: two skies' top halves met
-            # within 8-14 bits) never match each other (rescind.media.robust.pair_limits).
+        if (
+            faint[0]
+            and (faint[1] or ref.half)
+            and ref.signal_type == PDQ_CUT
+            and not (ref.turned or ref.equalised)
+            and _low(ref.quality, FAINT_CUT_QUALITY)
+        ):
+            # A faint half against a faint cut view (parts of flat, hazy pictures: two skies'
+            # top halves met within 8-16 bits): never (rescind.media.robust.pair_limits).
             return None
         if sparse and not equalised and ref.signal_type == PDQ_CUT:
             # Text on a flat background: never against a weak view of a banked picture, and
@@ -472,7 +482,7 @@ class Matcher:
                             equalised,
                             shifted,
                             query.sparse,
-                            _faint_half(query),
+                            _faint(query),
                         )
                     )
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

@@ -129,16 +129,17 @@ def sweep_copies(
             if turned and row and row[3] is not None and is_cut(row[3]):
                 continue
             if (
-                isinstance(variant, str)
-                and is_half(variant)
+                entry.signal_type == PDQ_CUT
+                and not turned
                 and _low(entry.quality, FAINT_CUT_QUALITY)
                 and row
                 and row[3] is not None
-                and is_half(row[3])
+                and is_cut(row[3])
                 and _low(row[2], FAINT_CUT_QUALITY)
+                and (is_half(row[3]) or (isinstance(variant, str) and is_half(variant)))
             ):
-                # Two faint halves (of flat, hazy pictures) never match each other, as in
-                # the matcher (the registry keeps no weak view of an upload today).
+                # A faint half against a faint cut view (parts of flat, hazy pictures): never,
+                # as in the matcher (the registry keeps no weak view of an upload today).
                 continue
             weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
             if weak_cut and distance > WEAK_VIEW_RADIUS:
