@@ -32,6 +32,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   checked without its weak views, and its cut views meet the bank's cut views within
   :data:`SPARSE_CUT_THRESHOLD` only; a flat cut view (quality 0: an empty half or band)
   matches nothing, on either side (:func:`pair_limits`).
+- A faint half (quality below :data:`FAINT_CUT_QUALITY`: half of a flat, hazy picture such
+  as a sky) never meets a faint cut view, on either side: two skies' halves describe their
+  light and edges, not the sky (:func:`pair_limits`).
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
