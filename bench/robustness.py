@@ -199,7 +199,7 @@ class Corpus:
     hashes: NDArray[np.uint8]
     owner: NDArray[np.int64]  # entry or query index of each signal
     strong: NDArray[np.bool_]
-    kinds: NDArray[np.uint8]  # view_kinds(): weak, turned, cut
+    kinds: NDArray[np.uint16]  # view_kinds(): weak, turned, cut, ...
     variants: list[str]
     signals: list[list[Signal]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pdqhash
@@ -19,6 +20,8 @@ from rescind.media.robust import (
     EQUALISED,
     EQUALISED_PREFIX,
     EQUALISED_SHIFT_THRESHOLD,
+    FAINT,
+    FAINT_CUT_QUALITY,
     FRAMED_VARIANTS,
     MIN_QUALITY,
     ORIENTATIONS,
@@ -628,3 +631,76 @@ def test_an_equalised_pair_with_a_shifted_crop_is_held_one_bit_closer() -> None:
     assert result is not None and result.distance == 16 and not result.blockable
     # An ordinary shifted crop keeps its radius against ordinary views.
     assert match([Signal(at[16], 100, "shift_tr6")], [Signal(bits, 100, "aspect_16x9")])
+
+
+def hazy_sky(seed: int, colour: tuple[int, int, int], side: int = 256) -> Image.Image:
+    """A synthetic hazy sky: a flat colour, light falling one way and faint clouds at four
+    scales (PDQ quality below 20 on the whole and on its halves; not smooth)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:side, 0:side] / side
+    lum = 8.0 * (np.cos(seed) * yy + np.sin(seed) * xx)
+    for cells in (4, 8, 16, 32):
+        layer = rng.normal(0, 1, (cells, cells)).astype(np.float32)
+        lum += 2.0 * np.asarray(
+            Image.fromarray(layer, "F").resize((side, side), Image.Resampling.BICUBIC)
+        )
+    rgb = np.asarray(colour, np.float32) + lum[..., None]
+    return Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
+
+
+def straightened_copy(image: Image.Image, degrees: float) -> Image.Image:
+    """Turned by `degrees` and cut to the largest upright rectangle inside (no corners)."""
+    turned = image.rotate(degrees, resample=Image.Resampling.BICUBIC)
+    rad = np.radians(abs(degrees))
+    k = 1 / (np.cos(rad) + np.sin(rad) * max(image.size) / min(image.size))
+    w, h = image.width * k, image.height * k
+    box = ((image.width - w) / 2, (image.height - h) / 2, (image.width + w) / 2)
+    return turned.crop((*(round(v) for v in box), round((image.height + h) / 2)))
+
+
+def test_a_half_of_one_flat_sky_does_not_lead_to_another() -> None:
+    """Two different hazy skies whose top halves land close (a blue sky's and a grey one's
+    met within 8-16 bits on Meta's reference pictures): a faint half (quality below
+    FAINT_CUT_QUALITY) never meets a faint cut view, so the copy of one is not sent to review as
+    the other. A half with more to it still meets a faint half, for review."""
+    blue, grey = hazy_sky(1, (125, 160, 205)), hazy_sky(2, (190, 192, 192))
+    bank = bank_signals(blue, weak_views=True)
+    query = query_signals(straightened_copy(grey, -4), weak_views=True)
+    banked_half = next(s for s in bank if s.variant == "half_t")
+    assert banked_half.quality < FAINT_CUT_QUALITY and not is_smooth(pdq_luma(np.asarray(blue)))
+    assert match(query, bank) is None
+    # The grey sky's top half as close to the blue one's as on the reference pictures.
+    near = bytearray(banked_half.hash)
+    near[0] ^= 0xFF  # 8 bits away
+    collided = [replace(s, hash=bytes(near)) if s.variant == "half_t" else s for s in query]
+    faint = next(s for s in collided if s.variant == "half_t")
+    assert faint.quality < FAINT_CUT_QUALITY
+    assert (view_kinds([faint, banked_half]) & FAINT).all()
+    assert match(collided, bank) is None
+    assert match([faint], [banked_half], min_quality=MIN_QUALITY) is None
+    # A half of quality 20-49 still meets it within the weak radius (review, never a block).
+    result = match([replace(faint, quality=FAINT_CUT_QUALITY)], [banked_half])
+    assert result is not None and result.distance == 8 and not result.blockable
+    # Nor does a faint crop or shifted crop of the upload (a shifted crop of the grey sky
+    # met the blue one's top half at 16 bits); a hash a platform sent (a whole view) does.
+    for variant in ("crop_c92", "shift_br4"):
+        assert match([replace(faint, variant=variant)], [banked_half]) is None
+    result = match([replace(faint, variant="full")], [banked_half])
+    assert result is not None and not result.blockable
+    # Faint crops still meet each other (they hold most of the picture), for review.
+    result = match([replace(faint, variant="crop_c92")], [replace(banked_half, variant="crop_c92")])
+    assert result is not None and not result.blockable
+
+
+def test_a_straightened_or_cropped_copy_of_a_textured_picture_still_blocks() -> None:
+    """The faint rule leaves pictures with texture alone: a tilted copy cut to hide its
+    corners, and a copy with one corner cut away, are found and may block."""
+    image = photo("astronaut")
+    bank = bank_signals(image, weak_views=True)
+    for copy in (
+        straightened_copy(image, 4),
+        straightened_copy(image, -3),
+        image.crop((10, 10, image.width, image.height)),
+    ):
+        result = match(query_signals(copy, weak_views=True), bank)
+        assert result is not None and result.blockable

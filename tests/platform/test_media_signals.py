@@ -452,3 +452,35 @@ def test_the_matcher_holds_an_uploads_equalised_shifted_crops_one_bit_closer(
     assert hits(16, "eq_shift_tr6") == []
     assert hits(15, "eq_shift_tr6") == [True]
     assert hits(12, "shift_tr6") == []  # equalised entries meet equalised views only
+
+
+def test_the_matcher_keeps_faint_halves_from_faint_cut_views(
+    settings: Settings, database: Database
+) -> None:
+    """As rescind.media.robust.pair_limits: a banked faint half (a flat sky's top half,
+    quality below 20) is not found by an upload's faint half, crop or shifted crop 8 bits
+    away (two skies' halves met so), but is by a half with more to it or a hash sent as it
+    is, for review only; a banked faint crop still meets an upload's faint crop."""
+    half, crop = "0" * 64, "f" * 64
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        entries = (
+            PdqHash(half, 11, cut=True, variant="half_t"),
+            PdqHash(crop, 11, cut=True, variant="crop_c92"),
+        )
+        add_signals(session, get_bank(session, NCII_BANK), Signals(pdq=entries), source="reviewer")
+        session.commit()
+    runtime.sync_all()
+
+    def hits(banked: str, quality: int, variant: str) -> list[bool]:
+        value = f"{int(banked, 16) ^ (0xFF << 248):064x}"  # 8 bits away
+        query = PdqHash(value, quality, weak=variant != "full", variant=variant)
+        return [hit.low_quality for hit in runtime.matcher.match(Signals(pdq=(query,)))]
+
+    for variant in ("half_t", "untrimmed_half_t", "crop_c92", "shift_br4"):
+        assert hits(half, 3, variant) == [], variant
+    assert hits(half, 20, "half_t") == [True]
+    assert hits(half, 3, "full") == [True]
+    assert hits(crop, 3, "crop_c96") == [True]
+    assert hits(crop, 3, "half_t") == []

@@ -32,6 +32,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   checked without its weak views, and its cut views meet the bank's cut views within
   :data:`SPARSE_CUT_THRESHOLD` only; a flat cut view (quality 0: an empty half or band)
   matches nothing, on either side (:func:`pair_limits`).
+- A faint half (quality below :data:`FAINT_CUT_QUALITY`: half of a flat, hazy picture such
+  as a sky) never meets a faint cut view, on either side: two skies' halves describe their
+  light and edges, not the sky (:func:`pair_limits`).
 
 The rule is "any query signal within radius r of any bank signal of the entry", so it runs on a
 Hamming index: store every bank signal under its entry id, search with every query signal
@@ -173,8 +176,19 @@ SPARSE_CUT_THRESHOLD = 15
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
 # view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view, a shifted
 # crop (one of SHIFT_CROPS, of the picture or of its equalised copy), a view of a sparse
-# upload (rescind.media.robust_sparse), a flat cut view (quality 0: an empty part of a picture).
+# upload (rescind.media.robust_sparse), a flat cut view (quality 0: an empty part of a
+# picture), a faint cut view (quality below FAINT_CUT_QUALITY, not equalised), a half.
 WEAK, TURNED, CUT, SMOOTH, EQUALISED, SHIFTED, SPARSE, FLAT = 1, 2, 4, 8, 16, 32, 64, 128
+FAINT, HALF = 256, 512
+# A cut view (crop, half, tilt, shifted crop; not equalised) with quality below this is
+# *faint*: a part of a flat, hazy picture (a sky), whose bits describe little more than
+# which way its light falls and where a scan edge sits. A faint half never meets a faint cut
+# view: two different skies' top halves met within 8-16 bits, and a shifted crop of one
+# the other's top half at 16 (docs/matching.md, "Faint halves"). Faint crops and tilts
+# still meet each other within WEAK_VIEW_THRESHOLD (they hold most of the picture), as a
+# faint half meets a stronger view; equalised views keep their own rule.
+FAINT_CUT_QUALITY = 20
+_HALF_NAMES = frozenset(v.name for v in HALF_VARIANTS)
 WHOLE_VIEWS = ("full", "trimmed", "trimmed_jpeg")
 # The views of a weak (flat, low-contrast) picture that is not smooth, once more on its
 # contrast-equalised copy (:func:`equalised`), named with this prefix (``eq_full``,
@@ -458,6 +472,12 @@ def is_cut(variant: str) -> bool:
     return variant.partition("/")[0].removeprefix(EQUALISED_PREFIX) not in WHOLE_VIEWS
 
 
+def is_half(variant: str) -> bool:
+    """Whether a view is one of the halves (:data:`HALF_VARIANTS`), of the picture as given
+    or untrimmed (``half_t``, ``untrimmed_half_b``), not turned, not equalised."""
+    return variant.removeprefix(UNTRIMMED_PREFIX) in _HALF_NAMES
+
+
 def is_shifted(variant: str) -> bool:
     """Whether a view is one of the upload's shifted crops (:data:`SHIFT_CROPS`), of the
     picture or of its equalised copy, trimmed or not (``eq_untrimmed_shift_tr6``)."""
@@ -472,7 +492,7 @@ def equalised_limit(weak_threshold: int, shifted: bool) -> int:
     return min(weak_threshold, EQUALISED_SHIFT_THRESHOLD) if shifted else weak_threshold
 
 
-def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDArray[np.uint8]:
+def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDArray[np.uint16]:
     """Per signal, the flags :func:`pair_limits` needs: :data:`WEAK`, :data:`TURNED`, :data:`CUT`.
 
     ``WEAK``: an extra view (not ``full``) with quality < ``min_quality``. ``TURNED``: a view
@@ -481,12 +501,18 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
     flags. ``EQUALISED``: a view of the equalised copy (:data:`EQUALISED_PREFIX`), otherwise
     flagged as its view of the picture would be. ``SHIFTED``: a shifted crop
     (:data:`SHIFT_CROPS`, also ``CUT``). ``FLAT``: a cut view with quality 0 (an empty half
-    or band: its bits are rounding).
+    or band: its bits are rounding). ``FAINT``: a cut view, not equalised, with quality
+    below :data:`FAINT_CUT_QUALITY` (a part of a flat, hazy picture). ``HALF``: a half
+    (:func:`is_half`).
     """
-    kinds = np.zeros(len(signals), np.uint8)
+    kinds = np.zeros(len(signals), np.uint16)
     for i, s in enumerate(signals):
         if is_equalised(s.variant):
             kinds[i] |= EQUALISED
+        elif s.quality < FAINT_CUT_QUALITY and is_cut(s.variant):
+            kinds[i] |= FAINT
+        if is_half(s.variant):
+            kinds[i] |= HALF
         if s.variant != "full" and s.quality < min_quality:
             kinds[i] |= WEAK
         if s.quality == 0 and is_cut(s.variant):
@@ -505,8 +531,8 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
 
 
 def pair_limits(
-    query_kinds: NDArray[np.uint8],
-    bank_kinds: NDArray[np.uint8],
+    query_kinds: NDArray[np.uint16],
+    bank_kinds: NDArray[np.uint16],
     threshold: int = DEFAULT_THRESHOLD,
     weak_threshold: int = WEAK_VIEW_THRESHOLD,
     sparse_cut_threshold: int = SPARSE_CUT_THRESHOLD,
@@ -529,7 +555,10 @@ def pair_limits(
     shifted crop within :data:`EQUALISED_SHIFT_THRESHOLD` (:func:`equalised_limit`). A flat
     cut view (quality 0, on either side: an empty half or band) never matches: every other
     empty part of a picture has its hash (whole views of quality 0, a nearly black picture,
-    keep the weak rule: their faint structure finds their mirrored copies). A sparse
+    keep the weak rule: their faint structure finds their mirrored copies). A faint half
+    never meets a faint cut view (both below :data:`FAINT_CUT_QUALITY`, neither equalised:
+    parts of flat, hazy pictures); a faint half meets a stronger view, and faint crops and
+    tilts each other, within ``weak_threshold``. A sparse
     upload's (text on a flat background) weak views never match, and its cut views meet the
     bank's cut views within ``sparse_cut_threshold`` only: different captions meet there
     (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius, and its
@@ -552,7 +581,8 @@ def pair_limits(
     sparse = ((q & SPARSE) != 0) & ((q & EQUALISED) == 0)
     both_cut = ((q & CUT) != 0) & ((b & CUT) != 0)
     limits = np.where(sparse & both_cut, np.minimum(limits, sparse_cut_threshold), limits)
-    never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0))
+    faint = (((q & b) & FAINT) != 0) & (((q | b) & HALF) != 0)
+    never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0)) | faint
     return np.where(never, -1, limits).astype(np.int32)
 
 
@@ -695,8 +725,11 @@ __all__ = [
     "EQUALISED",
     "EQUALISED_PREFIX",
     "EQUALISED_SHIFT_THRESHOLD",
+    "FAINT",
+    "FAINT_CUT_QUALITY",
     "FLAT",
     "FRAMED_VARIANTS",
+    "HALF",
     "HALF_VARIANTS",
     "MIN_QUALITY",
     "MIN_SIDE",
@@ -724,6 +757,7 @@ __all__ = [
     "hamming_matrix",
     "is_cut",
     "is_equalised",
+    "is_half",
     "is_shifted",
     "is_smooth",
     "is_turned",

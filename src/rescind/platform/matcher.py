@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 from rescind.config import Settings
 from rescind.index import HammingIndex
 from rescind.media.robust import (
+    FAINT_CUT_QUALITY,
     equalised_limit,
     is_cut,
     is_equalised,
+    is_half,
     is_shifted,
     is_turned,
 )
@@ -118,6 +120,10 @@ class EntryRef:
     # rescind.media.robust.EQUALISED_PREFIX): it meets an upload's equalised views only,
     # within the weak views' radius, and never blocks.
     equalised: bool = False
+    # A half of a banked picture (`half_t`...): a faint one (quality below
+    # FAINT_CUT_QUALITY) never meets an upload's faint cut view, nor a faint cut view an
+    # upload's faint half (rescind.media.robust.pair_limits).
+    half: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,15 @@ class Hit:
 
 def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
+
+
+def _faint(h: PdqHash) -> tuple[bool, bool]:
+    """Whether an upload's hash is a faint cut view (a crop, half or shifted crop, not
+    equalised, with quality below `FAINT_CUT_QUALITY`: a part of a flat, hazy picture), and
+    whether it is a half (`half_t`, `untrimmed_half_b`...)."""
+    variant = h.variant or ""
+    faint = is_cut(variant) and not is_equalised(variant) and _low(h.quality, FAINT_CUT_QUALITY)
+    return faint, faint and is_half(variant)
 
 
 def _cut_view(query: PdqHash) -> bool:
@@ -306,6 +321,7 @@ class Matcher:
                     bool(smooth),
                     variant is not None and is_turned(variant),
                     variant is not None and is_equalised(variant),
+                    variant is not None and is_half(variant),
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -361,6 +377,7 @@ class Matcher:
         equalised: bool = False,
         shifted: bool = False,
         sparse: bool = False,
+        faint: tuple[bool, bool] = (False, False),
     ) -> Hit | None:
         ref = self.entries.get(entry_id)
         if ref is None or (cut and ref.turned):
@@ -373,6 +390,16 @@ class Matcher:
             return None
         if ref.signal_type == PDQ_CUT and ref.quality == 0 and not ref.turned:
             return None  # a flat cut view of a banked picture (an empty half or band)
+        if (
+            faint[0]
+            and (faint[1] or ref.half)
+            and ref.signal_type == PDQ_CUT
+            and not (ref.turned or ref.equalised)
+            and _low(ref.quality, FAINT_CUT_QUALITY)
+        ):
+            # A faint half against a faint cut view (parts of flat, hazy pictures: two skies'
+            # top halves met within 8-16 bits): never (rescind.media.robust.pair_limits).
+            return None
         if sparse and not equalised and ref.signal_type == PDQ_CUT:
             # Text on a flat background: never against a weak view of a banked picture, and
             # a cut view of the upload against a cut view only close by (docs/matching.md).
@@ -457,6 +484,7 @@ class Matcher:
                             equalised,
                             shifted,
                             query.sparse,
+                            _faint(query),
                         )
                     )
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

@@ -19,7 +19,7 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import is_cut, is_equalised
+from rescind.media.robust import FAINT_CUT_QUALITY, is_cut, is_equalised, is_half
 from rescind.media.video_match import common_moments, decide, moment, shares
 from rescind.platform.banks import BankPolicy, EntryView
 from rescind.platform.registry import signals_of
@@ -143,6 +143,19 @@ def sweep_copies(
                 continue
             if row and row[2] == 0 and _cut(row[3]):
                 continue  # a registered flat cut view (an empty half or band) meets nothing
+            if (
+                entry.signal_type == PDQ_CUT
+                and not view.turned
+                and _low(entry.quality, FAINT_CUT_QUALITY)
+                and row
+                and row[3] is not None
+                and is_cut(row[3])
+                and _low(row[2], FAINT_CUT_QUALITY)
+                and (is_half(row[3]) or (view.variant is not None and is_half(view.variant)))
+            ):
+                # A faint half against a faint cut view (parts of flat, hazy pictures): never,
+                # as in the matcher (the registry keeps no weak view of an upload today).
+                continue
             weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
             # A registered sparse picture (text on a flat background), as the matcher judges
             # a sparse upload: never against a weak crop or tilt of the banked image, and its
