@@ -259,67 +259,39 @@ def test_a_registry_rows_view_name_is_a_picture_hashs(
 
 
 @pytest.mark.parametrize(
-    ("signal_type", "sparse", "stored"),
+    ("column", "signal_type", "flag", "stored"),
     [
-        ("pdq", True, True),
-        ("pdq_dihedral", False, True),
-        ("pdq", None, True),  # a hash a platform sent, or a row registered before 0020
-        ("video_pdq", None, True),
-        ("video_pdq", True, False),  # the flag belongs to a picture hash only
-        ("md5", False, False),
+        ("sparse", "pdq", True, True),
+        ("sparse", "pdq_dihedral", False, True),
+        ("sparse", "pdq", None, True),  # a hash a platform sent, or a row registered before 0020
+        ("sparse", "video_pdq", None, True),
+        ("sparse", "video_pdq", True, False),  # the flag belongs to a picture hash only
+        ("sparse", "md5", False, False),
+        ("plain", "video_pdq", True, True),
+        ("plain", "video_pdq", False, True),
+        ("plain", "video_pdq", None, True),  # frames a platform sent, or registered before 0021
+        ("plain", "pdq", None, True),
+        ("plain", "pdq", True, False),  # the flag belongs to a video frame only
+        ("plain", "sha256", False, False),
     ],
 )
-def test_a_registry_rows_sparse_flag_is_a_picture_hashs(
-    database: Database, signal_type: str, sparse: bool | None, stored: bool
+def test_a_registry_rows_sparse_and_plain_flags_belong_to_their_kind_of_hash(
+    database: Database, column: str, signal_type: str, flag: bool | None, stored: bool
 ) -> None:
+    """``sparse`` (0020) is a picture hash's flag, ``plain`` (0021) a video frame's."""
     with database.engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
-                "VALUES ('c', 'image', 'live', :t, :t)"
+                "VALUES ('c', :kind, 'live', :t, :t)"
             ),
-            {"t": datetime.now(UTC)},
+            {"t": datetime.now(UTC), "kind": "video" if column == "plain" else "image"},
         )
     insert = text(
-        "INSERT INTO content_signals (content_pk, signal_type, value, sparse) "
-        "SELECT id, :st, :v, :s FROM contents"
+        f"INSERT INTO content_signals (content_pk, signal_type, value, {column}) "
+        "SELECT id, :st, :v, :f FROM contents"
     )
-    values = {"st": signal_type, "v": "a" * 64, "s": sparse}
-    if stored:
-        with database.engine.begin() as conn:
-            conn.execute(insert, values)
-    else:
-        with pytest.raises(IntegrityError), database.engine.begin() as conn:
-            conn.execute(insert, values)
-
-
-@pytest.mark.parametrize(
-    ("signal_type", "plain", "stored"),
-    [
-        ("video_pdq", True, True),
-        ("video_pdq", False, True),
-        ("video_pdq", None, True),  # frames a platform sent, or a row registered before 0021
-        ("pdq", None, True),
-        ("pdq", True, False),  # the flag belongs to a video frame only
-        ("sha256", False, False),
-    ],
-)
-def test_a_registry_rows_plain_flag_is_a_video_frames(
-    database: Database, signal_type: str, plain: bool | None, stored: bool
-) -> None:
-    with database.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
-                "VALUES ('c', 'video', 'live', :t, :t)"
-            ),
-            {"t": datetime.now(UTC)},
-        )
-    insert = text(
-        "INSERT INTO content_signals (content_pk, signal_type, value, plain) "
-        "SELECT id, :st, :v, :p FROM contents"
-    )
-    values = {"st": signal_type, "v": "a" * 64, "p": plain}
+    values = {"st": signal_type, "v": "a" * 64, "f": flag}
     if stored:
         with database.engine.begin() as conn:
             conn.execute(insert, values)
