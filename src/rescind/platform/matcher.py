@@ -473,6 +473,7 @@ class Matcher:
                 variant = query.variant or ""
                 equalised = is_equalised(variant)
                 shifted = is_shifted(variant)
+                faint = _faint(query)
                 for entry_id, distance in found:
                     keep(
                         self._hit(
@@ -484,7 +485,7 @@ class Matcher:
                             equalised,
                             shifted,
                             query.sparse,
-                            _faint(query),
+                            faint,
                         )
                     )
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):

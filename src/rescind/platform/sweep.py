@@ -94,6 +94,10 @@ def _cut(variant: str | None) -> bool:
     return variant is not None and is_cut(variant)
 
 
+def _half(variant: str | None) -> bool:
+    return variant is not None and is_half(variant)
+
+
 def _equalised(variant: str | None) -> bool:
     return variant is not None and is_equalised(variant)
 
@@ -139,7 +143,7 @@ def sweep_copies(
             # rescind.media.robust.pair_limits, as the matcher's). A registry row without a
             # view name (a hash a platform sent, or a row registered before migration 0019)
             # is taken as a whole view, as the matcher takes a hash without one.
-            if view.turned and row and row[3] is not None and is_cut(row[3]):
+            if view.turned and row and _cut(row[3]):
                 continue
             if row and row[2] == 0 and _cut(row[3]):
                 continue  # a registered flat cut view (an empty half or band) meets nothing
@@ -148,10 +152,9 @@ def sweep_copies(
                 and not view.turned
                 and _low(entry.quality, FAINT_CUT_QUALITY)
                 and row
-                and row[3] is not None
-                and is_cut(row[3])
+                and _cut(row[3])
                 and _low(row[2], FAINT_CUT_QUALITY)
-                and (is_half(row[3]) or (view.variant is not None and is_half(view.variant)))
+                and (_half(row[3]) or _half(view.variant))
             ):
                 # A faint half against a faint cut view (parts of flat, hazy pictures): never,
                 # as in the matcher (the registry keeps no weak view of an upload today).
@@ -239,13 +242,13 @@ def _sweep_videos(
         # pk -> hits: (bank moment, entry, distance, the banked frame is plain)
         best: dict[int, list[tuple[Any, int, int, bool]]] = defaultdict(list)
         for entry, bank_moment, found in zip(frames, bank_moments, results, strict=True):
+            plain = bool((entry.provenance or {}).get("plain"))
             for sid, distance in found:
                 row = rows.get(sid)
                 if row and row[1] == VIDEO_PDQ and not _low(row[2], minimum):
                     content_moment = moment(row[4], sid)
                     pairs[row[0]].add((bank_moment, content_moment))
                     matched[bank_moment][row[0]].add(content_moment)
-                    plain = bool((entry.provenance or {}).get("plain"))
                     best[row[0]].append((bank_moment, entry.id, distance, plain))
         if not pairs:
             continue
