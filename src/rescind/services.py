@@ -15,6 +15,7 @@ from rescind.config import Settings
 from rescind.exchange import ncmec, stopncii, verdicts
 from rescind.exchange import pull as exchange_pull
 from rescind.jobs import JobRegistry
+from rescind.media.image import quiet_decoder_warnings
 from rescind.platform import upload_leads
 from rescind.platform import webhooks as platform_webhooks
 from rescind.platform.runtime import PlatformRuntime
@@ -38,6 +39,7 @@ class Services:
 def build_services(settings: Settings, database: Database) -> Services:
     """The services of one process on `database`. The runtime's poller is not started here:
     its owner starts and stops it (the web app's lifespan)."""
+    quiet_decoder_warnings()
     runtime = PlatformRuntime(settings, database.engine)
     return Services(
         settings=settings,
@@ -52,6 +54,7 @@ def build_job_registry() -> JobRegistry:
     """Every job kind and periodic task: used by `rescind worker` and the worker embedded in
     `rescind serve`. No handler needs the matcher or the registry index (removals are enforced
     in the reviewer's transaction, not in a job), so a worker process never loads them."""
+    quiet_decoder_warnings()
     registry = JobRegistry()
     cases_jobs.register(registry)
     platform_webhooks.register(registry)

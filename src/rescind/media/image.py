@@ -191,6 +191,18 @@ def _cost(image: Image.Image, reduce: bool) -> int:
     return DECODE_BASE_BYTES + per_pixel * pixels
 
 
+def quiet_decoder_warnings() -> None:
+    """Keep Pillow's warnings on hostile input (DecompressionBombWarning, EXIF, palette and
+    APNG warnings) out of the process's output: our own limits decide about a picture.
+
+    Process-wide and idempotent; called where a process starts (``create_app``, the CLI).
+    Not ``warnings.catch_warnings`` around each decode: that swaps the process's filter list,
+    is not thread-safe, and pictures are decoded on several threads at once, where it lost
+    other code's filters.
+    """
+    warnings.filterwarnings("ignore", module=r"PIL(\..*)?")
+
+
 def image_decode_cost(
     data: bytes, limits: MediaLimits = DEFAULT_LIMITS, reduce: bool = True
 ) -> int:
@@ -200,10 +212,8 @@ def image_decode_cost(
     Raises :class:`MediaTooLarge` when it is over ``limits.max_decode_bytes`` (or any other
     header limit), like :func:`decode_luma`, which checks the same estimate.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        image = _open_checked(data, limits)
-        return within_decode_memory(_cost(image, reduce), limits, "picture")
+    image = _open_checked(data, limits)
+    return within_decode_memory(_cost(image, reduce), limits, "picture")
 
 
 def decode_luma(
@@ -214,36 +224,32 @@ def decode_luma(
 
     Raises a :class:`MediaError` subclass for anything that is not a sound, small-enough image.
     """
-    # Pillow warns (DecompressionBombWarning, palette and EXIF warnings) on hostile input;
-    # our own limits already decided, so those warnings must not escape to the caller.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        image = _open_checked(data, limits)
-        within_decode_memory(_cost(image, reduce), limits, "picture")
-        try:
-            width, height = image.size
-            scale = 1
-            if reduce and image.format == "JPEG":
-                scale = _jpeg_scale(width, height)
-                if scale > 1:
-                    # Asking for "L" makes libjpeg skip the chroma planes: JPEG's Y is
-                    # PDQ's luma up to rounding, close enough for the reduced path. At
-                    # full size we decode RGB as the reference does, for its exact bits.
-                    image.draft("L", (width // scale, height // scale))
-                    scale = max(1, round(width / image.size[0]))
-            image.load()
-            orientation = _orientation(image)
-            if orientation != 1:
-                image = ImageOps.exif_transpose(image)
-            luma = _to_luma(image)
-        except MediaError:
-            raise
-        except Image.DecompressionBombError as exc:
-            raise MediaTooLarge(f"image is too large to decode ({exc})") from None
-        except MemoryError:
-            raise MediaTooLarge("image needs more memory than is available to decode") from None
-        except _DECODE_ERRORS as exc:
-            raise CorruptMedia(f"cannot decode {image.format} image: {exc}") from None
+    image = _open_checked(data, limits)
+    within_decode_memory(_cost(image, reduce), limits, "picture")
+    try:
+        width, height = image.size
+        scale = 1
+        if reduce and image.format == "JPEG":
+            scale = _jpeg_scale(width, height)
+            if scale > 1:
+                # Asking for "L" makes libjpeg skip the chroma planes: JPEG's Y is
+                # PDQ's luma up to rounding, close enough for the reduced path. At
+                # full size we decode RGB as the reference does, for its exact bits.
+                image.draft("L", (width // scale, height // scale))
+                scale = max(1, round(width / image.size[0]))
+        image.load()
+        orientation = _orientation(image)
+        if orientation != 1:
+            image = ImageOps.exif_transpose(image)
+        luma = _to_luma(image)
+    except MediaError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise MediaTooLarge(f"image is too large to decode ({exc})") from None
+    except MemoryError:
+        raise MediaTooLarge("image needs more memory than is available to decode") from None
+    except _DECODE_ERRORS as exc:
+        raise CorruptMedia(f"cannot decode {image.format} image: {exc}") from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     rows, cols = luma.shape[:2]
