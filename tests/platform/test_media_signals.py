@@ -482,5 +482,9 @@ def test_the_matcher_keeps_faint_halves_from_faint_cut_views(
         assert hits(half, 3, variant) == [], variant
     assert hits(half, 20, "half_t") == [True]
     assert hits(half, 3, "full") == [True]
+    # A hash a platform sent (no view name) is the picture as uploaded, as the copy sweep
+    # reads a registered one: not a faint cut view.
+    sent = PdqHash(f"{int(half, 16) ^ (0xFF << 248):064x}", 3)
+    assert [hit.low_quality for hit in runtime.matcher.match(Signals(pdq=(sent,)))] == [True]
     assert hits(crop, 3, "crop_c96") == [True]
     assert hits(crop, 3, "half_t") == []

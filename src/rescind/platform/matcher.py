@@ -147,9 +147,10 @@ def _low(quality: int | None, minimum: int) -> bool:
 def _faint(h: PdqHash) -> tuple[bool, bool]:
     """Whether an upload's hash is a faint cut view (a crop, half or shifted crop, not
     equalised, with quality below `FAINT_CUT_QUALITY`: a part of a flat, hazy picture), and
-    whether it is a half (`half_t`, `untrimmed_half_b`...)."""
+    whether it is a half (`half_t`, `untrimmed_half_b`...). A hash without a view name (one
+    a platform sent, an upload's plain hashes) is the picture as uploaded, not a cut view."""
     variant = h.variant or ""
-    faint = is_cut(variant) and not is_equalised(variant) and _low(h.quality, FAINT_CUT_QUALITY)
+    faint = _cut_view(h) and not is_equalised(variant) and _low(h.quality, FAINT_CUT_QUALITY)
     return faint, faint and is_half(variant)
 
 
