@@ -488,3 +488,40 @@ def test_the_matcher_keeps_faint_halves_from_faint_cut_views(
     assert [hit.low_quality for hit in runtime.matcher.match(Signals(pdq=(sent,)))] == [True]
     assert hits(crop, 3, "crop_c96") == [True]
     assert hits(crop, 3, "half_t") == []
+
+
+def test_the_copy_sweep_judges_faint_halves_as_the_check_does(
+    settings: Settings, database: Database
+) -> None:
+    """The copy sweep and `/v1/check` read a pair by one rule
+    (rescind.media.robust.banked_pair_limit): a banked faint half (a flat sky's top half)
+    meets a registered upload's hash without a view name and its half with more to it, not
+    its faint half or faint crop, 8 bits away in both."""
+    half = "0" * 64
+    near = f"{int(half, 16) ^ (0xFF << 248):064x}"  # 8 bits away
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        session.commit()
+    runtime.sync_all()
+    uploads = {
+        "sent": PdqHash(near, 3),
+        "faint half": PdqHash(near, 3, variant="half_b"),
+        "faint crop": PdqHash(near, 3, variant="crop_c92"),
+        "half": PdqHash(near, 20, variant="half_b"),
+    }
+    for content_id, h in uploads.items():
+        signals = Signals(pdq=(h,))
+        check_and_record(runtime.writer, runtime.matcher, content_id, url=None, signals=signals)
+    banked = Signals(pdq=(PdqHash(half, 11, cut=True, variant="half_t"),))
+    with database.session() as session:
+        add_signals(session, get_bank(session, NCII_BANK), banked, source="reviewer")
+        session.commit()
+    runtime.sync_all()
+    checked = {c for c, h in uploads.items() if runtime.matcher.match(Signals(pdq=(h,)))}
+    with database.session() as session:
+        bank = get_bank(session, NCII_BANK)
+        entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
+        copies = sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
+    assert {c.content.content_id for c in copies} == checked == {"sent", "half"}
+    assert not any(c.actionable for c in copies)  # low quality: review only

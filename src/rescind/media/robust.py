@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -586,6 +587,164 @@ def pair_limits(
     return np.where(never, -1, limits).astype(np.int32)
 
 
+@dataclass(frozen=True, slots=True)
+class UploadView:
+    """An upload's hash as :func:`banked_pair_limit` reads it, worked out once per hash.
+
+    ``turned``: in another orientation than uploaded. ``cut``, ``half``, ``equalised``,
+    ``shifted``: by its view name (:func:`is_cut`, :func:`is_half`, :func:`is_equalised`,
+    :func:`is_shifted`); a hash without a name (one a platform sent, an upload's plain
+    hashes) is the picture as uploaded. ``weak``: a weak extra view (or an equalised one),
+    ``smooth``, ``sparse``: the :class:`Signal` flags, as far as the caller knows them.
+    """
+
+    quality: int | None = None
+    turned: bool = False
+    cut: bool = False
+    half: bool = False
+    equalised: bool = False
+    shifted: bool = False
+    weak: bool = False
+    smooth: bool = False
+    sparse: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        variant: str | None,
+        quality: int | None,
+        *,
+        turned: bool = False,
+        weak: bool = False,
+        smooth: bool = False,
+        sparse: bool = False,
+    ) -> UploadView:
+        """The view named ``variant`` (None: the picture as uploaded)."""
+        if variant is None:
+            return cls(quality, turned, weak=weak, smooth=smooth, sparse=sparse)
+        return cls(
+            quality,
+            turned,
+            is_cut(variant),
+            is_half(variant),
+            is_equalised(variant),
+            is_shifted(variant),
+            weak,
+            smooth,
+            sparse,
+        )
+
+    @property
+    def flat(self) -> bool:
+        """A flat cut view (quality 0: an empty half or band)."""
+        return self.cut and self.quality == 0
+
+    @property
+    def faint(self) -> bool:
+        """A faint cut view (not equalised, quality below :data:`FAINT_CUT_QUALITY`)."""
+        return self.cut and not self.equalised and _below(self.quality, FAINT_CUT_QUALITY)
+
+    @property
+    def inert(self) -> bool:
+        """Whether it meets no banked hash at all (:func:`banked_pair_limit`): a flat cut view
+        or a sparse upload's weak view (not an equalised one). A caller need not search it."""
+        return self.flat or (self.sparse and self.weak and not self.equalised)
+
+
+class BankedView(Protocol):
+    """A banked hash as :func:`banked_pair_limit` reads it. ``cut``: banked as a cut entry
+    (any view but a strong whole one of the picture as given: a crop, tilt, half, a turned
+    view, a weak or equalised view); ``turned``, ``equalised``, ``half``: by its view name;
+    ``smooth``: of a smooth picture (a gradient)."""
+
+    @property
+    def quality(self) -> int | None: ...
+    @property
+    def cut(self) -> bool: ...
+    @property
+    def turned(self) -> bool: ...
+    @property
+    def equalised(self) -> bool: ...
+    @property
+    def half(self) -> bool: ...
+    @property
+    def smooth(self) -> bool: ...
+
+
+def banked_inert(banked: BankedView) -> bool:
+    """Whether a banked hash meets no upload's at all (:func:`banked_pair_limit`): a flat cut
+    entry (quality 0, not turned: an empty half or band of the picture). A caller need not
+    search it."""
+    return banked.cut and banked.quality == 0 and not banked.turned
+
+
+def _below(quality: int | None, minimum: int) -> bool:
+    return quality is not None and quality < minimum
+
+
+def banked_pair_limit(
+    upload: UploadView,
+    banked: BankedView,
+    threshold: int,
+    min_quality: int = MIN_QUALITY,
+    weak_threshold: int = WEAK_VIEW_THRESHOLD,
+    sparse_cut_threshold: int = SPARSE_CUT_THRESHOLD,
+) -> int:
+    """The largest distance at which an upload's hash meets a banked one; -1: never.
+
+    The rule of :func:`pair_limits` for callers that hold a bank entry by its stored flags
+    rather than its :class:`Signal` (the platform's matcher, an upload against the banks,
+    and its copy sweep, new bank entries against the registered uploads): one rule for both.
+    A flat cut view (quality 0) on either side (a banked one unless turned) meets nothing; a
+    turned upload view meets no cut entry, and a cut upload view no turned entry; an
+    equalised view meets equalised views only, within ``weak_threshold``
+    (:func:`equalised_limit`); a faint half never meets a faint cut view; a sparse upload's
+    weak views meet nothing, and its views meet a weak cut entry never and a cut entry
+    within ``sparse_cut_threshold`` when cut themselves; a weak or smooth view, on either
+    side, within ``weak_threshold``; any other pair within ``threshold``.
+    """
+    if upload.inert or banked_inert(banked):
+        return -1  # an empty half or band: every empty part of a picture hashes alike
+    if (upload.turned and banked.cut) or (upload.cut and banked.turned):
+        return -1  # a copy turned *and* cut, which the views were not built for
+    if upload.equalised != banked.equalised:
+        return -1
+    if (
+        upload.faint
+        and (upload.half or banked.half)
+        and banked.cut
+        and not (banked.turned or banked.equalised)
+        and _below(banked.quality, FAINT_CUT_QUALITY)
+    ):
+        return -1  # parts of two flat, hazy pictures (two skies' top halves)
+    limit = threshold
+    weak_cut = banked.cut and _below(banked.quality, min_quality)
+    if upload.sparse and not upload.equalised:
+        if weak_cut:
+            return -1
+        if upload.cut and banked.cut:
+            limit = min(limit, sparse_cut_threshold)
+    if upload.equalised:
+        limit = min(limit, equalised_limit(weak_threshold, upload.shifted))
+    if upload.weak or upload.smooth or banked.smooth or weak_cut:
+        limit = min(limit, weak_threshold)
+    return limit
+
+
+def banked_pair_weak(
+    upload: UploadView, banked: BankedView, min_quality: int = MIN_QUALITY
+) -> bool:
+    """Whether a pair :func:`banked_pair_limit` lets meet may be reviewed but never block: a
+    hash of quality below ``min_quality``, of a smooth picture or an equalised view."""
+    return (
+        upload.smooth
+        or banked.smooth
+        or upload.equalised
+        or _below(upload.quality, min_quality)
+        or _below(banked.quality, min_quality)
+    )
+
+
 def signals_array(signals: Sequence[Signal]) -> NDArray[np.uint8]:
     """The hashes as ``uint8[n, 32]``, the layout ``rescind.index.HammingIndex`` takes."""
     if not signals:
@@ -748,10 +907,15 @@ __all__ = [
     "WEAK",
     "WEAK_VIEW_THRESHOLD",
     "WHOLE_VIEWS",
+    "BankedView",
     "MatchResult",
     "RobustInputError",
     "Signal",
+    "UploadView",
     "bank_signals",
+    "banked_inert",
+    "banked_pair_limit",
+    "banked_pair_weak",
     "equalised",
     "equalised_limit",
     "hamming_matrix",

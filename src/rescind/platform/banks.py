@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import is_equalised, is_turned
+from rescind.media.robust import is_equalised, is_half, is_turned
 from rescind.platform.errors import BankConflictError, InvalidSignalError, UnknownBankError
 from rescind.platform.signals import MD5, PDQ, PDQ_CUT, SHA256, VIDEO_PDQ, PdqHash, Signals
 from rescind.security.text import unsafe_in_identifier
@@ -157,19 +157,28 @@ def update_bank(
 
 @dataclass(frozen=True, slots=True)
 class EntryView:
-    """What a bank entry's provenance says of the picture view it holds, read once:
-    ``variant``, the view's name (`full`, `full/rot90`, `crop_c96`, `eq_full`...; None for a
-    hash without one: sent, imported, or a video frame or exact hash), and ``smooth``, a
-    smooth picture's hash (a gradient). `_entry` writes both keys."""
+    """What a bank entry says of the picture view it holds, read once: ``variant``, the
+    view's name (`full`, `full/rot90`, `crop_c96`, `eq_full`...; None for a hash without
+    one: sent, imported, or a video frame or exact hash) and ``smooth``, a smooth picture's
+    hash (a gradient), from its provenance (`_entry` writes both keys); its ``quality`` and
+    ``cut``, whether it is a cut entry (`pdq_cut`). The view of
+    `rescind.media.robust.banked_pair_limit`, for the copy sweep and the matcher alike."""
 
     variant: str | None = None
     smooth: bool = False
+    quality: int | None = None
+    cut: bool = False
 
     @classmethod
     def of(cls, entry: BankEntry) -> EntryView:
         provenance = entry.provenance or {}
         variant = provenance.get("variant")
-        return cls(variant if isinstance(variant, str) else None, bool(provenance.get("smooth")))
+        return cls(
+            variant if isinstance(variant, str) else None,
+            bool(provenance.get("smooth")),
+            entry.quality,
+            entry.signal_type == PDQ_CUT,
+        )
 
     @property
     def turned(self) -> bool:
@@ -180,6 +189,11 @@ class EntryView:
     def equalised(self) -> bool:
         """A view of a weak picture's equalised copy (`eq_full`, `eq_crop_c96`...)."""
         return self.variant is not None and is_equalised(self.variant)
+
+    @property
+    def half(self) -> bool:
+        """A half of the picture (`half_t`...): a faint one never meets a faint cut view."""
+        return self.variant is not None and is_half(self.variant)
 
 
 def lock_feed(session: Session) -> None:

@@ -23,23 +23,20 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
-from rescind.media.robust import (
-    FAINT_CUT_QUALITY,
-    equalised_limit,
-    is_cut,
-    is_equalised,
-    is_half,
-    is_shifted,
-    is_turned,
-)
+from rescind.media.robust import UploadView, banked_pair_limit, banked_pair_weak
 from rescind.media.video_match import common_moments, decide, moment, shares
-from rescind.platform.banks import REQUEST_SOURCE, REQUESTER_SOURCE, BankPolicy, policy_of
+from rescind.platform.banks import (
+    REQUEST_SOURCE,
+    REQUESTER_SOURCE,
+    BankPolicy,
+    EntryView,
+    policy_of,
+)
 from rescind.platform.signals import (
     MD5,
     PDQ,
     PDQ_CUT,
     SHA256,
-    SPARSE_CUT_RADIUS,
     VIDEO_PDQ,
     WEAK_VIEW_RADIUS,
     PdqHash,
@@ -114,7 +111,8 @@ class EntryRef:
     # only within the weak views' radius and never blocks.
     smooth: bool = False
     # A turned view of a banked picture (`full/rot90`, `crop_c96/flip_h`, ...): it meets an
-    # upload's whole views only, never its crops or halves (rescind.media.robust.pair_limits).
+    # upload's whole views only, never its crops or halves
+    # (rescind.media.robust.banked_pair_limit).
     turned: bool = False
     # A view of a weak picture's equalised copy (`eq_full`, `eq_crop_c96`...; see
     # rescind.media.robust.EQUALISED_PREFIX): it meets an upload's equalised views only,
@@ -122,8 +120,13 @@ class EntryRef:
     equalised: bool = False
     # A half of a banked picture (`half_t`...): a faint one (quality below
     # FAINT_CUT_QUALITY) never meets an upload's faint cut view, nor a faint cut view an
-    # upload's faint half (rescind.media.robust.pair_limits).
+    # upload's faint half (rescind.media.robust.banked_pair_limit).
     half: bool = False
+
+    @property
+    def cut(self) -> bool:
+        """A cut entry (`pdq_cut`): any view but a strong whole one of the picture as given."""
+        return self.signal_type == PDQ_CUT
 
 
 @dataclass(frozen=True)
@@ -144,31 +147,20 @@ def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
 
 
-def _faint(h: PdqHash) -> tuple[bool, bool]:
-    """Whether an upload's hash is a faint cut view (a crop, half or shifted crop, not
-    equalised, with quality below `FAINT_CUT_QUALITY`: a part of a flat, hazy picture), and
-    whether it is a half (`half_t`, `untrimmed_half_b`...). A hash without a view name (one
-    a platform sent, an upload's plain hashes) is the picture as uploaded, not a cut view."""
-    variant = h.variant or ""
-    faint = _cut_view(h) and not is_equalised(variant) and _low(h.quality, FAINT_CUT_QUALITY)
-    return faint, faint and is_half(variant)
+_EXACT = UploadView()  # an exact hash (MD5, SHA-256): no quality, no view
 
 
-def _cut_view(query: PdqHash) -> bool:
-    """Whether an upload's hash is one of its crops or halves (`signals_from_media` names
-    its views); a hash a platform sent is the picture as uploaded."""
-    return query.variant is not None and is_cut(query.variant)
-
-
-def _sparse_weak(h: PdqHash) -> bool:
-    """A weak view of a sparse upload (text on a flat background), not an equalised one."""
-    return h.sparse and h.weak and not is_equalised(h.variant or "")
-
-
-def _flat_view(query: PdqHash) -> bool:
-    """Whether an upload's hash is a flat cut view (quality 0: an empty half or band, whose
-    hash every empty part of a picture shares; rescind.media.robust.pair_limits)."""
-    return query.quality == 0 and _cut_view(query)
+def _upload_view(h: PdqHash) -> UploadView:
+    """An upload's hash as the pair rule reads it (`signals_from_media` names its views; a
+    hash a platform sent is the picture as uploaded)."""
+    return UploadView.of(
+        h.variant,
+        h.quality,
+        turned=h.orientation != 0,
+        weak=h.weak,
+        smooth=h.smooth,
+        sparse=h.sparse,
+    )
 
 
 class Matcher:
@@ -310,6 +302,7 @@ class Matcher:
                 case = None if case is None else sys.intern(case)
                 known = eid in self.entries
                 review_only = source == REQUESTER_SOURCE
+                view = EntryView(variant, bool(smooth))  # as the copy sweep reads an entry
                 self.entries[eid] = EntryRef(
                     bank_id,
                     st,
@@ -319,10 +312,10 @@ class Matcher:
                     case,
                     t,
                     review_only,
-                    bool(smooth),
-                    variant is not None and is_turned(variant),
-                    variant is not None and is_equalised(variant),
-                    variant is not None and is_half(variant),
+                    view.smooth,
+                    view.turned,
+                    view.equalised,
+                    view.half,
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
@@ -368,64 +361,21 @@ class Matcher:
         enabled = [b.threshold for b in self.banks.values() if b.enabled]
         return max(enabled, default=-1)
 
-    def _hit(
-        self,
-        entry_id: int,
-        distance: int,
-        query_quality: int | None,
-        smooth: bool = False,
-        cut: bool = False,
-        equalised: bool = False,
-        shifted: bool = False,
-        sparse: bool = False,
-        faint: tuple[bool, bool] = (False, False),
-    ) -> Hit | None:
+    def _hit(self, entry_id: int, distance: int, upload: UploadView) -> Hit | None:
+        """The hit on `entry_id` of an upload's hash `distance` bits away, if the pair counts
+        under the entry's bank and the pair rule (rescind.media.robust.banked_pair_limit, the
+        copy sweep's too); for a video frame or an exact hash, `upload` is its quality only."""
         ref = self.entries.get(entry_id)
-        if ref is None or (cut and ref.turned):
-            return None  # a crop or half of the upload never meets a banked turned view
-        if ref.equalised != equalised:
-            return None  # equalised views meet equalised views only
-        if equalised and distance > equalised_limit(WEAK_VIEW_RADIUS, shifted):
-            # A flat picture's stretched contrast: only a close match counts, one bit closer
-            # for the upload's shifted crops (rescind.media.robust.pair_limits).
+        if ref is None:
             return None
-        if ref.signal_type == PDQ_CUT and ref.quality == 0 and not ref.turned:
-            return None  # a flat cut view of a banked picture (an empty half or band)
-        if (
-            faint[0]
-            and (faint[1] or ref.half)
-            and ref.signal_type == PDQ_CUT
-            and not (ref.turned or ref.equalised)
-            and _low(ref.quality, FAINT_CUT_QUALITY)
-        ):
-            # A faint half against a faint cut view (parts of flat, hazy pictures: two skies'
-            # top halves met within 8-16 bits): never (rescind.media.robust.pair_limits).
-            return None
-        if sparse and not equalised and ref.signal_type == PDQ_CUT:
-            # Text on a flat background: never against a weak view of a banked picture, and
-            # a cut view of the upload against a cut view only close by (docs/matching.md).
-            if _low(ref.quality, self.settings.pdq_min_quality):
-                return None
-            if cut and distance > SPARSE_CUT_RADIUS:
-                return None
         bank = self.banks.get(ref.bank_id)
-        if bank is None or not bank.enabled or distance > bank.threshold:
+        if bank is None or not bank.enabled:
             return None
         minimum = self.settings.pdq_min_quality
-        if (
-            ref.signal_type == PDQ_CUT
-            and _low(ref.quality, minimum)
-            and distance > WEAK_VIEW_RADIUS
-        ):
-            return None  # a weak crop or tilt of a banked image: only a close match counts
-        if ref.smooth and distance > WEAK_VIEW_RADIUS:
-            return None  # a smooth banked picture (a gradient): only a close match counts
-        low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and (
-            smooth
-            or ref.smooth
-            or equalised
-            or _low(query_quality, minimum)
-            or _low(ref.quality, minimum)
+        if distance > banked_pair_limit(upload, ref, bank.threshold, minimum):
+            return None
+        low = ref.signal_type in (PDQ, PDQ_CUT, VIDEO_PDQ) and banked_pair_weak(
+            upload, ref, minimum
         )
         return Hit(
             entry_id,
@@ -450,49 +400,33 @@ class Matcher:
 
         radius = self._radius()
         # Weak extra views (low-quality trims and crops of the upload) and the hashes of a
-        # smooth upload (a gradient) only count close by, and never block.
-        # A flat cut view (quality 0) meets nothing, nor do the weak views of a sparse
-        # upload (text on a flat background) but its equalised ones:
-        # rescind.media.robust.pair_limits.
-        usable = [h for h in signals.pdq if not (_flat_view(h) or _sparse_weak(h))]
-        strong = [h for h in usable if not (h.weak or h.smooth)]
-        weak = [h for h in usable if h.weak or h.smooth]
+        # smooth upload (a gradient) only count close by, and never block; a flat cut view
+        # (quality 0) meets nothing, nor do the weak views of a sparse upload (text on a flat
+        # background) but its equalised ones (rescind.media.robust.banked_pair_limit, which
+        # judges every hit): those are not searched.
+        views = [(h, _upload_view(h)) for h in signals.pdq]
+        usable = [(h, view) for h, view in views if not view.inert]
+        strong = [(h, view) for h, view in usable if not (h.weak or h.smooth)]
+        weak = [(h, view) for h, view in usable if h.weak or h.smooth]
         searches = []
         for queries, r in ((strong, radius), (weak, min(radius, WEAK_VIEW_RADIUS))):
             searches.append((self.images, queries, r))
             # Crops and tilts of banked images meet the upload's views as uploaded, not turned.
-            searches.append((self.cuts, [h for h in queries if h.orientation == 0], r))
+            searches.append((self.cuts, [(h, view) for h, view in queries if not view.turned], r))
         for index, queries, r in searches:
             if r < 0 or not queries or not len(index):
                 continue
             if len(queries) == 1:  # most checks: the index's low-latency path
-                results = [index.search_one(queries[0].hash, r)]
+                results = [index.search_one(queries[0][0].hash, r)]
             else:
-                results = index.search([h.hash for h in queries], r)
-            for query, found in zip(queries, results, strict=True):
-                cut = _cut_view(query)
-                variant = query.variant or ""
-                equalised = is_equalised(variant)
-                shifted = is_shifted(variant)
-                faint = _faint(query)
+                results = index.search([h.hash for h, _ in queries], r)
+            for (_, view), found in zip(queries, results, strict=True):
                 for entry_id, distance in found:
-                    keep(
-                        self._hit(
-                            entry_id,
-                            distance,
-                            query.quality,
-                            query.smooth,
-                            cut,
-                            equalised,
-                            shifted,
-                            query.sparse,
-                            faint,
-                        )
-                    )
+                    keep(self._hit(entry_id, distance, view))
         for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
             if value:
                 for entry_id in self.exact.get((signal_type, value), ()):
-                    keep(self._hit(entry_id, 0, None))
+                    keep(self._hit(entry_id, 0, _EXACT))
         if radius >= 0 and signals.frames and len(self.frames):
             for hit in self._match_video(signals.frames, radius):
                 keep(hit)
@@ -523,8 +457,9 @@ class Matcher:
         # group -> (query moment, hit, the query frame is plain)
         bank_frames: dict[str, list[tuple[Any, Hit, bool]]] = defaultdict(list)
         for i, (query, found) in enumerate(zip(frames, results, strict=True)):
+            upload = UploadView(query.quality)
             for entry_id, distance in found:
-                hit = self._hit(entry_id, distance, query.quality)
+                hit = self._hit(entry_id, distance, upload)
                 ref = self.entries.get(entry_id)
                 if hit is None or ref is None or not ref.group_key or hit.low_quality:
                     continue

@@ -19,7 +19,7 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import FAINT_CUT_QUALITY, is_cut, is_equalised, is_half
+from rescind.media.robust import UploadView, banked_inert, banked_pair_limit, banked_pair_weak
 from rescind.media.video_match import common_moments, decide, moment, shares
 from rescind.platform.banks import BankPolicy, EntryView
 from rescind.platform.registry import signals_of
@@ -29,9 +29,7 @@ from rescind.platform.signals import (
     PDQ,
     PDQ_CUT,
     PDQ_DIHEDRAL,
-    SPARSE_CUT_RADIUS,
     VIDEO_PDQ,
-    WEAK_VIEW_RADIUS,
 )
 from rescind.store.models import EXACT_SIGNALS, BankEntry, Content, ContentSignal
 
@@ -89,19 +87,6 @@ def _low(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
 
 
-def _cut(variant: str | None) -> bool:
-    """Whether a registry row is of an upload's crop or half (by its view name)."""
-    return variant is not None and is_cut(variant)
-
-
-def _half(variant: str | None) -> bool:
-    return variant is not None and is_half(variant)
-
-
-def _equalised(variant: str | None) -> bool:
-    return variant is not None and is_equalised(variant)
-
-
 def sweep_copies(
     session: Session,
     settings: Settings,
@@ -120,16 +105,11 @@ def sweep_copies(
             best[pk] = (entry_id, distance, actionable)
 
     # A weak picture's equalised views meet an upload's equalised views only, and the
-    # registry keeps none (rescind.media.robust.pair_limits): they have nothing to sweep.
-    # A flat cut view of a banked picture (quality 0, not turned: an empty half or band)
-    # meets nothing, as in the matcher: every empty part of a picture hashes alike.
+    # registry keeps none (rescind.media.robust.banked_pair_limit): they have nothing to
+    # sweep. A flat cut view of a banked picture (quality 0, not turned: an empty half or
+    # band) meets nothing, as in the matcher: every empty part of a picture hashes alike.
     pictures = [(e, EntryView.of(e)) for e in entries if e.signal_type in (PDQ, PDQ_CUT)]
-    images = [
-        (e, view)
-        for e, view in pictures
-        if not view.equalised
-        and not (e.signal_type == PDQ_CUT and e.quality == 0 and not view.turned)
-    ]
+    images = [(e, view) for e, view in pictures if not (view.equalised or banked_inert(view))]
     results = runtime.registry.search([e.value for e, _ in images], bank.threshold)
     candidates = sorted({sid for found in results for sid, _ in found})
     rows = _rows(session, candidates)
@@ -137,49 +117,24 @@ def sweep_copies(
     for (entry, view), found in zip(images, results, strict=True):
         for sid, distance in found:
             row = rows.get(sid)
-            # A crop or tilt of the banked image is compared with uploads as they were, not
-            # with their turned views; a turned view of it (`full/rot90`, `crop_c96/flip_h`)
-            # only with their whole views, never their crops or halves (the rules of
-            # rescind.media.robust.pair_limits, as the matcher's). A registry row without a
-            # view name (a hash a platform sent, or a row registered before migration 0019)
-            # is taken as a whole view, as the matcher takes a hash without one.
-            if view.turned and row and _cut(row[3]):
-                continue
-            if row and row[2] == 0 and _cut(row[3]):
-                continue  # a registered flat cut view (an empty half or band) meets nothing
-            if (
-                entry.signal_type == PDQ_CUT
-                and not view.turned
-                and _low(entry.quality, FAINT_CUT_QUALITY)
-                and row
-                and _cut(row[3])
-                and _low(row[2], FAINT_CUT_QUALITY)
-                and (_half(row[3]) or _half(view.variant))
-            ):
-                # A faint half against a faint cut view (parts of flat, hazy pictures): never,
-                # as in the matcher (the registry keeps no weak view of an upload today).
-                continue
-            weak_cut = entry.signal_type == PDQ_CUT and _low(entry.quality, minimum)
-            # A registered sparse picture (text on a flat background), as the matcher judges
-            # a sparse upload: never against a weak crop or tilt of the banked image, and its
-            # own crops and halves against banked ones only close by. A row without the flag
-            # (a hash a platform sent, registered before migration 0020) keeps the rules
-            # above and below only.
-            if (
-                row
-                and row[5]
-                and entry.signal_type == PDQ_CUT
-                and not _equalised(row[3])
-                and (weak_cut or (_cut(row[3]) and distance > SPARSE_CUT_RADIUS))
-            ):
-                continue
-            if weak_cut and distance > WEAK_VIEW_RADIUS:
-                continue  # a weak crop or tilt of the banked image counts only close by
-            if view.smooth and distance > WEAK_VIEW_RADIUS:
-                continue  # a smooth banked picture (a gradient) counts only close by
-            if row and (row[1] == PDQ or (row[1] == PDQ_DIHEDRAL and entry.signal_type == PDQ)):
-                low = view.smooth or _low(row[2], minimum) or _low(entry.quality, minimum)
-                keep(row[0], entry.id, distance, not low)
+            if row is None or row[1] not in (PDQ, PDQ_DIHEDRAL):
+                continue  # gone since, or a video frame's hash
+            # The registered upload's hash against the banked view, by the matcher's rule
+            # (rescind.media.robust.banked_pair_limit): a turned view of the banked picture
+            # (`full/rot90`, `crop_c96/flip_h`) meets its whole views only, never its crops
+            # or halves, and its turned hashes (`pdq_dihedral`) no crop or tilt; a flat cut
+            # view meets nothing, a faint half no faint cut view; a sparse upload's (text
+            # on a flat background) crops and halves meet banked ones only close by, and
+            # no weak one; weak and smooth banked views only close by. A row without a view
+            # name (a hash a platform sent, or a row registered before migration 0019) is
+            # taken as a whole view, and one without the sparse flag (before migration
+            # 0020) as not sparse, as the matcher takes such hashes. The registry keeps no
+            # weak view of an upload, and does not know whether it was smooth.
+            upload = UploadView.of(
+                row[3], row[2], turned=row[1] == PDQ_DIHEDRAL, sparse=bool(row[5])
+            )
+            if distance <= banked_pair_limit(upload, view, bank.threshold, minimum):
+                keep(row[0], entry.id, distance, not banked_pair_weak(upload, view, minimum))
 
     for entry in entries:
         if entry.signal_type in EXACT_TYPES:
