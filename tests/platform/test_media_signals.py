@@ -65,7 +65,8 @@ def test_plain_hashes_come_first_and_robust_views_are_bounded() -> None:
     shifted = [h for h in extra if (h.variant or "").startswith("shift_")]
     assert len(shifted) == 24
     rows = signal_values(signals)
-    assert len([r for r in rows if r[0].startswith("pdq")]) == len(signals.pdq) - len(shifted)
+    registered = [r for r in rows if r.signal_type.startswith("pdq")]
+    assert len(registered) == len(signals.pdq) - len(shifted)
     assert len({h.hash for h in signals.pdq}) == len(signals.pdq)
     # Views dropped for quality never reach the platform: every extra one may block.
     assert all(h.quality is not None and h.quality >= 50 for h in extra)
@@ -82,7 +83,7 @@ def test_cuts_of_the_untrimmed_picture_serve_the_check_only() -> None:
     assert untrimmed and shifted
     rows = signal_values(signals)
     kept = len(signals.pdq) - len(untrimmed) - len(shifted)
-    assert len([r for r in rows if r[0].startswith("pdq")]) == kept
+    assert len([r for r in rows if r.signal_type.startswith("pdq")]) == kept
     # An upload without such a border gets none.
     assert not [
         h
@@ -412,10 +413,8 @@ def test_a_flat_pictures_copy_is_found_through_its_equalised_views_for_review(
         )
         verdicts[content_id] = result.verdict
     assert verdicts == {"copy": "review", "other": "allow"}
-    assert not any(
-        value in {h.hash for h in copy.pdq if (h.variant or "").startswith("eq_")}
-        for _, value, *_ in signal_values(copy)
-    )
+    copy_equalised = {h.hash for h in copy.pdq if (h.variant or "").startswith("eq_")}
+    assert not any(row.value in copy_equalised for row in signal_values(copy))
     # The banked equalised hashes sent as they are (no variant), or as an ordinary view,
     # meet no equalised entry; as an upload's equalised view, they are found for review.
     assert len(equalised_ids) == len(equalised)

@@ -204,7 +204,7 @@ def test_the_registry_keeps_a_frames_plain_flag_only_when_its_pixels_were_seen(
     photo = signals_from_media(videos["photo"], LIMITS)
 
     def flags(signals: Signals) -> set[bool | None]:
-        return {row[6] for row in signal_values(signals) if row[0] == "video_pdq"}
+        return {row.plain for row in signal_values(signals) if row.signal_type == "video_pdq"}
 
     assert flags(title) == {True}
     assert flags(photo) == {False}

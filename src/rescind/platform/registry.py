@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
@@ -78,10 +79,18 @@ def check_url(url: object, where: str = "url") -> str | None:
     return url
 
 
-# type, value, quality, t, variant (a picture view's name; None for a hash a platform sent),
-# sparse (whether the upload a named view is of is sparse; None without a view name), plain
-# (whether a video frame is plain; None for frames a platform sent and for other hashes)
-SignalValue = tuple[str, str, int | None, float | None, str | None, bool | None, bool | None]
+class SignalValue(NamedTuple):
+    """One registry row's values, named and ordered as `content_signals`' columns."""
+
+    signal_type: str
+    value: str
+    quality: int | None
+    t: float | None  # a video frame's time (seconds)
+    variant: str | None  # a picture view's name; None for a hash a platform sent
+    # Whether the upload a named view is of is sparse; None without a view name.
+    sparse: bool | None
+    # Whether a video frame is plain; None for frames a platform sent and for other hashes.
+    plain: bool | None
 
 
 def _sparse(h: PdqHash) -> bool | None:
@@ -93,10 +102,9 @@ def _sparse(h: PdqHash) -> bool | None:
 
 
 def signal_values(signals: Signals) -> list[SignalValue]:
-    """The registry rows of `signals`, as (signal_type, value, quality, t, variant, sparse,
-    plain)."""
-    rows: list[SignalValue] = [
-        (
+    """The registry rows of `signals`."""
+    rows = [
+        SignalValue(
             PDQ if h.orientation == 0 else PDQ_DIHEDRAL,
             h.hash,
             h.quality,
@@ -114,12 +122,14 @@ def signal_values(signals: Signals) -> list[SignalValue]:
     # A frame's plain flag when it was judged from the pixels (`Signals.plain_known`): a
     # removal banks it from these rows as a file's frames are banked.
     rows += [
-        (VIDEO_PDQ, h.hash, h.quality, h.t, None, None, h.plain if signals.plain_known else None)
+        SignalValue(
+            VIDEO_PDQ, h.hash, h.quality, h.t, None, None, h.plain if signals.plain_known else None
+        )
         for h in signals.frames
     ]
     for signal_type, value in ((MD5, signals.md5), (SHA256, signals.sha256)):
         if value:
-            rows.append((signal_type, value, None, None, None, None, None))
+            rows.append(SignalValue(signal_type, value, None, None, None, None, None))
     return rows
 
 
@@ -131,22 +141,14 @@ def same_signals(a: Sequence[SignalValue], b: Sequence[SignalValue]) -> bool:
 def signal_rows(content_pk: int, signals: Signals) -> list[ContentSignal]:
     """`signal_values` as new rows of `content_pk`."""
     return [
-        ContentSignal(
-            content_pk=content_pk,
-            signal_type=st,
-            value=v,
-            quality=q,
-            t=t,
-            variant=n,
-            sparse=sp,
-            plain=pl,
-        )
-        for st, v, q, t, n, sp, pl in signal_values(signals)
+        ContentSignal(content_pk=content_pk, **value._asdict()) for value in signal_values(signals)
     ]
 
 
 def signal_key(row: ContentSignal) -> SignalValue:
-    return (row.signal_type, row.value, row.quality, row.t, row.variant, row.sparse, row.plain)
+    return SignalValue(
+        row.signal_type, row.value, row.quality, row.t, row.variant, row.sparse, row.plain
+    )
 
 
 def get_content(session: Session, content_id: str) -> Content | None:

@@ -253,7 +253,7 @@ def _replace_signals(cursor: DBAPICursor, sql: _Sql, wanted: dict[int, Signals])
     cursor.execute(sql.select_signals(len(wanted)), tuple(wanted))
     for pk, st, value, quality, t, variant, sparse, plain in cursor.fetchall():
         # SQLite's driver gives a boolean back as 0 or 1.
-        old[pk].append((st, value, quality, t, variant, _flag(sparse), _flag(plain)))
+        old[pk].append(SignalValue(st, value, quality, t, variant, _flag(sparse), _flag(plain)))
     new_rows: list[tuple[int, *SignalValue]] = []
     changed: list[int] = []
     for pk, wanted_signals in wanted.items():
