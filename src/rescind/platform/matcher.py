@@ -292,6 +292,9 @@ class Matcher:
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
         touched: set[str] = set()  # video groups whose frames changed
+        # (variant, smooth) -> the entry's smooth, turned, equalised, half: a bank's entries
+        # share a few hundred view names, each read once per batch.
+        views: dict[tuple[str | None, bool | None], tuple[bool, bool, bool, bool]] = {}
         for row in rows:
             entry_id, bank_id, signal_type, value, quality, group_key = row[:6]
             req_id, case, status, t, source, smooth, variant = row[6:13]
@@ -302,20 +305,13 @@ class Matcher:
                 case = None if case is None else sys.intern(case)
                 known = eid in self.entries
                 review_only = source == REQUESTER_SOURCE
-                view = EntryView(variant, bool(smooth))  # as the copy sweep reads an entry
+                flags = views.get((variant, smooth))
+                if flags is None:
+                    view = EntryView(variant, bool(smooth))  # as the copy sweep reads one
+                    flags = (view.smooth, view.turned, view.equalised, view.half)
+                    views[(variant, smooth)] = flags
                 self.entries[eid] = EntryRef(
-                    bank_id,
-                    st,
-                    quality,
-                    group_key,
-                    req_id,
-                    case,
-                    t,
-                    review_only,
-                    view.smooth,
-                    view.turned,
-                    view.equalised,
-                    view.half,
+                    bank_id, st, quality, group_key, req_id, case, t, review_only, *flags
                 )
                 if known:
                     continue  # an update of an indexed entry (a reviewer confirmed it)
