@@ -45,7 +45,7 @@ the whole views only, see :func:`pair_limits`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -596,6 +596,10 @@ class UploadView:
     :func:`is_shifted`); a hash without a name (one a platform sent, an upload's plain
     hashes) is the picture as uploaded. ``weak``: a weak extra view (or an equalised one),
     ``smooth``, ``sparse``: the :class:`Signal` flags, as far as the caller knows them.
+    Worked out from them: ``flat``, a flat cut view (quality 0: an empty half or band);
+    ``faint``, a faint cut view (not equalised, quality below :data:`FAINT_CUT_QUALITY`);
+    ``inert``, whether it meets no banked hash at all (a flat cut view, a sparse upload's
+    weak view but an equalised one): a caller need not search it.
     """
 
     quality: int | None = None
@@ -607,6 +611,18 @@ class UploadView:
     weak: bool = False
     smooth: bool = False
     sparse: bool = False
+    flat: bool = field(init=False)
+    faint: bool = field(init=False)
+    inert: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Once per hash, not once per hit (a video check meets thousands of frames).
+        flat = self.cut and self.quality == 0
+        faint = self.cut and not self.equalised and _below(self.quality, FAINT_CUT_QUALITY)
+        inert = flat or (self.sparse and self.weak and not self.equalised)
+        object.__setattr__(self, "flat", flat)
+        object.__setattr__(self, "faint", faint)
+        object.__setattr__(self, "inert", inert)
 
     @classmethod
     def of(
@@ -633,22 +649,6 @@ class UploadView:
             smooth,
             sparse,
         )
-
-    @property
-    def flat(self) -> bool:
-        """A flat cut view (quality 0: an empty half or band)."""
-        return self.cut and self.quality == 0
-
-    @property
-    def faint(self) -> bool:
-        """A faint cut view (not equalised, quality below :data:`FAINT_CUT_QUALITY`)."""
-        return self.cut and not self.equalised and _below(self.quality, FAINT_CUT_QUALITY)
-
-    @property
-    def inert(self) -> bool:
-        """Whether it meets no banked hash at all (:func:`banked_pair_limit`): a flat cut view
-        or a sparse upload's weak view (not an equalised one). A caller need not search it."""
-        return self.flat or (self.sparse and self.weak and not self.equalised)
 
 
 class BankedView(Protocol):
@@ -703,26 +703,29 @@ def banked_pair_limit(
     within ``sparse_cut_threshold`` when cut themselves; a weak or smooth view, on either
     side, within ``weak_threshold``; any other pair within ``threshold``.
     """
-    if upload.inert or banked_inert(banked):
+    if upload.inert:
+        return -1
+    cut, turned, equalised = banked.cut, banked.turned, banked.equalised  # read once
+    if cut and banked.quality == 0 and not turned:  # banked_inert, inline: once per hit
         return -1  # an empty half or band: every empty part of a picture hashes alike
-    if (upload.turned and banked.cut) or (upload.cut and banked.turned):
+    if (upload.turned and cut) or (upload.cut and turned):
         return -1  # a copy turned *and* cut, which the views were not built for
-    if upload.equalised != banked.equalised:
+    if upload.equalised != equalised:
         return -1
     if (
         upload.faint
+        and cut
         and (upload.half or banked.half)
-        and banked.cut
-        and not (banked.turned or banked.equalised)
+        and not (turned or equalised)
         and _below(banked.quality, FAINT_CUT_QUALITY)
     ):
         return -1  # parts of two flat, hazy pictures (two skies' top halves)
     limit = threshold
-    weak_cut = banked.cut and _below(banked.quality, min_quality)
+    weak_cut = cut and _below(banked.quality, min_quality)
     if upload.sparse and not upload.equalised:
         if weak_cut:
             return -1
-        if upload.cut and banked.cut:
+        if upload.cut and cut:
             limit = min(limit, sparse_cut_threshold)
     if upload.equalised:
         limit = min(limit, equalised_limit(weak_threshold, upload.shifted))
