@@ -1,22 +1,28 @@
-"""Hash and request builders for platform tests (random hashes; no media), and a check that
-records in the caller's transaction."""
+"""Hash and request builders for platform tests (random hashes; no media), a check that
+records in the caller's transaction, and uploads checked and swept through a runtime."""
 
 from __future__ import annotations
 
 import io
 import random
+from collections.abc import Mapping
 from datetime import timedelta
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.platform.banks import BankPolicy
+from rescind.platform.banks import NCII_BANK, BankPolicy, add_signals, get_bank, policy_of
+from rescind.platform.check import check_and_record
 from rescind.platform.matcher import Matcher, MatcherEntry
+from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import VIDEO_PDQ, PdqHash, Signals
+from rescind.platform.sweep import Copy, sweep_copies
+from rescind.store import Database
 from rescind.store.columns import utcnow
-from rescind.store.models import Request, RequestItem
+from rescind.store.models import BankEntry, Request, RequestItem
 
 
 def random_pdq(rng: random.Random) -> str:
@@ -97,3 +103,40 @@ def video_matcher(banked: dict[str, Signals], settings: Settings | None = None) 
 def video_of(seconds: list[tuple[str, int]]) -> Signals:
     """A video's signals from one (hash, quality) per second, at 0, 1, 2... seconds."""
     return Signals(frames=tuple(PdqHash(h, q, float(t)) for t, (h, q) in enumerate(seconds)))
+
+
+def check_all(runtime: PlatformRuntime, uploads: Mapping[str, Signals]) -> dict[str, str]:
+    """Check and register each upload by its content id, as `/v1/check` does; the verdicts."""
+    return {
+        content_id: check_and_record(
+            runtime.writer, runtime.matcher, content_id, url=None, signals=signals
+        ).verdict
+        for content_id, signals in uploads.items()
+    }
+
+
+def sweep_bank(
+    database: Database, settings: Settings, runtime: PlatformRuntime, bank_name: str = NCII_BANK
+) -> list[Copy]:
+    """The copy sweep of every entry of one bank against the registered uploads."""
+    with database.session() as session:
+        bank = get_bank(session, bank_name)
+        entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
+        return sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
+
+
+def check_then_sweep(
+    database: Database,
+    settings: Settings,
+    runtime: PlatformRuntime,
+    uploads: Mapping[str, Signals],
+    banked: Signals,
+) -> tuple[set[str], list[Copy]]:
+    """Register `uploads` (nothing banked yet), bank `banked` in the ncii bank, then which
+    uploads a check finds now, and the copy sweep of the bank: the two to compare."""
+    check_all(runtime, uploads)
+    with database.session() as session:
+        add_signals(session, get_bank(session, NCII_BANK), banked, source="reviewer")
+    runtime.sync_all()
+    checked = {c for c, signals in uploads.items() if runtime.matcher.match(signals)}
+    return checked, sweep_bank(database, settings, runtime)

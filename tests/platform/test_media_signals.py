@@ -39,7 +39,7 @@ from rescind.store import Database
 from rescind.store.models import BankEntry, Content, ContentSignal
 from tests.e2e import media
 from tests.media.test_dihedral import pictures
-from tests.platform.helpers import gradient, make_request
+from tests.platform.helpers import check_then_sweep, gradient, make_request
 
 LIMITS = media_limits(10 * 1024 * 1024)
 
@@ -128,14 +128,10 @@ def test_tiny_image_gets_its_plain_hashes_only() -> None:
 
 
 def test_sweep_finds_a_padded_copy_registered_before_the_picture_was_banked(
-    settings: Settings, database: Database
+    settings: Settings, database: Database, runtime: PlatformRuntime
 ) -> None:
     original = _astronaut()
     banked = hash_bytes(media.jpeg(original)).pdq[0].hash
-    runtime = PlatformRuntime(settings, database.engine)
-    with database.session() as session:
-        ensure_default_banks(session, settings)
-    runtime.sync_all()
     uploads = {
         "padded": media.jpeg(_padded(original)),
         "other": media.jpeg(Image.fromarray(skimage.data.coffee())),
@@ -274,17 +270,13 @@ def test_a_banked_turned_view_meets_an_uploads_whole_views_not_its_crops(
 
 
 def test_the_sweep_keeps_a_banked_turned_view_from_registered_crops(
-    settings: Settings, database: Database
+    settings: Settings, database: Database, runtime: PlatformRuntime
 ) -> None:
     """The turned-view rule in the copy sweep, as in `/v1/check`: registry rows keep their
     view's name, and a banked turned view (`full/rot90`, `crop_t4/flip_h`) meets a
     registered upload's whole view or a hash a platform sent, never its crop or half. A row
     registered before its name was kept (NULL) keeps the looser rule, until the content is
     checked again."""
-    runtime = PlatformRuntime(settings, database.engine)
-    with database.session() as session:
-        ensure_default_banks(session, settings)
-    runtime.sync_all()
     # A real upload's rows carry its views' names.
     upload = signals_from_media(media.jpeg(Image.fromarray(skimage.data.coffee())), LIMITS)
     check_and_record(runtime.writer, runtime.matcher, "coffee", url=None, signals=upload)
@@ -490,7 +482,7 @@ def test_the_matcher_keeps_faint_halves_from_faint_cut_views(
 
 
 def test_the_copy_sweep_judges_faint_halves_as_the_check_does(
-    settings: Settings, database: Database
+    settings: Settings, database: Database, runtime: PlatformRuntime
 ) -> None:
     """The copy sweep and `/v1/check` read a pair by one rule
     (rescind.media.robust.banked_pair_limit): a banked faint half (a flat sky's top half)
@@ -498,29 +490,13 @@ def test_the_copy_sweep_judges_faint_halves_as_the_check_does(
     its faint half or faint crop, 8 bits away in both."""
     half = "0" * 64
     near = f"{int(half, 16) ^ (0xFF << 248):064x}"  # 8 bits away
-    runtime = PlatformRuntime(settings, database.engine)
-    with database.session() as session:
-        ensure_default_banks(session, settings)
-        session.commit()
-    runtime.sync_all()
     uploads = {
-        "sent": PdqHash(near, 3),
-        "faint half": PdqHash(near, 3, variant="half_b"),
-        "faint crop": PdqHash(near, 3, variant="crop_c92"),
-        "half": PdqHash(near, 20, variant="half_b"),
+        "sent": Signals(pdq=(PdqHash(near, 3),)),
+        "faint half": Signals(pdq=(PdqHash(near, 3, variant="half_b"),)),
+        "faint crop": Signals(pdq=(PdqHash(near, 3, variant="crop_c92"),)),
+        "half": Signals(pdq=(PdqHash(near, 20, variant="half_b"),)),
     }
-    for content_id, h in uploads.items():
-        signals = Signals(pdq=(h,))
-        check_and_record(runtime.writer, runtime.matcher, content_id, url=None, signals=signals)
     banked = Signals(pdq=(PdqHash(half, 11, cut=True, variant="half_t"),))
-    with database.session() as session:
-        add_signals(session, get_bank(session, NCII_BANK), banked, source="reviewer")
-        session.commit()
-    runtime.sync_all()
-    checked = {c for c, h in uploads.items() if runtime.matcher.match(Signals(pdq=(h,)))}
-    with database.session() as session:
-        bank = get_bank(session, NCII_BANK)
-        entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
-        copies = sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
+    checked, copies = check_then_sweep(database, settings, runtime, uploads, banked)
     assert {c.content.content_id for c in copies} == checked == {"sent", "half"}
     assert not any(c.actionable for c in copies)  # low quality: review only

@@ -11,14 +11,7 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from rescind.config import Settings
-from rescind.platform.banks import (
-    NCII_BANK,
-    add_signals,
-    ensure_default_banks,
-    get_bank,
-    policy_of,
-)
-from rescind.platform.check import check_and_record
+from rescind.platform.banks import NCII_BANK, add_signals, get_bank
 from rescind.platform.media_signals import (
     bank_signals_from_media,
     media_limits,
@@ -27,10 +20,10 @@ from rescind.platform.media_signals import (
 from rescind.platform.registry import get_content
 from rescind.platform.runtime import PlatformRuntime
 from rescind.platform.signals import SPARSE_CUT_RADIUS, PdqHash, Signals
-from rescind.platform.sweep import sweep_copies
 from rescind.store import Database
-from rescind.store.models import BankEntry, ContentSignal
+from rescind.store.models import ContentSignal
 from tests.media.test_robust_sparse import caption
+from tests.platform.helpers import check_all, check_then_sweep, sweep_bank
 
 LIMITS = media_limits(10 * 1024 * 1024)
 
@@ -42,13 +35,11 @@ def _file(image: Image.Image, kind: str = "PNG") -> bytes:
 
 
 def test_a_banked_caption_blocks_its_copies_not_another_caption(
-    settings: Settings, database: Database
+    database: Database, runtime: PlatformRuntime
 ) -> None:
     banked = caption("dbsqad klyr ul cpucro", 32)
     other = caption("fmrllvr njqioc dr xjzg", 40)
-    runtime = PlatformRuntime(settings, database.engine)
     with database.session() as session:
-        ensure_default_banks(session, settings)
         add_signals(
             session,
             get_bank(session, NCII_BANK),
@@ -62,22 +53,17 @@ def test_a_banked_caption_blocks_its_copies_not_another_caption(
         "jpeg copy": _file(banked, "JPEG"),
         "cut copy": _file(banked.crop((16, 9, 784, 441))),
     }
-    verdicts = {}
-    for content_id, data in checks.items():
-        signals = signals_from_media(data, LIMITS)
-        # The upload is sparse: every view it is checked with says so.
-        assert all(h.sparse for h in signals.pdq if h.variant is not None)
-        result = check_and_record(
-            runtime.writer, runtime.matcher, content_id, url=None, signals=signals
-        )
-        verdicts[content_id] = result.verdict
+    uploads = {content_id: signals_from_media(data, LIMITS) for content_id, data in checks.items()}
+    # The uploads are sparse: every view each is checked with says so.
+    assert all(h.sparse for u in uploads.values() for h in u.pdq if h.variant is not None)
+    verdicts = check_all(runtime, uploads)
     # Before the rule the other caption's centre crop met the banked one's 4% top crop at
     # 16 bits, both strong: it blocked.
     assert verdicts == {"other caption": "allow", "jpeg copy": "block", "cut copy": "block"}
 
 
 def test_the_copy_sweep_holds_a_registered_caption_to_the_sparse_rule(
-    settings: Settings, database: Database
+    settings: Settings, database: Database, runtime: PlatformRuntime
 ) -> None:
     """Registry rows keep whether the upload was sparse (migration 0020), and the copy sweep
     applies the sparse rule `/v1/check` applies: another caption registered before the
@@ -87,22 +73,13 @@ def test_the_copy_sweep_holds_a_registered_caption_to_the_sparse_rule(
     looser rule."""
     banked = caption("bplsr qnp nlar", 48)
     photo = Image.fromarray(skimage.data.astronaut())
-    runtime = PlatformRuntime(settings, database.engine)
-    with database.session() as session:
-        ensure_default_banks(session, settings)
-        session.commit()
-    runtime.sync_all()
     uploads = {
         "other caption": _file(caption("ngiv mr vrpy", 48)),
         "caption copy": _file(banked.crop((16, 9, 784, 441)), "JPEG"),
         "photo copy": _file(photo.crop((24, 24, 488, 488)), "JPEG"),
     }
-    for content_id, data in uploads.items():
-        signals = signals_from_media(data, LIMITS)
-        result = check_and_record(
-            runtime.writer, runtime.matcher, content_id, url=None, signals=signals
-        )
-        assert result.verdict == "allow"  # nothing is banked yet
+    verdicts = check_all(runtime, {c: signals_from_media(d, LIMITS) for c, d in uploads.items()})
+    assert set(verdicts.values()) == {"allow"}  # nothing is banked yet
     with database.session() as session:
         flags: dict[str, set[bool | None]] = {}
         for content_id in uploads:
@@ -136,11 +113,7 @@ def test_the_copy_sweep_holds_a_registered_caption_to_the_sparse_rule(
         session.commit()
 
     def swept() -> dict[str, int]:
-        with database.session() as session:
-            bank = get_bank(session, NCII_BANK)
-            entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
-            copies = sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
-            return {c.content.content_id: c.distance for c in copies}
+        return {c.content.content_id: c.distance for c in sweep_bank(database, settings, runtime)}
 
     assert set(swept()) == {"caption copy", "photo copy"}
     # The same rows without the flag, as registered before migration 0020: today's rule
@@ -154,35 +127,19 @@ def test_the_copy_sweep_holds_a_registered_caption_to_the_sparse_rule(
 
 
 def test_the_copy_sweep_leaves_flat_cut_views_out_as_the_check_does(
-    settings: Settings, database: Database
+    settings: Settings, database: Database, runtime: PlatformRuntime
 ) -> None:
     """A flat cut view (quality 0: an empty half or band, whose hash every empty part of a
     picture shares) meets nothing in the copy sweep, as in `/v1/check`: neither a banked one
     (not turned) nor a registered one; the same hashes as whole views are still swept."""
     flat, whole = "f" * 64, "0f" * 32
-    runtime = PlatformRuntime(settings, database.engine)
-    with database.session() as session:
-        ensure_default_banks(session, settings)
-        session.commit()
-    runtime.sync_all()
     uploads = {
-        "sent": PdqHash(flat, 90),  # meets the banked flat half only
-        "flat half": PdqHash(whole, 0, variant="half_b"),
-        "whole": PdqHash(whole, 90, variant="full"),
+        "sent": Signals(pdq=(PdqHash(flat, 90),)),  # meets the banked flat half only
+        "flat half": Signals(pdq=(PdqHash(whole, 0, variant="half_b"),)),
+        "whole": Signals(pdq=(PdqHash(whole, 90, variant="full"),)),
     }
-    for content_id, h in uploads.items():
-        signals = Signals(pdq=(h,))
-        check_and_record(runtime.writer, runtime.matcher, content_id, url=None, signals=signals)
     banked = Signals(
         pdq=(PdqHash(whole, 90, variant="full"), PdqHash(flat, 0, cut=True, variant="half_t"))
     )
-    with database.session() as session:
-        add_signals(session, get_bank(session, NCII_BANK), banked, source="reviewer")
-        session.commit()
-    runtime.sync_all()
-    checked = {c for c, h in uploads.items() if runtime.matcher.match(Signals(pdq=(h,)))}
-    with database.session() as session:
-        bank = get_bank(session, NCII_BANK)
-        entries = session.scalars(select(BankEntry).where(BankEntry.bank_id == bank.id))
-        copies = sweep_copies(session, settings, runtime, list(entries), policy_of(bank))
+    checked, copies = check_then_sweep(database, settings, runtime, uploads, banked)
     assert {c.content.content_id for c in copies} == checked == {"whole"}

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from rescind.config import Settings
 from rescind.media.pdq import hamming_distance
 from rescind.media.video_match import ONE_MOMENT_RADIUS
-from rescind.platform.banks import NCII_BANK, add_signals, ensure_default_banks, get_bank, policy_of
+from rescind.platform.banks import NCII_BANK, add_signals, get_bank, policy_of
 from rescind.platform.check import check_and_record
 from rescind.platform.enforce import enforce_removal
 from rescind.platform.matcher import Matcher
@@ -37,7 +37,7 @@ from rescind.store import Database
 from rescind.store.models import BankEntry, Content, ContentSignal
 from tests.media.conftest import write_video
 from tests.media.test_video_false_matches import SIZE, _panning
-from tests.platform.helpers import make_request, video_matcher, video_of
+from tests.platform.helpers import check_all, make_request, video_matcher, video_of
 
 LIMITS = media_limits(10 * 1024 * 1024)
 FPS = 10
@@ -99,16 +99,12 @@ def test_a_title_card_is_not_found_in_slides_and_a_clip_of_a_photo_video_is(
 
 
 def test_the_copy_sweep_does_not_sweep_a_title_card_for_banked_slides(
-    settings: Settings, database: Database, tmp_path: Path
+    settings: Settings, database: Database, runtime: PlatformRuntime, tmp_path: Path
 ) -> None:
     videos = _videos(tmp_path)
-    runtime = PlatformRuntime(settings, database.engine)
-    with database.session() as session:
-        ensure_default_banks(session, settings)
-    runtime.sync_all()
-    for name in ("title", "clip"):
-        signals = signals_from_media(videos[name], LIMITS)
-        check_and_record(runtime.writer, runtime.matcher, name, url=None, signals=signals)
+    check_all(
+        runtime, {name: signals_from_media(videos[name], LIMITS) for name in ("title", "clip")}
+    )
 
     def swept(name: str) -> set[str]:
         with database.session() as session:
@@ -134,13 +130,9 @@ def test_the_copy_sweep_does_not_sweep_a_title_card_for_banked_slides(
 
 
 def test_a_removal_banks_a_registered_title_card_as_plain_and_sweeps_no_slides(
-    settings: Settings, database: Database, tmp_path: Path
+    settings: Settings, database: Database, runtime: PlatformRuntime, tmp_path: Path
 ) -> None:
     videos = _videos(tmp_path)
-    runtime = PlatformRuntime(settings, database.engine)
-    with database.session() as session:
-        ensure_default_banks(session, settings)
-    runtime.sync_all()
 
     def check(name: str) -> None:
         signals = signals_from_media(videos[name], LIMITS)
