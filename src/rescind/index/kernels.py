@@ -192,7 +192,7 @@ def fetch_lines(arr: Array, start: int, count: Scalar) -> None:
 
 
 @kernel
-def _first_group(codes: Array, row: int, q: Array, radius: int, g: int) -> Scalar:
+def _first_group(codes: Array, row: Scalar, q: Array, radius: int, g: int) -> Scalar:
     """Whether ``g`` is the first group where ``row`` is within its threshold."""
     for g2 in range(g):
         t = radius // NGROUPS - (0 if g2 <= radius % NGROUPS else 1)
@@ -308,12 +308,12 @@ def table_search(
             todo += np.int64((hits != 0) | (length > 2 * LANES))
     ncand = 0
     for k in range(todo):
-        p = st_todo[k]
-        hits = np.uint64(st_hits[p])
-        length = st_len[p]
-        table = tables[p]
+        pk = np.uint64(st_todo[np.uint64(k)])
+        hits = np.uint64(st_hits[pk])
+        length = st_len[pk]
+        table = tables[pk]
         g = table & (NGROUPS - 1)
-        lo = st_lo[p]
+        lo = st_lo[pk]
         end = lo + length
         j = lo
         while True:
@@ -323,17 +323,17 @@ def table_search(
                 if ncand == cap:
                     return -1 if cap < work_limit // VERIFY_COST else SCAN_INSTEAD
                 # table A and table B carry row numbers alike (perm[table * n + at])
-                cand_pos[ncand] = at
+                cand_pos[np.uint64(ncand)] = at
                 # its row number, asked for now (into L2, see ``_jit.prefetch``)
                 prefetch(perm, at * width)
-                cand_group[ncand] = g
+                cand_group[np.uint64(ncand)] = g
                 ncand += 1
             # the rest of a long bucket, LANES entries at a time
             j = lo + 2 * LANES if j == lo else j + LANES
             if j >= end:
                 break
             hits = lanes_within(
-                vals, j, chunks[(2 * g + (table >> 3)) ^ 1], lows[p], spans[p]
+                vals, j, chunks[np.uint64((2 * g + (table >> 3)) ^ 1)], lows[pk], spans[pk]
             ) & _low_bits(min(end - j, LANES))  # fmt: skip
     if work + VERIFY_COST * ncand > work_limit:
         return SCAN_INSTEAD
@@ -345,27 +345,33 @@ def table_search(
     for c in range(ncand):
         # the little-endian ``width``-byte row number, read in place (a kernel call taking
         # ``perm`` would cost a pair of reference-count calls per candidate: ~0.5 us a query)
-        pos = cand_pos[c] * width
-        row = np.int64(perm[pos]) | (np.int64(perm[pos + 1]) << 8) | (np.int64(perm[pos + 2]) << 16)
+        uc = np.uint64(c)
+        pos = np.uint64(cand_pos[uc] * width)
+        row = (
+            np.int64(perm[pos])
+            | (np.int64(perm[pos + np.uint64(1)]) << 8)
+            | (np.int64(perm[pos + np.uint64(2)]) << 16)
+        )
         if width == 4:
-            row |= np.int64(perm[pos + 3]) << 24
-        cand_pos[c] = row
+            row |= np.int64(perm[pos + np.uint64(3)]) << 24
+        cand_pos[uc] = row
         prefetch(alive, row >> 3)
         prefetch(flat_codes, row * 4)
     for c in range(ncand):
-        row = cand_pos[c]
-        if (alive[row >> 3] >> (row & 7)) & 1 == 0:
+        uc = np.uint64(c)
+        cand_row = np.uint64(cand_pos[uc])
+        if (alive[cand_row >> np.uint64(3)] >> (cand_row & np.uint64(7))) & 1 == 0:
             continue
         d = np.int64(
-            popcount(codes[row, 0] ^ q[0])
-            + popcount(codes[row, 1] ^ q[1])
-            + popcount(codes[row, 2] ^ q[2])
-            + popcount(codes[row, 3] ^ q[3])
+            popcount(codes[cand_row, 0] ^ q[0])
+            + popcount(codes[cand_row, 1] ^ q[1])
+            + popcount(codes[cand_row, 2] ^ q[2])
+            + popcount(codes[cand_row, 3] ^ q[3])
         )
         if d > radius:
             continue
-        if _first_group(codes, row, q, radius, cand_group[c]):
-            count = emit(count, qi, ids[row], d, out)
+        if _first_group(codes, cand_row, q, radius, cand_group[uc]):
+            count = emit(count, qi, ids[cand_row], d, out)
     return count
 
 
