@@ -85,8 +85,11 @@ SCRATCH_ROWS = 2
 # Rows of a probe template (int64, shape (TEMPLATE_ROWS, probes)): the buckets one query
 # probes at a given radius, relative to its own chunks. Per probe: the table, the bits
 # flipped in the query's key chunk, and the partner test ``low <= distance <= low + span``.
+# And, worked out once here rather than twice per probe and query, the positions of the key
+# chunk and the partner chunk among the query's 16 chunks.
 TEMPLATE_TABLE, TEMPLATE_FLIP, TEMPLATE_LOW, TEMPLATE_SPAN = range(4)
-TEMPLATE_ROWS = 4
+TEMPLATE_KEY, TEMPLATE_PARTNER = range(4, 6)
+TEMPLATE_ROWS = 6
 # Rows of the per-probe state of one search (int64, shape (STATE_ROWS, probes)): the
 # bucket's start and length, the hits among its first 2 * LANES entries, and (a list, not
 # per probe) the probes the second pass visits.
@@ -139,6 +142,8 @@ def probe_template(radius: int, masks: Array, cum: Array) -> Array:
                 template[TEMPLATE_FLIP, count] = mk
                 template[TEMPLATE_LOW, count] = low
                 template[TEMPLATE_SPAN, count] = lim - low
+                template[TEMPLATE_KEY, count] = 2 * g + side
+                template[TEMPLATE_PARTNER, count] = (2 * g + side) ^ 1
                 count += 1
     return template[:, :count].copy()
 
@@ -246,6 +251,8 @@ def table_search(
     flips = template[TEMPLATE_FLIP]
     lows = template[TEMPLATE_LOW]
     spans = template[TEMPLATE_SPAN]
+    keys = template[TEMPLATE_KEY]
+    partners = template[TEMPLATE_PARTNER]
     st_lo = state[STATE_LO]
     st_len = state[STATE_LEN]
     st_hits = state[STATE_HITS]
@@ -258,7 +265,7 @@ def table_search(
     # each probe's bucket as an index of ``offs`` (in st_lo until its bounds replace it)
     for p in range(nprobes):
         table = tables[p]
-        key = chunks[np.uint64(2 * (table & 7) + (table >> 3))]
+        key = chunks[np.uint64(keys[p])]
         st_lo[p] = table * NB + (key ^ flips[p])
     work = np.int64(0)
     todo = np.int64(0)
@@ -289,10 +296,9 @@ def table_search(
         # the block before that: its first 2 * LANES entries tested
         for p in range(max(b0 - 2 * AHEAD, 0), min(b0 - AHEAD, nprobes)):
             up = np.uint64(p)
-            table = tables[up]
             start = st_lo[up]
             length = st_len[up]
-            partner = chunks[np.uint64((2 * (table & 7) + (table >> 3)) ^ 1)]
+            partner = chunks[np.uint64(partners[up])]
             low = lows[up]
             span = spans[up]
             hits = lanes_within(vals, start, partner, low, span) & _low_bits(min(length, LANES))
@@ -333,7 +339,7 @@ def table_search(
             if j >= end:
                 break
             hits = lanes_within(
-                vals, j, chunks[np.uint64((2 * g + (table >> 3)) ^ 1)], lows[pk], spans[pk]
+                vals, j, chunks[np.uint64(partners[pk])], lows[pk], spans[pk]
             ) & _low_bits(min(end - j, LANES))  # fmt: skip
     if work + VERIFY_COST * ncand > work_limit:
         return SCAN_INSTEAD
