@@ -158,3 +158,43 @@ def test_a_match_deep_in_a_long_bucket_with_no_hit_in_its_first_entries() -> Non
     assert expected == [(int(ids[-1]), 28)]
     assert index.search_one(query, 31) == expected
     assert index.search(query[None], 31) == [expected]
+
+
+def test_buckets_of_every_length_around_the_vector_widths_are_searched_to_their_ends() -> None:
+    """A bucket (a family sharing the query's chunk 0) of each length around 32, 64 and 96
+    entries, each entry within or just past the radius: the first pass tests a bucket's
+    first 64 entries in two vectors of 32 and the second pass the rest, so each length
+    splits the work its own way. Every match is found by single and batched searches."""
+    rng = np.random.default_rng(11)
+    for length in (1, 31, 32, 33, 63, 64, 65, 95, 96, 97, 130):
+        query = rng.integers(0, 256, 32, dtype=np.uint8)
+        family = [
+            # chunk 1 (the partner tested in the bucket) 0-3 bits from the query's, every
+            # other group 4-7 bits (over its threshold, 3): group 0 is the only group that
+            # finds a match, so only this bucket does; 28-34 bits in all, so more than half
+            # of the bucket matches
+            flip(
+                query,
+                [
+                    *rng.choice(np.arange(16, 32), int(rng.integers(0, 4)), False),
+                    *(32 * g + k for g in range(1, 7) for k in rng.choice(32, 4, False)),
+                    *(224 + rng.choice(32, int(rng.integers(4, 8)), False)),
+                ],
+            )
+            for _ in range(length)
+        ]
+        # enough other rows that the query's candidates stay within its work budget (it
+        # would scan instead, see ``segment.query_work_limit``)
+        bank = np.concatenate([family, rng.integers(0, 256, (8192, 32), np.uint8)])
+        ids = rng.permutation(10 * bank.shape[0])[: bank.shape[0]].astype(np.int64)
+        index = HammingIndex()
+        index.add(ids, bank)
+        index.compact()
+        chunk = int(query[0]) | int(query[1]) << 8
+        offs = index._snap.segments[0].offs[0, 0]
+        assert int(offs[chunk + 1]) - int(offs[chunk]) >= length  # table A of group 0
+        assert len(reference(ids, bank, query, 31)) >= length // 3
+        for q in (query, flip(query, [3]), flip(query, [1, 200])):
+            expected = reference(ids, bank, q, 31)
+            assert index.search_one(q, 31) == expected
+            assert index.search(q[None], 31) == [expected]
