@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     index.add([1], ["0" * 64])
     index.search_one("0" * 64, 31)
     index.search(["0" * 64, "f" * 64], 31)
+
+
+@pytest.fixture(autouse=True)
+def _fastapi_alias_warning_ignored() -> None:
+    """The pyproject filter on pydantic's UnsupportedFieldAttributeWarning, once more as each
+    test starts. FastAPI and pydantic wrap work in ``warnings.catch_warnings``, which swaps
+    the process's filter list and is not thread-safe: a server thread that outlives a test and
+    enters it while pytest installs the next test's filters restores a list without that
+    filter (CI, 2026-12-05: a test failed on the warning though pyproject ignores it)."""
+    from pydantic.warnings import UnsupportedFieldAttributeWarning
+
+    warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
 
 
 BACKENDS = [
