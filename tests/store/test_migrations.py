@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -298,3 +300,65 @@ def test_a_registry_rows_sparse_and_plain_flags_belong_to_their_kind_of_hash(
     else:
         with pytest.raises(IntegrityError), database.engine.begin() as conn:
             conn.execute(insert, values)
+
+
+def test_a_failed_upgrade_on_sqlite_leaves_the_schema_as_it_was(tmp_path: Any) -> None:
+    """Every pending migration runs in one transaction on SQLite too: Python's sqlite3 opens a
+    transaction only before an INSERT, UPDATE or DELETE, so an ALTER TABLE ran outside any
+    and stayed behind when a later step failed (the database said 0019 and had 0020's
+    column, and the next upgrade stopped on it). SQLite-only: PostgreSQL's DDL was always
+    inside Alembic's transaction, and the failure used here (a foreign key that the
+    upgrade's closing check finds broken) is SQLite's."""
+    url = f"sqlite:///{tmp_path / 'half.db'}"
+    settings = Settings(environment="test", database_url=url)
+    upgrade_database(settings, "0019")
+    raw = sqlite3.connect(tmp_path / "half.db")
+    try:
+        columns = raw.execute("PRAGMA table_info(content_signals)").fetchall()
+        values = {
+            name: {"content_id": 424242, "signal_type": "pdq", "value": "ab" * 32}.get(name, 0)
+            for _, name, _, notnull, default, pk in columns
+            if notnull and default is None and not pk
+        }
+        names = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        # foreign keys are off on a plain sqlite3 connection: a row whose content is gone
+        raw.execute(
+            f"INSERT INTO content_signals ({names}) VALUES ({marks})", list(values.values())
+        )
+        raw.commit()
+
+        with pytest.raises(RuntimeError, match="broke 1 foreign key"):
+            upgrade_database(settings)
+
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0019",)]
+        after = {row[1] for row in raw.execute("PRAGMA table_info(content_signals)")}
+        assert {name for _, name, *_ in columns} == after  # no `sparse`, no `plain`
+    finally:
+        raw.close()
+
+
+def _upgrade_in_a_process(url: str) -> str:
+    try:
+        upgrade_database(Settings(environment="test", database_url=url))
+    except Exception as exc:  # reported to the test, which names it
+        return repr(exc)
+    return "ok"
+
+
+def test_processes_that_start_together_migrate_one_after_the_other(blank_db_url: str) -> None:
+    """`rescind serve` and `rescind worker` started together both upgrade a new database:
+    one waits for the other and then finds nothing to do (before: 'table api_keys already
+    exists', and half-built `_alembic_tmp_` tables left behind on SQLite)."""
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(3) as pool:
+        results = pool.map(_upgrade_in_a_process, [blank_db_url] * 3)
+    assert results == ["ok", "ok", "ok"]
+    engine = make_engine(blank_db_url, pooled=False)
+    try:
+        with engine.connect() as conn:
+            assert not compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            tables = inspect(conn).get_table_names()
+        assert not [t for t in tables if t.startswith("_alembic_tmp")]
+    finally:
+        engine.dispose()
