@@ -9,12 +9,14 @@ over thousands of videos.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from rescind.config import Settings
+from rescind.media.video_match import Shares, decide
 from rescind.platform.matcher import Matcher
 from rescind.platform.media_signals import (
     bank_signals_from_media,
@@ -80,10 +82,12 @@ def _panning(name: str, seconds: int, fps: int) -> list[NDArray[np.uint8]]:
 
 
 def _end_card(seconds: int, fps: int) -> list[NDArray[np.uint8]]:
-    """A platform's end card: its logo growing on black."""
+    """A platform's end card: its logo growing on a textured backdrop (not a plain frame, so
+    the common-content rule, not the plain-seconds rule, is what keeps it from matching)."""
+    backdrop = np.random.default_rng(7).integers(0, 120, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
     frames = []
     for i in range(seconds * fps):
-        frame = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+        frame = backdrop.copy()
         r = 12 + i // 2
         frame[60 - r : 60 + r, 80 - 2 * r : 80 + 2 * r] = (250, 40, 90)
         frame[90:100, 40:120] = 255
@@ -121,3 +125,18 @@ def test_an_end_card_shared_by_distinct_videos_does_not_make_them_match(
     # Without the rule, the card alone matched every one of them.
     off = video_matcher(banked, Settings(video_common_min_videos=0))
     assert _found(off, only) == set(banked)
+
+
+def test_a_match_resting_on_two_plain_seconds_does_not_count_and_on_three_it_does() -> None:
+    """Two captions against two slides (seed 6 of `bench/robustness_video.py`: a still and an
+    end card with bars against a dark video ending on the same card, every second plain)
+    do not make a match; a third plain second, or one second that is not plain, does."""
+    whole = Shares(query=1.0, bank=1.0, moments=2)
+
+    def hits(plain: list[bool]) -> list[tuple[Hashable, int, bool, str]]:
+        return [(("s", t), 4, p, f"hit {t}") for t, p in enumerate(plain)]
+
+    assert decide(whole, hits([True, True]), set(), 0.7, 0.7) is None
+    assert decide(whole, hits([True, False]), set(), 0.7, 0.7) == "hit 0"
+    three = Shares(query=1.0, bank=1.0, moments=3)
+    assert decide(three, hits([True, True, True]), set(), 0.7, 0.7) == "hit 0"
