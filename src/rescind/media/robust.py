@@ -618,7 +618,7 @@ class UploadView:
     def __post_init__(self) -> None:
         # Once per hash, not once per hit (a video check meets thousands of frames).
         flat = self.cut and self.quality == 0
-        faint = self.cut and not self.equalised and _below(self.quality, FAINT_CUT_QUALITY)
+        faint = self.cut and not self.equalised and below_quality(self.quality, FAINT_CUT_QUALITY)
         inert = flat or (self.sparse and self.weak and not self.equalised)
         object.__setattr__(self, "flat", flat)
         object.__setattr__(self, "faint", faint)
@@ -678,7 +678,9 @@ def banked_inert(banked: BankedView) -> bool:
     return banked.cut and banked.quality == 0 and not banked.turned
 
 
-def _below(quality: int | None, minimum: int) -> bool:
+def below_quality(quality: int | None, minimum: int) -> bool:
+    """Whether a hash's PDQ quality is known and below ``minimum`` (a hash without one, such
+    as an exact hash or one a partner sent bare, is not held to it)."""
     return quality is not None and quality < minimum
 
 
@@ -717,11 +719,11 @@ def banked_pair_limit(
         and cut
         and (upload.half or banked.half)
         and not (turned or equalised)
-        and _below(banked.quality, FAINT_CUT_QUALITY)
+        and below_quality(banked.quality, FAINT_CUT_QUALITY)
     ):
         return -1  # parts of two flat, hazy pictures (two skies' top halves)
     limit = threshold
-    weak_cut = cut and _below(banked.quality, min_quality)
+    weak_cut = cut and below_quality(banked.quality, min_quality)
     if upload.sparse and not upload.equalised:
         if weak_cut:
             return -1
@@ -743,8 +745,8 @@ def banked_pair_weak(
         upload.smooth
         or banked.smooth
         or upload.equalised
-        or _below(upload.quality, min_quality)
-        or _below(banked.quality, min_quality)
+        or below_quality(upload.quality, min_quality)
+        or below_quality(banked.quality, min_quality)
     )
 
 
@@ -919,6 +921,7 @@ __all__ = [
     "banked_inert",
     "banked_pair_limit",
     "banked_pair_weak",
+    "below_quality",
     "equalised",
     "equalised_limit",
     "hamming_matrix",

@@ -23,7 +23,12 @@ from sqlalchemy.orm import Session
 
 from rescind.config import Settings
 from rescind.index import HammingIndex
-from rescind.media.robust import UploadView, banked_pair_limit, banked_pair_weak
+from rescind.media.robust import (
+    UploadView,
+    banked_pair_limit,
+    banked_pair_weak,
+    below_quality,
+)
 from rescind.media.video_match import common_moments, decide, moment, shares
 from rescind.platform.banks import (
     REQUEST_SOURCE,
@@ -141,10 +146,6 @@ class Hit:
     request_id: int | None
     case_number: str | None
     review_only: bool = False
-
-
-def _low(quality: int | None, minimum: int) -> bool:
-    return quality is not None and quality < minimum
 
 
 _EXACT = UploadView()  # an exact hash (MD5, SHA-256): no quality, no view
@@ -442,7 +443,7 @@ class Matcher:
         either (`rescind.media.video_match.common_moments`).
         """
         minimum = self.settings.pdq_min_quality
-        frames = tuple(f for f in frames if not _low(f.quality, minimum))
+        frames = tuple(f for f in frames if not below_quality(f.quality, minimum))
         if not frames:
             return []
         results = self.frames.search([f.hash for f in frames], radius)
@@ -495,7 +496,7 @@ class Matcher:
         good = frozenset(
             moment(self.entries[e].t, e)
             for e in self.groups.get(group, ())
-            if e in self.entries and not _low(self.entries[e].quality, minimum)
+            if e in self.entries and not below_quality(self.entries[e].quality, minimum)
         )
         if len(self._good) >= NEIGHBOUR_CACHE:
             self._good = {}
@@ -533,7 +534,7 @@ class Matcher:
             for e in self.groups.get(group, ())
             if e in self.entries
             and e in self.frame_values
-            and not _low(self.entries[e].quality, minimum)
+            and not below_quality(self.entries[e].quality, minimum)
             and moment(self.entries[e].t, e) not in skip
         ]
         mine = [e for e in wanted if e not in cached]
@@ -547,7 +548,7 @@ class Matcher:
                     ref is not None
                     and ref.group_key
                     and ref.group_key != group
-                    and not _low(ref.quality, minimum)
+                    and not below_quality(ref.quality, minimum)
                 ):
                     others.add((ref.group_key, moment(ref.t, other)))
             cached[e] = frozenset(others)

@@ -19,7 +19,13 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from rescind.config import Settings
-from rescind.media.robust import UploadView, banked_inert, banked_pair_limit, banked_pair_weak
+from rescind.media.robust import (
+    UploadView,
+    banked_inert,
+    banked_pair_limit,
+    banked_pair_weak,
+    below_quality,
+)
 from rescind.media.video_match import common_moments, decide, moment, shares
 from rescind.platform.banks import BankPolicy, EntryView
 from rescind.platform.registry import signals_of
@@ -81,10 +87,6 @@ def exact_match_query(signal_type: str, value: str) -> Select[int]:
         ContentSignal.signal_type == signal_type,
         ContentSignal.value == value,
     )
-
-
-def _low(quality: int | None, minimum: int) -> bool:
-    return quality is not None and quality < minimum
 
 
 def sweep_copies(
@@ -183,7 +185,7 @@ def _sweep_videos(
     minimum = settings.pdq_min_quality
     by_group: dict[str, list[BankEntry]] = defaultdict(list)
     for e in entries:
-        if e.signal_type == VIDEO_PDQ and not _low(e.quality, minimum):
+        if e.signal_type == VIDEO_PDQ and not below_quality(e.quality, minimum):
             by_group[e.group_key or f"entry:{e.id}"].append(e)
     found_all: list[tuple[int, int, int]] = []
     for frames in by_group.values():
@@ -200,7 +202,7 @@ def _sweep_videos(
             plain = bool((entry.provenance or {}).get("plain"))
             for sid, distance in found:
                 row = rows.get(sid)
-                if row and row[1] == VIDEO_PDQ and not _low(row[2], minimum):
+                if row and row[1] == VIDEO_PDQ and not below_quality(row[2], minimum):
                     content_moment = moment(row[4], sid)
                     pairs[row[0]].add((bank_moment, content_moment))
                     matched[bank_moment][row[0]].add(content_moment)
@@ -277,7 +279,7 @@ def _related(
                 and row[0] != pk
                 and row[0] in own
                 and row[1] == VIDEO_PDQ
-                and not _low(row[2], minimum)
+                and not below_quality(row[2], minimum)
                 and moment(row[4], sid) not in own[row[0]]
             ):
                 related.add(row[0])
