@@ -116,27 +116,34 @@ def sweep_copies(
     candidates = sorted({sid for found in results for sid, _ in found})
     rows = _rows(session, candidates)
     runtime.registry.forget([sid for sid in candidates if sid not in rows])
+    # Each registered upload's hash (a row a search found; a video frame's hash is not one)
+    # as the pair rule reads it, once per row, not once per banked view it meets:
+    # rescind.media.robust.banked_pair_limit, the matcher's rule. A turned view of the
+    # banked picture (`full/rot90`, `crop_c96/flip_h`) meets its whole views only, never its
+    # crops or halves, and its turned hashes (`pdq_dihedral`) no crop or tilt; a flat cut
+    # view meets nothing, a faint half no faint cut view; a sparse upload's (text on a flat
+    # background) crops and halves meet banked ones only close by, and no weak one; weak
+    # and smooth banked views only close by. A row without a view name (a hash a platform
+    # sent, or a row registered before migration 0019) is taken as a whole view, and one
+    # without the sparse flag (before migration 0020) as not sparse, as the matcher takes
+    # such hashes. The registry keeps no weak view of an upload, and does not know whether
+    # it was smooth.
+    uploads = {
+        sid: (
+            row[0],
+            UploadView.of(row[3], row[2], turned=row[1] == PDQ_DIHEDRAL, sparse=bool(row[5])),
+        )
+        for sid, row in rows.items()
+        if row[1] in (PDQ, PDQ_DIHEDRAL)
+    }
     for (entry, view), found in zip(images, results, strict=True):
         for sid, distance in found:
-            row = rows.get(sid)
-            if row is None or row[1] not in (PDQ, PDQ_DIHEDRAL):
+            registered = uploads.get(sid)
+            if registered is None:
                 continue  # gone since, or a video frame's hash
-            # The registered upload's hash against the banked view, by the matcher's rule
-            # (rescind.media.robust.banked_pair_limit): a turned view of the banked picture
-            # (`full/rot90`, `crop_c96/flip_h`) meets its whole views only, never its crops
-            # or halves, and its turned hashes (`pdq_dihedral`) no crop or tilt; a flat cut
-            # view meets nothing, a faint half no faint cut view; a sparse upload's (text
-            # on a flat background) crops and halves meet banked ones only close by, and
-            # no weak one; weak and smooth banked views only close by. A row without a view
-            # name (a hash a platform sent, or a row registered before migration 0019) is
-            # taken as a whole view, and one without the sparse flag (before migration
-            # 0020) as not sparse, as the matcher takes such hashes. The registry keeps no
-            # weak view of an upload, and does not know whether it was smooth.
-            upload = UploadView.of(
-                row[3], row[2], turned=row[1] == PDQ_DIHEDRAL, sparse=bool(row[5])
-            )
+            pk, upload = registered
             if distance <= banked_pair_limit(upload, view, bank.threshold, minimum):
-                keep(row[0], entry.id, distance, not banked_pair_weak(upload, view, minimum))
+                keep(pk, entry.id, distance, not banked_pair_weak(upload, view, minimum))
 
     for entry in entries:
         if entry.signal_type in EXACT_TYPES:
