@@ -44,7 +44,9 @@ def hash_command(
 ) -> None:
     """Print one JSON object per file: kind, MD5, SHA-256 and PDQ hashes (exit 1 if any failed)."""
     from rescind.media import iter_media_paths
+    from rescind.media.image import quiet_decoder_warnings
 
+    quiet_decoder_warnings()  # as a server's process does (rescind.services)
     files = iter_media_paths(paths)
     if output_format is HashFormat.vpdq:
         failed = _print_vpdq(files, fps, out_dir)

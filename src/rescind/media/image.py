@@ -195,7 +195,8 @@ def quiet_decoder_warnings() -> None:
     """Keep Pillow's warnings on hostile input (DecompressionBombWarning, EXIF, palette and
     APNG warnings) out of the process's output: our own limits decide about a picture.
 
-    Process-wide and idempotent; called where a process starts (``create_app``, the CLI).
+    Process-wide and idempotent; called where a process that decodes pictures sets up
+    (``rescind.services``' builders for the web app and the worker, ``rescind hash``).
     Not ``warnings.catch_warnings`` around each decode: that swaps the process's filter list,
     is not thread-safe, and pictures are decoded on several threads at once, where it lost
     other code's filters.
