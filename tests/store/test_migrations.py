@@ -13,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import CheckConstraint, Connection, inspect, select, text
+from sqlalchemy import CheckConstraint, Connection, TextClause, inspect, select, text
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -221,6 +221,30 @@ def test_person_migration_gives_old_cases_handles_and_keeps_their_signatures(
         engine.dispose()
 
 
+def _one_content(database: Database, kind: str) -> None:
+    """One registered content item of ``kind``, for the registry rows' CHECK tests."""
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
+                "VALUES ('c', :kind, 'live', :t, :t)"
+            ),
+            {"t": datetime.now(UTC), "kind": kind},
+        )
+
+
+def _stored_or_refused(
+    database: Database, insert: TextClause, values: dict[str, Any], stored: bool
+) -> None:
+    """Run ``insert``: it must be stored, or else refused by a constraint."""
+    if stored:
+        with database.engine.begin() as conn:
+            conn.execute(insert, values)
+    else:
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:
+            conn.execute(insert, values)
+
+
 @pytest.mark.parametrize(
     ("signal_type", "variant", "stored"),
     [
@@ -236,25 +260,13 @@ def test_person_migration_gives_old_cases_handles_and_keeps_their_signatures(
 def test_a_registry_rows_view_name_is_a_picture_hashs(
     database: Database, signal_type: str, variant: str | None, stored: bool
 ) -> None:
-    with database.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
-                "VALUES ('c', 'image', 'live', :t, :t)"
-            ),
-            {"t": datetime.now(UTC)},
-        )
+    _one_content(database, "image")
     insert = text(
         "INSERT INTO content_signals (content_pk, signal_type, value, variant) "
         "SELECT id, :st, :v, :n FROM contents"
     )
     values = {"st": signal_type, "v": "a" * 64, "n": variant}
-    if stored:
-        with database.engine.begin() as conn:
-            conn.execute(insert, values)
-    else:
-        with pytest.raises(IntegrityError), database.engine.begin() as conn:
-            conn.execute(insert, values)
+    _stored_or_refused(database, insert, values, stored)
     # Longer than the longest name by far: refused on both backends.
     with pytest.raises((IntegrityError, DataError)), database.engine.begin() as conn:
         conn.execute(insert, values | {"st": "pdq", "n": "x" * 41})
@@ -281,25 +293,12 @@ def test_a_registry_rows_sparse_and_plain_flags_belong_to_their_kind_of_hash(
     database: Database, column: str, signal_type: str, flag: bool | None, stored: bool
 ) -> None:
     """``sparse`` (0020) is a picture hash's flag, ``plain`` (0021) a video frame's."""
-    with database.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO contents (content_id, kind, state, first_seen_at, last_seen_at) "
-                "VALUES ('c', :kind, 'live', :t, :t)"
-            ),
-            {"t": datetime.now(UTC), "kind": "video" if column == "plain" else "image"},
-        )
+    _one_content(database, "video" if column == "plain" else "image")
     insert = text(
         f"INSERT INTO content_signals (content_pk, signal_type, value, {column}) "
         "SELECT id, :st, :v, :f FROM contents"
     )
-    values = {"st": signal_type, "v": "a" * 64, "f": flag}
-    if stored:
-        with database.engine.begin() as conn:
-            conn.execute(insert, values)
-    else:
-        with pytest.raises(IntegrityError), database.engine.begin() as conn:
-            conn.execute(insert, values)
+    _stored_or_refused(database, insert, {"st": signal_type, "v": "a" * 64, "f": flag}, stored)
 
 
 def test_a_failed_upgrade_on_sqlite_leaves_the_schema_as_it_was(tmp_path: Any) -> None:
