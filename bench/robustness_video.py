@@ -37,6 +37,9 @@ many requests or banks would): the common-content rule must still find their var
 ``--only-shipped`` runs the sweep under the rule as shipped only (not the two rules before
 it); ``--signals FILE`` writes the sweep's hashed videos to FILE, or reads them from it when
 it exists (nothing generated or hashed: a rule re-measured in seconds, not half an hour).
+``--textured-card`` draws the shared end card on a coloured texture instead of black (its
+frames are then not plain, so the plain-seconds rule cannot refuse what the common-content
+rule lets through); the videos are otherwise the same for a seed.
 """
 
 from __future__ import annotations
@@ -658,12 +661,19 @@ def _fades(inner: Any, seconds: float, fade: float) -> Any:
 KINDS = ("photo", "still", "shapes", "noise", "gradient", "dark", "black", "slides", "screen")
 
 
-def _end_card(size: tuple[int, int], seed: int) -> Any:
+def _end_card(size: tuple[int, int], seed: int, textured: bool = False) -> Any:
     """One platform's end card (its logo growing on black, with its name), shared by every
-    video of the sweep's ``+card`` kind: distinct videos with the same closing seconds."""
+    video of the sweep's ``+card`` kind: distinct videos with the same closing seconds.
+    ``textured``: on a coloured texture instead of black, so its frames are not plain."""
     rng = np.random.default_rng(seed + 7)
     w, h = size
-    card = _text_card(size, rng, 1, np.zeros((h, w, 3), np.uint8))
+    backdrop = np.zeros((h, w, 3), np.uint8)
+    if textured:
+        from PIL import Image
+
+        coarse = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+        backdrop = np.asarray(Image.fromarray(coarse).resize(size, Image.Resampling.BICUBIC))
+    card = _text_card(size, rng, 1, backdrop)
 
     def render(t: float) -> Frame:
         frame = card.copy()
@@ -675,8 +685,9 @@ def _end_card(size: tuple[int, int], seed: int) -> Any:
     return render
 
 
-def distinct_clips(count: int, seed: int) -> list[Clip]:
-    """``count`` distinct generated videos: each kind in turn, each from its own source."""
+def distinct_clips(count: int, seed: int, textured_card: bool = False) -> list[Clip]:
+    """``count`` distinct generated videos: each kind in turn, each from its own source
+    (the shared end card on a texture with ``textured_card``: nothing else changes)."""
     rng = np.random.default_rng(seed)
     tiles = _tiles()
     rng.shuffle(tiles)  # type: ignore[arg-type]
@@ -742,7 +753,7 @@ def distinct_clips(count: int, seed: int) -> list[Clip]:
             kind += "+fade"
         elif rng.random() < 0.15:
             if size not in cards:
-                cards[size] = _end_card(size, seed)
+                cards[size] = _end_card(size, seed, textured_card)
             length = float(rng.choice([2.0, 3.0]))
             render = _then(render, seconds, cards[size])
             seconds += length
@@ -795,6 +806,7 @@ def sweep(
     duplicates: int = 0,
     only_shipped: bool = False,
     signals: Path | None = None,
+    textured_card: bool = False,
 ) -> int:
     """Bank ``count`` distinct generated videos (and Meta's originals and distinct videos),
     check each against all of them, with every tenth one's variant and Meta's variants;
@@ -808,16 +820,18 @@ def sweep(
             hashed = pickle.load(fh)
         print(f"read the hashed videos from {signals}")
     else:
-        hashed = _hash_sweep(folder, count, seed, meta)
+        hashed = _hash_sweep(folder, count, seed, meta, textured_card)
         if signals is not None:
             with signals.open("wb") as fh:
                 pickle.dump(hashed, fh)
     return _match_sweep(settings, hashed, duplicates, only_shipped)
 
 
-def _hash_sweep(folder: Path, count: int, seed: int, meta: Path | None) -> Hashed:
+def _hash_sweep(
+    folder: Path, count: int, seed: int, meta: Path | None, textured_card: bool = False
+) -> Hashed:
     cpu0, t0 = time.process_time(), time.perf_counter()
-    clips = distinct_clips(count, seed)
+    clips = distinct_clips(count, seed, textured_card)
     rng = np.random.default_rng(seed + 1000)
     originals: dict[str, Path] = {}
     tags: dict[str, frozenset[str]] = {}
@@ -990,6 +1004,11 @@ def main() -> int:
         default=0,
         help="also bank each original of a variant this many more times (as many requests)",
     )
+    parser.add_argument(
+        "--textured-card",
+        action="store_true",
+        help="the sweep's shared end card on a texture (not plain), the same videos otherwise",
+    )
     args = parser.parse_args()
     settings = Settings()
     print(
@@ -1018,6 +1037,7 @@ def main() -> int:
                 args.duplicates,
                 args.only_shipped,
                 args.signals,
+                args.textured_card,
             )
         ok = ok and not false
     return 0 if ok else 1

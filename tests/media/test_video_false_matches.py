@@ -127,16 +127,28 @@ def test_an_end_card_shared_by_distinct_videos_does_not_make_them_match(
     assert _found(off, only) == set(banked)
 
 
-def test_a_match_resting_on_two_plain_seconds_does_not_count_and_on_three_it_does() -> None:
+def test_a_match_resting_on_two_plain_seconds_counts_only_as_a_whole_copy() -> None:
     """Two captions against two slides (seed 6 of `bench/robustness_video.py`: a still and an
-    end card with bars against a dark video ending on the same card, every second plain)
-    do not make a match; a third plain second, or one second that is not plain, does."""
-    whole = Shares(query=1.0, bank=1.0, moments=2)
+    end card with bars against a dark video ending on the same card, every second plain; seed
+    7: dark, slide and screen videos ending on the card against videos that are only the
+    card) do not make a match when the two seconds are most of one video only; they do when
+    they are most of both (a two-slide clip re-encoded), as do a third plain second and one
+    second that is not plain."""
 
     def hits(plain: list[bool]) -> list[tuple[Hashable, int, bool, str]]:
         return [(("s", t), 4, p, f"hit {t}") for t, p in enumerate(plain)]
 
-    assert decide(whole, hits([True, True]), set(), 0.7, 0.7) is None
-    assert decide(whole, hits([True, False]), set(), 0.7, 0.7) == "hit 0"
-    three = Shares(query=1.0, bank=1.0, moments=3)
+    card = Shares(query=0.25, bank=1.0, moments=2)  # seed 6's figures
+    assert decide(card, hits([True, True]), set(), 0.7, 0.7) is None
+    # The other way round (the copy sweep, where the banked video is the query).
+    reverse = Shares(query=1.0, bank=0.4, moments=2)
+    assert decide(reverse, hits([True, True]), set(), 0.7, 0.7) is None
+    assert decide(card, hits([True, False]), set(), 0.7, 0.7) == "hit 0"
+    whole = Shares(query=1.0, bank=0.75, moments=2)
+    assert decide(whole, hits([True, True]), set(), 0.7, 0.7) == "hit 0"
+    assert decide(whole, hits([True, True]), set(), 0.7, 0.8) is None
+    # One plain second is one picture against another, however much of both it is.
+    one = Shares(query=1.0, bank=1.0, moments=1)
+    assert decide(one, hits([True]), set(), 0.7, 0.7) is None
+    three = Shares(query=0.5, bank=1.0, moments=3)
     assert decide(three, hits([True, True, True]), set(), 0.7, 0.7) == "hit 0"

@@ -3,7 +3,8 @@
 Captions on black carry little identity: PDQ's bits mostly say where the lines sit, so a
 one-line caption and a slide with another line at the same place land a few bits apart. A
 video match resting on a few such plain moments of the query does not count
-(`rescind.media.video_match.decide`), in `/v1/check` and in the copy sweep alike; a match
+(`rescind.media.video_match.decide`), in `/v1/check` and in the copy sweep alike, unless
+they are two seconds that are most of both videos (a copy of a two-slide clip); a match
 resting on one second of a photo-like video does. A registered video keeps its frames' flags
 in the registry, so a removal banking them judges it as a banked file is judged.
 """
@@ -203,3 +204,42 @@ def test_the_registry_keeps_a_frames_plain_flag_only_when_its_pixels_were_seen(
     # The same frames sent as hashes by a platform: nothing was judged, nothing is kept.
     sent = video_of([(h.hash, h.quality or 0) for h in title.frames])
     assert flags(sent) == {None}
+
+
+def _two_slides(folder: Path) -> dict[str, bytes]:
+    """A two-slide clip (two plain seconds), a grey re-encoded copy of it, and a longer video
+    of captions of its own ending on the same two slides (as videos end on an end card)."""
+    deck = [_caption(text) for text in SLIDES[:2] for _ in range(FPS)]
+    grey = [np.repeat(f.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8) for f in deck]
+    own = [_caption(text) for text in ("Morning Show", "Top Stories", "Sports Desk")]
+    made = {"deck": deck, "grey": grey, "longer": [f for f in own for _ in range(FPS)] + deck}
+    return {
+        name: write_video(folder / f"{name}.mp4", frames, FPS).read_bytes()
+        for name, frames in made.items()
+    }
+
+
+def test_a_copy_of_two_slides_is_found_and_a_video_ending_on_them_is_not(
+    settings: Settings, database: Database, runtime: PlatformRuntime, tmp_path: Path
+) -> None:
+    """Two plain seconds count when they are most of both videos, whichever is checked
+    against which: `/v1/check` finds the copy of the two-slide clip, and banking the clip
+    sweeps the registered copy; the video that only ends on the slides is neither found nor
+    swept (the slides are 2 of its 5 seconds)."""
+    videos = _two_slides(tmp_path)
+    checked = {name: signals_from_media(videos[name], LIMITS) for name in ("grey", "longer")}
+    assert all(h.plain for s in checked.values() for h in s.frames)
+    assert {h.t for h in checked["grey"].frames} == {0.0, 1.0}
+    matcher = video_matcher({"deck": bank_signals_from_media(videos["deck"], LIMITS)})
+    assert _found(matcher, checked["grey"]) == {"deck"}
+    assert _found(matcher, checked["longer"]) == set()
+    # The copy sweep: the banked clip is the rule's query, the registered uploads its bank.
+    check_all(runtime, checked)
+    with database.session() as session:
+        bank = get_bank(session, NCII_BANK)
+        entries = add_signals(
+            session, bank, bank_signals_from_media(videos["deck"], LIMITS), source="reviewer"
+        )
+        session.flush()
+        copies = sweep_copies(session, settings, runtime, entries, policy_of(bank))
+        assert {c.content.content_id for c in copies} == {"grey"}

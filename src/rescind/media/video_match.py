@@ -32,8 +32,10 @@ ONE_MOMENT_RADIUS = 16
 # rescind.media.robust_sparse.plain_share), does not count: two captions on black, or a
 # caption and a slide, are a few bits apart whatever they say. Two, not one, since a fresh
 # seed of `bench/robustness_video.py` (6) showed two plain seconds against two (a still and
-# an end card with bars against a dark video ending on the same card): 0 false matches on
-# seeds 2-6 with two, at the cost of the copies of videos made of two plain seconds.
+# an end card with bars against a dark video ending on the same card). Two plain moments do
+# count when they are most of both videos (`Shares.whole`: one is a copy of the other, a
+# two-slide clip re-encoded); every false match on two seen so far was one video holding
+# the other's two plain seconds (an end card) among seconds of its own.
 PLAIN_MOMENTS = 2
 # A banked video counts as an identity of its own for common content only when more than
 # this share of its good moments is its own (not the shared content).
@@ -67,6 +69,10 @@ class Shares:
     def matches(self, query_fraction: float, bank_fraction: float) -> bool:
         """The vPDQ rule: enough of the query is in the banked video, or the reverse."""
         return self.query >= query_fraction or self.bank >= bank_fraction
+
+    def whole(self, query_fraction: float, bank_fraction: float) -> bool:
+        """Both ways: enough of the query is in the banked video, and the reverse."""
+        return self.query >= query_fraction and self.bank >= bank_fraction
 
 
 def shares(
@@ -114,14 +120,16 @@ def decide(
     common content, else the closest of all. A match resting on one moment of either video
     (a still, a title card: one picture against another) counts only within
     `ONE_MOMENT_RADIUS`; one resting on `PLAIN_MOMENTS` or fewer, all of them plain frames
-    of the query, does not count. `/v1/check` and the copy sweep decide with this one
-    function.
+    of the query, does not count, unless it rests on exactly `PLAIN_MOMENTS` that are most
+    of both videos (`Shares.whole`, the same whichever side is the query). `/v1/check` and
+    the copy sweep (the banked video as the query) decide with this one function.
     """
     if not hits or not share.matches(query_fraction, bank_fraction):
         return None
     kept = [h for h in hits if h[0] not in common] or list(hits)
-    if share.moments <= PLAIN_MOMENTS and all(h[2] for h in kept):
-        return None  # a caption against a caption
+    plain = share.moments <= PLAIN_MOMENTS and all(h[2] for h in kept)
+    if plain and (share.moments < PLAIN_MOMENTS or not share.whole(query_fraction, bank_fraction)):
+        return None  # a caption against a caption; an end card inside another video
     _, distance, _, best = min(kept, key=lambda h: h[1])
     if share.moments > 1 or distance <= ONE_MOMENT_RADIUS:
         return best
