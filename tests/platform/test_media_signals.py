@@ -63,7 +63,7 @@ def test_plain_hashes_come_first_and_robust_views_are_bounded() -> None:
     assert 8 <= len(extra) <= 55
     # The shifted crops serve the check only: the registry keeps the other views.
     shifted = [h for h in extra if (h.variant or "").startswith("shift_")]
-    assert len(shifted) == 24
+    assert len(shifted) == 30
     rows = signal_values(signals)
     registered = [r for r in rows if r.signal_type.startswith("pdq")]
     assert len(registered) == len(signals.pdq) - len(shifted)
@@ -77,7 +77,7 @@ def test_cuts_of_the_untrimmed_picture_serve_the_check_only() -> None:
     # untrimmed, and the untrimmed cuts stay out of the registry, as the shifted crops do.
     data = media.jpeg(Image.fromarray(skimage.data.camera()).convert("RGB"))
     signals = signals_from_media(data, LIMITS)
-    assert len(signals.pdq) <= 8 + 78
+    assert len(signals.pdq) <= 8 + 90
     untrimmed = [h for h in signals.pdq if (h.variant or "").startswith("untrimmed_")]
     shifted = [h for h in signals.pdq if (h.variant or "").startswith("shift_")]
     assert untrimmed and shifted

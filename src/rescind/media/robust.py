@@ -45,6 +45,7 @@ the whole views only, see :func:`pair_limits`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import product
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -74,6 +75,7 @@ from rescind.media.robust_geometry import (
     luma,
     one_side_crop,
     render_variant,
+    sides_crop,
     straightened,
     strip,
     trim_box,
@@ -122,6 +124,16 @@ HALF_VARIANTS: tuple[Variant, ...] = (
     Variant("half_l", right=0.5),
     Variant("half_r", left=0.5),
 )
+# ... and a copy cut unevenly (each side by its own share up to ~8%): the picture with 5 or
+# 7% cut from each side, every combination (16 views). An upload's shifted crops cut 0 or 4%
+# of it from each side (:data:`SHIFT_CROPS`), so a side cut by 0-2% (+4) meets 5, 2-4% (+4)
+# meets 7, 4-6% meets 5 and 6-8% meets 7: within ~1% on every side at once, where PDQ holds
+# (docs/matching.md, "Uneven crops").
+GRID_CUTS = (0.05, 0.07)
+GRID_VARIANTS: tuple[Variant, ...] = tuple(
+    Variant(f"grid_{''.join(str(round(c * 100)) for c in cuts)}", *cuts)
+    for cuts in product(GRID_CUTS, repeat=4)
+)
 # Framed views, for a platform that sends only the hash of a copy with something added
 # around the picture (it cannot trim what it never sends; docs/matching.md measures each
 # family). PDQ moves ~20 bits per 1% of border width and ~15 per 64 levels of its colour:
@@ -151,12 +163,16 @@ QUERY_CROPS: tuple[Variant, ...] = tuple(centre_crop(keep) for keep in (0.96, 0.
 # sides of it) of the trimmed picture, as uploaded. A copy cut unevenly (each side by its
 # own amount) is the original shifted and zoomed: these shift it back in 8 directions, and
 # the bank's centre, one-side and corner crops (2% steps) meet what is left. No fixed set
-# of bank views covers four free cuts; this one covers a shift up to 6% each way.
+# of bank views covers four free cuts; this one covers a shift up to 6% each way. With 4%
+# cut from two opposite or three sides as well, the 4% crops cut 0 or 4% from each side in
+# every combination (the all-sides one is QUERY_CROPS' crop_c92): the bank's uneven-crop
+# grid (:data:`GRID_VARIANTS`) meets them.
 SHIFT_CROPS: tuple[Variant, ...] = tuple(
     replace(v, name="shift_" + v.name.removeprefix("crop_"))
     for v in (
         *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06)),
         *(corner_crop(c, cut) for c in ("tl", "tr", "bl", "br") for cut in (0.02, 0.04, 0.06)),
+        *(sides_crop(sides, 0.04) for sides in ("lr", "tb", "ltr", "ltb", "lrb", "trb")),
     )
 )
 # When only the loose (JPEG-tolerant) trim finds a border, it may be a JPEG'd pad or the
@@ -219,6 +235,7 @@ BANK_VARIANT_NAMES: frozenset[str] = frozenset(
                 *STRAIGHTENED_VARIANTS,
                 *HALF_VARIANTS,
                 *MIRRORED_VARIANTS,
+                *GRID_VARIANTS,
                 *FRAMED_VARIANTS,
             )
         ),
@@ -326,6 +343,7 @@ def bank_signals(
         *STRAIGHTENED_VARIANTS,
         *HALF_VARIANTS,
         *MIRRORED_VARIANTS,
+        *GRID_VARIANTS,
         *FRAMED_VARIANTS,
     ):
         if (variant.tilt or variant.framed) and not signals[0].strong:
@@ -893,6 +911,8 @@ __all__ = [
     "FAINT_CUT_QUALITY",
     "FLAT",
     "FRAMED_VARIANTS",
+    "GRID_CUTS",
+    "GRID_VARIANTS",
     "HALF",
     "HALF_VARIANTS",
     "MIN_QUALITY",
