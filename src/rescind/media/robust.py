@@ -45,8 +45,8 @@ the whole views only, see :func:`pair_limits`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import product
 from dataclasses import dataclass, field, replace
+from itertools import product
 from typing import Protocol
 
 import numpy as np
@@ -131,8 +131,9 @@ HALF_VARIANTS: tuple[Variant, ...] = (
 # (docs/matching.md, "Uneven crops").
 GRID_CUTS = (0.05, 0.07)
 GRID_VARIANTS: tuple[Variant, ...] = tuple(
-    Variant(f"grid_{''.join(str(round(c * 100)) for c in cuts)}", *cuts)
+    Variant("grid_" + "".join(str(round(c * 100)) for c in cuts), left, top, right, bottom)
     for cuts in product(GRID_CUTS, repeat=4)
+    for left, top, right, bottom in [cuts]
 )
 # Framed views, for a platform that sends only the hash of a copy with something added
 # around the picture (it cannot trim what it never sends; docs/matching.md measures each
