@@ -12,9 +12,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   inside borders, bars or a caption strip, only for a picture whose own hash is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
-  three centre crops, the four halves and 24 shifted crops of the trimmed picture
+  three centre crops, the four halves and 30 shifted crops of the trimmed picture
   (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`), and of the untrimmed
-  one too when only the loose trim found a border (:data:`UNTRIMMED_VIEWS`): 39 to 78
+  one too when only the loose trim found a border (:data:`UNTRIMMED_VIEWS`): 45 to 90
   hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
