@@ -170,7 +170,7 @@ const FRAME_WIDTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16];
 /** robust.GRID_CUTS */
 const GRID_CUTS = [0.05, 0.07];
 
-/** robust.GRID_VARIANTS: 5 or 7% cut from each side, every combination, in itertools.product's order. */
+/** robust.GRID_VARIANTS: 5 or 7% off each side, all 16 combinations, in product()'s order. */
 export const GRID_VARIANTS = GRID_CUTS.flatMap((l) =>
   GRID_CUTS.flatMap((t) =>
     GRID_CUTS.flatMap((r) =>
