@@ -189,7 +189,7 @@ UNTRIMMED_VIEWS: frozenset[str] = frozenset(
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
 # A cut view of a sparse upload (text on a flat background, rescind.media.robust_sparse)
-# meets a cut view of a banked picture only this close (docs/matching.md, "Sparse pictures").
+# meets a banked view (cut or whole) only this close (docs/matching.md, "Sparse pictures").
 SPARSE_CUT_THRESHOLD = 15
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
 # view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view, a shifted
@@ -580,9 +580,9 @@ def pair_limits(
     parts of flat, hazy pictures); a faint half meets a stronger view, and faint crops and
     tilts each other, within ``weak_threshold``. A sparse
     upload's (text on a flat background) weak views never match, and its cut views meet the
-    bank's cut views within ``sparse_cut_threshold`` only: different captions meet there
-    (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius, and its
-    equalised views their own rule. A Hamming-index caller does the same with two searches:
+    bank's views (cut or whole) within ``sparse_cut_threshold`` only: different captions
+    meet there (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius,
+    and its equalised views their own rule. A Hamming-index caller does the same with two searches:
     every query signal at ``threshold`` against the whole views (and weak ones at
     ``weak_threshold``), the unturned ones against the cut and turned views, a cut query
     view's hits on turned views dropped.
@@ -599,8 +599,10 @@ def pair_limits(
     shifted_equalised = (((q & b) & EQUALISED) != 0) & (((q | b) & SHIFTED) != 0)
     limits = np.where(shifted_equalised, np.minimum(limits, EQUALISED_SHIFT_THRESHOLD), limits)
     sparse = ((q & SPARSE) != 0) & ((q & EQUALISED) == 0)
-    both_cut = ((q & CUT) != 0) & ((b & CUT) != 0)
-    limits = np.where(sparse & both_cut, np.minimum(limits, sparse_cut_threshold), limits)
+    # A sparse upload's cut view against any banked view, whole ones too: two meme-band
+    # layouts met cut against whole at 30 bits (docs/matching.md, "the uneven-crop grid").
+    sparse_cut = sparse & ((q & CUT) != 0)
+    limits = np.where(sparse_cut, np.minimum(limits, sparse_cut_threshold), limits)
     faint = (((q & b) & FAINT) != 0) & (((q | b) & HALF) != 0)
     never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0)) | faint
     return np.where(never, -1, limits).astype(np.int32)
@@ -720,7 +722,7 @@ def banked_pair_limit(
     turned upload view meets no cut entry, and a cut upload view no turned entry; an
     equalised view meets equalised views only, within ``weak_threshold``
     (:func:`equalised_limit`); a faint half never meets a faint cut view; a sparse upload's
-    weak views meet nothing, and its views meet a weak cut entry never and a cut entry
+    weak views meet nothing, and its views meet a weak cut entry never and any other entry
     within ``sparse_cut_threshold`` when cut themselves; a weak or smooth view, on either
     side, within ``weak_threshold``; any other pair within ``threshold``.
     """
@@ -746,7 +748,7 @@ def banked_pair_limit(
     if upload.sparse and not upload.equalised:
         if weak_cut:
             return -1
-        if upload.cut and cut:
+        if upload.cut:  # against a whole entry too (two meme-band layouts met at 30 bits)
             limit = min(limit, sparse_cut_threshold)
     if upload.equalised:
         limit = min(limit, equalised_limit(weak_threshold, upload.shifted))
