@@ -96,6 +96,8 @@ def family(variant: str) -> str:
         return "untrimmed"
     if base.startswith("eq_"):
         return "equalised"
+    if base.startswith("grid_"):
+        return "grid"
     for prefix in ("frame", "canvas", "strip"):
         if base.startswith(prefix):
             return prefix
@@ -128,6 +130,8 @@ _NEW = ("turned", "aspect", "corner", "tiltcrop", "mirrored")
 # The query's own views added after the framed views: shifted crops, then the cut views of
 # the untrimmed picture when only the loose trim found a border.
 _QUERY_LATER = ("shift", "untrimmed")
+# Bank views added after them: the uneven-crop grid, then a weak picture's equalised views.
+_BANK_LATER = ("grid", "equalised")
 STRATEGIES = (
     Strategy("plain PDQ (anchor)", lambda v: v == "full", lambda v: v == "full"),
     Strategy("PDQ, 8 orientations", lambda v: v == "full", lambda v: _base(v) == "full"),
@@ -148,7 +152,7 @@ STRATEGIES = (
     ),
     Strategy(
         "+ halves (both sides)",
-        lambda v: family(v) not in (*_FRAMED_VIEWS, "equalised"),
+        lambda v: family(v) not in (*_FRAMED_VIEWS, *_BANK_LATER),
         lambda v: family(v) not in (*_QUERY_LATER, "equalised"),
         True,
     ),
@@ -156,7 +160,7 @@ STRATEGIES = (
     *(
         Strategy(
             f"+ {name}",
-            lambda v, k=k: family(v) not in (*_FRAMED_VIEWS[k + 1 :], "equalised"),
+            lambda v, k=k: family(v) not in (*_FRAMED_VIEWS[k + 1 :], *_BANK_LATER),
             lambda v: family(v) not in (*_QUERY_LATER, "equalised"),
             True,
         )
@@ -164,12 +168,19 @@ STRATEGIES = (
     ),
     Strategy(
         "+ shifted crops (query)",
-        lambda v: family(v) != "equalised",
+        lambda v: family(v) not in _BANK_LATER,
         lambda v: family(v) not in ("untrimmed", "equalised"),
         True,
     ),
     Strategy(
         "+ untrimmed cuts (query)",
+        lambda v: family(v) not in _BANK_LATER,
+        lambda v: family(v) != "equalised",
+        True,
+    ),
+    # The uneven-crop grid: 5 or 7% off each side (bank), met by the 0-or-4% shifted crops.
+    Strategy(
+        "+ uneven-crop grid (bank)",
         lambda v: family(v) != "equalised",
         lambda v: family(v) != "equalised",
         True,

@@ -23,6 +23,7 @@ from rescind.media.robust import (
     FAINT,
     FAINT_CUT_QUALITY,
     FRAMED_VARIANTS,
+    GRID_VARIANTS,
     MIN_QUALITY,
     ORIENTATIONS,
     QUERY_CROPS,
@@ -255,6 +256,35 @@ def test_an_uneven_crop_is_found_through_the_shifted_crops(
     assert result is not None
     assert result.blockable
     assert result.query_variant.startswith("shift_")
+
+
+@pytest.mark.parametrize(
+    ("name", "cuts"),
+    [
+        ("coffee", (0.04, 0.08, 0.03, 0.03)),
+        ("chelsea", (0.07, 0.03, 0.06, 0.0)),
+        ("astronaut", (0.07, 0.07, 0.01, 0.04)),
+    ],
+)
+def test_an_uneven_crop_the_shifted_crops_miss_meets_the_grid(
+    name: str, cuts: tuple[float, float, float, float]
+) -> None:
+    """Four sides cut by four amounts that no shifted crop brings back within PDQ's reach of
+    a centre, one-side or corner crop: the bank's uneven-crop grid (5 or 7% off each side)
+    meets one of the upload's 0-or-4% crops, and the match may block."""
+    image = photo(name)
+    w, h = image.size
+    copy = image.crop(
+        (round(w * cuts[0]), round(h * cuts[1]), w - round(w * cuts[2]), h - round(h * cuts[3]))
+    )
+    query, bank = query_signals(copy), bank_signals(image)
+    grid = {v.name for v in GRID_VARIANTS}
+    assert len([s for s in bank if s.variant in grid]) == len(GRID_VARIANTS) == 16
+    assert match(query, [s for s in bank if s.variant not in grid]) is None
+    result = match(query, bank)
+    assert result is not None
+    assert result.blockable
+    assert result.bank_variant in grid
 
 
 @pytest.mark.parametrize("centre", [(0.25, 0.3), (0.5, 0.3), (0.25, 0.5)])

@@ -5,7 +5,7 @@ and block (docs/matching.md, "Sparse pictures")."""
 from __future__ import annotations
 
 import io
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,7 +13,9 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from rescind.media.robust import (
     Signal,
+    UploadView,
     bank_signals,
+    banked_pair_limit,
     hamming_matrix,
     match,
     query_signals,
@@ -152,3 +154,42 @@ def test_title_cards_and_gradients_are_plain_video_frames_and_photos_are_not() -
         assert plain_share(buffer(image)) < PLAIN_SHARE
         # As a video frame in JPEG-like noise, too.
         assert not is_plain(buffer(jpeg(image, 40)))
+
+
+@dataclass(frozen=True)
+class _Banked:
+    """A banked hash by its stored flags, as the matcher and the copy sweep hold it."""
+
+    quality: int | None = 100
+    cut: bool = False
+    turned: bool = False
+    equalised: bool = False
+    half: bool = False
+    smooth: bool = False
+
+
+def test_a_sparse_uploads_cut_view_meets_a_banked_whole_view_within_15_bits_only() -> None:
+    """Two meme-band layouts (a caption strip, a black box, a caption strip) met cut against
+    whole, an upload's `shift_lr4` against the other's `full`, 30 bits apart and both strong:
+    a sparse upload's cut views are held to 15 bits against whole views as against cut ones,
+    in `match` and in the rule the matcher and the copy sweep share. Its whole views, and a
+    photo's cut views, keep 31."""
+    rng = np.random.default_rng(5)
+    bits = rng.integers(0, 2, 256).astype(bool)
+
+    def at(n: int) -> bytes:
+        flipped = bits.copy()
+        flipped[:n] ^= True
+        return np.packbits(flipped).tobytes()
+
+    banked = Signal(np.packbits(bits).tobytes(), 100, "full")
+    for n, found in ((15, True), (16, False), (30, False)):
+        assert (match([Signal(at(n), 100, "shift_lr4", sparse=True)], [banked]) is not None) is (
+            found
+        ), n
+    assert match([Signal(at(30), 100, "shift_lr4")], [banked]) is not None
+    assert match([Signal(at(30), 100, "full", sparse=True)], [banked]) is not None
+    for variant, limit in (("shift_lr4", 15), ("crop_c92", 15), ("full", 31), (None, 31)):
+        upload = UploadView.of(variant, 100, sparse=True)
+        assert banked_pair_limit(upload, _Banked(), 31) == limit, variant
+        assert banked_pair_limit(upload, _Banked(cut=True), 31) == limit, variant

@@ -63,7 +63,7 @@ def test_plain_hashes_come_first_and_robust_views_are_bounded() -> None:
     assert 8 <= len(extra) <= 55
     # The shifted crops serve the check only: the registry keeps the other views.
     shifted = [h for h in extra if (h.variant or "").startswith("shift_")]
-    assert len(shifted) == 24
+    assert len(shifted) == 30
     rows = signal_values(signals)
     registered = [r for r in rows if r.signal_type.startswith("pdq")]
     assert len(registered) == len(signals.pdq) - len(shifted)
@@ -77,7 +77,7 @@ def test_cuts_of_the_untrimmed_picture_serve_the_check_only() -> None:
     # untrimmed, and the untrimmed cuts stay out of the registry, as the shifted crops do.
     data = media.jpeg(Image.fromarray(skimage.data.camera()).convert("RGB"))
     signals = signals_from_media(data, LIMITS)
-    assert len(signals.pdq) <= 8 + 78
+    assert len(signals.pdq) <= 8 + 90
     untrimmed = [h for h in signals.pdq if (h.variant or "").startswith("untrimmed_")]
     shifted = [h for h in signals.pdq if (h.variant or "").startswith("shift_")]
     assert untrimmed and shifted
@@ -500,3 +500,49 @@ def test_the_copy_sweep_judges_faint_halves_as_the_check_does(
     checked, copies = check_then_sweep(database, settings, runtime, uploads, banked)
     assert {c.content.content_id for c in copies} == checked == {"sent", "half"}
     assert not any(c.actionable for c in copies)  # low quality: review only
+
+
+def test_an_unevenly_cut_copy_blocks_on_the_banked_grid(
+    settings: Settings, database: Database
+) -> None:
+    """A picture banked as a file stores its uneven-crop grid (`grid_5555` ... `grid_7777`,
+    as `pdq_cut` entries); a copy with each side cut by its own share, checked as a file,
+    meets one of them through one of its shifted crops and is blocked; without the grid
+    entries it is not matched at all."""
+    original = Image.fromarray(skimage.data.chelsea())
+    w, h = original.size
+    cuts = (0.07, 0.03, 0.06, 0.0)
+    copy = original.crop(
+        (round(w * cuts[0]), round(h * cuts[1]), w - round(w * cuts[2]), h - round(h * cuts[3]))
+    )
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+        bank = get_bank(session, NCII_BANK)
+        entries = add_signals(
+            session, bank, bank_signals_from_media(media.jpeg(original), LIMITS), source="reviewer"
+        )
+        session.commit()
+        grid = {
+            e.id: e
+            for e in entries
+            if str((e.provenance or {}).get("variant", "")).startswith("grid_")
+        }
+        assert len(grid) == 16 and all(e.signal_type == "pdq_cut" for e in grid.values())
+        others = [
+            MatcherEntry(
+                e.id, e.bank_id, e.signal_type, e.value, e.quality, source=e.source,
+                variant=(e.provenance or {}).get("variant"),
+            )
+            for e in entries
+            if e.id not in grid
+        ]  # fmt: skip
+    runtime.sync_all()
+    upload = signals_from_media(media.jpeg(copy), LIMITS)
+    result = check_and_record(runtime.writer, runtime.matcher, "copy", url=None, signals=upload)
+    assert result.verdict == "block"
+    assert {hit.entry_id for hit in result.hits if not hit.low_quality} & set(grid)
+    without = Matcher(settings)
+    without.load_entries(others)
+    without.banks = runtime.matcher.banks
+    assert without.match(upload) == []

@@ -12,9 +12,9 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   inside borders, bars or a caption strip, only for a picture whose own hash is strong).
 - ``query_signals(image)``: PDQ of the upload as given and with flat borders trimmed (tightly,
   and loosely for JPEG'd pads), each in all 8 orientations (pixels moved, then hashed), and
-  three centre crops, the four halves and 24 shifted crops of the trimmed picture
+  three centre crops, the four halves and 30 shifted crops of the trimmed picture
   (:data:`QUERY_CROPS`, :data:`HALF_VARIANTS`, :data:`SHIFT_CROPS`), and of the untrimmed
-  one too when only the loose trim found a border (:data:`UNTRIMMED_VIEWS`): 39 to 78
+  one too when only the loose trim found a border (:data:`UNTRIMMED_VIEWS`): 45 to 90
   hashes.
 - ``match(query, bank)``: the best pair of signals within the threshold. It is blockable only
   when both signals of some matching pair have PDQ quality >= ``min_quality``: flat, dark or
@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import product
 from typing import Protocol
 
 import numpy as np
@@ -74,6 +75,7 @@ from rescind.media.robust_geometry import (
     luma,
     one_side_crop,
     render_variant,
+    sides_crop,
     straightened,
     strip,
     trim_box,
@@ -122,6 +124,17 @@ HALF_VARIANTS: tuple[Variant, ...] = (
     Variant("half_l", right=0.5),
     Variant("half_r", left=0.5),
 )
+# ... and a copy cut unevenly (each side by its own share up to ~8%): the picture with 5 or
+# 7% cut from each side, every combination (16 views). An upload's shifted crops cut 0 or 4%
+# of it from each side (:data:`SHIFT_CROPS`), so a side cut by 0-2% (+4) meets 5, 2-4% (+4)
+# meets 7, 4-6% meets 5 and 6-8% meets 7: within ~1% on every side at once, where PDQ holds
+# (docs/matching.md, "Uneven crops").
+GRID_CUTS = (0.05, 0.07)
+GRID_VARIANTS: tuple[Variant, ...] = tuple(
+    Variant("grid_" + "".join(str(round(c * 100)) for c in cuts), left, top, right, bottom)
+    for cuts in product(GRID_CUTS, repeat=4)
+    for left, top, right, bottom in [cuts]
+)
 # Framed views, for a platform that sends only the hash of a copy with something added
 # around the picture (it cannot trim what it never sends; docs/matching.md measures each
 # family). PDQ moves ~20 bits per 1% of border width and ~15 per 64 levels of its colour:
@@ -151,12 +164,16 @@ QUERY_CROPS: tuple[Variant, ...] = tuple(centre_crop(keep) for keep in (0.96, 0.
 # sides of it) of the trimmed picture, as uploaded. A copy cut unevenly (each side by its
 # own amount) is the original shifted and zoomed: these shift it back in 8 directions, and
 # the bank's centre, one-side and corner crops (2% steps) meet what is left. No fixed set
-# of bank views covers four free cuts; this one covers a shift up to 6% each way.
+# of bank views covers four free cuts; this one covers a shift up to 6% each way. With 4%
+# cut from two opposite or three sides as well, the 4% crops cut 0 or 4% from each side in
+# every combination (the all-sides one is QUERY_CROPS' crop_c92): the bank's uneven-crop
+# grid (:data:`GRID_VARIANTS`) meets them.
 SHIFT_CROPS: tuple[Variant, ...] = tuple(
     replace(v, name="shift_" + v.name.removeprefix("crop_"))
     for v in (
         *(one_side_crop(side, cut) for side in "ltrb" for cut in (0.02, 0.04, 0.06)),
         *(corner_crop(c, cut) for c in ("tl", "tr", "bl", "br") for cut in (0.02, 0.04, 0.06)),
+        *(sides_crop(sides, 0.04) for sides in ("lr", "tb", "ltr", "ltb", "lrb", "trb")),
     )
 )
 # When only the loose (JPEG-tolerant) trim finds a border, it may be a JPEG'd pad or the
@@ -172,7 +189,7 @@ UNTRIMMED_VIEWS: frozenset[str] = frozenset(
 # A weak extra view (quality < MIN_QUALITY) matches only this close, and never blocks.
 WEAK_VIEW_THRESHOLD = 16
 # A cut view of a sparse upload (text on a flat background, rescind.media.robust_sparse)
-# meets a cut view of a banked picture only this close (docs/matching.md, "Sparse pictures").
+# meets a banked view (cut or whole) only this close (docs/matching.md, "Sparse pictures").
 SPARSE_CUT_THRESHOLD = 15
 # Flags of view_kinds(): a weak extra view, a turned view, a cut (cropped or tilted) view, a
 # view of a smooth picture (rescind.media.pdq.smooth_buffers), an equalised view, a shifted
@@ -219,6 +236,7 @@ BANK_VARIANT_NAMES: frozenset[str] = frozenset(
                 *STRAIGHTENED_VARIANTS,
                 *HALF_VARIANTS,
                 *MIRRORED_VARIANTS,
+                *GRID_VARIANTS,
                 *FRAMED_VARIANTS,
             )
         ),
@@ -326,6 +344,7 @@ def bank_signals(
         *STRAIGHTENED_VARIANTS,
         *HALF_VARIANTS,
         *MIRRORED_VARIANTS,
+        *GRID_VARIANTS,
         *FRAMED_VARIANTS,
     ):
         if (variant.tilt or variant.framed) and not signals[0].strong:
@@ -561,9 +580,9 @@ def pair_limits(
     parts of flat, hazy pictures); a faint half meets a stronger view, and faint crops and
     tilts each other, within ``weak_threshold``. A sparse
     upload's (text on a flat background) weak views never match, and its cut views meet the
-    bank's cut views within ``sparse_cut_threshold`` only: different captions meet there
-    (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius, and its
-    equalised views their own rule. A Hamming-index caller does the same with two searches:
+    bank's views (cut or whole) within ``sparse_cut_threshold`` only: different captions
+    meet there (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius,
+    and its equalised views their own rule. A Hamming-index caller does the same with two searches:
     every query signal at ``threshold`` against the whole views (and weak ones at
     ``weak_threshold``), the unturned ones against the cut and turned views, a cut query
     view's hits on turned views dropped.
@@ -580,8 +599,10 @@ def pair_limits(
     shifted_equalised = (((q & b) & EQUALISED) != 0) & (((q | b) & SHIFTED) != 0)
     limits = np.where(shifted_equalised, np.minimum(limits, EQUALISED_SHIFT_THRESHOLD), limits)
     sparse = ((q & SPARSE) != 0) & ((q & EQUALISED) == 0)
-    both_cut = ((q & CUT) != 0) & ((b & CUT) != 0)
-    limits = np.where(sparse & both_cut, np.minimum(limits, sparse_cut_threshold), limits)
+    # A sparse upload's cut view against any banked view, whole ones too: two meme-band
+    # layouts met cut against whole at 30 bits (docs/matching.md, "the uneven-crop grid").
+    sparse_cut = sparse & ((q & CUT) != 0)
+    limits = np.where(sparse_cut, np.minimum(limits, sparse_cut_threshold), limits)
     faint = (((q & b) & FAINT) != 0) & (((q | b) & HALF) != 0)
     never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0)) | faint
     return np.where(never, -1, limits).astype(np.int32)
@@ -701,7 +722,7 @@ def banked_pair_limit(
     turned upload view meets no cut entry, and a cut upload view no turned entry; an
     equalised view meets equalised views only, within ``weak_threshold``
     (:func:`equalised_limit`); a faint half never meets a faint cut view; a sparse upload's
-    weak views meet nothing, and its views meet a weak cut entry never and a cut entry
+    weak views meet nothing, and its views meet a weak cut entry never and any other entry
     within ``sparse_cut_threshold`` when cut themselves; a weak or smooth view, on either
     side, within ``weak_threshold``; any other pair within ``threshold``.
     """
@@ -727,7 +748,7 @@ def banked_pair_limit(
     if upload.sparse and not upload.equalised:
         if weak_cut:
             return -1
-        if upload.cut and cut:
+        if upload.cut:  # against a whole entry too (two meme-band layouts met at 30 bits)
             limit = min(limit, sparse_cut_threshold)
     if upload.equalised:
         limit = min(limit, equalised_limit(weak_threshold, upload.shifted))
@@ -893,6 +914,8 @@ __all__ = [
     "FAINT_CUT_QUALITY",
     "FLAT",
     "FRAMED_VARIANTS",
+    "GRID_CUTS",
+    "GRID_VARIANTS",
     "HALF",
     "HALF_VARIANTS",
     "MIN_QUALITY",

@@ -109,6 +109,13 @@ def one_side_crop(side: str, fraction: float) -> Variant:
     return Variant(f"crop_{side}{round(fraction * 100)}", cuts[0], cuts[1], cuts[2], cuts[3])
 
 
+def sides_crop(sides: str, fraction: float) -> Variant:
+    """A variant cutting ``fraction`` off each of ``sides`` (letters of ``"ltrb"``, in that
+    order: ``"lr"``, ``"ltb"``...)."""
+    cuts = [fraction if s in sides else 0.0 for s in "ltrb"]
+    return Variant(f"crop_{sides}{round(fraction * 100)}", cuts[0], cuts[1], cuts[2], cuts[3])
+
+
 def centre_crop(keep: float) -> Variant:
     """A variant keeping the central ``keep`` share of each side."""
     cut = (1 - keep) / 2

@@ -67,7 +67,7 @@ def signals_from_media(data: bytes, limits: MediaLimits) -> Signals:
     """Hash `data` (raises MediaError on anything that is not decodable media within limits).
 
     An image is decoded once: the first 8 PDQ hashes are exactly `hash_bytes(data,
-    dihedral=True)`'s, the copy-robust views follow (at most 78, exact duplicates left out).
+    dihedral=True)`'s, the copy-robust views follow (at most 90, exact duplicates left out).
     """
     sniffed = sniff(data[:64]) if data else None
     if sniffed is not None and sniffed.kind == "video":
