@@ -105,8 +105,7 @@ def straightened(degrees: float) -> Variant:
 
 def one_side_crop(side: str, fraction: float) -> Variant:
     """A variant cutting ``fraction`` off one side: ``"l"``, ``"t"``, ``"r"`` or ``"b"``."""
-    cuts = [fraction if side == s else 0.0 for s in "ltrb"]
-    return Variant(f"crop_{side}{round(fraction * 100)}", cuts[0], cuts[1], cuts[2], cuts[3])
+    return sides_crop(side, fraction)
 
 
 def sides_crop(sides: str, fraction: float) -> Variant:
