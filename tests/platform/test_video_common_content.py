@@ -14,9 +14,19 @@ import random
 
 from rescind.config import Settings
 from rescind.media.video_match import common_moments
+from rescind.platform.banks import NCII_BANK, add_signals, get_bank
 from rescind.platform.matcher import Matcher
-from rescind.platform.signals import Signals
-from tests.platform.helpers import flip, random_pdq, video_matcher, video_of
+from rescind.platform.runtime import PlatformRuntime
+from rescind.platform.signals import PdqHash, Signals
+from rescind.store import Database
+from tests.platform.helpers import (
+    check_all,
+    flip,
+    random_pdq,
+    sweep_bank,
+    video_matcher,
+    video_of,
+)
 
 BLACK = ("0" * 64, 0)  # every black frame's hash, quality 0
 
@@ -101,3 +111,59 @@ def test_a_match_resting_on_one_still_second_must_be_close() -> None:
     moving = [random_pdq(rng) for _ in range(2)]
     matcher = video_matcher({"clip": video_of(_good(moving))})
     assert _found(matcher, video_of(_good([flip(h, 24, rng) for h in moving]))) == {"clip"}
+
+
+def _captions_then_card(caption: str, card: list[str], rng: random.Random) -> Signals:
+    """Three seconds of captions on black (plain, judged from the pixels: a few bits from
+    any other caption's hash), then the end card, as a video hashed here is."""
+    frames = [PdqHash(flip(caption, 6, rng), 90, float(t), plain=True) for t in range(3)]
+    frames += [PdqHash(h, 90, float(3 + t)) for t, h in enumerate(_copy(card, rng))]
+    return Signals(frames=tuple(frames), plain_known=True)
+
+
+def _card_videos(seed: int) -> tuple[dict[str, Signals], Signals]:
+    """Five distinct videos of captions on black ending on one end card (on a texture: not
+    plain, so the plain-seconds rule does not refuse it), and a video that is only the card."""
+    rng = random.Random(seed)
+    caption = random_pdq(rng)
+    card = [random_pdq(rng) for _ in range(2)]
+    videos = {f"v{i}": _captions_then_card(caption, card, rng) for i in range(5)}
+    return videos, video_of([BLACK, BLACK, *_good(_copy(card, rng))])
+
+
+def test_plain_frames_do_not_relate_distinct_videos_ending_on_one_card() -> None:
+    videos, card_only = _card_videos(25)
+    # The five count as five distinct videos: the card is common content, and a video that
+    # is only the card matches none of them.
+    assert _found(video_matcher(videos), card_only) == set()
+    # Their captions relate them when the frames are not known to be plain (hashes a
+    # platform sent), as they related every video before: one video, the card not common,
+    # and the card-only video matched all five.
+    unknown = {
+        name: Signals(frames=tuple(PdqHash(h.hash, h.quality, h.t) for h in signals.frames))
+        for name, signals in videos.items()
+    }
+    assert _found(video_matcher(unknown), card_only) == set(videos)
+
+
+def test_a_check_does_not_relate_banked_videos_through_their_plain_frames(
+    database: Database, runtime: PlatformRuntime
+) -> None:
+    videos, card_only = _card_videos(26)
+    with database.session() as session:
+        bank = get_bank(session, NCII_BANK)
+        for signals in videos.values():
+            add_signals(session, bank, signals, source="reviewer")
+    runtime.sync_all()  # the frames' plain flags come from their entries' provenance
+    assert runtime.matcher.match(card_only) == []
+
+
+def test_the_copy_sweep_does_not_relate_registered_videos_through_their_plain_frames(
+    settings: Settings, database: Database, runtime: PlatformRuntime
+) -> None:
+    videos, card_only = _card_videos(27)
+    check_all(runtime, videos)  # registered with their frames' plain flags
+    with database.session() as session:
+        add_signals(session, get_bank(session, NCII_BANK), card_only, source="reviewer")
+    runtime.sync_all()
+    assert sweep_bank(database, settings, runtime) == []

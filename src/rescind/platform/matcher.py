@@ -53,7 +53,8 @@ from rescind.store.statuses import BankEntryStatus
 SYNC_BATCH = 50_000
 NEIGHBOUR_CACHE = 10_000  # video groups whose frames' neighbours are kept (common content)
 # id, bank id, signal type, value, quality, group key, request id, case number, status, t,
-# source, smooth (a smooth picture's hash, from the provenance), variant (the provenance's)
+# source, smooth (a smooth picture's hash, from the provenance), variant (the provenance's),
+# plain (a plain video frame, from the provenance)
 _Row = tuple[
     int,
     int,
@@ -68,6 +69,7 @@ _Row = tuple[
     str,
     bool | None,
     str | None,
+    bool | None,
 ]
 
 
@@ -90,12 +92,13 @@ class MatcherEntry:
     source: str = REQUEST_SOURCE  # `requester`: review only (see EntryRef.review_only)
     smooth: bool = False  # the provenance's `smooth`
     variant: str | None = None  # the provenance's view name (`full/rot90`, `crop_c96`, ...)
+    plain: bool = False  # the provenance's `plain` (a video frame judged plain from its pixels)
 
     def _row(self) -> _Row:
         return (
             self.entry_id, self.bank_id, self.signal_type, self.value, self.quality,
             self.group_key, self.request_id, self.case_number, self.status, self.t,
-            self.source, self.smooth, self.variant,
+            self.source, self.smooth, self.variant, self.plain,
         )  # fmt: skip
 
 
@@ -127,6 +130,10 @@ class EntryRef:
     # FAINT_CUT_QUALITY) never meets an upload's faint cut view, nor a faint cut view an
     # upload's faint half (rescind.media.robust.banked_pair_limit).
     half: bool = False
+    # A plain video frame (a title card, a caption on black, a slide:
+    # rescind.media.robust_sparse.plain_share), judged from the pixels when the video was
+    # banked from a file: it never relates two banked videos (common content, `_related`).
+    plain: bool = False
 
     @property
     def cut(self) -> bool:
@@ -228,6 +235,7 @@ class Matcher:
             BankEntry.source,
             BankEntry.provenance["smooth"].as_boolean(),
             BankEntry.provenance["variant"].as_string(),
+            BankEntry.provenance["plain"].as_boolean(),
         )
 
     def _load_all(self, session: Session) -> int:
@@ -271,7 +279,7 @@ class Matcher:
             if not rows:
                 return total
             # An entry's current status decides, whatever the op: replays converge. (The seq
-            # is the last column: `_apply` reads the first thirteen.)
+            # is the last column: `_apply` reads the first fourteen.)
             latest: dict[int, _Row] = {r[0]: cast(_Row, r) for r in rows}
             self._apply(latest.values())
             self.seq = int(rows[-1][-1])
@@ -293,12 +301,14 @@ class Matcher:
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
         touched: set[str] = set()  # video groups whose frames changed
-        # (variant, smooth) -> the entry's smooth, turned, equalised, half: a bank's entries
-        # share a few hundred view names, each read once per batch.
-        views: dict[tuple[str | None, bool | None], tuple[bool, bool, bool, bool]] = {}
+        # (variant, smooth, plain) -> the entry's smooth, turned, equalised, half, plain: a
+        # bank's entries share a few hundred view names, each read once per batch.
+        views: dict[
+            tuple[str | None, bool | None, bool | None], tuple[bool, bool, bool, bool, bool]
+        ] = {}
         for row in rows:
             entry_id, bank_id, signal_type, value, quality, group_key = row[:6]
-            req_id, case, status, t, source, smooth, variant = row[6:13]
+            req_id, case, status, t, source, smooth, variant, plain = row[6:14]
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)
@@ -306,11 +316,11 @@ class Matcher:
                 case = None if case is None else sys.intern(case)
                 known = eid in self.entries
                 review_only = source == REQUESTER_SOURCE
-                flags = views.get((variant, smooth))
+                flags = views.get((variant, smooth, plain))
                 if flags is None:
                     view = EntryView(variant, bool(smooth))  # as the copy sweep reads one
-                    flags = (view.smooth, view.turned, view.equalised, view.half)
-                    views[(variant, smooth)] = flags
+                    flags = (view.smooth, view.turned, view.equalised, view.half, bool(plain))
+                    views[(variant, smooth, plain)] = flags
                 self.entries[eid] = EntryRef(
                     bank_id, st, quality, group_key, req_id, case, t, review_only, *flags
                 )
@@ -506,7 +516,8 @@ class Matcher:
     def _related(self, own: Mapping[Any, Set[Any]], group: Any, radius: int) -> set[Any]:
         """The banked videos of ``own`` (each with the moments the query matched) that share
         a frame with ``group`` outside those moments: the same video banked twice, not two
-        videos that only end on the same card."""
+        videos that only end on the same card. Plain frames (a caption on black, a slide,
+        `EntryRef.plain`) relate nothing, on either side: any two are a few bits apart."""
         related = set()
         for near in self._frame_neighbours(str(group), radius, own[group]):
             for other, other_moment in near:
@@ -518,11 +529,13 @@ class Matcher:
         self, group: str, radius: int, skip: Set[Any]
     ) -> list[frozenset[tuple[str, Any]]]:
         """For each good frame of ``group`` outside the moments ``skip`` (those the query
-        matched), the other groups' good moments within ``radius``. Each frame is searched
-        the first time it is asked for and kept until the group's frames change; the frames
-        the query matched are not searched for it: they are common content's, which meet
-        the same content in every other video (thousands of hits each, for nothing:
-        docs/benchmarks.md, "Common content: the related searches")."""
+        matched), the other groups' good moments within ``radius``; plain frames neither
+        searched nor found (a caption on black is within the radius of dark shapes, slides
+        and other captions, and would relate distinct videos: docs/matching.md). Each frame
+        is searched the first time it is asked for and kept until the group's frames change;
+        the frames the query matched are not searched for it: they are common content's,
+        which meet the same content in every other video (thousands of hits each, for
+        nothing: docs/benchmarks.md, "Common content: the related searches")."""
         cached = self._neighbours.get((group, radius))
         if cached is None:
             if len(self._neighbours) >= NEIGHBOUR_CACHE:
@@ -535,6 +548,7 @@ class Matcher:
             if e in self.entries
             and e in self.frame_values
             and not below_quality(self.entries[e].quality, minimum)
+            and not self.entries[e].plain
             and moment(self.entries[e].t, e) not in skip
         ]
         mine = [e for e in wanted if e not in cached]
@@ -549,6 +563,7 @@ class Matcher:
                     and ref.group_key
                     and ref.group_key != group
                     and not below_quality(ref.quality, minimum)
+                    and not ref.plain
                 ):
                     others.add((ref.group_key, moment(ref.t, other)))
             cached[e] = frozenset(others)

@@ -54,15 +54,15 @@ class Copy:
 
 # content pk, signal type, quality, view name (pictures), time (video frames), sparse
 # (pictures: the upload is text on a flat background; None when not known)
-_Row = tuple[int, str, int | None, str | None, float | None, bool | None]
+_Row = tuple[int, str, int | None, str | None, float | None, bool | None, bool | None]
 
 
 def _rows(session: Session, signal_ids: list[int]) -> dict[int, _Row]:
-    """Registry rows by id: (content pk, signal type, quality, variant, t, sparse)."""
+    """Registry rows by id: (content pk, signal type, quality, variant, t, sparse, plain)."""
     found: dict[int, _Row] = {}
     for start in range(0, len(signal_ids), _CHUNK):
         chunk = signal_ids[start : start + _CHUNK]
-        for sid, pk, st, quality, variant, t, sparse in session.execute(
+        for sid, pk, st, quality, variant, t, sparse, plain in session.execute(
             select(
                 ContentSignal.id,
                 ContentSignal.content_pk,
@@ -71,9 +71,10 @@ def _rows(session: Session, signal_ids: list[int]) -> dict[int, _Row]:
                 ContentSignal.variant,
                 ContentSignal.t,
                 ContentSignal.sparse,
+                ContentSignal.plain,
             ).where(ContentSignal.id.in_(chunk))
         ):
-            found[sid] = (pk, st, quality, variant, t, sparse)
+            found[sid] = (pk, st, quality, variant, t, sparse, plain)
     return found
 
 
@@ -218,7 +219,7 @@ def _sweep_videos(
             continue
         good = _good_frames(session, list(pairs), minimum)
         good_moments: dict[Any, set[Any]] = {
-            pk: {m for _, _, m in good.get(pk, ())} for pk in pairs
+            pk: {m for _, _, m, _ in good.get(pk, ())} for pk in pairs
         }
         common = common_moments(
             matched,
@@ -243,20 +244,25 @@ def _sweep_videos(
 
 def _good_frames(
     session: Session, pks: list[int], minimum: int
-) -> dict[int, list[tuple[int, str, Any]]]:
-    """Each registered video's frames of quality high enough: (signal id, hash, moment)."""
-    found: dict[int, list[tuple[int, str, Any]]] = defaultdict(list)
+) -> dict[int, list[tuple[int, str, Any, bool]]]:
+    """Each registered video's frames of quality high enough: (signal id, hash, moment,
+    plain: judged plain from the pixels, False when not known)."""
+    found: dict[int, list[tuple[int, str, Any, bool]]] = defaultdict(list)
     for start in range(0, len(pks), _CHUNK):
-        for pk, sid, value, t in session.execute(
+        for pk, sid, value, t, plain in session.execute(
             select(
-                ContentSignal.content_pk, ContentSignal.id, ContentSignal.value, ContentSignal.t
+                ContentSignal.content_pk,
+                ContentSignal.id,
+                ContentSignal.value,
+                ContentSignal.t,
+                ContentSignal.plain,
             ).where(
                 ContentSignal.content_pk.in_(pks[start : start + _CHUNK]),
                 ContentSignal.signal_type == VIDEO_PDQ,
                 or_(ContentSignal.quality.is_(None), ContentSignal.quality >= minimum),
             )
         ):
-            found[pk].append((sid, value, moment(t, sid)))
+            found[pk].append((sid, value, moment(t, sid), bool(plain)))
     return found
 
 
@@ -269,11 +275,13 @@ def _related(
     minimum: int,
 ) -> set[Any]:
     """The registered videos of ``own`` (each with the moments matched) that share a frame
-    with ``pk`` outside them: re-uploads of one video, not two that only end on one card."""
+    with ``pk`` outside them: re-uploads of one video, not two that only end on one card.
+    Plain frames (``content_signals.plain``) relate nothing, on either side, as in
+    `rescind.platform.matcher.Matcher._related`."""
     rests = [
         value
-        for _, value, m in _good_frames(session, [pk], minimum).get(pk, ())
-        if m not in own[pk]
+        for _, value, m, plain in _good_frames(session, [pk], minimum).get(pk, ())
+        if m not in own[pk] and not plain
     ]
     results = runtime.registry.search(rests, radius)
     rows = _rows(session, sorted({sid for found in results for sid, _ in found}))
@@ -287,6 +295,7 @@ def _related(
                 and row[0] in own
                 and row[1] == VIDEO_PDQ
                 and not below_quality(row[2], minimum)
+                and not row[6]
                 and moment(row[4], sid) not in own[row[0]]
             ):
                 related.add(row[0])
