@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from rescind.config import Settings
-from rescind.media.video_match import common_moments
+from rescind.media.video_match import common_moments, related_videos
 from rescind.platform.banks import NCII_BANK, add_signals, get_bank
 from rescind.platform.matcher import Matcher
 from rescind.platform.runtime import PlatformRuntime
@@ -113,28 +113,31 @@ def test_a_match_resting_on_one_still_second_must_be_close() -> None:
     assert _found(matcher, video_of(_good([flip(h, 24, rng) for h in moving]))) == {"clip"}
 
 
-def _captions_then_card(caption: str, card: list[str], rng: random.Random) -> Signals:
-    """Three seconds of captions on black (plain, judged from the pixels: a few bits from
-    any other caption's hash), then the end card, as a video hashed here is."""
-    frames = [PdqHash(flip(caption, 6, rng), 90, float(t), plain=True) for t in range(3)]
-    frames += [PdqHash(h, 90, float(3 + t)) for t, h in enumerate(_copy(card, rng))]
+def _caption_then_card(caption: str, card: list[str], rng: random.Random) -> Signals:
+    """A caption on black (plain, judged from the pixels: a few bits from any other
+    caption's hash), two seconds of the video's own, then the end card, as a video hashed
+    here is."""
+    seconds = [(flip(caption, 6, rng), True), *((random_pdq(rng), False) for _ in range(2))]
+    seconds += [(h, False) for h in _copy(card, rng)]
+    frames = (PdqHash(h, 90, float(t), plain=plain) for t, (h, plain) in enumerate(seconds))
     return Signals(frames=tuple(frames), plain_known=True)
 
 
 def _card_videos(seed: int) -> tuple[dict[str, Signals], Signals]:
-    """Five distinct videos of captions on black ending on one end card (on a texture: not
-    plain, so the plain-seconds rule does not refuse it), and a video that is only the card."""
+    """Five distinct videos, each with a caption on black, ending on one end card (on a
+    texture: not plain, so the plain-seconds rule does not refuse it), and a video that is
+    only the card."""
     rng = random.Random(seed)
     caption = random_pdq(rng)
     card = [random_pdq(rng) for _ in range(2)]
-    videos = {f"v{i}": _captions_then_card(caption, card, rng) for i in range(5)}
+    videos = {f"v{i}": _caption_then_card(caption, card, rng) for i in range(5)}
     return videos, video_of([BLACK, BLACK, *_good(_copy(card, rng))])
 
 
 def test_plain_frames_do_not_relate_distinct_videos_ending_on_one_card() -> None:
     videos, card_only = _card_videos(25)
-    # The five count as five distinct videos: the card is common content, and a video that
-    # is only the card matches none of them.
+    # Meeting at one plain second each (their captions), the five count as five distinct
+    # videos: the card is common content, and a video that is only the card matches none.
     assert _found(video_matcher(videos), card_only) == set()
     # Their captions relate them when the frames are not known to be plain (hashes a
     # platform sent), as they related every video before: one video, the card not common,
@@ -167,3 +170,31 @@ def test_the_copy_sweep_does_not_relate_registered_videos_through_their_plain_fr
         add_signals(session, get_bank(session, NCII_BANK), card_only, source="reviewer")
     runtime.sync_all()
     assert sweep_bank(database, settings, runtime) == []
+
+
+def test_a_plain_video_banked_by_many_requests_is_not_common_content() -> None:
+    rng = random.Random(28)
+    # Dark shapes moving on a flat background: every second plain, six seconds.
+    video = [(random_pdq(rng), True) for _ in range(6)]
+
+    def plain_copy(seconds: list[tuple[str, bool]]) -> Signals:
+        frames = (
+            PdqHash(flip(h, 4, rng), 90, float(t), plain=p) for t, (h, p) in enumerate(seconds)
+        )
+        return Signals(frames=tuple(frames), plain_known=True)
+
+    banked = {f"dup{i}": plain_copy(video) for i in range(6)}
+    # A 3 s clip of it: half of each duplicate, whose other plain seconds they share (three
+    # each): one video, not six, so the clip is not common content.
+    assert _found(video_matcher(banked), plain_copy(video[:3])) == set(banked)
+
+
+def test_related_videos_need_two_plain_moments_each_or_one_frame_that_is_not_plain() -> None:
+    # (my moment, other video, its moment, through a plain frame)
+    assert related_videos([(1, "a", 5, False)]) == {"a"}
+    # One plain second against one: a caption on black near another video's dark shapes.
+    assert related_videos([(1, "b", 5, True), (1, "b", 5, True)]) == set()
+    # Two of mine against one of theirs (two captions near one slide): still one second.
+    assert related_videos([(1, "c", 5, True), (2, "c", 5, True)]) == set()
+    # Two plain moments each: a duplicate of a plain video.
+    assert related_videos([(1, "d", 5, True), (2, "d", 6, True)]) == {"d"}

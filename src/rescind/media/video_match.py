@@ -224,6 +224,37 @@ def common_moments(
     return common
 
 
+def related_videos(
+    links: Iterable[tuple[Hashable, Hashable, Hashable, bool]],
+) -> set[Hashable]:
+    """The videos a searched video is related to (`common_moments`), given its ``links``:
+    (its moment, the other video, the other's moment, whether either frame is plain), each
+    a pair of frames within the radius outside what the query matched.
+
+    A pair of frames that are not plain relates the two videos: the same video banked twice.
+    Plain frames (a caption on black, a slide, dark shapes on a flat background) are within
+    the radius of other videos' plain frames whatever they show, so they relate two videos
+    only when they link at least `PLAIN_MOMENTS` distinct moments of each (a duplicate of a
+    video that is plain throughout links all of its moments); one plain second each is not
+    a video (on a seed of `bench/robustness_video.py` a black video with one caption was
+    "related" so to 7 of the 15 other videos ending on the same end card, and the card was
+    not counted as common content).
+    """
+    related: set[Hashable] = set()
+    mine: dict[Hashable, set[Hashable]] = defaultdict(set)
+    theirs: dict[Hashable, set[Hashable]] = defaultdict(set)
+    for my_moment, other, other_moment, plain in links:
+        if not plain:
+            related.add(other)
+        else:
+            mine[other].add(my_moment)
+            theirs[other].add(other_moment)
+    for other, moments in mine.items():
+        if min(len(moments), len(theirs[other])) >= PLAIN_MOMENTS:
+            related.add(other)
+    return related
+
+
 def _has_own(good: Set[Hashable] | None, shared: Set[Hashable]) -> bool:
     mine = good or frozenset()
     return len(mine - shared) > OWN_CONTENT_SHARE * len(mine)

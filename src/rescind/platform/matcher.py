@@ -29,7 +29,7 @@ from rescind.media.robust import (
     banked_pair_weak,
     below_quality,
 )
-from rescind.media.video_match import common_moments, decide, moment, shares
+from rescind.media.video_match import common_moments, decide, moment, related_videos, shares
 from rescind.platform.banks import (
     REQUEST_SOURCE,
     REQUESTER_SOURCE,
@@ -132,7 +132,8 @@ class EntryRef:
     half: bool = False
     # A plain video frame (a title card, a caption on black, a slide:
     # rescind.media.robust_sparse.plain_share), judged from the pixels when the video was
-    # banked from a file: it never relates two banked videos (common content, `_related`).
+    # banked from a file: alone it does not relate two banked videos (common content,
+    # `rescind.media.video_match.related_videos`).
     plain: bool = False
 
     @property
@@ -186,8 +187,9 @@ class Matcher:
         self.groups: dict[str, frozenset[int]] = {}  # video group -> its frame entry ids
         self.frame_values: dict[int, bytes] = {}  # video frame entry id -> its hash (32 bytes)
         # (video group, radius) -> its good frames searched so far (entry id) -> the other
-        # groups' good moments near each (common content, `_related`); found when first needed.
-        self._neighbours: dict[tuple[str, int], dict[int, frozenset[tuple[str, Any]]]] = {}
+        # groups' good moments near each, and whether either frame is plain (common content,
+        # `_related`); found when first needed.
+        self._neighbours: dict[tuple[str, int], dict[int, frozenset[tuple[str, Any, bool]]]] = {}
         self._good: dict[Any, frozenset[Any]] = {}  # video group -> `_good_moments`
         self.banks: dict[int, BankPolicy] = {}
         self.seq = 0
@@ -515,27 +517,26 @@ class Matcher:
 
     def _related(self, own: Mapping[Any, Set[Any]], group: Any, radius: int) -> set[Any]:
         """The banked videos of ``own`` (each with the moments the query matched) that share
-        a frame with ``group`` outside those moments: the same video banked twice, not two
-        videos that only end on the same card. Plain frames (a caption on black, a slide,
-        `EntryRef.plain`) relate nothing, on either side: any two are a few bits apart."""
-        related = set()
-        for near in self._frame_neighbours(str(group), radius, own[group]):
-            for other, other_moment in near:
+        frames with ``group`` outside those moments: the same video banked twice, not two
+        videos that only end on the same card, nor two that meet at one plain second each
+        (`rescind.media.video_match.related_videos`; `EntryRef.plain`)."""
+        links = []
+        for mine, near in self._frame_neighbours(str(group), radius, own[group]):
+            for other, other_moment, plain in near:
                 if other in own and other_moment not in own[other]:
-                    related.add(other)
-        return related
+                    links.append((mine, other, other_moment, plain))
+        return related_videos(links)
 
     def _frame_neighbours(
         self, group: str, radius: int, skip: Set[Any]
-    ) -> list[frozenset[tuple[str, Any]]]:
+    ) -> list[tuple[Any, frozenset[tuple[str, Any, bool]]]]:
         """For each good frame of ``group`` outside the moments ``skip`` (those the query
-        matched), the other groups' good moments within ``radius``; plain frames neither
-        searched nor found (a caption on black is within the radius of dark shapes, slides
-        and other captions, and would relate distinct videos: docs/matching.md). Each frame
-        is searched the first time it is asked for and kept until the group's frames change;
-        the frames the query matched are not searched for it: they are common content's,
-        which meet the same content in every other video (thousands of hits each, for
-        nothing: docs/benchmarks.md, "Common content: the related searches")."""
+        matched), its moment and the other groups' good moments within ``radius``, each
+        with whether either frame is plain. Each frame is searched the first time it is
+        asked for and kept until the group's frames change; the frames the query matched
+        are not searched for it: they are common content's, which meet the same content in
+        every other video (thousands of hits each, for nothing: docs/benchmarks.md, "Common
+        content: the related searches")."""
         cached = self._neighbours.get((group, radius))
         if cached is None:
             if len(self._neighbours) >= NEIGHBOUR_CACHE:
@@ -548,13 +549,13 @@ class Matcher:
             if e in self.entries
             and e in self.frame_values
             and not below_quality(self.entries[e].quality, minimum)
-            and not self.entries[e].plain
             and moment(self.entries[e].t, e) not in skip
         ]
         mine = [e for e in wanted if e not in cached]
         codes = np.frombuffer(b"".join(self.frame_values[e] for e in mine), np.uint8)
         results = self.frames.search(codes.reshape(-1, 32), radius) if mine else []
         for e, near in zip(mine, results, strict=True):
+            plain = self.entries[e].plain
             others = set()
             for other, _distance in near:
                 ref = self.entries.get(other)
@@ -563,11 +564,10 @@ class Matcher:
                     and ref.group_key
                     and ref.group_key != group
                     and not below_quality(ref.quality, minimum)
-                    and not ref.plain
                 ):
-                    others.add((ref.group_key, moment(ref.t, other)))
+                    others.add((ref.group_key, moment(ref.t, other), plain or ref.plain))
             cached[e] = frozenset(others)
-        return [cached[e] for e in wanted]
+        return [(moment(self.entries[e].t, e), cached[e]) for e in wanted]
 
     @property
     def size(self) -> int:

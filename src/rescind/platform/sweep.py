@@ -26,7 +26,7 @@ from rescind.media.robust import (
     banked_pair_weak,
     below_quality,
 )
-from rescind.media.video_match import common_moments, decide, moment, shares
+from rescind.media.video_match import common_moments, decide, moment, related_videos, shares
 from rescind.platform.banks import BankPolicy, EntryView
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
@@ -274,19 +274,19 @@ def _related(
     radius: int,
     minimum: int,
 ) -> set[Any]:
-    """The registered videos of ``own`` (each with the moments matched) that share a frame
-    with ``pk`` outside them: re-uploads of one video, not two that only end on one card.
-    Plain frames (``content_signals.plain``) relate nothing, on either side, as in
-    `rescind.platform.matcher.Matcher._related`."""
+    """The registered videos of ``own`` (each with the moments matched) that share frames
+    with ``pk`` outside them: re-uploads of one video, not two that only end on one card,
+    nor two that meet at one plain second each (``content_signals.plain``;
+    `rescind.media.video_match.related_videos`, as `/v1/check`'s matcher decides)."""
     rests = [
-        value
+        (m, value, plain)
         for _, value, m, plain in _good_frames(session, [pk], minimum).get(pk, ())
-        if m not in own[pk] and not plain
+        if m not in own[pk]
     ]
-    results = runtime.registry.search(rests, radius)
+    results = runtime.registry.search([value for _, value, _ in rests], radius)
     rows = _rows(session, sorted({sid for found in results for sid, _ in found}))
-    related = set()
-    for found in results:
+    links = []
+    for (mine, _, plain), found in zip(rests, results, strict=True):
         for sid, _distance in found:
             row = rows.get(sid)
             if (
@@ -295,8 +295,7 @@ def _related(
                 and row[0] in own
                 and row[1] == VIDEO_PDQ
                 and not below_quality(row[2], minimum)
-                and not row[6]
                 and moment(row[4], sid) not in own[row[0]]
             ):
-                related.add(row[0])
-    return related
+                links.append((mine, row[0], moment(row[4], sid), plain or bool(row[6])))
+    return related_videos(links)
