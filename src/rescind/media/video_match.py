@@ -37,6 +37,10 @@ ONE_MOMENT_RADIUS = 16
 # two-slide clip re-encoded); every false match on two seen so far was one video holding
 # the other's two plain seconds (an end card) among seconds of its own.
 PLAIN_MOMENTS = 2
+# Plain frames relate two banked videos (common content, `related_videos`) only when they
+# link at least this many distinct moments of each: one plain second of one video is within
+# the radius of plain seconds of many others (a caption on black, dark shapes, a slide).
+RELATED_PLAIN_MOMENTS = 2
 # A banked video counts as an identity of its own for common content only when more than
 # this share of its good moments is its own (not the shared content).
 OWN_CONTENT_SHARE = 0.5
@@ -234,11 +238,11 @@ def related_videos(
     A pair of frames that are not plain relates the two videos: the same video banked twice.
     Plain frames (a caption on black, a slide, dark shapes on a flat background) are within
     the radius of other videos' plain frames whatever they show, so they relate two videos
-    only when they link at least `PLAIN_MOMENTS` distinct moments of each (a duplicate of a
-    video that is plain throughout links all of its moments); one plain second each is not
-    a video (on a seed of `bench/robustness_video.py` a black video with one caption was
-    "related" so to 7 of the 15 other videos ending on the same end card, and the card was
-    not counted as common content).
+    only when they link at least `RELATED_PLAIN_MOMENTS` distinct moments of each (a
+    duplicate of a video that is plain throughout links all of its moments); one plain
+    second each is not a video (on seed 7 of `bench/robustness_video.py` a black video with
+    one caption was "related" so to 7 of the 15 other videos ending on the same end card,
+    and the card was not counted as common content).
     """
     related: set[Hashable] = set()
     mine: dict[Hashable, set[Hashable]] = defaultdict(set)
@@ -250,7 +254,7 @@ def related_videos(
             mine[other].add(my_moment)
             theirs[other].add(other_moment)
     for other, moments in mine.items():
-        if min(len(moments), len(theirs[other])) >= PLAIN_MOMENTS:
+        if min(len(moments), len(theirs[other])) >= RELATED_PLAIN_MOMENTS:
             related.add(other)
     return related
 
