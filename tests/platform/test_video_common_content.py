@@ -21,6 +21,7 @@ from rescind.platform.signals import PdqHash, Signals
 from rescind.store import Database
 from tests.platform.helpers import (
     check_all,
+    check_then_sweep,
     flip,
     random_pdq,
     sweep_bank,
@@ -174,8 +175,8 @@ def test_the_copy_sweep_does_not_relate_registered_videos_through_their_plain_fr
 
 def test_a_plain_video_banked_by_many_requests_is_not_common_content() -> None:
     rng = random.Random(28)
-    # Dark shapes moving on a flat background: every second plain, six seconds.
-    video = [(random_pdq(rng), True) for _ in range(6)]
+    # Dark shapes moving on a flat background: every second plain, seven seconds.
+    video = [(random_pdq(rng), True) for _ in range(7)]
 
     def plain_copy(seconds: list[tuple[str, bool]]) -> Signals:
         frames = (
@@ -184,8 +185,8 @@ def test_a_plain_video_banked_by_many_requests_is_not_common_content() -> None:
         return Signals(frames=tuple(frames), plain_known=True)
 
     banked = {f"dup{i}": plain_copy(video) for i in range(6)}
-    # A 3 s clip of it: half of each duplicate, whose other plain seconds they share (three
-    # each): one video, not six, so the clip is not common content.
+    # A 3 s clip of it: under half of each duplicate, whose other plain seconds they share
+    # (four each): one video, not six, so the clip is not common content.
     assert _found(video_matcher(banked), plain_copy(video[:3])) == set(banked)
 
 
@@ -198,3 +199,21 @@ def test_related_videos_need_two_plain_moments_each_or_one_frame_that_is_not_pla
     assert related_videos([(1, "c", 5, True), (2, "c", 5, True)]) == set()
     # Two plain moments each: a duplicate of a plain video.
     assert related_videos([(1, "d", 5, True), (2, "d", 6, True)]) == {"d"}
+
+
+def test_a_copy_holding_two_of_three_plain_seconds_is_found_by_check_and_sweep(
+    settings: Settings, database: Database, runtime: PlatformRuntime
+) -> None:
+    rng = random.Random(29)
+    slides = [random_pdq(rng) for _ in range(3)]  # a three-slide deck: every second plain
+
+    def plain(hashes: list[str]) -> Signals:
+        frames = (PdqHash(flip(h, 4, rng), 90, float(t), plain=True) for t, h in enumerate(hashes))
+        return Signals(frames=tuple(frames), plain_known=True)
+
+    # A copy whose third slide met nothing (letterboxed, a logo over it): two plain seconds,
+    # all of the copy and two thirds of the deck. Found both ways, as a copy of the deck.
+    uploads = {"copy": plain(slides[:2]), "other": plain([random_pdq(rng) for _ in range(2)])}
+    checked, copies = check_then_sweep(database, settings, runtime, uploads, plain(slides))
+    assert checked == {"copy"}
+    assert {c.content.content_id for c in copies} == {"copy"}
