@@ -131,7 +131,7 @@ def load_matcher(settings: Settings, banked: dict[str, Signals]) -> Matcher:
     frames = ((name, h) for name, signals in banked.items() for h in signals.frames)
     # The bench feeds the matcher without a database.
     matcher.load_entries(
-        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=name, t=h.t)
+        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=name, t=h.t, plain=h.plain)
         for i, (name, h) in enumerate(frames, 1)
     )
     return matcher

@@ -132,8 +132,8 @@ def test_a_match_resting_on_two_plain_seconds_counts_only_as_a_whole_copy() -> N
     end card with bars against a dark video ending on the same card, every second plain; seed
     7: dark, slide and screen videos ending on the card against videos that are only the
     card) do not make a match when the two seconds are most of one video only; they do when
-    they are most of both (a two-slide clip re-encoded), as do a third plain second and one
-    second that is not plain."""
+    they are at least half of both (a two-slide clip re-encoded, a copy holding two of three
+    seconds), as do a third plain second and one second that is not plain."""
 
     def hits(plain: list[bool]) -> list[tuple[Hashable, int, bool, str]]:
         return [(("s", t), 4, p, f"hit {t}") for t, p in enumerate(plain)]
@@ -146,7 +146,12 @@ def test_a_match_resting_on_two_plain_seconds_counts_only_as_a_whole_copy() -> N
     assert decide(card, hits([True, False]), set(), 0.7, 0.7) == "hit 0"
     whole = Shares(query=1.0, bank=0.75, moments=2)
     assert decide(whole, hits([True, True]), set(), 0.7, 0.7) == "hit 0"
-    assert decide(whole, hits([True, True]), set(), 0.7, 0.8) is None
+    # A copy found in the original, holding two of its three seconds (its third second
+    # unmatched, letterboxed or at another frame rate): found, either side the query.
+    two_of_three = Shares(query=1.0, bank=2 / 3, moments=2)
+    assert decide(two_of_three, hits([True, True]), set(), 0.7, 0.7) == "hit 0"
+    assert decide(Shares(2 / 3, 1.0, 2), hits([True, True]), set(), 0.7, 0.7) == "hit 0"
+    assert decide(Shares(1.0, 0.4, 2), hits([True, True]), set(), 0.7, 0.7) is None
     # One plain second is one picture against another, however much of both it is.
     one = Shares(query=1.0, bank=1.0, moments=1)
     assert decide(one, hits([True]), set(), 0.7, 0.7) is None

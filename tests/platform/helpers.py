@@ -94,7 +94,7 @@ def video_matcher(banked: dict[str, Signals], settings: Settings | None = None) 
     matcher.banks = {1: BankPolicy(1, "ncii", "ncii", 31, "block", True)}
     frames = [(group, h) for group, signals in banked.items() for h in signals.frames]
     matcher.load_entries(
-        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=group, t=h.t)
+        MatcherEntry(i, 1, VIDEO_PDQ, h.hash, h.quality, group_key=group, t=h.t, plain=h.plain)
         for i, (group, h) in enumerate(frames, 1)
     )
     return matcher

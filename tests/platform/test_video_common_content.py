@@ -13,10 +13,21 @@ from __future__ import annotations
 import random
 
 from rescind.config import Settings
-from rescind.media.video_match import common_moments
+from rescind.media.video_match import common_moments, related_videos
+from rescind.platform.banks import NCII_BANK, add_signals, get_bank
 from rescind.platform.matcher import Matcher
-from rescind.platform.signals import Signals
-from tests.platform.helpers import flip, random_pdq, video_matcher, video_of
+from rescind.platform.runtime import PlatformRuntime
+from rescind.platform.signals import PdqHash, Signals
+from rescind.store import Database
+from tests.platform.helpers import (
+    check_all,
+    check_then_sweep,
+    flip,
+    random_pdq,
+    sweep_bank,
+    video_matcher,
+    video_of,
+)
 
 BLACK = ("0" * 64, 0)  # every black frame's hash, quality 0
 
@@ -101,3 +112,108 @@ def test_a_match_resting_on_one_still_second_must_be_close() -> None:
     moving = [random_pdq(rng) for _ in range(2)]
     matcher = video_matcher({"clip": video_of(_good(moving))})
     assert _found(matcher, video_of(_good([flip(h, 24, rng) for h in moving]))) == {"clip"}
+
+
+def _caption_then_card(caption: str, card: list[str], rng: random.Random) -> Signals:
+    """A caption on black (plain, judged from the pixels: a few bits from any other
+    caption's hash), two seconds of the video's own, then the end card, as a video hashed
+    here is."""
+    seconds = [(flip(caption, 6, rng), True), *((random_pdq(rng), False) for _ in range(2))]
+    seconds += [(h, False) for h in _copy(card, rng)]
+    frames = (PdqHash(h, 90, float(t), plain=plain) for t, (h, plain) in enumerate(seconds))
+    return Signals(frames=tuple(frames), plain_known=True)
+
+
+def _card_videos(seed: int) -> tuple[dict[str, Signals], Signals]:
+    """Five distinct videos, each with a caption on black, ending on one end card (on a
+    texture: not plain, so the plain-seconds rule does not refuse it), and a video that is
+    only the card."""
+    rng = random.Random(seed)
+    caption = random_pdq(rng)
+    card = [random_pdq(rng) for _ in range(2)]
+    videos = {f"v{i}": _caption_then_card(caption, card, rng) for i in range(5)}
+    return videos, video_of([BLACK, BLACK, *_good(_copy(card, rng))])
+
+
+def test_plain_frames_do_not_relate_distinct_videos_ending_on_one_card() -> None:
+    videos, card_only = _card_videos(25)
+    # Meeting at one plain second each (their captions), the five count as five distinct
+    # videos: the card is common content, and a video that is only the card matches none.
+    assert _found(video_matcher(videos), card_only) == set()
+    # Their captions relate them when the frames are not known to be plain (hashes a
+    # platform sent), as they related every video before: one video, the card not common,
+    # and the card-only video matched all five.
+    unknown = {
+        name: Signals(frames=tuple(PdqHash(h.hash, h.quality, h.t) for h in signals.frames))
+        for name, signals in videos.items()
+    }
+    assert _found(video_matcher(unknown), card_only) == set(videos)
+
+
+def test_a_check_does_not_relate_banked_videos_through_their_plain_frames(
+    database: Database, runtime: PlatformRuntime
+) -> None:
+    videos, card_only = _card_videos(26)
+    with database.session() as session:
+        bank = get_bank(session, NCII_BANK)
+        for signals in videos.values():
+            add_signals(session, bank, signals, source="reviewer")
+    runtime.sync_all()  # the frames' plain flags come from their entries' provenance
+    assert runtime.matcher.match(card_only) == []
+
+
+def test_the_copy_sweep_does_not_relate_registered_videos_through_their_plain_frames(
+    settings: Settings, database: Database, runtime: PlatformRuntime
+) -> None:
+    videos, card_only = _card_videos(27)
+    check_all(runtime, videos)  # registered with their frames' plain flags
+    with database.session() as session:
+        add_signals(session, get_bank(session, NCII_BANK), card_only, source="reviewer")
+    runtime.sync_all()
+    assert sweep_bank(database, settings, runtime) == []
+
+
+def test_a_plain_video_banked_by_many_requests_is_not_common_content() -> None:
+    rng = random.Random(28)
+    # Dark shapes moving on a flat background: every second plain, seven seconds.
+    video = [(random_pdq(rng), True) for _ in range(7)]
+
+    def plain_copy(seconds: list[tuple[str, bool]]) -> Signals:
+        frames = (
+            PdqHash(flip(h, 4, rng), 90, float(t), plain=p) for t, (h, p) in enumerate(seconds)
+        )
+        return Signals(frames=tuple(frames), plain_known=True)
+
+    banked = {f"dup{i}": plain_copy(video) for i in range(6)}
+    # A 3 s clip of it: under half of each duplicate, whose other plain seconds they share
+    # (four each): one video, not six, so the clip is not common content.
+    assert _found(video_matcher(banked), plain_copy(video[:3])) == set(banked)
+
+
+def test_related_videos_need_two_plain_moments_each_or_one_frame_that_is_not_plain() -> None:
+    # (my moment, other video, its moment, through a plain frame)
+    assert related_videos([(1, "a", 5, False)]) == {"a"}
+    # One plain second against one: a caption on black near another video's dark shapes.
+    assert related_videos([(1, "b", 5, True), (1, "b", 5, True)]) == set()
+    # Two of mine against one of theirs (two captions near one slide): still one second.
+    assert related_videos([(1, "c", 5, True), (2, "c", 5, True)]) == set()
+    # Two plain moments each: a duplicate of a plain video.
+    assert related_videos([(1, "d", 5, True), (2, "d", 6, True)]) == {"d"}
+
+
+def test_a_copy_holding_two_of_three_plain_seconds_is_found_by_check_and_sweep(
+    settings: Settings, database: Database, runtime: PlatformRuntime
+) -> None:
+    rng = random.Random(29)
+    slides = [random_pdq(rng) for _ in range(3)]  # a three-slide deck: every second plain
+
+    def plain(hashes: list[str]) -> Signals:
+        frames = (PdqHash(flip(h, 4, rng), 90, float(t), plain=True) for t, h in enumerate(hashes))
+        return Signals(frames=tuple(frames), plain_known=True)
+
+    # A copy whose third slide met nothing (letterboxed, a logo over it): two plain seconds,
+    # all of the copy and two thirds of the deck. Found both ways, as a copy of the deck.
+    uploads = {"copy": plain(slides[:2]), "other": plain([random_pdq(rng) for _ in range(2)])}
+    checked, copies = check_then_sweep(database, settings, runtime, uploads, plain(slides))
+    assert checked == {"copy"}
+    assert {c.content.content_id for c in copies} == {"copy"}

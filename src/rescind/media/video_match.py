@@ -33,10 +33,19 @@ ONE_MOMENT_RADIUS = 16
 # caption and a slide, are a few bits apart whatever they say. Two, not one, since a fresh
 # seed of `bench/robustness_video.py` (6) showed two plain seconds against two (a still and
 # an end card with bars against a dark video ending on the same card). Two plain moments do
-# count when they are most of both videos (`Shares.whole`: one is a copy of the other, a
-# two-slide clip re-encoded); every false match on two seen so far was one video holding
-# the other's two plain seconds (an end card) among seconds of its own.
+# count when they are at least `PLAIN_WHOLE_SHARE` of both videos (`Shares.whole`: one is a
+# copy of the other, a two-slide clip re-encoded, a copy holding two of three seconds);
+# every false match on two seen so far was one video holding the other's two plain seconds
+# (an end card) among seconds of its own.
 PLAIN_MOMENTS = 2
+# 0.7 (the match fractions) until the related test of common content stopped joining
+# distinct videos through one plain second each (`related_videos`); 0.4-0.6 gave the same
+# false matches (none) on seeds 2, 6 and 7 of the bench, 0.5 chosen (docs/matching.md).
+PLAIN_WHOLE_SHARE = 0.5
+# Plain frames relate two banked videos (common content, `related_videos`) only when they
+# link at least this many distinct moments of each: one plain second of one video is within
+# the radius of plain seconds of many others (a caption on black, dark shapes, a slide).
+RELATED_PLAIN_MOMENTS = 2
 # A banked video counts as an identity of its own for common content only when more than
 # this share of its good moments is its own (not the shared content).
 OWN_CONTENT_SHARE = 0.5
@@ -70,9 +79,10 @@ class Shares:
         """The vPDQ rule: enough of the query is in the banked video, or the reverse."""
         return self.query >= query_fraction or self.bank >= bank_fraction
 
-    def whole(self, query_fraction: float, bank_fraction: float) -> bool:
-        """Both ways: enough of the query is in the banked video, and the reverse."""
-        return self.query >= query_fraction and self.bank >= bank_fraction
+    def whole(self, fraction: float) -> bool:
+        """Both ways: at least ``fraction`` of the query is in the banked video, and of the
+        banked video in the query."""
+        return self.query >= fraction and self.bank >= fraction
 
 
 def shares(
@@ -120,15 +130,16 @@ def decide(
     common content, else the closest of all. A match resting on one moment of either video
     (a still, a title card: one picture against another) counts only within
     `ONE_MOMENT_RADIUS`; one resting on `PLAIN_MOMENTS` or fewer, all of them plain frames
-    of the query, does not count, unless it rests on exactly `PLAIN_MOMENTS` that are most
-    of both videos (`Shares.whole`, the same whichever side is the query). `/v1/check` and
+    of the query, does not count, unless it rests on exactly `PLAIN_MOMENTS` that are at
+    least `PLAIN_WHOLE_SHARE` of both videos (`Shares.whole`, the same whichever side is
+    the query). `/v1/check` and
     the copy sweep (the banked video as the query) decide with this one function.
     """
     if not hits or not share.matches(query_fraction, bank_fraction):
         return None
     kept = [h for h in hits if h[0] not in common] or list(hits)
     plain = share.moments <= PLAIN_MOMENTS and all(h[2] for h in kept)
-    if plain and (share.moments < PLAIN_MOMENTS or not share.whole(query_fraction, bank_fraction)):
+    if plain and (share.moments < PLAIN_MOMENTS or not share.whole(PLAIN_WHOLE_SHARE)):
         return None  # a caption against a caption; an end card inside another video
     _, distance, _, best = min(kept, key=lambda h: h[1])
     if share.moments > 1 or distance <= ONE_MOMENT_RADIUS:
@@ -222,6 +233,37 @@ def common_moments(
         ):
             common.add(q)
     return common
+
+
+def related_videos(
+    links: Iterable[tuple[Hashable, Hashable, Hashable, bool]],
+) -> set[Hashable]:
+    """The videos a searched video is related to (`common_moments`), given its ``links``:
+    (its moment, the other video, the other's moment, whether either frame is plain), each
+    a pair of frames within the radius outside what the query matched.
+
+    A pair of frames that are not plain relates the two videos: the same video banked twice.
+    Plain frames (a caption on black, a slide, dark shapes on a flat background) are within
+    the radius of other videos' plain frames whatever they show, so they relate two videos
+    only when they link at least `RELATED_PLAIN_MOMENTS` distinct moments of each (a
+    duplicate of a video that is plain throughout links all of its moments); one plain
+    second each is not a video (on seed 7 of `bench/robustness_video.py` a black video with
+    one caption was "related" so to 7 of the 15 other videos ending on the same end card,
+    and the card was not counted as common content).
+    """
+    related: set[Hashable] = set()
+    mine: dict[Hashable, set[Hashable]] = defaultdict(set)
+    theirs: dict[Hashable, set[Hashable]] = defaultdict(set)
+    for my_moment, other, other_moment, plain in links:
+        if not plain:
+            related.add(other)
+        else:
+            mine[other].add(my_moment)
+            theirs[other].add(other_moment)
+    for other, moments in mine.items():
+        if min(len(moments), len(theirs[other])) >= RELATED_PLAIN_MOMENTS:
+            related.add(other)
+    return related
 
 
 def _has_own(good: Set[Hashable] | None, shared: Set[Hashable]) -> bool:

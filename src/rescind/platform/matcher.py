@@ -29,7 +29,7 @@ from rescind.media.robust import (
     banked_pair_weak,
     below_quality,
 )
-from rescind.media.video_match import common_moments, decide, moment, shares
+from rescind.media.video_match import common_moments, decide, moment, related_videos, shares
 from rescind.platform.banks import (
     REQUEST_SOURCE,
     REQUESTER_SOURCE,
@@ -53,7 +53,8 @@ from rescind.store.statuses import BankEntryStatus
 SYNC_BATCH = 50_000
 NEIGHBOUR_CACHE = 10_000  # video groups whose frames' neighbours are kept (common content)
 # id, bank id, signal type, value, quality, group key, request id, case number, status, t,
-# source, smooth (a smooth picture's hash, from the provenance), variant (the provenance's)
+# source, smooth (a smooth picture's hash, from the provenance), variant (the provenance's),
+# plain (a plain video frame, from the provenance)
 _Row = tuple[
     int,
     int,
@@ -68,6 +69,7 @@ _Row = tuple[
     str,
     bool | None,
     str | None,
+    bool | None,
 ]
 
 
@@ -90,12 +92,13 @@ class MatcherEntry:
     source: str = REQUEST_SOURCE  # `requester`: review only (see EntryRef.review_only)
     smooth: bool = False  # the provenance's `smooth`
     variant: str | None = None  # the provenance's view name (`full/rot90`, `crop_c96`, ...)
+    plain: bool = False  # the provenance's `plain` (a video frame judged plain from its pixels)
 
     def _row(self) -> _Row:
         return (
             self.entry_id, self.bank_id, self.signal_type, self.value, self.quality,
             self.group_key, self.request_id, self.case_number, self.status, self.t,
-            self.source, self.smooth, self.variant,
+            self.source, self.smooth, self.variant, self.plain,
         )  # fmt: skip
 
 
@@ -127,6 +130,11 @@ class EntryRef:
     # FAINT_CUT_QUALITY) never meets an upload's faint cut view, nor a faint cut view an
     # upload's faint half (rescind.media.robust.banked_pair_limit).
     half: bool = False
+    # A plain video frame (a title card, a caption on black, a slide:
+    # rescind.media.robust_sparse.plain_share), judged from the pixels when the video was
+    # banked from a file: alone it does not relate two banked videos (common content,
+    # `rescind.media.video_match.related_videos`).
+    plain: bool = False
 
     @property
     def cut(self) -> bool:
@@ -179,8 +187,9 @@ class Matcher:
         self.groups: dict[str, frozenset[int]] = {}  # video group -> its frame entry ids
         self.frame_values: dict[int, bytes] = {}  # video frame entry id -> its hash (32 bytes)
         # (video group, radius) -> its good frames searched so far (entry id) -> the other
-        # groups' good moments near each (common content, `_related`); found when first needed.
-        self._neighbours: dict[tuple[str, int], dict[int, frozenset[tuple[str, Any]]]] = {}
+        # groups' good moments near each, and whether either frame is plain (common content,
+        # `_related`); found when first needed.
+        self._neighbours: dict[tuple[str, int], dict[int, frozenset[tuple[str, Any, bool]]]] = {}
         self._good: dict[Any, frozenset[Any]] = {}  # video group -> `_good_moments`
         self.banks: dict[int, BankPolicy] = {}
         self.seq = 0
@@ -228,6 +237,7 @@ class Matcher:
             BankEntry.source,
             BankEntry.provenance["smooth"].as_boolean(),
             BankEntry.provenance["variant"].as_string(),
+            BankEntry.provenance["plain"].as_boolean(),
         )
 
     def _load_all(self, session: Session) -> int:
@@ -271,7 +281,7 @@ class Matcher:
             if not rows:
                 return total
             # An entry's current status decides, whatever the op: replays converge. (The seq
-            # is the last column: `_apply` reads the first thirteen.)
+            # is the last column: `_apply` reads the first fourteen.)
             latest: dict[int, _Row] = {r[0]: cast(_Row, r) for r in rows}
             self._apply(latest.values())
             self.seq = int(rows[-1][-1])
@@ -293,12 +303,14 @@ class Matcher:
         exact = dict(self.exact)
         groups = {k: set(v) for k, v in self.groups.items()}
         touched: set[str] = set()  # video groups whose frames changed
-        # (variant, smooth) -> the entry's smooth, turned, equalised, half: a bank's entries
-        # share a few hundred view names, each read once per batch.
-        views: dict[tuple[str | None, bool | None], tuple[bool, bool, bool, bool]] = {}
+        # (variant, smooth, plain) -> the entry's smooth, turned, equalised, half, plain: a
+        # bank's entries share a few hundred view names, each read once per batch.
+        views: dict[
+            tuple[str | None, bool | None, bool | None], tuple[bool, bool, bool, bool, bool]
+        ] = {}
         for row in rows:
             entry_id, bank_id, signal_type, value, quality, group_key = row[:6]
-            req_id, case, status, t, source, smooth, variant = row[6:13]
+            req_id, case, status, t, source, smooth, variant, plain = row[6:14]
             # Interned: a million entries share a handful of types, groups and case numbers.
             eid, st, val = entry_id, sys.intern(signal_type), value
             group_key = None if group_key is None else sys.intern(group_key)
@@ -306,11 +318,11 @@ class Matcher:
                 case = None if case is None else sys.intern(case)
                 known = eid in self.entries
                 review_only = source == REQUESTER_SOURCE
-                flags = views.get((variant, smooth))
+                flags = views.get((variant, smooth, plain))
                 if flags is None:
                     view = EntryView(variant, bool(smooth))  # as the copy sweep reads one
-                    flags = (view.smooth, view.turned, view.equalised, view.half)
-                    views[(variant, smooth)] = flags
+                    flags = (view.smooth, view.turned, view.equalised, view.half, bool(plain))
+                    views[(variant, smooth, plain)] = flags
                 self.entries[eid] = EntryRef(
                     bank_id, st, quality, group_key, req_id, case, t, review_only, *flags
                 )
@@ -505,24 +517,26 @@ class Matcher:
 
     def _related(self, own: Mapping[Any, Set[Any]], group: Any, radius: int) -> set[Any]:
         """The banked videos of ``own`` (each with the moments the query matched) that share
-        a frame with ``group`` outside those moments: the same video banked twice, not two
-        videos that only end on the same card."""
-        related = set()
-        for near in self._frame_neighbours(str(group), radius, own[group]):
-            for other, other_moment in near:
+        frames with ``group`` outside those moments: the same video banked twice, not two
+        videos that only end on the same card, nor two that meet at one plain second each
+        (`rescind.media.video_match.related_videos`; `EntryRef.plain`)."""
+        links = []
+        for mine, near in self._frame_neighbours(str(group), radius, own[group]):
+            for other, other_moment, plain in near:
                 if other in own and other_moment not in own[other]:
-                    related.add(other)
-        return related
+                    links.append((mine, other, other_moment, plain))
+        return related_videos(links)
 
     def _frame_neighbours(
         self, group: str, radius: int, skip: Set[Any]
-    ) -> list[frozenset[tuple[str, Any]]]:
+    ) -> list[tuple[Any, frozenset[tuple[str, Any, bool]]]]:
         """For each good frame of ``group`` outside the moments ``skip`` (those the query
-        matched), the other groups' good moments within ``radius``. Each frame is searched
-        the first time it is asked for and kept until the group's frames change; the frames
-        the query matched are not searched for it: they are common content's, which meet
-        the same content in every other video (thousands of hits each, for nothing:
-        docs/benchmarks.md, "Common content: the related searches")."""
+        matched), its moment and the other groups' good moments within ``radius``, each
+        with whether either frame is plain. Each frame is searched the first time it is
+        asked for and kept until the group's frames change; the frames the query matched
+        are not searched for it: they are common content's, which meet the same content in
+        every other video (thousands of hits each, for nothing: docs/benchmarks.md, "Common
+        content: the related searches")."""
         cached = self._neighbours.get((group, radius))
         if cached is None:
             if len(self._neighbours) >= NEIGHBOUR_CACHE:
@@ -541,6 +555,7 @@ class Matcher:
         codes = np.frombuffer(b"".join(self.frame_values[e] for e in mine), np.uint8)
         results = self.frames.search(codes.reshape(-1, 32), radius) if mine else []
         for e, near in zip(mine, results, strict=True):
+            plain = self.entries[e].plain
             others = set()
             for other, _distance in near:
                 ref = self.entries.get(other)
@@ -550,9 +565,9 @@ class Matcher:
                     and ref.group_key != group
                     and not below_quality(ref.quality, minimum)
                 ):
-                    others.add((ref.group_key, moment(ref.t, other)))
+                    others.add((ref.group_key, moment(ref.t, other), plain or ref.plain))
             cached[e] = frozenset(others)
-        return [cached[e] for e in wanted]
+        return [(moment(self.entries[e].t, e), cached[e]) for e in wanted]
 
     @property
     def size(self) -> int:

@@ -26,7 +26,7 @@ from rescind.media.robust import (
     banked_pair_weak,
     below_quality,
 )
-from rescind.media.video_match import common_moments, decide, moment, shares
+from rescind.media.video_match import common_moments, decide, moment, related_videos, shares
 from rescind.platform.banks import BankPolicy, EntryView
 from rescind.platform.registry import signals_of
 from rescind.platform.runtime import PlatformRuntime
@@ -54,15 +54,15 @@ class Copy:
 
 # content pk, signal type, quality, view name (pictures), time (video frames), sparse
 # (pictures: the upload is text on a flat background; None when not known)
-_Row = tuple[int, str, int | None, str | None, float | None, bool | None]
+_Row = tuple[int, str, int | None, str | None, float | None, bool | None, bool | None]
 
 
 def _rows(session: Session, signal_ids: list[int]) -> dict[int, _Row]:
-    """Registry rows by id: (content pk, signal type, quality, variant, t, sparse)."""
+    """Registry rows by id: (content pk, signal type, quality, variant, t, sparse, plain)."""
     found: dict[int, _Row] = {}
     for start in range(0, len(signal_ids), _CHUNK):
         chunk = signal_ids[start : start + _CHUNK]
-        for sid, pk, st, quality, variant, t, sparse in session.execute(
+        for sid, pk, st, quality, variant, t, sparse, plain in session.execute(
             select(
                 ContentSignal.id,
                 ContentSignal.content_pk,
@@ -71,9 +71,10 @@ def _rows(session: Session, signal_ids: list[int]) -> dict[int, _Row]:
                 ContentSignal.variant,
                 ContentSignal.t,
                 ContentSignal.sparse,
+                ContentSignal.plain,
             ).where(ContentSignal.id.in_(chunk))
         ):
-            found[sid] = (pk, st, quality, variant, t, sparse)
+            found[sid] = (pk, st, quality, variant, t, sparse, plain)
     return found
 
 
@@ -218,7 +219,7 @@ def _sweep_videos(
             continue
         good = _good_frames(session, list(pairs), minimum)
         good_moments: dict[Any, set[Any]] = {
-            pk: {m for _, _, m in good.get(pk, ())} for pk in pairs
+            pk: {m for _, _, m, _ in good.get(pk, ())} for pk in pairs
         }
         common = common_moments(
             matched,
@@ -243,20 +244,25 @@ def _sweep_videos(
 
 def _good_frames(
     session: Session, pks: list[int], minimum: int
-) -> dict[int, list[tuple[int, str, Any]]]:
-    """Each registered video's frames of quality high enough: (signal id, hash, moment)."""
-    found: dict[int, list[tuple[int, str, Any]]] = defaultdict(list)
+) -> dict[int, list[tuple[int, str, Any, bool]]]:
+    """Each registered video's frames of quality high enough: (signal id, hash, moment,
+    plain: judged plain from the pixels, False when not known)."""
+    found: dict[int, list[tuple[int, str, Any, bool]]] = defaultdict(list)
     for start in range(0, len(pks), _CHUNK):
-        for pk, sid, value, t in session.execute(
+        for pk, sid, value, t, plain in session.execute(
             select(
-                ContentSignal.content_pk, ContentSignal.id, ContentSignal.value, ContentSignal.t
+                ContentSignal.content_pk,
+                ContentSignal.id,
+                ContentSignal.value,
+                ContentSignal.t,
+                ContentSignal.plain,
             ).where(
                 ContentSignal.content_pk.in_(pks[start : start + _CHUNK]),
                 ContentSignal.signal_type == VIDEO_PDQ,
                 or_(ContentSignal.quality.is_(None), ContentSignal.quality >= minimum),
             )
         ):
-            found[pk].append((sid, value, moment(t, sid)))
+            found[pk].append((sid, value, moment(t, sid), bool(plain)))
     return found
 
 
@@ -268,17 +274,19 @@ def _related(
     radius: int,
     minimum: int,
 ) -> set[Any]:
-    """The registered videos of ``own`` (each with the moments matched) that share a frame
-    with ``pk`` outside them: re-uploads of one video, not two that only end on one card."""
+    """The registered videos of ``own`` (each with the moments matched) that share frames
+    with ``pk`` outside them: re-uploads of one video, not two that only end on one card,
+    nor two that meet at one plain second each (``content_signals.plain``;
+    `rescind.media.video_match.related_videos`, as `/v1/check`'s matcher decides)."""
     rests = [
-        value
-        for _, value, m in _good_frames(session, [pk], minimum).get(pk, ())
+        (m, value, plain)
+        for _, value, m, plain in _good_frames(session, [pk], minimum).get(pk, ())
         if m not in own[pk]
     ]
-    results = runtime.registry.search(rests, radius)
+    results = runtime.registry.search([value for _, value, _ in rests], radius)
     rows = _rows(session, sorted({sid for found in results for sid, _ in found}))
-    related = set()
-    for found in results:
+    links = []
+    for (mine, _, plain), found in zip(rests, results, strict=True):
         for sid, _distance in found:
             row = rows.get(sid)
             if (
@@ -289,5 +297,5 @@ def _related(
                 and not below_quality(row[2], minimum)
                 and moment(row[4], sid) not in own[row[0]]
             ):
-                related.add(row[0])
-    return related
+                links.append((mine, row[0], moment(row[4], sid), plain or bool(row[6])))
+    return related_videos(links)
