@@ -25,7 +25,7 @@ from rescind.index.codes import (
 )
 from rescind.index.errors import InvalidHashError
 from rescind.index.fileformat import read_segment, write_segment
-from rescind.index.plan import Hits, SearchPlan
+from rescind.index.plan import SearchPlan
 from rescind.index.segment import Segment, build_segment, pack_alive
 
 # Rows added in small batches wait in a buffer searched by brute force (a few microseconds)
@@ -194,14 +194,16 @@ class HammingIndex:
         # costly queries (a dense part of the bank) do not all land on one thread. Slices
         # shrink as the batch drains (``_slices``), so the threads end close together.
         bounds = _slices(m, workers)
-        parts: list[Hits | None] = [None] * len(bounds)
+        out: list[list[Match]] = [[] for _ in range(m)]
         turn = itertools.count()  # next() on it is atomic under the GIL
 
         def drain() -> None:
             while (k := next(turn)) < len(bounds):
                 lo, hi = bounds[k]
-                qidx, ids, dist = plan.search(raw[HASH_BYTES * lo : HASH_BYTES * hi], r)
-                parts[k] = (qidx + lo, ids, dist)
+                hits = plan.search(raw[HASH_BYTES * lo : HASH_BYTES * hi], r)
+                # grouped by the thread that searched the slice, while the other searches
+                # with the GIL released: the grouping is no longer a serial tail of the batch
+                out[lo:hi] = _group(hi - lo, *hits)
 
         pool = self._helpers(workers - 1)
         helpers = [pool.submit(drain) for _ in range(min(workers, len(bounds)) - 1)]
@@ -211,11 +213,7 @@ class HammingIndex:
             # this batch is done once the helpers that started return
             if not helper.cancel():
                 helper.result()
-        # grouped here, not by each thread as it goes: per slice, the grouping cost more CPU
-        # than it saved wall time (measured, 1M random bank under load)
-        done = [p for p in parts if p is not None]
-        qidx, ids, dist = (np.concatenate([p[k] for p in done]) for k in range(3))
-        return _group(m, qidx, ids, dist)
+        return out
 
     def search_one(self, hash: object, radius: int) -> list[Match]:
         """Every stored ``(id, distance)`` within ``radius`` of one hash (hex or 32 bytes),
