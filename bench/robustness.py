@@ -529,6 +529,14 @@ def false_match_sweep(
                         blockable.add((q_owner, entry))
         out[f"{label}_false"] = len(false)
         out[f"{label}_false_blockable"] = len(blockable)
+        for q_owner, entry in sorted(false)[:10]:  # which pictures and views met
+            result = match(items[q_owner], bank_items[entry], threshold=DEFAULT_THRESHOLD)
+            if result is not None:
+                print(
+                    f"  {label} false: query {q_owner} ~ entry {entry}: d={result.distance} "
+                    f"{result.query_variant}~{result.bank_variant} "
+                    f"(q{items[q_owner][0].quality} ~ q{bank_items[entry][0].quality})"
+                )
     print(
         f"\nfalse-match sweep: {n} distinct pictures banked ({len(images) + len(more)} photos, "
         f"{len(generated)} generated), {len(query_items)} queries (their own and the copies): "
