@@ -30,8 +30,11 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   meet only equalised views, within :data:`WEAK_VIEW_THRESHOLD` bits, and never block.
 - A sparse upload (text on a flat background: :mod:`rescind.media.robust_sparse`) is
   checked without its weak views, and its cut views meet the bank's cut views within
-  :data:`SPARSE_CUT_THRESHOLD` only; a flat cut view (quality 0: an empty half or band)
-  matches nothing, on either side (:func:`pair_limits`).
+  :data:`SPARSE_CUT_THRESHOLD` only, its equalised halves not at all; a flat cut view
+  (quality 0: an empty half or band) matches nothing, on either side (:func:`pair_limits`).
+- An upload whose trim finds nothing (tight or loose) is trimmed once more with bars that
+  end before the far edge only (:func:`rescind.media.robust_geometry.trim_box`,
+  ``bounded``): a flat, hazy picture inside a pad is not taken for one more bar.
 - A faint half (quality below :data:`FAINT_CUT_QUALITY`: half of a flat, hazy picture such
   as a sky) never meets a faint cut view, on either side: two skies' halves describe their
   light and edges, not the sky (:func:`pair_limits`).
