@@ -820,15 +820,29 @@ def _trimmed_views(
     loose = trim_box(work, JPEG_TOLERANCE, small=small)
     if bounded:
         if tight is None:
-            tight = trim_box(work, small=small, bounded=True)
+            tight = _weak_inside(work, trim_box(work, small=small, bounded=True))
         if loose is None:
-            loose = trim_box(work, JPEG_TOLERANCE, small=small, bounded=True)
+            loose = _weak_inside(work, trim_box(work, JPEG_TOLERANCE, small=small, bounded=True))
     views = []
     for name, box in (("trimmed", tight), ("trimmed_jpeg", loose)):
         if box is not None and (name == "trimmed" or box != tight):
             top, bottom, left, right = box
             views.append((name, luma(work[top:bottom, left:right])))
     return views
+
+
+def _weak_inside(
+    work: NDArray[np.uint8], box: tuple[int, int, int, int] | None
+) -> tuple[int, int, int, int] | None:
+    """The bounded trim's box when the picture inside it is weak (PDQ quality below
+    :data:`MIN_QUALITY`: the flat, hazy picture the bounded trim is for), else None. A strong
+    picture inside was a generated picture of flat shapes whose "bars" were its own flat
+    parts: its flat crops met another's at 2 bits on the held-out sweep (docs/matching.md)."""
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    inside = _pdq(luma(work[top:bottom, left:right]), "trimmed")
+    return box if inside.quality < MIN_QUALITY else None
 
 
 def _keep_extras(signals: list[Signal], weak_views: bool) -> list[Signal]:
