@@ -5,11 +5,16 @@ transforms, and per hashing strategy two figures: recall of copies against their
 false matches between distinct pictures (every pair of distinct photos and their copies, plus
 generated distractors). Plain PDQ (original orientation, threshold 31) is the anchor row.
 
-    .venv/bin/python bench/robustness.py [--split tune|held-out] [--distinct N] [--seed N] [--text]
+    .venv/bin/python bench/robustness.py [--split tune|tune-hazy|held-out] [--distinct N]
+        [--seed N] [--text]
 
 Two photo sets with a fixed split: ``tune`` (scikit-image's photos), where the views and
 their parameters were chosen, and ``held-out`` (the photos of Thorn's ``perception`` wheel and
-Meta's ThreatExchange reference pictures), which report the figures. Two ways of checking: the
+Meta's ThreatExchange reference pictures), which report the figures. ``tune-hazy`` is the
+tune side's stand-in for the held-out split's weak class (small, hazy pictures of PDQ quality
+below 50, which ``tune`` has one of): each scikit-image photo made 256x256, soft and hazy,
+quality 2-12 (``robustness_media.hazy_photo``); its false-match sweep leaves the scikit-image
+photos out (the hazy pictures are copies of them). Two ways of checking: the
 media path (``query_signals`` of the copy, as ``/v1/check`` with a file) and hashes only
 (``rescind hash`` of the copy, as platforms and HMA-style hashers send). Then a false-match
 sweep over thousands of distinct pictures (``--distinct``: generated scenes plus the photos of
@@ -60,6 +65,7 @@ from robustness_media import (
     NEW_TRANSFORMS,
     TRANSFORMS,
     distractors,
+    load_hazy_photos,
     load_perception_photos,
     load_skimage_photos,
     load_threatexchange_photos,
@@ -269,12 +275,16 @@ def plain_signal(image: Image.Image) -> list[Signal]:
 
 
 def load_split(split: str, tmp: Path) -> tuple[dict[str, Image.Image], str]:
-    """The photos of one split: ``tune`` (scikit-image, where parameters were chosen) or
+    """The photos of one split: ``tune`` (scikit-image, where parameters were chosen),
+    ``tune-hazy`` (the same made small and hazy, :func:`robustness_media.hazy_photo`) or
     ``held-out`` (the perception wheel's photos and Meta's ThreatExchange reference pictures,
     never looked at while choosing)."""
     if split == "tune":
         photos = load_skimage_photos()
         return photos, f"{len(photos)} scikit-image photos"
+    if split == "tune-hazy":
+        photos = load_hazy_photos()
+        return photos, f"{len(photos)} scikit-image photos made small and hazy"
     perception, note = load_perception_photos(tmp)
     meta, meta_note = load_threatexchange_photos()
     return {**perception, **meta}, f"{note}; {meta_note}"
@@ -282,7 +292,7 @@ def load_split(split: str, tmp: Path) -> tuple[dict[str, Image.Image], str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("tune", "held-out"), default="held-out")
+    parser.add_argument("--split", choices=("tune", "tune-hazy", "held-out"), default="held-out")
     parser.add_argument("--distractors", type=int, default=300)
     parser.add_argument(
         "--distinct", type=int, default=2000, help="generated pictures for the false-match sweep"
@@ -455,6 +465,7 @@ def main() -> None:
         sweep = false_match_sweep(
             images, bank_items[: len(images)], query_items[:n_copy], plain_items[:n_copy],
             [i for i, _ in copies], args.distinct, seed=11 + args.seed, text=args.text,
+            sources=args.split != "tune-hazy",
         )  # fmt: skip
         results["false_match_sweep"] = sweep
     (tmp / "results.json").write_text(json.dumps(results, indent=1))
@@ -470,13 +481,17 @@ def false_match_sweep(
     count: int,
     seed: int,
     text: bool = False,
+    sources: bool = True,
 ) -> dict[str, int]:
     """False matches among thousands of distinct pictures: ``count`` generated pictures and
     the photos of both splits, each banked; every one of them and every copy of the split's
     photos checked against all of them (media path and hashes only) through a Hamming index
-    at the threshold, each pair then held to :func:`pair_limits`."""
+    at the threshold, each pair then held to :func:`pair_limits`. ``sources`` False leaves
+    the scikit-image photos out (``tune-hazy``: its pictures are copies of them)."""
     t0 = time.perf_counter()
-    others, _ = load_split("tune", Path(tempfile.mkdtemp(prefix="rescind-sweep-")))
+    others: dict[str, Image.Image] = {}
+    if sources:
+        others, _ = load_split("tune", Path(tempfile.mkdtemp(prefix="rescind-sweep-")))
     held, _ = load_split("held-out", Path(tempfile.mkdtemp(prefix="rescind-sweep-")))
     known = {id(im) for im in images}
     more = [im for im in (*others.values(), *held.values()) if id(im) not in known]
@@ -514,6 +529,14 @@ def false_match_sweep(
                         blockable.add((q_owner, entry))
         out[f"{label}_false"] = len(false)
         out[f"{label}_false_blockable"] = len(blockable)
+        for q_owner, entry in sorted(false)[:10]:  # which pictures and views met
+            result = match(items[q_owner], bank_items[entry], threshold=DEFAULT_THRESHOLD)
+            if result is not None:
+                print(
+                    f"  {label} false: query {q_owner} ~ entry {entry}: d={result.distance} "
+                    f"{result.query_variant}~{result.bank_variant} "
+                    f"(q{items[q_owner][0].quality} ~ q{bank_items[entry][0].quality})"
+                )
     print(
         f"\nfalse-match sweep: {n} distinct pictures banked ({len(images) + len(more)} photos, "
         f"{len(generated)} generated), {len(query_items)} queries (their own and the copies): "

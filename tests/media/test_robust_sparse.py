@@ -193,3 +193,27 @@ def test_a_sparse_uploads_cut_view_meets_a_banked_whole_view_within_15_bits_only
         upload = UploadView.of(variant, 100, sparse=True)
         assert banked_pair_limit(upload, _Banked(), 31) == limit, variant
         assert banked_pair_limit(upload, _Banked(cut=True), 31) == limit, variant
+
+
+def test_a_sparse_uploads_equalised_halves_meet_nothing() -> None:
+    """Two weak text pictures of the tune-hazy sweep (quality 8 and 3) met through their
+    equalised views, the upload's `eq_half_r` against the other's `eq_grid_5555` at 10 bits
+    (review level): a sparse upload's equalised halves meet no banked view, in `match` and in
+    the rule the matcher and the copy sweep share. Its other equalised views, and a photo's
+    equalised halves, keep the equalised rule (16 bits)."""
+    bits = bytes(32)
+    banked = Signal(bits, 100, "eq_grid_5555")
+    assert match([Signal(bits, 8, "eq_half_r", sparse=True)], [banked]) is None
+    assert match([Signal(bits, 8, "eq_untrimmed_half_t", sparse=True)], [banked]) is None
+    for query in (Signal(bits, 8, "eq_crop_c92", sparse=True), Signal(bits, 8, "eq_half_r")):
+        result = match([query], [banked])
+        assert result is not None and not result.blockable, query.variant
+    assert UploadView.of("eq_half_r", 8, weak=True, sparse=True).inert
+    eq_banked = _Banked(cut=True, equalised=True)
+    for variant, sparse, limit in (
+        ("eq_half_r", True, -1),
+        ("eq_half_r", False, 16),
+        ("eq_crop_c92", True, 16),
+    ):
+        upload = UploadView.of(variant, 8, weak=True, sparse=sparse)
+        assert banked_pair_limit(upload, eq_banked, 31) == limit, (variant, sparse)

@@ -30,8 +30,11 @@ its hash bits), so a bank entry holds hashes only, and a few more of them.
   meet only equalised views, within :data:`WEAK_VIEW_THRESHOLD` bits, and never block.
 - A sparse upload (text on a flat background: :mod:`rescind.media.robust_sparse`) is
   checked without its weak views, and its cut views meet the bank's cut views within
-  :data:`SPARSE_CUT_THRESHOLD` only; a flat cut view (quality 0: an empty half or band)
-  matches nothing, on either side (:func:`pair_limits`).
+  :data:`SPARSE_CUT_THRESHOLD` only, its equalised halves not at all; a flat cut view
+  (quality 0: an empty half or band) matches nothing, on either side (:func:`pair_limits`).
+- An upload whose trim finds nothing (tight or loose) is trimmed once more with bars that
+  end before the far edge only (:func:`rescind.media.robust_geometry.trim_box`,
+  ``bounded``): a flat, hazy picture inside a pad is not taken for one more bar.
 - A faint half (quality below :data:`FAINT_CUT_QUALITY`: half of a flat, hazy picture such
   as a sky) never meets a faint cut view, on either side: two skies' halves describe their
   light and edges, not the sky (:func:`pair_limits`).
@@ -389,7 +392,7 @@ def query_signals(
     rgb = as_rgb_array(image)
     work = working_copy(rgb)
     work_luma = luma(work)
-    trimmed = _trimmed_views(work)
+    trimmed = _trimmed_views(work, bounded=True)
     picture = trimmed[0][1] if trimmed else work_luma
     if is_smooth(work_luma) and (picture is work_luma or is_smooth(picture)):
         # A smooth upload (a gradient: smooth as uploaded and inside its borders, so neither
@@ -494,8 +497,10 @@ def is_cut(variant: str) -> bool:
 
 def is_half(variant: str) -> bool:
     """Whether a view is one of the halves (:data:`HALF_VARIANTS`), of the picture as given
-    or untrimmed (``half_t``, ``untrimmed_half_b``), not turned, not equalised."""
-    return variant.removeprefix(UNTRIMMED_PREFIX) in _HALF_NAMES
+    or untrimmed, or of its equalised copy (``half_t``, ``untrimmed_half_b``,
+    ``eq_half_r``), not turned."""
+    base = variant.removeprefix(EQUALISED_PREFIX)
+    return base.removeprefix(UNTRIMMED_PREFIX) in _HALF_NAMES
 
 
 def is_shifted(variant: str) -> bool:
@@ -604,7 +609,11 @@ def pair_limits(
     sparse_cut = sparse & ((q & CUT) != 0)
     limits = np.where(sparse_cut, np.minimum(limits, sparse_cut_threshold), limits)
     faint = (((q & b) & FAINT) != 0) & (((q | b) & HALF) != 0)
+    # A sparse upload's equalised halves meet nothing: two weak text pictures' (captions of
+    # quality 3-8) met eq_half_r against eq_grid_5555 at 10 bits (docs/matching.md).
+    sparse_eq_half = (q & (SPARSE | EQUALISED | HALF)) == (SPARSE | EQUALISED | HALF)
     never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0)) | faint
+    never |= sparse_eq_half
     return np.where(never, -1, limits).astype(np.int32)
 
 
@@ -620,7 +629,8 @@ class UploadView:
     Worked out from them: ``flat``, a flat cut view (quality 0: an empty half or band);
     ``faint``, a faint cut view (not equalised, quality below :data:`FAINT_CUT_QUALITY`);
     ``inert``, whether it meets no banked hash at all (a flat cut view, a sparse upload's
-    weak view but an equalised one): a caller need not search it.
+    weak view but an equalised one, a sparse upload's equalised half): a caller need not
+    search it.
     """
 
     quality: int | None = None
@@ -640,7 +650,11 @@ class UploadView:
         # Once per hash, not once per hit (a video check meets thousands of frames).
         flat = self.cut and self.quality == 0
         faint = self.cut and not self.equalised and below_quality(self.quality, FAINT_CUT_QUALITY)
-        inert = flat or (self.sparse and self.weak and not self.equalised)
+        inert = (
+            flat
+            or (self.sparse and self.weak and not self.equalised)
+            or (self.sparse and self.equalised and self.half)
+        )
         object.__setattr__(self, "flat", flat)
         object.__setattr__(self, "faint", faint)
         object.__setattr__(self, "inert", inert)
@@ -788,22 +802,47 @@ def hamming_matrix(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.int
     return out
 
 
-def _trimmed_views(work: NDArray[np.uint8]) -> list[tuple[str, NDArray[np.float32]]]:
+def _trimmed_views(
+    work: NDArray[np.uint8], bounded: bool = False
+) -> list[tuple[str, NDArray[np.float32]]]:
     """The working copy's luma with flat borders trimmed: tightly, and loosely if different.
 
     The loose trim is for pads and bars that went through JPEG. Bank and query both use both,
     so a picture's own flat edge (a clear sky) that the loose trim removes from a JPEG'd
-    screenshot of it is removed from the banked view too.
+    screenshot of it is removed from the banked view too. With ``bounded`` (the query's),
+    a trim that finds nothing to leave (a flat, hazy picture inside a pad looks like one
+    more bar to the end) is tried again with bars that end before the far edge only
+    (:func:`trim_box`, ``bounded``); the bank's trims are as before (``static/views.js``
+    mirrors them).
     """
     small = trim_copy(work)  # shared by both trims
     tight = trim_box(work, small=small)
     loose = trim_box(work, JPEG_TOLERANCE, small=small)
+    if bounded:
+        if tight is None:
+            tight = _weak_inside(work, trim_box(work, small=small, bounded=True))
+        if loose is None:
+            loose = _weak_inside(work, trim_box(work, JPEG_TOLERANCE, small=small, bounded=True))
     views = []
     for name, box in (("trimmed", tight), ("trimmed_jpeg", loose)):
         if box is not None and (name == "trimmed" or box != tight):
             top, bottom, left, right = box
             views.append((name, luma(work[top:bottom, left:right])))
     return views
+
+
+def _weak_inside(
+    work: NDArray[np.uint8], box: tuple[int, int, int, int] | None
+) -> tuple[int, int, int, int] | None:
+    """The bounded trim's box when the picture inside it is weak (PDQ quality below
+    :data:`MIN_QUALITY`: the flat, hazy picture the bounded trim is for), else None. A strong
+    picture inside was a generated picture of flat shapes whose "bars" were its own flat
+    parts: its flat crops met another's at 2 bits on the held-out sweep (docs/matching.md)."""
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    inside = _pdq(luma(work[top:bottom, left:right]), "trimmed")
+    return box if inside.quality < MIN_QUALITY else None
 
 
 def _keep_extras(signals: list[Signal], weak_views: bool) -> list[Signal]:

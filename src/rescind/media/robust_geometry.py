@@ -23,6 +23,9 @@ BAR_TOLERANCE = 16  # once a bar has started: JPEG ringing near the picture and 
 FLAT_SHARE = 0.9  # a flat line: this share of its pixels is the bar's colour
 BAR_SHARE = 0.5  # a line inside a bar (text, icons): at least this share is the bar's colour
 MAX_TRIM = 0.9  # never trim more than this share of a side: what is left would be a sliver
+# The bounded trim's bars (trim_box): a flat, hazy picture inside bars is flat line by line,
+# so a "bar" that reaches past this share of a side from its edge is taken for the picture.
+BOUNDED_BARS = 0.4
 
 
 class RobustInputError(ValueError):
@@ -157,7 +160,11 @@ def working_copy(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 
 def trim_box(
-    rgb: NDArray[np.uint8], tolerance: int = FLAT_TOLERANCE, small: NDArray[np.uint8] | None = None
+    rgb: NDArray[np.uint8],
+    tolerance: int = FLAT_TOLERANCE,
+    small: NDArray[np.uint8] | None = None,
+    *,
+    bounded: bool = False,
 ) -> tuple[int, int, int, int] | None:
     """The ``(top, bottom, left, right)`` box left after removing flat borders, or None.
 
@@ -168,11 +175,17 @@ def trim_box(
     picture itself would make a copy's trim differ from the original's.
     None when nothing is flat at the edges or when trimming would leave a sliver.
     ``small`` is :func:`trim_copy` of ``rgb`` when the caller has it already.
+
+    ``bounded``: a bar that runs on to the trim's limit (:data:`MAX_TRIM`) or past
+    :data:`BOUNDED_BARS` of the side is not a bar, and the bars before it stay trimmed. A
+    flat, hazy picture inside a pad is flat to the tolerance line by line, so the plain
+    trim takes it for one more bar, runs to the far edge and gives None; the bounded trim
+    keeps it (:func:`rescind.media.robust.query_signals` falls back to it).
     """
     height, width = rgb.shape[:2]
     if small is None:
         small = trim_copy(rgb)
-    box = _trim_box_exact(small, tolerance)
+    box = _trim_box_exact(small, tolerance, bounded)
     if box is None or small is rgb:
         return box
     # Map back from the analysis copy; a fraction of a pixel there is ~1 px here.
@@ -198,18 +211,20 @@ def _shrink(rgb: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
 
 
-def _trim_box_exact(rgb: NDArray[np.uint8], tolerance: int) -> tuple[int, int, int, int] | None:
+def _trim_box_exact(
+    rgb: NDArray[np.uint8], tolerance: int, bounded: bool = False
+) -> tuple[int, int, int, int] | None:
     height, width = rgb.shape[:2]
     pixels = rgb.astype(np.int16)
-    top, bottom = _border_rows(pixels, tolerance)
+    top, bottom = _border_rows(pixels, tolerance, bounded)
     if top + bottom > MAX_TRIM * height:
         return None  # flat from edge to edge, or nearly: nothing left to hash as a picture
     inner = pixels[top : height - bottom]
-    left, right = _border_rows(inner.transpose(1, 0, 2), tolerance)
+    left, right = _border_rows(inner.transpose(1, 0, 2), tolerance, bounded)
     if left + right > MAX_TRIM * width:
         return None
     # Side bars gone, rows can be flat where a side bar broke them (a framed screenshot).
-    more_top, more_bottom = _border_rows(inner[:, left : width - right], tolerance)
+    more_top, more_bottom = _border_rows(inner[:, left : width - right], tolerance, bounded)
     top, bottom = top + more_top, bottom + more_bottom
     if top + bottom + left + right == 0:
         return None
@@ -220,15 +235,18 @@ def _trim_box_exact(rgb: NDArray[np.uint8], tolerance: int) -> tuple[int, int, i
     return top, height - bottom, left, width - right
 
 
-def _border_rows(pixels: NDArray[np.int16], tolerance: int) -> tuple[int, int]:
+def _border_rows(
+    pixels: NDArray[np.int16], tolerance: int, bounded: bool = False
+) -> tuple[int, int]:
     """How many border rows lead and trail ``pixels`` (H, W, 3)."""
-    lead = _leading_border(pixels, tolerance)
-    trail = _leading_border(pixels[::-1][: pixels.shape[0] - lead], tolerance)
+    lead = _leading_border(pixels, tolerance, bounded)
+    trail = _leading_border(pixels[::-1][: pixels.shape[0] - lead], tolerance, bounded)
     return lead, trail
 
 
-def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
-    """Rows at the top that belong to bars.
+def _leading_border(pixels: NDArray[np.int16], tolerance: int, bounded: bool = False) -> int:
+    """Rows at the top that belong to bars (with ``bounded``, bars that end before the
+    trim's limit only).
 
     A bar starts with a row flat to ``tolerance`` (natural edges rarely are), may hold rows
     with text or icons on its colour, and ends at its last row that is mostly its colour
@@ -248,6 +266,8 @@ def _leading_border(pixels: NDArray[np.int16], tolerance: int) -> int:
         on_bar = share >= BAR_SHARE
         run = int(np.argmin(on_bar)) if not on_bar.all() else on_bar.size
         flat = np.flatnonzero(share[:run] >= FLAT_SHARE)
+        if bounded and (run == on_bar.size or done + flat[-1] + 1 > BOUNDED_BARS * height):
+            break  # on to the far edge or past the middle: the picture itself, not a bar
         done += int(flat[-1]) + 1
     return done
 

@@ -1,0 +1,92 @@
+"""A flat, hazy picture inside a pad, bars or a screenshot frame: the query's bounded trim.
+
+The plain trim takes a flat, hazy picture (flat to its tolerance line by line) for one more
+bar after the pad and runs to the far edge: no trim at all, so the copy's views were of the
+picture with its pad and never met the bank's (docs/matching.md, "Hazy pictures in a frame").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from rescind.media.pdq import pdq_luma
+from rescind.media.robust import MIN_QUALITY, bank_signals, is_smooth, match, query_signals
+from rescind.media.robust_geometry import trim_box, working_copy
+
+from .test_robust import hazy_sky, photo
+
+
+def padded(image: Image.Image, frac: float, fill: tuple[int, int, int]) -> Image.Image:
+    return ImageOps.expand(image, border=round(max(image.size) * frac), fill=fill)
+
+
+def hazy(name: str) -> Image.Image:
+    """A photo made 256x256, soft and hazy (PDQ quality far below 50, not smooth)."""
+    from PIL import ImageFilter
+
+    small = photo(name).resize((256, 256), Image.Resampling.LANCZOS)
+    soft = np.asarray(small.filter(ImageFilter.GaussianBlur(2)), np.float32)
+    pixels = np.round(175 + (soft - soft.mean(axis=(0, 1))) * 0.05)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def test_the_bounded_trim_finds_the_pad_around_a_hazy_picture() -> None:
+    image = padded(hazy("camera"), 0.10, (0, 0, 0))
+    work = working_copy(np.asarray(image))
+    assert trim_box(work) is None  # the picture looks like one more bar to the far edge
+    top, bottom, left, right = trim_box(work, bounded=True) or (0, 0, 0, 0)
+    assert abs(top - 26) <= 1 and abs(left - 26) <= 1
+    assert abs(bottom - 282) <= 1 and abs(right - 282) <= 1
+    # A hazy picture with no pad has no bars, bounded or not.
+    assert trim_box(working_copy(np.asarray(hazy("camera"))), bounded=True) is None
+
+
+def test_a_hazy_pictures_padded_copy_is_found_for_review() -> None:
+    """Fails before the bounded trim: no trim, every view of the copy holds the pad."""
+    for name in ("camera", "coffee", "coins"):
+        image = hazy(name)
+        bank = bank_signals(image, weak_views=True)
+        assert bank[0].quality < MIN_QUALITY and not is_smooth(pdq_luma(np.asarray(image)))
+        for fill in ((0, 0, 0), (255, 255, 255)):
+            result = match(query_signals(padded(image, 0.10, fill), weak_views=True), bank)
+            assert result is not None, (name, fill)
+            assert not result.blockable
+            assert any(q.removeprefix("eq_") == "trimmed" for q, _, _ in result.pairs)
+
+
+def test_another_hazy_picture_in_a_pad_is_not_found() -> None:
+    """The false-match guard: the trimmed view of one padded hazy picture (or sky) meets
+    neither another hazy picture nor another sky."""
+    skies = [hazy_sky(1, (125, 160, 205)), hazy_sky(2, (190, 192, 192))]
+    pictures = [hazy("camera"), hazy("coffee"), hazy("coins"), *skies]
+    banks = [bank_signals(p, weak_views=True) for p in pictures]
+    for i, picture in enumerate(pictures):
+        for fill in ((0, 0, 0), (255, 255, 255)):
+            query = query_signals(padded(picture, 0.10, fill), weak_views=True)
+            for j, bank in enumerate(banks):
+                assert (match(query, bank) is not None) is (i == j), (i, j, fill)
+
+
+def flat_shapes() -> Image.Image:
+    """A generated picture of flat shapes (a light ground, a flat rectangle, two lines), as
+    the held-out sweep's: its flat parts look like bars to the bounded trim."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (324, 270), (208, 246, 226))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((84, 10, 287, 190), fill=(146, 224, 183))
+    draw.line((32, 22, 45, 255), fill=(160, 100, 40), width=10)
+    draw.line((210, 190, 215, 237), fill=(200, 50, 90), width=3)
+    return image
+
+
+def test_the_bounded_trim_is_kept_only_around_a_weak_picture() -> None:
+    """A picture of flat shapes whose plain trim finds nothing: the bounded trim finds a box
+    (its "bars" are its own flat parts), but the picture inside is strong, so the upload is
+    checked untrimmed as before. Ungated, its flat centre crop's equalised view met another
+    generated picture's at 2 bits on the held-out sweep (a review-level false match)."""
+    work = working_copy(np.asarray(flat_shapes()))
+    assert trim_box(work) is None and trim_box(work, bounded=True) is not None
+    signals = query_signals(flat_shapes(), weak_views=True)
+    assert not any(s.variant.partition("/")[0].removeprefix("eq_") == "trimmed" for s in signals)
