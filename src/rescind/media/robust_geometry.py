@@ -26,6 +26,9 @@ MAX_TRIM = 0.9  # never trim more than this share of a side: what is left would 
 # The bounded trim's bars (trim_box): a flat, hazy picture inside bars is flat line by line,
 # so a "bar" that reaches past this share of a side from its edge is taken for the picture.
 BOUNDED_BARS = 0.4
+# ... and the query keeps a bounded trim only when it cuts at least this share of the height
+# or of the width (robust._weak_inside): a pad, not a few flat edge lines of the picture.
+BOUNDED_MIN_CUT = 0.02
 
 
 class RobustInputError(ValueError):
