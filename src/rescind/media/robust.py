@@ -64,7 +64,6 @@ from rescind.media.pdq import (
     smooth_buffers,
 )
 from rescind.media.robust_geometry import (
-    BOUNDED_MIN_CUT,
     JPEG_TOLERANCE,
     MIN_SIDE,
     RobustInputError,
@@ -839,19 +838,12 @@ def _weak_inside(
     :data:`MIN_QUALITY`: the flat, hazy picture the bounded trim is for), else None. A strong
     picture inside was a generated picture of flat shapes whose "bars" were its own flat
     parts: its flat crops met another's at 2 bits on the held-out sweep (docs/matching.md).
-
-    None too when the box cuts less than :data:`BOUNDED_MIN_CUT` of the height and of the
-    width: a few flat edge lines of the picture itself (a hazy picture made grey), not a
-    pad, and the check's views taken inside them would no longer line up with the bank's
-    cuts of the picture as it is (docs/matching.md)."""
+    (A box of a few flat edge lines, under
+    :data:`~rescind.media.robust_geometry.BOUNDED_MIN_CUT`, is None already: the
+    bounded :func:`trim_box` does not give it.)"""
     if box is None:
         return None
     top, bottom, left, right = box
-    height, width = work.shape[:2]
-    if top + height - bottom < BOUNDED_MIN_CUT * height and left + width - right < (
-        BOUNDED_MIN_CUT * width
-    ):
-        return None
     inside = _pdq(luma(work[top:bottom, left:right]), "trimmed")
     return box if inside.quality < MIN_QUALITY else None
 
