@@ -8,11 +8,13 @@ picture with its pad and never met the bank's (docs/matching.md, "Hazy pictures 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
 from rescind.media.pdq import pdq_luma
 from rescind.media.robust import MIN_QUALITY, bank_signals, is_smooth, match, query_signals
-from rescind.media.robust_geometry import trim_box, working_copy
+from rescind.media.robust_geometry import JPEG_TOLERANCE, trim_box, working_copy
 
 from .test_robust import hazy_sky, photo
 
@@ -133,3 +135,29 @@ def test_a_pad_under_the_floor_is_not_trimmed_and_the_copy_is_checked_as_before(
         assert not any(s.variant.startswith("trimmed") for s in query), fill
         assert any(s.variant.startswith("eq_trimmed") for s in query), fill
         assert match(query, bank) is not None, fill
+
+
+def test_the_inside_of_a_pad_both_bounded_trims_find_is_hashed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tight and the loose bounded trim find the same pad around a hazy picture: the
+    check hashes the picture inside it once to see whether it is weak (twice before: the
+    cost of a check), and its views are the same (one ``trimmed`` view, no
+    ``trimmed_jpeg``)."""
+    from rescind.media import robust
+
+    work = working_copy(np.asarray(padded(hazy("coins"), 0.10, (0, 0, 0))))
+    box = (26, 282, 26, 282)
+    assert trim_box(work, bounded=True) == trim_box(work, JPEG_TOLERANCE, bounded=True) == box
+    hashed: list[str] = []
+    real_pdq = robust._pdq
+
+    def counted(view: NDArray[np.float32], variant: str) -> robust.Signal:
+        hashed.append(variant)
+        return real_pdq(view, variant)
+
+    monkeypatch.setattr(robust, "_pdq", counted)
+    views = robust._trimmed_views(work, bounded=True)
+    assert [name for name, _ in views] == ["trimmed"]
+    assert views[0][1].shape == (256, 256)
+    assert len(hashed) == 1

@@ -819,10 +819,15 @@ def _trimmed_views(
     tight = trim_box(work, small=small)
     loose = trim_box(work, JPEG_TOLERANCE, small=small)
     if bounded:
+        tight_bounded: tuple[int, int, int, int] | None = None
         if tight is None:
-            tight = _weak_inside(work, trim_box(work, small=small, bounded=True))
+            tight_bounded = trim_box(work, small=small, bounded=True)
+            tight = _weak_inside(work, tight_bounded)
         if loose is None:
-            loose = _weak_inside(work, trim_box(work, JPEG_TOLERANCE, small=small, bounded=True))
+            loose_bounded = trim_box(work, JPEG_TOLERANCE, small=small, bounded=True)
+            # Often the tight box (a pad flat to both tolerances): its inside is hashed once.
+            same = loose_bounded is not None and loose_bounded == tight_bounded
+            loose = tight if same else _weak_inside(work, loose_bounded)
     views = []
     for name, box in (("trimmed", tight), ("trimmed_jpeg", loose)):
         if box is not None and (name == "trimmed" or box != tight):
