@@ -8,11 +8,13 @@ picture with its pad and never met the bank's (docs/matching.md, "Hazy pictures 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
 from rescind.media.pdq import pdq_luma
 from rescind.media.robust import MIN_QUALITY, bank_signals, is_smooth, match, query_signals
-from rescind.media.robust_geometry import trim_box, working_copy
+from rescind.media.robust_geometry import JPEG_TOLERANCE, trim_box, working_copy
 
 from .test_robust import hazy_sky, photo
 
@@ -96,9 +98,11 @@ def test_a_few_flat_edge_lines_of_a_hazy_picture_are_not_a_pad() -> None:
     """Fails before the floor on the bounded trim (BOUNDED_MIN_CUT): on the held-out split,
     greyscale left a hazy picture's two edge rows and columns flat, the bounded trim cut
     those 2 pixels, and the check's views, taken inside them, no longer met the bank's cuts
-    of the picture. Here two flat edge lines of a hazy picture, a little darker: the check
-    keeps the picture whole (before, it took a trimmed view inside the 2 pixels; these
-    three pictures' copies are found either way, the held-out one was not)."""
+    of the picture. Here two flat edge lines of a hazy picture, a little darker: the bounded
+    trim gives no box (the floor is trim_box's own, so every caller of a bounded trim has
+    it) and the check keeps the picture whole (before the floor, it took a trimmed view
+    inside the 2 pixels; these three pictures' copies are found either way, the held-out
+    one was not)."""
     found = 0
     for name in ("camera", "coffee", "coins"):
         image = hazy(name)
@@ -107,8 +111,53 @@ def test_a_few_flat_edge_lines_of_a_hazy_picture_are_not_a_pad() -> None:
         pixels[:2] = level
         pixels[:, :2] = level
         edged = np.asarray(working_copy(pixels))
-        assert trim_box(edged, bounded=True) is not None  # the bounded trim sees 2-pixel bars
+        assert trim_box(edged, bounded=True) is None  # 2-pixel "bars": edge lines, not a pad
         query = query_signals(Image.fromarray(pixels), weak_views=True)
         assert not any(s.variant.startswith("trimmed") for s in query), name
         found += match(query, bank_signals(image, weak_views=True)) is not None
     assert found == 3
+
+
+def test_a_pad_under_the_floor_is_not_trimmed_and_the_copy_is_checked_as_before() -> None:
+    """The floor's edge, on padded copies of a hazy picture (262 and 260 px square): a pad of
+    3 pixels cuts 2.3% of each side and is a bounded trim's box; a pad of 2 pixels cuts 1.5%
+    and is none (it failed when the floor was applied after trim_box, by the query only:
+    trim_box gave the 2-pixel box). The copy in the 2-pixel pad is checked as before the
+    bounded trim, with no ``trimmed`` view of its own (its equalised copy's plain trim still
+    finds the pad), and is found."""
+    image = hazy("coins")
+    bank = bank_signals(image, weak_views=True)
+    for fill in ((0, 0, 0), (255, 255, 255)):
+        thin, thinner = (ImageOps.expand(image, border=k, fill=fill) for k in (3, 2))
+        assert trim_box(working_copy(np.asarray(thin)), bounded=True) == (3, 259, 3, 259)
+        assert trim_box(working_copy(np.asarray(thinner)), bounded=True) is None
+        query = query_signals(thinner, weak_views=True)
+        assert not any(s.variant.startswith("trimmed") for s in query), fill
+        assert any(s.variant.startswith("eq_trimmed") for s in query), fill
+        assert match(query, bank) is not None, fill
+
+
+def test_the_inside_of_a_pad_both_bounded_trims_find_is_hashed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tight and the loose bounded trim find the same pad around a hazy picture: the
+    check hashes the picture inside it once to see whether it is weak (twice before: the
+    cost of a check), and its views are the same (one ``trimmed`` view, no
+    ``trimmed_jpeg``)."""
+    from rescind.media import robust
+
+    work = working_copy(np.asarray(padded(hazy("coins"), 0.10, (0, 0, 0))))
+    box = (26, 282, 26, 282)
+    assert trim_box(work, bounded=True) == trim_box(work, JPEG_TOLERANCE, bounded=True) == box
+    hashed: list[str] = []
+    real_pdq = robust._pdq
+
+    def counted(view: NDArray[np.float32], variant: str) -> robust.Signal:
+        hashed.append(variant)
+        return real_pdq(view, variant)
+
+    monkeypatch.setattr(robust, "_pdq", counted)
+    views = robust._trimmed_views(work, bounded=True)
+    assert [name for name, _ in views] == ["trimmed"]
+    assert views[0][1].shape == (256, 256)
+    assert len(hashed) == 1

@@ -64,7 +64,6 @@ from rescind.media.pdq import (
     smooth_buffers,
 )
 from rescind.media.robust_geometry import (
-    BOUNDED_MIN_CUT,
     JPEG_TOLERANCE,
     MIN_SIDE,
     RobustInputError,
@@ -820,10 +819,15 @@ def _trimmed_views(
     tight = trim_box(work, small=small)
     loose = trim_box(work, JPEG_TOLERANCE, small=small)
     if bounded:
+        tight_bounded: tuple[int, int, int, int] | None = None
         if tight is None:
-            tight = _weak_inside(work, trim_box(work, small=small, bounded=True))
+            tight_bounded = trim_box(work, small=small, bounded=True)
+            tight = _weak_inside(work, tight_bounded)
         if loose is None:
-            loose = _weak_inside(work, trim_box(work, JPEG_TOLERANCE, small=small, bounded=True))
+            loose_bounded = trim_box(work, JPEG_TOLERANCE, small=small, bounded=True)
+            # Often the tight box (a pad flat to both tolerances): its inside is hashed once.
+            same = loose_bounded is not None and loose_bounded == tight_bounded
+            loose = tight if same else _weak_inside(work, loose_bounded)
     views = []
     for name, box in (("trimmed", tight), ("trimmed_jpeg", loose)):
         if box is not None and (name == "trimmed" or box != tight):
@@ -839,19 +843,12 @@ def _weak_inside(
     :data:`MIN_QUALITY`: the flat, hazy picture the bounded trim is for), else None. A strong
     picture inside was a generated picture of flat shapes whose "bars" were its own flat
     parts: its flat crops met another's at 2 bits on the held-out sweep (docs/matching.md).
-
-    None too when the box cuts less than :data:`BOUNDED_MIN_CUT` of the height and of the
-    width: a few flat edge lines of the picture itself (a hazy picture made grey), not a
-    pad, and the check's views taken inside them would no longer line up with the bank's
-    cuts of the picture as it is (docs/matching.md)."""
+    (A box of a few flat edge lines, under
+    :data:`~rescind.media.robust_geometry.BOUNDED_MIN_CUT`, is None already: the
+    bounded :func:`trim_box` does not give it.)"""
     if box is None:
         return None
     top, bottom, left, right = box
-    height, width = work.shape[:2]
-    if top + height - bottom < BOUNDED_MIN_CUT * height and left + width - right < (
-        BOUNDED_MIN_CUT * width
-    ):
-        return None
     inside = _pdq(luma(work[top:bottom, left:right]), "trimmed")
     return box if inside.quality < MIN_QUALITY else None
 

@@ -26,8 +26,8 @@ MAX_TRIM = 0.9  # never trim more than this share of a side: what is left would 
 # The bounded trim's bars (trim_box): a flat, hazy picture inside bars is flat line by line,
 # so a "bar" that reaches past this share of a side from its edge is taken for the picture.
 BOUNDED_BARS = 0.4
-# ... and the query keeps a bounded trim only when it cuts at least this share of the height
-# or of the width (robust._weak_inside): a pad, not a few flat edge lines of the picture.
+# ... and a bounded trim is kept only when it cuts at least this share of the height or of
+# the width (trim_box): a pad, not a few flat edge lines of the picture.
 BOUNDED_MIN_CUT = 0.02
 
 
@@ -183,18 +183,33 @@ def trim_box(
     :data:`BOUNDED_BARS` of the side is not a bar, and the bars before it stay trimmed. A
     flat, hazy picture inside a pad is flat to the tolerance line by line, so the plain
     trim takes it for one more bar, runs to the far edge and gives None; the bounded trim
-    keeps it (:func:`rescind.media.robust.query_signals` falls back to it).
+    keeps it (:func:`rescind.media.robust.query_signals` falls back to it). A bounded box
+    that cuts under :data:`BOUNDED_MIN_CUT` of the height and of the width is None too: a
+    few flat edge lines of the picture itself (a hazy picture made grey), not a pad.
     """
     height, width = rgb.shape[:2]
     if small is None:
         small = trim_copy(rgb)
     box = _trim_box_exact(small, tolerance, bounded)
-    if box is None or small is rgb:
-        return box
-    # Map back from the analysis copy; a fraction of a pixel there is ~1 px here.
-    sy, sx = height / small.shape[0], width / small.shape[1]
+    if box is None:
+        return None
+    if small is not rgb:
+        # Map back from the analysis copy; a fraction of a pixel there is ~1 px here.
+        sy, sx = height / small.shape[0], width / small.shape[1]
+        top, bottom, left, right = box
+        box = round(top * sy), round(bottom * sy), round(left * sx), round(right * sx)
+    if bounded and _edge_lines(box, height, width):
+        return None
+    return box
+
+
+def _edge_lines(box: tuple[int, int, int, int], height: int, width: int) -> bool:
+    """Whether ``box`` cuts under :data:`BOUNDED_MIN_CUT` of the height and of the width
+    (measured on the picture as given, after mapping back from the analysis copy)."""
     top, bottom, left, right = box
-    return round(top * sy), round(bottom * sy), round(left * sx), round(right * sx)
+    return top + height - bottom < BOUNDED_MIN_CUT * height and (
+        left + width - right < BOUNDED_MIN_CUT * width
+    )
 
 
 def trim_copy(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
