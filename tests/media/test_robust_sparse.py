@@ -125,7 +125,7 @@ def test_photos_are_not_sparse() -> None:
 
     for name in ("astronaut", "camera", "coffee", "moon"):
         picture = np.asarray(Image.fromarray(getattr(skdata, name)()).convert("L"), np.float32)
-        assert not is_sparse(picture, None)
+        assert not is_sparse(picture)
         assert not any(s.sparse for s in query_signals(Image.fromarray(picture.astype(np.uint8))))
 
 
@@ -217,3 +217,29 @@ def test_a_sparse_uploads_equalised_halves_meet_nothing() -> None:
     ):
         upload = UploadView.of(variant, 8, weak=True, sparse=sparse)
         assert banked_pair_limit(upload, eq_banked, 31) == limit, (variant, sparse)
+
+
+def test_a_hazy_picture_in_a_jpegd_phone_screenshot_is_not_sparse() -> None:
+    """Sparse means sparse inside every trim. In a phone screenshot through JPEG the tight
+    trim keeps the status bar and the dark app background above the picture (the bar's
+    first line is no longer flat), so the tight view is still half flat; the loose trim
+    finds the picture. Judged by the tight view alone (before), the upload was sparse and
+    its weak views, the hazy picture's own (``trimmed_jpeg``), met nothing."""
+    from .test_robust_hazy import hazy
+
+    width, height, status, nav = 320, 569, 22, 38
+    canvas = Image.new("RGB", (width, height), (18, 18, 18))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, width, status), fill=(200, 30, 60))
+    draw.text((11, 4), "12:34", fill=(255, 255, 255), font=ImageFont.load_default(size=11))
+    draw.rectangle((0, height - nav, width, height), fill=(200, 30, 60))
+    picture = hazy("coffee").resize((width, width), Image.Resampling.LANCZOS)
+    canvas.paste(picture, (0, status + (height - status - nav - width) // 2))
+    shot = jpeg(canvas, 75)
+    signals = query_signals(shot, weak_views=True)
+    assert "trimmed_jpeg" in {s.variant for s in signals}
+    assert not any(s.sparse for s in signals)
+    # A caption in the same frame stays sparse: its loose trim holds the text's flat field.
+    captioned = canvas.copy()
+    captioned.paste(caption("see you at eight", 40).resize((width, 180)), (0, 200))
+    assert all(s.sparse for s in query_signals(jpeg(captioned, 75), weak_views=True))

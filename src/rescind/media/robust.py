@@ -418,7 +418,7 @@ def query_signals(
     centre = next((s.quality for s in signals if s.variant == EQUALISED_TRIGGER), 100)
     if min(signals[0].quality, centre) < MIN_QUALITY and equalise:
         signals += _renamed(query_signals(equalised(work_luma), True, equalise=False))
-    if is_sparse(work_luma, trimmed[0][1] if trimmed else None):
+    if is_sparse(work_luma, [view for _, view in trimmed]):
         # Text on a flat background: its views describe the layout more than the picture
         # (docs/matching.md, "Sparse pictures"); pair_limits holds them closer (its
         # equalised views, a flat picture's, keep their own rule).

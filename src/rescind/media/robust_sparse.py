@@ -20,6 +20,8 @@ on a few plain moments only is one caption against another
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -82,9 +84,11 @@ def is_plain(buffer: NDArray[np.float32]) -> bool:
     return plain_share(buffer) >= PLAIN_SHARE
 
 
-def is_sparse(picture: NDArray[np.float32], trimmed: NDArray[np.float32] | None) -> bool:
-    """Whether an upload is sparse, as given **and** inside its flat borders (``trimmed``,
-    None when it has none): a photo on wide bars or in a frame is not."""
+def is_sparse(picture: NDArray[np.float32], trimmed: Sequence[NDArray[np.float32]] = ()) -> bool:
+    """Whether an upload is sparse, as given **and** inside each of its trims (``trimmed``:
+    the picture inside its flat borders, tightly and loosely; none when it has none): a
+    photo on wide bars or in a frame is not, nor one whose loose trim alone finds the frame
+    (a phone screenshot through JPEG, whose status bar the tight trim keeps)."""
     if flat_share(picture) < SPARSE_SHARE:
         return False
-    return trimmed is None or flat_share(trimmed) >= SPARSE_SHARE
+    return all(flat_share(view) >= SPARSE_SHARE for view in trimmed)
