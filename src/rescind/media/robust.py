@@ -212,7 +212,7 @@ DIM, VIVID = 1024, 2048
 # geometry in other colours (the held-out seed-22 sweep's 4 false pairs, docs/matching.md,
 # "Smooth pictures"); its true copies keep their luma steps about as they are.
 SMOOTH_DIM_QUALITY = 0
-SMOOTH_VIVID_QUALITY = 50
+SMOOTH_VIVID_QUALITY = MIN_QUALITY
 # A cut view (crop, half, tilt, shifted crop; not equalised) with quality below this is
 # *faint*: a part of a flat, hazy picture (a sky), whose bits describe little more than
 # which way its light falls and where a scan edge sits. A faint half never meets a faint cut
