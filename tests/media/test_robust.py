@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pdqhash
@@ -33,10 +33,13 @@ from rescind.media.robust import (
     WEAK_VIEW_THRESHOLD,
     RobustInputError,
     Signal,
+    UploadView,
     bank_signals,
+    banked_pair_limit,
     hamming_matrix,
     is_smooth,
     match,
+    pair_limits,
     query_signals,
     signals_array,
     view_kinds,
@@ -477,6 +480,95 @@ def test_two_smooth_gradients_do_not_match_where_plain_pdq_would_block() -> None
     # The same pixels are found, for review only.
     same = match(query_signals(banked), bank)
     assert same is not None and same.distance == 0 and not same.blockable
+
+
+def rings(
+    size: tuple[int, int],
+    centre: tuple[float, float],
+    periods: float,
+    inner: tuple[int, int, int],
+    outer: tuple[int, int, int],
+) -> Image.Image:
+    """Sine rings round ``centre`` (a share of the width and height), ``periods`` half-waves
+    out, between two colours: one geometry, and as many colourings as colours."""
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = np.hypot(xx / width - centre[0], yy / height - centre[1]) * periods
+    wave = ((np.sin(t * np.pi) + 1) / 2)[..., None]
+    low, high = np.array(inner, np.float32), np.array(outer, np.float32)
+    return Image.fromarray((low + (high - low) * wave).clip(0, 255).astype(np.uint8))
+
+
+# One ring geometry in two colourings: teal to lilac (luma 112 and 96: PDQ quality 0, as a
+# JPEG) and white to black (quality 100). The held-out seed-22 sweep's false pairs were such.
+RING_GEOMETRY = ((320, 240), (0.91, 0.64), 4.8)
+DIM_RINGS = ((39, 143, 145), (129, 57, 213))
+VIVID_RINGS = ((255, 255, 255), (0, 0, 0))
+
+
+def test_a_dim_smooth_picture_does_not_meet_a_vivid_gradient_of_its_geometry() -> None:
+    """A smooth picture of PDQ quality 0 lands within 16 bits of a strong gradient of the same
+    geometry in other colours (its bits compare DCT coefficients near zero): the pair never
+    matches, either way, while the dim picture's own JPEG copy still does (review only)."""
+    dim = jpeg(rings(*RING_GEOMETRY, *DIM_RINGS), 90)
+    vivid = rings(*RING_GEOMETRY, *VIVID_RINGS)
+    banked_dim, banked_vivid = bank_signals(dim, True), bank_signals(vivid, True)
+    assert banked_dim[0].smooth and banked_dim[0].quality == 0
+    assert banked_vivid[0].smooth and banked_vivid[0].quality == 100
+    plain = signals_array([banked_vivid[0], banked_dim[0]])
+    assert int(hamming_matrix(plain[:1], plain[1:])[0, 0]) <= WEAK_VIEW_THRESHOLD
+    assert match(query_signals(vivid, True), banked_dim) is None
+    assert match(query_signals(dim, True), banked_vivid) is None
+    # A platform's bare hash (quality known, not known to be smooth) against the smooth entry.
+    assert match(rescind_hash(vivid), banked_dim) is None
+    kinds = view_kinds([banked_vivid[0], banked_dim[0]])
+    assert pair_limits(kinds[:1], kinds[1:])[0, 0] == -1
+    assert pair_limits(kinds[1:], kinds[:1])[0, 0] == -1
+    copy = match(query_signals(jpeg(dim, 90), True), banked_dim)
+    assert copy is not None and copy.distance <= WEAK_VIEW_THRESHOLD and not copy.blockable
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A banked whole view by its stored flags, as the matcher and the copy sweep hold it."""
+
+    quality: int | None
+    smooth: bool
+    cut: bool = False
+    turned: bool = False
+    equalised: bool = False
+    half: bool = False
+
+
+@pytest.mark.parametrize(
+    ("upload", "banked", "smooth", "limit"),
+    [
+        (100, 0, (False, True), -1),  # a bare hash of a vivid gradient, a dim smooth entry
+        (0, 66, (True, True), -1),
+        (66, 0, (True, False), -1),  # the upload's flag decides when the entry has none
+        (50, 0, (False, True), -1),
+        (49, 0, (False, True), WEAK_VIEW_THRESHOLD),
+        (100, 1, (False, True), WEAK_VIEW_THRESHOLD),
+        (0, 0, (True, True), WEAK_VIEW_THRESHOLD),  # the dim picture's own copy
+        (100, 100, (True, True), WEAK_VIEW_THRESHOLD),
+        (100, 0, (False, False), DEFAULT_THRESHOLD),  # no smooth side: the usual rule
+        (None, 0, (False, True), WEAK_VIEW_THRESHOLD),  # a hash sent without its quality
+    ],
+)
+def test_the_smooth_gap_is_one_rule_for_signals_and_banked_entries(
+    upload: int | None, banked: int, smooth: tuple[bool, bool], limit: int
+) -> None:
+    """`pair_limits` (the media path, the benchmark) and `banked_pair_limit` (the platform's
+    matcher and copy sweep) refuse the same pairs: a smooth side, one quality 0 and the other
+    50 or more; a quality not known is not held to it."""
+    view = UploadView.of(None, upload, smooth=smooth[0])
+    assert banked_pair_limit(view, _Entry(banked, smooth[1]), DEFAULT_THRESHOLD) == limit
+    if upload is not None:
+        bits = bytes(32)
+        kinds = view_kinds(
+            [Signal(bits, upload, "full", smooth[0]), Signal(bits, banked, "full", smooth[1])]
+        )
+        assert pair_limits(kinds[:1], kinds[1:])[0, 0] == limit
 
 
 def test_photos_and_padded_photos_are_not_smooth() -> None:

@@ -39,7 +39,8 @@ from rescind.store import Database
 from rescind.store.models import BankEntry, Content, ContentSignal
 from tests.e2e import media
 from tests.media.test_dihedral import pictures
-from tests.platform.helpers import check_then_sweep, gradient, make_request
+from tests.media.test_robust import DIM_RINGS, RING_GEOMETRY, VIVID_RINGS, rings
+from tests.platform.helpers import check_then_sweep, gradient, hamming, make_request
 
 LIMITS = media_limits(10 * 1024 * 1024)
 
@@ -221,6 +222,39 @@ def test_a_smooth_gradient_matches_only_close_by_and_never_blocks(
     # the banked entries know they are smooth.
     hashes_only = signals_from_media(other, LIMITS).pdq[:1]
     assert runtime.matcher.match(Signals(pdq=(replace(hashes_only[0], smooth=False),))) == []
+
+
+def test_a_dim_smooth_entry_is_not_met_by_a_vivid_gradient_of_its_geometry(
+    settings: Settings, database: Database
+) -> None:
+    """Rings in two colours of nearly one luma (PDQ quality 0) are banked; white-to-black
+    rings of the same geometry (quality 100, 10 bits away) are another picture: neither a
+    check with the file, nor with its bare hash, nor the copy sweep finds them, while a JPEG
+    copy of the banked picture is found for review by the check and the sweep alike
+    (`rescind.media.robust.smooth_gap`)."""
+    dim = media.jpeg(rings(*RING_GEOMETRY, *DIM_RINGS))
+    vivid = _png(rings(*RING_GEOMETRY, *VIVID_RINGS))
+    copy = media.jpeg(Image.open(io.BytesIO(dim)))
+    banked = bank_signals_from_media(dim, LIMITS)
+    uploads = {"vivid": signals_from_media(vivid, LIMITS), "copy": signals_from_media(copy, LIMITS)}
+    plain_vivid = uploads["vivid"].pdq[0]
+    assert banked.pdq[0].smooth and banked.pdq[0].quality == 0
+    assert plain_vivid.smooth and plain_vivid.quality == 100
+    assert hamming(plain_vivid.hash, banked.pdq[0].hash) <= 16
+    runtime = PlatformRuntime(settings, database.engine)
+    with database.session() as session:
+        ensure_default_banks(session, settings)
+    runtime.sync_all()
+    checked, swept = check_then_sweep(database, settings, runtime, uploads, banked)
+    assert checked == {"copy"}
+    assert [(c.content.content_id, c.actionable) for c in swept] == [("copy", False)]
+    hits = runtime.matcher.match(uploads["copy"])
+    assert hits and all(h.low_quality for h in hits)
+    # A platform that sends the vivid picture's hash alone, with its quality: the banked
+    # entry knows it is smooth. Sent without a quality, it is not held to the rule.
+    bare = replace(plain_vivid, smooth=False)
+    assert runtime.matcher.match(Signals(pdq=(bare,))) == []
+    assert runtime.matcher.match(Signals(pdq=(replace(bare, quality=None),)))
 
 
 def test_a_banked_turned_view_meets_an_uploads_whole_views_not_its_crops(

@@ -201,6 +201,17 @@ SPARSE_CUT_THRESHOLD = 15
 # picture), a faint cut view (quality below FAINT_CUT_QUALITY, not equalised), a half.
 WEAK, TURNED, CUT, SMOOTH, EQUALISED, SHIFTED, SPARSE, FLAT = 1, 2, 4, 8, 16, 32, 64, 128
 FAINT, HALF = 256, 512
+# Flags for the smooth-gap rule: a hash of quality at most SMOOTH_DIM_QUALITY (``DIM``), one
+# of quality at least SMOOTH_VIVID_QUALITY (``VIVID``), any view.
+DIM, VIVID = 1024, 2048
+# A pair with a smooth side (a gradient) never meets when one hash has quality at most
+# SMOOTH_DIM_QUALITY and the other at least SMOOTH_VIVID_QUALITY (:func:`smooth_gap`). A
+# smooth picture of quality 0 has almost no luma steps: most of its bits compare DCT
+# coefficients near zero, and it lands within 16 bits of a strong gradient of the same
+# geometry in other colours (the held-out seed-22 sweep's 4 false pairs, docs/matching.md,
+# "Smooth pictures"); its true copies keep their luma steps about as they are.
+SMOOTH_DIM_QUALITY = 0
+SMOOTH_VIVID_QUALITY = MIN_QUALITY
 # A cut view (crop, half, tilt, shifted crop; not equalised) with quality below this is
 # *faint*: a part of a flat, hazy picture (a sky), whose bits describe little more than
 # which way its light falls and where a scan edge sits. A faint half never meets a faint cut
@@ -528,7 +539,8 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
     (:data:`SHIFT_CROPS`, also ``CUT``). ``FLAT``: a cut view with quality 0 (an empty half
     or band: its bits are rounding). ``FAINT``: a cut view, not equalised, with quality
     below :data:`FAINT_CUT_QUALITY` (a part of a flat, hazy picture). ``HALF``: a half
-    (:func:`is_half`).
+    (:func:`is_half`). ``DIM``, ``VIVID``: quality at most :data:`SMOOTH_DIM_QUALITY`, at
+    least :data:`SMOOTH_VIVID_QUALITY` (any view; :func:`smooth_gap`).
     """
     kinds = np.zeros(len(signals), np.uint16)
     for i, s in enumerate(signals):
@@ -552,6 +564,10 @@ def view_kinds(signals: Sequence[Signal], min_quality: int = MIN_QUALITY) -> NDA
             kinds[i] |= SHIFTED
         if s.smooth:
             kinds[i] |= SMOOTH
+        if s.quality <= SMOOTH_DIM_QUALITY:
+            kinds[i] |= DIM
+        if s.quality >= SMOOTH_VIVID_QUALITY:
+            kinds[i] |= VIVID
     return kinds
 
 
@@ -587,7 +603,9 @@ def pair_limits(
     upload's (text on a flat background) weak views never match, and its cut views meet the
     bank's views (cut or whole) within ``sparse_cut_threshold`` only: different captions
     meet there (docs/matching.md, "Sparse pictures"); its whole views keep the usual radius,
-    and its equalised views their own rule. A Hamming-index caller does the same with two searches:
+    and its equalised views their own rule. A pair with a smooth side never matches when
+    one hash is dim and the other vivid (:func:`smooth_gap`). A Hamming-index caller does
+    the same with two searches:
     every query signal at ``threshold`` against the whole views (and weak ones at
     ``weak_threshold``), the unturned ones against the cut and turned views, a cut query
     view's hits on turned views dropped.
@@ -614,6 +632,10 @@ def pair_limits(
     sparse_eq_half = (q & (SPARSE | EQUALISED | HALF)) == (SPARSE | EQUALISED | HALF)
     never = crossed | (((q | b) & FLAT) != 0) | (sparse & (((q | b) & WEAK) != 0)) | faint
     never |= sparse_eq_half
+    # A smooth side, one hash dim and the other vivid: two gradients of one geometry in other
+    # colours, not a copy (smooth_gap).
+    gap = (((q & DIM) != 0) & ((b & VIVID) != 0)) | (((q & VIVID) != 0) & ((b & DIM) != 0))
+    never |= gap & (((q | b) & SMOOTH) != 0)
     return np.where(never, -1, limits).astype(np.int32)
 
 
@@ -719,6 +741,19 @@ def below_quality(quality: int | None, minimum: int) -> bool:
     return quality is not None and quality < minimum
 
 
+def smooth_gap(quality: int | None, other: int | None) -> bool:
+    """Whether two hashes' PDQ qualities are too far apart for a pair with a smooth side to
+    meet: one at most :data:`SMOOTH_DIM_QUALITY`, the other at least
+    :data:`SMOOTH_VIVID_QUALITY`. A smooth picture that dim has almost no luma steps, and its
+    bits agree with any strong gradient of the same geometry in other colours; a copy keeps
+    its steps about as they are (docs/matching.md, "Smooth pictures"). A hash without a
+    quality (one a partner sent bare) is not held to it (:func:`below_quality`)."""
+    if quality is None or other is None:
+        return False
+    low, high = min(quality, other), max(quality, other)
+    return low <= SMOOTH_DIM_QUALITY and high >= SMOOTH_VIVID_QUALITY
+
+
 def banked_pair_limit(
     upload: UploadView,
     banked: BankedView,
@@ -737,8 +772,11 @@ def banked_pair_limit(
     equalised view meets equalised views only, within ``weak_threshold``
     (:func:`equalised_limit`); a faint half never meets a faint cut view; a sparse upload's
     weak views meet nothing, and its views meet a weak cut entry never and any other entry
-    within ``sparse_cut_threshold`` when cut themselves; a weak or smooth view, on either
-    side, within ``weak_threshold``; any other pair within ``threshold``.
+    within ``sparse_cut_threshold`` when cut themselves; a pair with a smooth side (the
+    upload's flag, as far as the caller knows it, or the entry's) meets nothing when one
+    quality is dim and the other vivid (:func:`smooth_gap`; an unknown quality is not held
+    to it); a weak or smooth view, on either side, within ``weak_threshold``; any other pair
+    within ``threshold``.
     """
     if upload.inert:
         return -1
@@ -767,6 +805,8 @@ def banked_pair_limit(
     if upload.equalised:
         limit = min(limit, equalised_limit(weak_threshold, upload.shifted))
     if upload.weak or upload.smooth or banked.smooth or weak_cut:
+        if (upload.smooth or banked.smooth) and smooth_gap(upload.quality, banked.quality):
+            return -1  # two gradients of one geometry in other colours, not a copy
         limit = min(limit, weak_threshold)
     return limit
 
@@ -954,6 +994,7 @@ __all__ = [
     "CORNER_VARIANTS",
     "CUT",
     "DEFAULT_THRESHOLD",
+    "DIM",
     "EQUALISED",
     "EQUALISED_PREFIX",
     "EQUALISED_SHIFT_THRESHOLD",
@@ -973,12 +1014,15 @@ __all__ = [
     "SHIFTED",
     "SHIFT_CROPS",
     "SMOOTH",
+    "SMOOTH_DIM_QUALITY",
+    "SMOOTH_VIVID_QUALITY",
     "SPARSE",
     "SPARSE_CUT_THRESHOLD",
     "STRAIGHTENED_VARIANTS",
     "TURNED",
     "UNTRIMMED_PREFIX",
     "UNTRIMMED_VIEWS",
+    "VIVID",
     "WEAK",
     "WEAK_VIEW_THRESHOLD",
     "WHOLE_VIEWS",
@@ -1005,5 +1049,6 @@ __all__ = [
     "pair_limits",
     "query_signals",
     "signals_array",
+    "smooth_gap",
     "view_kinds",
 ]

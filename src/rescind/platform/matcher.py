@@ -409,7 +409,8 @@ class Matcher:
 
         radius = self._radius()
         # Weak extra views (low-quality trims and crops of the upload) and the hashes of a
-        # smooth upload (a gradient) only count close by, and never block; a flat cut view
+        # smooth upload (a gradient) only count close by, and never block (and meet no hash
+        # across the smooth gap, quality 0 against 50 or more); a flat cut view
         # (quality 0) meets nothing, nor do the weak views of a sparse upload (text on a flat
         # background) but its equalised ones (rescind.media.robust.banked_pair_limit, which
         # judges every hit): those are not searched.

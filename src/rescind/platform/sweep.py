@@ -124,11 +124,13 @@ def sweep_copies(
     # crops or halves, and its turned hashes (`pdq_dihedral`) no crop or tilt; a flat cut
     # view meets nothing, a faint half no faint cut view; a sparse upload's (text on a flat
     # background) crops and halves meet banked ones only close by, and no weak one; weak
-    # and smooth banked views only close by. A row without a view name (a hash a platform
-    # sent, or a row registered before migration 0019) is taken as a whole view, and one
-    # without the sparse flag (before migration 0020) as not sparse, as the matcher takes
-    # such hashes. The registry keeps no weak view of an upload, and does not know whether
-    # it was smooth.
+    # and smooth banked views only close by, and a smooth banked view none of quality 0
+    # against a row of 50 or more, or the other way (`smooth_gap`: two gradients of one
+    # geometry in other colours; a row without a quality is not held to it). A row without
+    # a view name (a hash a platform sent, or a row registered before migration 0019) is
+    # taken as a whole view, and one without the sparse flag (before migration 0020) as not
+    # sparse, as the matcher takes such hashes. The registry keeps no weak view of an
+    # upload, and does not know whether it was smooth: only the banked side's flag counts.
     uploads = {
         sid: (
             row[0],
